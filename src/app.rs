@@ -1,0 +1,193 @@
+//! Wiring: where the data folder is, and starting the background services that both the
+//! desktop window and `lightbox serve` run.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::sync::watch;
+
+use crate::archive::ArchiveFolder;
+use crate::archive::durability::{self, DurabilitySyncer};
+use crate::archive::ingest::Ingest;
+use crate::dicom::scp::{self, DicomConfig, DicomContext};
+use crate::events::{EventSender, ServiceEvent};
+use crate::store::Store;
+
+/// Setting: our AE title.
+pub const AE_TITLE_SETTING: &str = "dicom.ae_title";
+/// Setting: our DICOM port.
+pub const DICOM_PORT_SETTING: &str = "dicom.port";
+/// Default AE title.
+pub const DEFAULT_AE_TITLE: &str = "LIGHTBOX";
+/// Default DICOM port.
+pub const DEFAULT_DICOM_PORT: u16 = 11112;
+
+/// The practice's data folder: the database and the archive.
+#[derive(Debug, Clone)]
+pub struct DataFolder {
+    root: PathBuf,
+}
+
+impl DataFolder {
+    /// `--data-dir` if given, else the OS's per-user data folder
+    /// (`~/.local/share/lightbox` on Linux, `~/Library/Application Support/org.lightbox.Lightbox`
+    /// on macOS, `%APPDATA%\lightbox\Lightbox\data` on Windows).
+    pub fn resolve(explicit: Option<&Path>) -> anyhow::Result<DataFolder> {
+        let root = match explicit {
+            Some(p) => p.to_path_buf(),
+            None => directories::ProjectDirs::from("org", "lightbox", "Lightbox")
+                .map(|d| d.data_dir().to_path_buf())
+                .context("cannot find a per-user data folder; pass --data-dir")?,
+        };
+        std::fs::create_dir_all(&root)
+            .with_context(|| format!("cannot create the data folder {}", root.display()))?;
+        Ok(DataFolder { root })
+    }
+
+    /// The folder itself.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The SQLite database file.
+    pub fn database(&self) -> PathBuf {
+        self.root.join("lightbox.sqlite")
+    }
+
+    /// The archive folder.
+    pub fn archive(&self) -> PathBuf {
+        self.root.join("archive")
+    }
+
+    /// Opens the store (creating and migrating it).
+    pub fn open_store(&self) -> anyhow::Result<Store> {
+        Store::open(&self.database()).context("cannot open the Lightbox database")
+    }
+}
+
+/// What `serve` (and the desktop window) were asked to listen on.
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    /// Overrides the stored AE title.
+    pub ae_title: Option<String>,
+    /// Overrides the stored DICOM port (0 = any free port).
+    pub dicom_port: Option<u16>,
+    /// Address to bind (default all interfaces).
+    pub bind_ip: Option<IpAddr>,
+}
+
+/// The archive services without the network: ingest and the durability syncer.
+pub struct ArchiveServices {
+    /// Validates, writes and indexes objects.
+    pub ingest: Ingest,
+    /// Syncs to stable storage in batches.
+    pub syncer: DurabilitySyncer,
+}
+
+impl ArchiveServices {
+    /// Opens the archive, recovers from an interrupted run, and starts the writer threads.
+    pub fn start(data: &DataFolder) -> anyhow::Result<ArchiveServices> {
+        let archive = ArchiveFolder::open(&data.archive()).context("cannot open the archive folder")?;
+        let mut store = data.open_store()?;
+        let removed = durability::recover_unsynced(&archive, &mut store)
+            .context("cannot check the archive after the last run")?;
+        if removed > 0 {
+            tracing::warn!(removed, "index rows without a complete file removed after an interrupted run");
+        }
+        let ingest = Ingest::start(archive.clone(), &data.database())?;
+        let syncer = DurabilitySyncer::start(archive, &data.database())?;
+        Ok(ArchiveServices { ingest, syncer })
+    }
+}
+
+/// Running background services; dropping it stops them.
+pub struct RunningServices {
+    /// Where the DICOM listener listens.
+    pub dicom_addr: SocketAddr,
+    /// Our AE title.
+    pub ae_title: String,
+    shutdown: watch::Sender<bool>,
+    /// The archive services (kept alive while running).
+    pub archive: ArchiveServices,
+}
+
+impl RunningServices {
+    /// Stops accepting new associations.
+    pub fn stop(&self) {
+        let _ = self.shutdown.send(true);
+    }
+}
+
+/// Starts the archive and the DICOM listener on the current tokio runtime.
+pub async fn start_services(
+    data: &DataFolder,
+    options: &ServeOptions,
+    events: EventSender,
+) -> anyhow::Result<RunningServices> {
+    let store = data.open_store()?;
+    let ae_title = match &options.ae_title {
+        Some(ae) => ae.clone(),
+        None => store.setting(AE_TITLE_SETTING)?.unwrap_or_else(|| DEFAULT_AE_TITLE.to_string()),
+    };
+    if ae_title.is_empty() || ae_title.len() > 16 {
+        anyhow::bail!("the AE title must be 1 to 16 characters, not {ae_title:?}");
+    }
+    let port = match options.dicom_port {
+        Some(p) => p,
+        None => store
+            .setting(DICOM_PORT_SETTING)?
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(DEFAULT_DICOM_PORT),
+    };
+    drop(store);
+    let archive = ArchiveServices::start(data)?;
+    let bind_ip = options.bind_ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let (listener, dicom_addr) = scp::bind(SocketAddr::new(bind_ip, port))
+        .await
+        .with_context(|| format!("cannot listen for DICOM on port {port} (is another program using it?)"))?;
+    let config = DicomConfig {
+        ae_title: ae_title.clone(),
+        ..DicomConfig::default()
+    };
+    let ctx = Arc::new(DicomContext::new(
+        config,
+        data.database(),
+        archive.ingest.clone(),
+        events.clone(),
+        archive.syncer.rounds(),
+    ));
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    tokio::spawn(scp::serve(listener, ctx, shutdown_rx));
+    events.send(ServiceEvent::DicomListening { addr: dicom_addr });
+    Ok(RunningServices {
+        dicom_addr,
+        ae_title,
+        shutdown,
+        archive,
+    })
+}
+
+/// Waits for SIGINT or SIGTERM (Ctrl-C or Ctrl-Break on Windows).
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,413 @@
+//! Where a received DICOM object becomes an archived, indexed instance.
+//!
+//! Both C-STORE and `lightbox import` come through here. The order is the durability
+//! contract: parse and validate → write the file (temp, then rename) → commit the index
+//! row → only then answer the sender. Index writes from every association go through one
+//! writer thread that commits them in batches (group commit).
+
+use std::path::Path;
+use std::sync::mpsc;
+use std::thread;
+
+use dicom_dictionary_std::tags;
+use dicom_encoding::TransferSyntaxIndex;
+use dicom_object::InMemDicomObject;
+use dicom_object::meta::FileMetaTableBuilder;
+use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+use tokio::sync::oneshot;
+
+use super::{ArchiveError, ArchiveFolder};
+use crate::pacs::attributes::{is_valid_uid, text};
+use crate::store::index::{IndexConflict, NewInstance};
+use crate::store::{Store, StoreError};
+
+/// Our implementation class UID, written in every file meta group we create.
+pub const IMPLEMENTATION_CLASS_UID: &str = "1.2.826.0.1.3680043.10.1431.1";
+/// Our implementation version name.
+pub const IMPLEMENTATION_VERSION: &str = "LIGHTBOX_010";
+
+/// A data set as it arrived, before anything was checked.
+#[derive(Debug, Clone)]
+pub struct ReceivedObject {
+    /// The data set bytes in `transfer_syntax`, without a file meta group.
+    pub dataset: Vec<u8>,
+    /// The transfer syntax UID the bytes are encoded in.
+    pub transfer_syntax: String,
+    /// The SOP class the sender announced (the presentation context or C-STORE command).
+    pub announced_sop_class: Option<String>,
+    /// The SOP instance the sender announced in the command, if any.
+    pub announced_sop_instance: Option<String>,
+    /// Who sent it: the calling AE title, or `import`.
+    pub source: String,
+}
+
+/// Why an object was not archived. Each maps to a DICOM status and a log line.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The bytes are not a readable data set in the announced transfer syntax.
+    #[error("cannot read the data set: {0}")]
+    Unreadable(String),
+    /// The transfer syntax is not one we can read.
+    #[error("unsupported transfer syntax {0}")]
+    UnsupportedSyntax(String),
+    /// A required UID is missing or malformed.
+    #[error("{name} is missing or invalid ({value:?})")]
+    BadUid {
+        /// Which attribute.
+        name: &'static str,
+        /// What was received (already known not to be a valid UID).
+        value: String,
+    },
+    /// The data set does not agree with what the command announced.
+    #[error("data set {what} {found} does not match the announced {announced}")]
+    Mismatch {
+        /// Which attribute disagrees.
+        what: &'static str,
+        /// In the data set.
+        found: String,
+        /// In the command or presentation context.
+        announced: String,
+    },
+    /// The SOP instance is already archived under another series or study.
+    #[error("SOP instance {sop_uid} is already archived in series {series_uid} of study {study_uid}")]
+    KnownElsewhere {
+        /// The instance.
+        sop_uid: String,
+        /// Its series in the archive.
+        series_uid: String,
+        /// Its study in the archive.
+        study_uid: String,
+    },
+    /// The series is archived under another study.
+    #[error("series {series_uid} already belongs to study {existing_study}")]
+    SeriesElsewhere {
+        /// The series.
+        series_uid: String,
+        /// The study it belongs to.
+        existing_study: String,
+    },
+    /// The archive folder failed (disk full, permissions).
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+    /// The index failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The ingest service stopped (shutdown).
+    #[error("the archive is shutting down")]
+    ShuttingDown,
+}
+
+/// What happened to an object that was accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ingested {
+    /// Newly archived and indexed.
+    Stored {
+        /// Its SOP Instance UID.
+        sop_uid: String,
+    },
+    /// Already archived with identical content: nothing changed.
+    Duplicate {
+        /// Its SOP Instance UID.
+        sop_uid: String,
+    },
+    /// Already archived with different content: the existing copy was kept.
+    ConflictKeptExisting {
+        /// Its SOP Instance UID.
+        sop_uid: String,
+    },
+}
+
+struct IndexJob {
+    instance: NewInstance,
+    reply: oneshot::Sender<Result<IndexVerdict, String>>,
+}
+
+enum IndexVerdict {
+    Inserted,
+    Duplicate,
+    Conflict,
+    KnownElsewhere { series_uid: String, study_uid: String },
+    SeriesElsewhere { series_uid: String, existing_study: String },
+}
+
+/// The ingest service: validates, writes and indexes. Clone it into every association.
+#[derive(Clone)]
+pub struct Ingest {
+    archive: ArchiveFolder,
+    jobs: mpsc::SyncSender<IndexJob>,
+}
+
+impl Ingest {
+    /// Starts the index writer thread on its own connection to `store_path`.
+    pub fn start(archive: ArchiveFolder, store_path: &Path) -> Result<Ingest, StoreError> {
+        let mut store = Store::open(store_path)?;
+        let (jobs, rx) = mpsc::sync_channel::<IndexJob>(1024);
+        thread::Builder::new()
+            .name("index-writer".into())
+            .spawn(move || index_writer(&mut store, rx))
+            .map_err(|e| StoreError::Invalid(format!("cannot start the index writer: {e}")))?;
+        Ok(Ingest { archive, jobs })
+    }
+
+    /// The archive folder this service writes to.
+    pub fn archive(&self) -> &ArchiveFolder {
+        &self.archive
+    }
+
+    /// Archives one object. Returns only once the file is complete under its final name and
+    /// its index row is committed: a Success sent after this survives a crash of Lightbox.
+    pub async fn ingest(&self, object: ReceivedObject) -> Result<Ingested, IngestError> {
+        let archive = self.archive.clone();
+        let prepared = tokio::task::spawn_blocking(move || prepare(&archive, object))
+            .await
+            .map_err(|_| IngestError::ShuttingDown)??;
+        self.index(prepared).await
+    }
+
+    /// The blocking form of [`Ingest::ingest`], for the importer and tests.
+    pub fn ingest_blocking(&self, object: ReceivedObject) -> Result<Ingested, IngestError> {
+        let prepared = prepare(&self.archive, object)?;
+        let (tx, rx) = oneshot::channel();
+        let file_path = prepared.file_path.clone();
+        let sop_uid = prepared.sop_uid.clone();
+        self.jobs
+            .send(IndexJob {
+                instance: prepared,
+                reply: tx,
+            })
+            .map_err(|_| IngestError::ShuttingDown)?;
+        let verdict = rx.blocking_recv().map_err(|_| IngestError::ShuttingDown)?;
+        self.finish(verdict, &file_path, sop_uid)
+    }
+
+    async fn index(&self, prepared: NewInstance) -> Result<Ingested, IngestError> {
+        let (tx, rx) = oneshot::channel();
+        let file_path = prepared.file_path.clone();
+        let sop_uid = prepared.sop_uid.clone();
+        let jobs = self.jobs.clone();
+        let job = IndexJob {
+            instance: prepared,
+            reply: tx,
+        };
+        // The channel is bounded: a full queue makes senders wait (backpressure).
+        tokio::task::spawn_blocking(move || jobs.send(job))
+            .await
+            .map_err(|_| IngestError::ShuttingDown)?
+            .map_err(|_| IngestError::ShuttingDown)?;
+        let verdict = rx.await.map_err(|_| IngestError::ShuttingDown)?;
+        self.finish(verdict, &file_path, sop_uid)
+    }
+
+    fn finish(
+        &self,
+        verdict: Result<IndexVerdict, String>,
+        file_path: &str,
+        sop_uid: String,
+    ) -> Result<Ingested, IngestError> {
+        let verdict = match verdict {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = self.archive.delete(file_path);
+                return Err(IngestError::Store(StoreError::Invalid(e)));
+            }
+        };
+        if !matches!(verdict, IndexVerdict::Inserted) {
+            // The new copy is not indexed: remove it so no orphan stays behind.
+            let _ = self.archive.delete(file_path);
+        }
+        match verdict {
+            IndexVerdict::Inserted => Ok(Ingested::Stored { sop_uid }),
+            IndexVerdict::Duplicate => Ok(Ingested::Duplicate { sop_uid }),
+            IndexVerdict::Conflict => {
+                tracing::warn!(sop_uid, "duplicate SOP instance with different content; existing copy kept");
+                Ok(Ingested::ConflictKeptExisting { sop_uid })
+            }
+            IndexVerdict::KnownElsewhere {
+                series_uid,
+                study_uid,
+            } => Err(IngestError::KnownElsewhere {
+                sop_uid,
+                series_uid,
+                study_uid,
+            }),
+            IndexVerdict::SeriesElsewhere {
+                series_uid,
+                existing_study,
+            } => Err(IngestError::SeriesElsewhere {
+                series_uid,
+                existing_study,
+            }),
+        }
+    }
+}
+
+/// Parses, validates and writes the file; returns the index row to commit.
+fn prepare(archive: &ArchiveFolder, object: ReceivedObject) -> Result<NewInstance, IngestError> {
+    let ts = TransferSyntaxRegistry
+        .get(object.transfer_syntax.trim_end_matches('\0'))
+        .ok_or_else(|| IngestError::UnsupportedSyntax(object.transfer_syntax.clone()))?;
+    let obj = InMemDicomObject::read_dataset_with_ts(object.dataset.as_slice(), ts)
+        .map_err(|e| IngestError::Unreadable(e.to_string()))?;
+
+    let sop_class = required_uid(&obj, tags::SOP_CLASS_UID, "SOP Class UID")?;
+    let sop_uid = required_uid(&obj, tags::SOP_INSTANCE_UID, "SOP Instance UID")?;
+    let study_uid = required_uid(&obj, tags::STUDY_INSTANCE_UID, "Study Instance UID")?;
+    let series_uid = required_uid(&obj, tags::SERIES_INSTANCE_UID, "Series Instance UID")?;
+    if let Some(announced) = &object.announced_sop_class
+        && announced != &sop_class
+    {
+        return Err(IngestError::Mismatch {
+            what: "SOP Class UID",
+            found: sop_class,
+            announced: announced.clone(),
+        });
+    }
+    if let Some(announced) = &object.announced_sop_instance
+        && announced != &sop_uid
+    {
+        return Err(IngestError::Mismatch {
+            what: "SOP Instance UID",
+            found: sop_uid,
+            announced: announced.clone(),
+        });
+    }
+
+    let meta = FileMetaTableBuilder::new()
+        .media_storage_sop_class_uid(sop_class.as_str())
+        .media_storage_sop_instance_uid(sop_uid.as_str())
+        .transfer_syntax(ts.uid())
+        .implementation_class_uid(IMPLEMENTATION_CLASS_UID)
+        .implementation_version_name(IMPLEMENTATION_VERSION)
+        .source_application_entity_title(object.source.as_str())
+        .build()
+        .map_err(|e| IngestError::Unreadable(format!("cannot build the file meta group: {e}")))?;
+    let mut head = Vec::with_capacity(400);
+    head.extend_from_slice(&[0u8; 128]);
+    head.extend_from_slice(b"DICM");
+    meta.write(&mut head)
+        .map_err(|e| IngestError::Unreadable(format!("cannot write the file meta group: {e}")))?;
+
+    let hash = blake3::hash(&object.dataset).to_hex().to_string();
+    let file_size = (head.len() + object.dataset.len()) as u64;
+    let file_path = archive.put(&[&head, &object.dataset])?;
+
+    Ok(NewInstance {
+        patient_id: text(&obj, tags::PATIENT_ID),
+        issuer: text(&obj, tags::ISSUER_OF_PATIENT_ID),
+        patient_name: text(&obj, tags::PATIENT_NAME),
+        birth_date: text(&obj, tags::PATIENT_BIRTH_DATE),
+        sex: text(&obj, tags::PATIENT_SEX),
+        study_uid,
+        study_date: text(&obj, tags::STUDY_DATE),
+        study_time: text(&obj, tags::STUDY_TIME),
+        accession: text(&obj, tags::ACCESSION_NUMBER),
+        study_id: text(&obj, tags::STUDY_ID),
+        study_description: text(&obj, tags::STUDY_DESCRIPTION),
+        referring: text(&obj, tags::REFERRING_PHYSICIAN_NAME),
+        series_uid,
+        modality: text(&obj, tags::MODALITY),
+        series_number: text(&obj, tags::SERIES_NUMBER),
+        series_description: text(&obj, tags::SERIES_DESCRIPTION),
+        body_part: text(&obj, tags::BODY_PART_EXAMINED),
+        sop_uid,
+        sop_class,
+        instance_number: text(&obj, tags::INSTANCE_NUMBER),
+        file_path,
+        file_size,
+        transfer_syntax: ts.uid().to_string(),
+        dataset_hash: hash,
+        received_from: object.source,
+    })
+}
+
+fn required_uid(
+    obj: &InMemDicomObject,
+    tag: dicom_core::Tag,
+    name: &'static str,
+) -> Result<String, IngestError> {
+    let value = text(obj, tag);
+    if is_valid_uid(&value) {
+        Ok(value)
+    } else {
+        Err(IngestError::BadUid { name, value })
+    }
+}
+
+/// The writer thread: takes whatever jobs are waiting, decides each against the index and
+/// commits them all in one transaction.
+fn index_writer(store: &mut Store, rx: mpsc::Receiver<IndexJob>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < 512 {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        match decide_and_index(store, &batch) {
+            Ok(verdicts) => {
+                for (job, verdict) in batch.into_iter().zip(verdicts) {
+                    let _ = job.reply.send(Ok(verdict));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, count = batch.len(), "index batch failed");
+                for job in batch {
+                    let _ = job.reply.send(Err(e.to_string()));
+                }
+            }
+        }
+    }
+}
+
+fn decide_and_index(store: &mut Store, batch: &[IndexJob]) -> Result<Vec<IndexVerdict>, StoreError> {
+    let mut verdicts: Vec<Option<IndexVerdict>> = Vec::with_capacity(batch.len());
+    let mut to_insert = Vec::new();
+    let mut seen_in_batch = std::collections::HashMap::new();
+    for (i, job) in batch.iter().enumerate() {
+        let inst = &job.instance;
+        let existing = store.instance_by_sop_uid(&inst.sop_uid)?.map(|e| {
+            (e.series_uid, e.study_uid, e.dataset_hash)
+        });
+        let existing = existing.or_else(|| {
+            seen_in_batch.get(&inst.sop_uid).map(|j: &usize| {
+                let other = &batch[*j].instance;
+                (other.series_uid.clone(), other.study_uid.clone(), other.dataset_hash.clone())
+            })
+        });
+        verdicts.push(match existing {
+            Some((series_uid, study_uid, _))
+                if series_uid != inst.series_uid || study_uid != inst.study_uid =>
+            {
+                Some(IndexVerdict::KnownElsewhere {
+                    series_uid,
+                    study_uid,
+                })
+            }
+            Some((_, _, hash)) if hash == inst.dataset_hash => Some(IndexVerdict::Duplicate),
+            Some(_) => Some(IndexVerdict::Conflict),
+            None => {
+                seen_in_batch.insert(inst.sop_uid.clone(), i);
+                to_insert.push((i, inst.clone()));
+                None
+            }
+        });
+    }
+    let rows: Vec<NewInstance> = to_insert.iter().map(|(_, inst)| inst.clone()).collect();
+    let outcomes = store.index_instances(&rows)?;
+    for ((i, inst), outcome) in to_insert.iter().zip(outcomes) {
+        verdicts[*i] = Some(match outcome {
+            Ok(_) => IndexVerdict::Inserted,
+            Err(IndexConflict::SeriesInOtherStudy { existing_study }) => {
+                IndexVerdict::SeriesElsewhere {
+                    series_uid: inst.series_uid.clone(),
+                    existing_study,
+                }
+            }
+        });
+    }
+    Ok(verdicts
+        .into_iter()
+        .map(|v| v.unwrap_or(IndexVerdict::Inserted))
+        .collect())
+}

@@ -1,0 +1,436 @@
+//! DIMSE messages: command sets (always Implicit VR Little Endian), data sets, and their
+//! framing into P-DATA PDUs. dicom-ul stops at the PDU; everything above is here.
+
+use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
+use dicom_dictionary_std::tags;
+use dicom_encoding::TransferSyntaxIndex;
+use dicom_object::InMemDicomObject;
+use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+use dicom_ul::association::{Association, AsyncAssociation};
+use dicom_ul::pdu::{PDataValue, PDataValueType, Pdu};
+use tokio::net::TcpStream;
+
+use crate::pacs::attributes::trim_padding;
+
+/// Command Field values (PS3.7 E.1).
+pub mod command_field {
+    /// C-STORE-RQ
+    pub const C_STORE_RQ: u16 = 0x0001;
+    /// C-STORE-RSP
+    pub const C_STORE_RSP: u16 = 0x8001;
+    /// C-GET-RQ
+    pub const C_GET_RQ: u16 = 0x0010;
+    /// C-GET-RSP
+    pub const C_GET_RSP: u16 = 0x8010;
+    /// C-FIND-RQ
+    pub const C_FIND_RQ: u16 = 0x0020;
+    /// C-FIND-RSP
+    pub const C_FIND_RSP: u16 = 0x8020;
+    /// C-MOVE-RQ
+    pub const C_MOVE_RQ: u16 = 0x0021;
+    /// C-MOVE-RSP
+    pub const C_MOVE_RSP: u16 = 0x8021;
+    /// C-ECHO-RQ
+    pub const C_ECHO_RQ: u16 = 0x0030;
+    /// C-ECHO-RSP
+    pub const C_ECHO_RSP: u16 = 0x8030;
+    /// N-EVENT-REPORT-RQ
+    pub const N_EVENT_REPORT_RQ: u16 = 0x0100;
+    /// N-EVENT-REPORT-RSP
+    pub const N_EVENT_REPORT_RSP: u16 = 0x8100;
+    /// N-SET-RQ
+    pub const N_SET_RQ: u16 = 0x0120;
+    /// N-SET-RSP
+    pub const N_SET_RSP: u16 = 0x8120;
+    /// N-ACTION-RQ
+    pub const N_ACTION_RQ: u16 = 0x0130;
+    /// N-ACTION-RSP
+    pub const N_ACTION_RSP: u16 = 0x8130;
+    /// N-CREATE-RQ
+    pub const N_CREATE_RQ: u16 = 0x0140;
+    /// N-CREATE-RSP
+    pub const N_CREATE_RSP: u16 = 0x8140;
+    /// C-CANCEL-RQ
+    pub const C_CANCEL_RQ: u16 = 0x0FFF;
+}
+
+/// CommandDataSetType value meaning "no data set follows".
+pub const NO_DATASET: u16 = 0x0101;
+
+/// Errors of the DIMSE layer, each saying which step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DimseError {
+    /// The association failed (socket closed, timeout, bad PDU).
+    #[error("association error: {0}")]
+    Association(#[from] dicom_ul::association::Error),
+    /// A command set could not be decoded.
+    #[error("malformed command set: {0}")]
+    BadCommand(String),
+    /// A command set could not be encoded.
+    #[error("cannot encode a command set: {0}")]
+    Encode(String),
+    /// The peer broke the message framing (data before command, mixed contexts…).
+    #[error("protocol violation: {0}")]
+    Protocol(String),
+    /// A data set exceeded the configured maximum size.
+    #[error("data set larger than the {limit_bytes}-byte limit")]
+    TooLarge {
+        /// The limit.
+        limit_bytes: usize,
+    },
+    /// The peer aborted the association.
+    #[error("the peer aborted the association")]
+    Aborted,
+}
+
+/// A DIMSE command set.
+#[derive(Debug, Clone)]
+pub struct Command {
+    obj: InMemDicomObject,
+}
+
+impl Command {
+    /// A new command with its Command Field set.
+    pub fn new(field: u16) -> Command {
+        let mut obj = InMemDicomObject::new_empty();
+        obj.put(DataElement::new(
+            tags::COMMAND_FIELD,
+            VR::US,
+            PrimitiveValue::from(field),
+        ));
+        Command { obj }
+    }
+
+    /// Sets an unsigned short element.
+    pub fn with_u16(mut self, tag: Tag, value: u16) -> Command {
+        self.obj
+            .put(DataElement::new(tag, VR::US, PrimitiveValue::from(value)));
+        self
+    }
+
+    /// Sets a UID element (padded to even length with NUL as the standard says).
+    pub fn with_uid(mut self, tag: Tag, value: &str) -> Command {
+        let mut v = value.to_string();
+        if v.len() % 2 == 1 {
+            v.push('\0');
+        }
+        self.obj
+            .put(DataElement::new(tag, VR::UI, PrimitiveValue::from(v)));
+        self
+    }
+
+    /// Sets a text element (AE, LO) padded with a space.
+    pub fn with_text(mut self, tag: Tag, vr: VR, value: &str) -> Command {
+        let mut v = value.to_string();
+        if v.len() % 2 == 1 {
+            v.push(' ');
+        }
+        self.obj.put(DataElement::new(tag, vr, PrimitiveValue::from(v)));
+        self
+    }
+
+    /// Marks whether a data set follows.
+    pub fn with_dataset(self, present: bool) -> Command {
+        self.with_u16(
+            tags::COMMAND_DATA_SET_TYPE,
+            if present { 0x0000 } else { NO_DATASET },
+        )
+    }
+
+    /// Command Field.
+    pub fn field(&self) -> u16 {
+        self.u16(tags::COMMAND_FIELD).unwrap_or(0)
+    }
+
+    /// An unsigned short element.
+    pub fn u16(&self, tag: Tag) -> Option<u16> {
+        self.obj.get(tag).and_then(|e| e.to_int::<u16>().ok())
+    }
+
+    /// A text or UID element, padding removed.
+    pub fn text(&self, tag: Tag) -> Option<String> {
+        self.obj
+            .get(tag)
+            .and_then(|e| e.to_str().ok())
+            .map(|s| trim_padding(&s).to_string())
+    }
+
+    /// Message ID.
+    pub fn message_id(&self) -> u16 {
+        self.u16(tags::MESSAGE_ID).unwrap_or(0)
+    }
+
+    /// Status (responses).
+    pub fn status(&self) -> Option<u16> {
+        self.u16(tags::STATUS)
+    }
+
+    /// Whether a data set follows this command.
+    pub fn has_dataset(&self) -> bool {
+        self.u16(tags::COMMAND_DATA_SET_TYPE)
+            .is_some_and(|v| v != NO_DATASET)
+    }
+
+    /// Encodes the command set in Implicit VR Little Endian with its group length.
+    pub fn encode(&self) -> Result<Vec<u8>, DimseError> {
+        let ts = TransferSyntaxRegistry
+            .get("1.2.840.10008.1.2")
+            .ok_or_else(|| DimseError::Encode("implicit VR little endian missing".into()))?;
+        let mut body = Vec::with_capacity(256);
+        self.obj
+            .write_dataset_with_ts(&mut body, ts)
+            .map_err(|e| DimseError::Encode(e.to_string()))?;
+        let mut out = Vec::with_capacity(body.len() + 12);
+        out.extend_from_slice(&[0, 0, 0, 0, 4, 0, 0, 0]);
+        out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        out.extend_from_slice(&body);
+        Ok(out)
+    }
+
+    /// Decodes a command set.
+    pub fn decode(bytes: &[u8]) -> Result<Command, DimseError> {
+        let ts = TransferSyntaxRegistry
+            .get("1.2.840.10008.1.2")
+            .ok_or_else(|| DimseError::BadCommand("implicit VR little endian missing".into()))?;
+        let obj = InMemDicomObject::read_dataset_with_ts(bytes, ts)
+            .map_err(|e| DimseError::BadCommand(e.to_string()))?;
+        if obj.get(tags::COMMAND_FIELD).is_none() {
+            return Err(DimseError::BadCommand("no Command Field".into()));
+        }
+        Ok(Command { obj })
+    }
+}
+
+/// A whole DIMSE message as received.
+#[derive(Debug)]
+pub struct Message {
+    /// The presentation context it came on.
+    pub context_id: u8,
+    /// The command set.
+    pub command: Command,
+    /// The data set bytes, in the context's transfer syntax.
+    pub dataset: Option<Vec<u8>>,
+}
+
+/// What the peer sent next.
+#[derive(Debug)]
+pub enum Incoming {
+    /// A DIMSE message.
+    Message(Message),
+    /// A-RELEASE-RQ: answer with A-RELEASE-RP.
+    ReleaseRequested,
+    /// A-RELEASE-RP (to our release request).
+    Released,
+}
+
+/// Reads the next whole message (or a release) from the association.
+pub async fn receive_message<A>(assoc: &mut A, max_dataset_bytes: usize) -> Result<Incoming, DimseError>
+where
+    A: AsyncAssociation<TcpStream> + Association + Send,
+{
+    let mut command_bytes: Vec<u8> = Vec::new();
+    let mut command: Option<Command> = None;
+    let mut data: Vec<u8> = Vec::new();
+    let mut context: Option<u8> = None;
+    loop {
+        let pdu = assoc.receive().await?;
+        let values = match pdu {
+            Pdu::PData { data } => data,
+            Pdu::ReleaseRQ => return Ok(Incoming::ReleaseRequested),
+            Pdu::ReleaseRP => return Ok(Incoming::Released),
+            Pdu::AbortRQ { .. } => return Err(DimseError::Aborted),
+            other => {
+                return Err(DimseError::Protocol(format!(
+                    "unexpected PDU during a message: {}",
+                    pdu_name(&other)
+                )));
+            }
+        };
+        for pdv in values {
+            match context {
+                None => context = Some(pdv.presentation_context_id),
+                Some(id) if id != pdv.presentation_context_id => {
+                    return Err(DimseError::Protocol(
+                        "fragments of one message on two presentation contexts".into(),
+                    ));
+                }
+                _ => {}
+            }
+            match pdv.value_type {
+                PDataValueType::Command => {
+                    if command.is_some() {
+                        return Err(DimseError::Protocol(
+                            "a second command set before the data set".into(),
+                        ));
+                    }
+                    command_bytes.extend_from_slice(&pdv.data);
+                    if command_bytes.len() > 64 * 1024 {
+                        return Err(DimseError::Protocol("command set larger than 64 KiB".into()));
+                    }
+                    if pdv.is_last {
+                        let cmd = Command::decode(&command_bytes)?;
+                        if !cmd.has_dataset() {
+                            return Ok(Incoming::Message(Message {
+                                context_id: pdv.presentation_context_id,
+                                command: cmd,
+                                dataset: None,
+                            }));
+                        }
+                        command = Some(cmd);
+                    }
+                }
+                PDataValueType::Data => {
+                    if command.is_none() {
+                        return Err(DimseError::Protocol("data set before its command".into()));
+                    }
+                    if data.len() + pdv.data.len() > max_dataset_bytes {
+                        return Err(DimseError::TooLarge {
+                            limit_bytes: max_dataset_bytes,
+                        });
+                    }
+                    if data.is_empty() {
+                        data = pdv.data;
+                    } else {
+                        data.extend_from_slice(&pdv.data);
+                    }
+                    if pdv.is_last
+                        && let Some(cmd) = command.take()
+                    {
+                        return Ok(Incoming::Message(Message {
+                            context_id: pdv.presentation_context_id,
+                            command: cmd,
+                            dataset: Some(data),
+                        }));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn pdu_name(pdu: &Pdu) -> &'static str {
+    match pdu {
+        Pdu::Unknown { .. } => "unknown",
+        Pdu::AssociationRQ(_) => "A-ASSOCIATE-RQ",
+        Pdu::AssociationAC(_) => "A-ASSOCIATE-AC",
+        Pdu::AssociationRJ(_) => "A-ASSOCIATE-RJ",
+        Pdu::PData { .. } => "P-DATA",
+        Pdu::ReleaseRQ => "A-RELEASE-RQ",
+        Pdu::ReleaseRP => "A-RELEASE-RP",
+        Pdu::AbortRQ { .. } => "A-ABORT",
+    }
+}
+
+/// Sends a message: the command, then the data set if any, fragmented to the peer's
+/// maximum PDU length.
+pub async fn send_message<A>(
+    assoc: &mut A,
+    context_id: u8,
+    command: &Command,
+    dataset: Option<&[u8]>,
+) -> Result<(), DimseError>
+where
+    A: AsyncAssociation<TcpStream> + Association + Send,
+{
+    let command = command.clone().with_dataset(dataset.is_some());
+    let bytes = command.encode()?;
+    let peer_max = assoc.peer_max_pdu_length() as usize;
+    // PDV item header (4-byte length, context id, control byte) is 6 bytes.
+    let chunk = if peer_max == 0 {
+        1 << 20
+    } else {
+        peer_max.saturating_sub(6).clamp(256, 1 << 20)
+    };
+    send_fragments(assoc, context_id, PDataValueType::Command, &bytes, chunk).await?;
+    if let Some(data) = dataset {
+        send_fragments(assoc, context_id, PDataValueType::Data, data, chunk).await?;
+    }
+    Ok(())
+}
+
+async fn send_fragments<A>(
+    assoc: &mut A,
+    context_id: u8,
+    value_type: PDataValueType,
+    bytes: &[u8],
+    chunk: usize,
+) -> Result<(), DimseError>
+where
+    A: AsyncAssociation<TcpStream> + Association + Send,
+{
+    if bytes.is_empty() {
+        let pdu = Pdu::PData {
+            data: vec![PDataValue {
+                presentation_context_id: context_id,
+                value_type,
+                is_last: true,
+                data: Vec::new(),
+            }],
+        };
+        assoc.send(&pdu).await?;
+        return Ok(());
+    }
+    let mut pieces = bytes.chunks(chunk).peekable();
+    while let Some(piece) = pieces.next() {
+        let pdu = Pdu::PData {
+            data: vec![PDataValue {
+                presentation_context_id: context_id,
+                value_type: value_type.clone(),
+                is_last: pieces.peek().is_none(),
+                data: piece.to_vec(),
+            }],
+        };
+        assoc.send(&pdu).await?;
+    }
+    Ok(())
+}
+
+/// Builds the response command to a request: same SOP class/instance, Message ID Being
+/// Responded To, and the status.
+pub fn response_to(request: &Command, field: u16, status: u16) -> Command {
+    let mut rsp = Command::new(field)
+        .with_u16(tags::MESSAGE_ID_BEING_RESPONDED_TO, request.message_id())
+        .with_u16(tags::STATUS, status);
+    if let Some(class) = request
+        .text(tags::AFFECTED_SOP_CLASS_UID)
+        .or_else(|| request.text(tags::REQUESTED_SOP_CLASS_UID))
+    {
+        rsp = rsp.with_uid(tags::AFFECTED_SOP_CLASS_UID, &class);
+    }
+    if let Some(inst) = request
+        .text(tags::AFFECTED_SOP_INSTANCE_UID)
+        .or_else(|| request.text(tags::REQUESTED_SOP_INSTANCE_UID))
+    {
+        rsp = rsp.with_uid(tags::AFFECTED_SOP_INSTANCE_UID, &inst);
+    }
+    rsp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_round_trips_with_correct_group_length() -> anyhow::Result<()> {
+        let cmd = Command::new(command_field::C_ECHO_RQ)
+            .with_uid(tags::AFFECTED_SOP_CLASS_UID, "1.2.840.10008.1.1")
+            .with_u16(tags::MESSAGE_ID, 7)
+            .with_dataset(false);
+        let bytes = cmd.encode()?;
+        let group_len = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize;
+        assert_eq!(group_len, bytes.len() - 12);
+        let back = Command::decode(&bytes)?;
+        assert_eq!(back.field(), command_field::C_ECHO_RQ);
+        assert_eq!(back.message_id(), 7);
+        assert_eq!(back.text(tags::AFFECTED_SOP_CLASS_UID).as_deref(), Some("1.2.840.10008.1.1"));
+        assert!(!back.has_dataset());
+        Ok(())
+    }
+
+    #[test]
+    fn garbage_command_is_an_error_not_a_panic() {
+        assert!(Command::decode(&[1, 2, 3]).is_err());
+        assert!(Command::decode(&[0xff; 40]).is_err());
+        assert!(Command::decode(&[]).is_err());
+    }
+}

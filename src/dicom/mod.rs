@@ -1,0 +1,8 @@
+//! The DICOM network service: DIMSE messages over dicom-ul associations, the listener
+//! (SCP) and the requesting side (SCU). Domain decisions are made in `pacs` and `archive`;
+//! this folder only speaks the protocol.
+
+pub mod dimse;
+pub mod scp;
+pub mod scu;
+pub mod status;

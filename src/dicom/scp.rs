@@ -1,0 +1,739 @@
+//! The DICOM listener: accepts associations and answers C-ECHO, C-STORE, C-FIND, C-MOVE,
+//! C-GET and Storage Commitment. Many associations run at once, one task each.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use dicom_core::{DataElement, PrimitiveValue, VR};
+use dicom_dictionary_std::tags;
+use dicom_encoding::TransferSyntaxIndex;
+use dicom_object::InMemDicomObject;
+use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+use dicom_ul::association::server::{AccessControl, Negotiation, ServerAssociationOptions};
+use dicom_ul::association::{Association, AsyncAssociation};
+use dicom_ul::pdu::{AssociationRJServiceUserReason, RequestorRoles, UserIdentity};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+use super::dimse::{self, Command, DimseError, Incoming, Message, command_field as cf};
+use super::scu;
+use super::status;
+use crate::archive::ingest::{Ingest, IngestError, Ingested, ReceivedObject};
+use crate::events::{EventSender, ServiceEvent};
+use crate::pacs::query::{self, IndexQuery};
+use crate::pacs::sop_classes::{self as sop, storage_sop_classes};
+use crate::store::Store;
+use crate::store::index::Level;
+use crate::store::settings::{ALLOW_UNKNOWN_QUERY, ALLOW_UNKNOWN_STORE};
+
+/// Settings of the DICOM listener.
+#[derive(Debug, Clone)]
+pub struct DicomConfig {
+    /// Our AE title; associations calling another title are rejected.
+    pub ae_title: String,
+    /// Largest PDU we accept.
+    pub max_pdu_bytes: u32,
+    /// Largest data set we accept in one message.
+    pub max_dataset_bytes: usize,
+    /// How long an association may stay silent before we abort it.
+    pub idle_timeout: Duration,
+    /// Most answers one C-FIND returns.
+    pub find_limit: usize,
+}
+
+impl Default for DicomConfig {
+    fn default() -> Self {
+        DicomConfig {
+            ae_title: "LIGHTBOX".into(),
+            max_pdu_bytes: 262_144,
+            max_dataset_bytes: 2 << 30,
+            idle_timeout: Duration::from_secs(60),
+            find_limit: 10_000,
+        }
+    }
+}
+
+/// Everything an association handler needs, shared by all of them.
+pub struct DicomContext {
+    /// Listener settings.
+    pub config: DicomConfig,
+    /// The store database, each handler opens its own connection.
+    pub store_path: PathBuf,
+    /// The ingest service.
+    pub ingest: Ingest,
+    /// Where events go.
+    pub events: EventSender,
+    /// Changes after every durability sync round (Storage Commitment waits on it).
+    pub durable_rounds: watch::Receiver<u64>,
+    next_id: AtomicU64,
+}
+
+impl DicomContext {
+    /// Assembles the context.
+    pub fn new(
+        config: DicomConfig,
+        store_path: PathBuf,
+        ingest: Ingest,
+        events: EventSender,
+        durable_rounds: watch::Receiver<u64>,
+    ) -> DicomContext {
+        DicomContext {
+            config,
+            store_path,
+            ingest,
+            events,
+            durable_rounds,
+            next_id: AtomicU64::new(1),
+        }
+    }
+}
+
+/// What a calling AE may do, decided when the association opens.
+#[derive(Debug, Clone, Copy)]
+struct Permissions {
+    store: bool,
+    query: bool,
+}
+
+struct PeerAccess {
+    known: HashSet<String>,
+    allow_unknown_store: bool,
+    allow_unknown_query: bool,
+}
+
+impl AccessControl for PeerAccess {
+    fn check_access(
+        &self,
+        this_ae_title: &str,
+        calling_ae_title: &str,
+        called_ae_title: &str,
+        _user_identity: Option<&UserIdentity>,
+    ) -> Result<(), AssociationRJServiceUserReason> {
+        if this_ae_title.trim() != called_ae_title.trim() {
+            return Err(AssociationRJServiceUserReason::CalledAETitleNotRecognized);
+        }
+        // An unknown AE may still echo, so refuse only when the settings allow it nothing.
+        let _ = (self.allow_unknown_store, self.allow_unknown_query);
+        if !self.known.contains(calling_ae_title.trim())
+            && !self.allow_unknown_store
+            && !self.allow_unknown_query
+        {
+            return Err(AssociationRJServiceUserReason::CallingAETitleNotRecognized);
+        }
+        Ok(())
+    }
+}
+
+/// Lets a C-GET requester take the SCP role for storage classes, so the instances can
+/// come back on its own association.
+struct RoleSelection;
+
+impl Negotiation for RoleSelection {
+    fn negotiate_roles(&self, sop_class_uid: &str, scu_role: bool, scp_role: bool) -> Option<RequestorRoles> {
+        if sop::is_storage_class(sop_class_uid) || sop_class_uid == sop::STORAGE_COMMITMENT {
+            Some(RequestorRoles {
+                scu: scu_role,
+                scp: scp_role,
+            })
+        } else {
+            None
+        }
+    }
+}
+
+/// Binds the listener. Port 0 picks a free port; the bound address is returned.
+pub async fn bind(addr: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    Ok((listener, local))
+}
+
+/// Accepts associations until `shutdown` turns true.
+pub async fn serve(listener: TcpListener, ctx: Arc<DicomContext>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((socket, peer)) => {
+                    // Without TCP_NODELAY every response waits ~40 ms for Nagle.
+                    let _ = socket.set_nodelay(true);
+                    let ctx = ctx.clone();
+                    tokio::spawn(async move { handle_connection(socket, peer, ctx).await });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            _ = shutdown.changed() => {
+                if *shutdown.borrow() { break; }
+            }
+        }
+    }
+}
+
+async fn handle_connection(socket: TcpStream, peer: SocketAddr, ctx: Arc<DicomContext>) {
+    let (known, allow_store, allow_query) = match Store::open(&ctx.store_path).and_then(|s| {
+        Ok((
+            s.nodes()?.into_iter().map(|n| n.ae_title).collect::<HashSet<_>>(),
+            s.flag(ALLOW_UNKNOWN_STORE, true)?,
+            s.flag(ALLOW_UNKNOWN_QUERY, false)?,
+        ))
+    }) {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::error!(%peer, error = %e, "cannot read access settings; closing connection");
+            return;
+        }
+    };
+    let access = PeerAccess {
+        known: known.clone(),
+        allow_unknown_store: allow_store,
+        allow_unknown_query: allow_query,
+    };
+    let mut options = ServerAssociationOptions::new()
+        .ae_access_control(access)
+        .with_negotiation(RoleSelection)
+        .ae_title(ctx.config.ae_title.clone())
+        .max_pdu_length(ctx.config.max_pdu_bytes)
+        .read_timeout(ctx.config.idle_timeout)
+        .write_timeout(ctx.config.idle_timeout)
+        .strict(false);
+    for uid in [
+        sop::VERIFICATION,
+        sop::PATIENT_ROOT_FIND,
+        sop::PATIENT_ROOT_MOVE,
+        sop::PATIENT_ROOT_GET,
+        sop::STUDY_ROOT_FIND,
+        sop::STUDY_ROOT_MOVE,
+        sop::STUDY_ROOT_GET,
+        sop::STORAGE_COMMITMENT,
+    ] {
+        options = options.with_abstract_syntax(uid);
+    }
+    for uid in storage_sop_classes() {
+        options = options.with_abstract_syntax(*uid);
+    }
+    let mut assoc = match options.establish_async(socket).await {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::info!(%peer, error = %e, "association refused or failed during negotiation");
+            ctx.events.send(ServiceEvent::AssociationRejected {
+                peer,
+                reason: e.to_string(),
+            });
+            return;
+        }
+    };
+    let id = ctx.next_id.fetch_add(1, Ordering::Relaxed);
+    let calling = assoc.client_ae_title().trim().to_string();
+    let is_known = known.contains(&calling);
+    let perms = Permissions {
+        store: is_known || allow_store,
+        query: is_known || allow_query,
+    };
+    tracing::info!(association = id, %peer, calling_ae = %calling, "association opened");
+    ctx.events.send(ServiceEvent::AssociationOpened {
+        id,
+        calling_ae: calling.clone(),
+        peer,
+    });
+    let mut session = Session {
+        ctx: ctx.clone(),
+        id,
+        calling,
+        perms,
+        stored: 0,
+    };
+    let outcome = loop {
+        let incoming = dimse::receive_message(&mut assoc, ctx.config.max_dataset_bytes).await;
+        match incoming {
+            Ok(Incoming::Message(msg)) => {
+                if let Err(e) = session.dispatch(&mut assoc, msg).await {
+                    tracing::warn!(association = id, error = %e, "aborting association");
+                    let _ = assoc.abort().await;
+                    break format!("aborted: {e}");
+                }
+            }
+            Ok(Incoming::ReleaseRequested) => {
+                let _ = assoc.send(&dicom_ul::pdu::Pdu::ReleaseRP).await;
+                break format!("released, {} stored", session.stored);
+            }
+            Ok(Incoming::Released) => break "released".to_string(),
+            Err(DimseError::Aborted) => break "aborted by peer".to_string(),
+            Err(e) => {
+                tracing::warn!(association = id, error = %e, "association failed; aborting");
+                let _ = assoc.abort().await;
+                break format!("aborted: {e}");
+            }
+        }
+    };
+    tracing::info!(association = id, outcome = %outcome, "association closed");
+    ctx.events.send(ServiceEvent::AssociationClosed { id, outcome });
+}
+
+type ServerAssoc = dicom_ul::association::server::AsyncServerAssociation<TcpStream>;
+
+struct Session {
+    ctx: Arc<DicomContext>,
+    id: u64,
+    calling: String,
+    perms: Permissions,
+    stored: u64,
+}
+
+impl Session {
+    fn context_of<'a>(&self, assoc: &'a ServerAssoc, id: u8) -> Option<&'a dicom_ul::pdu::PresentationContextNegotiated> {
+        assoc.presentation_contexts().iter().find(|pc| pc.id == id)
+    }
+
+    async fn dispatch(&mut self, assoc: &mut ServerAssoc, msg: Message) -> Result<(), DimseError> {
+        let Some(pc) = self.context_of(assoc, msg.context_id).cloned() else {
+            return Err(DimseError::Protocol(format!(
+                "message on unknown presentation context {}",
+                msg.context_id
+            )));
+        };
+        let field = msg.command.field();
+        match field {
+            cf::C_ECHO_RQ => {
+                let rsp = dimse::response_to(&msg.command, cf::C_ECHO_RSP, status::SUCCESS);
+                dimse::send_message(assoc, msg.context_id, &rsp, None).await
+            }
+            cf::C_STORE_RQ => self.c_store(assoc, msg, &pc).await,
+            cf::C_FIND_RQ => self.c_find(assoc, msg, &pc).await,
+            cf::C_MOVE_RQ | cf::C_GET_RQ => self.c_retrieve(assoc, msg, &pc).await,
+            cf::N_ACTION_RQ => self.n_action(assoc, msg, &pc).await,
+            cf::C_CANCEL_RQ => Ok(()), // nothing in progress to cancel
+            other => {
+                tracing::warn!(association = self.id, field = other, "unsupported DIMSE command");
+                let rsp_field = other | 0x8000;
+                let rsp = dimse::response_to(&msg.command, rsp_field, status::UNRECOGNIZED_OPERATION);
+                dimse::send_message(assoc, msg.context_id, &rsp, None).await
+            }
+        }
+    }
+
+    async fn c_store(
+        &mut self,
+        assoc: &mut ServerAssoc,
+        msg: Message,
+        pc: &dicom_ul::pdu::PresentationContextNegotiated,
+    ) -> Result<(), DimseError> {
+        let announced_class = msg.command.text(tags::AFFECTED_SOP_CLASS_UID);
+        let announced_inst = msg.command.text(tags::AFFECTED_SOP_INSTANCE_UID);
+        let (code, comment) = if !self.perms.store {
+            (status::NOT_AUTHORIZED, Some("this AE may not store here".to_string()))
+        } else if announced_class.as_deref() != Some(pc.abstract_syntax.as_str()) {
+            (
+                status::STORE_DATASET_MISMATCH,
+                Some("SOP class differs from the presentation context".to_string()),
+            )
+        } else if let Some(dataset) = msg.dataset {
+            let object = ReceivedObject {
+                dataset,
+                transfer_syntax: pc.transfer_syntax.clone(),
+                announced_sop_class: announced_class.clone(),
+                announced_sop_instance: announced_inst.clone(),
+                source: self.calling.clone(),
+            };
+            match self.ctx.ingest.ingest(object).await {
+                Ok(Ingested::Stored { .. }) => {
+                    self.stored += 1;
+                    self.ctx.events.send(ServiceEvent::InstanceStored {
+                        association: self.id,
+                        study_uid: String::new(),
+                    });
+                    (status::SUCCESS, None)
+                }
+                Ok(Ingested::Duplicate { .. }) => (status::SUCCESS, None),
+                Ok(Ingested::ConflictKeptExisting { .. }) => (
+                    status::STORE_WARNING_COERCION,
+                    Some("an instance with this UID and different content is archived; the existing copy was kept".to_string()),
+                ),
+                Err(e) => {
+                    tracing::warn!(association = self.id, calling_ae = %self.calling,
+                        sop_instance = announced_inst.as_deref().unwrap_or(""), error = %e, "C-STORE refused");
+                    (store_failure_status(&e), Some(e.to_string()))
+                }
+            }
+        } else {
+            (status::STORE_CANNOT_UNDERSTAND, Some("C-STORE without a data set".to_string()))
+        };
+        let mut rsp = dimse::response_to(&msg.command, cf::C_STORE_RSP, code);
+        if let Some(text) = comment {
+            rsp = rsp.with_text(tags::ERROR_COMMENT, VR::LO, &truncate(&text, 64));
+        }
+        dimse::send_message(assoc, msg.context_id, &rsp, None).await
+    }
+
+    fn parse_query(
+        &self,
+        msg: &Message,
+        pc: &dicom_ul::pdu::PresentationContextNegotiated,
+    ) -> Result<IndexQuery, (u16, String)> {
+        let Some(data) = &msg.dataset else {
+            return Err((status::IDENTIFIER_MISMATCH, "no identifier".into()));
+        };
+        let Some(ts) = TransferSyntaxRegistry.get(&pc.transfer_syntax) else {
+            return Err((status::UNABLE_TO_PROCESS, "transfer syntax unknown".into()));
+        };
+        let identifier = InMemDicomObject::read_dataset_with_ts(data.as_slice(), ts)
+            .map_err(|e| (status::IDENTIFIER_MISMATCH, format!("unreadable identifier: {e}")))?;
+        let q = query::parse_identifier(identifier)
+            .map_err(|e| (status::IDENTIFIER_MISMATCH, e.to_string()))?;
+        let study_root = matches!(
+            pc.abstract_syntax.as_str(),
+            sop::STUDY_ROOT_FIND | sop::STUDY_ROOT_MOVE | sop::STUDY_ROOT_GET
+        );
+        if study_root && q.level == Level::Patient {
+            return Err((status::IDENTIFIER_MISMATCH, "PATIENT level in the Study Root model".into()));
+        }
+        Ok(q)
+    }
+
+    async fn c_find(
+        &mut self,
+        assoc: &mut ServerAssoc,
+        msg: Message,
+        pc: &dicom_ul::pdu::PresentationContextNegotiated,
+    ) -> Result<(), DimseError> {
+        if !matches!(pc.abstract_syntax.as_str(), sop::PATIENT_ROOT_FIND | sop::STUDY_ROOT_FIND) {
+            let rsp = dimse::response_to(&msg.command, cf::C_FIND_RSP, status::SOP_CLASS_NOT_SUPPORTED);
+            return dimse::send_message(assoc, msg.context_id, &rsp, None).await;
+        }
+        if !self.perms.query {
+            let rsp = dimse::response_to(&msg.command, cf::C_FIND_RSP, status::NOT_AUTHORIZED);
+            return dimse::send_message(assoc, msg.context_id, &rsp, None).await;
+        }
+        let q = match self.parse_query(&msg, pc) {
+            Ok(q) => q,
+            Err((code, text)) => {
+                tracing::info!(association = self.id, error = %text, "C-FIND refused");
+                let rsp = dimse::response_to(&msg.command, cf::C_FIND_RSP, code)
+                    .with_text(tags::ERROR_COMMENT, VR::LO, &truncate(&text, 64));
+                return dimse::send_message(assoc, msg.context_id, &rsp, None).await;
+            }
+        };
+        let store_path = self.ctx.store_path.clone();
+        let limit = self.ctx.config.find_limit;
+        let archive = self.ctx.ingest.archive().clone();
+        let ae = self.ctx.config.ae_title.clone();
+        let answers = tokio::task::spawn_blocking(move || -> Result<Vec<InMemDicomObject>, String> {
+            let store = Store::open(&store_path).map_err(|e| e.to_string())?;
+            let rows = store
+                .query_index(q.level, &q.conditions, limit)
+                .map_err(|e| e.to_string())?;
+            let with_file = query::needs_file_values(&q);
+            Ok(rows
+                .iter()
+                .map(|row| {
+                    let extra = if with_file {
+                        archive
+                            .path_of(&row.file_path)
+                            .ok()
+                            .and_then(|p| read_header(&p))
+                    } else {
+                        None
+                    };
+                    query::answer_identifier(&q, row, &ae, extra.as_ref())
+                })
+                .collect())
+        })
+        .await
+        .map_err(|e| DimseError::Protocol(format!("query task failed: {e}")))?;
+        let answers = match answers {
+            Ok(a) => a,
+            Err(text) => {
+                tracing::error!(association = self.id, error = %text, "C-FIND failed");
+                let rsp = dimse::response_to(&msg.command, cf::C_FIND_RSP, status::FIND_OUT_OF_RESOURCES)
+                    .with_text(tags::ERROR_COMMENT, VR::LO, "query failed");
+                return dimse::send_message(assoc, msg.context_id, &rsp, None).await;
+            }
+        };
+        let ts = TransferSyntaxRegistry
+            .get(&pc.transfer_syntax)
+            .ok_or_else(|| DimseError::Protocol("transfer syntax vanished".into()))?;
+        for answer in answers {
+            let bytes = encode_dataset(&answer, ts)?;
+            let rsp = dimse::response_to(&msg.command, cf::C_FIND_RSP, status::PENDING);
+            dimse::send_message(assoc, msg.context_id, &rsp, Some(&bytes)).await?;
+        }
+        let rsp = dimse::response_to(&msg.command, cf::C_FIND_RSP, status::SUCCESS);
+        dimse::send_message(assoc, msg.context_id, &rsp, None).await
+    }
+
+    async fn c_retrieve(
+        &mut self,
+        assoc: &mut ServerAssoc,
+        msg: Message,
+        pc: &dicom_ul::pdu::PresentationContextNegotiated,
+    ) -> Result<(), DimseError> {
+        let is_get = msg.command.field() == cf::C_GET_RQ;
+        let rsp_field = if is_get { cf::C_GET_RSP } else { cf::C_MOVE_RSP };
+        let valid_class = if is_get {
+            matches!(pc.abstract_syntax.as_str(), sop::PATIENT_ROOT_GET | sop::STUDY_ROOT_GET)
+        } else {
+            matches!(pc.abstract_syntax.as_str(), sop::PATIENT_ROOT_MOVE | sop::STUDY_ROOT_MOVE)
+        };
+        let fail = |code: u16, text: &str| {
+            dimse::response_to(&msg.command, rsp_field, code).with_text(
+                tags::ERROR_COMMENT,
+                VR::LO,
+                &truncate(text, 64),
+            )
+        };
+        if !valid_class {
+            let rsp = fail(status::SOP_CLASS_NOT_SUPPORTED, "wrong SOP class");
+            return dimse::send_message(assoc, msg.context_id, &rsp, None).await;
+        }
+        if !self.perms.query {
+            let rsp = fail(status::NOT_AUTHORIZED, "this AE may not retrieve");
+            return dimse::send_message(assoc, msg.context_id, &rsp, None).await;
+        }
+        let q = match self.parse_query(&msg, pc) {
+            Ok(q) => q,
+            Err((code, text)) => {
+                let rsp = fail(code, &text);
+                return dimse::send_message(assoc, msg.context_id, &rsp, None).await;
+            }
+        };
+        let store = match Store::open(&self.ctx.store_path) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot open the store for a retrieve");
+                let rsp = fail(status::SUBOPERATIONS_FAILED, "store unavailable");
+                return dimse::send_message(assoc, msg.context_id, &rsp, None).await;
+            }
+        };
+        let destination = if is_get {
+            None
+        } else {
+            let dest_ae = msg.command.text(tags::MOVE_DESTINATION).unwrap_or_default();
+            match store.node_by_ae_title(&dest_ae) {
+                Ok(Some(node)) => Some(node),
+                _ => {
+                    tracing::info!(association = self.id, dest_ae = %dest_ae, "C-MOVE to an unknown destination");
+                    let rsp = fail(status::MOVE_DESTINATION_UNKNOWN, "move destination unknown");
+                    return dimse::send_message(assoc, msg.context_id, &rsp, None).await;
+                }
+            }
+        };
+        let instances = match store.query_index(Level::Image, &q.conditions, usize::MAX >> 1) {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::error!(error = %e, "retrieve query failed");
+                let rsp = fail(status::SUBOPERATIONS_FAILED, "query failed");
+                return dimse::send_message(assoc, msg.context_id, &rsp, None).await;
+            }
+        };
+        drop(store);
+        let total = instances.len();
+        let mut progress = scu::Progress::default();
+        let archive = self.ctx.ingest.archive().clone();
+        if let Some(node) = destination {
+            let mut sender = match scu::StoreSession::open(
+                &node,
+                &self.ctx.config.ae_title,
+                &instances,
+                Some((self.calling.as_str(), msg.command.message_id())),
+            )
+            .await
+            {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(association = self.id, node = %node.name, error = %e, "C-MOVE cannot reach the destination");
+                    let rsp = fail(status::SUBOPERATIONS_FAILED, "cannot reach the move destination");
+                    return dimse::send_message(assoc, msg.context_id, &rsp, None).await;
+                }
+            };
+            for row in &instances {
+                let ok = sender.send_instance(&archive, row).await;
+                progress.record(row, ok);
+                let pending = pending_response(&msg.command, rsp_field, total, &progress);
+                dimse::send_message(assoc, msg.context_id, &pending, None).await?;
+            }
+            sender.release().await;
+        } else {
+            let mut next_id: u16 = 1;
+            for row in &instances {
+                let ok = scu::store_on_association(assoc, &archive, row, next_id, None).await?;
+                next_id = next_id.wrapping_add(1).max(1);
+                progress.record(row, ok);
+                let pending = pending_response(&msg.command, rsp_field, total, &progress);
+                dimse::send_message(assoc, msg.context_id, &pending, None).await?;
+            }
+        }
+        let final_status = if progress.failed.is_empty() && progress.warning == 0 {
+            status::SUCCESS
+        } else if progress.completed == 0 && progress.warning == 0 && total > 0 {
+            status::SUBOPERATIONS_FAILED
+        } else {
+            status::SUBOPERATIONS_WARNING
+        };
+        let rsp = dimse::response_to(&msg.command, rsp_field, final_status)
+            .with_u16(tags::NUMBER_OF_REMAINING_SUBOPERATIONS, 0)
+            .with_u16(tags::NUMBER_OF_COMPLETED_SUBOPERATIONS, clamp16(progress.completed))
+            .with_u16(tags::NUMBER_OF_FAILED_SUBOPERATIONS, clamp16(progress.failed.len()))
+            .with_u16(tags::NUMBER_OF_WARNING_SUBOPERATIONS, clamp16(progress.warning));
+        if progress.failed.is_empty() {
+            dimse::send_message(assoc, msg.context_id, &rsp, None).await
+        } else {
+            let mut ds = InMemDicomObject::new_empty();
+            ds.put(DataElement::new(
+                tags::FAILED_SOP_INSTANCE_UID_LIST,
+                VR::UI,
+                PrimitiveValue::Strs(progress.failed.iter().cloned().collect()),
+            ));
+            let ts = TransferSyntaxRegistry
+                .get(&pc.transfer_syntax)
+                .ok_or_else(|| DimseError::Protocol("transfer syntax vanished".into()))?;
+            let bytes = encode_dataset(&ds, ts)?;
+            dimse::send_message(assoc, msg.context_id, &rsp, Some(&bytes)).await
+        }
+    }
+
+    async fn n_action(
+        &mut self,
+        assoc: &mut ServerAssoc,
+        msg: Message,
+        pc: &dicom_ul::pdu::PresentationContextNegotiated,
+    ) -> Result<(), DimseError> {
+        if pc.abstract_syntax != sop::STORAGE_COMMITMENT {
+            let rsp = dimse::response_to(&msg.command, cf::N_ACTION_RSP, status::SOP_CLASS_NOT_SUPPORTED);
+            return dimse::send_message(assoc, msg.context_id, &rsp, None).await;
+        }
+        let request = msg
+            .dataset
+            .as_deref()
+            .and_then(|d| {
+                let ts = TransferSyntaxRegistry.get(&pc.transfer_syntax)?;
+                InMemDicomObject::read_dataset_with_ts(d, ts).ok()
+            })
+            .and_then(|obj| crate::pacs::commitment::parse_request(&obj));
+        let Some(request) = request else {
+            let rsp = dimse::response_to(&msg.command, cf::N_ACTION_RSP, status::INVALID_ARGUMENT_VALUE)
+                .with_text(tags::ERROR_COMMENT, VR::LO, "bad storage commitment request");
+            return dimse::send_message(assoc, msg.context_id, &rsp, None).await;
+        };
+        let rsp = dimse::response_to(&msg.command, cf::N_ACTION_RSP, status::SUCCESS)
+            .with_u16(tags::ACTION_TYPE_ID, 1);
+        dimse::send_message(assoc, msg.context_id, &rsp, None).await?;
+        // Wait (bounded) for every referenced instance to be on stable storage, then report
+        // on this association while it is open.
+        let result = wait_for_commitment(&self.ctx, &request).await;
+        let ts = TransferSyntaxRegistry
+            .get(&pc.transfer_syntax)
+            .ok_or_else(|| DimseError::Protocol("transfer syntax vanished".into()))?;
+        let (event_type, ds) = crate::pacs::commitment::event_report(&request, &result);
+        let bytes = encode_dataset(&ds, ts)?;
+        let report = Command::new(cf::N_EVENT_REPORT_RQ)
+            .with_uid(tags::AFFECTED_SOP_CLASS_UID, sop::STORAGE_COMMITMENT)
+            .with_uid(tags::AFFECTED_SOP_INSTANCE_UID, sop::STORAGE_COMMITMENT_INSTANCE)
+            .with_u16(tags::MESSAGE_ID, 1)
+            .with_u16(tags::EVENT_TYPE_ID, event_type);
+        dimse::send_message(assoc, msg.context_id, &report, Some(&bytes)).await?;
+        // The requester answers with N-EVENT-REPORT-RSP; read it (and anything else) in the
+        // main loop would misinterpret it, so consume it here.
+        match dimse::receive_message(assoc, 1 << 20).await? {
+            Incoming::Message(m) if m.command.field() == cf::N_EVENT_REPORT_RSP => Ok(()),
+            Incoming::Message(m) => {
+                Err(DimseError::Protocol(format!("expected N-EVENT-REPORT-RSP, got command 0x{:04x}", m.command.field())))
+            }
+            Incoming::ReleaseRequested => {
+                let _ = assoc.send(&dicom_ul::pdu::Pdu::ReleaseRP).await;
+                Err(DimseError::Protocol("released before the commitment report was answered".into()))
+            }
+            Incoming::Released => Ok(()),
+        }
+    }
+}
+
+async fn wait_for_commitment(
+    ctx: &DicomContext,
+    request: &crate::pacs::commitment::CommitmentRequest,
+) -> Vec<crate::pacs::commitment::Committed> {
+    let mut rounds = ctx.durable_rounds.clone();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let states = match Store::open(&ctx.store_path) {
+            Ok(store) => request
+                .references
+                .iter()
+                .map(|(class, inst)| store.instance_is_durable(inst, class).ok().flatten())
+                .collect::<Vec<_>>(),
+            Err(_) => vec![None; request.references.len()],
+        };
+        let all_settled = states.iter().all(|s| *s != Some(false));
+        if all_settled || tokio::time::Instant::now() >= deadline {
+            return states
+                .into_iter()
+                .map(|s| match s {
+                    Some(true) => crate::pacs::commitment::Committed::Yes,
+                    Some(false) => crate::pacs::commitment::Committed::NotYet,
+                    None => crate::pacs::commitment::Committed::Unknown,
+                })
+                .collect();
+        }
+        let _ = tokio::time::timeout_at(deadline, rounds.changed()).await;
+    }
+}
+
+fn pending_response(request: &Command, field: u16, total: usize, p: &scu::Progress) -> Command {
+    let done = p.completed + p.failed.len() + p.warning;
+    dimse::response_to(request, field, status::PENDING)
+        .with_u16(tags::NUMBER_OF_REMAINING_SUBOPERATIONS, clamp16(total.saturating_sub(done)))
+        .with_u16(tags::NUMBER_OF_COMPLETED_SUBOPERATIONS, clamp16(p.completed))
+        .with_u16(tags::NUMBER_OF_FAILED_SUBOPERATIONS, clamp16(p.failed.len()))
+        .with_u16(tags::NUMBER_OF_WARNING_SUBOPERATIONS, clamp16(p.warning))
+}
+
+fn clamp16(n: usize) -> u16 {
+    n.min(u16::MAX as usize) as u16
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+fn store_failure_status(e: &IngestError) -> u16 {
+    match e {
+        IngestError::Archive(a) if a.is_disk_full() => status::STORE_OUT_OF_RESOURCES,
+        IngestError::Archive(_) | IngestError::Store(_) | IngestError::ShuttingDown => {
+            status::STORE_OUT_OF_RESOURCES
+        }
+        IngestError::Mismatch { .. } => status::STORE_DATASET_MISMATCH,
+        _ => status::STORE_CANNOT_UNDERSTAND,
+    }
+}
+
+/// Encodes a data set in a transfer syntax, in UTF-8 when it declares ISO_IR 192.
+pub fn encode_dataset(
+    obj: &InMemDicomObject,
+    ts: &dicom_encoding::TransferSyntax,
+) -> Result<Vec<u8>, DimseError> {
+    let mut out = Vec::new();
+    let utf8 = obj
+        .get(tags::SPECIFIC_CHARACTER_SET)
+        .and_then(|e| e.to_str().ok())
+        .is_some_and(|s| s.contains("192"));
+    let result = if utf8 {
+        obj.write_dataset_with_ts_cs(&mut out, ts, dicom_encoding::text::SpecificCharacterSet::ISO_IR_192)
+    } else {
+        obj.write_dataset_with_ts(&mut out, ts)
+    };
+    result.map_err(|e| DimseError::Encode(e.to_string()))?;
+    Ok(out)
+}
+
+/// Reads a stored file's attributes up to the pixel data (for IMAGE-level answers).
+fn read_header(path: &std::path::Path) -> Option<InMemDicomObject> {
+    dicom_object::OpenFileOptions::new()
+        .read_until(tags::PIXEL_DATA)
+        .open_file(path)
+        .ok()
+        .map(|f| f.into_inner())
+}

@@ -1,0 +1,14 @@
+//! Lightbox: a RIS/PACS for small imaging practices in one program.
+//!
+//! Lanes (see DESIGN.md): `store` holds all SQL; `archive` the DICOM files and their ingest;
+//! `pacs` the archive's domain rules; `dicom` the network service; `ui` the desktop window;
+//! `app` wires the services together for `lightbox` and `lightbox serve`.
+
+pub mod app;
+pub mod archive;
+pub mod dicom;
+pub mod events;
+pub mod import;
+pub mod pacs;
+pub mod store;
+pub mod ui;

@@ -1,0 +1,406 @@
+//! The `lightbox` command: the desktop window by default, or a headless service and the
+//! scripting subcommands. Errors are reported here once, in words, with a non-zero exit.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
+use dicom_core::{DataElement, PrimitiveValue, VR};
+use dicom_dictionary_std::{StandardDataDictionary, tags};
+use dicom_object::InMemDicomObject;
+
+use lightbox::app::{self, DataFolder, ServeOptions};
+use lightbox::dicom::scu;
+use lightbox::events::EventSender;
+use lightbox::store::index::{Column, Condition, Level, Matcher};
+use lightbox::store::nodes::DicomNode;
+
+#[derive(Parser)]
+#[command(name = "lightbox", version, about = "RIS/PACS for small imaging practices")]
+struct Cli {
+    /// Data folder (database and archive). Default: the per-user data folder.
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the services with no window (server machine, CI).
+    Serve {
+        /// Our AE title (default: stored setting, else LIGHTBOX).
+        #[arg(long)]
+        ae_title: Option<String>,
+        /// DICOM port (default: stored setting, else 11112; 0 picks a free port).
+        #[arg(long)]
+        dicom_port: Option<u16>,
+        /// HL7 MLLP port (the HL7 listener arrives with the HL7 interfaces).
+        #[arg(long)]
+        hl7_port: Option<u16>,
+    },
+    /// Import files, folders (recursively) and DICOMDIRs into the archive.
+    Import {
+        /// Files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Remote DICOM nodes.
+    Nodes {
+        #[command(subcommand)]
+        action: NodesAction,
+    },
+    /// Send archived studies to a node (C-STORE).
+    Send {
+        /// Node name.
+        #[arg(long)]
+        to: String,
+        /// Study Instance UID.
+        #[arg(long, conflicts_with = "patient")]
+        study: Option<String>,
+        /// Patient ID.
+        #[arg(long)]
+        patient: Option<String>,
+    },
+    /// Query a node (C-FIND). Keys as Keyword=value; QueryRetrieveLevel defaults to STUDY.
+    Query {
+        /// Node name.
+        #[arg(long)]
+        from: String,
+        /// Keys, e.g. PatientName=DOE* StudyDate=20240101-
+        keys: Vec<String>,
+    },
+    /// Retrieve a study from a node (C-MOVE to us, or C-GET with --get).
+    Retrieve {
+        /// Node name.
+        #[arg(long)]
+        from: String,
+        /// Study Instance UID.
+        #[arg(long)]
+        study: String,
+        /// Use C-GET instead of C-MOVE.
+        #[arg(long)]
+        get: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum NodesAction {
+    /// Add or replace a node.
+    Add {
+        /// Short name.
+        #[arg(long)]
+        name: String,
+        /// AE title.
+        #[arg(long)]
+        ae: String,
+        /// Host.
+        #[arg(long)]
+        host: String,
+        /// Port.
+        #[arg(long)]
+        port: u16,
+    },
+    /// List nodes.
+    List,
+    /// Remove a node.
+    Remove {
+        /// Name.
+        name: String,
+    },
+    /// C-ECHO a node.
+    Echo {
+        /// Name.
+        name: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let data = DataFolder::resolve(cli.data_dir.as_deref())?;
+    let Some(command) = cli.command else {
+        lightbox::ui::run_desktop(data)?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    match command {
+        Command::Serve {
+            ae_title,
+            dicom_port,
+            hl7_port,
+        } => {
+            if hl7_port.is_some() {
+                tracing::warn!("--hl7-port given, but the HL7 listener is not part of this build yet");
+            }
+            let rt = runtime()?;
+            rt.block_on(async {
+                let options = ServeOptions {
+                    ae_title,
+                    dicom_port,
+                    bind_ip: None,
+                };
+                let services = app::start_services(&data, &options, EventSender::discard()).await?;
+                println!("listening dicom {}", services.dicom_addr);
+                tracing::info!(ae_title = %services.ae_title, addr = %services.dicom_addr, "listening dicom");
+                app::shutdown_signal().await;
+                tracing::info!("stopping");
+                services.stop();
+                anyhow::Ok(())
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import { paths } => {
+            let archive = app::ArchiveServices::start(&data)?;
+            let summary = lightbox::import::import_paths(&archive.ingest, &paths);
+            println!(
+                "imported {}, duplicates {}, conflicts {}, refused {}",
+                summary.imported,
+                summary.duplicates,
+                summary.conflicts,
+                summary.refused.len()
+            );
+            for (file, reason) in &summary.refused {
+                println!("refused {}: {}", file.display(), reason);
+            }
+            drop(archive);
+            Ok(if summary.read_anything() || summary.refused.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Nodes { action } => nodes(&data, action),
+        Command::Send { to, study, patient } => {
+            let store = data.open_store()?;
+            let node = find_node(&store, &to)?;
+            let condition = match (study, patient) {
+                (Some(s), _) => Condition {
+                    column: Column::StudyUid,
+                    matcher: Matcher::Exact(s),
+                },
+                (None, Some(p)) => Condition {
+                    column: Column::PatientId,
+                    matcher: Matcher::Exact(p),
+                },
+                (None, None) => bail!("say what to send: --study UID or --patient ID"),
+            };
+            let rows = store.query_index(Level::Image, &[condition], usize::MAX >> 1)?;
+            if rows.is_empty() {
+                bail!("nothing in the archive matches");
+            }
+            let ae = our_ae(&store)?;
+            let archive = lightbox::archive::ArchiveFolder::open(&data.archive())?;
+            let progress = runtime()?.block_on(scu::send(&node, &ae, &archive, &rows))?;
+            println!(
+                "sent {}, warnings {}, failed {}",
+                progress.completed,
+                progress.warning,
+                progress.failed.len()
+            );
+            for uid in &progress.failed {
+                println!("failed {uid}");
+            }
+            Ok(if progress.failed.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Query { from, keys } => {
+            let store = data.open_store()?;
+            let node = find_node(&store, &from)?;
+            let ae = our_ae(&store)?;
+            let identifier = identifier_from_keys(&keys)?;
+            let results = runtime()?.block_on(scu::find(&node, &ae, &identifier))?;
+            for obj in &results {
+                println!("{}", dataset_to_json(obj));
+            }
+            eprintln!("{} match(es)", results.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Retrieve { from, study, get } => {
+            let store = data.open_store()?;
+            let node = find_node(&store, &from)?;
+            let ae = our_ae(&store)?;
+            drop(store);
+            let mut identifier = InMemDicomObject::new_empty();
+            identifier.put(DataElement::new(tags::QUERY_RETRIEVE_LEVEL, VR::CS, PrimitiveValue::from("STUDY")));
+            identifier.put(DataElement::new(tags::STUDY_INSTANCE_UID, VR::UI, PrimitiveValue::from(study.as_str())));
+            let rt = runtime()?;
+            let summary = rt.block_on(async {
+                if get {
+                    let classes = sop_classes_of_study(&node, &ae, &study).await;
+                    let archive = app::ArchiveServices::start(&data)?;
+                    let s = scu::get(&node, &ae, &identifier, &classes, &archive.ingest).await?;
+                    anyhow::Ok(s)
+                } else {
+                    // Our listener must be up to receive the sub-operations; if a `serve` already
+                    // holds the port, it receives them instead.
+                    let services = app::start_services(&data, &ServeOptions::default(), EventSender::discard()).await;
+                    if let Err(e) = &services {
+                        tracing::info!(error = %e, "not starting a listener; assuming a running Lightbox receives");
+                    }
+                    let s = scu::move_to(&node, &ae, &ae, &identifier).await?;
+                    drop(services);
+                    anyhow::Ok(s)
+                }
+            })?;
+            println!(
+                "status 0x{:04X}, completed {}, failed {}, warnings {}",
+                summary.status, summary.completed, summary.failed, summary.warning
+            );
+            Ok(if summary.status == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+    }
+}
+
+async fn sop_classes_of_study(node: &DicomNode, ae: &str, study: &str) -> Vec<String> {
+    let mut q = InMemDicomObject::new_empty();
+    q.put(DataElement::new(tags::QUERY_RETRIEVE_LEVEL, VR::CS, PrimitiveValue::from("IMAGE")));
+    q.put(DataElement::new(tags::STUDY_INSTANCE_UID, VR::UI, PrimitiveValue::from(study)));
+    q.put(DataElement::new(tags::SERIES_INSTANCE_UID, VR::UI, PrimitiveValue::Empty));
+    q.put(DataElement::new(tags::SOP_INSTANCE_UID, VR::UI, PrimitiveValue::Empty));
+    q.put(DataElement::new(tags::SOP_CLASS_UID, VR::UI, PrimitiveValue::Empty));
+    let mut classes: Vec<String> = match scu::find(node, ae, &q).await {
+        Ok(rows) => rows
+            .iter()
+            .map(|r| lightbox::pacs::attributes::text(r, tags::SOP_CLASS_UID))
+            .filter(|c| !c.is_empty())
+            .collect(),
+        Err(e) => {
+            tracing::info!(error = %e, "cannot list the study's SOP classes; proposing common ones");
+            Vec::new()
+        }
+    };
+    if classes.is_empty() {
+        classes = [
+            "1.2.840.10008.5.1.4.1.1.2",
+            "1.2.840.10008.5.1.4.1.1.4",
+            "1.2.840.10008.5.1.4.1.1.1",
+            "1.2.840.10008.5.1.4.1.1.1.1",
+            "1.2.840.10008.5.1.4.1.1.6.1",
+            "1.2.840.10008.5.1.4.1.1.7",
+            "1.2.840.10008.5.1.4.1.1.128",
+            "1.2.840.10008.5.1.4.1.1.88.11",
+            "1.2.840.10008.5.1.4.1.1.104.1",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    }
+    classes.sort();
+    classes.dedup();
+    classes
+}
+
+fn nodes(data: &DataFolder, action: NodesAction) -> anyhow::Result<ExitCode> {
+    let store = data.open_store()?;
+    match action {
+        NodesAction::Add { name, ae, host, port } => {
+            store.save_node(&DicomNode {
+                name: name.clone(),
+                ae_title: ae,
+                host,
+                port,
+            })?;
+            println!("node {name} saved");
+        }
+        NodesAction::List => {
+            for n in store.nodes()? {
+                println!("{}\t{}\t{}:{}", n.name, n.ae_title, n.host, n.port);
+            }
+        }
+        NodesAction::Remove { name } => {
+            if !store.remove_node(&name)? {
+                bail!("no node named {name:?}");
+            }
+            println!("node {name} removed");
+        }
+        NodesAction::Echo { name } => {
+            let node = find_node(&store, &name)?;
+            let ae = our_ae(&store)?;
+            let started = std::time::Instant::now();
+            runtime()?.block_on(scu::echo(&node, &ae))?;
+            println!("echo {} ok in {} ms", name, started.elapsed().as_millis());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn find_node(store: &lightbox::store::Store, name: &str) -> anyhow::Result<DicomNode> {
+    store
+        .node_by_name(name)?
+        .with_context(|| format!("no node named {name:?}; add it with `lightbox nodes add`"))
+}
+
+fn our_ae(store: &lightbox::store::Store) -> anyhow::Result<String> {
+    Ok(store
+        .setting(app::AE_TITLE_SETTING)?
+        .unwrap_or_else(|| app::DEFAULT_AE_TITLE.to_string()))
+}
+
+/// Builds a query identifier from `Keyword=value` arguments.
+fn identifier_from_keys(keys: &[String]) -> anyhow::Result<InMemDicomObject> {
+    let mut obj = InMemDicomObject::new_empty();
+    obj.put(DataElement::new(tags::QUERY_RETRIEVE_LEVEL, VR::CS, PrimitiveValue::from("STUDY")));
+    for key in keys {
+        let (name, value) = key.split_once('=').unwrap_or((key.as_str(), ""));
+        let tag = StandardDataDictionary
+            .parse_tag(name)
+            .with_context(|| format!("unknown attribute {name:?}"))?;
+        let vr = StandardDataDictionary
+            .by_tag(tag)
+            .map(|e| e.vr().relaxed())
+            .unwrap_or(VR::LO);
+        let value = if value.is_empty() {
+            PrimitiveValue::Empty
+        } else {
+            PrimitiveValue::from(value)
+        };
+        obj.put(DataElement::new(tag, vr, value));
+    }
+    Ok(obj)
+}
+
+/// One C-FIND answer as a JSON object keyed by attribute keyword.
+fn dataset_to_json(obj: &InMemDicomObject) -> String {
+    let mut map = serde_json::Map::new();
+    for elem in obj.iter() {
+        let tag = elem.header().tag;
+        let name = StandardDataDictionary
+            .by_tag(tag)
+            .map(|e| e.alias().to_string())
+            .unwrap_or_else(|| format!("{tag}"));
+        let value = elem
+            .to_str()
+            .map(|s| lightbox::pacs::attributes::trim_padding(&s).to_string())
+            .unwrap_or_default();
+        map.insert(name, serde_json::Value::String(value));
+    }
+    serde_json::Value::Object(map).to_string()
+}

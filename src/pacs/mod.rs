@@ -1,0 +1,7 @@
+//! The PACS lane's domain rules: reading identifying attributes, deciding what a query
+//! means, choosing what a retrieve sends. No sockets and no SQL here.
+
+pub mod attributes;
+pub mod commitment;
+pub mod query;
+pub mod sop_classes;

@@ -1,0 +1,58 @@
+//! The desktop window. It reads the store through typed functions and listens to service
+//! events; it never writes SQL and never talks DICOM itself.
+
+mod study_browser;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::app::{self, DataFolder, ServeOptions};
+use crate::events;
+
+pub use study_browser::LightboxApp;
+
+/// Opens the window with the services running in the background of this process.
+pub fn run_desktop(data: DataFolder) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the background runtime")?;
+    let repaint: Arc<std::sync::Mutex<Option<egui::Context>>> = Arc::new(std::sync::Mutex::new(None));
+    let repaint2 = repaint.clone();
+    let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(move || {
+        if let Ok(guard) = repaint2.lock()
+            && let Some(ctx) = guard.as_ref()
+        {
+            ctx.request_repaint();
+        }
+    });
+    let (sender, receiver) = events::channel(1024, Some(wake));
+    let services = runtime.block_on(app::start_services(&data, &ServeOptions::default(), sender));
+    let (status, services) = match services {
+        Ok(s) => (format!("DICOM: {} on {}", s.ae_title, s.dicom_addr), Some(s)),
+        Err(e) => (format!("DICOM services not running: {e:#}"), None),
+    };
+    let store = data.open_store()?;
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("Lightbox")
+            .with_inner_size([1280.0, 800.0]),
+        ..Default::default()
+    };
+    let result = eframe::run_native(
+        "Lightbox",
+        options,
+        Box::new(move |cc| {
+            if let Ok(mut guard) = repaint.lock() {
+                *guard = Some(cc.egui_ctx.clone());
+            }
+            Ok(Box::new(LightboxApp::new(store, receiver, status)))
+        }),
+    );
+    if let Some(s) = services {
+        s.stop();
+    }
+    drop(runtime);
+    result.map_err(|e| anyhow::anyhow!("the window failed: {e}"))
+}

@@ -1,0 +1,264 @@
+//! The first screen: the archive's studies with a search bar, and a live list of DICOM
+//! associations fed by service events.
+
+use std::collections::VecDeque;
+use std::sync::mpsc::Receiver;
+
+use crate::events::ServiceEvent;
+use crate::store::Store;
+use crate::store::index::{Column, Condition, IndexRow, Level, Matcher};
+
+/// What the staff typed into the search bar.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StudySearch {
+    /// Patient name (wildcards allowed; a trailing `*` is implied).
+    pub patient_name: String,
+    /// Patient ID.
+    pub patient_id: String,
+    /// Study date or range, `YYYYMMDD` or `YYYYMMDD-YYYYMMDD`.
+    pub date: String,
+    /// Modality.
+    pub modality: String,
+    /// Accession number.
+    pub accession: String,
+}
+
+impl StudySearch {
+    /// Turns the search bar into index conditions.
+    pub fn conditions(&self) -> Vec<Condition> {
+        let mut out = Vec::new();
+        let glob = |s: &str| {
+            let mut p: String = s
+                .trim()
+                .chars()
+                .map(|c| if c == '[' { "[[]".to_string() } else { c.to_string() })
+                .collect();
+            if !p.ends_with('*') {
+                p.push('*');
+            }
+            p
+        };
+        if !self.patient_name.trim().is_empty() {
+            out.push(Condition {
+                column: Column::PatientName,
+                matcher: Matcher::Glob {
+                    pattern: glob(&self.patient_name),
+                    case_insensitive: true,
+                },
+            });
+        }
+        if !self.patient_id.trim().is_empty() {
+            out.push(Condition {
+                column: Column::PatientId,
+                matcher: Matcher::Glob {
+                    pattern: glob(&self.patient_id),
+                    case_insensitive: false,
+                },
+            });
+        }
+        let date = self.date.trim();
+        if !date.is_empty() {
+            let (lo, hi) = date.split_once('-').unwrap_or((date, date));
+            out.push(Condition {
+                column: Column::StudyDate,
+                matcher: Matcher::Range(lo.trim().to_string(), hi.trim().to_string()),
+            });
+        }
+        if !self.modality.trim().is_empty() {
+            out.push(Condition {
+                column: Column::Modality,
+                matcher: Matcher::Exact(self.modality.trim().to_uppercase()),
+            });
+        }
+        if !self.accession.trim().is_empty() {
+            out.push(Condition {
+                column: Column::Accession,
+                matcher: Matcher::Exact(self.accession.trim().to_string()),
+            });
+        }
+        out
+    }
+}
+
+/// One line of the association list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssociationLine {
+    /// Our number for it.
+    pub id: u64,
+    /// Calling AE.
+    pub calling_ae: String,
+    /// Peer address.
+    pub peer: String,
+    /// Instances stored so far.
+    pub stored: u64,
+    /// "open", or how it ended.
+    pub state: String,
+}
+
+/// The desktop application state.
+pub struct LightboxApp {
+    store: Store,
+    events: Receiver<ServiceEvent>,
+    status: String,
+    search: StudySearch,
+    searched: Option<StudySearch>,
+    studies: Vec<IndexRow>,
+    error: Option<String>,
+    associations: VecDeque<AssociationLine>,
+}
+
+const MAX_ASSOCIATION_LINES: usize = 200;
+
+impl LightboxApp {
+    /// A window over `store`, listening to `events`; `status` is shown in the status bar.
+    pub fn new(store: Store, events: Receiver<ServiceEvent>, status: String) -> LightboxApp {
+        LightboxApp {
+            store,
+            events,
+            status,
+            search: StudySearch::default(),
+            searched: None,
+            studies: Vec::new(),
+            error: None,
+            associations: VecDeque::new(),
+        }
+    }
+
+    fn drain_events(&mut self) {
+        let mut archive_changed = false;
+        while let Ok(event) = self.events.try_recv() {
+            match event {
+                ServiceEvent::AssociationOpened { id, calling_ae, peer } => {
+                    self.associations.push_front(AssociationLine {
+                        id,
+                        calling_ae,
+                        peer: peer.to_string(),
+                        stored: 0,
+                        state: "open".into(),
+                    });
+                    self.associations.truncate(MAX_ASSOCIATION_LINES);
+                }
+                ServiceEvent::InstanceStored { association, .. } => {
+                    archive_changed = true;
+                    if let Some(line) = self.associations.iter_mut().find(|l| l.id == association) {
+                        line.stored += 1;
+                    }
+                }
+                ServiceEvent::AssociationClosed { id, outcome } => {
+                    if let Some(line) = self.associations.iter_mut().find(|l| l.id == id) {
+                        line.state = outcome;
+                    }
+                }
+                ServiceEvent::AssociationRejected { peer, reason } => {
+                    self.associations.push_front(AssociationLine {
+                        id: 0,
+                        calling_ae: String::new(),
+                        peer: peer.to_string(),
+                        stored: 0,
+                        state: format!("refused: {reason}"),
+                    });
+                    self.associations.truncate(MAX_ASSOCIATION_LINES);
+                }
+                ServiceEvent::DicomListening { addr } => {
+                    self.status = format!("DICOM listening on {addr}");
+                }
+            }
+        }
+        if archive_changed {
+            self.searched = None;
+        }
+    }
+
+    fn refresh_studies(&mut self) {
+        if self.searched.as_ref() == Some(&self.search) {
+            return;
+        }
+        match self.store.query_index(Level::Study, &self.search.conditions(), 500) {
+            Ok(rows) => {
+                self.studies = rows;
+                self.error = None;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "study search failed");
+                self.error = Some("The study list could not be read from the database. Try again; if it persists, check the log.".into());
+            }
+        }
+        self.searched = Some(self.search.clone());
+    }
+
+    /// The studies currently listed (for tests).
+    pub fn studies(&self) -> &[IndexRow] {
+        &self.studies
+    }
+
+    /// Draws the whole window.
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        self.drain_events();
+        self.refresh_studies();
+        egui::Panel::bottom("status").show(ui, |ui| {
+            ui.label(&self.status);
+        });
+        egui::Panel::right("associations").default_size(360.0).show(ui, |ui| {
+            ui.heading("DICOM associations");
+            if self.associations.is_empty() {
+                ui.label("No associations yet.");
+            }
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                for line in &self.associations {
+                    ui.label(format!(
+                        "#{} {} ({}) — {} stored — {}",
+                        line.id, line.calling_ae, line.peer, line.stored, line.state
+                    ));
+                }
+            });
+        });
+        egui::CentralPanel::default().show(ui, |ui| {
+            ui.heading("Studies");
+            ui.horizontal_wrapped(|ui| {
+                ui.label("Patient name");
+                ui.add(egui::TextEdit::singleline(&mut self.search.patient_name).desired_width(140.0));
+                ui.label("Patient ID");
+                ui.add(egui::TextEdit::singleline(&mut self.search.patient_id).desired_width(100.0));
+                ui.label("Date");
+                ui.add(egui::TextEdit::singleline(&mut self.search.date).desired_width(140.0).hint_text("YYYYMMDD-YYYYMMDD"));
+                ui.label("Modality");
+                ui.add(egui::TextEdit::singleline(&mut self.search.modality).desired_width(40.0));
+                ui.label("Accession");
+                ui.add(egui::TextEdit::singleline(&mut self.search.accession).desired_width(100.0));
+                if ui.button("Clear").clicked() {
+                    self.search = StudySearch::default();
+                }
+            });
+            if let Some(err) = &self.error {
+                ui.colored_label(egui::Color32::RED, err);
+            }
+            ui.separator();
+            ui.label(format!("{} studies", self.studies.len()));
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                egui::Grid::new("studies").striped(true).show(ui, |ui| {
+                    for h in ["Patient", "ID", "Date", "Modalities", "Accession", "Description", "Series", "Images"] {
+                        ui.strong(h);
+                    }
+                    ui.end_row();
+                    for s in &self.studies {
+                        ui.label(s.patient_name.replace('^', " "));
+                        ui.label(&s.patient_id);
+                        ui.label(&s.study_date);
+                        ui.label(&s.modalities_in_study);
+                        ui.label(&s.accession);
+                        ui.label(&s.study_description);
+                        ui.label(s.related_series.to_string());
+                        ui.label(s.related_instances.to_string());
+                        ui.end_row();
+                    }
+                });
+            });
+        });
+    }
+}
+
+impl eframe::App for LightboxApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.show(ui);
+    }
+}
