@@ -72,6 +72,13 @@ enum Command {
         /// Keys, e.g. PatientName=DOE* StudyDate=20240101-
         keys: Vec<String>,
     },
+    /// Check the archive: every index row has its complete, readable file.
+    Check,
+    /// Developer tools (synthetic data for benchmarks and demos).
+    Dev {
+        #[command(subcommand)]
+        action: DevAction,
+    },
     /// Retrieve a study from a node (C-MOVE to us, or C-GET with --get).
     Retrieve {
         /// Node name.
@@ -83,6 +90,28 @@ enum Command {
         /// Use C-GET instead of C-MOVE.
         #[arg(long)]
         get: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum DevAction {
+    /// Write synthetic CT slices (Explicit VR LE, 16-bit) as Part 10 files.
+    SynthCt {
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Number of series (each its own patient and study).
+        #[arg(long, default_value_t = 1)]
+        series: u64,
+        /// Slices per series.
+        #[arg(long, default_value_t = 100)]
+        slices: u32,
+        /// Rows = columns.
+        #[arg(long, default_value_t = 512)]
+        size: u16,
+        /// First seed (UIDs derive from it).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
 }
 
@@ -195,6 +224,35 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Nodes { action } => nodes(&data, action),
+        Command::Check => {
+            let store = data.open_store()?;
+            let archive = lightbox::archive::ArchiveFolder::open(&data.archive())?;
+            let report = lightbox::archive::check::check_archive(&archive, &store)?;
+            println!(
+                "instances {}, missing {}, unreadable {}",
+                report.instances,
+                report.missing.len(),
+                report.unreadable.len()
+            );
+            for p in report.missing.iter().chain(&report.unreadable) {
+                println!("problem {p}");
+            }
+            Ok(if report.is_clean() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Dev { action } => match action {
+            DevAction::SynthCt { out, series, slices, size, seed } => {
+                std::fs::create_dir_all(&out)?;
+                for s in seed..seed + series {
+                    let synthetic = lightbox::pacs::synthetic::SyntheticSeries::new(s, size);
+                    for i in 0..slices {
+                        let obj = synthetic.slice(i).map_err(anyhow::Error::msg)?;
+                        obj.write_to_file(out.join(format!("s{s}_{i:05}.dcm")))?;
+                    }
+                }
+                println!("wrote {} files to {}", series * slices as u64, out.display());
+                Ok(ExitCode::SUCCESS)
+            }
+        },
         Command::Send { to, study, patient } => {
             let store = data.open_store()?;
             let node = find_node(&store, &to)?;

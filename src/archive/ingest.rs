@@ -246,7 +246,7 @@ fn prepare(archive: &ArchiveFolder, object: ReceivedObject) -> Result<NewInstanc
     let ts = TransferSyntaxRegistry
         .get(object.transfer_syntax.trim_end_matches('\0'))
         .ok_or_else(|| IngestError::UnsupportedSyntax(object.transfer_syntax.clone()))?;
-    let obj = InMemDicomObject::read_dataset_with_ts(object.dataset.as_slice(), ts)
+    let mut obj = InMemDicomObject::read_dataset_with_ts(object.dataset.as_slice(), ts)
         .map_err(|e| IngestError::Unreadable(e.to_string()))?;
 
     let sop_class = required_uid(&obj, tags::SOP_CLASS_UID, "SOP Class UID")?;
@@ -288,6 +288,7 @@ fn prepare(archive: &ArchiveFolder, object: ReceivedObject) -> Result<NewInstanc
         .map_err(|e| IngestError::Unreadable(format!("cannot write the file meta group: {e}")))?;
 
     let hash = blake3::hash(&object.dataset).to_hex().to_string();
+    let header_hash = header_hash(&mut obj);
     let file_size = (head.len() + object.dataset.len()) as u64;
     let file_path = archive.put(&[&head, &object.dataset])?;
 
@@ -316,8 +317,25 @@ fn prepare(archive: &ArchiveFolder, object: ReceivedObject) -> Result<NewInstanc
         file_size,
         transfer_syntax: ts.uid().to_string(),
         dataset_hash: hash,
+        header_hash,
         received_from: object.source,
     })
+}
+
+/// Hash of the attributes without pixel data in Explicit VR Little Endian: equal for the
+/// same object received in two transfer syntaxes. Consumes the pixel data of `obj`.
+fn header_hash(obj: &mut InMemDicomObject) -> String {
+    obj.remove_element(tags::PIXEL_DATA);
+    let mut bytes = Vec::new();
+    let written = TransferSyntaxRegistry
+        .get("1.2.840.10008.1.2.1")
+        .map(|ts| obj.write_dataset_with_ts(&mut bytes, ts).is_ok())
+        .unwrap_or(false);
+    if written {
+        blake3::hash(&bytes).to_hex().to_string()
+    } else {
+        String::new()
+    }
 }
 
 fn required_uid(
@@ -360,31 +378,55 @@ fn index_writer(store: &mut Store, rx: mpsc::Receiver<IndexJob>) {
     }
 }
 
+struct Existing {
+    series_uid: String,
+    study_uid: String,
+    dataset_hash: String,
+    header_hash: String,
+    transfer_syntax: String,
+}
+
+/// The same object: identical bytes, or the same attributes re-encoded in another syntax.
+fn is_same_object(existing: &Existing, new: &NewInstance) -> bool {
+    existing.dataset_hash == new.dataset_hash
+        || (existing.transfer_syntax != new.transfer_syntax
+            && !existing.header_hash.is_empty()
+            && existing.header_hash == new.header_hash)
+}
+
 fn decide_and_index(store: &mut Store, batch: &[IndexJob]) -> Result<Vec<IndexVerdict>, StoreError> {
     let mut verdicts: Vec<Option<IndexVerdict>> = Vec::with_capacity(batch.len());
     let mut to_insert = Vec::new();
     let mut seen_in_batch = std::collections::HashMap::new();
     for (i, job) in batch.iter().enumerate() {
         let inst = &job.instance;
-        let existing = store.instance_by_sop_uid(&inst.sop_uid)?.map(|e| {
-            (e.series_uid, e.study_uid, e.dataset_hash)
+        let existing = store.instance_by_sop_uid(&inst.sop_uid)?.map(|e| Existing {
+            series_uid: e.series_uid,
+            study_uid: e.study_uid,
+            dataset_hash: e.dataset_hash,
+            header_hash: e.header_hash,
+            transfer_syntax: e.transfer_syntax,
         });
         let existing = existing.or_else(|| {
             seen_in_batch.get(&inst.sop_uid).map(|j: &usize| {
                 let other = &batch[*j].instance;
-                (other.series_uid.clone(), other.study_uid.clone(), other.dataset_hash.clone())
+                Existing {
+                    series_uid: other.series_uid.clone(),
+                    study_uid: other.study_uid.clone(),
+                    dataset_hash: other.dataset_hash.clone(),
+                    header_hash: other.header_hash.clone(),
+                    transfer_syntax: other.transfer_syntax.clone(),
+                }
             })
         });
         verdicts.push(match existing {
-            Some((series_uid, study_uid, _))
-                if series_uid != inst.series_uid || study_uid != inst.study_uid =>
-            {
+            Some(e) if e.series_uid != inst.series_uid || e.study_uid != inst.study_uid => {
                 Some(IndexVerdict::KnownElsewhere {
-                    series_uid,
-                    study_uid,
+                    series_uid: e.series_uid,
+                    study_uid: e.study_uid,
                 })
             }
-            Some((_, _, hash)) if hash == inst.dataset_hash => Some(IndexVerdict::Duplicate),
+            Some(e) if is_same_object(&e, inst) => Some(IndexVerdict::Duplicate),
             Some(_) => Some(IndexVerdict::Conflict),
             None => {
                 seen_in_batch.insert(inst.sop_uid.clone(), i);

@@ -4,6 +4,7 @@
 //! crash never leaves a half file under a final name. Names are random internal ids:
 //! nothing a peer sends (UIDs, names) ever becomes part of a path.
 
+pub mod check;
 pub mod durability;
 pub mod ingest;
 
@@ -44,7 +45,7 @@ impl ArchiveError {
     }
 }
 
-fn io_err(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> ArchiveError + '_ {
+fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> ArchiveError + 'a {
     move |source| ArchiveError::Io {
         action,
         path: path.to_path_buf(),

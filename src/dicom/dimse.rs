@@ -233,7 +233,7 @@ where
     let mut data: Vec<u8> = Vec::new();
     let mut context: Option<u8> = None;
     loop {
-        let pdu = assoc.receive().await?;
+        let pdu = AsyncAssociation::receive(assoc).await?;
         let values = match pdu {
             Pdu::PData { data } => data,
             Pdu::ReleaseRQ => return Ok(Incoming::ReleaseRequested),
@@ -367,7 +367,7 @@ where
                 data: Vec::new(),
             }],
         };
-        assoc.send(&pdu).await?;
+        AsyncAssociation::send(assoc, &pdu).await?;
         return Ok(());
     }
     let mut pieces = bytes.chunks(chunk).peekable();
@@ -380,7 +380,7 @@ where
                 data: piece.to_vec(),
             }],
         };
-        assoc.send(&pdu).await?;
+        AsyncAssociation::send(assoc, &pdu).await?;
     }
     Ok(())
 }

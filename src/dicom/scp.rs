@@ -14,7 +14,7 @@ use dicom_encoding::TransferSyntaxIndex;
 use dicom_object::InMemDicomObject;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use dicom_ul::association::server::{AccessControl, Negotiation, ServerAssociationOptions};
-use dicom_ul::association::{Association, AsyncAssociation};
+use dicom_ul::association::Association;
 use dicom_ul::pdu::{AssociationRJServiceUserReason, RequestorRoles, UserIdentity};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -229,7 +229,7 @@ async fn handle_connection(socket: TcpStream, peer: SocketAddr, ctx: Arc<DicomCo
         }
     };
     let id = ctx.next_id.fetch_add(1, Ordering::Relaxed);
-    let calling = assoc.client_ae_title().trim().to_string();
+    let calling = assoc.peer_ae_title().trim().to_string();
     let is_known = known.contains(&calling);
     let perms = Permissions {
         store: is_known || allow_store,

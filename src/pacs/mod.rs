@@ -5,3 +5,4 @@ pub mod attributes;
 pub mod commitment;
 pub mod query;
 pub mod sop_classes;
+pub mod synthetic;

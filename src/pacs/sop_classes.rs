@@ -2,7 +2,6 @@
 
 use std::sync::OnceLock;
 
-use dicom_core::dictionary::UidType;
 use dicom_dictionary_std::uids;
 
 /// Verification (C-ECHO).
@@ -33,21 +32,16 @@ pub const EXPLICIT_VR_LE: &str = uids::EXPLICIT_VR_LITTLE_ENDIAN;
 pub fn storage_sop_classes() -> &'static [&'static str] {
     static LIST: OnceLock<Vec<&'static str>> = OnceLock::new();
     LIST.get_or_init(|| {
-        uids::SOP_CLASSES
-            .iter()
-            .filter(|e| matches!(e.r#type, UidType::SopClass))
-            .filter(|e| is_storage_class_name(e.alias, e.uid))
-            .map(|e| e.uid)
+        STORAGE_CLASSES_TABLE
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .filter_map(|l| l.split('\t').next())
             .collect()
     })
 }
 
-fn is_storage_class_name(alias: &str, uid: &str) -> bool {
-    alias.ends_with("Storage")
-        && !alias.contains("Commitment")
-        && !alias.contains("MediaStorageDirectory")
-        && uid != STORAGE_COMMITMENT
-}
+/// The table of storage classes, generated from the standard dictionary (see the file).
+const STORAGE_CLASSES_TABLE: &str = include_str!("../../assets/storage_sop_classes.tsv");
 
 /// Whether `uid` is a storage SOP class the archive accepts.
 pub fn is_storage_class(uid: &str) -> bool {

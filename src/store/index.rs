@@ -59,6 +59,9 @@ pub struct NewInstance {
     pub transfer_syntax: String,
     /// Hash of the data set bytes, to tell a true duplicate from a conflicting one.
     pub dataset_hash: String,
+    /// Hash of the attributes without pixel data, re-encoded canonically: the same object
+    /// received in another transfer syntax has the same header hash.
+    pub header_hash: String,
     /// Calling AE title of the sender, or `import`.
     pub received_from: String,
 }
@@ -74,6 +77,10 @@ pub struct ExistingInstance {
     pub study_uid: String,
     /// The stored data set's hash.
     pub dataset_hash: String,
+    /// The stored header hash.
+    pub header_hash: String,
+    /// The stored transfer syntax.
+    pub transfer_syntax: String,
 }
 
 /// Why an instance could not be indexed although it parsed.
@@ -294,7 +301,7 @@ impl Store {
     pub fn instance_by_sop_uid(&self, sop_uid: &str) -> StoreResult<Option<ExistingInstance>> {
         self.conn
             .query_row(
-                "SELECT i.id, se.series_uid, st.study_uid, i.dataset_hash
+                "SELECT i.id, se.series_uid, st.study_uid, i.dataset_hash, i.header_hash, i.transfer_syntax
                  FROM instances i JOIN series se ON se.id = i.series_row
                  JOIN studies st ON st.id = se.study_row WHERE i.sop_uid = ?1",
                 [sop_uid],
@@ -304,6 +311,8 @@ impl Store {
                         series_uid: r.get(1)?,
                         study_uid: r.get(2)?,
                         dataset_hash: r.get(3)?,
+                        header_hash: r.get(4)?,
+                        transfer_syntax: r.get(5)?,
                     })
                 },
             )
@@ -664,8 +673,8 @@ fn index_one(
     };
     tx.execute(
         "INSERT INTO instances (series_row, sop_uid, sop_class, instance_number, file_path, file_size,
-                                transfer_syntax, dataset_hash, received_from)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                transfer_syntax, dataset_hash, header_hash, received_from)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             series_row,
             inst.sop_uid,
@@ -675,6 +684,7 @@ fn index_one(
             inst.file_size as i64,
             inst.transfer_syntax,
             inst.dataset_hash,
+            inst.header_hash,
             inst.received_from
         ],
     )

@@ -48,6 +48,7 @@ CREATE TABLE instances (
     file_size        INTEGER NOT NULL,
     transfer_syntax  TEXT NOT NULL,
     dataset_hash     TEXT NOT NULL,
+    header_hash      TEXT NOT NULL DEFAULT '',
     received_from    TEXT NOT NULL DEFAULT '',
     received_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
     durable          INTEGER NOT NULL DEFAULT 0

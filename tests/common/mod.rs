@@ -1,0 +1,182 @@
+//! Helpers shared by the integration tests: a `lightbox serve` child process on a private
+//! data folder and an OS-chosen port, the corpus, and the peers.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The shared test corpus beside the repository.
+pub fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
+}
+
+/// The corpus DICOM folder.
+pub fn corpus_dicom() -> PathBuf {
+    corpus().join("dicom")
+}
+
+/// Every corpus file (not the DICOMDIR tree), sorted.
+pub fn corpus_files() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(corpus_dicom())
+        .expect("corpus folder")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    v.sort();
+    v
+}
+
+/// The Python with pynetdicom/pydicom (set by scripts/test.sh; falls back to .venv).
+pub fn python() -> PathBuf {
+    std::env::var_os("LIGHTBOX_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"))
+}
+
+/// Runs the Python peer script and parses its JSON output.
+pub fn peer(args: &[&str]) -> serde_json::Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/dicom_peer.py");
+    let out = Command::new(python())
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("python peer runs");
+    assert!(
+        out.status.success(),
+        "peer {:?} failed: {}",
+        args,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("peer output is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
+    })
+}
+
+/// The lightbox binary under test.
+pub fn lightbox_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_lightbox"))
+}
+
+/// Runs a lightbox subcommand on a data folder.
+pub fn lightbox(data: &Path, args: &[&str]) -> Output {
+    Command::new(lightbox_bin())
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .output()
+        .expect("lightbox runs")
+}
+
+/// Runs a dcmtk tool with TCP_NODELAY=1.
+pub fn dcmtk(tool: &str, args: &[&str]) -> Output {
+    Command::new(tool)
+        .env("TCP_NODELAY", "1")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{tool} runs: {e}"))
+}
+
+/// Configures the peers' default calling AE titles as nodes on `data`.
+pub fn trust_test_peers(data: &Path) {
+    for ae in ["PYPEER", "FINDSCU", "MOVESCU", "GETSCU", "STORESCU", "ECHOSCU"] {
+        let out = lightbox(data, &["nodes", "add", "--name", &ae.to_lowercase(), "--ae", ae, "--host", "127.0.0.1", "--port", "1"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+/// A `lightbox serve` child process; killed on drop.
+pub struct Server {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub data: PathBuf,
+    pub ae: String,
+}
+
+impl Server {
+    /// Starts a server on `data` with AE `LIGHTBOX` on a free port, with the test peers'
+    /// default AE titles configured as nodes (so they may query and retrieve).
+    pub fn start(data: &Path) -> Server {
+        trust_test_peers(data);
+        Self::start_with(data, "LIGHTBOX", 0)
+    }
+
+    /// Starts a server that knows no nodes (unknown-AE rules apply to every peer).
+    pub fn start_untrusted(data: &Path) -> Server {
+        Self::start_with(data, "LIGHTBOX", 0)
+    }
+
+    /// Starts a server with a given AE title and port (0 = free port).
+    pub fn start_with(data: &Path, ae: &str, port: u16) -> Server {
+        let mut child = Command::new(lightbox_bin())
+            .arg("--data-dir")
+            .arg(data)
+            .args(["serve", "--ae-title", ae, "--dicom-port", &port.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("lightbox serve starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut reader = BufReader::new(stdout);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut line = String::new();
+        let addr = loop {
+            line.clear();
+            let n = reader.read_line(&mut line).expect("read serve output");
+            assert!(n > 0 && Instant::now() < deadline, "serve exited before listening");
+            if let Some(rest) = line.trim().strip_prefix("listening dicom ") {
+                let a: SocketAddr = rest.parse().expect("address");
+                break SocketAddr::from(([127, 0, 0, 1], a.port()));
+            }
+        };
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in reader.lines() {});
+        Server {
+            child,
+            addr,
+            data: data.to_path_buf(),
+            ae: ae.to_string(),
+        }
+    }
+
+    /// Port as a string for command lines.
+    pub fn port(&self) -> String {
+        self.addr.port().to_string()
+    }
+
+    /// Kills the server with SIGKILL (no clean shutdown).
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A free TCP port chosen by the OS (for peers we start, like storescp).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// Waits until something accepts connections on `port`.
+pub fn wait_for_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("nothing listens on {port}");
+}

@@ -1,0 +1,262 @@
+"""pynetdicom/pydicom peer for Lightbox's integration tests.
+
+Each subcommand prints JSON on stdout so the Rust tests can assert on it.
+"""
+import json
+import os
+import sys
+
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+from pynetdicom import AE, StoragePresentationContexts, build_role, evt
+from pynetdicom.sop_class import (
+    PatientRootQueryRetrieveInformationModelFind,
+    StudyRootQueryRetrieveInformationModelFind,
+    StudyRootQueryRetrieveInformationModelGet,
+    StorageCommitmentPushModel,
+    Verification,
+)
+from pydicom.uid import (
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    DeflatedExplicitVRLittleEndian,
+    RLELossless,
+    JPEGBaseline8Bit,
+    JPEGExtended12Bit,
+    JPEGLosslessSV1,
+    JPEGLossless,
+    JPEGLSLossless,
+    JPEG2000Lossless,
+    JPEG2000,
+    generate_uid,
+)
+
+ALL_TS = [
+    ExplicitVRLittleEndian, ImplicitVRLittleEndian, ExplicitVRBigEndian,
+    DeflatedExplicitVRLittleEndian, RLELossless, JPEGBaseline8Bit, JPEGExtended12Bit,
+    JPEGLosslessSV1, JPEGLossless, JPEGLSLossless, JPEG2000Lossless, JPEG2000,
+]
+
+
+def corpus_index(paths):
+    """Study/series/instance UIDs of every readable DICOM file under paths."""
+    out = []
+    files_to_read = []
+    for root in paths:
+        if os.path.isfile(root):
+            files_to_read.append(root)
+        for dirpath, _, files in os.walk(root):
+            files_to_read.extend(os.path.join(dirpath, n) for n in sorted(files))
+    if True:
+        for p in files_to_read:
+                try:
+                    ds = dcmread(p, stop_before_pixels=True, force=True)
+                except Exception:
+                    continue
+                if "SOPInstanceUID" not in ds or "StudyInstanceUID" not in ds:
+                    continue
+                out.append({
+                    "path": p,
+                    "study": str(ds.StudyInstanceUID),
+                    "series": str(ds.SeriesInstanceUID),
+                    "sop": str(ds.SOPInstanceUID),
+                    "sop_class": str(ds.SOPClassUID),
+                    "patient_id": str(ds.get("PatientID", "")),
+                    "modality": str(ds.get("Modality", "")),
+                })
+    print(json.dumps(out))
+
+
+def find(host, port, aet, level, keys):
+    ae = AE(ae_title="PYPEER")
+    model = PatientRootQueryRetrieveInformationModelFind if level == "PATIENT" else StudyRootQueryRetrieveInformationModelFind
+    ae.add_requested_context(model)
+    assoc = ae.associate(host, int(port), ae_title=aet)
+    if not assoc.is_established:
+        print(json.dumps({"error": "association failed"}))
+        sys.exit(2)
+    ds = Dataset()
+    ds.QueryRetrieveLevel = level
+    for kv in keys:
+        k, _, v = kv.partition("=")
+        setattr(ds, k, v)
+    results = []
+    final = None
+    for status, ident in assoc.send_c_find(ds, model):
+        if status is None:
+            break
+        if status.Status in (0xFF00, 0xFF01) and ident is not None:
+            results.append({e.keyword: str(e.value) for e in ident if e.keyword})
+        else:
+            final = status.Status
+    assoc.release()
+    print(json.dumps({"final": final, "matches": results}))
+
+
+def get(host, port, aet, study_uid, out_dir):
+    """C-GET a study proposing every storage class we see in the corpus with all syntaxes."""
+    ae = AE(ae_title="PYPEER")
+    ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
+    classes = sorted(set(sys.argv[7:])) if len(sys.argv) > 7 else []
+    roles = []
+    for cls in classes:
+        ae.add_requested_context(cls, ALL_TS)
+        roles.append(build_role(cls, scp_role=True))
+    received = []
+
+    def on_store(event):
+        ds = event.dataset
+        ds.file_meta = event.file_meta
+        path = os.path.join(out_dir, str(ds.SOPInstanceUID))
+        ds.save_as(path, enforce_file_format=True)
+        received.append(str(ds.SOPInstanceUID))
+        return 0x0000
+
+    assoc = ae.associate(host, int(port), ae_title=aet, ext_neg=roles,
+                         evt_handlers=[(evt.EVT_C_STORE, on_store)])
+    if not assoc.is_established:
+        print(json.dumps({"error": "association failed"}))
+        sys.exit(2)
+    ds = Dataset()
+    ds.QueryRetrieveLevel = "STUDY"
+    ds.StudyInstanceUID = study_uid
+    final = None
+    for status, _ in assoc.send_c_get(ds, StudyRootQueryRetrieveInformationModelGet):
+        if status is not None and status.Status != 0xFF00:
+            final = status.Status
+    assoc.release()
+    print(json.dumps({"final": final, "received": received}))
+
+
+def same_dataset(a, b):
+    """Whether two files hold the same data set (ignoring the file meta group)."""
+    da = dcmread(a, force=True)
+    db = dcmread(b, force=True)
+    diffs = []
+    # (FFFC,FFFC) Data Set Trailing Padding carries no meaning (PS3.5 7.8) and group lengths
+    # (gggg,0000) are retired and recomputed; peers may drop or rewrite both.
+    def ignored(tag):
+        return tag.group == 0x0002 or tag == 0xFFFCFFFC or tag.element == 0x0000
+
+    for elem in da:
+        if ignored(elem.tag):
+            continue
+        other = db.get(elem.tag)
+        if other is None or other.value != elem.value:
+            diffs.append(str(elem.tag))
+    for elem in db:
+        if not ignored(elem.tag) and elem.tag not in da:
+            diffs.append(str(elem.tag))
+    print(json.dumps({"same": not diffs, "diffs": diffs[:10]}))
+
+
+def commit(host, port, aet, pairs):
+    """Storage Commitment N-ACTION; waits for the N-EVENT-REPORT on the same association."""
+    ae = AE(ae_title="PYPEER")
+    ae.add_requested_context(StorageCommitmentPushModel)
+    reports = []
+
+    def on_report(event):
+        reports.append({
+            "event_type": event.event_type,
+            "committed": [str(i.ReferencedSOPInstanceUID) for i in event.event_information.get("ReferencedSOPSequence", [])],
+            "failed": [str(i.ReferencedSOPInstanceUID) for i in event.event_information.get("FailedSOPSequence", [])],
+        })
+        return 0x0000, None
+
+    assoc = ae.associate(host, int(port), ae_title=aet,
+                         ext_neg=[build_role(StorageCommitmentPushModel, scp_role=True)],
+                         evt_handlers=[(evt.EVT_N_EVENT_REPORT, on_report)])
+    if not assoc.is_established:
+        print(json.dumps({"error": "association failed"}))
+        sys.exit(2)
+    ds = Dataset()
+    ds.TransactionUID = generate_uid()
+    seq = []
+    for pair in pairs:
+        cls, _, inst = pair.partition("=")
+        item = Dataset()
+        item.ReferencedSOPClassUID = cls
+        item.ReferencedSOPInstanceUID = inst
+        seq.append(item)
+    ds.ReferencedSOPSequence = seq
+    status, _ = assoc.send_n_action(ds, 1, StorageCommitmentPushModel, "1.2.840.10008.1.20.1.1")
+    import time
+    deadline = time.time() + 40
+    while not reports and time.time() < deadline and assoc.is_established:
+        time.sleep(0.05)
+    assoc.release()
+    print(json.dumps({"status": status.Status if status else None, "reports": reports}))
+
+
+def store(host, port, aet, files):
+    """C-STORE files on one association, each proposed in its own transfer syntax so it is
+    stored as received. Prints the status of each file."""
+    ae = AE(ae_title="PYPEER")
+    datasets = []
+    contexts = set()
+    for f in files:
+        ds = dcmread(f, force=True)
+        if "TransferSyntaxUID" not in ds.file_meta:
+            # A bare data set (no meta group) is Implicit VR Little Endian.
+            ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian
+        datasets.append((f, ds))
+        contexts.add((str(ds.SOPClassUID), str(ds.file_meta.TransferSyntaxUID)))
+    for cls, ts in sorted(contexts):
+        ae.add_requested_context(cls, ts)
+    assoc = ae.associate(host, int(port), ae_title=aet)
+    if not assoc.is_established:
+        print(json.dumps({"error": "association failed"}))
+        sys.exit(2)
+    results = {}
+    for f, ds in datasets:
+        status = assoc.send_c_store(ds)
+        results[f] = status.Status if status is not None and "Status" in status else None
+    assoc.release()
+    print(json.dumps(results))
+
+
+def store_stream(host, port, aet, files):
+    """C-STORE files one by one on one association; print each acknowledged SOP UID at once.
+
+    Used by the kill -9 test: whatever this printed before the server died must survive.
+    """
+    ae = AE(ae_title="PYPEER")
+    ae.add_requested_context("1.2.840.10008.5.1.4.1.1.2", ExplicitVRLittleEndian)
+    assoc = ae.associate(host, int(port), ae_title=aet)
+    if not assoc.is_established:
+        sys.exit(0)
+    for f in files:
+        ds = dcmread(f)
+        try:
+            status = assoc.send_c_store(ds)
+        except Exception:
+            break
+        if not assoc.is_established or status is None or "Status" not in status:
+            break
+        if status.Status == 0x0000:
+            sys.stdout.write(str(ds.SOPInstanceUID) + "\n")
+            sys.stdout.flush()
+    if assoc.is_established:
+        assoc.release()
+
+
+if __name__ == "__main__":
+    cmd = sys.argv[1]
+    if cmd == "corpus_index":
+        corpus_index(sys.argv[2:])
+    elif cmd == "find":
+        find(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6:])
+    elif cmd == "get":
+        get(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6])
+    elif cmd == "same_dataset":
+        same_dataset(sys.argv[2], sys.argv[3])
+    elif cmd == "store":
+        store(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
+    elif cmd == "store_stream":
+        store_stream(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
+    elif cmd == "commit":
+        commit(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
+    else:
+        sys.exit(f"unknown command {cmd}")
