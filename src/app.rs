@@ -89,12 +89,16 @@ pub struct ArchiveServices {
 impl ArchiveServices {
     /// Opens the archive, recovers from an interrupted run, and starts the writer threads.
     pub fn start(data: &DataFolder) -> anyhow::Result<ArchiveServices> {
-        let archive = ArchiveFolder::open(&data.archive()).context("cannot open the archive folder")?;
+        let archive =
+            ArchiveFolder::open(&data.archive()).context("cannot open the archive folder")?;
         let mut store = data.open_store()?;
         let removed = durability::recover_unsynced(&archive, &mut store)
             .context("cannot check the archive after the last run")?;
         if removed > 0 {
-            tracing::warn!(removed, "index rows without a complete file removed after an interrupted run");
+            tracing::warn!(
+                removed,
+                "index rows without a complete file removed after an interrupted run"
+            );
         }
         let ingest = Ingest::start(archive.clone(), &data.database())?;
         let syncer = DurabilitySyncer::start(archive, &data.database())?;
@@ -129,7 +133,9 @@ pub async fn start_services(
     let store = data.open_store()?;
     let ae_title = match &options.ae_title {
         Some(ae) => ae.clone(),
-        None => store.setting(AE_TITLE_SETTING)?.unwrap_or_else(|| DEFAULT_AE_TITLE.to_string()),
+        None => store
+            .setting(AE_TITLE_SETTING)?
+            .unwrap_or_else(|| DEFAULT_AE_TITLE.to_string()),
     };
     if ae_title.is_empty() || ae_title.len() > 16 {
         anyhow::bail!("the AE title must be 1 to 16 characters, not {ae_title:?}");
@@ -146,7 +152,9 @@ pub async fn start_services(
     let bind_ip = options.bind_ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     let (listener, dicom_addr) = scp::bind(SocketAddr::new(bind_ip, port))
         .await
-        .with_context(|| format!("cannot listen for DICOM on port {port} (is another program using it?)"))?;
+        .with_context(|| {
+            format!("cannot listen for DICOM on port {port} (is another program using it?)")
+        })?;
     let config = DicomConfig {
         ae_title: ae_title.clone(),
         ..DicomConfig::default()

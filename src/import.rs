@@ -44,7 +44,12 @@ pub fn import_paths(ingest: &Ingest, paths: &[PathBuf]) -> ImportSummary {
     summary
 }
 
-fn import_path(ingest: &Ingest, path: &Path, summary: &mut ImportSummary, seen: &mut HashSet<PathBuf>) {
+fn import_path(
+    ingest: &Ingest,
+    path: &Path,
+    summary: &mut ImportSummary,
+    seen: &mut HashSet<PathBuf>,
+) {
     let canonical = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     if !seen.insert(canonical) {
         return;
@@ -54,7 +59,9 @@ fn import_path(ingest: &Ingest, path: &Path, summary: &mut ImportSummary, seen: 
             let mut entries: Vec<PathBuf> = match fs::read_dir(path) {
                 Ok(rd) => rd.flatten().map(|e| e.path()).collect(),
                 Err(e) => {
-                    summary.refused.push((path.to_path_buf(), format!("cannot read folder: {e}")));
+                    summary
+                        .refused
+                        .push((path.to_path_buf(), format!("cannot read folder: {e}")));
                     return;
                 }
             };
@@ -64,15 +71,24 @@ fn import_path(ingest: &Ingest, path: &Path, summary: &mut ImportSummary, seen: 
             }
         }
         Ok(_) => import_file(ingest, path, summary, seen),
-        Err(e) => summary.refused.push((path.to_path_buf(), format!("cannot read: {e}"))),
+        Err(e) => summary
+            .refused
+            .push((path.to_path_buf(), format!("cannot read: {e}"))),
     }
 }
 
-fn import_file(ingest: &Ingest, path: &Path, summary: &mut ImportSummary, seen: &mut HashSet<PathBuf>) {
+fn import_file(
+    ingest: &Ingest,
+    path: &Path,
+    summary: &mut ImportSummary,
+    seen: &mut HashSet<PathBuf>,
+) {
     let bytes = match fs::read(path) {
         Ok(b) => b,
         Err(e) => {
-            summary.refused.push((path.to_path_buf(), format!("cannot read: {e}")));
+            summary
+                .refused
+                .push((path.to_path_buf(), format!("cannot read: {e}")));
             return;
         }
     };
@@ -80,7 +96,10 @@ fn import_file(ingest: &Ingest, path: &Path, summary: &mut ImportSummary, seen: 
         let meta = match FileMetaTable::from_reader(&bytes[132..]) {
             Ok(m) => m,
             Err(e) => {
-                summary.refused.push((path.to_path_buf(), format!("unreadable file meta group: {e}")));
+                summary.refused.push((
+                    path.to_path_buf(),
+                    format!("unreadable file meta group: {e}"),
+                ));
                 return;
             }
         };
@@ -91,12 +110,17 @@ fn import_file(ingest: &Ingest, path: &Path, summary: &mut ImportSummary, seen: 
         let offset = dataset_offset(&bytes)
             .unwrap_or(144 + meta.information_group_length as usize)
             .min(bytes.len());
-        (bytes[offset..].to_vec(), meta.transfer_syntax().trim_end_matches('\0').to_string())
+        (
+            bytes[offset..].to_vec(),
+            meta.transfer_syntax().trim_end_matches('\0').to_string(),
+        )
     } else if looks_like_raw_dataset(&bytes) {
         // A data set without preamble or meta group: Implicit VR Little Endian by default.
         (bytes, "1.2.840.10008.1.2".to_string())
     } else {
-        summary.refused.push((path.to_path_buf(), "not a DICOM file".into()));
+        summary
+            .refused
+            .push((path.to_path_buf(), "not a DICOM file".into()));
         return;
     };
     let object = ReceivedObject {
@@ -119,17 +143,30 @@ fn looks_like_raw_dataset(bytes: &[u8]) -> bool {
     bytes.len() > 8 && bytes[0] == 0x08 && bytes[1] == 0x00
 }
 
-fn import_dicomdir(ingest: &Ingest, path: &Path, summary: &mut ImportSummary, seen: &mut HashSet<PathBuf>) {
+fn import_dicomdir(
+    ingest: &Ingest,
+    path: &Path,
+    summary: &mut ImportSummary,
+    seen: &mut HashSet<PathBuf>,
+) {
     let base = path.parent().unwrap_or(Path::new("."));
     let dir = match dicom_object::open_file(path) {
         Ok(d) => d,
         Err(e) => {
-            summary.refused.push((path.to_path_buf(), format!("unreadable DICOMDIR: {e}")));
+            summary
+                .refused
+                .push((path.to_path_buf(), format!("unreadable DICOMDIR: {e}")));
             return;
         }
     };
-    let Some(records) = dir.get(tags::DIRECTORY_RECORD_SEQUENCE).and_then(|e| e.items()) else {
-        summary.refused.push((path.to_path_buf(), "DICOMDIR without directory records".into()));
+    let Some(records) = dir
+        .get(tags::DIRECTORY_RECORD_SEQUENCE)
+        .and_then(|e| e.items())
+    else {
+        summary.refused.push((
+            path.to_path_buf(),
+            "DICOMDIR without directory records".into(),
+        ));
         return;
     };
     for record in records {
@@ -143,7 +180,10 @@ fn import_dicomdir(ingest: &Ingest, path: &Path, summary: &mut ImportSummary, se
             Some(file) => import_path(ingest, &file, summary, seen),
             None => summary.refused.push((
                 path.to_path_buf(),
-                format!("DICOMDIR reference {:?} leaves its folder", parts.join("\\")),
+                format!(
+                    "DICOMDIR reference {:?} leaves its folder",
+                    parts.join("\\")
+                ),
             )),
         }
     }
@@ -155,7 +195,10 @@ fn referenced_path(base: &Path, parts: &[String]) -> Option<PathBuf> {
     for part in parts {
         let part = part.trim_end_matches([' ', '\0']);
         let p = Path::new(part);
-        if part.is_empty() || p.components().count() != 1 || !matches!(p.components().next(), Some(Component::Normal(_))) {
+        if part.is_empty()
+            || p.components().count() != 1
+            || !matches!(p.components().next(), Some(Component::Normal(_)))
+        {
             return None;
         }
         out.push(part);

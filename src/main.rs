@@ -18,7 +18,11 @@ use lightbox::store::index::{Column, Condition, Level, Matcher};
 use lightbox::store::nodes::DicomNode;
 
 #[derive(Parser)]
-#[command(name = "lightbox", version, about = "RIS/PACS for small imaging practices")]
+#[command(
+    name = "lightbox",
+    version,
+    about = "RIS/PACS for small imaging practices"
+)]
 struct Cli {
     /// Data folder (database and archive). Default: the per-user data folder.
     #[arg(long, global = true)]
@@ -184,7 +188,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             hl7_port,
         } => {
             if hl7_port.is_some() {
-                tracing::warn!("--hl7-port given, but the HL7 listener is not part of this build yet");
+                tracing::warn!(
+                    "--hl7-port given, but the HL7 listener is not part of this build yet"
+                );
             }
             let rt = runtime()?;
             rt.block_on(async {
@@ -237,10 +243,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for p in report.missing.iter().chain(&report.unreadable) {
                 println!("problem {p}");
             }
-            Ok(if report.is_clean() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if report.is_clean() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Command::Dev { action } => match action {
-            DevAction::SynthCt { out, series, slices, size, seed } => {
+            DevAction::SynthCt {
+                out,
+                series,
+                slices,
+                size,
+                seed,
+            } => {
                 std::fs::create_dir_all(&out)?;
                 for s in seed..seed + series {
                     let synthetic = lightbox::pacs::synthetic::SyntheticSeries::new(s, size);
@@ -249,7 +265,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         obj.write_to_file(out.join(format!("s{s}_{i:05}.dcm")))?;
                     }
                 }
-                println!("wrote {} files to {}", series * slices as u64, out.display());
+                println!(
+                    "wrote {} files to {}",
+                    series * slices as u64,
+                    out.display()
+                );
                 Ok(ExitCode::SUCCESS)
             }
         },
@@ -307,8 +327,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let ae = our_ae(&store)?;
             drop(store);
             let mut identifier = InMemDicomObject::new_empty();
-            identifier.put(DataElement::new(tags::QUERY_RETRIEVE_LEVEL, VR::CS, PrimitiveValue::from("STUDY")));
-            identifier.put(DataElement::new(tags::STUDY_INSTANCE_UID, VR::UI, PrimitiveValue::from(study.as_str())));
+            identifier.put(DataElement::new(
+                tags::QUERY_RETRIEVE_LEVEL,
+                VR::CS,
+                PrimitiveValue::from("STUDY"),
+            ));
+            identifier.put(DataElement::new(
+                tags::STUDY_INSTANCE_UID,
+                VR::UI,
+                PrimitiveValue::from(study.as_str()),
+            ));
             let rt = runtime()?;
             let summary = rt.block_on(async {
                 if get {
@@ -332,18 +360,42 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "status 0x{:04X}, completed {}, failed {}, warnings {}",
                 summary.status, summary.completed, summary.failed, summary.warning
             );
-            Ok(if summary.status == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if summary.status == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
     }
 }
 
 async fn sop_classes_of_study(node: &DicomNode, ae: &str, study: &str) -> Vec<String> {
     let mut q = InMemDicomObject::new_empty();
-    q.put(DataElement::new(tags::QUERY_RETRIEVE_LEVEL, VR::CS, PrimitiveValue::from("IMAGE")));
-    q.put(DataElement::new(tags::STUDY_INSTANCE_UID, VR::UI, PrimitiveValue::from(study)));
-    q.put(DataElement::new(tags::SERIES_INSTANCE_UID, VR::UI, PrimitiveValue::Empty));
-    q.put(DataElement::new(tags::SOP_INSTANCE_UID, VR::UI, PrimitiveValue::Empty));
-    q.put(DataElement::new(tags::SOP_CLASS_UID, VR::UI, PrimitiveValue::Empty));
+    q.put(DataElement::new(
+        tags::QUERY_RETRIEVE_LEVEL,
+        VR::CS,
+        PrimitiveValue::from("IMAGE"),
+    ));
+    q.put(DataElement::new(
+        tags::STUDY_INSTANCE_UID,
+        VR::UI,
+        PrimitiveValue::from(study),
+    ));
+    q.put(DataElement::new(
+        tags::SERIES_INSTANCE_UID,
+        VR::UI,
+        PrimitiveValue::Empty,
+    ));
+    q.put(DataElement::new(
+        tags::SOP_INSTANCE_UID,
+        VR::UI,
+        PrimitiveValue::Empty,
+    ));
+    q.put(DataElement::new(
+        tags::SOP_CLASS_UID,
+        VR::UI,
+        PrimitiveValue::Empty,
+    ));
     let mut classes: Vec<String> = match scu::find(node, ae, &q).await {
         Ok(rows) => rows
             .iter()
@@ -379,7 +431,12 @@ async fn sop_classes_of_study(node: &DicomNode, ae: &str, study: &str) -> Vec<St
 fn nodes(data: &DataFolder, action: NodesAction) -> anyhow::Result<ExitCode> {
     let store = data.open_store()?;
     match action {
-        NodesAction::Add { name, ae, host, port } => {
+        NodesAction::Add {
+            name,
+            ae,
+            host,
+            port,
+        } => {
             store.save_node(&DicomNode {
                 name: name.clone(),
                 ae_title: ae,
@@ -425,7 +482,11 @@ fn our_ae(store: &lightbox::store::Store) -> anyhow::Result<String> {
 /// Builds a query identifier from `Keyword=value` arguments.
 fn identifier_from_keys(keys: &[String]) -> anyhow::Result<InMemDicomObject> {
     let mut obj = InMemDicomObject::new_empty();
-    obj.put(DataElement::new(tags::QUERY_RETRIEVE_LEVEL, VR::CS, PrimitiveValue::from("STUDY")));
+    obj.put(DataElement::new(
+        tags::QUERY_RETRIEVE_LEVEL,
+        VR::CS,
+        PrimitiveValue::from("STUDY"),
+    ));
     for key in keys {
         let (name, value) = key.split_once('=').unwrap_or((key.as_str(), ""));
         let tag = StandardDataDictionary

@@ -1,6 +1,8 @@
 //! The archive against real peers: dcmtk's echoscu/storescu/findscu/getscu/movescu/storescp
 //! and pynetdicom, with every file of the shared corpus.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed step is a failed test
+
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -33,7 +35,10 @@ fn corpus_index() -> Vec<serde_json::Value> {
 /// Stores the whole corpus with pynetdicom, proposing each file in its own transfer syntax
 /// so every object is stored exactly as received. Returns the status per file.
 fn store_corpus(server: &Server) -> serde_json::Value {
-    let files: Vec<String> = good_corpus_files().iter().map(|p| p.display().to_string()).collect();
+    let files: Vec<String> = good_corpus_files()
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
     let port = server.port();
     let mut args = vec!["store", "127.0.0.1", port.as_str(), server.ae.as_str()];
     args.extend(files.iter().map(|s| s.as_str()));
@@ -58,14 +63,38 @@ fn store_corpus(server: &Server) -> serde_json::Value {
 fn storescu_sends_the_uncompressed_corpus() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
-    let mut args: Vec<String> = vec!["-aec".into(), "LIGHTBOX".into(), "127.0.0.1".into(), server.port()];
-    for name in ["CT_small.dcm", "MR_small.dcm", "MR_small_implicit.dcm", "MR_small_bigendian.dcm", "US1_UNCR.dcm", "MR2_UNCR.dcm", "OT-PAL-8-face.dcm"] {
+    let mut args: Vec<String> = vec![
+        "-aec".into(),
+        "LIGHTBOX".into(),
+        "127.0.0.1".into(),
+        server.port(),
+    ];
+    for name in [
+        "CT_small.dcm",
+        "MR_small.dcm",
+        "MR_small_implicit.dcm",
+        "MR_small_bigendian.dcm",
+        "US1_UNCR.dcm",
+        "MR2_UNCR.dcm",
+        "OT-PAL-8-face.dcm",
+    ] {
         args.push(corpus_dicom().join(name).display().to_string());
     }
     let refs: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
     let out = dcmtk("storescu", &refs);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let r = peer(&["find", "127.0.0.1", &server.port(), "LIGHTBOX", "IMAGE", "SOPInstanceUID="]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = peer(&[
+        "find",
+        "127.0.0.1",
+        &server.port(),
+        "LIGHTBOX",
+        "IMAGE",
+        "SOPInstanceUID=",
+    ]);
     // MR_small in three syntaxes is one instance: 5 distinct objects.
     assert_eq!(r["matches"].as_array().unwrap().len(), 5, "{r}");
 }
@@ -74,19 +103,35 @@ fn storescu_sends_the_uncompressed_corpus() {
 fn echoscu_gets_success() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
-    let out = dcmtk("echoscu", &["-aec", "LIGHTBOX", "127.0.0.1", &server.port()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = dcmtk(
+        "echoscu",
+        &["-aec", "LIGHTBOX", "127.0.0.1", &server.port()],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
 fn wrong_called_ae_is_rejected_and_server_keeps_serving() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
-    let out = dcmtk("echoscu", &["-aec", "SOMEONE_ELSE", "127.0.0.1", &server.port()]);
+    let out = dcmtk(
+        "echoscu",
+        &["-aec", "SOMEONE_ELSE", "127.0.0.1", &server.port()],
+    );
     assert!(!out.status.success());
     let text = String::from_utf8_lossy(&out.stderr).to_lowercase();
-    assert!(text.contains("called ae title not recognized") || text.contains("rejected"), "{text}");
-    let out = dcmtk("echoscu", &["-aec", "LIGHTBOX", "127.0.0.1", &server.port()]);
+    assert!(
+        text.contains("called ae title not recognized") || text.contains("rejected"),
+        "{text}"
+    );
+    let out = dcmtk(
+        "echoscu",
+        &["-aec", "LIGHTBOX", "127.0.0.1", &server.port()],
+    );
     assert!(out.status.success());
 }
 
@@ -97,7 +142,9 @@ fn random_bytes_on_the_port_do_not_stop_the_server() {
     let server = Server::start(dir.path());
     for round in 0..20u8 {
         if let Ok(mut s) = std::net::TcpStream::connect(server.addr) {
-            let junk: Vec<u8> = (0..(200 + round as usize * 37)).map(|i| (i as u8).wrapping_mul(31).wrapping_add(round)).collect();
+            let junk: Vec<u8> = (0..(200 + round as usize * 37))
+                .map(|i| (i as u8).wrapping_mul(31).wrapping_add(round))
+                .collect();
             let _ = s.write_all(&junk);
         }
     }
@@ -105,8 +152,15 @@ fn random_bytes_on_the_port_do_not_stop_the_server() {
     if let Ok(mut s) = std::net::TcpStream::connect(server.addr) {
         let _ = s.write_all(&[0x01, 0x00, 0xff, 0xff, 0xff, 0xf0, 0, 1]);
     }
-    let out = dcmtk("echoscu", &["-aec", "LIGHTBOX", "127.0.0.1", &server.port()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = dcmtk(
+        "echoscu",
+        &["-aec", "LIGHTBOX", "127.0.0.1", &server.port()],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -116,26 +170,69 @@ fn whole_corpus_stores_and_queries_match_the_corpus_at_every_level() {
     store_corpus(&server);
     let index = corpus_index();
     assert!(index.len() >= 25, "corpus index too small: {}", index.len());
-    let expected_studies: BTreeSet<String> = index.iter().map(|e| e["study"].as_str().unwrap().to_string()).collect();
-    let expected_series: BTreeSet<String> = index.iter().map(|e| e["series"].as_str().unwrap().to_string()).collect();
-    let expected_sops: BTreeSet<String> = index.iter().map(|e| e["sop"].as_str().unwrap().to_string()).collect();
+    let expected_studies: BTreeSet<String> = index
+        .iter()
+        .map(|e| e["study"].as_str().unwrap().to_string())
+        .collect();
+    let expected_series: BTreeSet<String> = index
+        .iter()
+        .map(|e| e["series"].as_str().unwrap().to_string())
+        .collect();
+    let expected_sops: BTreeSet<String> = index
+        .iter()
+        .map(|e| e["sop"].as_str().unwrap().to_string())
+        .collect();
     // The corpus holds some instances twice (the same object in several syntaxes);
     // those are duplicates, not new instances.
 
     let port = server.port();
     // Study Root, STUDY level, universal matching on the UID.
-    let r = peer(&["find", "127.0.0.1", &port, "LIGHTBOX", "STUDY", "StudyInstanceUID=", "ModalitiesInStudy=", "NumberOfStudyRelatedInstances="]);
-    let got: BTreeSet<String> = r["matches"].as_array().unwrap().iter().map(|m| m["StudyInstanceUID"].as_str().unwrap().to_string()).collect();
+    let r = peer(&[
+        "find",
+        "127.0.0.1",
+        &port,
+        "LIGHTBOX",
+        "STUDY",
+        "StudyInstanceUID=",
+        "ModalitiesInStudy=",
+        "NumberOfStudyRelatedInstances=",
+    ]);
+    let got: BTreeSet<String> = r["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["StudyInstanceUID"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(got, expected_studies);
     assert_eq!(r["final"], 0);
     // Number of Study Related Instances adds up to the distinct instances.
-    let total: u64 = r["matches"].as_array().unwrap().iter().map(|m| m["NumberOfStudyRelatedInstances"].as_str().unwrap().parse::<u64>().unwrap()).sum();
+    let total: u64 = r["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            m["NumberOfStudyRelatedInstances"]
+                .as_str()
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+        })
+        .sum();
     assert_eq!(total as usize, expected_sops.len());
 
     // SERIES level within each study.
     let mut series_seen = BTreeSet::new();
     for study in &expected_studies {
-        let r = peer(&["find", "127.0.0.1", &port, "LIGHTBOX", "SERIES", &format!("StudyInstanceUID={study}"), "SeriesInstanceUID=", "Modality="]);
+        let r = peer(&[
+            "find",
+            "127.0.0.1",
+            &port,
+            "LIGHTBOX",
+            "SERIES",
+            &format!("StudyInstanceUID={study}"),
+            "SeriesInstanceUID=",
+            "Modality=",
+        ]);
         for m in r["matches"].as_array().unwrap() {
             series_seen.insert(m["SeriesInstanceUID"].as_str().unwrap().to_string());
         }
@@ -144,31 +241,90 @@ fn whole_corpus_stores_and_queries_match_the_corpus_at_every_level() {
 
     // IMAGE level for one series: exactly its instances.
     let first = &index[0];
-    let r = peer(&["find", "127.0.0.1", &port, "LIGHTBOX", "IMAGE",
+    let r = peer(&[
+        "find",
+        "127.0.0.1",
+        &port,
+        "LIGHTBOX",
+        "IMAGE",
         &format!("StudyInstanceUID={}", first["study"].as_str().unwrap()),
         &format!("SeriesInstanceUID={}", first["series"].as_str().unwrap()),
-        "SOPInstanceUID=", "Rows="]);
-    let got: BTreeSet<String> = r["matches"].as_array().unwrap().iter().map(|m| m["SOPInstanceUID"].as_str().unwrap().to_string()).collect();
-    let want: BTreeSet<String> = index.iter().filter(|e| e["series"] == first["series"]).map(|e| e["sop"].as_str().unwrap().to_string()).collect();
+        "SOPInstanceUID=",
+        "Rows=",
+    ]);
+    let got: BTreeSet<String> = r["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["SOPInstanceUID"].as_str().unwrap().to_string())
+        .collect();
+    let want: BTreeSet<String> = index
+        .iter()
+        .filter(|e| e["series"] == first["series"])
+        .map(|e| e["sop"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(got, want);
     // Rows is not an index column: it is answered from the stored file.
-    assert!(r["matches"][0]["Rows"].as_str().is_some_and(|v| !v.is_empty()), "{}", r);
+    assert!(
+        r["matches"][0]["Rows"]
+            .as_str()
+            .is_some_and(|v| !v.is_empty()),
+        "{}",
+        r
+    );
 
     // PATIENT level (Patient Root) by ID, and a wildcard.
     let by_patient: BTreeMap<String, usize> = index.iter().fold(BTreeMap::new(), |mut m, e| {
-        *m.entry(e["patient_id"].as_str().unwrap().to_string()).or_default() += 1;
+        *m.entry(e["patient_id"].as_str().unwrap().to_string())
+            .or_default() += 1;
         m
     });
-    let r = peer(&["find", "127.0.0.1", &port, "LIGHTBOX", "PATIENT", "PatientID=", "PatientName="]);
-    let got: BTreeSet<String> = r["matches"].as_array().unwrap().iter().map(|m| m["PatientID"].as_str().unwrap().to_string()).collect();
+    let r = peer(&[
+        "find",
+        "127.0.0.1",
+        &port,
+        "LIGHTBOX",
+        "PATIENT",
+        "PatientID=",
+        "PatientName=",
+    ]);
+    let got: BTreeSet<String> = r["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["PatientID"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(got, by_patient.keys().cloned().collect::<BTreeSet<_>>());
 
     // dcmtk findscu agrees with pynetdicom on a modality query.
-    let out = dcmtk("findscu", &["-S", "-aec", "LIGHTBOX", "-k", "QueryRetrieveLevel=SERIES", "-k", "Modality=MR", "-k", "SeriesInstanceUID", "127.0.0.1", &port]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = dcmtk(
+        "findscu",
+        &[
+            "-S",
+            "-aec",
+            "LIGHTBOX",
+            "-k",
+            "QueryRetrieveLevel=SERIES",
+            "-k",
+            "Modality=MR",
+            "-k",
+            "SeriesInstanceUID",
+            "127.0.0.1",
+            &port,
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stderr);
     let findscu_count = text.matches("(0020,000e)").count();
-    let mr_series: BTreeSet<&str> = index.iter().filter(|e| e["modality"] == "MR").map(|e| e["series"].as_str().unwrap()).collect();
+    let mr_series: BTreeSet<&str> = index
+        .iter()
+        .filter(|e| e["modality"] == "MR")
+        .map(|e| e["series"].as_str().unwrap())
+        .collect();
     assert_eq!(findscu_count, mr_series.len(), "{text}");
 }
 
@@ -177,13 +333,35 @@ fn truncated_file_is_refused_with_a_failure_status_and_not_indexed() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     let bad = corpus_dicom().join("MR_truncated.dcm");
-    let out = dcmtk("storescu", &["-aec", "LIGHTBOX", "127.0.0.1", &server.port(), bad.to_str().unwrap()]);
+    let out = dcmtk(
+        "storescu",
+        &[
+            "-aec",
+            "LIGHTBOX",
+            "127.0.0.1",
+            &server.port(),
+            bad.to_str().unwrap(),
+        ],
+    );
     let text = String::from_utf8_lossy(&out.stderr);
     // storescu reports the failure status; the server stays up.
-    assert!(!out.status.success() || text.contains("Status") || text.contains("Error"), "{text}");
-    let r = peer(&["find", "127.0.0.1", &server.port(), "LIGHTBOX", "IMAGE", "SOPInstanceUID="]);
+    assert!(
+        !out.status.success() || text.contains("Status") || text.contains("Error"),
+        "{text}"
+    );
+    let r = peer(&[
+        "find",
+        "127.0.0.1",
+        &server.port(),
+        "LIGHTBOX",
+        "IMAGE",
+        "SOPInstanceUID=",
+    ]);
     assert_eq!(r["matches"].as_array().unwrap().len(), 0, "{r}");
-    let out = dcmtk("echoscu", &["-aec", "LIGHTBOX", "127.0.0.1", &server.port()]);
+    let out = dcmtk(
+        "echoscu",
+        &["-aec", "LIGHTBOX", "127.0.0.1", &server.port()],
+    );
     assert!(out.status.success());
 }
 
@@ -194,13 +372,26 @@ fn c_get_with_pynetdicom_returns_identical_datasets() {
     store_corpus(&server);
     let index = corpus_index();
     let out_dir = tempfile::tempdir().unwrap();
-    let studies: BTreeSet<String> = index.iter().map(|e| e["study"].as_str().unwrap().to_string()).collect();
-    let classes: BTreeSet<String> = index.iter().map(|e| e["sop_class"].as_str().unwrap().to_string()).collect();
+    let studies: BTreeSet<String> = index
+        .iter()
+        .map(|e| e["study"].as_str().unwrap().to_string())
+        .collect();
+    let classes: BTreeSet<String> = index
+        .iter()
+        .map(|e| e["sop_class"].as_str().unwrap().to_string())
+        .collect();
     assert!(classes.len() >= 5, "{classes:?}");
     let mut received = BTreeSet::new();
     for study in &studies {
         let port = server.port();
-        let mut args = vec!["get", "127.0.0.1", port.as_str(), "LIGHTBOX", study.as_str(), out_dir.path().to_str().unwrap()];
+        let mut args = vec![
+            "get",
+            "127.0.0.1",
+            port.as_str(),
+            "LIGHTBOX",
+            study.as_str(),
+            out_dir.path().to_str().unwrap(),
+        ];
         args.extend(classes.iter().map(|c| c.as_str()));
         let r = peer(&args);
         assert_eq!(r["final"], 0, "C-GET of {study}: {r}");
@@ -208,7 +399,10 @@ fn c_get_with_pynetdicom_returns_identical_datasets() {
             received.insert(uid.as_str().unwrap().to_string());
         }
     }
-    let expected: BTreeSet<String> = index.iter().map(|e| e["sop"].as_str().unwrap().to_string()).collect();
+    let expected: BTreeSet<String> = index
+        .iter()
+        .map(|e| e["sop"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(received, expected);
     // Every original compares equal to what came back (same data set, any meta group).
     let mut compared = BTreeSet::new();
@@ -218,7 +412,11 @@ fn c_get_with_pynetdicom_returns_identical_datasets() {
             continue; // the same instance in another syntax: only the first stored copy is kept
         }
         let back = out_dir.path().join(sop);
-        let r = peer(&["same_dataset", e["path"].as_str().unwrap(), back.to_str().unwrap()]);
+        let r = peer(&[
+            "same_dataset",
+            e["path"].as_str().unwrap(),
+            back.to_str().unwrap(),
+        ]);
         assert_eq!(r["same"], true, "{} differs: {r}", e["path"]);
     }
 }
@@ -233,23 +431,72 @@ fn c_move_into_dcmtk_storescp_returns_identical_files() {
     let dest_port = free_port();
     let mut storescp = Command::new("storescp")
         .env("TCP_NODELAY", "1")
-        .args(["-aet", "DEST", "+xa", "-od", dest_dir.path().to_str().unwrap(), &dest_port.to_string()])
+        .args([
+            "-aet",
+            "DEST",
+            "+xa",
+            "-od",
+            dest_dir.path().to_str().unwrap(),
+            &dest_port.to_string(),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     wait_for_port(dest_port);
-    let out = lightbox(dir.path(), &["nodes", "add", "--name", "dest", "--ae", "DEST", "--host", "127.0.0.1", "--port", &dest_port.to_string()]);
+    let out = lightbox(
+        dir.path(),
+        &[
+            "nodes",
+            "add",
+            "--name",
+            "dest",
+            "--ae",
+            "DEST",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &dest_port.to_string(),
+        ],
+    );
     assert!(out.status.success());
     // movescu acts as a configured node (so it may retrieve).
-    let studies: BTreeSet<String> = index.iter().map(|e| e["study"].as_str().unwrap().to_string()).collect();
+    let studies: BTreeSet<String> = index
+        .iter()
+        .map(|e| e["study"].as_str().unwrap().to_string())
+        .collect();
     for study in &studies {
-        let out = dcmtk("movescu", &["-S", "-aet", "MOVESCU", "-aec", "LIGHTBOX", "-aem", "DEST", "-k", "QueryRetrieveLevel=STUDY", "-k", &format!("StudyInstanceUID={study}"), "127.0.0.1", &server.port()]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = dcmtk(
+            "movescu",
+            &[
+                "-S",
+                "-aet",
+                "MOVESCU",
+                "-aec",
+                "LIGHTBOX",
+                "-aem",
+                "DEST",
+                "-k",
+                "QueryRetrieveLevel=STUDY",
+                "-k",
+                &format!("StudyInstanceUID={study}"),
+                "127.0.0.1",
+                &server.port(),
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let _ = storescp.kill();
     let _ = storescp.wait();
-    let files: Vec<PathBuf> = std::fs::read_dir(dest_dir.path()).unwrap().flatten().map(|e| e.path()).collect();
+    let files: Vec<PathBuf> = std::fs::read_dir(dest_dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     let distinct: BTreeSet<&str> = index.iter().map(|e| e["sop"].as_str().unwrap()).collect();
     assert_eq!(files.len(), distinct.len());
     let mut compared = BTreeSet::new();
@@ -258,8 +505,15 @@ fn c_move_into_dcmtk_storescp_returns_identical_files() {
         if !compared.insert(sop) {
             continue;
         }
-        let back = files.iter().find(|f| f.file_name().unwrap().to_string_lossy().contains(sop)).unwrap_or_else(|| panic!("{sop} not moved"));
-        let r = peer(&["same_dataset", e["path"].as_str().unwrap(), back.to_str().unwrap()]);
+        let back = files
+            .iter()
+            .find(|f| f.file_name().unwrap().to_string_lossy().contains(sop))
+            .unwrap_or_else(|| panic!("{sop} not moved"));
+        let r = peer(&[
+            "same_dataset",
+            e["path"].as_str().unwrap(),
+            back.to_str().unwrap(),
+        ]);
         assert_eq!(r["same"], true, "{} differs: {r}", e["path"]);
     }
 }
@@ -268,9 +522,29 @@ fn c_move_into_dcmtk_storescp_returns_identical_files() {
 fn c_move_to_an_unknown_destination_fails_with_a801() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
-    let out = dcmtk("movescu", &["-S", "-aet", "MOVESCU", "-aec", "LIGHTBOX", "-aem", "NOBODY", "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID=1.2.3", "127.0.0.1", &server.port()]);
+    let out = dcmtk(
+        "movescu",
+        &[
+            "-S",
+            "-aet",
+            "MOVESCU",
+            "-aec",
+            "LIGHTBOX",
+            "-aem",
+            "NOBODY",
+            "-k",
+            "QueryRetrieveLevel=STUDY",
+            "-k",
+            "StudyInstanceUID=1.2.3",
+            "127.0.0.1",
+            &server.port(),
+        ],
+    );
     let text = String::from_utf8_lossy(&out.stderr);
-    assert!(text.contains("a801") || text.contains("A801") || text.contains("MoveDestinationUnknown"), "{text}");
+    assert!(
+        text.contains("a801") || text.contains("A801") || text.contains("MoveDestinationUnknown"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -278,17 +552,76 @@ fn unknown_ae_may_store_but_not_query_by_default() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start_untrusted(dir.path());
     let f = corpus_dicom().join("CT_small.dcm");
-    let out = dcmtk("storescu", &["-aet", "STRANGER", "-aec", "LIGHTBOX", "127.0.0.1", &server.port(), f.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = dcmtk("findscu", &["-v", "-S", "-aet", "STRANGER", "-aec", "LIGHTBOX", "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID", "127.0.0.1", &server.port()]);
+    let out = dcmtk(
+        "storescu",
+        &[
+            "-aet",
+            "STRANGER",
+            "-aec",
+            "LIGHTBOX",
+            "127.0.0.1",
+            &server.port(),
+            f.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = dcmtk(
+        "findscu",
+        &[
+            "-v",
+            "-S",
+            "-aet",
+            "STRANGER",
+            "-aec",
+            "LIGHTBOX",
+            "-k",
+            "QueryRetrieveLevel=STUDY",
+            "-k",
+            "StudyInstanceUID",
+            "127.0.0.1",
+            &server.port(),
+        ],
+    );
     let text = String::from_utf8_lossy(&out.stderr);
     assert!(text.contains("Status: 0x124"), "{text}");
-    let r = peer(&["find", "127.0.0.1", &server.port(), "LIGHTBOX", "STUDY", "StudyInstanceUID="]);
+    let r = peer(&[
+        "find",
+        "127.0.0.1",
+        &server.port(),
+        "LIGHTBOX",
+        "STUDY",
+        "StudyInstanceUID=",
+    ]);
     assert_eq!(r["final"], 0x0124, "{r}");
     // Once PYPEER is a configured node, the same query is answered.
-    let out = lightbox(dir.path(), &["nodes", "add", "--name", "pypeer", "--ae", "PYPEER", "--host", "127.0.0.1", "--port", "1"]);
+    let out = lightbox(
+        dir.path(),
+        &[
+            "nodes",
+            "add",
+            "--name",
+            "pypeer",
+            "--ae",
+            "PYPEER",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "1",
+        ],
+    );
     assert!(out.status.success());
-    let r = peer(&["find", "127.0.0.1", &server.port(), "LIGHTBOX", "STUDY", "StudyInstanceUID="]);
+    let r = peer(&[
+        "find",
+        "127.0.0.1",
+        &server.port(),
+        "LIGHTBOX",
+        "STUDY",
+        "StudyInstanceUID=",
+    ]);
     assert_eq!(r["final"], 0, "{r}");
     assert_eq!(r["matches"].as_array().unwrap().len(), 1, "{r}");
 }

@@ -2,6 +2,8 @@
 //! instance the sender saw acknowledged is present, readable and indexed, and no index row
 //! lacks its file. Storage Commitment reports only what is on stable storage.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed step is a failed test
+
 mod common;
 
 use std::collections::BTreeSet;
@@ -13,9 +15,31 @@ use std::time::{Duration, Instant};
 use common::*;
 
 fn synth(dir: &std::path::Path, slices: u32, size: u16, seed: u64) -> Vec<PathBuf> {
-    let out = lightbox(dir, &["dev", "synth-ct", "--out", dir.join("synth").to_str().unwrap(), "--slices", &slices.to_string(), "--size", &size.to_string(), "--seed", &seed.to_string()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("synth")).unwrap().flatten().map(|e| e.path()).collect();
+    let out = lightbox(
+        dir,
+        &[
+            "dev",
+            "synth-ct",
+            "--out",
+            dir.join("synth").to_str().unwrap(),
+            "--slices",
+            &slices.to_string(),
+            "--size",
+            &size.to_string(),
+            "--seed",
+            &seed.to_string(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("synth"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     files.sort();
     files
 }
@@ -34,7 +58,10 @@ fn send_and_kill(server: &mut Server, files: &[PathBuf], kill_after: Duration) -
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
-        BufReader::new(stdout).lines().map_while(Result::ok).collect::<Vec<String>>()
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<String>>()
     });
     std::thread::sleep(kill_after);
     server.kill9();
@@ -63,19 +90,50 @@ fn kill_9_during_ingest_loses_no_acknowledged_instance() {
         acknowledged.extend(acked);
         // After the crash: no index row lacks its file, nothing unreadable.
         let out = lightbox(&data, &["check"]);
-        assert!(out.status.success(), "check after kill at {delay} ms: {}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            out.status.success(),
+            "check after kill at {delay} ms: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
     }
-    assert!(!acknowledged.is_empty(), "the server never acknowledged anything before being killed");
+    assert!(
+        !acknowledged.is_empty(),
+        "the server never acknowledged anything before being killed"
+    );
     // Restart and ask: every acknowledged instance is there.
     let server = Server::start_with(&data, "LIGHTBOX", 0);
-    let r = peer(&["find", "127.0.0.1", &server.port(), "LIGHTBOX", "IMAGE", "SOPInstanceUID="]);
-    let present: BTreeSet<String> = r["matches"].as_array().unwrap().iter().map(|m| m["SOPInstanceUID"].as_str().unwrap().to_string()).collect();
+    let r = peer(&[
+        "find",
+        "127.0.0.1",
+        &server.port(),
+        "LIGHTBOX",
+        "IMAGE",
+        "SOPInstanceUID=",
+    ]);
+    let present: BTreeSet<String> = r["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["SOPInstanceUID"].as_str().unwrap().to_string())
+        .collect();
     let lost: Vec<&String> = acknowledged.difference(&present).collect();
-    assert!(lost.is_empty(), "{} acknowledged instances lost, e.g. {:?}", lost.len(), lost.first());
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged instances lost, e.g. {:?}",
+        lost.len(),
+        lost.first()
+    );
     let out = lightbox(&data, &["check"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.starts_with(&format!("instances {}", present.len())), "{text}");
+    assert!(
+        text.starts_with(&format!("instances {}", present.len())),
+        "{text}"
+    );
 }
 
 #[test]
@@ -84,14 +142,25 @@ fn storage_commitment_reports_stored_instances_and_fails_unknown_ones() {
     let data = dir.path().join("data");
     let server = Server::start(&data);
     let files = synth(dir.path(), 3, 64, 11);
-    let mut args = vec!["-aec".to_string(), "LIGHTBOX".into(), "127.0.0.1".into(), server.port()];
+    let mut args = vec![
+        "-aec".to_string(),
+        "LIGHTBOX".into(),
+        "127.0.0.1".into(),
+        server.port(),
+    ];
     args.extend(files.iter().map(|f| f.display().to_string()));
     let refs: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
     let out = dcmtk("storescu", &refs);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let ct = "1.2.840.10008.5.1.4.1.1.2";
     let series = lightbox::pacs::synthetic::SyntheticSeries::new(11, 64);
-    let known: Vec<String> = (0..3).map(|i| format!("{ct}={}", series.sop_uid(i))).collect();
+    let known: Vec<String> = (0..3)
+        .map(|i| format!("{ct}={}", series.sop_uid(i)))
+        .collect();
     let mut args = vec!["commit", "127.0.0.1"];
     let port = server.port();
     args.push(&port);
@@ -104,5 +173,9 @@ fn storage_commitment_reports_stored_instances_and_fails_unknown_ones() {
     let report = &r["reports"][0];
     assert_eq!(report["event_type"], 2, "{r}");
     assert_eq!(report["committed"].as_array().unwrap().len(), 3, "{r}");
-    assert_eq!(report["failed"], serde_json::json!(["1.2.3.4.5.6.7"]), "{r}");
+    assert_eq!(
+        report["failed"],
+        serde_json::json!(["1.2.3.4.5.6.7"]),
+        "{r}"
+    );
 }

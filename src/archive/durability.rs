@@ -32,7 +32,10 @@ pub struct DurabilitySyncer {
 
 impl DurabilitySyncer {
     /// Starts the sync thread on its own connection.
-    pub fn start(archive: ArchiveFolder, store_path: &Path) -> Result<DurabilitySyncer, StoreError> {
+    pub fn start(
+        archive: ArchiveFolder,
+        store_path: &Path,
+    ) -> Result<DurabilitySyncer, StoreError> {
         let store = Store::open(store_path)?;
         store.set_synchronous_full()?;
         let stop = Arc::new(AtomicBool::new(false));

@@ -69,7 +69,9 @@ pub enum IngestError {
         announced: String,
     },
     /// The SOP instance is already archived under another series or study.
-    #[error("SOP instance {sop_uid} is already archived in series {series_uid} of study {study_uid}")]
+    #[error(
+        "SOP instance {sop_uid} is already archived in series {series_uid} of study {study_uid}"
+    )]
     KnownElsewhere {
         /// The instance.
         sop_uid: String,
@@ -126,8 +128,14 @@ enum IndexVerdict {
     Inserted,
     Duplicate,
     Conflict,
-    KnownElsewhere { series_uid: String, study_uid: String },
-    SeriesElsewhere { series_uid: String, existing_study: String },
+    KnownElsewhere {
+        series_uid: String,
+        study_uid: String,
+    },
+    SeriesElsewhere {
+        series_uid: String,
+        existing_study: String,
+    },
 }
 
 /// The ingest service: validates, writes and indexes. Clone it into every association.
@@ -190,10 +198,12 @@ impl Ingest {
             reply: tx,
         };
         // The channel is bounded: a full queue makes senders wait (backpressure).
-        tokio::task::spawn_blocking(move || jobs.send(job))
+        let sent = tokio::task::spawn_blocking(move || jobs.send(job).is_ok())
             .await
-            .map_err(|_| IngestError::ShuttingDown)?
             .map_err(|_| IngestError::ShuttingDown)?;
+        if !sent {
+            return Err(IngestError::ShuttingDown);
+        }
         let verdict = rx.await.map_err(|_| IngestError::ShuttingDown)?;
         self.finish(verdict, &file_path, sop_uid)
     }
@@ -219,7 +229,10 @@ impl Ingest {
             IndexVerdict::Inserted => Ok(Ingested::Stored { sop_uid }),
             IndexVerdict::Duplicate => Ok(Ingested::Duplicate { sop_uid }),
             IndexVerdict::Conflict => {
-                tracing::warn!(sop_uid, "duplicate SOP instance with different content; existing copy kept");
+                tracing::warn!(
+                    sop_uid,
+                    "duplicate SOP instance with different content; existing copy kept"
+                );
                 Ok(Ingested::ConflictKeptExisting { sop_uid })
             }
             IndexVerdict::KnownElsewhere {
@@ -394,7 +407,10 @@ fn is_same_object(existing: &Existing, new: &NewInstance) -> bool {
             && existing.header_hash == new.header_hash)
 }
 
-fn decide_and_index(store: &mut Store, batch: &[IndexJob]) -> Result<Vec<IndexVerdict>, StoreError> {
+fn decide_and_index(
+    store: &mut Store,
+    batch: &[IndexJob],
+) -> Result<Vec<IndexVerdict>, StoreError> {
     let mut verdicts: Vec<Option<IndexVerdict>> = Vec::with_capacity(batch.len());
     let mut to_insert = Vec::new();
     let mut seen_in_batch = std::collections::HashMap::new();

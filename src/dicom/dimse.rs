@@ -125,7 +125,8 @@ impl Command {
         if v.len() % 2 == 1 {
             v.push(' ');
         }
-        self.obj.put(DataElement::new(tag, vr, PrimitiveValue::from(v)));
+        self.obj
+            .put(DataElement::new(tag, vr, PrimitiveValue::from(v)));
         self
     }
 
@@ -224,7 +225,10 @@ pub enum Incoming {
 }
 
 /// Reads the next whole message (or a release) from the association.
-pub async fn receive_message<A>(assoc: &mut A, max_dataset_bytes: usize) -> Result<Incoming, DimseError>
+pub async fn receive_message<A>(
+    assoc: &mut A,
+    max_dataset_bytes: usize,
+) -> Result<Incoming, DimseError>
 where
     A: AsyncAssociation<TcpStream> + Association + Send,
 {
@@ -265,7 +269,9 @@ where
                     }
                     command_bytes.extend_from_slice(&pdv.data);
                     if command_bytes.len() > 64 * 1024 {
-                        return Err(DimseError::Protocol("command set larger than 64 KiB".into()));
+                        return Err(DimseError::Protocol(
+                            "command set larger than 64 KiB".into(),
+                        ));
                     }
                     if pdv.is_last {
                         let cmd = Command::decode(&command_bytes)?;
@@ -422,7 +428,10 @@ mod tests {
         let back = Command::decode(&bytes)?;
         assert_eq!(back.field(), command_field::C_ECHO_RQ);
         assert_eq!(back.message_id(), 7);
-        assert_eq!(back.text(tags::AFFECTED_SOP_CLASS_UID).as_deref(), Some("1.2.840.10008.1.1"));
+        assert_eq!(
+            back.text(tags::AFFECTED_SOP_CLASS_UID).as_deref(),
+            Some("1.2.840.10008.1.1")
+        );
         assert!(!back.has_dataset());
         Ok(())
     }

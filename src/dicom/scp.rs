@@ -13,8 +13,8 @@ use dicom_dictionary_std::tags;
 use dicom_encoding::TransferSyntaxIndex;
 use dicom_object::InMemDicomObject;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
-use dicom_ul::association::server::{AccessControl, Negotiation, ServerAssociationOptions};
 use dicom_ul::association::Association;
+use dicom_ul::association::server::{AccessControl, Negotiation, ServerAssociationOptions};
 use dicom_ul::pdu::{AssociationRJServiceUserReason, RequestorRoles, UserIdentity};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -133,7 +133,12 @@ impl AccessControl for PeerAccess {
 struct RoleSelection;
 
 impl Negotiation for RoleSelection {
-    fn negotiate_roles(&self, sop_class_uid: &str, scu_role: bool, scp_role: bool) -> Option<RequestorRoles> {
+    fn negotiate_roles(
+        &self,
+        sop_class_uid: &str,
+        scu_role: bool,
+        scp_role: bool,
+    ) -> Option<RequestorRoles> {
         if sop::is_storage_class(sop_class_uid) || sop_class_uid == sop::STORAGE_COMMITMENT {
             Some(RequestorRoles {
                 scu: scu_role,
@@ -153,7 +158,11 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)
 }
 
 /// Accepts associations until `shutdown` turns true.
-pub async fn serve(listener: TcpListener, ctx: Arc<DicomContext>, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve(
+    listener: TcpListener,
+    ctx: Arc<DicomContext>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -178,7 +187,10 @@ pub async fn serve(listener: TcpListener, ctx: Arc<DicomContext>, mut shutdown: 
 async fn handle_connection(socket: TcpStream, peer: SocketAddr, ctx: Arc<DicomContext>) {
     let (known, allow_store, allow_query) = match Store::open(&ctx.store_path).and_then(|s| {
         Ok((
-            s.nodes()?.into_iter().map(|n| n.ae_title).collect::<HashSet<_>>(),
+            s.nodes()?
+                .into_iter()
+                .map(|n| n.ae_title)
+                .collect::<HashSet<_>>(),
             s.flag(ALLOW_UNKNOWN_STORE, true)?,
             s.flag(ALLOW_UNKNOWN_QUERY, false)?,
         ))
@@ -272,7 +284,8 @@ async fn handle_connection(socket: TcpStream, peer: SocketAddr, ctx: Arc<DicomCo
         }
     };
     tracing::info!(association = id, outcome = %outcome, "association closed");
-    ctx.events.send(ServiceEvent::AssociationClosed { id, outcome });
+    ctx.events
+        .send(ServiceEvent::AssociationClosed { id, outcome });
 }
 
 type ServerAssoc = dicom_ul::association::server::AsyncServerAssociation<TcpStream>;
@@ -286,7 +299,11 @@ struct Session {
 }
 
 impl Session {
-    fn context_of<'a>(&self, assoc: &'a ServerAssoc, id: u8) -> Option<&'a dicom_ul::pdu::PresentationContextNegotiated> {
+    fn context_of<'a>(
+        &self,
+        assoc: &'a ServerAssoc,
+        id: u8,
+    ) -> Option<&'a dicom_ul::pdu::PresentationContextNegotiated> {
         assoc.presentation_contexts().iter().find(|pc| pc.id == id)
     }
 
@@ -309,9 +326,14 @@ impl Session {
             cf::N_ACTION_RQ => self.n_action(assoc, msg, &pc).await,
             cf::C_CANCEL_RQ => Ok(()), // nothing in progress to cancel
             other => {
-                tracing::warn!(association = self.id, field = other, "unsupported DIMSE command");
+                tracing::warn!(
+                    association = self.id,
+                    field = other,
+                    "unsupported DIMSE command"
+                );
                 let rsp_field = other | 0x8000;
-                let rsp = dimse::response_to(&msg.command, rsp_field, status::UNRECOGNIZED_OPERATION);
+                let rsp =
+                    dimse::response_to(&msg.command, rsp_field, status::UNRECOGNIZED_OPERATION);
                 dimse::send_message(assoc, msg.context_id, &rsp, None).await
             }
         }
@@ -326,7 +348,10 @@ impl Session {
         let announced_class = msg.command.text(tags::AFFECTED_SOP_CLASS_UID);
         let announced_inst = msg.command.text(tags::AFFECTED_SOP_INSTANCE_UID);
         let (code, comment) = if !self.perms.store {
-            (status::NOT_AUTHORIZED, Some("this AE may not store here".to_string()))
+            (
+                status::NOT_AUTHORIZED,
+                Some("this AE may not store here".to_string()),
+            )
         } else if announced_class.as_deref() != Some(pc.abstract_syntax.as_str()) {
             (
                 status::STORE_DATASET_MISMATCH,
@@ -361,7 +386,10 @@ impl Session {
                 }
             }
         } else {
-            (status::STORE_CANNOT_UNDERSTAND, Some("C-STORE without a data set".to_string()))
+            (
+                status::STORE_CANNOT_UNDERSTAND,
+                Some("C-STORE without a data set".to_string()),
+            )
         };
         let mut rsp = dimse::response_to(&msg.command, cf::C_STORE_RSP, code);
         if let Some(text) = comment {
@@ -381,8 +409,13 @@ impl Session {
         let Some(ts) = TransferSyntaxRegistry.get(&pc.transfer_syntax) else {
             return Err((status::UNABLE_TO_PROCESS, "transfer syntax unknown".into()));
         };
-        let identifier = InMemDicomObject::read_dataset_with_ts(data.as_slice(), ts)
-            .map_err(|e| (status::IDENTIFIER_MISMATCH, format!("unreadable identifier: {e}")))?;
+        let identifier =
+            InMemDicomObject::read_dataset_with_ts(data.as_slice(), ts).map_err(|e| {
+                (
+                    status::IDENTIFIER_MISMATCH,
+                    format!("unreadable identifier: {e}"),
+                )
+            })?;
         let q = query::parse_identifier(identifier)
             .map_err(|e| (status::IDENTIFIER_MISMATCH, e.to_string()))?;
         let study_root = matches!(
@@ -390,7 +423,10 @@ impl Session {
             sop::STUDY_ROOT_FIND | sop::STUDY_ROOT_MOVE | sop::STUDY_ROOT_GET
         );
         if study_root && q.level == Level::Patient {
-            return Err((status::IDENTIFIER_MISMATCH, "PATIENT level in the Study Root model".into()));
+            return Err((
+                status::IDENTIFIER_MISMATCH,
+                "PATIENT level in the Study Root model".into(),
+            ));
         }
         Ok(q)
     }
@@ -401,8 +437,15 @@ impl Session {
         msg: Message,
         pc: &dicom_ul::pdu::PresentationContextNegotiated,
     ) -> Result<(), DimseError> {
-        if !matches!(pc.abstract_syntax.as_str(), sop::PATIENT_ROOT_FIND | sop::STUDY_ROOT_FIND) {
-            let rsp = dimse::response_to(&msg.command, cf::C_FIND_RSP, status::SOP_CLASS_NOT_SUPPORTED);
+        if !matches!(
+            pc.abstract_syntax.as_str(),
+            sop::PATIENT_ROOT_FIND | sop::STUDY_ROOT_FIND
+        ) {
+            let rsp = dimse::response_to(
+                &msg.command,
+                cf::C_FIND_RSP,
+                status::SOP_CLASS_NOT_SUPPORTED,
+            );
             return dimse::send_message(assoc, msg.context_id, &rsp, None).await;
         }
         if !self.perms.query {
@@ -413,8 +456,11 @@ impl Session {
             Ok(q) => q,
             Err((code, text)) => {
                 tracing::info!(association = self.id, error = %text, "C-FIND refused");
-                let rsp = dimse::response_to(&msg.command, cf::C_FIND_RSP, code)
-                    .with_text(tags::ERROR_COMMENT, VR::LO, &truncate(&text, 64));
+                let rsp = dimse::response_to(&msg.command, cf::C_FIND_RSP, code).with_text(
+                    tags::ERROR_COMMENT,
+                    VR::LO,
+                    &truncate(&text, 64),
+                );
                 return dimse::send_message(assoc, msg.context_id, &rsp, None).await;
             }
         };
@@ -422,35 +468,37 @@ impl Session {
         let limit = self.ctx.config.find_limit;
         let archive = self.ctx.ingest.archive().clone();
         let ae = self.ctx.config.ae_title.clone();
-        let answers = tokio::task::spawn_blocking(move || -> Result<Vec<InMemDicomObject>, String> {
-            let store = Store::open(&store_path).map_err(|e| e.to_string())?;
-            let rows = store
-                .query_index(q.level, &q.conditions, limit)
-                .map_err(|e| e.to_string())?;
-            let with_file = query::needs_file_values(&q);
-            Ok(rows
-                .iter()
-                .map(|row| {
-                    let extra = if with_file {
-                        archive
-                            .path_of(&row.file_path)
-                            .ok()
-                            .and_then(|p| read_header(&p))
-                    } else {
-                        None
-                    };
-                    query::answer_identifier(&q, row, &ae, extra.as_ref())
-                })
-                .collect())
-        })
-        .await
-        .map_err(|e| DimseError::Protocol(format!("query task failed: {e}")))?;
+        let answers =
+            tokio::task::spawn_blocking(move || -> Result<Vec<InMemDicomObject>, String> {
+                let store = Store::open(&store_path).map_err(|e| e.to_string())?;
+                let rows = store
+                    .query_index(q.level, &q.conditions, limit)
+                    .map_err(|e| e.to_string())?;
+                let with_file = query::needs_file_values(&q);
+                Ok(rows
+                    .iter()
+                    .map(|row| {
+                        let extra = if with_file {
+                            archive
+                                .path_of(&row.file_path)
+                                .ok()
+                                .and_then(|p| read_header(&p))
+                        } else {
+                            None
+                        };
+                        query::answer_identifier(&q, row, &ae, extra.as_ref())
+                    })
+                    .collect())
+            })
+            .await
+            .map_err(|e| DimseError::Protocol(format!("query task failed: {e}")))?;
         let answers = match answers {
             Ok(a) => a,
             Err(text) => {
                 tracing::error!(association = self.id, error = %text, "C-FIND failed");
-                let rsp = dimse::response_to(&msg.command, cf::C_FIND_RSP, status::FIND_OUT_OF_RESOURCES)
-                    .with_text(tags::ERROR_COMMENT, VR::LO, "query failed");
+                let rsp =
+                    dimse::response_to(&msg.command, cf::C_FIND_RSP, status::FIND_OUT_OF_RESOURCES)
+                        .with_text(tags::ERROR_COMMENT, VR::LO, "query failed");
                 return dimse::send_message(assoc, msg.context_id, &rsp, None).await;
             }
         };
@@ -473,11 +521,21 @@ impl Session {
         pc: &dicom_ul::pdu::PresentationContextNegotiated,
     ) -> Result<(), DimseError> {
         let is_get = msg.command.field() == cf::C_GET_RQ;
-        let rsp_field = if is_get { cf::C_GET_RSP } else { cf::C_MOVE_RSP };
-        let valid_class = if is_get {
-            matches!(pc.abstract_syntax.as_str(), sop::PATIENT_ROOT_GET | sop::STUDY_ROOT_GET)
+        let rsp_field = if is_get {
+            cf::C_GET_RSP
         } else {
-            matches!(pc.abstract_syntax.as_str(), sop::PATIENT_ROOT_MOVE | sop::STUDY_ROOT_MOVE)
+            cf::C_MOVE_RSP
+        };
+        let valid_class = if is_get {
+            matches!(
+                pc.abstract_syntax.as_str(),
+                sop::PATIENT_ROOT_GET | sop::STUDY_ROOT_GET
+            )
+        } else {
+            matches!(
+                pc.abstract_syntax.as_str(),
+                sop::PATIENT_ROOT_MOVE | sop::STUDY_ROOT_MOVE
+            )
         };
         let fail = |code: u16, text: &str| {
             dimse::response_to(&msg.command, rsp_field, code).with_text(
@@ -546,7 +604,10 @@ impl Session {
                 Ok(s) => s,
                 Err(e) => {
                     tracing::warn!(association = self.id, node = %node.name, error = %e, "C-MOVE cannot reach the destination");
-                    let rsp = fail(status::SUBOPERATIONS_FAILED, "cannot reach the move destination");
+                    let rsp = fail(
+                        status::SUBOPERATIONS_FAILED,
+                        "cannot reach the move destination",
+                    );
                     return dimse::send_message(assoc, msg.context_id, &rsp, None).await;
                 }
             };
@@ -576,9 +637,18 @@ impl Session {
         };
         let rsp = dimse::response_to(&msg.command, rsp_field, final_status)
             .with_u16(tags::NUMBER_OF_REMAINING_SUBOPERATIONS, 0)
-            .with_u16(tags::NUMBER_OF_COMPLETED_SUBOPERATIONS, clamp16(progress.completed))
-            .with_u16(tags::NUMBER_OF_FAILED_SUBOPERATIONS, clamp16(progress.failed.len()))
-            .with_u16(tags::NUMBER_OF_WARNING_SUBOPERATIONS, clamp16(progress.warning));
+            .with_u16(
+                tags::NUMBER_OF_COMPLETED_SUBOPERATIONS,
+                clamp16(progress.completed),
+            )
+            .with_u16(
+                tags::NUMBER_OF_FAILED_SUBOPERATIONS,
+                clamp16(progress.failed.len()),
+            )
+            .with_u16(
+                tags::NUMBER_OF_WARNING_SUBOPERATIONS,
+                clamp16(progress.warning),
+            );
         if progress.failed.is_empty() {
             dimse::send_message(assoc, msg.context_id, &rsp, None).await
         } else {
@@ -603,7 +673,11 @@ impl Session {
         pc: &dicom_ul::pdu::PresentationContextNegotiated,
     ) -> Result<(), DimseError> {
         if pc.abstract_syntax != sop::STORAGE_COMMITMENT {
-            let rsp = dimse::response_to(&msg.command, cf::N_ACTION_RSP, status::SOP_CLASS_NOT_SUPPORTED);
+            let rsp = dimse::response_to(
+                &msg.command,
+                cf::N_ACTION_RSP,
+                status::SOP_CLASS_NOT_SUPPORTED,
+            );
             return dimse::send_message(assoc, msg.context_id, &rsp, None).await;
         }
         let request = msg
@@ -615,8 +689,16 @@ impl Session {
             })
             .and_then(|obj| crate::pacs::commitment::parse_request(&obj));
         let Some(request) = request else {
-            let rsp = dimse::response_to(&msg.command, cf::N_ACTION_RSP, status::INVALID_ARGUMENT_VALUE)
-                .with_text(tags::ERROR_COMMENT, VR::LO, "bad storage commitment request");
+            let rsp = dimse::response_to(
+                &msg.command,
+                cf::N_ACTION_RSP,
+                status::INVALID_ARGUMENT_VALUE,
+            )
+            .with_text(
+                tags::ERROR_COMMENT,
+                VR::LO,
+                "bad storage commitment request",
+            );
             return dimse::send_message(assoc, msg.context_id, &rsp, None).await;
         };
         let rsp = dimse::response_to(&msg.command, cf::N_ACTION_RSP, status::SUCCESS)
@@ -632,7 +714,10 @@ impl Session {
         let bytes = encode_dataset(&ds, ts)?;
         let report = Command::new(cf::N_EVENT_REPORT_RQ)
             .with_uid(tags::AFFECTED_SOP_CLASS_UID, sop::STORAGE_COMMITMENT)
-            .with_uid(tags::AFFECTED_SOP_INSTANCE_UID, sop::STORAGE_COMMITMENT_INSTANCE)
+            .with_uid(
+                tags::AFFECTED_SOP_INSTANCE_UID,
+                sop::STORAGE_COMMITMENT_INSTANCE,
+            )
             .with_u16(tags::MESSAGE_ID, 1)
             .with_u16(tags::EVENT_TYPE_ID, event_type);
         dimse::send_message(assoc, msg.context_id, &report, Some(&bytes)).await?;
@@ -640,12 +725,15 @@ impl Session {
         // main loop would misinterpret it, so consume it here.
         match dimse::receive_message(assoc, 1 << 20).await? {
             Incoming::Message(m) if m.command.field() == cf::N_EVENT_REPORT_RSP => Ok(()),
-            Incoming::Message(m) => {
-                Err(DimseError::Protocol(format!("expected N-EVENT-REPORT-RSP, got command 0x{:04x}", m.command.field())))
-            }
+            Incoming::Message(m) => Err(DimseError::Protocol(format!(
+                "expected N-EVENT-REPORT-RSP, got command 0x{:04x}",
+                m.command.field()
+            ))),
             Incoming::ReleaseRequested => {
                 let _ = assoc.send(&dicom_ul::pdu::Pdu::ReleaseRP).await;
-                Err(DimseError::Protocol("released before the commitment report was answered".into()))
+                Err(DimseError::Protocol(
+                    "released before the commitment report was answered".into(),
+                ))
             }
             Incoming::Released => Ok(()),
         }
@@ -685,9 +773,18 @@ async fn wait_for_commitment(
 fn pending_response(request: &Command, field: u16, total: usize, p: &scu::Progress) -> Command {
     let done = p.completed + p.failed.len() + p.warning;
     dimse::response_to(request, field, status::PENDING)
-        .with_u16(tags::NUMBER_OF_REMAINING_SUBOPERATIONS, clamp16(total.saturating_sub(done)))
-        .with_u16(tags::NUMBER_OF_COMPLETED_SUBOPERATIONS, clamp16(p.completed))
-        .with_u16(tags::NUMBER_OF_FAILED_SUBOPERATIONS, clamp16(p.failed.len()))
+        .with_u16(
+            tags::NUMBER_OF_REMAINING_SUBOPERATIONS,
+            clamp16(total.saturating_sub(done)),
+        )
+        .with_u16(
+            tags::NUMBER_OF_COMPLETED_SUBOPERATIONS,
+            clamp16(p.completed),
+        )
+        .with_u16(
+            tags::NUMBER_OF_FAILED_SUBOPERATIONS,
+            clamp16(p.failed.len()),
+        )
         .with_u16(tags::NUMBER_OF_WARNING_SUBOPERATIONS, clamp16(p.warning))
 }
 
@@ -721,7 +818,11 @@ pub fn encode_dataset(
         .and_then(|e| e.to_str().ok())
         .is_some_and(|s| s.contains("192"));
     let result = if utf8 {
-        obj.write_dataset_with_ts_cs(&mut out, ts, dicom_encoding::text::SpecificCharacterSet::ISO_IR_192)
+        obj.write_dataset_with_ts_cs(
+            &mut out,
+            ts,
+            dicom_encoding::text::SpecificCharacterSet::ISO_IR_192,
+        )
     } else {
         obj.write_dataset_with_ts(&mut out, ts)
     };

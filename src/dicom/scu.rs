@@ -118,9 +118,15 @@ async fn connect(
     Ok(assoc)
 }
 
-fn accepted(pcs: &[PresentationContextNegotiated], abstract_syntax: &str) -> Vec<PresentationContextNegotiated> {
+fn accepted(
+    pcs: &[PresentationContextNegotiated],
+    abstract_syntax: &str,
+) -> Vec<PresentationContextNegotiated> {
     pcs.iter()
-        .filter(|pc| pc.reason == PresentationContextResultReason::Acceptance && pc.abstract_syntax == abstract_syntax)
+        .filter(|pc| {
+            pc.reason == PresentationContextResultReason::Acceptance
+                && pc.abstract_syntax == abstract_syntax
+        })
         .cloned()
         .collect()
 }
@@ -136,14 +142,18 @@ where
             "expected response 0x{field:04x}, got 0x{:04x}",
             m.command.field()
         ))),
-        _ => Err(DimseError::Protocol("peer released during a request".into())),
+        _ => Err(DimseError::Protocol(
+            "peer released during a request".into(),
+        )),
     }
 }
 
 /// C-ECHO.
 pub async fn echo(node: &DicomNode, calling_ae: &str) -> Result<(), ScuError> {
-    let options = ClientAssociationOptions::new()
-        .with_presentation_context(sop::VERIFICATION, vec![sop::IMPLICIT_VR_LE, sop::EXPLICIT_VR_LE]);
+    let options = ClientAssociationOptions::new().with_presentation_context(
+        sop::VERIFICATION,
+        vec![sop::IMPLICIT_VR_LE, sop::EXPLICIT_VR_LE],
+    );
     let mut assoc = connect(node, calling_ae, options).await?;
     let pc = accepted(assoc.presentation_contexts(), sop::VERIFICATION)
         .into_iter()
@@ -208,13 +218,25 @@ fn choose_context<'a>(
 ) -> Option<&'a PresentationContextNegotiated> {
     let candidates: Vec<&PresentationContextNegotiated> = pcs
         .iter()
-        .filter(|pc| pc.reason == PresentationContextResultReason::Acceptance && pc.abstract_syntax == row.sop_class && allowed(pc))
+        .filter(|pc| {
+            pc.reason == PresentationContextResultReason::Acceptance
+                && pc.abstract_syntax == row.sop_class
+                && allowed(pc)
+        })
         .collect();
     candidates
         .iter()
         .find(|pc| pc.transfer_syntax == row.transfer_syntax)
-        .or_else(|| candidates.iter().find(|pc| pc.transfer_syntax == sop::EXPLICIT_VR_LE))
-        .or_else(|| candidates.iter().find(|pc| sop::is_native_syntax(&pc.transfer_syntax)))
+        .or_else(|| {
+            candidates
+                .iter()
+                .find(|pc| pc.transfer_syntax == sop::EXPLICIT_VR_LE)
+        })
+        .or_else(|| {
+            candidates
+                .iter()
+                .find(|pc| sop::is_native_syntax(&pc.transfer_syntax))
+        })
         .copied()
 }
 
@@ -233,7 +255,9 @@ where
     // On our own listener (C-GET) the requester must have taken the SCP role.
     let is_acceptor = assoc.local_max_pdu_length() == assoc.acceptor_max_pdu_length()
         && assoc.peer_max_pdu_length() == assoc.requestor_max_pdu_length();
-    let roles_ok = |pc: &PresentationContextNegotiated| !is_acceptor || assoc.requestor_roles_for(&pc.abstract_syntax).scp;
+    let roles_ok = |pc: &PresentationContextNegotiated| {
+        !is_acceptor || assoc.requestor_roles_for(&pc.abstract_syntax).scp
+    };
     let Some(pc) = choose_context(assoc.presentation_contexts(), row, roles_ok).cloned() else {
         tracing::warn!(sop_class = %row.sop_class, sop_uid = %row.sop_uid, "no accepted presentation context for this instance");
         return Ok(SubOutcome::Failed);
@@ -265,7 +289,11 @@ where
         .with_u16(tags::PRIORITY, 0);
     if let Some((ae, id)) = move_originator {
         rq = rq
-            .with_text(tags::MOVE_ORIGINATOR_APPLICATION_ENTITY_TITLE, dicom_core::VR::AE, ae)
+            .with_text(
+                tags::MOVE_ORIGINATOR_APPLICATION_ENTITY_TITLE,
+                dicom_core::VR::AE,
+                ae,
+            )
             .with_u16(tags::MOVE_ORIGINATOR_MESSAGE_ID, id);
     }
     dimse::send_message(assoc, pc.id, &rq, Some(&dataset)).await?;
@@ -302,7 +330,8 @@ impl StoreSession {
         }
         let mut options = ClientAssociationOptions::new();
         if classes.is_empty() {
-            options = options.with_presentation_context(sop::VERIFICATION, vec![sop::IMPLICIT_VR_LE]);
+            options =
+                options.with_presentation_context(sop::VERIFICATION, vec![sop::IMPLICIT_VR_LE]);
         }
         for (class, mut syntaxes) in classes {
             for fallback in [sop::EXPLICIT_VR_LE, sop::IMPLICIT_VR_LE] {
@@ -368,7 +397,11 @@ pub async fn find(
     identifier: &InMemDicomObject,
 ) -> Result<Vec<InMemDicomObject>, ScuError> {
     let level = crate::pacs::attributes::text(identifier, tags::QUERY_RETRIEVE_LEVEL);
-    let model = if level == "PATIENT" { sop::PATIENT_ROOT_FIND } else { sop::STUDY_ROOT_FIND };
+    let model = if level == "PATIENT" {
+        sop::PATIENT_ROOT_FIND
+    } else {
+        sop::STUDY_ROOT_FIND
+    };
     let options = ClientAssociationOptions::new()
         .with_presentation_context(model, vec![sop::EXPLICIT_VR_LE, sop::IMPLICIT_VR_LE]);
     let mut assoc = connect(node, calling_ae, options).await?;
@@ -394,8 +427,9 @@ pub async fn find(
         match rsp.command.status() {
             Some(status::PENDING) | Some(0xFF01) => {
                 if let Some(data) = rsp.dataset {
-                    let obj = InMemDicomObject::read_dataset_with_ts(data.as_slice(), ts)
-                        .map_err(|e| DimseError::Protocol(format!("unreadable C-FIND answer: {e}")))?;
+                    let obj = InMemDicomObject::read_dataset_with_ts(data.as_slice(), ts).map_err(
+                        |e| DimseError::Protocol(format!("unreadable C-FIND answer: {e}")),
+                    )?;
                     results.push(obj);
                 }
             }
@@ -432,7 +466,9 @@ pub struct RetrieveSummary {
 fn summary_from(cmd: &Command, received: usize) -> RetrieveSummary {
     RetrieveSummary {
         status: cmd.status().unwrap_or(0xFFFF),
-        completed: cmd.u16(tags::NUMBER_OF_COMPLETED_SUBOPERATIONS).unwrap_or(0),
+        completed: cmd
+            .u16(tags::NUMBER_OF_COMPLETED_SUBOPERATIONS)
+            .unwrap_or(0),
         failed: cmd.u16(tags::NUMBER_OF_FAILED_SUBOPERATIONS).unwrap_or(0),
         warning: cmd.u16(tags::NUMBER_OF_WARNING_SUBOPERATIONS).unwrap_or(0),
         received,
@@ -446,8 +482,10 @@ pub async fn move_to(
     destination_ae: &str,
     identifier: &InMemDicomObject,
 ) -> Result<RetrieveSummary, ScuError> {
-    let options = ClientAssociationOptions::new()
-        .with_presentation_context(sop::STUDY_ROOT_MOVE, vec![sop::EXPLICIT_VR_LE, sop::IMPLICIT_VR_LE]);
+    let options = ClientAssociationOptions::new().with_presentation_context(
+        sop::STUDY_ROOT_MOVE,
+        vec![sop::EXPLICIT_VR_LE, sop::IMPLICIT_VR_LE],
+    );
     let mut assoc = connect(node, calling_ae, options).await?;
     let pc = accepted(assoc.presentation_contexts(), sop::STUDY_ROOT_MOVE)
         .into_iter()
@@ -484,8 +522,10 @@ pub async fn get(
     sop_classes: &[String],
     ingest: &Ingest,
 ) -> Result<RetrieveSummary, ScuError> {
-    let mut options = ClientAssociationOptions::new()
-        .with_presentation_context(sop::STUDY_ROOT_GET, vec![sop::EXPLICIT_VR_LE, sop::IMPLICIT_VR_LE]);
+    let mut options = ClientAssociationOptions::new().with_presentation_context(
+        sop::STUDY_ROOT_GET,
+        vec![sop::EXPLICIT_VR_LE, sop::IMPLICIT_VR_LE],
+    );
     for class in sop_classes.iter().take(120) {
         options = options
             .with_presentation_context(class.as_str(), all_readable_syntaxes())
@@ -527,7 +567,9 @@ pub async fn get(
                             dataset,
                             transfer_syntax: ctx.transfer_syntax.clone(),
                             announced_sop_class: msg.command.text(tags::AFFECTED_SOP_CLASS_UID),
-                            announced_sop_instance: msg.command.text(tags::AFFECTED_SOP_INSTANCE_UID),
+                            announced_sop_instance: msg
+                                .command
+                                .text(tags::AFFECTED_SOP_INSTANCE_UID),
                             source: node.ae_title.clone(),
                         };
                         match ingest.ingest(object).await {
@@ -535,7 +577,9 @@ pub async fn get(
                                 received += 1;
                                 status::SUCCESS
                             }
-                            Ok(Ingested::ConflictKeptExisting { .. }) => status::STORE_WARNING_COERCION,
+                            Ok(Ingested::ConflictKeptExisting { .. }) => {
+                                status::STORE_WARNING_COERCION
+                            }
                             Err(e) => {
                                 tracing::warn!(error = %e, "instance received by C-GET refused");
                                 status::STORE_CANNOT_UNDERSTAND
@@ -554,7 +598,10 @@ pub async fn get(
                 }
             }
             other => {
-                return Err(DimseError::Protocol(format!("unexpected command 0x{other:04x} during C-GET")).into());
+                return Err(DimseError::Protocol(format!(
+                    "unexpected command 0x{other:04x} during C-GET"
+                ))
+                .into());
             }
         }
     }

@@ -64,28 +64,56 @@ pub fn event_report(request: &CommitmentRequest, states: &[Committed]) -> (u16, 
     let mut failed = Vec::new();
     for ((class, inst), state) in request.references.iter().zip(states) {
         let mut item = InMemDicomObject::new_empty();
-        item.put(DataElement::new(tags::REFERENCED_SOP_CLASS_UID, VR::UI, PrimitiveValue::from(class.as_str())));
-        item.put(DataElement::new(tags::REFERENCED_SOP_INSTANCE_UID, VR::UI, PrimitiveValue::from(inst.as_str())));
+        item.put(DataElement::new(
+            tags::REFERENCED_SOP_CLASS_UID,
+            VR::UI,
+            PrimitiveValue::from(class.as_str()),
+        ));
+        item.put(DataElement::new(
+            tags::REFERENCED_SOP_INSTANCE_UID,
+            VR::UI,
+            PrimitiveValue::from(inst.as_str()),
+        ));
         match state {
             Committed::Yes => ok.push(item),
             Committed::NotYet => {
-                item.put(DataElement::new(tags::FAILURE_REASON, VR::US, PrimitiveValue::from(PROCESSING_FAILURE)));
+                item.put(DataElement::new(
+                    tags::FAILURE_REASON,
+                    VR::US,
+                    PrimitiveValue::from(PROCESSING_FAILURE),
+                ));
                 failed.push(item);
             }
             Committed::Unknown => {
-                item.put(DataElement::new(tags::FAILURE_REASON, VR::US, PrimitiveValue::from(NO_SUCH_OBJECT_INSTANCE)));
+                item.put(DataElement::new(
+                    tags::FAILURE_REASON,
+                    VR::US,
+                    PrimitiveValue::from(NO_SUCH_OBJECT_INSTANCE),
+                ));
                 failed.push(item);
             }
         }
     }
     let mut ds = InMemDicomObject::new_empty();
-    ds.put(DataElement::new(tags::TRANSACTION_UID, VR::UI, PrimitiveValue::from(request.transaction_uid.as_str())));
+    ds.put(DataElement::new(
+        tags::TRANSACTION_UID,
+        VR::UI,
+        PrimitiveValue::from(request.transaction_uid.as_str()),
+    ));
     let event_type = if failed.is_empty() { 1 } else { 2 };
     if !ok.is_empty() {
-        ds.put(DataElement::new(tags::REFERENCED_SOP_SEQUENCE, VR::SQ, DataSetSequence::from(ok)));
+        ds.put(DataElement::new(
+            tags::REFERENCED_SOP_SEQUENCE,
+            VR::SQ,
+            DataSetSequence::from(ok),
+        ));
     }
     if !failed.is_empty() {
-        ds.put(DataElement::new(tags::FAILED_SOP_SEQUENCE, VR::SQ, DataSetSequence::from(failed)));
+        ds.put(DataElement::new(
+            tags::FAILED_SOP_SEQUENCE,
+            VR::SQ,
+            DataSetSequence::from(failed),
+        ));
     }
     (event_type, ds)
 }
@@ -98,11 +126,19 @@ mod tests {
     fn report_splits_committed_and_failed() {
         let req = CommitmentRequest {
             transaction_uid: "1.2.3".into(),
-            references: vec![("1.2.840.10008.5.1.4.1.1.2".into(), "1.2.3.4".into()), ("1.2.840.10008.5.1.4.1.1.2".into(), "1.2.3.5".into())],
+            references: vec![
+                ("1.2.840.10008.5.1.4.1.1.2".into(), "1.2.3.4".into()),
+                ("1.2.840.10008.5.1.4.1.1.2".into(), "1.2.3.5".into()),
+            ],
         };
         let (t, ds) = event_report(&req, &[Committed::Yes, Committed::Unknown]);
         assert_eq!(t, 2);
-        assert_eq!(ds.get(tags::FAILED_SOP_SEQUENCE).and_then(|e| e.items()).map(|i| i.len()), Some(1));
+        assert_eq!(
+            ds.get(tags::FAILED_SOP_SEQUENCE)
+                .and_then(|e| e.items())
+                .map(|i| i.len()),
+            Some(1)
+        );
         let (t, _) = event_report(&req, &[Committed::Yes, Committed::Yes]);
         assert_eq!(t, 1);
     }

@@ -109,7 +109,10 @@ pub fn matcher_for(column: Column, raw: &str, tag: Tag) -> Result<Option<Matcher
     }
     if column == Column::Modality && value.contains('\\') {
         return Ok(Some(Matcher::AnyOf(
-            value.split('\\').map(|m| trim_padding(m).to_string()).collect(),
+            value
+                .split('\\')
+                .map(|m| trim_padding(m).to_string())
+                .collect(),
         )));
     }
     if is_range_column(column) && value.contains('-') {
@@ -138,7 +141,10 @@ pub fn matcher_for(column: Column, raw: &str, tag: Tag) -> Result<Option<Matcher
     }
     if is_range_column(column) && column == Column::StudyTime {
         // A single time matches that whole minute/second as given.
-        return Ok(Some(Matcher::Range(value.to_string(), pad_time_upper(value))));
+        return Ok(Some(Matcher::Range(
+            value.to_string(),
+            pad_time_upper(value),
+        )));
     }
     Ok(Some(Matcher::Exact(value.to_string())))
 }

@@ -90,27 +90,89 @@ impl SyntheticSeries {
         put(&mut obj, tags::PATIENT_SEX, VR::CS, "O");
         put(&mut obj, tags::SLICE_THICKNESS, VR::DS, "1");
         put(&mut obj, tags::STUDY_INSTANCE_UID, VR::UI, &self.study_uid);
-        put(&mut obj, tags::SERIES_INSTANCE_UID, VR::UI, &self.series_uid);
+        put(
+            &mut obj,
+            tags::SERIES_INSTANCE_UID,
+            VR::UI,
+            &self.series_uid,
+        );
         put(&mut obj, tags::STUDY_ID, VR::SH, "1");
         put(&mut obj, tags::SERIES_NUMBER, VR::IS, "1");
-        put(&mut obj, tags::INSTANCE_NUMBER, VR::IS, &(index + 1).to_string());
-        put(&mut obj, tags::IMAGE_POSITION_PATIENT, VR::DS, &format!("-128\\-128\\{}", index));
-        put(&mut obj, tags::IMAGE_ORIENTATION_PATIENT, VR::DS, "1\\0\\0\\0\\1\\0");
-        put(&mut obj, tags::FRAME_OF_REFERENCE_UID, VR::UI, &format!("{}.4", self.series_uid));
-        obj.put(DataElement::new(tags::SAMPLES_PER_PIXEL, VR::US, PrimitiveValue::from(1u16)));
-        put(&mut obj, tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2");
-        obj.put(DataElement::new(tags::ROWS, VR::US, PrimitiveValue::from(self.size)));
-        obj.put(DataElement::new(tags::COLUMNS, VR::US, PrimitiveValue::from(self.size)));
+        put(
+            &mut obj,
+            tags::INSTANCE_NUMBER,
+            VR::IS,
+            &(index + 1).to_string(),
+        );
+        put(
+            &mut obj,
+            tags::IMAGE_POSITION_PATIENT,
+            VR::DS,
+            &format!("-128\\-128\\{}", index),
+        );
+        put(
+            &mut obj,
+            tags::IMAGE_ORIENTATION_PATIENT,
+            VR::DS,
+            "1\\0\\0\\0\\1\\0",
+        );
+        put(
+            &mut obj,
+            tags::FRAME_OF_REFERENCE_UID,
+            VR::UI,
+            &format!("{}.4", self.series_uid),
+        );
+        obj.put(DataElement::new(
+            tags::SAMPLES_PER_PIXEL,
+            VR::US,
+            PrimitiveValue::from(1u16),
+        ));
+        put(
+            &mut obj,
+            tags::PHOTOMETRIC_INTERPRETATION,
+            VR::CS,
+            "MONOCHROME2",
+        );
+        obj.put(DataElement::new(
+            tags::ROWS,
+            VR::US,
+            PrimitiveValue::from(self.size),
+        ));
+        obj.put(DataElement::new(
+            tags::COLUMNS,
+            VR::US,
+            PrimitiveValue::from(self.size),
+        ));
         put(&mut obj, tags::PIXEL_SPACING, VR::DS, "0.5\\0.5");
-        obj.put(DataElement::new(tags::BITS_ALLOCATED, VR::US, PrimitiveValue::from(16u16)));
-        obj.put(DataElement::new(tags::BITS_STORED, VR::US, PrimitiveValue::from(16u16)));
-        obj.put(DataElement::new(tags::HIGH_BIT, VR::US, PrimitiveValue::from(15u16)));
-        obj.put(DataElement::new(tags::PIXEL_REPRESENTATION, VR::US, PrimitiveValue::from(0u16)));
+        obj.put(DataElement::new(
+            tags::BITS_ALLOCATED,
+            VR::US,
+            PrimitiveValue::from(16u16),
+        ));
+        obj.put(DataElement::new(
+            tags::BITS_STORED,
+            VR::US,
+            PrimitiveValue::from(16u16),
+        ));
+        obj.put(DataElement::new(
+            tags::HIGH_BIT,
+            VR::US,
+            PrimitiveValue::from(15u16),
+        ));
+        obj.put(DataElement::new(
+            tags::PIXEL_REPRESENTATION,
+            VR::US,
+            PrimitiveValue::from(0u16),
+        ));
         put(&mut obj, tags::WINDOW_CENTER, VR::DS, "40");
         put(&mut obj, tags::WINDOW_WIDTH, VR::DS, "400");
         put(&mut obj, tags::RESCALE_INTERCEPT, VR::DS, "-1024");
         put(&mut obj, tags::RESCALE_SLOPE, VR::DS, "1");
-        obj.put(DataElement::new(tags::PIXEL_DATA, VR::OW, PrimitiveValue::U8(pixels.into())));
+        obj.put(DataElement::new(
+            tags::PIXEL_DATA,
+            VR::OW,
+            PrimitiveValue::U8(pixels.into()),
+        ));
         let meta = FileMetaTableBuilder::new()
             .media_storage_sop_class_uid(CT_IMAGE_STORAGE)
             .media_storage_sop_instance_uid(sop_uid.as_str())

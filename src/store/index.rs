@@ -326,7 +326,10 @@ impl Store {
         &mut self,
         batch: &[NewInstance],
     ) -> StoreResult<Vec<Result<i64, IndexConflict>>> {
-        let tx = self.conn.transaction().ctx("starting an index transaction")?;
+        let tx = self
+            .conn
+            .transaction()
+            .ctx("starting an index transaction")?;
         let mut outcomes = Vec::with_capacity(batch.len());
         for inst in batch {
             outcomes.push(index_one(&tx, inst)?);
@@ -357,7 +360,9 @@ impl Store {
             .prepare("SELECT id, file_path, file_size FROM instances WHERE durable = 0")
             .ctx("scanning unsynced instances")?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64)))
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
+            })
             .ctx("scanning unsynced instances")?;
         rows.collect::<Result<Vec<_>, _>>()
             .ctx("reading unsynced instances")
@@ -375,7 +380,10 @@ impl Store {
 
     /// Records that these instances' files and index rows are on stable storage.
     pub fn mark_durable(&mut self, rows: &[i64]) -> StoreResult<()> {
-        let tx = self.conn.transaction().ctx("starting a durability update")?;
+        let tx = self
+            .conn
+            .transaction()
+            .ctx("starting a durability update")?;
         {
             let mut stmt = tx
                 .prepare_cached("UPDATE instances SET durable = 1 WHERE id = ?1")
@@ -482,7 +490,9 @@ impl Store {
                     (Level::Study, Level::Series) => {
                         "EXISTS (SELECT 1 FROM series se WHERE se.study_row = st.id AND "
                     }
-                    (Level::Series, Level::Image) | (Level::Study, Level::Image) | (Level::Patient, Level::Image) => {
+                    (Level::Series, Level::Image)
+                    | (Level::Study, Level::Image)
+                    | (Level::Patient, Level::Image) => {
                         // Instance keys above IMAGE level are not matched (PS3.4 C.4.1.3.1).
                         values.truncate(values.len() - placeholders_in(&clause));
                         continue;
@@ -542,7 +552,8 @@ impl Store {
                 })
             })
             .ctx("running a query")?;
-        rows.collect::<Result<Vec<_>, _>>().ctx("reading query rows")
+        rows.collect::<Result<Vec<_>, _>>()
+            .ctx("reading query rows")
     }
 }
 
@@ -691,4 +702,3 @@ fn index_one(
     .ctx("indexing an instance")?;
     Ok(Ok(tx.last_insert_rowid()))
 }
-

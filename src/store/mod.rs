@@ -114,6 +114,16 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Makes every commit on this connection fsync the write-ahead log. Used by the sync
+    /// thread, whose commit then also makes all earlier commits durable.
+    pub fn set_synchronous_full(&self) -> StoreResult<()> {
+        self.conn
+            .pragma_update(None, "synchronous", "FULL")
+            .ctx("setting synchronous=FULL")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,15 +140,5 @@ mod tests {
         let b = a.reopen()?;
         assert_eq!(a.path(), b.path());
         Ok(())
-    }
-}
-
-impl Store {
-    /// Makes every commit on this connection fsync the write-ahead log. Used by the sync
-    /// thread, whose commit then also makes all earlier commits durable.
-    pub fn set_synchronous_full(&self) -> StoreResult<()> {
-        self.conn
-            .pragma_update(None, "synchronous", "FULL")
-            .ctx("setting synchronous=FULL")
     }
 }

@@ -56,9 +56,7 @@ impl Store {
             .conn
             .prepare_cached("SELECT name, ae_title, host, port FROM dicom_nodes ORDER BY name")
             .ctx("listing DICOM nodes")?;
-        let rows = stmt
-            .query_map([], row_to_node)
-            .ctx("listing DICOM nodes")?;
+        let rows = stmt.query_map([], row_to_node).ctx("listing DICOM nodes")?;
         rows.collect::<Result<Vec<_>, _>>()
             .ctx("reading DICOM nodes")
     }

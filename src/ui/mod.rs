@@ -18,7 +18,8 @@ pub fn run_desktop(data: DataFolder) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the background runtime")?;
-    let repaint: Arc<std::sync::Mutex<Option<egui::Context>>> = Arc::new(std::sync::Mutex::new(None));
+    let repaint: Arc<std::sync::Mutex<Option<egui::Context>>> =
+        Arc::new(std::sync::Mutex::new(None));
     let repaint2 = repaint.clone();
     let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(move || {
         if let Ok(guard) = repaint2.lock()
@@ -30,7 +31,10 @@ pub fn run_desktop(data: DataFolder) -> anyhow::Result<()> {
     let (sender, receiver) = events::channel(1024, Some(wake));
     let services = runtime.block_on(app::start_services(&data, &ServeOptions::default(), sender));
     let (status, services) = match services {
-        Ok(s) => (format!("DICOM: {} on {}", s.ae_title, s.dicom_addr), Some(s)),
+        Ok(s) => (
+            format!("DICOM: {} on {}", s.ae_title, s.dicom_addr),
+            Some(s),
+        ),
         Err(e) => (format!("DICOM services not running: {e:#}"), None),
     };
     let store = data.open_store()?;

@@ -31,7 +31,13 @@ impl StudySearch {
             let mut p: String = s
                 .trim()
                 .chars()
-                .map(|c| if c == '[' { "[[]".to_string() } else { c.to_string() })
+                .map(|c| {
+                    if c == '[' {
+                        "[[]".to_string()
+                    } else {
+                        c.to_string()
+                    }
+                })
                 .collect();
             if !p.ends_with('*') {
                 p.push('*');
@@ -128,7 +134,11 @@ impl LightboxApp {
         let mut archive_changed = false;
         while let Ok(event) = self.events.try_recv() {
             match event {
-                ServiceEvent::AssociationOpened { id, calling_ae, peer } => {
+                ServiceEvent::AssociationOpened {
+                    id,
+                    calling_ae,
+                    peer,
+                } => {
                     self.associations.push_front(AssociationLine {
                         id,
                         calling_ae,
@@ -173,7 +183,10 @@ impl LightboxApp {
         if self.searched.as_ref() == Some(&self.search) {
             return;
         }
-        match self.store.query_index(Level::Study, &self.search.conditions(), 500) {
+        match self
+            .store
+            .query_index(Level::Study, &self.search.conditions(), 500)
+        {
             Ok(rows) => {
                 self.studies = rows;
                 self.error = None;
@@ -198,29 +211,39 @@ impl LightboxApp {
         egui::Panel::bottom("status").show(ui, |ui| {
             ui.label(&self.status);
         });
-        egui::Panel::right("associations").default_size(360.0).show(ui, |ui| {
-            ui.heading("DICOM associations");
-            if self.associations.is_empty() {
-                ui.label("No associations yet.");
-            }
-            egui::ScrollArea::vertical().show(ui, |ui| {
-                for line in &self.associations {
-                    ui.label(format!(
-                        "#{} {} ({}) — {} stored — {}",
-                        line.id, line.calling_ae, line.peer, line.stored, line.state
-                    ));
+        egui::Panel::right("associations")
+            .default_size(360.0)
+            .show(ui, |ui| {
+                ui.heading("DICOM associations");
+                if self.associations.is_empty() {
+                    ui.label("No associations yet.");
                 }
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    for line in &self.associations {
+                        ui.label(format!(
+                            "#{} {} ({}) — {} stored — {}",
+                            line.id, line.calling_ae, line.peer, line.stored, line.state
+                        ));
+                    }
+                });
             });
-        });
         egui::CentralPanel::default().show(ui, |ui| {
             ui.heading("Studies");
             ui.horizontal_wrapped(|ui| {
                 ui.label("Patient name");
-                ui.add(egui::TextEdit::singleline(&mut self.search.patient_name).desired_width(140.0));
+                ui.add(
+                    egui::TextEdit::singleline(&mut self.search.patient_name).desired_width(140.0),
+                );
                 ui.label("Patient ID");
-                ui.add(egui::TextEdit::singleline(&mut self.search.patient_id).desired_width(100.0));
+                ui.add(
+                    egui::TextEdit::singleline(&mut self.search.patient_id).desired_width(100.0),
+                );
                 ui.label("Date");
-                ui.add(egui::TextEdit::singleline(&mut self.search.date).desired_width(140.0).hint_text("YYYYMMDD-YYYYMMDD"));
+                ui.add(
+                    egui::TextEdit::singleline(&mut self.search.date)
+                        .desired_width(140.0)
+                        .hint_text("YYYYMMDD-YYYYMMDD"),
+                );
                 ui.label("Modality");
                 ui.add(egui::TextEdit::singleline(&mut self.search.modality).desired_width(40.0));
                 ui.label("Accession");
@@ -236,7 +259,16 @@ impl LightboxApp {
             ui.label(format!("{} studies", self.studies.len()));
             egui::ScrollArea::vertical().show(ui, |ui| {
                 egui::Grid::new("studies").striped(true).show(ui, |ui| {
-                    for h in ["Patient", "ID", "Date", "Modalities", "Accession", "Description", "Series", "Images"] {
+                    for h in [
+                        "Patient",
+                        "ID",
+                        "Date",
+                        "Modalities",
+                        "Accession",
+                        "Description",
+                        "Series",
+                        "Images",
+                    ] {
                         ui.strong(h);
                     }
                     ui.end_row();

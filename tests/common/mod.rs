@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests: a `lightbox serve` child process on a private
 //! data folder and an OS-chosen port, the corpus, and the peers.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -52,7 +52,10 @@ pub fn peer(args: &[&str]) -> serde_json::Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("peer output is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
+        panic!(
+            "peer output is not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
     })
 }
 
@@ -82,9 +85,29 @@ pub fn dcmtk(tool: &str, args: &[&str]) -> Output {
 
 /// Configures the peers' default calling AE titles as nodes on `data`.
 pub fn trust_test_peers(data: &Path) {
-    for ae in ["PYPEER", "FINDSCU", "MOVESCU", "GETSCU", "STORESCU", "ECHOSCU"] {
-        let out = lightbox(data, &["nodes", "add", "--name", &ae.to_lowercase(), "--ae", ae, "--host", "127.0.0.1", "--port", "1"]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for ae in [
+        "PYPEER", "FINDSCU", "MOVESCU", "GETSCU", "STORESCU", "ECHOSCU",
+    ] {
+        let out = lightbox(
+            data,
+            &[
+                "nodes",
+                "add",
+                "--name",
+                &ae.to_lowercase(),
+                "--ae",
+                ae,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "1",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
@@ -126,7 +149,10 @@ impl Server {
         let addr = loop {
             line.clear();
             let n = reader.read_line(&mut line).expect("read serve output");
-            assert!(n > 0 && Instant::now() < deadline, "serve exited before listening");
+            assert!(
+                n > 0 && Instant::now() < deadline,
+                "serve exited before listening"
+            );
             if let Some(rest) = line.trim().strip_prefix("listening dicom ") {
                 let a: SocketAddr = rest.parse().expect("address");
                 break SocketAddr::from(([127, 0, 0, 1], a.port()));

@@ -101,7 +101,10 @@ def get(host, port, aet, study_uid, out_dir):
     classes = sorted(set(sys.argv[7:])) if len(sys.argv) > 7 else []
     roles = []
     for cls in classes:
-        ae.add_requested_context(cls, ALL_TS)
+        # One context per syntax, as dcmtk's getscu does, so the SCP can send each
+        # instance in the syntax it is stored in.
+        for ts in ALL_TS:
+            ae.add_requested_context(cls, ts)
         roles.append(build_role(cls, scp_role=True))
     received = []
 
@@ -166,7 +169,6 @@ def commit(host, port, aet, pairs):
         return 0x0000, None
 
     assoc = ae.associate(host, int(port), ae_title=aet,
-                         ext_neg=[build_role(StorageCommitmentPushModel, scp_role=True)],
                          evt_handlers=[(evt.EVT_N_EVENT_REPORT, on_report)])
     if not assoc.is_established:
         print(json.dumps({"error": "association failed"}))
