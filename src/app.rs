@@ -24,6 +24,33 @@ pub const DEFAULT_AE_TITLE: &str = "LIGHTBOX";
 /// Default DICOM port.
 pub const DEFAULT_DICOM_PORT: u16 = 11112;
 
+/// Checks a setting's value before it is stored, so a typo cannot stop the services.
+pub fn validate_setting(key: &str, value: &str) -> anyhow::Result<()> {
+    use crate::store::settings::{ALLOW_UNKNOWN_QUERY, ALLOW_UNKNOWN_STORE};
+    match key {
+        AE_TITLE_SETTING => {
+            if value.is_empty() || value.len() > 16 || value.contains('\\') || !value.is_ascii() {
+                anyhow::bail!("an AE title is 1 to 16 ASCII characters without backslash");
+            }
+        }
+        DICOM_PORT_SETTING => {
+            value
+                .parse::<u16>()
+                .map_err(|_| anyhow::anyhow!("a port is a number from 0 to 65535"))?;
+        }
+        k if k == ALLOW_UNKNOWN_STORE || k == ALLOW_UNKNOWN_QUERY => {
+            if !matches!(
+                value,
+                "true" | "false" | "on" | "off" | "yes" | "no" | "1" | "0"
+            ) {
+                anyhow::bail!("{k} is on or off");
+            }
+        }
+        other => anyhow::bail!("unknown setting {other:?}"),
+    }
+    Ok(())
+}
+
 /// The practice's data folder: the database and the archive.
 #[derive(Debug, Clone)]
 pub struct DataFolder {

@@ -93,7 +93,7 @@ fn import_file(
         }
     };
     let (dataset, ts) = if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
-        let meta = match FileMetaTable::from_reader(&bytes[132..]) {
+        let meta = match FileMetaTable::from_reader(&bytes[128..]) {
             Ok(m) => m,
             Err(e) => {
                 summary.refused.push((

@@ -78,6 +78,12 @@ enum Command {
     },
     /// Check the archive: every index row has its complete, readable file.
     Check,
+    /// Read or change a practice setting (e.g. dicom.ae_title, dicom.port,
+    /// dicom.allow_unknown_store, dicom.allow_unknown_query).
+    Settings {
+        #[command(subcommand)]
+        action: SettingsAction,
+    },
     /// Developer tools (synthetic data for benchmarks and demos).
     Dev {
         #[command(subcommand)]
@@ -94,6 +100,22 @@ enum Command {
         /// Use C-GET instead of C-MOVE.
         #[arg(long)]
         get: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum SettingsAction {
+    /// Print a setting's value (empty if unset).
+    Get {
+        /// Setting name.
+        key: String,
+    },
+    /// Change a setting.
+    Set {
+        /// Setting name.
+        key: String,
+        /// New value.
+        value: String,
     },
 }
 
@@ -230,6 +252,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Nodes { action } => nodes(&data, action),
+        Command::Settings { action } => {
+            let store = data.open_store()?;
+            match action {
+                SettingsAction::Get { key } => {
+                    println!("{}", store.setting(&key)?.unwrap_or_default());
+                }
+                SettingsAction::Set { key, value } => {
+                    lightbox::app::validate_setting(&key, &value)?;
+                    store.set_setting(&key, &value)?;
+                    println!("{key} = {value}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Check => {
             let store = data.open_store()?;
             let archive = lightbox::archive::ArchiveFolder::open(&data.archive())?;

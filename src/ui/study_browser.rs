@@ -230,24 +230,17 @@ impl LightboxApp {
         egui::CentralPanel::default().show(ui, |ui| {
             ui.heading("Studies");
             ui.horizontal_wrapped(|ui| {
-                ui.label("Patient name");
-                ui.add(
-                    egui::TextEdit::singleline(&mut self.search.patient_name).desired_width(140.0),
+                search_field(ui, "Patient name", &mut self.search.patient_name, 140.0, "");
+                search_field(ui, "Patient ID", &mut self.search.patient_id, 100.0, "");
+                search_field(
+                    ui,
+                    "Date",
+                    &mut self.search.date,
+                    140.0,
+                    "YYYYMMDD-YYYYMMDD",
                 );
-                ui.label("Patient ID");
-                ui.add(
-                    egui::TextEdit::singleline(&mut self.search.patient_id).desired_width(100.0),
-                );
-                ui.label("Date");
-                ui.add(
-                    egui::TextEdit::singleline(&mut self.search.date)
-                        .desired_width(140.0)
-                        .hint_text("YYYYMMDD-YYYYMMDD"),
-                );
-                ui.label("Modality");
-                ui.add(egui::TextEdit::singleline(&mut self.search.modality).desired_width(40.0));
-                ui.label("Accession");
-                ui.add(egui::TextEdit::singleline(&mut self.search.accession).desired_width(100.0));
+                search_field(ui, "Modality", &mut self.search.modality, 40.0, "");
+                search_field(ui, "Accession", &mut self.search.accession, 100.0, "");
                 if ui.button("Clear").clicked() {
                     self.search = StudySearch::default();
                 }
@@ -275,7 +268,7 @@ impl LightboxApp {
                     for s in &self.studies {
                         ui.label(s.patient_name.replace('^', " "));
                         ui.label(&s.patient_id);
-                        ui.label(&s.study_date);
+                        ui.label(display_date(&s.study_date));
                         ui.label(&s.modalities_in_study);
                         ui.label(&s.accession);
                         ui.label(&s.study_description);
@@ -286,7 +279,31 @@ impl LightboxApp {
                 });
             });
         });
+        // The search text changed during this frame: run the query on the next one.
+        if self.searched.as_ref() != Some(&self.search) {
+            ui.ctx().request_repaint();
+        }
     }
+}
+
+/// `YYYYMMDD` as `YYYY-MM-DD`; anything else as it is.
+pub fn display_date(dicom_date: &str) -> String {
+    if dicom_date.len() == 8 && dicom_date.bytes().all(|b| b.is_ascii_digit()) {
+        format!("{}-{}-{}", &dicom_date[0..4], &dicom_date[4..6], &dicom_date[6..8])
+    } else {
+        dicom_date.to_string()
+    }
+}
+
+/// A labelled search box; the label is also its accessible name (screen readers, tests).
+fn search_field(ui: &mut egui::Ui, label: &str, value: &mut String, width: f32, hint: &str) {
+    let label = ui.label(label);
+    ui.add(
+        egui::TextEdit::singleline(value)
+            .desired_width(width)
+            .hint_text(hint),
+    )
+    .labelled_by(label.id);
 }
 
 impl eframe::App for LightboxApp {

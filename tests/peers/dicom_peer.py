@@ -154,6 +154,15 @@ def same_dataset(a, b):
     print(json.dumps({"same": not diffs, "diffs": diffs[:10]}))
 
 
+def same_pixels(a, b):
+    """Whether two uncompressed files carry the same Pixel Data bytes and image geometry."""
+    da = dcmread(a, force=True)
+    db = dcmread(b, force=True)
+    keys = ("Rows", "Columns", "BitsAllocated", "SamplesPerPixel", "PixelRepresentation")
+    same_geometry = all(da.get(k) == db.get(k) for k in keys)
+    print(json.dumps({"same": same_geometry and da.PixelData == db.PixelData}))
+
+
 def commit(host, port, aet, pairs):
     """Storage Commitment N-ACTION; waits for the N-EVENT-REPORT on the same association."""
     ae = AE(ae_title="PYPEER")
@@ -244,6 +253,103 @@ def store_stream(host, port, aet, files):
         assoc.release()
 
 
+def qrscp(port, aet, files_dir, destinations):
+    """A small Query/Retrieve SCP over a folder of files, for testing Lightbox's SCU.
+
+    destinations: AE=host:port entries C-MOVE may send to. Received C-STOREs are saved
+    into files_dir. Prints "ready" once listening.
+    """
+    from pynetdicom import AllStoragePresentationContexts
+    from pynetdicom.sop_class import (
+        StudyRootQueryRetrieveInformationModelMove,
+        PatientRootQueryRetrieveInformationModelGet,
+        PatientRootQueryRetrieveInformationModelMove,
+    )
+    dests = {}
+    for d in destinations:
+        name, _, hp = d.partition("=")
+        h, _, p = hp.rpartition(":")
+        dests[name] = (h, int(p))
+
+    def load():
+        out = []
+        for name in sorted(os.listdir(files_dir)):
+            try:
+                out.append(dcmread(os.path.join(files_dir, name), force=True))
+            except Exception:
+                pass
+        return out
+
+    def matches(ds, ident):
+        for key in ("PatientID", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"):
+            want = ident.get(key)
+            if want not in (None, "", "*") and str(ds.get(key, "")) != str(want):
+                return False
+        return True
+
+    def on_find(event):
+        ident = event.identifier
+        level = ident.QueryRetrieveLevel
+        key = {"PATIENT": "PatientID", "STUDY": "StudyInstanceUID", "SERIES": "SeriesInstanceUID"}.get(level, "SOPInstanceUID")
+        seen = set()
+        for ds in load():
+            if not matches(ds, ident) or str(ds.get(key)) in seen:
+                continue
+            seen.add(str(ds.get(key)))
+            rsp = Dataset()
+            for elem in ident:
+                if elem.keyword in ds:
+                    setattr(rsp, elem.keyword, ds.get(elem.keyword))
+                else:
+                    rsp.add(elem)
+            rsp.QueryRetrieveLevel = level
+            yield 0xFF00, rsp
+
+    def on_get(event):
+        found = [ds for ds in load() if matches(ds, event.identifier)]
+        yield len(found)
+        for ds in found:
+            yield 0xFF00, ds
+
+    def on_move(event):
+        if event.move_destination.strip() not in dests:
+            yield None, None
+            return
+        yield dests[event.move_destination.strip()]
+        found = [ds for ds in load() if matches(ds, event.identifier)]
+        yield len(found)
+        for ds in found:
+            yield 0xFF00, ds
+
+    def on_store(event):
+        ds = event.dataset
+        ds.file_meta = event.file_meta
+        ds.save_as(os.path.join(files_dir, "rx_" + str(ds.SOPInstanceUID)), enforce_file_format=True)
+        return 0x0000
+
+    ae = AE(ae_title=aet)
+    ae.add_supported_context(Verification)
+    for cx in (StudyRootQueryRetrieveInformationModelFind, StudyRootQueryRetrieveInformationModelGet,
+               StudyRootQueryRetrieveInformationModelMove, PatientRootQueryRetrieveInformationModelFind,
+               PatientRootQueryRetrieveInformationModelGet, PatientRootQueryRetrieveInformationModelMove):
+        ae.add_supported_context(cx)
+    for cx in AllStoragePresentationContexts[:110]:
+        ae.add_supported_context(cx.abstract_syntax, ALL_TS, scu_role=True, scp_role=True)
+    # Requested contexts for C-MOVE sub-associations.
+    for cx in AllStoragePresentationContexts[:120]:
+        ae.add_requested_context(cx.abstract_syntax, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
+    handlers = [(evt.EVT_C_FIND, on_find), (evt.EVT_C_GET, on_get), (evt.EVT_C_MOVE, on_move),
+                (evt.EVT_C_STORE, on_store)]
+    server = ae.start_server(("127.0.0.1", int(port)), block=False, evt_handlers=handlers)
+    print("ready", flush=True)
+    import time
+    try:
+        while True:
+            time.sleep(1)
+    finally:
+        server.shutdown()
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "corpus_index":
@@ -258,6 +364,10 @@ if __name__ == "__main__":
         store(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
     elif cmd == "store_stream":
         store_stream(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
+    elif cmd == "qrscp":
+        qrscp(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
+    elif cmd == "same_pixels":
+        same_pixels(sys.argv[2], sys.argv[3])
     elif cmd == "commit":
         commit(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
     else:

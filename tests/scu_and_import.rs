@@ -1,0 +1,380 @@
+//! `lightbox import` on the corpus and its DICOMDIR, and Lightbox as the requester (echo,
+//! send, query, retrieve by C-GET and C-MOVE) against pynetdicom and dcmtk peers.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed step is a failed test
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use common::*;
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// Parses "imported N, duplicates N, conflicts N, refused N".
+fn import_counts(text: &str) -> (usize, usize, usize, usize) {
+    let first = text.lines().next().unwrap_or_default();
+    let nums: Vec<usize> = first
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().unwrap())
+        .collect();
+    assert_eq!(nums.len(), 4, "{text}");
+    (nums[0], nums[1], nums[2], nums[3])
+}
+
+#[test]
+fn import_of_the_corpus_folder_reports_each_file_and_refuses_the_truncated_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = lightbox(dir.path(), &["import", corpus_dicom().to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = stdout(&out);
+    let (imported, duplicates, conflicts, refused) = import_counts(&text);
+    // The DICOMDIR tree is walked once: its files are not counted twice.
+    let expected = peer(&["corpus_index", corpus_dicom().to_str().unwrap()]);
+    // pydicom reads MR_truncated.dcm's header; we refuse the file (its pixel data is cut).
+    let expected = serde_json::Value::Array(
+        expected
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| !e["path"].as_str().unwrap().ends_with("MR_truncated.dcm"))
+            .cloned()
+            .collect(),
+    );
+    let distinct: std::collections::BTreeSet<&str> = expected
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["sop"].as_str().unwrap())
+        .collect();
+    assert_eq!(imported, distinct.len(), "{text}");
+    assert_eq!(
+        imported + duplicates + conflicts,
+        expected.as_array().unwrap().len(),
+        "{text}"
+    );
+    assert!(refused >= 1, "{text}");
+    assert!(
+        text.contains("refused") && text.contains("MR_truncated.dcm"),
+        "{text}"
+    );
+    // A second import is all duplicates and changes nothing.
+    let out = lightbox(dir.path(), &["import", corpus_dicom().to_str().unwrap()]);
+    let (imported2, duplicates2, conflicts2, _) = import_counts(&stdout(&out));
+    assert_eq!(imported2, 0);
+    assert_eq!(duplicates2 + conflicts2, expected.as_array().unwrap().len());
+    let out = lightbox(dir.path(), &["check"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(
+        stdout(&out).starts_with(&format!("instances {imported},")),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn import_of_a_dicomdir_follows_its_references() {
+    let dir = tempfile::tempdir().unwrap();
+    let dicomdir = corpus_dicom().join("dicomdir/DICOMDIR");
+    let out = lightbox(dir.path(), &["import", dicomdir.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (imported, _, _, refused) = import_counts(&stdout(&out));
+    // dcmtk's dcmdump counts the DICOMDIR's file references.
+    let dump = Command::new("dcmdump").arg(&dicomdir).output().unwrap();
+    let references = String::from_utf8_lossy(&dump.stdout)
+        .matches("ReferencedFileID")
+        .count();
+    assert!(references >= 10, "{references}");
+    assert_eq!(imported, references, "{}", stdout(&out));
+    assert_eq!(refused, 0, "{}", stdout(&out));
+}
+
+#[test]
+fn import_of_nothing_readable_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk");
+    std::fs::create_dir_all(&junk).unwrap();
+    std::fs::write(junk.join("notes.txt"), "not dicom").unwrap();
+    let out = lightbox(
+        &dir.path().join("data"),
+        &["import", junk.to_str().unwrap()],
+    );
+    assert!(!out.status.success());
+    assert!(
+        stdout(&out).contains("not a DICOM file"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+struct PyQr {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for PyQr {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_pyqr(files: &Path, destinations: &[String]) -> PyQr {
+    let port = free_port();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/dicom_peer.py");
+    let mut child = Command::new(python())
+        .arg(script)
+        .args(["qrscp", &port.to_string(), "PYQR", files.to_str().unwrap()])
+        .args(destinations)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready");
+    wait_for_port(port);
+    PyQr { child, port }
+}
+
+fn copy_corpus_subset(to: &Path) -> Vec<&'static str> {
+    let names = [
+        "CT_small.dcm",
+        "MR_small.dcm",
+        "US1_UNCR.dcm",
+        "emri_small.dcm",
+    ];
+    std::fs::create_dir_all(to).unwrap();
+    for n in names {
+        std::fs::copy(corpus_dicom().join(n), to.join(n)).unwrap();
+    }
+    names.to_vec()
+}
+
+fn study_uid_of(name: &str) -> String {
+    let e = peer(&["corpus_index", corpus_dicom().join(name).to_str().unwrap()]);
+    e[0]["study"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn echo_query_and_c_get_against_pynetdicom() {
+    let dir = tempfile::tempdir().unwrap();
+    let remote_files = dir.path().join("remote");
+    copy_corpus_subset(&remote_files);
+    let qr = start_pyqr(&remote_files, &[]);
+    let data = dir.path().join("data");
+    let out = lightbox(
+        &data,
+        &[
+            "nodes",
+            "add",
+            "--name",
+            "pacs2",
+            "--ae",
+            "PYQR",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &qr.port.to_string(),
+        ],
+    );
+    assert!(out.status.success());
+    let out = lightbox(&data, &["nodes", "echo", "pacs2"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout(&out).contains("echo pacs2 ok"));
+
+    let out = lightbox(
+        &data,
+        &[
+            "query",
+            "--from",
+            "pacs2",
+            "StudyInstanceUID=",
+            "PatientID=",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4, "{}", stdout(&out));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["StudyInstanceUID"] == study_uid_of("CT_small.dcm"))
+    );
+
+    let study = study_uid_of("emri_small.dcm");
+    let out = lightbox(
+        &data,
+        &["retrieve", "--from", "pacs2", "--study", &study, "--get"],
+    );
+    assert!(
+        out.status.success(),
+        "{} {}",
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = lightbox(&data, &["check"]);
+    assert!(stdout(&out).starts_with("instances 1,"), "{}", stdout(&out));
+}
+
+#[test]
+fn c_move_from_pynetdicom_into_our_listener() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let our_port = free_port();
+    let out = lightbox(
+        &data,
+        &["settings", "set", "dicom.port", &our_port.to_string()],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let remote_files = dir.path().join("remote");
+    copy_corpus_subset(&remote_files);
+    let qr = start_pyqr(&remote_files, &[format!("LIGHTBOX=127.0.0.1:{our_port}")]);
+    let out = lightbox(
+        &data,
+        &[
+            "nodes",
+            "add",
+            "--name",
+            "pacs2",
+            "--ae",
+            "PYQR",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &qr.port.to_string(),
+        ],
+    );
+    assert!(out.status.success());
+    let study = study_uid_of("CT_small.dcm");
+    let out = lightbox(&data, &["retrieve", "--from", "pacs2", "--study", &study]);
+    assert!(
+        out.status.success(),
+        "{} {}",
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout(&out).contains("completed 1"), "{}", stdout(&out));
+    let out = lightbox(&data, &["check"]);
+    assert!(stdout(&out).starts_with("instances 1,"), "{}", stdout(&out));
+}
+
+#[test]
+fn send_a_study_to_dcmtk_storescp() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = lightbox(
+        &data,
+        &[
+            "import",
+            corpus_dicom().join("MR2_J2KR.dcm").to_str().unwrap(),
+            corpus_dicom().join("CT_small.dcm").to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success());
+    let dest = dir.path().join("dest");
+    std::fs::create_dir_all(&dest).unwrap();
+    let port = free_port();
+    // storescp accepts only uncompressed syntaxes by default: the JPEG 2000 file must be
+    // transcoded to Explicit VR Little Endian on the way.
+    let mut storescp = Command::new("storescp")
+        .env("TCP_NODELAY", "1")
+        .args([
+            "-aet",
+            "DEST",
+            "-od",
+            dest.to_str().unwrap(),
+            &port.to_string(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_port(port);
+    let out = lightbox(
+        &data,
+        &[
+            "nodes",
+            "add",
+            "--name",
+            "dest",
+            "--ae",
+            "DEST",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+        ],
+    );
+    assert!(out.status.success());
+    for name in ["MR2_J2KR.dcm", "CT_small.dcm"] {
+        let study = study_uid_of(name);
+        let out = lightbox(&data, &["send", "--to", "dest", "--study", &study]);
+        assert!(
+            out.status.success(),
+            "{} {}",
+            stdout(&out),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout(&out).starts_with("sent 1,"), "{}", stdout(&out));
+    }
+    let _ = storescp.kill();
+    let _ = storescp.wait();
+    let files: Vec<_> = std::fs::read_dir(&dest)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(files.len(), 2);
+    let mr = files
+        .iter()
+        .find(|f| f.file_name().unwrap().to_string_lossy().starts_with("MR"))
+        .expect("MR arrived");
+    let ts = Command::new("dcmdump")
+        .args(["+P", "0002,0010"])
+        .arg(mr)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&ts.stdout).contains("LittleEndianExplicit"),
+        "{}",
+        String::from_utf8_lossy(&ts.stdout)
+    );
+    // The pixels survived the transcoding: same as pydicom's decode of the original.
+    let r = peer(&[
+        "same_pixels",
+        corpus_dicom().join("MR2_UNCR.dcm").to_str().unwrap(),
+        mr.to_str().unwrap(),
+    ]);
+    assert_eq!(r["same"], true, "{r}");
+}
