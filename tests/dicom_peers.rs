@@ -625,3 +625,112 @@ fn unknown_ae_may_store_but_not_query_by_default() {
     assert_eq!(r["final"], 0, "{r}");
     assert_eq!(r["matches"].as_array().unwrap().len(), 1, "{r}");
 }
+
+#[test]
+fn c_cancel_stops_a_long_c_find() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // 1,500 tiny studies: far more answers than can be sent before the cancel arrives.
+    let synth = dir.path().join("synth");
+    let out = lightbox(
+        &data,
+        &[
+            "dev",
+            "synth-ct",
+            "--out",
+            synth.to_str().unwrap(),
+            "--series",
+            "1500",
+            "--slices",
+            "1",
+            "--size",
+            "8",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = lightbox(&data, &["import", synth.to_str().unwrap()]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("imported 1500,"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let server = Server::start(&data);
+    let r = peer(&[
+        "find_cancel",
+        "127.0.0.1",
+        &server.port(),
+        "LIGHTBOX",
+        "STUDY",
+    ]);
+    assert_eq!(r["final"], 0xFE00, "{r}");
+    assert!(r["matches"].as_u64().unwrap() < 1500, "{r}");
+    // The association is still usable afterwards for everyone.
+    let out = dcmtk(
+        "echoscu",
+        &["-aec", "LIGHTBOX", "127.0.0.1", &server.port()],
+    );
+    assert!(out.status.success());
+}
+
+#[test]
+fn a_sender_killed_mid_transfer_leaves_nothing_half_indexed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let synth = dir.path().join("synth");
+    // Large instances (2048² × 16 bit = 8 MB each) so the kill lands inside a transfer.
+    let out = lightbox(
+        &data,
+        &[
+            "dev",
+            "synth-ct",
+            "--out",
+            synth.to_str().unwrap(),
+            "--slices",
+            "6",
+            "--size",
+            "2048",
+        ],
+    );
+    assert!(out.status.success());
+    let server = Server::start(&data);
+    let mut storescu = Command::new("storescu")
+        .env("TCP_NODELAY", "1")
+        .args(["-aec", "LIGHTBOX", "+sd", "127.0.0.1", &server.port()])
+        .arg(&synth)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    let _ = storescu.kill();
+    let _ = storescu.wait();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Whatever arrived completely is indexed and readable; nothing partial is.
+    let out = lightbox(&data, &["check"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let count: usize = text
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|s| !s.is_empty())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(count < 6, "the kill came too late to test anything: {text}");
+    let leftovers = std::fs::read_dir(data.join("archive/incoming"))
+        .unwrap()
+        .count();
+    assert_eq!(leftovers, 0, "a partial file was left in incoming/");
+    let out = dcmtk(
+        "echoscu",
+        &["-aec", "LIGHTBOX", "127.0.0.1", &server.port()],
+    );
+    assert!(out.status.success());
+}

@@ -83,7 +83,9 @@ fn kill_9_during_ingest_loses_no_acknowledged_instance() {
     let mut acknowledged = BTreeSet::new();
     // Several rounds, each killed at a different moment; every round resends everything, so
     // acknowledged instances are also resent as duplicates.
-    let delays_ms = [700u64, 1900, 350, 1200];
+    // Random kill moments within the ingest, printed so a failure can be replayed.
+    let delays_ms: Vec<u64> = (0..4).map(|_| rand::random_range(150..2200)).collect();
+    eprintln!("kill -9 after {delays_ms:?} ms");
     for delay in delays_ms {
         let mut server = Server::start_with(&data, "LIGHTBOX", 0);
         let acked = send_and_kill(&mut server, &files, Duration::from_millis(delay));

@@ -506,6 +506,11 @@ impl Session {
             .get(&pc.transfer_syntax)
             .ok_or_else(|| DimseError::Protocol("transfer syntax vanished".into()))?;
         for answer in answers {
+            if cancel_requested(assoc, &msg.command).await? {
+                tracing::info!(association = self.id, "C-FIND cancelled by the requester");
+                let rsp = dimse::response_to(&msg.command, cf::C_FIND_RSP, status::CANCELLED);
+                return dimse::send_message(assoc, msg.context_id, &rsp, None).await;
+            }
             let bytes = encode_dataset(&answer, ts)?;
             let rsp = dimse::response_to(&msg.command, cf::C_FIND_RSP, status::PENDING);
             dimse::send_message(assoc, msg.context_id, &rsp, Some(&bytes)).await?;
@@ -591,6 +596,7 @@ impl Session {
         drop(store);
         let total = instances.len();
         let mut progress = scu::Progress::default();
+        let mut cancelled = false;
         let archive = self.ctx.ingest.archive().clone();
         if let Some(node) = destination {
             let mut sender = match scu::StoreSession::open(
@@ -612,6 +618,11 @@ impl Session {
                 }
             };
             for row in &instances {
+                if cancel_requested(assoc, &msg.command).await? {
+                    tracing::info!(association = self.id, "C-MOVE cancelled by the requester");
+                    cancelled = true;
+                    break;
+                }
                 let ok = sender.send_instance(&archive, row).await;
                 progress.record(row, ok);
                 let pending = pending_response(&msg.command, rsp_field, total, &progress);
@@ -628,7 +639,10 @@ impl Session {
                 dimse::send_message(assoc, msg.context_id, &pending, None).await?;
             }
         }
-        let final_status = if progress.failed.is_empty() && progress.warning == 0 {
+        let done = progress.completed + progress.failed.len() + progress.warning;
+        let final_status = if cancelled {
+            status::CANCELLED
+        } else if progress.failed.is_empty() && progress.warning == 0 {
             status::SUCCESS
         } else if progress.completed == 0 && progress.warning == 0 && total > 0 {
             status::SUBOPERATIONS_FAILED
@@ -636,7 +650,10 @@ impl Session {
             status::SUBOPERATIONS_WARNING
         };
         let rsp = dimse::response_to(&msg.command, rsp_field, final_status)
-            .with_u16(tags::NUMBER_OF_REMAINING_SUBOPERATIONS, 0)
+            .with_u16(
+                tags::NUMBER_OF_REMAINING_SUBOPERATIONS,
+                clamp16(total.saturating_sub(done)),
+            )
             .with_u16(
                 tags::NUMBER_OF_COMPLETED_SUBOPERATIONS,
                 clamp16(progress.completed),
@@ -767,6 +784,38 @@ async fn wait_for_commitment(
                 .collect();
         }
         let _ = tokio::time::timeout_at(deadline, rounds.changed()).await;
+    }
+}
+
+/// Checks, without waiting, whether the requester sent C-CANCEL for `request`. The PDU
+/// reader keeps partial bytes in the association's buffer, so an unfinished read is safe to
+/// drop here.
+async fn cancel_requested(assoc: &mut ServerAssoc, request: &Command) -> Result<bool, DimseError> {
+    use dicom_ul::association::AsyncAssociation;
+    let polled = tokio::time::timeout(Duration::ZERO, AsyncAssociation::receive(assoc)).await;
+    let pdu = match polled {
+        Err(_) => return Ok(false),
+        Ok(pdu) => pdu?,
+    };
+    match pdu {
+        dicom_ul::pdu::Pdu::PData { data } => {
+            let bytes: Vec<u8> = data.into_iter().flat_map(|v| v.data).collect();
+            let cmd = Command::decode(&bytes)?;
+            let answers_this =
+                cmd.u16(tags::MESSAGE_ID_BEING_RESPONDED_TO) == Some(request.message_id());
+            if cmd.field() == cf::C_CANCEL_RQ && answers_this {
+                Ok(true)
+            } else {
+                Err(DimseError::Protocol(format!(
+                    "unexpected command 0x{:04x} while answering a request",
+                    cmd.field()
+                )))
+            }
+        }
+        dicom_ul::pdu::Pdu::AbortRQ { .. } => Err(DimseError::Aborted),
+        other => Err(DimseError::Protocol(format!(
+            "unexpected PDU while answering a request: {other:?}"
+        ))),
     }
 }
 

@@ -154,6 +154,31 @@ def same_dataset(a, b):
     print(json.dumps({"same": not diffs, "diffs": diffs[:10]}))
 
 
+def find_cancel(host, port, aet, level):
+    """C-FIND that sends C-CANCEL after the first match; prints the count and final status."""
+    ae = AE(ae_title="PYPEER")
+    ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)
+    assoc = ae.associate(host, int(port), ae_title=aet)
+    ds = Dataset()
+    ds.QueryRetrieveLevel = level
+    ds.StudyInstanceUID = ""
+    matches = 0
+    final = None
+    context_id = assoc.accepted_contexts[0].context_id
+    responses = assoc.send_c_find(ds, StudyRootQueryRetrieveInformationModelFind, msg_id=7)
+    for status, ident in responses:
+        if status is None:
+            break
+        if status.Status in (0xFF00, 0xFF01):
+            matches += 1
+            if matches == 1:
+                assoc.send_c_cancel(7, context_id)
+        else:
+            final = status.Status
+    assoc.release()
+    print(json.dumps({"matches": matches, "final": final}))
+
+
 def same_pixels(a, b):
     """Whether two uncompressed files carry the same Pixel Data bytes and image geometry."""
     da = dcmread(a, force=True)
@@ -366,6 +391,8 @@ if __name__ == "__main__":
         store_stream(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
     elif cmd == "qrscp":
         qrscp(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
+    elif cmd == "find_cancel":
+        find_cancel(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])
     elif cmd == "same_pixels":
         same_pixels(sys.argv[2], sys.argv[3])
     elif cmd == "commit":
