@@ -181,3 +181,66 @@ fn storage_commitment_reports_stored_instances_and_fails_unknown_ones() {
         "{r}"
     );
 }
+
+#[test]
+fn storage_commitment_report_reaches_a_requester_that_released() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let listen_port = free_port();
+    // The modality is a configured node: that is where the report goes.
+    let out = lightbox(
+        &data,
+        &[
+            "nodes",
+            "add",
+            "--name",
+            "modality",
+            "--ae",
+            "PYPEER",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &listen_port.to_string(),
+        ],
+    );
+    assert!(out.status.success());
+    let server = Server::start_untrusted(&data);
+    let files = synth(dir.path(), 2, 64, 21);
+    let mut args = vec![
+        "-aec".to_string(),
+        "LIGHTBOX".into(),
+        "127.0.0.1".into(),
+        server.port(),
+    ];
+    args.extend(files.iter().map(|f| f.display().to_string()));
+    let refs: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+    assert!(dcmtk("storescu", &refs).status.success());
+    let series = lightbox::pacs::synthetic::SyntheticSeries::new(21, 64);
+    let ct = "1.2.840.10008.5.1.4.1.1.2";
+    let pairs: Vec<String> = (0..2)
+        .map(|i| format!("{ct}={}", series.sop_uid(i)))
+        .collect();
+    let port = server.port();
+    let listen = listen_port.to_string();
+    let mut args = vec![
+        "commit_then_release",
+        "127.0.0.1",
+        port.as_str(),
+        "LIGHTBOX",
+        listen.as_str(),
+    ];
+    args.extend(pairs.iter().map(|s| s.as_str()));
+    let r = peer(&args);
+    assert_eq!(r["status"], 0, "{r}");
+    assert_eq!(
+        r["reports"].as_array().map(|a| a.len()),
+        Some(1),
+        "no report arrived: {r}"
+    );
+    assert_eq!(r["reports"][0]["event_type"], 1, "{r}");
+    assert_eq!(
+        r["reports"][0]["committed"].as_array().unwrap().len(),
+        2,
+        "{r}"
+    );
+}

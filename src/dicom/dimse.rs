@@ -224,24 +224,43 @@ pub enum Incoming {
     Released,
 }
 
-/// Reads the next whole message (or a release) from the association.
-pub async fn receive_message<A>(
-    assoc: &mut A,
+/// Assembles P-DATA PDUs into whole messages. Keeping this state outside the read lets a
+/// caller wait on the association and on other events at once (`tokio::select!` over a
+/// single-PDU read, which dicom-ul buffers safely) without losing half a message.
+#[derive(Debug)]
+pub struct MessageAssembler {
     max_dataset_bytes: usize,
-) -> Result<Incoming, DimseError>
-where
-    A: AsyncAssociation<TcpStream> + Association + Send,
-{
-    let mut command_bytes: Vec<u8> = Vec::new();
-    let mut command: Option<Command> = None;
-    let mut data: Vec<u8> = Vec::new();
-    let mut context: Option<u8> = None;
-    loop {
-        let pdu = AsyncAssociation::receive(assoc).await?;
+    command_bytes: Vec<u8>,
+    command: Option<Command>,
+    data: Vec<u8>,
+    context: Option<u8>,
+}
+
+impl MessageAssembler {
+    /// A new assembler refusing data sets larger than `max_dataset_bytes`.
+    pub fn new(max_dataset_bytes: usize) -> MessageAssembler {
+        MessageAssembler {
+            max_dataset_bytes,
+            command_bytes: Vec::new(),
+            command: None,
+            data: Vec::new(),
+            context: None,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.command_bytes.clear();
+        self.command = None;
+        self.data = Vec::new();
+        self.context = None;
+    }
+
+    /// Takes one PDU; returns what it completed, if anything.
+    pub fn push(&mut self, pdu: Pdu) -> Result<Option<Incoming>, DimseError> {
         let values = match pdu {
             Pdu::PData { data } => data,
-            Pdu::ReleaseRQ => return Ok(Incoming::ReleaseRequested),
-            Pdu::ReleaseRP => return Ok(Incoming::Released),
+            Pdu::ReleaseRQ => return Ok(Some(Incoming::ReleaseRequested)),
+            Pdu::ReleaseRP => return Ok(Some(Incoming::Released)),
             Pdu::AbortRQ { .. } => return Err(DimseError::Aborted),
             other => {
                 return Err(DimseError::Protocol(format!(
@@ -250,9 +269,15 @@ where
                 )));
             }
         };
+        let mut done = None;
         for pdv in values {
-            match context {
-                None => context = Some(pdv.presentation_context_id),
+            if done.is_some() {
+                return Err(DimseError::Protocol(
+                    "a new message began in the PDU that ended the previous one".into(),
+                ));
+            }
+            match self.context {
+                None => self.context = Some(pdv.presentation_context_id),
                 Some(id) if id != pdv.presentation_context_id => {
                     return Err(DimseError::Protocol(
                         "fragments of one message on two presentation contexts".into(),
@@ -262,54 +287,75 @@ where
             }
             match pdv.value_type {
                 PDataValueType::Command => {
-                    if command.is_some() {
+                    if self.command.is_some() {
                         return Err(DimseError::Protocol(
                             "a second command set before the data set".into(),
                         ));
                     }
-                    command_bytes.extend_from_slice(&pdv.data);
-                    if command_bytes.len() > 64 * 1024 {
+                    self.command_bytes.extend_from_slice(&pdv.data);
+                    if self.command_bytes.len() > 64 * 1024 {
                         return Err(DimseError::Protocol(
                             "command set larger than 64 KiB".into(),
                         ));
                     }
                     if pdv.is_last {
-                        let cmd = Command::decode(&command_bytes)?;
-                        if !cmd.has_dataset() {
-                            return Ok(Incoming::Message(Message {
+                        let cmd = Command::decode(&self.command_bytes)?;
+                        if cmd.has_dataset() {
+                            self.command = Some(cmd);
+                        } else {
+                            done = Some(Incoming::Message(Message {
                                 context_id: pdv.presentation_context_id,
                                 command: cmd,
                                 dataset: None,
                             }));
+                            self.reset();
                         }
-                        command = Some(cmd);
                     }
                 }
                 PDataValueType::Data => {
-                    if command.is_none() {
+                    if self.command.is_none() {
                         return Err(DimseError::Protocol("data set before its command".into()));
                     }
-                    if data.len() + pdv.data.len() > max_dataset_bytes {
+                    if self.data.len() + pdv.data.len() > self.max_dataset_bytes {
                         return Err(DimseError::TooLarge {
-                            limit_bytes: max_dataset_bytes,
+                            limit_bytes: self.max_dataset_bytes,
                         });
                     }
-                    if data.is_empty() {
-                        data = pdv.data;
+                    if self.data.is_empty() {
+                        self.data = pdv.data;
                     } else {
-                        data.extend_from_slice(&pdv.data);
+                        self.data.extend_from_slice(&pdv.data);
                     }
                     if pdv.is_last
-                        && let Some(cmd) = command.take()
+                        && let Some(cmd) = self.command.take()
                     {
-                        return Ok(Incoming::Message(Message {
+                        done = Some(Incoming::Message(Message {
                             context_id: pdv.presentation_context_id,
                             command: cmd,
-                            dataset: Some(data),
+                            dataset: Some(std::mem::take(&mut self.data)),
                         }));
+                        self.reset();
                     }
                 }
             }
+        }
+        Ok(done)
+    }
+}
+
+/// Reads the next whole message (or a release) from the association.
+pub async fn receive_message<A>(
+    assoc: &mut A,
+    max_dataset_bytes: usize,
+) -> Result<Incoming, DimseError>
+where
+    A: AsyncAssociation<TcpStream> + Association + Send,
+{
+    let mut assembler = MessageAssembler::new(max_dataset_bytes);
+    loop {
+        let pdu = AsyncAssociation::receive(assoc).await?;
+        if let Some(incoming) = assembler.push(pdu)? {
+            return Ok(incoming);
         }
     }
 }

@@ -13,13 +13,15 @@ use dicom_dictionary_std::tags;
 use dicom_encoding::TransferSyntaxIndex;
 use dicom_object::InMemDicomObject;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
-use dicom_ul::association::Association;
 use dicom_ul::association::server::{AccessControl, Negotiation, ServerAssociationOptions};
+use dicom_ul::association::{Association, AsyncAssociation};
 use dicom_ul::pdu::{AssociationRJServiceUserReason, RequestorRoles, UserIdentity};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use super::dimse::{self, Command, DimseError, Incoming, Message, command_field as cf};
+use super::dimse::{
+    self, Command, DimseError, Incoming, Message, MessageAssembler, command_field as cf,
+};
 use super::scu;
 use super::status;
 use crate::archive::ingest::{Ingest, IngestError, Ingested, ReceivedObject};
@@ -253,28 +255,57 @@ async fn handle_connection(socket: TcpStream, peer: SocketAddr, ctx: Arc<DicomCo
         calling_ae: calling.clone(),
         peer,
     });
+    let (report_tx, mut report_rx) = tokio::sync::mpsc::channel::<CommitmentReport>(16);
     let mut session = Session {
         ctx: ctx.clone(),
         id,
         calling,
         perms,
         stored: 0,
+        report_tx,
+        next_report_id: 0x7C00,
+        awaiting_ack: std::collections::HashMap::new(),
     };
+    let mut assembler = MessageAssembler::new(ctx.config.max_dataset_bytes);
     let outcome = loop {
-        let incoming = dimse::receive_message(&mut assoc, ctx.config.max_dataset_bytes).await;
+        // Wait for the peer and for Storage Commitment reports at once. A single-PDU read is
+        // safe to interrupt (dicom-ul keeps partial bytes), and the assembler keeps partial
+        // messages, so nothing is lost when a report wins the race.
+        let pdu = tokio::select! {
+            pdu = AsyncAssociation::receive(&mut assoc) => pdu,
+            Some(report) = report_rx.recv() => {
+                session.next_report_id = session.next_report_id.wrapping_add(1).max(1);
+                let message_id = session.next_report_id;
+                let undelivered = report.clone_for_fallback();
+                if let Err(e) = send_report(&mut assoc, &report, message_id).await {
+                    tracing::warn!(association = id, error = %e, "cannot send a commitment report here");
+                    let _ = report.fallback.send(undelivered);
+                    let _ = assoc.abort().await;
+                    break format!("aborted: {e}");
+                }
+                // Kept until the requester acknowledges it with Success.
+                session.awaiting_ack.insert(message_id, undelivered);
+                continue;
+            }
+        };
+        let incoming = match pdu {
+            Ok(pdu) => assembler.push(pdu),
+            Err(e) => Err(DimseError::from(e)),
+        };
         match incoming {
-            Ok(Incoming::Message(msg)) => {
+            Ok(None) => {}
+            Ok(Some(Incoming::Message(msg))) => {
                 if let Err(e) = session.dispatch(&mut assoc, msg).await {
                     tracing::warn!(association = id, error = %e, "aborting association");
                     let _ = assoc.abort().await;
                     break format!("aborted: {e}");
                 }
             }
-            Ok(Incoming::ReleaseRequested) => {
+            Ok(Some(Incoming::ReleaseRequested)) => {
                 let _ = assoc.send(&dicom_ul::pdu::Pdu::ReleaseRP).await;
                 break format!("released, {} stored", session.stored);
             }
-            Ok(Incoming::Released) => break "released".to_string(),
+            Ok(Some(Incoming::Released)) => break "released".to_string(),
             Err(DimseError::Aborted) => break "aborted by peer".to_string(),
             Err(e) => {
                 tracing::warn!(association = id, error = %e, "association failed; aborting");
@@ -283,6 +314,14 @@ async fn handle_connection(socket: TcpStream, peer: SocketAddr, ctx: Arc<DicomCo
             }
         }
     };
+    // Reports still being prepared, or sent but never acknowledged, now go out on a new
+    // association (see `deliver_report`).
+    drop(report_rx);
+    for (_, report) in session.awaiting_ack.drain() {
+        let ctx = ctx.clone();
+        let requester = session.calling.clone();
+        tokio::spawn(async move { deliver_report(&ctx, &requester, report).await });
+    }
     tracing::info!(association = id, outcome = %outcome, "association closed");
     ctx.events
         .send(ServiceEvent::AssociationClosed { id, outcome });
@@ -296,6 +335,9 @@ struct Session {
     calling: String,
     perms: Permissions,
     stored: u64,
+    report_tx: tokio::sync::mpsc::Sender<CommitmentReport>,
+    next_report_id: u16,
+    awaiting_ack: std::collections::HashMap<u16, UndeliveredReport>,
 }
 
 impl Session {
@@ -325,6 +367,22 @@ impl Session {
             cf::C_MOVE_RQ | cf::C_GET_RQ => self.c_retrieve(assoc, msg, &pc).await,
             cf::N_ACTION_RQ => self.n_action(assoc, msg, &pc).await,
             cf::C_CANCEL_RQ => Ok(()), // nothing in progress to cancel
+            cf::N_EVENT_REPORT_RSP => {
+                let answered = msg
+                    .command
+                    .u16(tags::MESSAGE_ID_BEING_RESPONDED_TO)
+                    .unwrap_or(0);
+                if let Some(report) = self.awaiting_ack.remove(&answered)
+                    && msg.command.status() != Some(status::SUCCESS)
+                {
+                    tracing::warn!(association = self.id, status = ?msg.command.status(),
+                        "commitment report refused on this association; redelivering on a new one");
+                    let ctx = self.ctx.clone();
+                    let requester = self.calling.clone();
+                    tokio::spawn(async move { deliver_report(&ctx, &requester, report).await });
+                }
+                Ok(())
+            }
             other => {
                 tracing::warn!(
                     association = self.id,
@@ -721,38 +779,116 @@ impl Session {
         let rsp = dimse::response_to(&msg.command, cf::N_ACTION_RSP, status::SUCCESS)
             .with_u16(tags::ACTION_TYPE_ID, 1);
         dimse::send_message(assoc, msg.context_id, &rsp, None).await?;
-        // Wait (bounded) for every referenced instance to be on stable storage, then report
-        // on this association while it is open.
-        let result = wait_for_commitment(&self.ctx, &request).await;
-        let ts = TransferSyntaxRegistry
-            .get(&pc.transfer_syntax)
-            .ok_or_else(|| DimseError::Protocol("transfer syntax vanished".into()))?;
-        let (event_type, ds) = crate::pacs::commitment::event_report(&request, &result);
-        let bytes = encode_dataset(&ds, ts)?;
-        let report = Command::new(cf::N_EVENT_REPORT_RQ)
-            .with_uid(tags::AFFECTED_SOP_CLASS_UID, sop::STORAGE_COMMITMENT)
-            .with_uid(
-                tags::AFFECTED_SOP_INSTANCE_UID,
-                sop::STORAGE_COMMITMENT_INSTANCE,
-            )
-            .with_u16(tags::MESSAGE_ID, 1)
-            .with_u16(tags::EVENT_TYPE_ID, event_type);
-        dimse::send_message(assoc, msg.context_id, &report, Some(&bytes)).await?;
-        // The requester answers with N-EVENT-REPORT-RSP; read it (and anything else) in the
-        // main loop would misinterpret it, so consume it here.
-        match dimse::receive_message(assoc, 1 << 20).await? {
-            Incoming::Message(m) if m.command.field() == cf::N_EVENT_REPORT_RSP => Ok(()),
-            Incoming::Message(m) => Err(DimseError::Protocol(format!(
-                "expected N-EVENT-REPORT-RSP, got command 0x{:04x}",
-                m.command.field()
-            ))),
-            Incoming::ReleaseRequested => {
-                let _ = assoc.send(&dicom_ul::pdu::Pdu::ReleaseRP).await;
-                Err(DimseError::Protocol(
-                    "released before the commitment report was answered".into(),
-                ))
+        // Answer at once; the report follows when every instance is on stable storage: on
+        // this association if it is still open then, else on a new one to the requester.
+        let ctx = self.ctx.clone();
+        let tx = self.report_tx.clone();
+        let requester = self.calling.clone();
+        let context_id = msg.context_id;
+        let ts = pc.transfer_syntax.clone();
+        tokio::spawn(async move {
+            let result = wait_for_commitment(&ctx, &request).await;
+            let (event_type, dataset) = crate::pacs::commitment::event_report(&request, &result);
+            let (fallback_tx, fallback_rx) = tokio::sync::oneshot::channel();
+            let report = CommitmentReport {
+                context_id,
+                transfer_syntax: ts,
+                event_type,
+                dataset,
+                fallback: fallback_tx,
+            };
+            let undelivered = match tx.send(report).await {
+                Ok(()) => fallback_rx.await.ok(),
+                Err(tokio::sync::mpsc::error::SendError(report)) => {
+                    Some(report.clone_for_fallback())
+                }
+            };
+            if let Some(report) = undelivered {
+                deliver_report(&ctx, &requester, report).await;
             }
-            Incoming::Released => Ok(()),
+        });
+        Ok(())
+    }
+}
+
+/// A Storage Commitment result ready to be reported.
+struct CommitmentReport {
+    context_id: u8,
+    transfer_syntax: String,
+    event_type: u16,
+    dataset: InMemDicomObject,
+    /// Gets the report back when it could not be sent on the original association.
+    fallback: tokio::sync::oneshot::Sender<UndeliveredReport>,
+}
+
+/// A report that must go out on a new association.
+struct UndeliveredReport {
+    event_type: u16,
+    dataset: InMemDicomObject,
+}
+
+impl CommitmentReport {
+    fn clone_for_fallback(&self) -> UndeliveredReport {
+        UndeliveredReport {
+            event_type: self.event_type,
+            dataset: self.dataset.clone(),
+        }
+    }
+}
+
+fn report_command(event_type: u16, message_id: u16) -> Command {
+    Command::new(cf::N_EVENT_REPORT_RQ)
+        .with_uid(tags::AFFECTED_SOP_CLASS_UID, sop::STORAGE_COMMITMENT)
+        .with_uid(
+            tags::AFFECTED_SOP_INSTANCE_UID,
+            sop::STORAGE_COMMITMENT_INSTANCE,
+        )
+        .with_u16(tags::MESSAGE_ID, message_id)
+        .with_u16(tags::EVENT_TYPE_ID, event_type)
+}
+
+/// Sends the report on the open association; its N-EVENT-REPORT-RSP arrives through the
+/// main loop (and is only logged there).
+async fn send_report(
+    assoc: &mut ServerAssoc,
+    report: &CommitmentReport,
+    message_id: u16,
+) -> Result<(), DimseError> {
+    let ts = TransferSyntaxRegistry
+        .get(&report.transfer_syntax)
+        .ok_or_else(|| DimseError::Protocol("transfer syntax vanished".into()))?;
+    let bytes = encode_dataset(&report.dataset, ts)?;
+    let command = report_command(report.event_type, message_id);
+    dimse::send_message(assoc, report.context_id, &command, Some(&bytes)).await
+}
+
+/// Delivers a report on a new association to the requester, which must be a configured node.
+/// Lightbox is the association requestor and takes the SCP role for the class.
+async fn deliver_report(ctx: &DicomContext, requester_ae: &str, report: UndeliveredReport) {
+    let node = match Store::open(&ctx.store_path).and_then(|s| s.node_by_ae_title(requester_ae)) {
+        Ok(Some(node)) => node,
+        Ok(None) => {
+            tracing::error!(calling_ae = %requester_ae, "cannot deliver a storage commitment report: the requester is not a configured node");
+            return;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot deliver a storage commitment report");
+            return;
+        }
+    };
+    match scu::send_commitment_report(
+        &node,
+        &ctx.config.ae_title,
+        report.event_type,
+        &report.dataset,
+    )
+    .await
+    {
+        Ok(()) => {
+            tracing::info!(node = %node.name, "storage commitment report delivered on a new association")
+        }
+        Err(e) => {
+            tracing::error!(node = %node.name, error = %e, "storage commitment report not delivered")
         }
     }
 }

@@ -607,6 +607,53 @@ pub async fn get(
     }
 }
 
+/// Sends a Storage Commitment N-EVENT-REPORT on a new association, taking the SCP role for
+/// the class by role selection (the requester released the original association).
+pub async fn send_commitment_report(
+    node: &DicomNode,
+    calling_ae: &str,
+    event_type: u16,
+    dataset: &InMemDicomObject,
+) -> Result<(), ScuError> {
+    let options = ClientAssociationOptions::new()
+        .with_presentation_context(
+            sop::STORAGE_COMMITMENT,
+            vec![sop::EXPLICIT_VR_LE, sop::IMPLICIT_VR_LE],
+        )
+        .with_role_selection(sop::STORAGE_COMMITMENT, false, true);
+    let mut assoc = connect(node, calling_ae, options).await?;
+    let pc = accepted(assoc.presentation_contexts(), sop::STORAGE_COMMITMENT)
+        .into_iter()
+        .next()
+        .ok_or_else(|| ScuError::NoContext {
+            node: node.name.clone(),
+            what: "Storage Commitment".into(),
+        })?;
+    let ts = TransferSyntaxRegistry
+        .get(&pc.transfer_syntax)
+        .ok_or_else(|| DimseError::Protocol("peer chose an unknown transfer syntax".into()))?;
+    let rq = Command::new(cf::N_EVENT_REPORT_RQ)
+        .with_uid(tags::AFFECTED_SOP_CLASS_UID, sop::STORAGE_COMMITMENT)
+        .with_uid(
+            tags::AFFECTED_SOP_INSTANCE_UID,
+            sop::STORAGE_COMMITMENT_INSTANCE,
+        )
+        .with_u16(tags::MESSAGE_ID, 1)
+        .with_u16(tags::EVENT_TYPE_ID, event_type);
+    let bytes = encode_dataset(dataset, ts)?;
+    dimse::send_message(&mut assoc, pc.id, &rq, Some(&bytes)).await?;
+    let rsp = expect_response(&mut assoc, cf::N_EVENT_REPORT_RSP).await?;
+    let _ = assoc.release().await;
+    match rsp.command.status() {
+        Some(status::SUCCESS) => Ok(()),
+        other => Err(ScuError::Failed {
+            node: node.name.clone(),
+            status: other.unwrap_or(0xFFFF),
+            comment: rsp.command.text(tags::ERROR_COMMENT),
+        }),
+    }
+}
+
 /// Transfer syntaxes we can read, best first, for contexts where the peer sends to us.
 pub fn all_readable_syntaxes() -> Vec<&'static str> {
     vec![

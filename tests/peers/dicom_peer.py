@@ -179,6 +179,54 @@ def find_cancel(host, port, aet, level):
     print(json.dumps({"matches": matches, "final": final}))
 
 
+def commit_then_release(host, port, aet, listen_port, pairs):
+    """N-ACTION, then release at once; wait for the N-EVENT-REPORT on a new association
+    that the SCP opens to us (we listen as PYPEER on listen_port, SCU role for the class)."""
+    import threading, time
+    reports = []
+    done = threading.Event()
+
+    def on_report(event):
+        reports.append({
+            "event_type": event.event_type,
+            "committed": [str(i.ReferencedSOPInstanceUID) for i in event.event_information.get("ReferencedSOPSequence", [])],
+            "failed": [str(i.ReferencedSOPInstanceUID) for i in event.event_information.get("FailedSOPSequence", [])],
+        })
+        done.set()
+        return 0x0000, None
+
+    listener = AE(ae_title="PYPEER")
+    listener.add_supported_context(StorageCommitmentPushModel, [ExplicitVRLittleEndian, ImplicitVRLittleEndian],
+                                   scu_role=True, scp_role=True)
+    server = listener.start_server(("127.0.0.1", int(listen_port)), block=False,
+                                   evt_handlers=[(evt.EVT_N_EVENT_REPORT, on_report)])
+    refused_on_original = []
+
+    def refuse(event):
+        # Like a modality that only takes reports on a separate association.
+        refused_on_original.append(event.event_type)
+        return 0x0110, None
+
+    ae = AE(ae_title="PYPEER")
+    ae.add_requested_context(StorageCommitmentPushModel)
+    assoc = ae.associate(host, int(port), ae_title=aet, evt_handlers=[(evt.EVT_N_EVENT_REPORT, refuse)])
+    ds = Dataset()
+    ds.TransactionUID = generate_uid()
+    seq = []
+    for pair in pairs:
+        cls, _, inst = pair.partition("=")
+        item = Dataset()
+        item.ReferencedSOPClassUID = cls
+        item.ReferencedSOPInstanceUID = inst
+        seq.append(item)
+    ds.ReferencedSOPSequence = seq
+    status, _ = assoc.send_n_action(ds, 1, StorageCommitmentPushModel, "1.2.840.10008.1.20.1.1")
+    assoc.release()
+    done.wait(40)
+    server.shutdown()
+    print(json.dumps({"status": status.Status if status else None, "reports": reports}))
+
+
 def same_pixels(a, b):
     """Whether two uncompressed files carry the same Pixel Data bytes and image geometry."""
     da = dcmread(a, force=True)
@@ -393,6 +441,8 @@ if __name__ == "__main__":
         qrscp(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
     elif cmd == "find_cancel":
         find_cancel(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])
+    elif cmd == "commit_then_release":
+        commit_then_release(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6:])
     elif cmd == "same_pixels":
         same_pixels(sys.argv[2], sys.argv[3])
     elif cmd == "commit":
