@@ -19,6 +19,14 @@ use crate::store::Store;
 pub const AE_TITLE_SETTING: &str = "dicom.ae_title";
 /// Setting: our DICOM port.
 pub const DICOM_PORT_SETTING: &str = "dicom.port";
+/// Setting: seconds an association may stay silent before it is aborted.
+pub const IDLE_TIMEOUT_SETTING: &str = "dicom.idle_timeout_secs";
+/// Setting: largest PDU we accept, in bytes.
+pub const MAX_PDU_SETTING: &str = "dicom.max_pdu_bytes";
+/// Setting: largest single instance we accept, in MiB.
+pub const MAX_INSTANCE_SETTING: &str = "dicom.max_instance_mib";
+/// Setting: most answers one C-FIND returns.
+pub const FIND_LIMIT_SETTING: &str = "dicom.find_limit";
 /// Default AE title.
 pub const DEFAULT_AE_TITLE: &str = "LIGHTBOX";
 /// Default DICOM port.
@@ -37,6 +45,22 @@ pub fn validate_setting(key: &str, value: &str) -> anyhow::Result<()> {
             value
                 .parse::<u16>()
                 .map_err(|_| anyhow::anyhow!("a port is a number from 0 to 65535"))?;
+        }
+        IDLE_TIMEOUT_SETTING | FIND_LIMIT_SETTING | MAX_INSTANCE_SETTING => {
+            let n: u64 = value
+                .parse()
+                .map_err(|_| anyhow::anyhow!("{key} is a whole number"))?;
+            if n == 0 {
+                anyhow::bail!("{key} must be at least 1");
+            }
+        }
+        MAX_PDU_SETTING => {
+            let n: u32 = value
+                .parse()
+                .map_err(|_| anyhow::anyhow!("{key} is a whole number"))?;
+            if !(4096..=16_777_216).contains(&n) {
+                anyhow::bail!("{key} must be between 4096 and 16777216");
+            }
         }
         k if k == ALLOW_UNKNOWN_STORE || k == ALLOW_UNKNOWN_QUERY => {
             if !matches!(
@@ -174,6 +198,25 @@ pub async fn start_services(
             .and_then(|p| p.parse().ok())
             .unwrap_or(DEFAULT_DICOM_PORT),
     };
+    let number = |key: &str| -> anyhow::Result<Option<u64>> {
+        Ok(store.setting(key)?.and_then(|v| v.parse::<u64>().ok()))
+    };
+    let defaults = DicomConfig::default();
+    let config = DicomConfig {
+        ae_title: ae_title.clone(),
+        idle_timeout: number(IDLE_TIMEOUT_SETTING)?
+            .map(std::time::Duration::from_secs)
+            .unwrap_or(defaults.idle_timeout),
+        max_pdu_bytes: number(MAX_PDU_SETTING)?
+            .map(|v| v.clamp(4096, 16_777_216) as u32)
+            .unwrap_or(defaults.max_pdu_bytes),
+        max_dataset_bytes: number(MAX_INSTANCE_SETTING)?
+            .map(|mib| (mib as usize).saturating_mul(1 << 20))
+            .unwrap_or(defaults.max_dataset_bytes),
+        find_limit: number(FIND_LIMIT_SETTING)?
+            .map(|n| n as usize)
+            .unwrap_or(defaults.find_limit),
+    };
     drop(store);
     let archive = ArchiveServices::start(data)?;
     let bind_ip = options.bind_ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
@@ -182,10 +225,6 @@ pub async fn start_services(
         .with_context(|| {
             format!("cannot listen for DICOM on port {port} (is another program using it?)")
         })?;
-    let config = DicomConfig {
-        ae_title: ae_title.clone(),
-        ..DicomConfig::default()
-    };
     let ctx = Arc::new(DicomContext::new(
         config,
         data.database(),

@@ -734,3 +734,179 @@ fn a_sender_killed_mid_transfer_leaves_nothing_half_indexed() {
     );
     assert!(out.status.success());
 }
+
+#[test]
+fn four_senders_at_once_are_all_archived() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let synth = dir.path().join("synth");
+    let out = lightbox(
+        &data,
+        &[
+            "dev",
+            "synth-ct",
+            "--out",
+            synth.to_str().unwrap(),
+            "--series",
+            "4",
+            "--slices",
+            "50",
+            "--size",
+            "64",
+        ],
+    );
+    assert!(out.status.success());
+    let server = Server::start(&data);
+    let port = server.port();
+    let senders: Vec<_> = (1..=4)
+        .map(|s| {
+            let files: Vec<String> = (0..50)
+                .map(|i| synth.join(format!("s{s}_{i:05}.dcm")).display().to_string())
+                .collect();
+            let mut cmd = Command::new("storescu");
+            cmd.env("TCP_NODELAY", "1")
+                .args([
+                    "-aet",
+                    &format!("SENDER{s}"),
+                    "-aec",
+                    "LIGHTBOX",
+                    "127.0.0.1",
+                    &port,
+                ])
+                .args(&files);
+            cmd.stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in senders {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let r = peer(&[
+        "find",
+        "127.0.0.1",
+        &port,
+        "LIGHTBOX",
+        "STUDY",
+        "StudyInstanceUID=",
+        "NumberOfStudyRelatedInstances=",
+    ]);
+    let studies = r["matches"].as_array().unwrap();
+    assert_eq!(studies.len(), 4, "{r}");
+    assert!(
+        studies
+            .iter()
+            .all(|s| s["NumberOfStudyRelatedInstances"] == "50"),
+        "{r}"
+    );
+}
+
+#[test]
+fn query_matching_kinds_against_peers() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let files: Vec<String> = good_corpus_files()
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    let mut args = vec!["import"];
+    args.extend(files.iter().map(|s| s.as_str()));
+    let out = lightbox(&data, &args);
+    assert!(out.status.success());
+    let server = Server::start(&data);
+    let port = server.port();
+    let index = corpus_index();
+    let studies_where = |f: &dyn Fn(&serde_json::Value) -> bool| -> BTreeSet<String> {
+        index
+            .iter()
+            .filter(|e| f(e))
+            .map(|e| e["study"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let found = |keys: &[&str]| -> BTreeSet<String> {
+        let mut args = vec![
+            "find",
+            "127.0.0.1",
+            port.as_str(),
+            "LIGHTBOX",
+            "STUDY",
+            "StudyInstanceUID=",
+        ];
+        args.extend_from_slice(keys);
+        let r = peer(&args);
+        assert_eq!(r["final"], 0, "{r}");
+        r["matches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["StudyInstanceUID"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // Wildcard on patient ID (single-character and any-length).
+    let ct_small = index
+        .iter()
+        .find(|e| e["path"].as_str().unwrap().ends_with("CT_small.dcm"))
+        .unwrap();
+    let pid = ct_small["patient_id"].as_str().unwrap();
+    let pattern = format!("{}?{}*", &pid[..1], &pid[2..3]);
+    let want = studies_where(&|e| {
+        let p = e["patient_id"].as_str().unwrap();
+        p.len() >= 3 && p[..1] == pid[..1] && p[2..3] == pid[2..3]
+    });
+    assert_eq!(found(&[&format!("PatientID={pattern}")]), want);
+    // UID list.
+    let a = index[0]["study"].as_str().unwrap();
+    let b = index[index.len() - 1]["study"].as_str().unwrap();
+    let want: BTreeSet<String> = [a.to_string(), b.to_string()].into_iter().collect();
+    let keys = format!("StudyInstanceUID={a}\\{b}");
+    let r = peer(&["find", "127.0.0.1", &port, "LIGHTBOX", "STUDY", &keys]);
+    let got: BTreeSet<String> = r["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["StudyInstanceUID"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(got, want);
+    // Date range, open-ended: dcmtk findscu and pynetdicom agree.
+    let r = peer(&[
+        "find",
+        "127.0.0.1",
+        &port,
+        "LIGHTBOX",
+        "STUDY",
+        "StudyInstanceUID=",
+        "StudyDate=20040501-",
+        "PatientID=",
+    ]);
+    let by_py: BTreeSet<String> = r["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["StudyInstanceUID"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!by_py.is_empty() && by_py.len() < found(&[]).len(), "{r}");
+    let out = dcmtk(
+        "findscu",
+        &[
+            "-S",
+            "-aec",
+            "LIGHTBOX",
+            "-k",
+            "QueryRetrieveLevel=STUDY",
+            "-k",
+            "StudyDate=20040501-",
+            "-k",
+            "StudyInstanceUID",
+            "127.0.0.1",
+            &port,
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(text.matches("(0020,000d)").count(), by_py.len(), "{text}");
+}

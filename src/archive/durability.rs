@@ -102,6 +102,13 @@ pub fn sync_round(archive: &ArchiveFolder, store: &mut Store) -> Result<usize, S
     if pending.is_empty() {
         return Ok(0);
     }
+    // One flush of the whole archive file system where the OS offers it: far cheaper than
+    // one fsync (and one journal commit) per file.
+    if flush_file_system(archive.root()).is_ok() {
+        let rows: Vec<i64> = pending.iter().map(|(row, _)| *row).collect();
+        store.mark_durable(&rows)?;
+        return Ok(rows.len());
+    }
     let mut synced = Vec::with_capacity(pending.len());
     let mut folders: BTreeSet<PathBuf> = BTreeSet::new();
     for (row, rel) in &pending {
@@ -128,6 +135,29 @@ pub fn sync_round(archive: &ArchiveFolder, store: &mut Store) -> Result<usize, S
     }
     store.mark_durable(&synced)?;
     Ok(synced.len())
+}
+
+/// Flushes every file and folder of the file system holding `folder` (Linux `syncfs`).
+#[cfg(target_os = "linux")]
+fn flush_file_system(folder: &Path) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let dir = File::open(folder)?;
+    // SAFETY: `dir` is an open descriptor for the duration of the call; syncfs only reads it.
+    let rc = unsafe { libc::syncfs(dir.as_raw_fd()) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Elsewhere there is no file-system-wide flush: files are fsynced one by one.
+#[cfg(not(target_os = "linux"))]
+fn flush_file_system(_folder: &Path) -> std::io::Result<()> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "no syncfs here",
+    ))
 }
 
 /// Makes a folder's entries (new names from renames) durable.

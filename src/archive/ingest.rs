@@ -259,8 +259,22 @@ fn prepare(archive: &ArchiveFolder, object: ReceivedObject) -> Result<NewInstanc
     let ts = TransferSyntaxRegistry
         .get(object.transfer_syntax.trim_end_matches('\0'))
         .ok_or_else(|| IngestError::UnsupportedSyntax(object.transfer_syntax.clone()))?;
-    let mut obj = InMemDicomObject::read_dataset_with_ts(object.dataset.as_slice(), ts)
-        .map_err(|e| IngestError::Unreadable(e.to_string()))?;
+    // Parse the attributes only: the pixel data (most of the bytes) is stored as received
+    // and needs no parsing here. Fall back to a full parse if the split is not certain.
+    let header_end = pixel_data_offset(&object.dataset, ts);
+    let mut obj = match header_end {
+        Some(end) => InMemDicomObject::read_dataset_with_ts(&object.dataset[..end], ts).ok(),
+        None => None,
+    };
+    if obj.is_none() {
+        obj = Some(
+            InMemDicomObject::read_dataset_with_ts(object.dataset.as_slice(), ts)
+                .map_err(|e| IngestError::Unreadable(e.to_string()))?,
+        );
+    }
+    let Some(mut obj) = obj else {
+        return Err(IngestError::Unreadable("no data set".into()));
+    };
 
     let sop_class = required_uid(&obj, tags::SOP_CLASS_UID, "SOP Class UID")?;
     let sop_uid = required_uid(&obj, tags::SOP_INSTANCE_UID, "SOP Instance UID")?;
@@ -335,10 +349,54 @@ fn prepare(archive: &ArchiveFolder, object: ReceivedObject) -> Result<NewInstanc
     })
 }
 
+/// Where the top-level Pixel Data element starts, if that can be told for certain from the
+/// bytes: the last (7FE0,0010) tag whose header is consistent with the rest of the data set
+/// (its length reaches the end, allowing trailing padding, or is undefined for encapsulated
+/// data). Deflated data sets are never split.
+fn pixel_data_offset(dataset: &[u8], ts: &dicom_encoding::TransferSyntax) -> Option<usize> {
+    if ts.uid() == "1.2.840.10008.1.2.1.99" || dataset.len() < 12 {
+        return None;
+    }
+    let big_endian = ts.uid() == "1.2.840.10008.1.2.2";
+    let tag: [u8; 4] = if big_endian {
+        [0x7F, 0xE0, 0x00, 0x10]
+    } else {
+        [0xE0, 0x7F, 0x10, 0x00]
+    };
+    let start = dataset.windows(4).rposition(|w| w == tag)?;
+    let rest = &dataset[start..];
+    let u32_at = |b: &[u8]| -> Option<u32> {
+        let a: [u8; 4] = b.get(0..4)?.try_into().ok()?;
+        Some(if big_endian {
+            u32::from_be_bytes(a)
+        } else {
+            u32::from_le_bytes(a)
+        })
+    };
+    let (header_len, len) = if ts.uid() == "1.2.840.10008.1.2" {
+        (8usize, u32_at(rest.get(4..8)?)?)
+    } else {
+        let vr = rest.get(4..6)?;
+        if vr != b"OB" && vr != b"OW" || rest.get(6..8)? != [0, 0] {
+            return None;
+        }
+        (12usize, u32_at(rest.get(8..12)?)?)
+    };
+    if len == u32::MAX {
+        return Some(start);
+    }
+    let end = start.checked_add(header_len)?.checked_add(len as usize)?;
+    // Only Data Set Trailing Padding (FFFC,FFFC) may follow the pixel data.
+    let after = dataset.get(end..)?;
+    let padding_tag: [u8; 4] = [0xFC, 0xFF, 0xFC, 0xFF];
+    (after.is_empty() || after.starts_with(&padding_tag)).then_some(start)
+}
+
 /// Hash of the attributes without pixel data in Explicit VR Little Endian: equal for the
 /// same object received in two transfer syntaxes. Consumes the pixel data of `obj`.
 fn header_hash(obj: &mut InMemDicomObject) -> String {
     obj.remove_element(tags::PIXEL_DATA);
+    obj.remove_element(tags::DATA_SET_TRAILING_PADDING);
     let mut bytes = Vec::new();
     let written = TransferSyntaxRegistry
         .get("1.2.840.10008.1.2.1")
@@ -468,4 +526,35 @@ fn decide_and_index(
         .into_iter()
         .map(|v| v.unwrap_or(IndexVerdict::Inserted))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(uid: &str) -> &'static dicom_encoding::TransferSyntax {
+        TransferSyntaxRegistry.get(uid).expect("known syntax")
+    }
+
+    #[test]
+    fn pixel_data_split_finds_native_pixel_data_and_refuses_lookalikes() {
+        // Explicit VR LE: (0010,0010) PN "A^B", then (7FE0,0010) OW with 4 bytes.
+        let mut ds = vec![
+            0x10, 0x00, 0x10, 0x00, b'P', b'N', 4, 0, b'A', b'^', b'B', b' ',
+        ];
+        let start = ds.len();
+        ds.extend_from_slice(&[
+            0xE0, 0x7F, 0x10, 0x00, b'O', b'W', 0, 0, 4, 0, 0, 0, 1, 2, 3, 4,
+        ]);
+        assert_eq!(
+            pixel_data_offset(&ds, ts("1.2.840.10008.1.2.1")),
+            Some(start)
+        );
+        // A length that does not reach the end exactly is not trusted.
+        let mut bad = ds.clone();
+        bad.push(9);
+        assert_eq!(pixel_data_offset(&bad, ts("1.2.840.10008.1.2.1")), None);
+        // Deflated data sets are never split.
+        assert_eq!(pixel_data_offset(&ds, ts("1.2.840.10008.1.2.1.99")), None);
+    }
 }
