@@ -189,6 +189,9 @@ fn main() {
         for (name, rates) in results.iter_mut() {
             let dir = work.path().join(format!("{name}-{round}"));
             std::fs::create_dir_all(&dir).expect("receiver dir");
+            // Start every receiver from a clean page cache: no one inherits (and pays for)
+            // the previous receiver's unwritten data.
+            let _ = Command::new("sync").status();
             let receiver = match *name {
                 "lightbox" => start_lightbox(&dir),
                 "storescp" => start_storescp(&dir),

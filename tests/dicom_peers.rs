@@ -724,10 +724,11 @@ fn a_sender_killed_mid_transfer_leaves_nothing_half_indexed() {
         .parse()
         .unwrap();
     assert!(count < 6, "the kill came too late to test anything: {text}");
-    let leftovers = std::fs::read_dir(data.join("archive/incoming"))
-        .unwrap()
-        .count();
-    assert_eq!(leftovers, 0, "a partial file was left in incoming/");
+    let archive = lightbox::archive::ArchiveFolder::open(&data.join("archive")).unwrap();
+    assert!(
+        archive.partial_files().is_empty(),
+        "a partial file was left behind"
+    );
     let out = dcmtk(
         "echoscu",
         &["-aec", "LIGHTBOX", "127.0.0.1", &server.port()],

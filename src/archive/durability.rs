@@ -23,6 +23,15 @@ use crate::store::{Store, StoreError};
 /// Longest time between two sync rounds.
 pub const SYNC_INTERVAL: Duration = Duration::from_millis(500);
 
+fn sync_interval() -> Duration {
+    // Diagnostic knob (benchmarks only): LIGHTBOX_DIAG_SYNC_INTERVAL_MS.
+    std::env::var("LIGHTBOX_DIAG_SYNC_INTERVAL_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_millis)
+        .unwrap_or(SYNC_INTERVAL)
+}
+
 /// Handle to the sync thread. Dropping it stops the thread after a last round.
 pub struct DurabilitySyncer {
     stop: Arc<AtomicBool>,
@@ -61,7 +70,7 @@ impl DurabilitySyncer {
                     if stopping {
                         break;
                     }
-                    thread::park_timeout(SYNC_INTERVAL);
+                    thread::park_timeout(sync_interval());
                 }
             })
             .map_err(|e| StoreError::Invalid(format!("cannot start the sync thread: {e}")))?;

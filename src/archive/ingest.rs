@@ -6,7 +6,6 @@
 //! writer thread that commits them in batches (group commit).
 
 use std::path::Path;
-use std::sync::mpsc;
 use std::thread;
 
 use dicom_dictionary_std::tags;
@@ -142,14 +141,14 @@ enum IndexVerdict {
 #[derive(Clone)]
 pub struct Ingest {
     archive: ArchiveFolder,
-    jobs: mpsc::SyncSender<IndexJob>,
+    jobs: tokio::sync::mpsc::Sender<IndexJob>,
 }
 
 impl Ingest {
     /// Starts the index writer thread on its own connection to `store_path`.
     pub fn start(archive: ArchiveFolder, store_path: &Path) -> Result<Ingest, StoreError> {
         let mut store = Store::open(store_path)?;
-        let (jobs, rx) = mpsc::sync_channel::<IndexJob>(1024);
+        let (jobs, rx) = tokio::sync::mpsc::channel::<IndexJob>(1024);
         thread::Builder::new()
             .name("index-writer".into())
             .spawn(move || index_writer(&mut store, rx))
@@ -179,7 +178,7 @@ impl Ingest {
         let file_path = prepared.file_path.clone();
         let sop_uid = prepared.sop_uid.clone();
         self.jobs
-            .send(IndexJob {
+            .blocking_send(IndexJob {
                 instance: prepared,
                 reply: tx,
             })
@@ -192,18 +191,15 @@ impl Ingest {
         let (tx, rx) = oneshot::channel();
         let file_path = prepared.file_path.clone();
         let sop_uid = prepared.sop_uid.clone();
-        let jobs = self.jobs.clone();
         let job = IndexJob {
             instance: prepared,
             reply: tx,
         };
         // The channel is bounded: a full queue makes senders wait (backpressure).
-        let sent = tokio::task::spawn_blocking(move || jobs.send(job).is_ok())
+        self.jobs
+            .send(job)
             .await
             .map_err(|_| IngestError::ShuttingDown)?;
-        if !sent {
-            return Err(IngestError::ShuttingDown);
-        }
         let verdict = rx.await.map_err(|_| IngestError::ShuttingDown)?;
         self.finish(verdict, &file_path, sop_uid)
     }
@@ -350,7 +346,7 @@ fn prepare(archive: &ArchiveFolder, object: ReceivedObject) -> Result<NewInstanc
 }
 
 /// Where the top-level Pixel Data element starts, if that can be told for certain from the
-/// bytes: the last (7FE0,0010) tag whose header is consistent with the rest of the data set
+/// bytes: the first (7FE0,0010) tag, if its header is consistent with the rest of the data set
 /// (its length reaches the end, allowing trailing padding, or is undefined for encapsulated
 /// data). Deflated data sets are never split.
 fn pixel_data_offset(dataset: &[u8], ts: &dicom_encoding::TransferSyntax) -> Option<usize> {
@@ -363,7 +359,9 @@ fn pixel_data_offset(dataset: &[u8], ts: &dicom_encoding::TransferSyntax) -> Opt
     } else {
         [0xE0, 0x7F, 0x10, 0x00]
     };
-    let start = dataset.windows(4).rposition(|w| w == tag)?;
+    // Forward search (SIMD-accelerated, and the pixel data follows a header of a few KiB).
+    // A hit inside an earlier value fails the length check below and we parse in full.
+    let start = memchr::memmem::find(dataset, &tag)?;
     let rest = &dataset[start..];
     let u32_at = |b: &[u8]| -> Option<u32> {
         let a: [u8; 4] = b.get(0..4)?.try_into().ok()?;
@@ -424,8 +422,8 @@ fn required_uid(
 
 /// The writer thread: takes whatever jobs are waiting, decides each against the index and
 /// commits them all in one transaction.
-fn index_writer(store: &mut Store, rx: mpsc::Receiver<IndexJob>) {
-    while let Ok(first) = rx.recv() {
+fn index_writer(store: &mut Store, mut rx: tokio::sync::mpsc::Receiver<IndexJob>) {
+    while let Some(first) = rx.blocking_recv() {
         let mut batch = vec![first];
         while batch.len() < 512 {
             match rx.try_recv() {

@@ -1,7 +1,7 @@
 //! The archive folder: where DICOM files live, named from internal ids only.
 //!
-//! A file is written to `incoming/` first and renamed into place when complete, so a
-//! crash never leaves a half file under a final name. Names are random internal ids:
+//! A file is written as `<day>/<id>.part` first and renamed to `<day>/<id>.dcm` when
+//! complete, so a crash never leaves a half file under a final name. Names are random internal ids:
 //! nothing a peer sends (UIDs, names) ever becomes part of a path.
 
 pub mod check;
@@ -53,6 +53,9 @@ fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) ->
     }
 }
 
+/// Suffix of a file still being written.
+const PARTIAL_SUFFIX: &str = ".part";
+
 /// The archive folder. Cheap to clone; every service holds one.
 #[derive(Debug, Clone)]
 pub struct ArchiveFolder {
@@ -62,17 +65,34 @@ pub struct ArchiveFolder {
 impl ArchiveFolder {
     /// Opens the archive at `root`, creating it, and clears leftovers of interrupted writes.
     pub fn open(root: &Path) -> Result<ArchiveFolder, ArchiveError> {
-        let incoming = root.join("incoming");
-        fs::create_dir_all(&incoming).map_err(io_err("creating", &incoming))?;
-        // Anything still in incoming/ was never acknowledged to anyone.
-        if let Ok(entries) = fs::read_dir(&incoming) {
-            for entry in entries.flatten() {
-                let _ = fs::remove_file(entry.path());
+        fs::create_dir_all(root).map_err(io_err("creating", root))?;
+        let archive = ArchiveFolder {
+            root: root.to_path_buf(),
+        };
+        // A partial file was never acknowledged to anyone.
+        for partial in archive.partial_files() {
+            let _ = fs::remove_file(partial);
+        }
+        Ok(archive)
+    }
+
+    /// Files left half-written by an interrupted run (`*.part` in the day folders).
+    pub fn partial_files(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        let Ok(days) = fs::read_dir(&self.root) else {
+            return out;
+        };
+        for day in days.flatten().filter(|d| d.path().is_dir()) {
+            if let Ok(files) = fs::read_dir(day.path()) {
+                out.extend(
+                    files
+                        .flatten()
+                        .map(|f| f.path())
+                        .filter(|p| p.to_string_lossy().ends_with(PARTIAL_SUFFIX)),
+                );
             }
         }
-        Ok(ArchiveFolder {
-            root: root.to_path_buf(),
-        })
+        out
     }
 
     /// The archive's root folder.
@@ -85,8 +105,17 @@ impl ArchiveFolder {
     pub fn put(&self, parts: &[&[u8]]) -> Result<String, ArchiveError> {
         let id: u128 = rand::rng().random();
         let name = format!("{id:032x}");
-        let temp = self.root.join("incoming").join(format!("{name}.part"));
-        let relative = format!("{}/{}/{name}.dcm", &name[0..2], &name[2..4]);
+        // One folder per receive day (UTC): a day's images sit together on disk (ext4 spreads
+        // new folders over block groups, so many small folders make every create slower),
+        // and a folder holds one day of a practice's work. The temporary file lives in the
+        // same folder, so the rename is a same-directory rename.
+        let day = utc_day_folder(std::time::SystemTime::now());
+        let folder = self.root.join(&day);
+        if !folder.is_dir() {
+            fs::create_dir_all(&folder).map_err(io_err("creating", &folder))?;
+        }
+        let temp = folder.join(format!("{name}{PARTIAL_SUFFIX}"));
+        let relative = format!("{day}/{name}.dcm");
         let dest = self.root.join(&relative);
         {
             let mut f = File::create(&temp).map_err(io_err("creating", &temp))?;
@@ -97,9 +126,6 @@ impl ArchiveFolder {
                     return Err(io_err("writing", &temp)(e));
                 }
             }
-        }
-        if let Some(parent) = dest.parent() {
-            fs::create_dir_all(parent).map_err(io_err("creating", parent))?;
         }
         if let Err(e) = fs::rename(&temp, &dest) {
             let _ = fs::remove_file(&temp);
@@ -133,8 +159,43 @@ impl ArchiveFolder {
     }
 }
 
+/// `YYYYMMDD` of a time in UTC (civil-from-days, proleptic Gregorian).
+fn utc_day_folder(t: std::time::SystemTime) -> String {
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = (secs / 86_400) as i64;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}{month:02}{day:02}")
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn day_folders_follow_the_calendar() {
+        use std::time::{Duration, UNIX_EPOCH};
+        assert_eq!(super::utc_day_folder(UNIX_EPOCH), "19700101");
+        // 2026-11-27T21:00:00Z
+        assert_eq!(
+            super::utc_day_folder(UNIX_EPOCH + Duration::from_secs(1_795_813_200)),
+            "20261127"
+        );
+        // 2024-02-29 (leap day)
+        assert_eq!(
+            super::utc_day_folder(UNIX_EPOCH + Duration::from_secs(1_709_208_000)),
+            "20240229"
+        );
+    }
+
     use super::*;
 
     #[test]
@@ -143,7 +204,7 @@ mod tests {
         let archive = ArchiveFolder::open(dir.path())?;
         let rel = archive.put(&[b"abc", b"def"])?;
         assert_eq!(archive.get(&rel)?, b"abcdef");
-        assert_eq!(fs::read_dir(dir.path().join("incoming"))?.count(), 0);
+        assert!(archive.partial_files().is_empty());
         Ok(())
     }
 

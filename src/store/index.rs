@@ -613,21 +613,23 @@ fn index_one(
 ) -> StoreResult<Result<i64, IndexConflict>> {
     // Patient: identified by (ID, issuer). Demographics are kept from the first arrival;
     // disagreements are the reconciliation queue's business (RIS lane), never overwritten here.
-    tx.execute(
+    exec(
+        tx,
         "INSERT INTO patients (patient_id, issuer, name, birth_date, sex) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (patient_id, issuer) DO NOTHING",
         params![inst.patient_id, inst.issuer, inst.patient_name, inst.birth_date, inst.sex],
     )
     .ctx("indexing a patient")?;
-    let patient_row: i64 = tx
-        .query_row(
-            "SELECT id FROM patients WHERE patient_id = ?1 AND issuer = ?2",
-            params![inst.patient_id, inst.issuer],
-            |r| r.get(0),
-        )
-        .ctx("finding a patient")?;
+    let patient_row: i64 = query_one(
+        tx,
+        "SELECT id FROM patients WHERE patient_id = ?1 AND issuer = ?2",
+        params![inst.patient_id, inst.issuer],
+        |r| r.get(0),
+    )
+    .ctx("finding a patient")?;
 
-    tx.execute(
+    exec(
+        tx,
         "INSERT INTO studies (patient_row, study_uid, study_date, study_time, accession, study_id, description, referring)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (study_uid) DO NOTHING",
         params![
@@ -642,16 +644,16 @@ fn index_one(
         ],
     )
     .ctx("indexing a study")?;
-    let study_row: i64 = tx
-        .query_row(
-            "SELECT id FROM studies WHERE study_uid = ?1",
-            [&inst.study_uid],
-            |r| r.get(0),
-        )
-        .ctx("finding a study")?;
+    let study_row: i64 = query_one(
+        tx,
+        "SELECT id FROM studies WHERE study_uid = ?1",
+        [&inst.study_uid],
+        |r| r.get(0),
+    )
+    .ctx("finding a study")?;
 
-    let existing_series: Option<(i64, String)> = tx
-        .query_row(
+    let existing_series: Option<(i64, String)> = query_one(
+            tx,
             "SELECT se.id, st.study_uid FROM series se JOIN studies st ON st.id = se.study_row WHERE se.series_uid = ?1",
             [&inst.series_uid],
             |r| Ok((r.get(0)?, r.get(1)?)),
@@ -666,7 +668,8 @@ fn index_one(
             }));
         }
         None => {
-            tx.execute(
+            exec(
+        tx,
                 "INSERT INTO series (study_row, series_uid, modality, series_number, description, body_part)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![
@@ -682,7 +685,8 @@ fn index_one(
             tx.last_insert_rowid()
         }
     };
-    tx.execute(
+    exec(
+        tx,
         "INSERT INTO instances (series_row, sop_uid, sop_class, instance_number, file_path, file_size,
                                 transfer_syntax, dataset_hash, header_hash, received_from)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -701,4 +705,24 @@ fn index_one(
     )
     .ctx("indexing an instance")?;
     Ok(Ok(tx.last_insert_rowid()))
+}
+
+/// Executes a statement through the connection's statement cache (the index writer runs the
+/// same few statements for every instance).
+fn exec(
+    tx: &rusqlite::Transaction<'_>,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<usize> {
+    tx.prepare_cached(sql)?.execute(params)
+}
+
+/// Runs a one-row query through the statement cache.
+fn query_one<T>(
+    tx: &rusqlite::Transaction<'_>,
+    sql: &str,
+    params: impl rusqlite::Params,
+    f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    tx.prepare_cached(sql)?.query_row(params, f)
 }
