@@ -4,6 +4,8 @@
 //! `pacs` the archive's domain rules; `dicom` the network service; `ui` the desktop window;
 //! `app` wires the services together for `lightbox` and `lightbox serve`.
 
+#![warn(missing_docs)]
+
 pub mod app;
 pub mod archive;
 pub mod dicom;
