@@ -88,7 +88,7 @@ fn find_benches(c: &mut Criterion) {
     group.bench_function("store/date_range_one_day", |b| {
         let cond = [Condition {
             column: Column::StudyDate,
-            matcher: Matcher::Range("20260305".into(), "20260305".into()),
+            matcher: Matcher::Range("20260105".into(), "20260105".into()),
         }];
         b.iter(|| store.query_index(Level::Study, &cond, 1000).expect("query"))
     });

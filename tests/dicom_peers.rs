@@ -690,7 +690,7 @@ fn a_sender_killed_mid_transfer_leaves_nothing_half_indexed() {
             "--out",
             synth.to_str().unwrap(),
             "--slices",
-            "6",
+            "16",
             "--size",
             "2048",
         ],
@@ -705,7 +705,25 @@ fn a_sender_killed_mid_transfer_leaves_nothing_half_indexed() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(150));
+    // Kill the sender as soon as the first instance is archived: the next one is in flight.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let has_file = || {
+        std::fs::read_dir(data.join("archive"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|d| d.path().is_dir())
+            .any(|d| {
+                std::fs::read_dir(d.path())
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .any(|f| f.path().extension().is_some_and(|e| e == "dcm"))
+            })
+    };
+    while !has_file() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
     let _ = storescu.kill();
     let _ = storescu.wait();
     std::thread::sleep(std::time::Duration::from_millis(300));
@@ -723,7 +741,10 @@ fn a_sender_killed_mid_transfer_leaves_nothing_half_indexed() {
         .unwrap()
         .parse()
         .unwrap();
-    assert!(count < 6, "the kill came too late to test anything: {text}");
+    assert!(
+        count < 16,
+        "the kill came too late to test anything: {text}"
+    );
     let archive = lightbox::archive::ArchiveFolder::open(&data.join("archive")).unwrap();
     assert!(
         archive.partial_files().is_empty(),

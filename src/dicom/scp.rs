@@ -28,7 +28,7 @@ use crate::archive::ingest::{Ingest, IngestError, Ingested, ReceivedObject};
 use crate::events::{EventSender, ServiceEvent};
 use crate::pacs::query::{self, IndexQuery};
 use crate::pacs::sop_classes::{self as sop, storage_sop_classes};
-use crate::store::Store;
+use crate::store::StorePool;
 use crate::store::index::Level;
 use crate::store::settings::{ALLOW_UNKNOWN_QUERY, ALLOW_UNKNOWN_STORE};
 
@@ -71,6 +71,8 @@ pub struct DicomContext {
     pub events: EventSender,
     /// Changes after every durability sync round (Storage Commitment waits on it).
     pub durable_rounds: watch::Receiver<u64>,
+    /// Open connections for the handlers' reads.
+    stores: Arc<StorePool>,
     next_id: AtomicU64,
 }
 
@@ -85,6 +87,7 @@ impl DicomContext {
     ) -> DicomContext {
         DicomContext {
             config,
+            stores: StorePool::new(&store_path),
             store_path,
             ingest,
             events,
@@ -187,7 +190,7 @@ pub async fn serve(
 }
 
 async fn handle_connection(socket: TcpStream, peer: SocketAddr, ctx: Arc<DicomContext>) {
-    let (known, allow_store, allow_query) = match Store::open(&ctx.store_path).and_then(|s| {
+    let (known, allow_store, allow_query) = match ctx.stores.get().and_then(|s| {
         Ok((
             s.nodes()?
                 .into_iter()
@@ -522,13 +525,13 @@ impl Session {
                 return dimse::send_message(assoc, msg.context_id, &rsp, None).await;
             }
         };
-        let store_path = self.ctx.store_path.clone();
+        let stores = self.ctx.stores.clone();
         let limit = self.ctx.config.find_limit;
         let archive = self.ctx.ingest.archive().clone();
         let ae = self.ctx.config.ae_title.clone();
         let answers =
             tokio::task::spawn_blocking(move || -> Result<Vec<InMemDicomObject>, String> {
-                let store = Store::open(&store_path).map_err(|e| e.to_string())?;
+                let store = stores.get().map_err(|e| e.to_string())?;
                 let rows = store
                     .query_index(q.level, &q.conditions, limit)
                     .map_err(|e| e.to_string())?;
@@ -622,7 +625,7 @@ impl Session {
                 return dimse::send_message(assoc, msg.context_id, &rsp, None).await;
             }
         };
-        let store = match Store::open(&self.ctx.store_path) {
+        let store = match self.ctx.stores.get() {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(error = %e, "cannot open the store for a retrieve");
@@ -865,7 +868,11 @@ async fn send_report(
 /// Delivers a report on a new association to the requester, which must be a configured node.
 /// Lightbox is the association requestor and takes the SCP role for the class.
 async fn deliver_report(ctx: &DicomContext, requester_ae: &str, report: UndeliveredReport) {
-    let node = match Store::open(&ctx.store_path).and_then(|s| s.node_by_ae_title(requester_ae)) {
+    let node = match ctx
+        .stores
+        .get()
+        .and_then(|s| s.node_by_ae_title(requester_ae))
+    {
         Ok(Some(node)) => node,
         Ok(None) => {
             tracing::error!(calling_ae = %requester_ae, "cannot deliver a storage commitment report: the requester is not a configured node");
@@ -900,7 +907,7 @@ async fn wait_for_commitment(
     let mut rounds = ctx.durable_rounds.clone();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let states = match Store::open(&ctx.store_path) {
+        let states = match ctx.stores.get() {
             Ok(store) => request
                 .references
                 .iter()
