@@ -934,11 +934,17 @@ async fn wait_for_commitment(
 /// reader keeps partial bytes in the association's buffer, so an unfinished read is safe to
 /// drop here.
 async fn cancel_requested(assoc: &mut ServerAssoc, request: &Command) -> Result<bool, DimseError> {
-    use dicom_ul::association::AsyncAssociation;
-    let polled = tokio::time::timeout(Duration::ZERO, AsyncAssociation::receive(assoc)).await;
-    let pdu = match polled {
-        Err(_) => return Ok(false),
-        Ok(pdu) => pdu?,
+    // Poll the read exactly once. (A zero timeout would wait for the timer's next tick,
+    // about 1 ms, before every answer.) Dropping an unfinished read is safe: dicom-ul keeps
+    // partial bytes in the association's buffer.
+    let pdu = {
+        let read = AsyncAssociation::receive(assoc);
+        let mut read = std::pin::pin!(read);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match std::future::Future::poll(read.as_mut(), &mut cx) {
+            std::task::Poll::Pending => return Ok(false),
+            std::task::Poll::Ready(pdu) => pdu?,
+        }
     };
     match pdu {
         dicom_ul::pdu::Pdu::PData { data } => {
