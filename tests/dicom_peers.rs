@@ -932,3 +932,60 @@ fn query_matching_kinds_against_peers() {
     let text = String::from_utf8_lossy(&out.stderr).to_string();
     assert_eq!(text.matches("(0020,000d)").count(), by_py.len(), "{text}");
 }
+
+#[test]
+fn a_full_disk_gets_out_of_resources_and_loses_nothing_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    trust_test_peers(&data);
+    let synth = dir.path().join("synth");
+    // 525 KB each: three fit in 2 MB, the rest do not.
+    let out = lightbox(
+        &data,
+        &[
+            "dev",
+            "synth-ct",
+            "--out",
+            synth.to_str().unwrap(),
+            "--slices",
+            "8",
+            "--size",
+            "512",
+        ],
+    );
+    assert!(out.status.success());
+    let server = Server::start_with_small_archive(&data, 2 * 1024 * 1024);
+    let out = dcmtk(
+        "storescu",
+        &[
+            "-v",
+            "-aec",
+            "LIGHTBOX",
+            "+sd",
+            "127.0.0.1",
+            &server.port(),
+            synth.to_str().unwrap(),
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(text.contains("Refused: OutOfResources"), "{text}");
+    // What was acknowledged is complete and indexed; the refused ones left nothing behind.
+    let r = peer(&[
+        "find",
+        "127.0.0.1",
+        &server.port(),
+        "LIGHTBOX",
+        "IMAGE",
+        "SOPInstanceUID=",
+    ]);
+    let stored = r["matches"].as_array().unwrap().len();
+    assert!((1..8).contains(&stored), "{r}");
+    let out = dcmtk(
+        "echoscu",
+        &["-aec", "LIGHTBOX", "127.0.0.1", &server.port()],
+    );
+    assert!(
+        out.status.success(),
+        "the server stopped serving after a full disk"
+    );
+}

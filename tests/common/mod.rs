@@ -134,10 +134,36 @@ impl Server {
 
     /// Starts a server with a given AE title and port (0 = free port).
     pub fn start_with(data: &Path, ae: &str, port: u16) -> Server {
-        let mut child = Command::new(lightbox_bin())
-            .arg("--data-dir")
-            .arg(data)
-            .args(["serve", "--ae-title", ae, "--dicom-port", &port.to_string()])
+        let mut cmd = Command::new(lightbox_bin());
+        cmd.arg("--data-dir").arg(data).args([
+            "serve",
+            "--ae-title",
+            ae,
+            "--dicom-port",
+            &port.to_string(),
+        ]);
+        Self::spawn(cmd, data, ae)
+    }
+
+    /// Starts a server whose archive folder is a tmpfs of `archive_bytes`, in a private mount
+    /// namespace (`unshare -rm`, no root needed where user namespaces are allowed): a full
+    /// disk on demand.
+    pub fn start_with_small_archive(data: &Path, archive_bytes: u64) -> Server {
+        let archive = data.join("archive");
+        std::fs::create_dir_all(&archive).expect("archive folder");
+        let script = format!(
+            "mount -t tmpfs -o size={archive_bytes} tmpfs '{}' && exec '{}' --data-dir '{}' serve --dicom-port 0",
+            archive.display(),
+            lightbox_bin().display(),
+            data.display()
+        );
+        let mut cmd = Command::new("unshare");
+        cmd.args(["-rm", "sh", "-c", &script]);
+        Self::spawn(cmd, data, "LIGHTBOX")
+    }
+
+    fn spawn(mut cmd: Command, data: &Path, ae: &str) -> Server {
+        let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
