@@ -131,6 +131,36 @@ fn accepted(
         .collect()
 }
 
+/// Opens an association for one service class and returns it with the accepted
+/// presentation context and its transfer syntax.
+async fn open_service(
+    node: &DicomNode,
+    calling_ae: &str,
+    options: ClientAssociationOptions<'_>,
+    abstract_syntax: &str,
+    what: &str,
+) -> Result<
+    (
+        ClientAssoc,
+        PresentationContextNegotiated,
+        &'static dicom_encoding::TransferSyntax,
+    ),
+    ScuError,
+> {
+    let assoc = connect(node, calling_ae, options).await?;
+    let pc = accepted(assoc.presentation_contexts(), abstract_syntax)
+        .into_iter()
+        .next()
+        .ok_or_else(|| ScuError::NoContext {
+            node: node.name.clone(),
+            what: what.to_string(),
+        })?;
+    let ts = TransferSyntaxRegistry
+        .get(&pc.transfer_syntax)
+        .ok_or_else(|| DimseError::Protocol("peer chose an unknown transfer syntax".into()))?;
+    Ok((assoc, pc, ts))
+}
+
 /// Reads the response to a request, skipping nothing: anything else is a protocol error.
 async fn expect_response<A>(assoc: &mut A, field: u16) -> Result<dimse::Message, DimseError>
 where
@@ -404,17 +434,7 @@ pub async fn find(
     };
     let options = ClientAssociationOptions::new()
         .with_presentation_context(model, vec![sop::EXPLICIT_VR_LE, sop::IMPLICIT_VR_LE]);
-    let mut assoc = connect(node, calling_ae, options).await?;
-    let pc = accepted(assoc.presentation_contexts(), model)
-        .into_iter()
-        .next()
-        .ok_or_else(|| ScuError::NoContext {
-            node: node.name.clone(),
-            what: "C-FIND".into(),
-        })?;
-    let ts = TransferSyntaxRegistry
-        .get(&pc.transfer_syntax)
-        .ok_or_else(|| DimseError::Protocol("peer chose an unknown transfer syntax".into()))?;
+    let (mut assoc, pc, ts) = open_service(node, calling_ae, options, model, "C-FIND").await?;
     let rq = Command::new(cf::C_FIND_RQ)
         .with_uid(tags::AFFECTED_SOP_CLASS_UID, model)
         .with_u16(tags::MESSAGE_ID, 1)
@@ -486,17 +506,8 @@ pub async fn move_to(
         sop::STUDY_ROOT_MOVE,
         vec![sop::EXPLICIT_VR_LE, sop::IMPLICIT_VR_LE],
     );
-    let mut assoc = connect(node, calling_ae, options).await?;
-    let pc = accepted(assoc.presentation_contexts(), sop::STUDY_ROOT_MOVE)
-        .into_iter()
-        .next()
-        .ok_or_else(|| ScuError::NoContext {
-            node: node.name.clone(),
-            what: "C-MOVE".into(),
-        })?;
-    let ts = TransferSyntaxRegistry
-        .get(&pc.transfer_syntax)
-        .ok_or_else(|| DimseError::Protocol("peer chose an unknown transfer syntax".into()))?;
+    let (mut assoc, pc, ts) =
+        open_service(node, calling_ae, options, sop::STUDY_ROOT_MOVE, "C-MOVE").await?;
     let rq = Command::new(cf::C_MOVE_RQ)
         .with_uid(tags::AFFECTED_SOP_CLASS_UID, sop::STUDY_ROOT_MOVE)
         .with_u16(tags::MESSAGE_ID, 1)
@@ -531,17 +542,8 @@ pub async fn get(
             .with_presentation_context(class.as_str(), all_readable_syntaxes())
             .with_role_selection(class.as_str(), false, true);
     }
-    let mut assoc = connect(node, calling_ae, options).await?;
-    let pc = accepted(assoc.presentation_contexts(), sop::STUDY_ROOT_GET)
-        .into_iter()
-        .next()
-        .ok_or_else(|| ScuError::NoContext {
-            node: node.name.clone(),
-            what: "C-GET".into(),
-        })?;
-    let ts = TransferSyntaxRegistry
-        .get(&pc.transfer_syntax)
-        .ok_or_else(|| DimseError::Protocol("peer chose an unknown transfer syntax".into()))?;
+    let (mut assoc, pc, ts) =
+        open_service(node, calling_ae, options, sop::STUDY_ROOT_GET, "C-GET").await?;
     let rq = Command::new(cf::C_GET_RQ)
         .with_uid(tags::AFFECTED_SOP_CLASS_UID, sop::STUDY_ROOT_GET)
         .with_u16(tags::MESSAGE_ID, 1)
@@ -621,17 +623,14 @@ pub async fn send_commitment_report(
             vec![sop::EXPLICIT_VR_LE, sop::IMPLICIT_VR_LE],
         )
         .with_role_selection(sop::STORAGE_COMMITMENT, false, true);
-    let mut assoc = connect(node, calling_ae, options).await?;
-    let pc = accepted(assoc.presentation_contexts(), sop::STORAGE_COMMITMENT)
-        .into_iter()
-        .next()
-        .ok_or_else(|| ScuError::NoContext {
-            node: node.name.clone(),
-            what: "Storage Commitment".into(),
-        })?;
-    let ts = TransferSyntaxRegistry
-        .get(&pc.transfer_syntax)
-        .ok_or_else(|| DimseError::Protocol("peer chose an unknown transfer syntax".into()))?;
+    let (mut assoc, pc, ts) = open_service(
+        node,
+        calling_ae,
+        options,
+        sop::STORAGE_COMMITMENT,
+        "Storage Commitment",
+    )
+    .await?;
     let rq = Command::new(cf::N_EVENT_REPORT_RQ)
         .with_uid(tags::AFFECTED_SOP_CLASS_UID, sop::STORAGE_COMMITMENT)
         .with_uid(
