@@ -1,0 +1,59 @@
+//! The README's first command: `lightbox` opens its window (here under Xvfb, rendering on
+//! Mesa's software adapter) with the DICOM services running in the same process.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed step is a failed test
+
+mod common;
+
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+#[test]
+fn desktop_window_starts_with_its_dicom_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let out = lightbox(
+        dir.path(),
+        &["settings", "set", "dicom.port", &port.to_string()],
+    );
+    assert!(out.status.success());
+    let mut child = Command::new("xvfb-run")
+        .args(["-a", "-s", "-screen 0 1366x768x24"])
+        .arg(lightbox_bin())
+        .arg("--data-dir")
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("xvfb-run (install xvfb)");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut echoed = false;
+    while Instant::now() < deadline {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the desktop app exited on its own"
+        );
+        let out = dcmtk(
+            "echoscu",
+            &["-aec", "LIGHTBOX", "127.0.0.1", &port.to_string()],
+        );
+        if out.status.success() {
+            echoed = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Stop Xvfb and the app together (their process group).
+    let _ = Command::new("kill")
+        .args(["-TERM", "--", &format!("-{}", child.id())])
+        .status();
+    let _ = child.wait();
+    assert!(echoed, "the window's DICOM service never answered C-ECHO");
+    // The first start created the practice's store and archive in the data folder.
+    assert!(dir.path().join("lightbox.sqlite").is_file());
+    assert!(dir.path().join("archive").is_dir());
+}
