@@ -989,3 +989,40 @@ fn a_full_disk_gets_out_of_resources_and_loses_nothing_stored() {
         "the server stopped serving after a full disk"
     );
 }
+
+#[test]
+fn serve_stops_cleanly_on_sigterm_and_sigint() {
+    for signal in ["-TERM", "-INT"] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut server = Server::start(dir.path());
+        let f = corpus_dicom().join("CT_small.dcm");
+        let out = dcmtk(
+            "storescu",
+            &[
+                "-aec",
+                "LIGHTBOX",
+                "127.0.0.1",
+                &server.port(),
+                f.to_str().unwrap(),
+            ],
+        );
+        assert!(out.status.success());
+        let _ = Command::new("kill")
+            .args([signal, &server.child.id().to_string()])
+            .status();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = server.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "serve did not stop on {signal}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        assert!(status.success(), "serve exited with {status} on {signal}");
+        let out = lightbox(dir.path(), &["check"]);
+        assert!(String::from_utf8_lossy(&out.stdout).starts_with("instances 1,"));
+    }
+}
