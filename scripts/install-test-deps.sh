@@ -6,14 +6,17 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 need_apt=0
-for bin in storescu findscu getscu movescu storescp echoscu Xvfb; do
+for bin in storescu findscu getscu movescu storescp echoscu dcmdump Xvfb xvfb-run kill unshare; do
   command -v "$bin" >/dev/null 2>&1 || need_apt=1
 done
-if [ "$need_apt" = 1 ] || [ ! -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ] && [ ! -e /usr/share/vulkan/icd.d/lvp_icd.json ]; then
+if [ ! -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ] && [ ! -e /usr/share/vulkan/icd.d/lvp_icd.json ]; then
+  need_apt=1
+fi
+if [ "$need_apt" = 1 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
-    dcmtk python3-venv xvfb xauth mesa-vulkan-drivers libvulkan1 libxkbcommon-x11-0 \
-    libx11-xcb1 libxcursor1 libxi6 libegl1 libgl1-mesa-dri libfontconfig1 >/dev/null
+    dcmtk python3-venv procps util-linux xvfb xauth mesa-vulkan-drivers libvulkan1 \
+    libxkbcommon-x11-0 libx11-xcb1 libxcursor1 libxi6 libegl1 libgl1-mesa-dri libfontconfig1 >/dev/null
 fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
