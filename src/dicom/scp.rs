@@ -532,9 +532,16 @@ impl Session {
         let answers =
             tokio::task::spawn_blocking(move || -> Result<Vec<InMemDicomObject>, String> {
                 let store = stores.get().map_err(|e| e.to_string())?;
-                let rows = store
-                    .query_index(q.level, &q.conditions, limit)
+                let mut rows = store
+                    .query_index(q.level, &q.conditions, limit.saturating_add(1))
                     .map_err(|e| e.to_string())?;
+                if rows.len() > limit {
+                    rows.truncate(limit);
+                    tracing::warn!(
+                        limit,
+                        "C-FIND has more matches than dicom.find_limit; answering with the first ones"
+                    );
+                }
                 let with_file = query::needs_file_values(&q);
                 Ok(rows
                     .iter()
