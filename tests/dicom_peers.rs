@@ -1026,3 +1026,50 @@ fn serve_stops_cleanly_on_sigterm_and_sigint() {
         assert!(String::from_utf8_lossy(&out.stdout).starts_with("instances 1,"));
     }
 }
+
+#[test]
+fn c_find_answers_stop_at_the_configured_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let synth = dir.path().join("synth");
+    let out = lightbox(
+        &data,
+        &[
+            "dev",
+            "synth-ct",
+            "--out",
+            synth.to_str().unwrap(),
+            "--series",
+            "5",
+            "--slices",
+            "1",
+            "--size",
+            "8",
+        ],
+    );
+    assert!(out.status.success());
+    assert!(
+        lightbox(&data, &["import", synth.to_str().unwrap()])
+            .status
+            .success()
+    );
+    assert!(
+        lightbox(&data, &["settings", "set", "dicom.find_limit", "2"])
+            .status
+            .success()
+    );
+    let server = Server::start(&data);
+    let r = peer(&[
+        "find",
+        "127.0.0.1",
+        &server.port(),
+        "LIGHTBOX",
+        "STUDY",
+        "StudyInstanceUID=",
+    ]);
+    assert_eq!(r["final"], 0, "{r}");
+    assert_eq!(r["matches"].as_array().unwrap().len(), 2, "{r}");
+    // A bad value is refused before it can reach the service.
+    let out = lightbox(&data, &["settings", "set", "dicom.find_limit", "lots"]);
+    assert!(!out.status.success());
+}
