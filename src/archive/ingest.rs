@@ -149,9 +149,10 @@ impl Ingest {
     pub fn start(archive: ArchiveFolder, store_path: &Path) -> Result<Ingest, StoreError> {
         let mut store = Store::open(store_path)?;
         let (jobs, rx) = tokio::sync::mpsc::channel::<IndexJob>(1024);
+        let writer_archive = archive.clone();
         thread::Builder::new()
             .name("index-writer".into())
-            .spawn(move || index_writer(&mut store, rx))
+            .spawn(move || index_writer(&writer_archive, &mut store, rx))
             .map_err(|e| StoreError::Invalid(format!("cannot start the index writer: {e}")))?;
         Ok(Ingest { archive, jobs })
     }
@@ -164,10 +165,9 @@ impl Ingest {
     /// Archives one object. Returns only once the file is complete under its final name and
     /// its index row is committed: a Success sent after this survives a crash of Lightbox.
     pub async fn ingest(&self, object: ReceivedObject) -> Result<Ingested, IngestError> {
-        let archive = self.archive.clone();
-        let prepared = tokio::task::spawn_blocking(move || prepare(&archive, object))
-            .await
-            .map_err(|_| IngestError::ShuttingDown)??;
+        // Parse and write on this worker, telling the runtime it blocks (cheaper than a hop
+        // to the blocking pool; needs the multi-thread runtime, which Lightbox always uses).
+        let prepared = tokio::task::block_in_place(|| prepare(&self.archive, object))?;
         self.index(prepared).await
     }
 
@@ -310,7 +310,6 @@ fn prepare(archive: &ArchiveFolder, object: ReceivedObject) -> Result<NewInstanc
     meta.write(&mut head)
         .map_err(|e| IngestError::Unreadable(format!("cannot write the file meta group: {e}")))?;
 
-    let hash = blake3::hash(&object.dataset).to_hex().to_string();
     let header_hash = header_hash(&mut obj);
     let file_size = (head.len() + object.dataset.len()) as u64;
     let file_path = archive.put(&[&head, &object.dataset])?;
@@ -339,7 +338,6 @@ fn prepare(archive: &ArchiveFolder, object: ReceivedObject) -> Result<NewInstanc
         file_path,
         file_size,
         transfer_syntax: ts.uid().to_string(),
-        dataset_hash: hash,
         header_hash,
         received_from: object.source,
     })
@@ -422,7 +420,11 @@ fn required_uid(
 
 /// The writer thread: takes whatever jobs are waiting, decides each against the index and
 /// commits them all in one transaction.
-fn index_writer(store: &mut Store, mut rx: tokio::sync::mpsc::Receiver<IndexJob>) {
+fn index_writer(
+    archive: &ArchiveFolder,
+    store: &mut Store,
+    mut rx: tokio::sync::mpsc::Receiver<IndexJob>,
+) {
     while let Some(first) = rx.blocking_recv() {
         let mut batch = vec![first];
         while batch.len() < 512 {
@@ -431,7 +433,7 @@ fn index_writer(store: &mut Store, mut rx: tokio::sync::mpsc::Receiver<IndexJob>
                 Err(_) => break,
             }
         }
-        match decide_and_index(store, &batch) {
+        match decide_and_index(archive, store, &batch) {
             Ok(verdicts) => {
                 for (job, verdict) in batch.into_iter().zip(verdicts) {
                     let _ = job.reply.send(Ok(verdict));
@@ -450,20 +452,31 @@ fn index_writer(store: &mut Store, mut rx: tokio::sync::mpsc::Receiver<IndexJob>
 struct Existing {
     series_uid: String,
     study_uid: String,
-    dataset_hash: String,
+    file_path: String,
     header_hash: String,
     transfer_syntax: String,
 }
 
-/// The same object: identical bytes, or the same attributes re-encoded in another syntax.
-fn is_same_object(existing: &Existing, new: &NewInstance) -> bool {
-    existing.dataset_hash == new.dataset_hash
-        || (existing.transfer_syntax != new.transfer_syntax
-            && !existing.header_hash.is_empty()
-            && existing.header_hash == new.header_hash)
+/// The same object: identical data set bytes, or the same attributes re-encoded in another
+/// syntax. Bytes are compared only here, when a known UID arrives again (rare), so the
+/// ingest path never hashes whole data sets.
+fn is_same_object(archive: &ArchiveFolder, existing: &Existing, new: &NewInstance) -> bool {
+    if existing.transfer_syntax != new.transfer_syntax {
+        return !existing.header_hash.is_empty() && existing.header_hash == new.header_hash;
+    }
+    let dataset = |rel: &str| -> Option<Vec<u8>> {
+        let bytes = archive.get(rel).ok()?;
+        let offset = crate::dicom::scu::dataset_offset(&bytes)?;
+        Some(bytes[offset..].to_vec())
+    };
+    match (dataset(&existing.file_path), dataset(&new.file_path)) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
 }
 
 fn decide_and_index(
+    archive: &ArchiveFolder,
     store: &mut Store,
     batch: &[IndexJob],
 ) -> Result<Vec<IndexVerdict>, StoreError> {
@@ -475,7 +488,7 @@ fn decide_and_index(
         let existing = store.instance_by_sop_uid(&inst.sop_uid)?.map(|e| Existing {
             series_uid: e.series_uid,
             study_uid: e.study_uid,
-            dataset_hash: e.dataset_hash,
+            file_path: e.file_path,
             header_hash: e.header_hash,
             transfer_syntax: e.transfer_syntax,
         });
@@ -485,7 +498,7 @@ fn decide_and_index(
                 Existing {
                     series_uid: other.series_uid.clone(),
                     study_uid: other.study_uid.clone(),
-                    dataset_hash: other.dataset_hash.clone(),
+                    file_path: other.file_path.clone(),
                     header_hash: other.header_hash.clone(),
                     transfer_syntax: other.transfer_syntax.clone(),
                 }
@@ -498,7 +511,7 @@ fn decide_and_index(
                     study_uid: e.study_uid,
                 })
             }
-            Some(e) if is_same_object(&e, inst) => Some(IndexVerdict::Duplicate),
+            Some(e) if is_same_object(archive, &e, inst) => Some(IndexVerdict::Duplicate),
             Some(_) => Some(IndexVerdict::Conflict),
             None => {
                 seen_in_batch.insert(inst.sop_uid.clone(), i);

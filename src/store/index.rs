@@ -57,8 +57,6 @@ pub struct NewInstance {
     pub file_size: u64,
     /// Transfer syntax the object is stored in (as received).
     pub transfer_syntax: String,
-    /// Hash of the data set bytes, to tell a true duplicate from a conflicting one.
-    pub dataset_hash: String,
     /// Hash of the attributes without pixel data, re-encoded canonically: the same object
     /// received in another transfer syntax has the same header hash.
     pub header_hash: String,
@@ -75,8 +73,8 @@ pub struct ExistingInstance {
     pub series_uid: String,
     /// Its study.
     pub study_uid: String,
-    /// The stored data set's hash.
-    pub dataset_hash: String,
+    /// Its file, relative to the archive (compared byte for byte when a duplicate arrives).
+    pub file_path: String,
     /// The stored header hash.
     pub header_hash: String,
     /// The stored transfer syntax.
@@ -301,7 +299,7 @@ impl Store {
     pub fn instance_by_sop_uid(&self, sop_uid: &str) -> StoreResult<Option<ExistingInstance>> {
         self.conn
             .query_row(
-                "SELECT i.id, se.series_uid, st.study_uid, i.dataset_hash, i.header_hash, i.transfer_syntax
+                "SELECT i.id, se.series_uid, st.study_uid, i.file_path, i.header_hash, i.transfer_syntax
                  FROM instances i JOIN series se ON se.id = i.series_row
                  JOIN studies st ON st.id = se.study_row WHERE i.sop_uid = ?1",
                 [sop_uid],
@@ -310,7 +308,7 @@ impl Store {
                         row: r.get(0)?,
                         series_uid: r.get(1)?,
                         study_uid: r.get(2)?,
-                        dataset_hash: r.get(3)?,
+                        file_path: r.get(3)?,
                         header_hash: r.get(4)?,
                         transfer_syntax: r.get(5)?,
                     })
@@ -688,8 +686,8 @@ fn index_one(
     exec(
         tx,
         "INSERT INTO instances (series_row, sop_uid, sop_class, instance_number, file_path, file_size,
-                                transfer_syntax, dataset_hash, header_hash, received_from)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                transfer_syntax, header_hash, received_from)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             series_row,
             inst.sop_uid,
@@ -698,7 +696,6 @@ fn index_one(
             inst.file_path,
             inst.file_size as i64,
             inst.transfer_syntax,
-            inst.dataset_hash,
             inst.header_hash,
             inst.received_from
         ],

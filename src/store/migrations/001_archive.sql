@@ -47,7 +47,6 @@ CREATE TABLE instances (
     file_path        TEXT NOT NULL,
     file_size        INTEGER NOT NULL,
     transfer_syntax  TEXT NOT NULL,
-    dataset_hash     TEXT NOT NULL,
     header_hash      TEXT NOT NULL DEFAULT '',
     received_from    TEXT NOT NULL DEFAULT '',
     received_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
