@@ -45,7 +45,6 @@ fn fill(path: &Path) {
                     file_path: format!("00/00/{s}_{se}_{i}.dcm"),
                     file_size: 1,
                     transfer_syntax: "1.2.840.10008.1.2.1".into(),
-                    dataset_hash: String::new(),
                     header_hash: String::new(),
                     received_from: "BENCH".into(),
                     ..NewInstance::default()
