@@ -197,12 +197,7 @@ fn whole_corpus_stores_and_queries_match_the_corpus_at_every_level() {
         "ModalitiesInStudy=",
         "NumberOfStudyRelatedInstances=",
     ]);
-    let got: BTreeSet<String> = r["matches"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["StudyInstanceUID"].as_str().unwrap().to_string())
-        .collect();
+    let got: BTreeSet<String> = matched(&r, "StudyInstanceUID");
     assert_eq!(got, expected_studies);
     assert_eq!(r["final"], 0);
     // Number of Study Related Instances adds up to the distinct instances.
@@ -252,12 +247,7 @@ fn whole_corpus_stores_and_queries_match_the_corpus_at_every_level() {
         "SOPInstanceUID=",
         "Rows=",
     ]);
-    let got: BTreeSet<String> = r["matches"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["SOPInstanceUID"].as_str().unwrap().to_string())
-        .collect();
+    let got: BTreeSet<String> = matched(&r, "SOPInstanceUID");
     let want: BTreeSet<String> = index
         .iter()
         .filter(|e| e["series"] == first["series"])
@@ -288,12 +278,7 @@ fn whole_corpus_stores_and_queries_match_the_corpus_at_every_level() {
         "PatientID=",
         "PatientName=",
     ]);
-    let got: BTreeSet<String> = r["matches"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["PatientID"].as_str().unwrap().to_string())
-        .collect();
+    let got: BTreeSet<String> = matched(&r, "PatientID");
     assert_eq!(got, by_patient.keys().cloned().collect::<BTreeSet<_>>());
 
     // dcmtk findscu agrees with pynetdicom on a modality query.
@@ -863,12 +848,7 @@ fn query_matching_kinds_against_peers() {
         args.extend_from_slice(keys);
         let r = peer(&args);
         assert_eq!(r["final"], 0, "{r}");
-        r["matches"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["StudyInstanceUID"].as_str().unwrap().to_string())
-            .collect()
+        matched(&r, "StudyInstanceUID")
     };
     // Wildcard on patient ID (single-character and any-length).
     let ct_small = index
@@ -888,12 +868,7 @@ fn query_matching_kinds_against_peers() {
     let want: BTreeSet<String> = [a.to_string(), b.to_string()].into_iter().collect();
     let keys = format!("StudyInstanceUID={a}\\{b}");
     let r = peer(&["find", "127.0.0.1", &port, "LIGHTBOX", "STUDY", &keys]);
-    let got: BTreeSet<String> = r["matches"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["StudyInstanceUID"].as_str().unwrap().to_string())
-        .collect();
+    let got: BTreeSet<String> = matched(&r, "StudyInstanceUID");
     assert_eq!(got, want);
     // Date range, open-ended: dcmtk findscu and pynetdicom agree.
     let r = peer(&[
@@ -906,12 +881,7 @@ fn query_matching_kinds_against_peers() {
         "StudyDate=20040501-",
         "PatientID=",
     ]);
-    let by_py: BTreeSet<String> = r["matches"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["StudyInstanceUID"].as_str().unwrap().to_string())
-        .collect();
+    let by_py: BTreeSet<String> = matched(&r, "StudyInstanceUID");
     assert!(!by_py.is_empty() && by_py.len() < found(&[]).len(), "{r}");
     let out = dcmtk(
         "findscu",

@@ -112,12 +112,7 @@ fn kill_9_during_ingest_loses_no_acknowledged_instance() {
         "IMAGE",
         "SOPInstanceUID=",
     ]);
-    let present: BTreeSet<String> = r["matches"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["SOPInstanceUID"].as_str().unwrap().to_string())
-        .collect();
+    let present: BTreeSet<String> = matched(&r, "SOPInstanceUID");
     let lost: Vec<&String> = acknowledged.difference(&present).collect();
     assert!(
         lost.is_empty(),

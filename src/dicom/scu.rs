@@ -131,6 +131,18 @@ fn accepted(
         .collect()
 }
 
+/// Turns a final response into Ok, or the peer's failure status with its comment.
+fn success_or_failure(node: &DicomNode, response: &Command) -> Result<(), ScuError> {
+    match response.status() {
+        Some(status::SUCCESS) => Ok(()),
+        other => Err(ScuError::Failed {
+            node: node.name.clone(),
+            status: other.unwrap_or(0xFFFF),
+            comment: response.text(tags::ERROR_COMMENT),
+        }),
+    }
+}
+
 /// Opens an association for one service class and returns it with the accepted
 /// presentation context and its transfer syntax.
 async fn open_service(
@@ -198,14 +210,7 @@ pub async fn echo(node: &DicomNode, calling_ae: &str) -> Result<(), ScuError> {
     dimse::send_message(&mut assoc, pc.id, &rq, None).await?;
     let rsp = expect_response(&mut assoc, cf::C_ECHO_RSP).await?;
     let _ = assoc.release().await;
-    match rsp.command.status() {
-        Some(status::SUCCESS) => Ok(()),
-        other => Err(ScuError::Failed {
-            node: node.name.clone(),
-            status: other.unwrap_or(0xFFFF),
-            comment: rsp.command.text(tags::ERROR_COMMENT),
-        }),
-    }
+    success_or_failure(node, &rsp.command)
 }
 
 /// The data set bytes of a stored file (after its meta group) and the file's syntax.
@@ -643,14 +648,7 @@ pub async fn send_commitment_report(
     dimse::send_message(&mut assoc, pc.id, &rq, Some(&bytes)).await?;
     let rsp = expect_response(&mut assoc, cf::N_EVENT_REPORT_RSP).await?;
     let _ = assoc.release().await;
-    match rsp.command.status() {
-        Some(status::SUCCESS) => Ok(()),
-        other => Err(ScuError::Failed {
-            node: node.name.clone(),
-            status: other.unwrap_or(0xFFFF),
-            comment: rsp.command.text(tags::ERROR_COMMENT),
-        }),
-    }
+    success_or_failure(node, &rsp.command)
 }
 
 /// Transfer syntaxes we can read, best first, for contexts where the peer sends to us.

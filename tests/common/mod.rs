@@ -59,6 +59,16 @@ pub fn peer(args: &[&str]) -> serde_json::Value {
     })
 }
 
+/// The values of `key` in every match of a `peer(&["find", …])` answer.
+pub fn matched(answer: &serde_json::Value, key: &str) -> std::collections::BTreeSet<String> {
+    answer["matches"]
+        .as_array()
+        .expect("a find answer has matches")
+        .iter()
+        .map(|m| m[key].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
 /// The lightbox binary under test.
 pub fn lightbox_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_lightbox"))
