@@ -1043,3 +1043,95 @@ fn c_find_answers_stop_at_the_configured_limit() {
     let out = lightbox(&data, &["settings", "set", "dicom.find_limit", "lots"]);
     assert!(!out.status.success());
 }
+
+#[test]
+fn c_cancel_stops_a_c_get_between_sub_operations() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let synth = dir.path().join("synth");
+    let out = lightbox(
+        &data,
+        &[
+            "dev",
+            "synth-ct",
+            "--out",
+            synth.to_str().unwrap(),
+            "--slices",
+            "300",
+            "--size",
+            "8",
+            "--seed",
+            "31",
+        ],
+    );
+    assert!(out.status.success());
+    assert!(
+        lightbox(&data, &["import", synth.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let server = Server::start(&data);
+    let study = lightbox::pacs::synthetic::SyntheticSeries::new(31, 8).study_uid;
+    let r = peer(&[
+        "get_cancel",
+        "127.0.0.1",
+        &server.port(),
+        "LIGHTBOX",
+        &study,
+        "1.2.840.10008.5.1.4.1.1.2",
+    ]);
+    assert_eq!(r["final"], 0xFE00, "{r}");
+    assert!(r["received"].as_u64().unwrap() < 300, "{r}");
+    let out = dcmtk(
+        "echoscu",
+        &["-aec", "LIGHTBOX", "127.0.0.1", &server.port()],
+    );
+    assert!(out.status.success());
+}
+
+/// Regression: the sender used to guess it was on a C-GET requester's association when both
+/// sides had the same maximum PDU size, and then failed every instance for want of an SCP role.
+#[test]
+fn send_to_another_lightbox_with_the_same_pdu_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let ours = dir.path().join("ours");
+    let theirs = dir.path().join("theirs");
+    let out = lightbox(
+        &ours,
+        &[
+            "import",
+            corpus_dicom().join("CT_small.dcm").to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success());
+    let other = Server::start(&theirs);
+    let out = lightbox(
+        &ours,
+        &[
+            "nodes",
+            "add",
+            "--name",
+            "other",
+            "--ae",
+            "LIGHTBOX",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &other.port(),
+        ],
+    );
+    assert!(out.status.success());
+    let out = lightbox(&ours, &["send", "--to", "other", "--patient", "1CT1"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("sent 1,"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = lightbox(&theirs, &["check"]);
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("instances 1,"));
+}

@@ -699,8 +699,25 @@ impl Session {
             sender.release().await;
         } else {
             let mut next_id: u16 = 1;
+            let mut watch = scu::CancelWatch {
+                request_id: msg.command.message_id(),
+                cancelled: false,
+            };
             for row in &instances {
-                let ok = scu::store_on_association(assoc, &archive, row, next_id, None).await?;
+                if watch.cancelled || cancel_requested(assoc, &msg.command).await? {
+                    tracing::info!(association = self.id, "C-GET cancelled by the requester");
+                    cancelled = true;
+                    break;
+                }
+                let ok = scu::store_on_association(
+                    assoc,
+                    &archive,
+                    row,
+                    next_id,
+                    None,
+                    Some(&mut watch),
+                )
+                .await?;
                 next_id = next_id.wrapping_add(1).max(1);
                 progress.record(row, ok);
                 let pending = pending_response(&msg.command, rsp_field, total, &progress);

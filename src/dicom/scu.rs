@@ -190,6 +190,50 @@ where
     }
 }
 
+/// Watches for the requester's C-CANCEL of a C-GET while its sub-operations run on the same
+/// association (a cancel may arrive while we wait for a C-STORE response).
+#[derive(Debug)]
+pub struct CancelWatch {
+    /// Message ID of the C-GET request.
+    pub request_id: u16,
+    /// Set once the requester asked to cancel.
+    pub cancelled: bool,
+}
+
+/// Like [`expect_response`], but notes a C-CANCEL of the watched request instead of failing.
+async fn expect_response_watching<A>(
+    assoc: &mut A,
+    field: u16,
+    watch: &mut CancelWatch,
+) -> Result<dimse::Message, DimseError>
+where
+    A: AsyncAssociation<TcpStream> + Association + Send,
+{
+    loop {
+        match dimse::receive_message(assoc, 1 << 26).await? {
+            Incoming::Message(m)
+                if m.command.field() == cf::C_CANCEL_RQ
+                    && m.command.u16(tags::MESSAGE_ID_BEING_RESPONDED_TO)
+                        == Some(watch.request_id) =>
+            {
+                watch.cancelled = true;
+            }
+            Incoming::Message(m) if m.command.field() == field => return Ok(m),
+            Incoming::Message(m) => {
+                return Err(DimseError::Protocol(format!(
+                    "expected response 0x{field:04x}, got 0x{:04x}",
+                    m.command.field()
+                )));
+            }
+            _ => {
+                return Err(DimseError::Protocol(
+                    "peer released during a request".into(),
+                ));
+            }
+        }
+    }
+}
+
 /// C-ECHO.
 pub async fn echo(node: &DicomNode, calling_ae: &str) -> Result<(), ScuError> {
     let options = ClientAssociationOptions::new().with_presentation_context(
@@ -277,21 +321,23 @@ fn choose_context<'a>(
 
 /// Sends one stored instance as a C-STORE on an open association and waits for its answer.
 /// Used for C-GET (on the requester's association), C-MOVE and `send`.
+///
+/// `c_get` is `Some` when the association is the C-GET requester's (Lightbox accepted it): the
+/// requester must then have taken the SCP role for the class, and its C-CANCEL is watched.
 pub async fn store_on_association<A>(
     assoc: &mut A,
     archive: &ArchiveFolder,
     row: &IndexRow,
     message_id: u16,
     move_originator: Option<(&str, u16)>,
+    mut c_get: Option<&mut CancelWatch>,
 ) -> Result<SubOutcome, DimseError>
 where
     A: AsyncAssociation<TcpStream> + Association + Send,
 {
-    // On our own listener (C-GET) the requester must have taken the SCP role.
-    let is_acceptor = assoc.local_max_pdu_length() == assoc.acceptor_max_pdu_length()
-        && assoc.peer_max_pdu_length() == assoc.requestor_max_pdu_length();
+    let on_requesters_association = c_get.is_some();
     let roles_ok = |pc: &PresentationContextNegotiated| {
-        !is_acceptor || assoc.requestor_roles_for(&pc.abstract_syntax).scp
+        !on_requesters_association || assoc.requestor_roles_for(&pc.abstract_syntax).scp
     };
     let Some(pc) = choose_context(assoc.presentation_contexts(), row, roles_ok).cloned() else {
         tracing::warn!(sop_class = %row.sop_class, sop_uid = %row.sop_uid, "no accepted presentation context for this instance");
@@ -332,7 +378,10 @@ where
             .with_u16(tags::MOVE_ORIGINATOR_MESSAGE_ID, id);
     }
     dimse::send_message(assoc, pc.id, &rq, Some(&dataset)).await?;
-    let rsp = expect_response(assoc, cf::C_STORE_RSP).await?;
+    let rsp = match c_get.as_deref_mut() {
+        Some(watch) => expect_response_watching(assoc, cf::C_STORE_RSP, watch).await?,
+        None => expect_response(assoc, cf::C_STORE_RSP).await?,
+    };
     Ok(match rsp.command.status() {
         Some(status::SUCCESS) => SubOutcome::Success,
         Some(s) if (s & 0xF000) == 0xB000 => SubOutcome::Warning,
@@ -393,7 +442,7 @@ impl StoreSession {
         let id = self.next_message_id;
         self.next_message_id = self.next_message_id.wrapping_add(1).max(1);
         let originator = self.originator.as_ref().map(|(a, i)| (a.as_str(), *i));
-        match store_on_association(&mut self.assoc, archive, row, id, originator).await {
+        match store_on_association(&mut self.assoc, archive, row, id, originator, None).await {
             Ok(o) => o,
             Err(e) => {
                 tracing::warn!(sop_uid = %row.sop_uid, error = %e, "C-STORE sub-operation failed");

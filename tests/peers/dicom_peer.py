@@ -227,6 +227,35 @@ def commit_then_release(host, port, aet, listen_port, pairs):
     print(json.dumps({"status": status.Status if status else None, "reports": reports}))
 
 
+def get_cancel(host, port, aet, study_uid, sop_class):
+    """C-GET a study and send C-CANCEL from inside the first C-STORE; prints counts."""
+    ae = AE(ae_title="PYPEER")
+    ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
+    ae.add_requested_context(sop_class, [ExplicitVRLittleEndian])
+    received = []
+    state = {}
+
+    def on_store(event):
+        received.append(str(event.request.AffectedSOPInstanceUID))
+        if len(received) == 1:
+            event.assoc.send_c_cancel(9, state["context_id"])
+        return 0x0000
+
+    assoc = ae.associate(host, int(port), ae_title=aet, ext_neg=[build_role(sop_class, scp_role=True)],
+                         evt_handlers=[(evt.EVT_C_STORE, on_store)])
+    state["context_id"] = [c.context_id for c in assoc.accepted_contexts
+                           if c.abstract_syntax == StudyRootQueryRetrieveInformationModelGet][0]
+    ds = Dataset()
+    ds.QueryRetrieveLevel = "STUDY"
+    ds.StudyInstanceUID = study_uid
+    final = None
+    for status, _ in assoc.send_c_get(ds, StudyRootQueryRetrieveInformationModelGet, msg_id=9):
+        if status is not None and status.Status != 0xFF00:
+            final = status.Status
+    assoc.release()
+    print(json.dumps({"final": final, "received": len(received)}))
+
+
 def same_pixels(a, b):
     """Whether two uncompressed files carry the same Pixel Data bytes and image geometry."""
     da = dcmread(a, force=True)
@@ -443,6 +472,8 @@ if __name__ == "__main__":
         find_cancel(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])
     elif cmd == "commit_then_release":
         commit_then_release(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6:])
+    elif cmd == "get_cancel":
+        get_cancel(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6])
     elif cmd == "same_pixels":
         same_pixels(sys.argv[2], sys.argv[3])
     elif cmd == "commit":
