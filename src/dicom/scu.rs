@@ -330,7 +330,7 @@ pub async fn store_on_association<A>(
     row: &IndexRow,
     message_id: u16,
     move_originator: Option<(&str, u16)>,
-    mut c_get: Option<&mut CancelWatch>,
+    c_get: Option<&mut CancelWatch>,
 ) -> Result<SubOutcome, DimseError>
 where
     A: AsyncAssociation<TcpStream> + Association + Send,
@@ -378,7 +378,7 @@ where
             .with_u16(tags::MOVE_ORIGINATOR_MESSAGE_ID, id);
     }
     dimse::send_message(assoc, pc.id, &rq, Some(&dataset)).await?;
-    let rsp = match c_get.as_deref_mut() {
+    let rsp = match c_get {
         Some(watch) => expect_response_watching(assoc, cf::C_STORE_RSP, watch).await?,
         None => expect_response(assoc, cf::C_STORE_RSP).await?,
     };
