@@ -1,6 +1,7 @@
 //! The README's first command: `lightbox` opens its window (here under Xvfb, rendering on
 //! Mesa's software adapter) with the DICOM services running in the same process.
 
+#![cfg(unix)] // Xvfb and process groups: the desktop smoke test runs on Linux CI
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed step is a failed test
 
 mod common;
