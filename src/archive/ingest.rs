@@ -105,6 +105,8 @@ pub enum Ingested {
     Stored {
         /// Its SOP Instance UID.
         sop_uid: String,
+        /// Its study (the RIS matches arriving studies to orders by it).
+        study_uid: String,
     },
     /// Already archived with identical content: nothing changed.
     Duplicate {
@@ -177,6 +179,7 @@ impl Ingest {
         let (tx, rx) = oneshot::channel();
         let file_path = prepared.file_path.clone();
         let sop_uid = prepared.sop_uid.clone();
+        let study_uid = prepared.study_uid.clone();
         self.jobs
             .blocking_send(IndexJob {
                 instance: prepared,
@@ -184,13 +187,14 @@ impl Ingest {
             })
             .map_err(|_| IngestError::ShuttingDown)?;
         let verdict = rx.blocking_recv().map_err(|_| IngestError::ShuttingDown)?;
-        self.finish(verdict, &file_path, sop_uid)
+        self.finish(verdict, &file_path, sop_uid, study_uid)
     }
 
     async fn index(&self, prepared: NewInstance) -> Result<Ingested, IngestError> {
         let (tx, rx) = oneshot::channel();
         let file_path = prepared.file_path.clone();
         let sop_uid = prepared.sop_uid.clone();
+        let study_uid = prepared.study_uid.clone();
         let job = IndexJob {
             instance: prepared,
             reply: tx,
@@ -201,7 +205,7 @@ impl Ingest {
             .await
             .map_err(|_| IngestError::ShuttingDown)?;
         let verdict = rx.await.map_err(|_| IngestError::ShuttingDown)?;
-        self.finish(verdict, &file_path, sop_uid)
+        self.finish(verdict, &file_path, sop_uid, study_uid)
     }
 
     fn finish(
@@ -209,6 +213,7 @@ impl Ingest {
         verdict: Result<IndexVerdict, String>,
         file_path: &str,
         sop_uid: String,
+        study_uid: String,
     ) -> Result<Ingested, IngestError> {
         let verdict = match verdict {
             Ok(v) => v,
@@ -222,7 +227,7 @@ impl Ingest {
             let _ = self.archive.delete(file_path);
         }
         match verdict {
-            IndexVerdict::Inserted => Ok(Ingested::Stored { sop_uid }),
+            IndexVerdict::Inserted => Ok(Ingested::Stored { sop_uid, study_uid }),
             IndexVerdict::Duplicate => Ok(Ingested::Duplicate { sop_uid }),
             IndexVerdict::Conflict => {
                 tracing::warn!(

@@ -427,11 +427,11 @@ impl Session {
                 source: self.calling.clone(),
             };
             match self.ctx.ingest.ingest(object).await {
-                Ok(Ingested::Stored { .. }) => {
+                Ok(Ingested::Stored { study_uid, .. }) => {
                     self.stored += 1;
                     self.ctx.events.send(ServiceEvent::InstanceStored {
                         association: self.id,
-                        study_uid: String::new(),
+                        study_uid,
                     });
                     (status::SUCCESS, None)
                 }
