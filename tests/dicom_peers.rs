@@ -1135,3 +1135,43 @@ fn send_to_another_lightbox_with_the_same_pdu_size() {
     let out = lightbox(&theirs, &["check"]);
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("instances 1,"));
 }
+
+#[test]
+fn a_silent_connection_is_closed_after_the_idle_timeout() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        lightbox(
+            dir.path(),
+            &["settings", "set", "dicom.idle_timeout_secs", "1"]
+        )
+        .status
+        .success()
+    );
+    let server = Server::start(dir.path());
+    let mut socket = std::net::TcpStream::connect(server.addr).unwrap();
+    socket
+        .set_read_timeout(Some(std::time::Duration::from_secs(15)))
+        .unwrap();
+    let mut buf = [0u8; 64];
+    // The server must close the connection (end of stream or reset) before our 15 s read
+    // timeout; a timeout means it kept the silent connection open.
+    match socket.read(&mut buf) {
+        Ok(0) => {}
+        Ok(n) => panic!("unexpected {n} bytes from the server"),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) =>
+        {
+            panic!("the idle connection was not closed")
+        }
+        Err(_) => {} // reset by the server: closed too
+    }
+    let out = dcmtk(
+        "echoscu",
+        &["-aec", "LIGHTBOX", "127.0.0.1", &server.port()],
+    );
+    assert!(out.status.success());
+}

@@ -201,3 +201,46 @@ pub fn recover_unsynced(archive: &ArchiveFolder, store: &mut Store) -> Result<us
     store.remove_instances(&broken)?;
     Ok(broken.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::index::NewInstance;
+
+    fn row(sop: &str, file_path: &str, file_size: u64) -> NewInstance {
+        NewInstance {
+            patient_id: "P1".into(),
+            study_uid: "1.2.3".into(),
+            series_uid: "1.2.3.4".into(),
+            sop_uid: sop.into(),
+            sop_class: "1.2.840.10008.5.1.4.1.1.2".into(),
+            file_path: file_path.into(),
+            file_size,
+            transfer_syntax: "1.2.840.10008.1.2.1".into(),
+            ..NewInstance::default()
+        }
+    }
+
+    #[test]
+    fn recovery_drops_unsynced_rows_without_a_complete_file_and_keeps_the_rest()
+    -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let archive = ArchiveFolder::open(&dir.path().join("archive"))?;
+        let mut store = Store::open(&dir.path().join("db.sqlite"))?;
+        let complete = archive.put(&[b"0123456789"])?;
+        let short = archive.put(&[b"01234"])?;
+        store.index_instances(&[
+            row("1.1", &complete, 10),
+            row("1.2", &short, 10),
+            row("1.3", "20260101/missing.dcm", 10),
+        ])?;
+        assert_eq!(recover_unsynced(&archive, &mut store)?, 2);
+        assert_eq!(store.instance_count()?, 1);
+        assert!(store.instance_by_sop_uid("1.1")?.is_some());
+        // A synced row is never touched, even if its file vanished later (that is `check`'s job).
+        sync_round(&archive, &mut store)?;
+        archive.delete(&complete)?;
+        assert_eq!(recover_unsynced(&archive, &mut store)?, 0);
+        Ok(())
+    }
+}
