@@ -10,6 +10,7 @@ pub mod app;
 pub mod archive;
 pub mod dicom;
 pub mod events;
+pub mod imaging;
 pub mod import;
 pub mod pacs;
 pub mod store;

@@ -76,6 +76,24 @@ enum Command {
         /// Keys, e.g. PatientName=DOE* StudyDate=20240101-
         keys: Vec<String>,
     },
+    /// Render one frame of a monochrome file to an 8-bit PNG on the CPU reference path
+    /// (rescale, VOI LINEAR window, MONOCHROME1). Default window: the file's first.
+    Render {
+        /// The DICOM file.
+        file: PathBuf,
+        /// Frame number, from 0.
+        #[arg(long, default_value_t = 0)]
+        frame: u32,
+        /// Window as CENTER,WIDTH in modality units (overrides the file's).
+        #[arg(long)]
+        window: Option<String>,
+        /// Use the CPU path (the only one in this build).
+        #[arg(long)]
+        cpu: bool,
+        /// Output PNG.
+        #[arg(short = 'o', long = "out")]
+        out: PathBuf,
+    },
     /// Check the archive: every index row has its complete, readable file.
     Check,
     /// Read or change a practice setting (e.g. dicom.ae_title, dicom.port,
@@ -265,6 +283,33 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     println!("{key} = {value}");
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Render {
+            file,
+            frame,
+            window,
+            cpu: _,
+            out,
+        } => {
+            let window = match window {
+                Some(text) => {
+                    let (c, w) = text
+                        .split_once(',')
+                        .context("--window is CENTER,WIDTH, e.g. 40,400")?;
+                    let center: f64 = c.trim().parse().context("the window centre is a number")?;
+                    let width: f64 = w.trim().parse().context("the window width is a number")?;
+                    if width < 1.0 {
+                        bail!("the window width must be at least 1");
+                    }
+                    Some(lightbox::imaging::Window { center, width })
+                }
+                None => None,
+            };
+            let image = lightbox::imaging::load_gray_frame(&file, frame)?;
+            let pixels = lightbox::imaging::render_gray(&image, window);
+            lightbox::imaging::write_gray_png(&out, image.columns, image.rows, &pixels)?;
+            println!("wrote {} ({}x{})", out.display(), image.columns, image.rows);
             Ok(ExitCode::SUCCESS)
         }
         Command::Check => {
