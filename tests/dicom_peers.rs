@@ -128,11 +128,7 @@ fn wrong_called_ae_is_rejected_and_server_keeps_serving() {
         text.contains("called ae title not recognized") || text.contains("rejected"),
         "{text}"
     );
-    let out = dcmtk(
-        "echoscu",
-        &["-aec", "LIGHTBOX", "127.0.0.1", &server.port()],
-    );
-    assert!(out.status.success());
+    assert_echo(&server);
 }
 
 #[test]
@@ -343,11 +339,7 @@ fn truncated_file_is_refused_with_a_failure_status_and_not_indexed() {
         "SOPInstanceUID=",
     ]);
     assert_eq!(r["matches"].as_array().unwrap().len(), 0, "{r}");
-    let out = dcmtk(
-        "echoscu",
-        &["-aec", "LIGHTBOX", "127.0.0.1", &server.port()],
-    );
-    assert!(out.status.success());
+    assert_echo(&server);
 }
 
 #[test]
@@ -617,25 +609,10 @@ fn c_cancel_stops_a_long_c_find() {
     let data = dir.path().join("data");
     // 1,500 tiny studies: far more answers than can be sent before the cancel arrives.
     let synth = dir.path().join("synth");
-    let out = lightbox(
+    synth_ct(
         &data,
-        &[
-            "dev",
-            "synth-ct",
-            "--out",
-            synth.to_str().unwrap(),
-            "--series",
-            "1500",
-            "--slices",
-            "1",
-            "--size",
-            "8",
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        &synth,
+        &["--series", "1500", "--slices", "1", "--size", "8"],
     );
     let out = lightbox(&data, &["import", synth.to_str().unwrap()]);
     assert!(
@@ -654,11 +631,7 @@ fn c_cancel_stops_a_long_c_find() {
     assert_eq!(r["final"], 0xFE00, "{r}");
     assert!(r["matches"].as_u64().unwrap() < 1500, "{r}");
     // The association is still usable afterwards for everyone.
-    let out = dcmtk(
-        "echoscu",
-        &["-aec", "LIGHTBOX", "127.0.0.1", &server.port()],
-    );
-    assert!(out.status.success());
+    assert_echo(&server);
 }
 
 #[test]
@@ -667,20 +640,7 @@ fn a_sender_killed_mid_transfer_leaves_nothing_half_indexed() {
     let data = dir.path().join("data");
     let synth = dir.path().join("synth");
     // Large instances (2048² × 16 bit = 8 MB each) so the kill lands inside a transfer.
-    let out = lightbox(
-        &data,
-        &[
-            "dev",
-            "synth-ct",
-            "--out",
-            synth.to_str().unwrap(),
-            "--slices",
-            "16",
-            "--size",
-            "2048",
-        ],
-    );
-    assert!(out.status.success());
+    synth_ct(&data, &synth, &["--slices", "16", "--size", "2048"]);
     let server = Server::start(&data);
     let mut storescu = Command::new("storescu")
         .env("TCP_NODELAY", "1")
@@ -735,11 +695,7 @@ fn a_sender_killed_mid_transfer_leaves_nothing_half_indexed() {
         archive.partial_files().is_empty(),
         "a partial file was left behind"
     );
-    let out = dcmtk(
-        "echoscu",
-        &["-aec", "LIGHTBOX", "127.0.0.1", &server.port()],
-    );
-    assert!(out.status.success());
+    assert_echo(&server);
 }
 
 #[test]
@@ -747,22 +703,11 @@ fn four_senders_at_once_are_all_archived() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let synth = dir.path().join("synth");
-    let out = lightbox(
+    synth_ct(
         &data,
-        &[
-            "dev",
-            "synth-ct",
-            "--out",
-            synth.to_str().unwrap(),
-            "--series",
-            "4",
-            "--slices",
-            "50",
-            "--size",
-            "64",
-        ],
+        &synth,
+        &["--series", "4", "--slices", "50", "--size", "64"],
     );
-    assert!(out.status.success());
     let server = Server::start(&data);
     let port = server.port();
     let senders: Vec<_> = (1..=4)
@@ -910,20 +855,7 @@ fn a_full_disk_gets_out_of_resources_and_loses_nothing_stored() {
     trust_test_peers(&data);
     let synth = dir.path().join("synth");
     // 525 KB each: three fit in 2 MB, the rest do not.
-    let out = lightbox(
-        &data,
-        &[
-            "dev",
-            "synth-ct",
-            "--out",
-            synth.to_str().unwrap(),
-            "--slices",
-            "8",
-            "--size",
-            "512",
-        ],
-    );
-    assert!(out.status.success());
+    synth_ct(&data, &synth, &["--slices", "8", "--size", "512"]);
     let server = Server::start_with_small_archive(&data, 2 * 1024 * 1024);
     let out = dcmtk(
         "storescu",
@@ -950,14 +882,7 @@ fn a_full_disk_gets_out_of_resources_and_loses_nothing_stored() {
     ]);
     let stored = r["matches"].as_array().unwrap().len();
     assert!((1..8).contains(&stored), "{r}");
-    let out = dcmtk(
-        "echoscu",
-        &["-aec", "LIGHTBOX", "127.0.0.1", &server.port()],
-    );
-    assert!(
-        out.status.success(),
-        "the server stopped serving after a full disk"
-    );
+    assert_echo(&server);
 }
 
 #[test]
@@ -1002,22 +927,11 @@ fn c_find_answers_stop_at_the_configured_limit() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let synth = dir.path().join("synth");
-    let out = lightbox(
+    synth_ct(
         &data,
-        &[
-            "dev",
-            "synth-ct",
-            "--out",
-            synth.to_str().unwrap(),
-            "--series",
-            "5",
-            "--slices",
-            "1",
-            "--size",
-            "8",
-        ],
+        &synth,
+        &["--series", "5", "--slices", "1", "--size", "8"],
     );
-    assert!(out.status.success());
     assert!(
         lightbox(&data, &["import", synth.to_str().unwrap()])
             .status
@@ -1049,22 +963,11 @@ fn c_cancel_stops_a_c_get_between_sub_operations() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let synth = dir.path().join("synth");
-    let out = lightbox(
+    synth_ct(
         &data,
-        &[
-            "dev",
-            "synth-ct",
-            "--out",
-            synth.to_str().unwrap(),
-            "--slices",
-            "300",
-            "--size",
-            "8",
-            "--seed",
-            "31",
-        ],
+        &synth,
+        &["--slices", "300", "--size", "8", "--seed", "31"],
     );
-    assert!(out.status.success());
     assert!(
         lightbox(&data, &["import", synth.to_str().unwrap()])
             .status
@@ -1082,11 +985,7 @@ fn c_cancel_stops_a_c_get_between_sub_operations() {
     ]);
     assert_eq!(r["final"], 0xFE00, "{r}");
     assert!(r["received"].as_u64().unwrap() < 300, "{r}");
-    let out = dcmtk(
-        "echoscu",
-        &["-aec", "LIGHTBOX", "127.0.0.1", &server.port()],
-    );
-    assert!(out.status.success());
+    assert_echo(&server);
 }
 
 /// Regression: the sender used to guess it was on a C-GET requester's association when both
@@ -1169,9 +1068,5 @@ fn a_silent_connection_is_closed_after_the_idle_timeout() {
         }
         Err(_) => {} // reset by the server: closed too
     }
-    let out = dcmtk(
-        "echoscu",
-        &["-aec", "LIGHTBOX", "127.0.0.1", &server.port()],
-    );
-    assert!(out.status.success());
+    assert_echo(&server);
 }

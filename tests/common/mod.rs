@@ -223,6 +223,36 @@ impl Drop for Server {
     }
 }
 
+/// C-ECHO `server` with dcmtk's echoscu: it must still be serving.
+pub fn assert_echo(server: &Server) {
+    let out = dcmtk(
+        "echoscu",
+        &["-aec", &server.ae, "127.0.0.1", &server.port()],
+    );
+    assert!(
+        out.status.success(),
+        "the server stopped answering C-ECHO: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Writes synthetic CT slices into `out` (`lightbox dev synth-ct --out OUT ARGS…`).
+pub fn synth_ct(data: &Path, out: &Path, args: &[&str]) {
+    let mut all = vec![
+        "dev",
+        "synth-ct",
+        "--out",
+        out.to_str().expect("utf-8 path"),
+    ];
+    all.extend_from_slice(args);
+    let result = lightbox(data, &all);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+}
+
 /// A free TCP port chosen by the OS (for peers we start, like storescp).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
