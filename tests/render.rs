@@ -10,26 +10,22 @@ use std::path::Path;
 
 use common::*;
 
-fn read_gray_png(path: &Path) -> (u32, u32, Vec<u8>) {
+fn read_png(path: &Path) -> (u32, u32, png::ColorType, Vec<u8>) {
     let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
     let mut reader = decoder.read_info().unwrap();
     let mut buf = vec![0; reader.output_buffer_size().unwrap()];
     let info = reader.next_frame(&mut buf).unwrap();
-    assert_eq!(
-        info.color_type,
-        png::ColorType::Grayscale,
-        "{}",
-        path.display()
-    );
     assert_eq!(info.bit_depth, png::BitDepth::Eight, "{}", path.display());
     buf.truncate(info.buffer_size());
-    (info.width, info.height, buf)
+    (info.width, info.height, info.color_type, buf)
 }
 
+/// Largest per-sample difference; sizes and colour types must agree.
 fn max_difference(ours: &Path, reference: &Path) -> u8 {
-    let (w1, h1, a) = read_gray_png(ours);
-    let (w2, h2, b) = read_gray_png(reference);
+    let (w1, h1, c1, a) = read_png(ours);
+    let (w2, h2, c2, b) = read_png(reference);
     assert_eq!((w1, h1), (w2, h2), "image sizes differ");
+    assert_eq!(c1, c2, "colour types differ");
     a.iter()
         .zip(&b)
         .map(|(x, y)| x.abs_diff(*y))
@@ -152,7 +148,7 @@ fn bad_input_gets_a_clear_error_naming_the_file() {
     let out = dir.path().join("x.png");
     for (name, words) in [
         ("MR_truncated.dcm", "MR_truncated.dcm"),
-        ("US1_UNCR.dcm", "photometric interpretation"),
+        ("SC_rgb_rle_16bit.dcm", "not rendered"),
     ] {
         let r = lightbox(
             dir.path(),
@@ -182,4 +178,45 @@ fn bad_input_gets_a_clear_error_naming_the_file() {
         ],
     );
     assert!(!r.status.success());
+}
+
+#[test]
+fn colour_images_match_dcmtk_within_one_level() {
+    let dir = tempfile::tempdir().unwrap();
+    // RGB in both planar configurations, odd sizes, two frames, RLE, JPEG baseline (YBR_FULL),
+    // and native YBR_FULL_422 (which dicom-pixeldata does not decode; read by us).
+    for name in [
+        "US1_UNCR.dcm",
+        "SC_rgb_small_odd.dcm",
+        "color-pl.dcm",
+        "SC_rgb_2frame.dcm",
+        "SC_rgb_rle.dcm",
+        "SC_rgb_jpeg_dcmtk.dcm",
+        "SC_ybr_full_422_uncompressed.dcm",
+    ] {
+        let out = dir.path().join(format!("{name}.ours.png"));
+        let refpng = dir.path().join(format!("{name}.dcmtk.png"));
+        let file = corpus_dicom().join(name);
+        let r = lightbox(
+            dir.path(),
+            &[
+                "render",
+                file.to_str().unwrap(),
+                "-o",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert!(
+            r.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+        let d = dcmtk(
+            "dcmj2pnm",
+            &["+on", file.to_str().unwrap(), refpng.to_str().unwrap()],
+        );
+        assert!(d.status.success(), "{}", String::from_utf8_lossy(&d.stderr));
+        let diff = max_difference(&out, &refpng);
+        assert!(diff <= 1, "{name}: differs from dcmtk by {diff} levels");
+    }
 }

@@ -253,11 +253,192 @@ pub fn render_gray(frame: &GrayFrame, window: Option<Window>) -> Vec<u8> {
         .collect()
 }
 
+/// One colour frame as interleaved 8-bit RGB, shown without windowing.
+#[derive(Debug, Clone)]
+pub struct RgbFrame {
+    /// Rows.
+    pub rows: u32,
+    /// Columns.
+    pub columns: u32,
+    /// R, G, B for each pixel, row by row.
+    pub rgb: Vec<u8>,
+}
+
+/// Whether a file's photometric interpretation is rendered by the colour path.
+pub fn is_colour(path: &Path) -> Result<bool, ImagingError> {
+    let obj = dicom_object::OpenFileOptions::new()
+        .read_until(tags::PIXEL_DATA)
+        .open_file(path)
+        .map_err(|e| ImagingError::Unreadable {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+    Ok(!text(&obj, tags::PHOTOMETRIC_INTERPRETATION).starts_with("MONOCHROME"))
+}
+
+/// Reads frame `frame` (0-based) of an 8-bit RGB, YBR_FULL or YBR_FULL_422 image as RGB
+/// (PS3.3 C.7.6.3.1.2), either planar configuration.
+pub fn load_rgb_frame(path: &Path, frame: u32) -> Result<RgbFrame, ImagingError> {
+    let name = path.display().to_string();
+    let unsupported = |reason: String| ImagingError::Unsupported {
+        path: name.clone(),
+        reason,
+    };
+    let obj = dicom_object::open_file(path).map_err(|e| ImagingError::Unreadable {
+        path: name.clone(),
+        reason: e.to_string(),
+    })?;
+    if text(&obj, tags::PHOTOMETRIC_INTERPRETATION) == "YBR_FULL_422" && !is_encapsulated(&obj) {
+        // dicom-pixeldata does not decode native 4:2:2; it is simple enough to read here.
+        return native_ybr_422_frame(&obj, frame, &name);
+    }
+    let decoded = obj
+        .decode_pixel_data()
+        .map_err(|e| ImagingError::Undecodable {
+            path: name.clone(),
+            reason: e.to_string(),
+        })?;
+    if decoded.samples_per_pixel() != 3 || decoded.bits_allocated() != 8 {
+        return Err(unsupported(format!(
+            "{} samples of {} bits are not rendered by the colour path yet",
+            decoded.samples_per_pixel(),
+            decoded.bits_allocated()
+        )));
+    }
+    if frame >= decoded.number_of_frames() {
+        return Err(unsupported(format!(
+            "frame {frame} requested, the image has {}",
+            decoded.number_of_frames()
+        )));
+    }
+    let bytes = decoded
+        .frame_data(frame)
+        .map_err(|e| ImagingError::Undecodable {
+            path: name.clone(),
+            reason: e.to_string(),
+        })?;
+    let pixels = decoded.rows() as usize * decoded.columns() as usize;
+    let photometric = decoded.photometric_interpretation().as_str().to_string();
+    let planar = matches!(
+        decoded.planar_configuration(),
+        dicom_pixeldata::PlanarConfiguration::PixelFirst
+    );
+    let short = || ImagingError::Undecodable {
+        path: name.clone(),
+        reason: "the frame is shorter than its rows and columns say".into(),
+    };
+    let mut rgb = Vec::with_capacity(pixels * 3);
+    match photometric.as_str() {
+        "RGB" | "YBR_FULL" | "YBR_FULL_422" => {
+            let data = bytes.get(..pixels * 3).ok_or_else(short)?;
+            for i in 0..pixels {
+                let (a, b, c) = if planar {
+                    (data[i], data[pixels + i], data[2 * pixels + i])
+                } else {
+                    (data[3 * i], data[3 * i + 1], data[3 * i + 2])
+                };
+                if photometric == "RGB" {
+                    rgb.extend_from_slice(&[a, b, c]);
+                } else {
+                    rgb.extend_from_slice(&ybr_to_rgb(a, b, c));
+                }
+            }
+        }
+        other => {
+            return Err(unsupported(format!(
+                "photometric interpretation {other:?} is not rendered by the colour path yet"
+            )));
+        }
+    }
+    Ok(RgbFrame {
+        rows: decoded.rows(),
+        columns: decoded.columns(),
+        rgb,
+    })
+}
+
+/// Native YBR_FULL_422 (8-bit): two pixels share one Cb and one Cr, stored Y1 Y2 Cb Cr.
+fn native_ybr_422_frame(
+    obj: &dicom_object::DefaultDicomObject,
+    frame: u32,
+    name: &str,
+) -> Result<RgbFrame, ImagingError> {
+    let number = |tag| text(obj, tag).trim().parse::<u32>().ok();
+    let (Some(rows), Some(columns)) = (number(tags::ROWS), number(tags::COLUMNS)) else {
+        return Err(ImagingError::Undecodable {
+            path: name.to_string(),
+            reason: "rows or columns missing".into(),
+        });
+    };
+    let frames = number(tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1);
+    if frame >= frames || number(tags::BITS_ALLOCATED) != Some(8) {
+        return Err(ImagingError::Unsupported {
+            path: name.to_string(),
+            reason: format!("frame {frame} of {frames}, or not 8 bits allocated"),
+        });
+    }
+    let pixels = rows as usize * columns as usize;
+    let frame_len = pixels.div_ceil(2) * 4;
+    let bytes = obj
+        .get(tags::PIXEL_DATA)
+        .and_then(|e| e.to_bytes().ok())
+        .ok_or_else(|| ImagingError::Undecodable {
+            path: name.to_string(),
+            reason: "no native pixel data".into(),
+        })?;
+    let start = frame as usize * frame_len;
+    let data = bytes
+        .get(start..start + frame_len)
+        .ok_or_else(|| ImagingError::Undecodable {
+            path: name.to_string(),
+            reason: "the pixel data is shorter than its rows, columns and frames say".into(),
+        })?;
+    let mut rgb = Vec::with_capacity(pixels * 3 + 3);
+    for quad in data.chunks_exact(4) {
+        for y in [quad[0], quad[1]] {
+            rgb.extend_from_slice(&ybr_to_rgb(y, quad[2], quad[3]));
+        }
+    }
+    rgb.truncate(pixels * 3);
+    Ok(RgbFrame { rows, columns, rgb })
+}
+
+fn is_encapsulated(obj: &dicom_object::DefaultDicomObject) -> bool {
+    obj.get(tags::PIXEL_DATA)
+        .is_some_and(|e| matches!(e.value(), dicom_core::DicomValue::PixelSequence(_)))
+}
+
+/// YCbCr (full range) to RGB, PS3.3 C.7.6.3.1.2.
+fn ybr_to_rgb(y: u8, cb: u8, cr: u8) -> [u8; 3] {
+    let (y, cb, cr) = (f64::from(y), f64::from(cb) - 128.0, f64::from(cr) - 128.0);
+    let clamp = |v: f64| v.round().clamp(0.0, 255.0) as u8;
+    [
+        clamp(y + 1.402 * cr),
+        clamp(y - 0.344_136 * cb - 0.714_136 * cr),
+        clamp(y + 1.772 * cb),
+    ]
+}
+
+/// Writes 8-bit RGB pixels as a PNG.
+pub fn write_rgb_png(path: &Path, columns: u32, rows: u32, rgb: &[u8]) -> Result<(), ImagingError> {
+    write_png(path, columns, rows, png::ColorType::Rgb, rgb)
+}
+
 /// Writes 8-bit grey pixels as a PNG.
 pub fn write_gray_png(
     path: &Path,
     columns: u32,
     rows: u32,
+    pixels: &[u8],
+) -> Result<(), ImagingError> {
+    write_png(path, columns, rows, png::ColorType::Grayscale, pixels)
+}
+
+fn write_png(
+    path: &Path,
+    columns: u32,
+    rows: u32,
+    colour: png::ColorType,
     pixels: &[u8],
 ) -> Result<(), ImagingError> {
     let fail = |e: String| ImagingError::Write {
@@ -266,7 +447,7 @@ pub fn write_gray_png(
     };
     let file = std::fs::File::create(path).map_err(|e| fail(e.to_string()))?;
     let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), columns, rows);
-    encoder.set_color(png::ColorType::Grayscale);
+    encoder.set_color(colour);
     encoder.set_depth(png::BitDepth::Eight);
     let mut writer = encoder.write_header().map_err(|e| fail(e.to_string()))?;
     writer
@@ -310,5 +491,19 @@ mod tests {
             Some(vec![4095, 2048, 2047])
         );
         assert_eq!(stored_values(&[1, 2, 3], 32, 32, false), None);
+    }
+}
+
+#[cfg(test)]
+mod colour_tests {
+    use super::ybr_to_rgb;
+
+    #[test]
+    fn ybr_full_to_rgb_matches_the_standard_equations() {
+        assert_eq!(ybr_to_rgb(0, 128, 128), [0, 0, 0]);
+        assert_eq!(ybr_to_rgb(255, 128, 128), [255, 255, 255]);
+        // Pure red in YCbCr (76, 85, 255) comes back as red.
+        let [r, g, b] = ybr_to_rgb(76, 85, 255);
+        assert!(r >= 253 && g <= 2 && b <= 2, "{r} {g} {b}");
     }
 }
