@@ -306,22 +306,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 None => None,
             };
-            if lightbox::imaging::is_colour(&file)? {
-                // Colour is shown as stored, without windowing.
-                let image = lightbox::imaging::load_rgb_frame(&file, frame)?;
-                lightbox::imaging::write_rgb_png(&out, image.columns, image.rows, &image.rgb)?;
-                println!(
-                    "wrote {} ({}x{}, colour)",
-                    out.display(),
-                    image.columns,
-                    image.rows
-                );
-            } else {
-                let image = lightbox::imaging::load_gray_frame(&file, frame)?;
-                let pixels = lightbox::imaging::render_gray(&image, window);
-                lightbox::imaging::write_gray_png(&out, image.columns, image.rows, &pixels)?;
-                println!("wrote {} ({}x{})", out.display(), image.columns, image.rows);
-            }
+            let (columns, rows, colour) =
+                lightbox::imaging::render_file_to_png(&file, frame, window, &out)?;
+            let kind = if colour { ", colour" } else { "" };
+            println!("wrote {} ({columns}x{rows}{kind})", out.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Check => {

@@ -76,14 +76,63 @@ pub struct GrayFrame {
     pub monochrome1: bool,
 }
 
-/// Reads frame `frame` (0-based) of a monochrome file.
-pub fn load_gray_frame(path: &Path, frame: u32) -> Result<GrayFrame, ImagingError> {
+/// Opens a file for rendering; errors name the file.
+fn open_image(path: &Path) -> Result<(dicom_object::DefaultDicomObject, String), ImagingError> {
     let name = path.display().to_string();
     let obj = dicom_object::open_file(path).map_err(|e| ImagingError::Unreadable {
         path: name.clone(),
         reason: e.to_string(),
     })?;
-    let photometric = text(&obj, tags::PHOTOMETRIC_INTERPRETATION);
+    Ok((obj, name))
+}
+
+/// Decodes the pixel data; errors name the file.
+fn decode<'a>(
+    obj: &'a dicom_object::DefaultDicomObject,
+    name: &str,
+) -> Result<dicom_pixeldata::DecodedPixelData<'a>, ImagingError> {
+    obj.decode_pixel_data()
+        .map_err(|e| ImagingError::Undecodable {
+            path: name.to_string(),
+            reason: e.to_string(),
+        })
+}
+
+/// The bytes of frame `frame` (0-based), refusing a frame the image does not have.
+fn frame_bytes<'a>(
+    decoded: &'a dicom_pixeldata::DecodedPixelData<'_>,
+    frame: u32,
+    name: &str,
+) -> Result<&'a [u8], ImagingError> {
+    if frame >= decoded.number_of_frames() {
+        return Err(ImagingError::Unsupported {
+            path: name.to_string(),
+            reason: format!(
+                "frame {frame} requested, the image has {}",
+                decoded.number_of_frames()
+            ),
+        });
+    }
+    decoded
+        .frame_data(frame)
+        .map_err(|e| ImagingError::Undecodable {
+            path: name.to_string(),
+            reason: e.to_string(),
+        })
+}
+
+/// Reads frame `frame` (0-based) of a monochrome file.
+pub fn load_gray_frame(path: &Path, frame: u32) -> Result<GrayFrame, ImagingError> {
+    let (obj, name) = open_image(path)?;
+    gray_frame(&obj, frame, name)
+}
+
+fn gray_frame(
+    obj: &dicom_object::DefaultDicomObject,
+    frame: u32,
+    name: String,
+) -> Result<GrayFrame, ImagingError> {
+    let photometric = text(obj, tags::PHOTOMETRIC_INTERPRETATION);
     let monochrome1 = match photometric.as_str() {
         "MONOCHROME1" => true,
         "MONOCHROME2" => false,
@@ -96,27 +145,8 @@ pub fn load_gray_frame(path: &Path, frame: u32) -> Result<GrayFrame, ImagingErro
             });
         }
     };
-    let decoded = obj
-        .decode_pixel_data()
-        .map_err(|e| ImagingError::Undecodable {
-            path: name.clone(),
-            reason: e.to_string(),
-        })?;
-    if frame >= decoded.number_of_frames() {
-        return Err(ImagingError::Unsupported {
-            path: name,
-            reason: format!(
-                "frame {frame} requested, the image has {}",
-                decoded.number_of_frames()
-            ),
-        });
-    }
-    let bytes = decoded
-        .frame_data(frame)
-        .map_err(|e| ImagingError::Undecodable {
-            path: name.clone(),
-            reason: e.to_string(),
-        })?;
+    let decoded = decode(obj, &name)?;
+    let bytes = frame_bytes(&decoded, frame, &name)?;
     let bits_allocated = decoded.bits_allocated();
     let bits_stored = decoded.bits_stored().clamp(1, bits_allocated.max(1));
     let signed = matches!(
@@ -137,16 +167,16 @@ pub fn load_gray_frame(path: &Path, frame: u32) -> Result<GrayFrame, ImagingErro
         });
     }
     let number = |tag| {
-        text(&obj, tag)
+        text(obj, tag)
             .split('\\')
             .next()
             .and_then(|v| v.trim().parse::<f64>().ok())
     };
-    let centers: Vec<f64> = text(&obj, tags::WINDOW_CENTER)
+    let centers: Vec<f64> = text(obj, tags::WINDOW_CENTER)
         .split('\\')
         .filter_map(|v| v.trim().parse().ok())
         .collect();
-    let widths: Vec<f64> = text(&obj, tags::WINDOW_WIDTH)
+    let widths: Vec<f64> = text(obj, tags::WINDOW_WIDTH)
         .split('\\')
         .filter_map(|v| v.trim().parse().ok())
         .collect();
@@ -264,40 +294,49 @@ pub struct RgbFrame {
     pub rgb: Vec<u8>,
 }
 
-/// Whether a file's photometric interpretation is rendered by the colour path.
-pub fn is_colour(path: &Path) -> Result<bool, ImagingError> {
-    let obj = dicom_object::OpenFileOptions::new()
-        .read_until(tags::PIXEL_DATA)
-        .open_file(path)
-        .map_err(|e| ImagingError::Unreadable {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
-    Ok(!text(&obj, tags::PHOTOMETRIC_INTERPRETATION).starts_with("MONOCHROME"))
+/// Renders frame `frame` of a file to a PNG: monochrome through the grey pipeline with
+/// `window` (the default window when `None`), colour as RGB without windowing. Opens the file
+/// once. Returns the image's columns, rows and whether it was colour.
+pub fn render_file_to_png(
+    path: &Path,
+    frame: u32,
+    window: Option<Window>,
+    out: &Path,
+) -> Result<(u32, u32, bool), ImagingError> {
+    let (obj, name) = open_image(path)?;
+    if text(&obj, tags::PHOTOMETRIC_INTERPRETATION).starts_with("MONOCHROME") {
+        let image = gray_frame(&obj, frame, name)?;
+        let pixels = render_gray(&image, window);
+        write_gray_png(out, image.columns, image.rows, &pixels)?;
+        Ok((image.columns, image.rows, false))
+    } else {
+        let image = rgb_frame(&obj, frame, name)?;
+        write_rgb_png(out, image.columns, image.rows, &image.rgb)?;
+        Ok((image.columns, image.rows, true))
+    }
 }
 
 /// Reads frame `frame` (0-based) of an 8-bit RGB, YBR_FULL or YBR_FULL_422 image as RGB
 /// (PS3.3 C.7.6.3.1.2), either planar configuration.
 pub fn load_rgb_frame(path: &Path, frame: u32) -> Result<RgbFrame, ImagingError> {
-    let name = path.display().to_string();
+    let (obj, name) = open_image(path)?;
+    rgb_frame(&obj, frame, name)
+}
+
+fn rgb_frame(
+    obj: &dicom_object::DefaultDicomObject,
+    frame: u32,
+    name: String,
+) -> Result<RgbFrame, ImagingError> {
     let unsupported = |reason: String| ImagingError::Unsupported {
         path: name.clone(),
         reason,
     };
-    let obj = dicom_object::open_file(path).map_err(|e| ImagingError::Unreadable {
-        path: name.clone(),
-        reason: e.to_string(),
-    })?;
-    if text(&obj, tags::PHOTOMETRIC_INTERPRETATION) == "YBR_FULL_422" && !is_encapsulated(&obj) {
+    if text(obj, tags::PHOTOMETRIC_INTERPRETATION) == "YBR_FULL_422" && !is_encapsulated(obj) {
         // dicom-pixeldata does not decode native 4:2:2; it is simple enough to read here.
-        return native_ybr_422_frame(&obj, frame, &name);
+        return native_ybr_422_frame(obj, frame, &name);
     }
-    let decoded = obj
-        .decode_pixel_data()
-        .map_err(|e| ImagingError::Undecodable {
-            path: name.clone(),
-            reason: e.to_string(),
-        })?;
+    let decoded = decode(obj, &name)?;
     if decoded.samples_per_pixel() != 3 || decoded.bits_allocated() != 8 {
         return Err(unsupported(format!(
             "{} samples of {} bits are not rendered by the colour path yet",
@@ -305,18 +344,7 @@ pub fn load_rgb_frame(path: &Path, frame: u32) -> Result<RgbFrame, ImagingError>
             decoded.bits_allocated()
         )));
     }
-    if frame >= decoded.number_of_frames() {
-        return Err(unsupported(format!(
-            "frame {frame} requested, the image has {}",
-            decoded.number_of_frames()
-        )));
-    }
-    let bytes = decoded
-        .frame_data(frame)
-        .map_err(|e| ImagingError::Undecodable {
-            path: name.clone(),
-            reason: e.to_string(),
-        })?;
+    let bytes = frame_bytes(&decoded, frame, &name)?;
     let pixels = decoded.rows() as usize * decoded.columns() as usize;
     let photometric = decoded.photometric_interpretation().as_str().to_string();
     let planar = matches!(
