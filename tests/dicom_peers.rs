@@ -103,15 +103,7 @@ fn storescu_sends_the_uncompressed_corpus() {
 fn echoscu_gets_success() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
-    let out = dcmtk(
-        "echoscu",
-        &["-aec", "LIGHTBOX", "127.0.0.1", &server.port()],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_echo(&server);
 }
 
 #[test]
@@ -148,15 +140,7 @@ fn random_bytes_on_the_port_do_not_stop_the_server() {
     if let Ok(mut s) = std::net::TcpStream::connect(server.addr) {
         let _ = s.write_all(&[0x01, 0x00, 0xff, 0xff, 0xff, 0xf0, 0, 1]);
     }
-    let out = dcmtk(
-        "echoscu",
-        &["-aec", "LIGHTBOX", "127.0.0.1", &server.port()],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_echo(&server);
 }
 
 #[test]

@@ -52,46 +52,51 @@ const PAIRS: &[(&str, &str)] = &[
     ("MR_small_jp2klossless.dcm", "MR_small.dcm"),
 ];
 
+/// Renders corpus file `ours` with `lightbox render … OUR_ARGS` and corpus file `reference`
+/// with `dcmj2pnm +on DCMTK_ARGS …`, both must succeed; returns the largest difference.
+fn render_both(
+    dir: &Path,
+    ours: &str,
+    our_args: &[&str],
+    reference: &str,
+    dcmtk_args: &[&str],
+) -> u8 {
+    let out = dir.join(format!("{ours}.ours.png"));
+    let refpng = dir.join(format!("{ours}.dcmtk.png"));
+    let file = corpus_dicom().join(ours);
+    let mut args = vec!["render", file.to_str().unwrap()];
+    args.extend_from_slice(our_args);
+    args.extend(["-o", out.to_str().unwrap()]);
+    let r = lightbox(dir, &args);
+    assert!(
+        r.status.success(),
+        "{ours}: {}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let reference_file = corpus_dicom().join(reference);
+    let mut dargs = vec!["+on"];
+    dargs.extend_from_slice(dcmtk_args);
+    dargs.extend([reference_file.to_str().unwrap(), refpng.to_str().unwrap()]);
+    let d = dcmtk("dcmj2pnm", &dargs);
+    assert!(
+        d.status.success(),
+        "dcmj2pnm {reference}: {}",
+        String::from_utf8_lossy(&d.stderr)
+    );
+    max_difference(&out, &refpng)
+}
+
 #[test]
 fn cpu_render_matches_dcmtk_within_one_grey_level_with_a_given_window() {
     let dir = tempfile::tempdir().unwrap();
     for (ours, reference) in PAIRS {
-        let out = dir.path().join(format!("{ours}.ours.png"));
-        let refpng = dir.path().join(format!("{ours}.dcmtk.png"));
-        let r = lightbox(
+        let diff = render_both(
             dir.path(),
-            &[
-                "render",
-                corpus_dicom().join(ours).to_str().unwrap(),
-                "--cpu",
-                "--window",
-                "100,500",
-                "-o",
-                out.to_str().unwrap(),
-            ],
+            ours,
+            &["--cpu", "--window", "100,500"],
+            reference,
+            &["+Ww", "100", "500"],
         );
-        assert!(
-            r.status.success(),
-            "{ours}: {}",
-            String::from_utf8_lossy(&r.stderr)
-        );
-        let d = dcmtk(
-            "dcmj2pnm",
-            &[
-                "+on",
-                "+Ww",
-                "100",
-                "500",
-                corpus_dicom().join(reference).to_str().unwrap(),
-                refpng.to_str().unwrap(),
-            ],
-        );
-        assert!(
-            d.status.success(),
-            "dcmj2pnm {reference}: {}",
-            String::from_utf8_lossy(&d.stderr)
-        );
-        let diff = max_difference(&out, &refpng);
         assert!(
             diff <= 1,
             "{ours}: differs from dcmtk by {diff} grey levels"
@@ -107,34 +112,7 @@ fn default_window_is_the_files_first() {
         "MR2_UNCR.dcm",
         "JPGLosslessP14SV1_1s_1f_8b.dcm",
     ] {
-        let out = dir.path().join(format!("{name}.ours.png"));
-        let refpng = dir.path().join(format!("{name}.dcmtk.png"));
-        let r = lightbox(
-            dir.path(),
-            &[
-                "render",
-                corpus_dicom().join(name).to_str().unwrap(),
-                "-o",
-                out.to_str().unwrap(),
-            ],
-        );
-        assert!(
-            r.status.success(),
-            "{name}: {}",
-            String::from_utf8_lossy(&r.stderr)
-        );
-        let d = dcmtk(
-            "dcmj2pnm",
-            &[
-                "+on",
-                "+Wi",
-                "1",
-                corpus_dicom().join(name).to_str().unwrap(),
-                refpng.to_str().unwrap(),
-            ],
-        );
-        assert!(d.status.success(), "{}", String::from_utf8_lossy(&d.stderr));
-        let diff = max_difference(&out, &refpng);
+        let diff = render_both(dir.path(), name, &[], name, &["+Wi", "1"]);
         assert!(
             diff <= 1,
             "{name}: differs from dcmtk by {diff} grey levels"
@@ -194,29 +172,7 @@ fn colour_images_match_dcmtk_within_one_level() {
         "SC_rgb_jpeg_dcmtk.dcm",
         "SC_ybr_full_422_uncompressed.dcm",
     ] {
-        let out = dir.path().join(format!("{name}.ours.png"));
-        let refpng = dir.path().join(format!("{name}.dcmtk.png"));
-        let file = corpus_dicom().join(name);
-        let r = lightbox(
-            dir.path(),
-            &[
-                "render",
-                file.to_str().unwrap(),
-                "-o",
-                out.to_str().unwrap(),
-            ],
-        );
-        assert!(
-            r.status.success(),
-            "{name}: {}",
-            String::from_utf8_lossy(&r.stderr)
-        );
-        let d = dcmtk(
-            "dcmj2pnm",
-            &["+on", file.to_str().unwrap(), refpng.to_str().unwrap()],
-        );
-        assert!(d.status.success(), "{}", String::from_utf8_lossy(&d.stderr));
-        let diff = max_difference(&out, &refpng);
+        let diff = render_both(dir.path(), name, &[], name, &[]);
         assert!(diff <= 1, "{name}: differs from dcmtk by {diff} levels");
     }
 }
