@@ -15,25 +15,11 @@ use std::time::{Duration, Instant};
 use common::*;
 
 fn synth(dir: &std::path::Path, slices: u32, size: u16, seed: u64) -> Vec<PathBuf> {
-    let out = lightbox(
+    let (slices, size, seed) = (slices.to_string(), size.to_string(), seed.to_string());
+    synth_ct(
         dir,
-        &[
-            "dev",
-            "synth-ct",
-            "--out",
-            dir.join("synth").to_str().unwrap(),
-            "--slices",
-            &slices.to_string(),
-            "--size",
-            &size.to_string(),
-            "--seed",
-            &seed.to_string(),
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        &dir.join("synth"),
+        &["--slices", &slices, "--size", &size, "--seed", &seed],
     );
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("synth"))
         .unwrap()
