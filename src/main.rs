@@ -76,8 +76,8 @@ enum Command {
         /// Keys, e.g. PatientName=DOE* StudyDate=20240101-
         keys: Vec<String>,
     },
-    /// Render one frame of a monochrome file to an 8-bit PNG on the CPU reference path
-    /// (rescale, VOI LINEAR window, MONOCHROME1). Default window: the file's first.
+    /// Render one frame to an 8-bit grey or RGB PNG through the display pipeline (Modality LUT,
+    /// VOI window or LUT, presentation shape, palettes). Default window: the file's first.
     Render {
         /// The DICOM file.
         file: PathBuf,
@@ -87,9 +87,15 @@ enum Command {
         /// Window as CENTER,WIDTH in modality units (overrides the file's).
         #[arg(long)]
         window: Option<String>,
-        /// Use the CPU path (the only one in this build).
-        #[arg(long)]
+        /// Render on the CPU reference path (the default).
+        #[arg(long, conflicts_with = "gpu")]
         cpu: bool,
+        /// Render on the GPU (wgpu; Mesa's software adapter where there is no GPU).
+        #[arg(long)]
+        gpu: bool,
+        /// Draw the file's overlay planes.
+        #[arg(long)]
+        overlays: bool,
         /// Output PNG.
         #[arg(short = 'o', long = "out")]
         out: PathBuf,
@@ -290,6 +296,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             frame,
             window,
             cpu: _,
+            gpu,
+            overlays,
             out,
         } => {
             let window = match window {
@@ -299,17 +307,37 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         .context("--window is CENTER,WIDTH, e.g. 40,400")?;
                     let center: f64 = c.trim().parse().context("the window centre is a number")?;
                     let width: f64 = w.trim().parse().context("the window width is a number")?;
-                    if width < 1.0 {
+                    if !(width >= 1.0 && center.is_finite() && width.is_finite()) {
                         bail!("the window width must be at least 1");
                     }
                     Some(lightbox::imaging::Window { center, width })
                 }
                 None => None,
             };
-            let (columns, rows, colour) =
-                lightbox::imaging::render_file_to_png(&file, frame, window, &out)?;
-            let kind = if colour { ", colour" } else { "" };
-            println!("wrote {} ({columns}x{rows}{kind})", out.display());
+            let options = lightbox::imaging::RenderOptions { window, overlays };
+            let backend = if gpu {
+                lightbox::imaging::Backend::Gpu
+            } else {
+                lightbox::imaging::Backend::Cpu
+            };
+            let (decoded, image) =
+                lightbox::imaging::render_file_to_png(&file, frame, &options, backend, &out)?;
+            let kind = if image.channels == 3 { ", colour" } else { "" };
+            println!(
+                "wrote {} ({}x{}{kind})",
+                out.display(),
+                image.columns,
+                image.rows
+            );
+            match decoded.spacing {
+                Some(s) => println!(
+                    "pixel spacing {} x {} mm (row x column) from {}",
+                    s.row_mm,
+                    s.column_mm,
+                    s.source.describe()
+                ),
+                None => println!("pixel spacing unknown: distances in pixels"),
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Check => {

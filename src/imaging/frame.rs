@@ -1,0 +1,587 @@
+//! From a DICOM file to one decoded frame: stored grey values with their pipeline, or RGB.
+//! Decoding goes through dicom-pixeldata one frame at a time; what it does not cover (1-bit
+//! segmentations, native YBR_FULL_422, 16-bit colour, palettes, files without a meta group,
+//! 12-bit lossy JPEG) is done here or in `jpeg12`.
+
+use std::path::Path;
+
+use dicom_core::Tag;
+use dicom_dictionary_std::tags;
+use dicom_object::{DefaultDicomObject, InMemDicomObject};
+use dicom_pixeldata::PixelDecoder;
+
+use super::grey::{GreyPipeline, ModalityTransform, VoiFunction, Window};
+use super::lut::{Palette, lut_from_item};
+use super::overlay::{Overlay, read_overlays};
+use super::spacing::{PixelSpacing, pixel_spacing};
+use super::{ImagingError, jpeg12};
+use crate::pacs::attributes::text;
+
+/// A decoded frame larger than this is refused before any allocation: a damaged Rows or
+/// Columns must give an error, not an out-of-memory abort.
+pub const MAX_FRAME_BYTES: u64 = 1 << 30;
+
+/// The pixels of one frame.
+#[derive(Debug, Clone)]
+pub enum FrameContent {
+    /// Monochrome: stored values (masked to Bits Stored, sign-extended) and how to show them.
+    Grey {
+        /// Stored values, row by row.
+        stored: Vec<i32>,
+        /// Modality, VOI and presentation from the file.
+        pipeline: GreyPipeline,
+    },
+    /// Colour, converted to 8-bit RGB (interleaved) and shown without windowing.
+    Colour {
+        /// R, G, B per pixel, row by row.
+        rgb: Vec<u8>,
+    },
+}
+
+/// One decoded frame with what display and measurement need.
+#[derive(Debug, Clone)]
+pub struct DecodedFrame {
+    /// Rows.
+    pub rows: u32,
+    /// Columns.
+    pub columns: u32,
+    /// The frame's index in the file, from 0.
+    pub index: u32,
+    /// The pixels.
+    pub content: FrameContent,
+    /// Millimetres per pixel and their source, if the file says.
+    pub spacing: Option<PixelSpacing>,
+    /// Overlay planes present in the file (drawn only on request).
+    pub overlays: Vec<Overlay>,
+}
+
+/// An opened image file, decoded frame by frame.
+pub struct ImageFile {
+    obj: DefaultDicomObject,
+    name: String,
+}
+
+impl ImageFile {
+    /// Opens `path`. Files without a file meta group (old or hand-made ones) are read as a
+    /// bare data set in implicit or explicit VR little endian, as dcmtk and pydicom do.
+    pub fn open(path: &Path) -> Result<ImageFile, ImagingError> {
+        let name = path.display().to_string();
+        let unreadable = |reason: String| ImagingError::Unreadable {
+            path: name.clone(),
+            reason,
+        };
+        let obj = match dicom_object::open_file(path) {
+            Ok(obj) => obj,
+            Err(first) => open_without_meta(path).map_err(|_| unreadable(first.to_string()))?,
+        };
+        Ok(ImageFile { obj, name })
+    }
+
+    /// The object, for callers that need other attributes.
+    pub fn object(&self) -> &InMemDicomObject {
+        &self.obj
+    }
+
+    /// Number of frames (1 when the attribute is absent).
+    pub fn number_of_frames(&self) -> u32 {
+        number(&self.obj, tags::NUMBER_OF_FRAMES)
+            .unwrap_or(1)
+            .max(1)
+    }
+
+    fn fail(&self, reason: impl Into<String>) -> ImagingError {
+        ImagingError::Undecodable {
+            path: self.name.clone(),
+            reason: reason.into(),
+        }
+    }
+
+    fn unsupported(&self, reason: impl Into<String>) -> ImagingError {
+        ImagingError::Unsupported {
+            path: self.name.clone(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Decodes frame `index` (from 0).
+    pub fn frame(&self, index: u32) -> Result<DecodedFrame, ImagingError> {
+        let obj = &self.obj;
+        let rows = number(obj, tags::ROWS).ok_or_else(|| self.fail("Rows is missing"))?;
+        let columns = number(obj, tags::COLUMNS).ok_or_else(|| self.fail("Columns is missing"))?;
+        if rows == 0 || columns == 0 {
+            return Err(self.fail(format!("the image is {columns}×{rows}")));
+        }
+        let frames = self.number_of_frames();
+        if index >= frames {
+            return Err(
+                self.unsupported(format!("frame {index} requested, the image has {frames}"))
+            );
+        }
+        let samples: u16 = number(obj, tags::SAMPLES_PER_PIXEL).unwrap_or(1);
+        let bits_allocated: u16 = number(obj, tags::BITS_ALLOCATED).unwrap_or(0);
+        let bits_stored: u16 = number(obj, tags::BITS_STORED).unwrap_or(bits_allocated);
+        if !matches!(bits_allocated, 1 | 8 | 16 | 32) || !matches!(samples, 1 | 3) {
+            return Err(self.unsupported(format!(
+                "{samples} samples of {bits_allocated} bits allocated are not images this viewer shows"
+            )));
+        }
+        if bits_stored == 0 || bits_stored > bits_allocated {
+            return Err(self.fail(format!(
+                "Bits Stored {bits_stored} does not fit Bits Allocated {bits_allocated}"
+            )));
+        }
+        let frame_bytes = u64::from(rows)
+            * u64::from(columns)
+            * u64::from(samples)
+            * u64::from(bits_allocated.div_ceil(8));
+        if frame_bytes > MAX_FRAME_BYTES {
+            return Err(self.unsupported(format!(
+                "a {columns}×{rows} frame of {samples} samples would need {} MiB",
+                frame_bytes >> 20
+            )));
+        }
+        let signed = number(obj, tags::PIXEL_REPRESENTATION) == Some(1);
+        let photometric = text(obj, tags::PHOTOMETRIC_INTERPRETATION);
+        let pixels = rows as usize * columns as usize;
+        let content = match (photometric.as_str(), samples) {
+            ("MONOCHROME1" | "MONOCHROME2", 1) => {
+                let stored =
+                    self.grey_values(index, pixels, bits_allocated, bits_stored, signed)?;
+                FrameContent::Grey {
+                    stored,
+                    pipeline: self.grey_pipeline(photometric == "MONOCHROME1", signed, index)?,
+                }
+            }
+            ("PALETTE COLOR", 1) => {
+                let palette = Palette::read(obj, signed).map_err(|e| self.fail(e))?;
+                let indices =
+                    self.grey_values(index, pixels, bits_allocated, bits_stored, signed)?;
+                let rgb = indices
+                    .iter()
+                    .flat_map(|i| palette.rgb(i64::from(*i)))
+                    .collect();
+                FrameContent::Colour { rgb }
+            }
+            (
+                "RGB" | "YBR_FULL" | "YBR_FULL_422" | "YBR_RCT" | "YBR_ICT" | "YBR_PARTIAL_420",
+                3,
+            ) => FrameContent::Colour {
+                rgb: self.colour_values(index, pixels, &photometric)?,
+            },
+            (other, n) => {
+                return Err(self.unsupported(format!(
+                    "photometric interpretation {other:?} with {n} samples per pixel is not supported"
+                )));
+            }
+        };
+        Ok(DecodedFrame {
+            rows,
+            columns,
+            index,
+            content,
+            spacing: pixel_spacing(obj),
+            overlays: read_overlays(obj),
+        })
+    }
+
+    fn is_encapsulated(&self) -> bool {
+        self.obj
+            .get(tags::PIXEL_DATA)
+            .is_some_and(|e| matches!(e.value(), dicom_core::DicomValue::PixelSequence(_)))
+    }
+
+    fn transfer_syntax(&self) -> &str {
+        self.obj.meta().transfer_syntax().trim_end_matches('\0')
+    }
+
+    /// The native bytes of one frame as dicom-pixeldata decodes them (little endian samples,
+    /// interleaved after decompression), or our own decoder for 12-bit lossy JPEG.
+    fn decoded_bytes(&self, index: u32, expected: usize) -> Result<(Vec<u8>, bool), ImagingError> {
+        if jpeg12::handles(self.transfer_syntax()) && self.is_encapsulated() {
+            let stream = jpeg12::frame_stream(&self.obj, index).map_err(|e| self.fail(e))?;
+            if jpeg12::sample_precision(&stream) == Some(12) {
+                let (_, _, data) = jpeg12::decode(&stream).map_err(|e| self.fail(e))?;
+                if data.len() < expected {
+                    return Err(self.fail(format!(
+                        "the JPEG frame holds {} bytes, {expected} expected from Rows and Columns",
+                        data.len()
+                    )));
+                }
+                return Ok((data[..expected].to_vec(), false));
+            }
+        }
+        let decoded = self
+            .obj
+            .decode_pixel_data_frame(index)
+            .map_err(|e| self.fail(e.to_string()))?;
+        let planar = matches!(
+            decoded.planar_configuration(),
+            dicom_pixeldata::PlanarConfiguration::PixelFirst
+        );
+        let data = decoded
+            .frame_data(0)
+            .map_err(|e| self.fail(e.to_string()))?;
+        if data.len() < expected {
+            return Err(self.fail(format!(
+                "frame {index} holds {} bytes, {expected} expected from its rows, columns and bits",
+                data.len()
+            )));
+        }
+        Ok((data[..expected].to_vec(), planar))
+    }
+
+    /// Stored values of a one-sample frame.
+    fn grey_values(
+        &self,
+        index: u32,
+        pixels: usize,
+        bits_allocated: u16,
+        bits_stored: u16,
+        signed: bool,
+    ) -> Result<Vec<i32>, ImagingError> {
+        if bits_allocated == 1 {
+            return self.one_bit_values(index, pixels);
+        }
+        let bytes_per = usize::from(bits_allocated / 8);
+        let (bytes, _) = self.decoded_bytes(index, pixels * bytes_per)?;
+        Ok(stored_values(&bytes, bits_allocated, bits_stored, signed))
+    }
+
+    /// 1-bit frames (segmentations) are packed across frame boundaries: read the bits directly.
+    fn one_bit_values(&self, index: u32, pixels: usize) -> Result<Vec<i32>, ImagingError> {
+        if self.is_encapsulated() {
+            return Err(self.unsupported("compressed 1-bit pixel data is not supported"));
+        }
+        let bytes = self
+            .obj
+            .get(tags::PIXEL_DATA)
+            .and_then(|e| e.to_bytes().ok())
+            .ok_or_else(|| self.fail("no pixel data"))?;
+        let first_bit = index as usize * pixels;
+        if (first_bit + pixels).div_ceil(8) > bytes.len() {
+            return Err(
+                self.fail("the pixel data is shorter than its rows, columns and frames say")
+            );
+        }
+        Ok((first_bit..first_bit + pixels)
+            .map(|bit| i32::from((bytes[bit / 8] >> (bit % 8)) & 1))
+            .collect())
+    }
+
+    /// A three-sample frame as 8-bit RGB.
+    fn colour_values(
+        &self,
+        index: u32,
+        pixels: usize,
+        photometric: &str,
+    ) -> Result<Vec<u8>, ImagingError> {
+        let obj = &self.obj;
+        if photometric == "YBR_FULL_422" && !self.is_encapsulated() {
+            return self.native_ybr_422(index, pixels);
+        }
+        let bits_allocated: u16 = number(obj, tags::BITS_ALLOCATED).unwrap_or(8);
+        let bits_stored: u16 = number(obj, tags::BITS_STORED).unwrap_or(bits_allocated);
+        let bytes_per = usize::from(bits_allocated / 8);
+        let (bytes, planar) = self.decoded_bytes(index, pixels * 3 * bytes_per)?;
+        // To 8 bits: the top 8 of the stored bits, as a display of the full range.
+        let sample = |i: usize| -> u8 {
+            match bytes_per {
+                1 => bytes[i],
+                2 => {
+                    let v = u16::from_le_bytes([bytes[2 * i], bytes[2 * i + 1]]);
+                    let v = if bits_stored < 16 {
+                        v & ((1 << bits_stored) - 1)
+                    } else {
+                        v
+                    };
+                    (u32::from(v) * 255 / ((1u32 << bits_stored.clamp(1, 16)) - 1)) as u8
+                }
+                _ => {
+                    (u32::from_le_bytes([
+                        bytes[4 * i],
+                        bytes[4 * i + 1],
+                        bytes[4 * i + 2],
+                        bytes[4 * i + 3],
+                    ]) >> 24) as u8
+                }
+            }
+        };
+        // Decompressed JPEG and JPEG 2000 come back as RGB already; native data and RLE keep
+        // the photometric interpretation of the file.
+        let still_ybr = matches!(photometric, "YBR_FULL" | "YBR_FULL_422")
+            && (!self.is_encapsulated() || self.transfer_syntax() == "1.2.840.10008.1.2.5");
+        let mut rgb = Vec::with_capacity(pixels * 3);
+        for p in 0..pixels {
+            let (a, b, c) = if planar {
+                (sample(p), sample(pixels + p), sample(2 * pixels + p))
+            } else {
+                (sample(3 * p), sample(3 * p + 1), sample(3 * p + 2))
+            };
+            if still_ybr {
+                rgb.extend_from_slice(&ybr_to_rgb(a, b, c));
+            } else {
+                rgb.extend_from_slice(&[a, b, c]);
+            }
+        }
+        Ok(rgb)
+    }
+
+    /// Native YBR_FULL_422 (8-bit): two pixels share one Cb and one Cr, stored Y1 Y2 Cb Cr.
+    fn native_ybr_422(&self, index: u32, pixels: usize) -> Result<Vec<u8>, ImagingError> {
+        if number(&self.obj, tags::BITS_ALLOCATED) != Some(8) {
+            return Err(self.unsupported("native YBR_FULL_422 other than 8 bits"));
+        }
+        let frame_len = pixels.div_ceil(2) * 4;
+        let bytes = self
+            .obj
+            .get(tags::PIXEL_DATA)
+            .and_then(|e| e.to_bytes().ok())
+            .ok_or_else(|| self.fail("no native pixel data"))?;
+        let start = index as usize * frame_len;
+        let data = bytes.get(start..start + frame_len).ok_or_else(|| {
+            self.fail("the pixel data is shorter than its rows, columns and frames say")
+        })?;
+        let mut rgb = Vec::with_capacity(pixels * 3 + 3);
+        for quad in data.chunks_exact(4) {
+            for y in [quad[0], quad[1]] {
+                rgb.extend_from_slice(&ybr_to_rgb(y, quad[2], quad[3]));
+            }
+        }
+        rgb.truncate(pixels * 3);
+        Ok(rgb)
+    }
+
+    /// The file's greyscale display attributes: Modality LUT, windows, VOI LUTs, shape.
+    /// Enhanced objects keep them per frame in functional groups; the frame's own group wins
+    /// over the shared one, which wins over the top level.
+    fn grey_pipeline(
+        &self,
+        monochrome1: bool,
+        signed: bool,
+        index: u32,
+    ) -> Result<GreyPipeline, ImagingError> {
+        let obj: &InMemDicomObject = &self.obj;
+        let groups = functional_groups(obj, index);
+        let find = |sequence: Tag, tag: Tag| -> Option<&InMemDicomObject> {
+            for g in &groups {
+                if let Some(item) = g
+                    .get(sequence)
+                    .and_then(|s| s.items())
+                    .and_then(|i| i.first())
+                    .filter(|i| i.get(tag).is_some())
+                {
+                    return Some(item);
+                }
+            }
+            obj.get(tag).map(|_| obj)
+        };
+        let rescale_source = find(
+            tags::PIXEL_VALUE_TRANSFORMATION_SEQUENCE,
+            tags::RESCALE_SLOPE,
+        )
+        .or_else(|| {
+            find(
+                tags::PIXEL_VALUE_TRANSFORMATION_SEQUENCE,
+                tags::RESCALE_INTERCEPT,
+            )
+        });
+        let modality_table = obj
+            .get(tags::MODALITY_LUT_SEQUENCE)
+            .and_then(|s| s.items())
+            .and_then(|items| items.first());
+        let modality = match (modality_table, rescale_source) {
+            (Some(item), None) => ModalityTransform::Table(
+                lut_from_item(item, signed).map_err(|e| self.fail(format!("Modality LUT: {e}")))?,
+            ),
+            (_, source) => {
+                let first = |tag| {
+                    source
+                        .and_then(|s| s.get(tag))
+                        .and_then(|e| e.to_multi_float64().ok())
+                        .and_then(|v| v.first().copied())
+                        .filter(|v| v.is_finite())
+                };
+                ModalityTransform::Rescale {
+                    slope: first(tags::RESCALE_SLOPE)
+                        .filter(|s| *s != 0.0)
+                        .unwrap_or(1.0),
+                    intercept: first(tags::RESCALE_INTERCEPT).unwrap_or(0.0),
+                }
+            }
+        };
+        let voi_source = find(tags::FRAME_VOILUT_SEQUENCE, tags::WINDOW_CENTER);
+        let floats = |tag| {
+            voi_source
+                .and_then(|s| s.get(tag))
+                .and_then(|e| e.to_multi_float64().ok())
+                .unwrap_or_default()
+        };
+        let function = VoiFunction::from_code(
+            &voi_source
+                .map(|s| text(s, tags::VOILUT_FUNCTION))
+                .unwrap_or_default(),
+        );
+        let windows = floats(tags::WINDOW_CENTER)
+            .into_iter()
+            .zip(floats(tags::WINDOW_WIDTH))
+            .filter(|(c, w)| {
+                c.is_finite()
+                    && w.is_finite()
+                    && if function == VoiFunction::Linear {
+                        *w >= 1.0
+                    } else {
+                        *w > 0.0
+                    }
+            })
+            .map(|(center, width)| Window { center, width })
+            .collect();
+        let mut voi_tables = Vec::new();
+        for item in obj
+            .get(tags::VOILUT_SEQUENCE)
+            .and_then(|s| s.items())
+            .unwrap_or_default()
+        {
+            match lut_from_item(item, signed) {
+                Ok(lut) => voi_tables.push(lut),
+                Err(reason) => tracing::warn!(file = %self.name, %reason, "VOI LUT skipped"),
+            }
+        }
+        let inverse_shape = text(obj, tags::PRESENTATION_LUT_SHAPE) == "INVERSE";
+        Ok(GreyPipeline {
+            modality,
+            windows,
+            function,
+            voi_tables,
+            invert: monochrome1 != inverse_shape,
+        })
+    }
+}
+
+/// The functional group items that apply to frame `index`: its per-frame item, then shared.
+fn functional_groups(obj: &InMemDicomObject, index: u32) -> Vec<&InMemDicomObject> {
+    let item = |tag, i: usize| {
+        obj.get(tag)
+            .and_then(|s| s.items())
+            .and_then(|items| items.get(i))
+    };
+    [
+        item(tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE, index as usize),
+        item(tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE, 0),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// An unsigned integer attribute.
+fn number<T: std::str::FromStr>(obj: &InMemDicomObject, tag: Tag) -> Option<T> {
+    obj.get(tag)?
+        .to_str()
+        .ok()?
+        .split('\\')
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Reads a file that has no file meta group: a bare data set, implicit VR little endian unless
+/// the first element carries an explicit VR.
+fn open_without_meta(path: &Path) -> Result<DefaultDicomObject, String> {
+    use dicom_encoding::TransferSyntaxIndex;
+    use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let head = bytes.get(..8).ok_or("too short")?;
+    // A bare data set starts with a group 0008 (or 0002..0010) element.
+    let group = u16::from_le_bytes([head[0], head[1]]);
+    if !(0x0002..=0x0010).contains(&group) {
+        return Err("not a bare data set".into());
+    }
+    let explicit = head[4].is_ascii_uppercase() && head[5].is_ascii_uppercase();
+    let uid = if explicit {
+        "1.2.840.10008.1.2.1"
+    } else {
+        "1.2.840.10008.1.2"
+    };
+    let ts = TransferSyntaxRegistry
+        .get(uid)
+        .ok_or("transfer syntax registry incomplete")?;
+    let dataset = InMemDicomObject::read_dataset_with_ts(std::io::Cursor::new(bytes), ts)
+        .map_err(|e| e.to_string())?;
+    dataset
+        .with_meta(dicom_object::meta::FileMetaTableBuilder::new().transfer_syntax(uid))
+        .map_err(|e| e.to_string())
+}
+
+/// Stored values from little-endian native bytes, masked to `bits_stored` and sign-extended.
+pub fn stored_values(
+    bytes: &[u8],
+    bits_allocated: u16,
+    bits_stored: u16,
+    signed: bool,
+) -> Vec<i32> {
+    let bits_stored = bits_stored.clamp(1, 32);
+    let mask: u32 = if bits_stored >= 32 {
+        u32::MAX
+    } else {
+        (1u32 << bits_stored) - 1
+    };
+    let extend = |raw: u32| -> i32 {
+        let v = raw & mask;
+        if signed && bits_stored < 32 && v & (1 << (bits_stored - 1)) != 0 {
+            (v | !mask) as i32
+        } else if !signed && bits_stored == 32 {
+            // Unsigned 32-bit values above i32::MAX are beyond any real image; saturate.
+            v.min(i32::MAX as u32) as i32
+        } else {
+            v as i32
+        }
+    };
+    match bits_allocated {
+        8 => bytes.iter().map(|b| extend(u32::from(*b))).collect(),
+        16 => bytes
+            .chunks_exact(2)
+            .map(|c| extend(u32::from(u16::from_le_bytes([c[0], c[1]]))))
+            .collect(),
+        _ => bytes
+            .chunks_exact(4)
+            .map(|c| extend(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+            .collect(),
+    }
+}
+
+/// YCbCr (full range) to RGB, PS3.3 C.7.6.3.1.2.
+pub fn ybr_to_rgb(y: u8, cb: u8, cr: u8) -> [u8; 3] {
+    let (y, cb, cr) = (f64::from(y), f64::from(cb) - 128.0, f64::from(cr) - 128.0);
+    let clamp = |v: f64| v.round().clamp(0.0, 255.0) as u8;
+    [
+        clamp(y + 1.402 * cr),
+        clamp(y - 0.344_136 * cb - 0.714_136 * cr),
+        clamp(y + 1.772 * cb),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_values_mask_and_sign_extend() {
+        // 12 bits stored in 16 allocated, signed: 0x0FFF is -1, 0x0800 is -2048; high bits ignored.
+        let bytes = [0xFF, 0x0F, 0x00, 0x08, 0xFF, 0xF7];
+        assert_eq!(stored_values(&bytes, 16, 12, true), vec![-1, -2048, 2047]);
+        assert_eq!(stored_values(&bytes, 16, 12, false), vec![4095, 2048, 2047]);
+        assert_eq!(
+            stored_values(&[0xFF, 0xFF, 0xFF, 0xFF], 32, 32, true),
+            vec![-1]
+        );
+    }
+
+    #[test]
+    fn ybr_full_to_rgb_matches_the_standard_equations() {
+        assert_eq!(ybr_to_rgb(0, 128, 128), [0, 0, 0]);
+        assert_eq!(ybr_to_rgb(255, 128, 128), [255, 255, 255]);
+        let [r, g, b] = ybr_to_rgb(76, 85, 255);
+        assert!(r >= 253 && g <= 2 && b <= 2, "{r} {g} {b}");
+    }
+}

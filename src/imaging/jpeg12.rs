@@ -1,0 +1,514 @@
+//! 12-bit lossy JPEG (JPEG Extended, process 4; transfer syntax 1.2.840.10008.1.2.4.51), which
+//! no Rust JPEG crate decodes: Huffman-coded sequential DCT, one component (the form DICOM
+//! uses for 12-bit CT/MR). The inverse DCT is the integer "islow" transform of the IJG library,
+//! so results agree with dcmtk, which is built on it.
+
+use dicom_core::DicomValue;
+use dicom_dictionary_std::tags;
+use dicom_object::DefaultDicomObject;
+
+/// The transfer syntax this decoder serves.
+pub const JPEG_EXTENDED: &str = "1.2.840.10008.1.2.4.51";
+
+/// Whether frames of this transfer syntax may need this decoder (12-bit ones do).
+pub fn handles(transfer_syntax: &str) -> bool {
+    transfer_syntax == JPEG_EXTENDED
+}
+
+/// The compressed bytes of frame `index`: one fragment per frame, all fragments for a single
+/// frame, else the Basic Offset Table, else a new frame at each fragment that starts with SOI.
+pub fn frame_stream(obj: &DefaultDicomObject, index: u32) -> Result<Vec<u8>, String> {
+    let element = obj.get(tags::PIXEL_DATA).ok_or("no pixel data")?;
+    let DicomValue::PixelSequence(seq) = element.value() else {
+        return Err("pixel data is not encapsulated".into());
+    };
+    let fragments = seq.fragments();
+    let frames = obj
+        .get(tags::NUMBER_OF_FRAMES)
+        .and_then(|e| e.to_int::<u32>().ok())
+        .unwrap_or(1)
+        .max(1) as usize;
+    let index = index as usize;
+    if frames == 1 {
+        return Ok(fragments.iter().flatten().copied().collect());
+    }
+    if fragments.len() == frames {
+        return fragments
+            .get(index)
+            .map(|f| f.to_vec())
+            .ok_or_else(|| "frame past the fragments".into());
+    }
+    // Group fragments into frames at each SOI.
+    let mut grouped: Vec<Vec<u8>> = Vec::new();
+    for fragment in fragments {
+        if fragment.starts_with(&[0xFF, 0xD8]) || grouped.is_empty() {
+            grouped.push(Vec::new());
+        }
+        if let Some(last) = grouped.last_mut() {
+            last.extend_from_slice(fragment);
+        }
+    }
+    grouped
+        .into_iter()
+        .nth(index)
+        .ok_or_else(|| format!("frame {index} not found among the fragments"))
+}
+
+/// The sample precision a JPEG stream's frame header declares, if it has one.
+pub fn sample_precision(stream: &[u8]) -> Option<u8> {
+    let mut i = 2;
+    while i + 4 < stream.len() {
+        if stream[i] != 0xFF {
+            return None;
+        }
+        let marker = stream[i + 1];
+        if marker == 0xFF {
+            i += 1;
+            continue;
+        }
+        let length = usize::from(u16::from_be_bytes([stream[i + 2], stream[i + 3]]));
+        if (0xC0..=0xCF).contains(&marker) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) {
+            return stream.get(i + 4).copied();
+        }
+        i += 2 + length;
+    }
+    None
+}
+
+const ZIGZAG: [usize; 64] = [
+    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20,
+    13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59,
+    52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+];
+
+/// A Huffman table in the canonical form of JPEG Annex C/F.
+#[derive(Clone, Default)]
+struct Huffman {
+    max_code: [i32; 17],
+    val_ptr: [i32; 17],
+    min_code: [i32; 17],
+    values: Vec<u8>,
+}
+
+impl Huffman {
+    fn new(counts: &[u8; 16], values: Vec<u8>) -> Huffman {
+        let mut table = Huffman {
+            max_code: [-1; 17],
+            values,
+            ..Huffman::default()
+        };
+        let (mut code, mut k) = (0i32, 0i32);
+        for length in 1..=16 {
+            let n = i32::from(counts[length - 1]);
+            table.val_ptr[length] = k;
+            table.min_code[length] = code;
+            code += n;
+            k += n;
+            table.max_code[length] = if n > 0 { code - 1 } else { -1 };
+            code <<= 1;
+        }
+        table
+    }
+}
+
+struct BitReader<'a> {
+    data: &'a [u8],
+    at: usize,
+    buffer: u32,
+    bits: u32,
+    /// A marker was met: further reads give zero bits (as libjpeg does).
+    hit_marker: bool,
+}
+
+impl<'a> BitReader<'a> {
+    fn new(data: &'a [u8], at: usize) -> BitReader<'a> {
+        BitReader {
+            data,
+            at,
+            buffer: 0,
+            bits: 0,
+            hit_marker: false,
+        }
+    }
+
+    fn fill(&mut self) {
+        while self.bits <= 24 {
+            let mut byte = 0u8;
+            if !self.hit_marker {
+                match self.data.get(self.at) {
+                    Some(0xFF) => match self.data.get(self.at + 1) {
+                        Some(0x00) => {
+                            byte = 0xFF;
+                            self.at += 2;
+                        }
+                        _ => self.hit_marker = true,
+                    },
+                    Some(b) => {
+                        byte = *b;
+                        self.at += 1;
+                    }
+                    None => self.hit_marker = true,
+                }
+            }
+            self.buffer |= u32::from(byte) << (24 - self.bits);
+            self.bits += 8;
+        }
+    }
+
+    fn bit(&mut self) -> u32 {
+        self.fill();
+        let b = self.buffer >> 31;
+        self.buffer <<= 1;
+        self.bits -= 1;
+        b
+    }
+
+    fn receive(&mut self, n: u32) -> i32 {
+        if n == 0 {
+            return 0;
+        }
+        self.fill();
+        let v = self.buffer >> (32 - n);
+        self.buffer <<= n;
+        self.bits -= n;
+        v as i32
+    }
+
+    fn decode(&mut self, table: &Huffman) -> Result<u8, String> {
+        let mut code = 0i32;
+        for length in 1..=16 {
+            code = (code << 1) | self.bit() as i32;
+            if code <= table.max_code[length] {
+                let index = table.val_ptr[length] + code - table.min_code[length];
+                return table
+                    .values
+                    .get(index as usize)
+                    .copied()
+                    .ok_or_else(|| "Huffman code outside its table".to_string());
+            }
+        }
+        Err("invalid Huffman code".into())
+    }
+
+    /// Skips to the next RSTn marker and past it.
+    fn restart(&mut self) -> Result<(), String> {
+        self.buffer = 0;
+        self.bits = 0;
+        self.hit_marker = false;
+        while self.at + 1 < self.data.len() {
+            if self.data[self.at] == 0xFF && (0xD0..=0xD7).contains(&self.data[self.at + 1]) {
+                self.at += 2;
+                return Ok(());
+            }
+            self.at += 1;
+        }
+        Err("restart marker missing".into())
+    }
+}
+
+fn extend(v: i32, t: u32) -> i32 {
+    if t == 0 {
+        0
+    } else if v < 1 << (t - 1) {
+        v - (1 << t) + 1
+    } else {
+        v
+    }
+}
+
+/// Decodes one 12-bit single-component JPEG stream to little-endian 16-bit samples
+/// (columns × rows of the frame header).
+pub fn decode(stream: &[u8]) -> Result<(u16, u16, Vec<u8>), String> {
+    if !stream.starts_with(&[0xFF, 0xD8]) {
+        return Err("JPEG stream does not start with SOI".into());
+    }
+    let mut quant: [[u16; 64]; 4] = [[1; 64]; 4];
+    let mut dc_tables: [Option<Huffman>; 4] = Default::default();
+    let mut ac_tables: [Option<Huffman>; 4] = Default::default();
+    let mut restart_interval = 0usize;
+    let mut frame: Option<(u8, u16, u16, usize)> = None; // precision, rows, columns, quant table
+    let mut i = 2;
+    loop {
+        // Find the next marker.
+        while stream.get(i) == Some(&0xFF) && stream.get(i + 1) == Some(&0xFF) {
+            i += 1;
+        }
+        let (Some(0xFF), Some(&marker)) = (stream.get(i), stream.get(i + 1)) else {
+            return Err("JPEG stream ends before its scan".into());
+        };
+        let length = stream
+            .get(i + 2..i + 4)
+            .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+            .ok_or("JPEG segment header truncated")?;
+        let body = stream
+            .get(i + 4..i + 2 + length)
+            .ok_or("JPEG segment runs past the stream")?;
+        match marker {
+            0xC0 | 0xC1 => {
+                let [precision, r0, r1, c0, c1, components, ..] = body[..] else {
+                    return Err("frame header too short".into());
+                };
+                if components != 1 {
+                    return Err(format!(
+                        "{components}-component 12-bit JPEG is not supported"
+                    ));
+                }
+                let table = usize::from(*body.get(8).ok_or("frame header too short")? & 3);
+                let rows = u16::from_be_bytes([r0, r1]);
+                let columns = u16::from_be_bytes([c0, c1]);
+                if rows == 0 || columns == 0 {
+                    return Err("frame header without a size".into());
+                }
+                frame = Some((precision, rows, columns, table));
+            }
+            0xC2 | 0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => {
+                return Err(format!(
+                    "JPEG process SOF{} is not extended sequential",
+                    marker - 0xC0
+                ));
+            }
+            0xC4 => {
+                let mut at = 0;
+                while at < body.len() {
+                    let class_id = body[at];
+                    let counts: [u8; 16] = body
+                        .get(at + 1..at + 17)
+                        .and_then(|c| c.try_into().ok())
+                        .ok_or("Huffman table truncated")?;
+                    let total: usize = counts.iter().map(|c| usize::from(*c)).sum();
+                    let values = body
+                        .get(at + 17..at + 17 + total)
+                        .ok_or("Huffman table truncated")?
+                        .to_vec();
+                    let table = Some(Huffman::new(&counts, values));
+                    let id = usize::from(class_id & 3);
+                    if class_id >> 4 == 0 {
+                        dc_tables[id] = table;
+                    } else {
+                        ac_tables[id] = table;
+                    }
+                    at += 17 + total;
+                }
+            }
+            0xDB => {
+                let mut at = 0;
+                while at < body.len() {
+                    let (precision, id) = (body[at] >> 4, usize::from(body[at] & 3));
+                    let size = if precision == 0 { 64 } else { 128 };
+                    let values = body
+                        .get(at + 1..at + 1 + size)
+                        .ok_or("quantisation table truncated")?;
+                    for k in 0..64 {
+                        quant[id][k] = if precision == 0 {
+                            u16::from(values[k])
+                        } else {
+                            u16::from_be_bytes([values[2 * k], values[2 * k + 1]])
+                        };
+                    }
+                    at += 1 + size;
+                }
+            }
+            0xDD => {
+                restart_interval = body
+                    .get(..2)
+                    .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+                    .ok_or("restart interval truncated")?;
+            }
+            0xDA => {
+                let (precision, rows, columns, q) = frame.ok_or("scan before the frame header")?;
+                if precision != 12 {
+                    return Err(format!("{precision}-bit sample precision, 12 expected"));
+                }
+                let table_ids = body.get(2).ok_or("scan header too short")?;
+                let dc = dc_tables[usize::from(table_ids >> 4)]
+                    .as_ref()
+                    .ok_or("scan uses a missing DC table")?;
+                let ac = ac_tables[usize::from(table_ids & 3)]
+                    .as_ref()
+                    .ok_or("scan uses a missing AC table")?;
+                let samples = decode_scan(
+                    stream,
+                    i + 2 + length,
+                    (rows, columns),
+                    &quant[q],
+                    (dc, ac),
+                    restart_interval,
+                )?;
+                let bytes = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+                return Ok((rows, columns, bytes));
+            }
+            0xD9 => return Err("JPEG stream ends before its scan".into()),
+            _ => {}
+        }
+        i += 2 + length;
+    }
+}
+
+fn decode_scan(
+    stream: &[u8],
+    start: usize,
+    (rows, columns): (u16, u16),
+    quant: &[u16; 64],
+    (dc, ac): (&Huffman, &Huffman),
+    restart_interval: usize,
+) -> Result<Vec<u16>, String> {
+    let (rows, columns) = (usize::from(rows), usize::from(columns));
+    let (blocks_x, blocks_y) = (columns.div_ceil(8), rows.div_ceil(8));
+    let mut out = vec![0u16; rows * columns];
+    let mut reader = BitReader::new(stream, start);
+    let mut predictor = 0i32;
+    for block in 0..blocks_x * blocks_y {
+        if restart_interval > 0 && block > 0 && block % restart_interval == 0 {
+            reader.restart()?;
+            predictor = 0;
+        }
+        let mut coefficients = [0i32; 64];
+        let t = u32::from(reader.decode(dc)?);
+        if t > 16 {
+            return Err("DC difference too large".into());
+        }
+        let diff = extend(reader.receive(t), t);
+        predictor += diff;
+        coefficients[0] = predictor * i32::from(quant[0]);
+        let mut k = 1;
+        while k < 64 {
+            let rs = reader.decode(ac)?;
+            let (r, s) = (usize::from(rs >> 4), u32::from(rs & 15));
+            if s == 0 {
+                if r == 15 {
+                    k += 16;
+                    continue;
+                }
+                break;
+            }
+            k += r;
+            if k > 63 {
+                return Err("AC coefficients run past the block".into());
+            }
+            coefficients[ZIGZAG[k]] = extend(reader.receive(s), s) * i32::from(quant[k]);
+            k += 1;
+        }
+        let pixels = idct_islow_12(&coefficients);
+        let (bx, by) = (block % blocks_x, block / blocks_x);
+        for y in 0..8 {
+            let row = by * 8 + y;
+            if row >= rows {
+                break;
+            }
+            for x in 0..8 {
+                let column = bx * 8 + x;
+                if column < columns {
+                    out[row * columns + column] = pixels[y * 8 + x];
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The IJG integer inverse DCT ("islow", jidctint.c) with the constants for 12-bit samples.
+fn idct_islow_12(input: &[i32; 64]) -> [u16; 64] {
+    const CONST_BITS: i32 = 13;
+    const PASS1_BITS: i32 = 1;
+    const F0_298: i64 = 2446;
+    const F0_390: i64 = 3196;
+    const F0_541: i64 = 4433;
+    const F0_765: i64 = 6270;
+    const F0_899: i64 = 7373;
+    const F1_175: i64 = 9633;
+    const F1_501: i64 = 12299;
+    const F1_847: i64 = 15137;
+    const F1_961: i64 = 16069;
+    const F2_053: i64 = 16819;
+    const F2_562: i64 = 20995;
+    const F3_072: i64 = 25172;
+    let descale = |x: i64, n: i32| (x + (1 << (n - 1))) >> n;
+
+    // One 1-D pass over eight values spaced `stride` apart; returns the eight results before
+    // descaling.
+    let pass = |v: [i64; 8]| -> [i64; 8] {
+        let (z2, z3) = (v[2], v[6]);
+        let z1 = (z2 + z3) * F0_541;
+        let tmp2 = z1 + z3 * -F1_847;
+        let tmp3 = z1 + z2 * F0_765;
+        let tmp0 = (v[0] + v[4]) << CONST_BITS;
+        let tmp1 = (v[0] - v[4]) << CONST_BITS;
+        let (tmp10, tmp13, tmp11, tmp12) = (tmp0 + tmp3, tmp0 - tmp3, tmp1 + tmp2, tmp1 - tmp2);
+        let (mut t0, mut t1, mut t2, mut t3) = (v[7], v[5], v[3], v[1]);
+        let (z1, z2, z3, z4) = (t0 + t3, t1 + t2, t0 + t2, t1 + t3);
+        let z5 = (z3 + z4) * F1_175;
+        t0 *= F0_298;
+        t1 *= F2_053;
+        t2 *= F3_072;
+        t3 *= F1_501;
+        let z1 = z1 * -F0_899;
+        let z2 = z2 * -F2_562;
+        let z3 = z3 * -F1_961 + z5;
+        let z4 = z4 * -F0_390 + z5;
+        t0 += z1 + z3;
+        t1 += z2 + z4;
+        t2 += z2 + z3;
+        t3 += z1 + z4;
+        [
+            tmp10 + t3,
+            tmp11 + t2,
+            tmp12 + t1,
+            tmp13 + t0,
+            tmp13 - t0,
+            tmp12 - t1,
+            tmp11 - t2,
+            tmp10 - t3,
+        ]
+    };
+
+    let mut work = [0i64; 64];
+    for column in 0..8 {
+        let v: [i64; 8] = std::array::from_fn(|r| i64::from(input[r * 8 + column]));
+        if v[1..].iter().all(|x| *x == 0) {
+            for r in 0..8 {
+                work[r * 8 + column] = v[0] << PASS1_BITS;
+            }
+            continue;
+        }
+        let out = pass(v);
+        for r in 0..8 {
+            work[r * 8 + column] = descale(out[r], CONST_BITS - PASS1_BITS);
+        }
+    }
+    let limit = |x: i64| (x + 2048).clamp(0, 4095) as u16;
+    let mut result = [0u16; 64];
+    for row in 0..8 {
+        let v: [i64; 8] = std::array::from_fn(|c| work[row * 8 + c]);
+        if v[1..].iter().all(|x| *x == 0) {
+            let dc = limit(descale(v[0], PASS1_BITS + 3));
+            result[row * 8..row * 8 + 8].fill(dc);
+            continue;
+        }
+        let out = pass(v);
+        for c in 0..8 {
+            result[row * 8 + c] = limit(descale(out[c], CONST_BITS + PASS1_BITS + 3));
+        }
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flat_block_decodes_to_its_dc_level() {
+        let mut input = [0i32; 64];
+        input[0] = 8 * 100; // DC of a flat block of value 100 above the 2048 centre
+        let out = idct_islow_12(&input);
+        assert!(out.iter().all(|v| *v == 2148), "{out:?}");
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        assert!(decode(&[]).is_err());
+        assert!(decode(&[0xFF, 0xD8, 0xFF]).is_err());
+        assert!(decode(&[0xFF, 0xD8, 0xFF, 0xC1, 0x00, 0x02]).is_err());
+        assert!(decode(&[0xFF, 0xD8, 0xFF, 0xDA, 0xFF, 0xFF, 0x00]).is_err());
+    }
+}
