@@ -93,6 +93,13 @@ fn import_file(
         }
     };
     let (dataset, ts) = if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
+        if let Err(e) = crate::dicom::lengths::check_file_after_marker(&bytes[132..]) {
+            summary.refused.push((
+                path.to_path_buf(),
+                format!("not a readable DICOM file: {e}"),
+            ));
+            return;
+        }
         let meta = match FileMetaTable::from_reader(&bytes[128..]) {
             Ok(m) => m,
             Err(e) => {

@@ -262,6 +262,9 @@ fn prepare(archive: &ArchiveFolder, object: ReceivedObject) -> Result<NewInstanc
         .ok_or_else(|| IngestError::UnsupportedSyntax(object.transfer_syntax.clone()))?;
     // Parse the attributes only: the pixel data (most of the bytes) is stored as received
     // and needs no parsing here. Fall back to a full parse if the split is not certain.
+    // Impossible lengths are refused before any parse reserves them.
+    crate::dicom::lengths::check_for_transfer_syntax(&object.dataset, ts.uid())
+        .map_err(|e| IngestError::Unreadable(e.to_string()))?;
     let header_end = pixel_data_offset(&object.dataset, ts);
     let mut obj = match header_end {
         Some(end) => InMemDicomObject::read_dataset_with_ts(&object.dataset[..end], ts).ok(),

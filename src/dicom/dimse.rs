@@ -193,8 +193,7 @@ impl Command {
         let ts = TransferSyntaxRegistry
             .get("1.2.840.10008.1.2")
             .ok_or_else(|| DimseError::BadCommand("implicit VR little endian missing".into()))?;
-        let obj = InMemDicomObject::read_dataset_with_ts(bytes, ts)
-            .map_err(|e| DimseError::BadCommand(e.to_string()))?;
+        let obj = crate::dicom::lengths::read_checked(bytes, ts).map_err(DimseError::BadCommand)?;
         if obj.get(tags::COMMAND_FIELD).is_none() {
             return Err(DimseError::BadCommand("no Command Field".into()));
         }

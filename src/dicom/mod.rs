@@ -3,6 +3,7 @@
 //! this folder only speaks the protocol.
 
 pub mod dimse;
+pub mod lengths;
 pub mod scp;
 pub mod scu;
 pub mod status;

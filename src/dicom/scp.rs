@@ -470,13 +470,12 @@ impl Session {
         let Some(ts) = TransferSyntaxRegistry.get(&pc.transfer_syntax) else {
             return Err((status::UNABLE_TO_PROCESS, "transfer syntax unknown".into()));
         };
-        let identifier =
-            InMemDicomObject::read_dataset_with_ts(data.as_slice(), ts).map_err(|e| {
-                (
-                    status::IDENTIFIER_MISMATCH,
-                    format!("unreadable identifier: {e}"),
-                )
-            })?;
+        let identifier = crate::dicom::lengths::read_checked(data.as_slice(), ts).map_err(|e| {
+            (
+                status::IDENTIFIER_MISMATCH,
+                format!("unreadable identifier: {e}"),
+            )
+        })?;
         let q = query::parse_identifier(identifier)
             .map_err(|e| (status::IDENTIFIER_MISMATCH, e.to_string()))?;
         let study_root = matches!(
@@ -787,7 +786,7 @@ impl Session {
             .as_deref()
             .and_then(|d| {
                 let ts = TransferSyntaxRegistry.get(&pc.transfer_syntax)?;
-                InMemDicomObject::read_dataset_with_ts(d, ts).ok()
+                crate::dicom::lengths::read_checked(d, ts).ok()
             })
             .and_then(|obj| crate::pacs::commitment::parse_request(&obj));
         let Some(request) = request else {

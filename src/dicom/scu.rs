@@ -501,9 +501,10 @@ pub async fn find(
         match rsp.command.status() {
             Some(status::PENDING) | Some(0xFF01) => {
                 if let Some(data) = rsp.dataset {
-                    let obj = InMemDicomObject::read_dataset_with_ts(data.as_slice(), ts).map_err(
-                        |e| DimseError::Protocol(format!("unreadable C-FIND answer: {e}")),
-                    )?;
+                    let obj =
+                        crate::dicom::lengths::read_checked(data.as_slice(), ts).map_err(|e| {
+                            DimseError::Protocol(format!("unreadable C-FIND answer: {e}"))
+                        })?;
                     results.push(obj);
                 }
             }

@@ -14,8 +14,9 @@ use super::grey::{GreyPipeline, ModalityTransform, VoiFunction, Window};
 use super::lut::{Palette, lut_from_item};
 use super::overlay::{Overlay, read_overlays};
 use super::spacing::{PixelSpacing, pixel_spacing};
-use super::{ImagingError, jpeg12};
+use super::{ImagingError, jpeg12, rle};
 use crate::pacs::attributes::text;
+use dicom_core::DicomValue;
 
 /// A decoded frame larger than this is refused before any allocation: a damaged Rows or
 /// Columns must give an error, not an out-of-memory abort.
@@ -66,15 +67,38 @@ impl ImageFile {
     /// bare data set in implicit or explicit VR little endian, as dcmtk and pydicom do.
     pub fn open(path: &Path) -> Result<ImageFile, ImagingError> {
         let name = path.display().to_string();
-        let unreadable = |reason: String| ImagingError::Unreadable {
+        let bytes = std::fs::read(path).map_err(|e| ImagingError::Unreadable {
             path: name.clone(),
+            reason: e.to_string(),
+        })?;
+        ImageFile::from_bytes(&bytes, &name)
+    }
+
+    /// Reads a file already in memory (`name` is used in errors): with or without the
+    /// 128-byte preamble, or a bare data set without a meta group.
+    pub fn from_bytes(bytes: &[u8], name: &str) -> Result<ImageFile, ImagingError> {
+        let unreadable = |reason: String| ImagingError::Unreadable {
+            path: name.to_string(),
             reason,
         };
-        let obj = match dicom_object::open_file(path) {
-            Ok(obj) => obj,
-            Err(first) => open_without_meta(path).map_err(|_| unreadable(first.to_string()))?,
+        let after_preamble = match bytes.get(128..132) {
+            Some(b"DICM") => Some(&bytes[128..]),
+            _ if bytes.starts_with(b"DICM") => Some(bytes),
+            _ => None,
         };
-        Ok(ImageFile { obj, name })
+        let obj = match after_preamble {
+            Some(rest) => {
+                // Refuse impossible lengths before the parser reserves them.
+                crate::dicom::lengths::check_file_after_marker(&rest[4..])
+                    .map_err(|e| unreadable(e.to_string()))?;
+                dicom_object::from_reader(rest).map_err(|e| unreadable(e.to_string()))?
+            }
+            None => open_without_meta(bytes).map_err(unreadable)?,
+        };
+        Ok(ImageFile {
+            obj,
+            name: name.to_string(),
+        })
     }
 
     /// The object, for callers that need other attributes.
@@ -198,7 +222,7 @@ impl ImageFile {
     /// interleaved after decompression), or our own decoder for 12-bit lossy JPEG.
     fn decoded_bytes(&self, index: u32, expected: usize) -> Result<(Vec<u8>, bool), ImagingError> {
         if jpeg12::handles(self.transfer_syntax()) && self.is_encapsulated() {
-            let stream = jpeg12::frame_stream(&self.obj, index).map_err(|e| self.fail(e))?;
+            let stream = encapsulated_frame(&self.obj, index).map_err(|e| self.fail(e))?;
             if jpeg12::sample_precision(&stream) == Some(12) {
                 let (_, _, data) = jpeg12::decode(&stream).map_err(|e| self.fail(e))?;
                 if data.len() < expected {
@@ -210,24 +234,49 @@ impl ImageFile {
                 return Ok((data[..expected].to_vec(), false));
             }
         }
-        let decoded = self
-            .obj
-            .decode_pixel_data_frame(index)
-            .map_err(|e| self.fail(e.to_string()))?;
-        let planar = matches!(
-            decoded.planar_configuration(),
-            dicom_pixeldata::PlanarConfiguration::PixelFirst
-        );
-        let data = decoded
-            .frame_data(0)
-            .map_err(|e| self.fail(e.to_string()))?;
-        if data.len() < expected {
-            return Err(self.fail(format!(
-                "frame {index} holds {} bytes, {expected} expected from its rows, columns and bits",
-                data.len()
-            )));
+        if self.transfer_syntax() == rle::RLE_LOSSLESS && self.is_encapsulated() {
+            let stream = encapsulated_frame(&self.obj, index).map_err(|e| self.fail(e))?;
+            let obj = &self.obj;
+            let data = rle::decode(
+                &stream,
+                number(obj, tags::ROWS).unwrap_or(0),
+                number(obj, tags::COLUMNS).unwrap_or(0),
+                number(obj, tags::SAMPLES_PER_PIXEL).unwrap_or(1),
+                number(obj, tags::BITS_ALLOCATED).unwrap_or(8),
+            )
+            .map_err(|e| self.fail(e))?;
+            if data.len() < expected {
+                return Err(self.fail("the RLE frame is shorter than Rows and Columns say"));
+            }
+            return Ok((data[..expected].to_vec(), false));
         }
-        Ok((data[..expected].to_vec(), planar))
+        // The codecs behind dicom-pixeldata are third-party code fed damaged data: a panic in
+        // one becomes this file's error instead of taking the program down.
+        let decode = || -> Result<(Vec<u8>, bool), String> {
+            let decoded = self
+                .obj
+                .decode_pixel_data_frame(index)
+                .map_err(|e| e.to_string())?;
+            let planar = matches!(
+                decoded.planar_configuration(),
+                dicom_pixeldata::PlanarConfiguration::PixelFirst
+            );
+            let data = decoded.frame_data(0).map_err(|e| e.to_string())?;
+            if data.len() < expected {
+                return Err(format!(
+                    "frame {index} holds {} bytes, {expected} expected from its rows, columns and bits",
+                    data.len()
+                ));
+            }
+            Ok((data[..expected].to_vec(), planar))
+        };
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode)) {
+            Ok(result) => result.map_err(|e| self.fail(e)),
+            Err(_) => {
+                tracing::error!(file = %self.name, frame = index, "pixel data decoder panicked on this file");
+                Err(self.fail("the decoder failed on damaged compressed data"))
+            }
+        }
     }
 
     /// Stored values of a one-sample frame.
@@ -473,6 +522,45 @@ fn functional_groups(obj: &InMemDicomObject, index: u32) -> Vec<&InMemDicomObjec
     .collect()
 }
 
+/// The compressed bytes of frame `index`: one fragment per frame, all fragments for a single
+/// frame, else the Basic Offset Table, else a new frame at each fragment that starts with SOI.
+pub fn encapsulated_frame(obj: &DefaultDicomObject, index: u32) -> Result<Vec<u8>, String> {
+    let element = obj.get(tags::PIXEL_DATA).ok_or("no pixel data")?;
+    let DicomValue::PixelSequence(seq) = element.value() else {
+        return Err("pixel data is not encapsulated".into());
+    };
+    let fragments = seq.fragments();
+    let frames = obj
+        .get(tags::NUMBER_OF_FRAMES)
+        .and_then(|e| e.to_int::<u32>().ok())
+        .unwrap_or(1)
+        .max(1) as usize;
+    let index = index as usize;
+    if frames == 1 {
+        return Ok(fragments.iter().flatten().copied().collect());
+    }
+    if fragments.len() == frames {
+        return fragments
+            .get(index)
+            .map(|f| f.to_vec())
+            .ok_or_else(|| "frame past the fragments".into());
+    }
+    // Group fragments into frames at each SOI.
+    let mut grouped: Vec<Vec<u8>> = Vec::new();
+    for fragment in fragments {
+        if fragment.starts_with(&[0xFF, 0xD8]) || grouped.is_empty() {
+            grouped.push(Vec::new());
+        }
+        if let Some(last) = grouped.last_mut() {
+            last.extend_from_slice(fragment);
+        }
+    }
+    grouped
+        .into_iter()
+        .nth(index)
+        .ok_or_else(|| format!("frame {index} not found among the fragments"))
+}
+
 /// An unsigned integer attribute.
 fn number<T: std::str::FromStr>(obj: &InMemDicomObject, tag: Tag) -> Option<T> {
     obj.get(tag)?
@@ -487,17 +575,20 @@ fn number<T: std::str::FromStr>(obj: &InMemDicomObject, tag: Tag) -> Option<T> {
 
 /// Reads a file that has no file meta group: a bare data set, implicit VR little endian unless
 /// the first element carries an explicit VR.
-fn open_without_meta(path: &Path) -> Result<DefaultDicomObject, String> {
+fn open_without_meta(bytes: &[u8]) -> Result<DefaultDicomObject, String> {
     use dicom_encoding::TransferSyntaxIndex;
     use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-    let head = bytes.get(..8).ok_or("too short")?;
+    let head = bytes
+        .get(..8)
+        .ok_or("neither a DICOM file nor a bare data set (too short)")?;
     // A bare data set starts with a group 0008 (or 0002..0010) element.
     let group = u16::from_le_bytes([head[0], head[1]]);
     if !(0x0002..=0x0010).contains(&group) {
-        return Err("not a bare data set".into());
+        return Err("neither a DICOM file (no DICM marker) nor a bare data set".into());
     }
     let explicit = head[4].is_ascii_uppercase() && head[5].is_ascii_uppercase();
+    crate::dicom::lengths::check_declared_lengths(bytes, explicit, false)
+        .map_err(|e| e.to_string())?;
     let uid = if explicit {
         "1.2.840.10008.1.2.1"
     } else {
@@ -506,8 +597,7 @@ fn open_without_meta(path: &Path) -> Result<DefaultDicomObject, String> {
     let ts = TransferSyntaxRegistry
         .get(uid)
         .ok_or("transfer syntax registry incomplete")?;
-    let dataset = InMemDicomObject::read_dataset_with_ts(std::io::Cursor::new(bytes), ts)
-        .map_err(|e| e.to_string())?;
+    let dataset = InMemDicomObject::read_dataset_with_ts(bytes, ts).map_err(|e| e.to_string())?;
     dataset
         .with_meta(dicom_object::meta::FileMetaTableBuilder::new().transfer_syntax(uid))
         .map_err(|e| e.to_string())

@@ -3,55 +3,12 @@
 //! uses for 12-bit CT/MR). The inverse DCT is the integer "islow" transform of the IJG library,
 //! so results agree with dcmtk, which is built on it.
 
-use dicom_core::DicomValue;
-use dicom_dictionary_std::tags;
-use dicom_object::DefaultDicomObject;
-
 /// The transfer syntax this decoder serves.
 pub const JPEG_EXTENDED: &str = "1.2.840.10008.1.2.4.51";
 
 /// Whether frames of this transfer syntax may need this decoder (12-bit ones do).
 pub fn handles(transfer_syntax: &str) -> bool {
     transfer_syntax == JPEG_EXTENDED
-}
-
-/// The compressed bytes of frame `index`: one fragment per frame, all fragments for a single
-/// frame, else the Basic Offset Table, else a new frame at each fragment that starts with SOI.
-pub fn frame_stream(obj: &DefaultDicomObject, index: u32) -> Result<Vec<u8>, String> {
-    let element = obj.get(tags::PIXEL_DATA).ok_or("no pixel data")?;
-    let DicomValue::PixelSequence(seq) = element.value() else {
-        return Err("pixel data is not encapsulated".into());
-    };
-    let fragments = seq.fragments();
-    let frames = obj
-        .get(tags::NUMBER_OF_FRAMES)
-        .and_then(|e| e.to_int::<u32>().ok())
-        .unwrap_or(1)
-        .max(1) as usize;
-    let index = index as usize;
-    if frames == 1 {
-        return Ok(fragments.iter().flatten().copied().collect());
-    }
-    if fragments.len() == frames {
-        return fragments
-            .get(index)
-            .map(|f| f.to_vec())
-            .ok_or_else(|| "frame past the fragments".into());
-    }
-    // Group fragments into frames at each SOI.
-    let mut grouped: Vec<Vec<u8>> = Vec::new();
-    for fragment in fragments {
-        if fragment.starts_with(&[0xFF, 0xD8]) || grouped.is_empty() {
-            grouped.push(Vec::new());
-        }
-        if let Some(last) = grouped.last_mut() {
-            last.extend_from_slice(fragment);
-        }
-    }
-    grouped
-        .into_iter()
-        .nth(index)
-        .ok_or_else(|| format!("frame {index} not found among the fragments"))
 }
 
 /// The sample precision a JPEG stream's frame header declares, if it has one.

@@ -11,6 +11,7 @@ pub mod grey;
 pub mod jpeg12;
 pub mod lut;
 pub mod overlay;
+pub mod rle;
 pub mod spacing;
 
 use std::path::Path;

@@ -330,6 +330,28 @@ def store(host, port, aet, files):
     print(json.dumps(results))
 
 
+def store_as_is(host, port, aet, files):
+    """C-STORE files byte for byte as they are on disk (pynetdicom streams a file path without
+    decoding it), so damaged data sets reach the server unchanged. Prints each status."""
+    from pynetdicom import _config
+
+    _config.STORE_SEND_CHUNKED_DATASET = True
+    ae = AE(ae_title="PYPEER")
+    for f in files:
+        meta = dcmread(f, stop_before_pixels=True, force=True)
+        ae.add_requested_context(str(meta.file_meta.MediaStorageSOPClassUID), str(meta.file_meta.TransferSyntaxUID))
+    assoc = ae.associate(host, int(port), ae_title=aet)
+    if not assoc.is_established:
+        print(json.dumps({"error": "association failed"}))
+        sys.exit(2)
+    results = {}
+    for f in files:
+        status = assoc.send_c_store(f)
+        results[f] = status.Status if status is not None and "Status" in status else None
+    assoc.release()
+    print(json.dumps(results))
+
+
 def store_stream(host, port, aet, files):
     """C-STORE files one by one on one association; print each acknowledged SOP UID at once.
 
@@ -464,6 +486,8 @@ if __name__ == "__main__":
         same_dataset(sys.argv[2], sys.argv[3])
     elif cmd == "store":
         store(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
+    elif cmd == "store_as_is":
+        store_as_is(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
     elif cmd == "store_stream":
         store_stream(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
     elif cmd == "qrscp":
