@@ -374,8 +374,18 @@ impl GpuRenderer {
             .write_buffer(&frame.uniform, 0, &frame.params.bytes());
     }
 
-    /// Draws the frame into its target and reads the pixels back.
-    pub fn draw(&self, frame: &GpuFrame) -> Result<RenderedImage, ImagingError> {
+    /// Draws the frame into its target and waits for the GPU, without reading back: what a
+    /// window change costs on screen (benchmarks use it).
+    pub fn draw_and_wait(&self, frame: &GpuFrame) -> Result<(), ImagingError> {
+        let encoder = self.encode_draw(frame);
+        self.queue.submit([encoder.finish()]);
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(gpu_error)?;
+        Ok(())
+    }
+
+    fn encode_draw(&self, frame: &GpuFrame) -> wgpu::CommandEncoder {
         let view = frame
             .target
             .create_view(&wgpu::TextureViewDescriptor::default());
@@ -402,6 +412,12 @@ impl GpuRenderer {
             pass.set_bind_group(0, &frame.bind_group, &[]);
             pass.draw(0..3, 0..1);
         }
+        encoder
+    }
+
+    /// Draws the frame into its target and reads the pixels back.
+    pub fn draw(&self, frame: &GpuFrame) -> Result<RenderedImage, ImagingError> {
+        let mut encoder = self.encode_draw(frame);
         encoder.copy_texture_to_buffer(
             frame.target.as_image_copy(),
             wgpu::TexelCopyBufferInfo {

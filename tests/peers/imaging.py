@@ -3,6 +3,8 @@
   imaging.py decompress IN OUT      decode IN with pydicom (pylibjpeg-openjpeg for JPEG 2000)
                                     and write it uncompressed, for dcmtk to render
   imaging.py variant KIND IN OUT    write IN with one display attribute changed (see VARIANTS)
+  imaging.py decode_time IN N       median milliseconds of N in-process decodes of IN's frame
+                                    (pydicom + pylibjpeg-openjpeg/OpenJPEG for JPEG 2000)
 """
 import sys
 
@@ -115,10 +117,28 @@ def variant(kind, src, dst):
     ds.save_as(dst, enforce_file_format=True)
 
 
+def decode_time(src, runs):
+    import json
+    import statistics
+    import time
+
+    from pydicom.pixels import pixel_array
+
+    ds = pydicom.dcmread(src)
+    times = []
+    for _ in range(int(runs)):
+        start = time.perf_counter()
+        arr = pixel_array(ds, index=0)
+        times.append((time.perf_counter() - start) * 1000)
+    print(json.dumps({"median_ms": statistics.median(times), "pixels": int(arr.size)}))
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "decompress":
         decompress(sys.argv[2], sys.argv[3])
     elif sys.argv[1] == "variant":
         variant(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif sys.argv[1] == "decode_time":
+        decode_time(sys.argv[2], sys.argv[3])
     else:
         sys.exit(__doc__)
