@@ -1,7 +1,7 @@
 //! From a DICOM file to one decoded frame: stored grey values with their pipeline, or RGB.
 //! Decoding goes through dicom-pixeldata one frame at a time; what it does not cover (1-bit
 //! segmentations, native YBR_FULL_422, 16-bit colour, palettes, files without a meta group,
-//! 12-bit lossy JPEG) is done here or in `jpeg12`.
+//! 12-bit lossy JPEG) is done here or in `jpeg_dct`.
 
 use std::path::Path;
 
@@ -14,7 +14,7 @@ use super::grey::{GreyPipeline, ModalityTransform, VoiFunction, Window};
 use super::lut::{Palette, lut_from_item};
 use super::overlay::{Overlay, read_overlays};
 use super::spacing::{PixelSpacing, pixel_spacing};
-use super::{ImagingError, jpeg12, rle};
+use super::{ImagingError, jpeg_dct, rle};
 use crate::pacs::attributes::text;
 use dicom_core::DicomValue;
 
@@ -221,10 +221,10 @@ impl ImageFile {
     /// The native bytes of one frame as dicom-pixeldata decodes them (little endian samples,
     /// interleaved after decompression), or our own decoder for 12-bit lossy JPEG.
     fn decoded_bytes(&self, index: u32, expected: usize) -> Result<(Vec<u8>, bool), ImagingError> {
-        if jpeg12::handles(self.transfer_syntax()) && self.is_encapsulated() {
+        if jpeg_dct::handles(self.transfer_syntax()) && self.is_encapsulated() {
             let stream = encapsulated_frame(&self.obj, index).map_err(|e| self.fail(e))?;
-            if jpeg12::sample_precision(&stream) == Some(12) {
-                let (_, _, data) = jpeg12::decode(&stream).map_err(|e| self.fail(e))?;
+            if matches!(jpeg_dct::frame_header(&stream), Some((8 | 12, 1))) {
+                let (_, _, data) = jpeg_dct::decode(&stream).map_err(|e| self.fail(e))?;
                 if data.len() < expected {
                     return Err(self.fail(format!(
                         "the JPEG frame holds {} bytes, {expected} expected from Rows and Columns",

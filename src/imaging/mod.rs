@@ -1,14 +1,14 @@
 //! The imaging lane: from a stored DICOM object to the values on screen.
 //!
 //! `frame` decodes one frame (every transfer syntax dicom-pixeldata decodes, plus what it does
-//! not: 12-bit lossy JPEG in `jpeg12`, 1-bit, native YBR_FULL_422, palettes); `grey` is the
+//! not: greyscale lossy JPEG (8/12-bit) in `jpeg_dct`, 1-bit, native YBR_FULL_422, palettes); `grey` is the
 //! PS3.3 C.11 pipeline on the CPU; `gpu` runs the same pipeline in `shaders/grey.wgsl` on any
 //! wgpu adapter. No egui here: the viewer and `lightbox render` both call this lane.
 
 pub mod frame;
 pub mod gpu;
 pub mod grey;
-pub mod jpeg12;
+pub mod jpeg_dct;
 pub mod lut;
 pub mod overlay;
 pub mod rle;

@@ -97,7 +97,43 @@ def imager_spacing(ds):
     ds.EstimatedRadiographicMagnificationFactor = 1.25
 
 
+ENHANCED_WINDOWS = [(300, 600), (500, 900), (700, 1200), (900, 1500)]
+
+
+def enhanced(ds):
+    """Window and rescale only in functional groups: rescale in the shared group, a different
+    window per frame in the per-frame groups (as enhanced CT/MR objects keep them)."""
+    for tag in ("WindowCenter", "WindowWidth", "RescaleSlope", "RescaleIntercept"):
+        if tag in ds:
+            del ds[tag]
+    shared = Dataset()
+    transform = Dataset()
+    transform.RescaleSlope = 2
+    transform.RescaleIntercept = -100
+    transform.RescaleType = "US"
+    shared.PixelValueTransformationSequence = Sequence([transform])
+    ds.SharedFunctionalGroupsSequence = Sequence([shared])
+    frames = []
+    for i in range(int(ds.NumberOfFrames)):
+        item = Dataset()
+        voi = Dataset()
+        c, w = ENHANCED_WINDOWS[i % len(ENHANCED_WINDOWS)]
+        voi.WindowCenter = c
+        voi.WindowWidth = w
+        item.FrameVOILUTSequence = Sequence([voi])
+        frames.append(item)
+    ds.PerFrameFunctionalGroupsSequence = Sequence(frames)
+
+
+def flattened(ds):
+    """The same display as `enhanced`, with the rescale at the top level (for dcmtk)."""
+    ds.RescaleSlope = 2
+    ds.RescaleIntercept = -100
+
+
 VARIANTS = {
+    "enhanced": enhanced,
+    "flattened": flattened,
     "sigmoid": sigmoid,
     "linear_exact": linear_exact,
     "voi_lut": voi_lut,

@@ -1,18 +1,19 @@
-//! 12-bit lossy JPEG (JPEG Extended, process 4; transfer syntax 1.2.840.10008.1.2.4.51), which
-//! no Rust JPEG crate decodes: Huffman-coded sequential DCT, one component (the form DICOM
-//! uses for 12-bit CT/MR). The inverse DCT is the integer "islow" transform of the IJG library,
-//! so results agree with dcmtk, which is built on it.
+//! Greyscale lossy JPEG (baseline and extended sequential DCT, 8 and 12 bits; transfer syntaxes
+//! 1.2.840.10008.1.2.4.50/.51). No Rust JPEG crate decodes 12-bit, and jpeg-decoder's IDCT
+//! differs from the IJG one by up to 2 levels on 8-bit images; here the inverse DCT is the
+//! integer "islow" transform of the IJG library that dcmtk is built on, so results agree with
+//! it. One component only: colour lossy JPEG stays with jpeg-decoder.
 
-/// The transfer syntax this decoder serves.
-pub const JPEG_EXTENDED: &str = "1.2.840.10008.1.2.4.51";
-
-/// Whether frames of this transfer syntax may need this decoder (12-bit ones do).
+/// Whether frames of this transfer syntax may be for this decoder (baseline or extended).
 pub fn handles(transfer_syntax: &str) -> bool {
-    transfer_syntax == JPEG_EXTENDED
+    matches!(
+        transfer_syntax,
+        "1.2.840.10008.1.2.4.50" | "1.2.840.10008.1.2.4.51"
+    )
 }
 
-/// The sample precision a JPEG stream's frame header declares, if it has one.
-pub fn sample_precision(stream: &[u8]) -> Option<u8> {
+/// The sample precision and number of components a JPEG stream's frame header declares.
+pub fn frame_header(stream: &[u8]) -> Option<(u8, u8)> {
     let mut i = 2;
     while i + 4 < stream.len() {
         if stream[i] != 0xFF {
@@ -25,7 +26,7 @@ pub fn sample_precision(stream: &[u8]) -> Option<u8> {
         }
         let length = usize::from(u16::from_be_bytes([stream[i + 2], stream[i + 3]]));
         if (0xC0..=0xCF).contains(&marker) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) {
-            return stream.get(i + 4).copied();
+            return Some((*stream.get(i + 4)?, *stream.get(i + 9)?));
         }
         i += 2 + length;
     }
@@ -173,8 +174,8 @@ fn extend(v: i32, t: u32) -> i32 {
     }
 }
 
-/// Decodes one 12-bit single-component JPEG stream to little-endian 16-bit samples
-/// (columns × rows of the frame header).
+/// Decodes one single-component JPEG stream: 8-bit samples as bytes, 12-bit samples as
+/// little-endian 16-bit words (columns × rows of the frame header).
 pub fn decode(stream: &[u8]) -> Result<(u16, u16, Vec<u8>), String> {
     if !stream.starts_with(&[0xFF, 0xD8]) {
         return Err("JPEG stream does not start with SOI".into());
@@ -206,9 +207,7 @@ pub fn decode(stream: &[u8]) -> Result<(u16, u16, Vec<u8>), String> {
                     return Err("frame header too short".into());
                 };
                 if components != 1 {
-                    return Err(format!(
-                        "{components}-component 12-bit JPEG is not supported"
-                    ));
+                    return Err(format!("{components}-component JPEG is not decoded here"));
                 }
                 let table = usize::from(*body.get(8).ok_or("frame header too short")? & 3);
                 let rows = u16::from_be_bytes([r0, r1]);
@@ -273,8 +272,10 @@ pub fn decode(stream: &[u8]) -> Result<(u16, u16, Vec<u8>), String> {
             }
             0xDA => {
                 let (precision, rows, columns, q) = frame.ok_or("scan before the frame header")?;
-                if precision != 12 {
-                    return Err(format!("{precision}-bit sample precision, 12 expected"));
+                if precision != 8 && precision != 12 {
+                    return Err(format!(
+                        "{precision}-bit sample precision, 8 or 12 expected"
+                    ));
                 }
                 let table_ids = body.get(2).ok_or("scan header too short")?;
                 let dc = dc_tables[usize::from(table_ids >> 4)]
@@ -290,8 +291,13 @@ pub fn decode(stream: &[u8]) -> Result<(u16, u16, Vec<u8>), String> {
                     &quant[q],
                     (dc, ac),
                     restart_interval,
+                    precision,
                 )?;
-                let bytes = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+                let bytes = if precision == 8 {
+                    samples.iter().map(|s| *s as u8).collect()
+                } else {
+                    samples.iter().flat_map(|s| s.to_le_bytes()).collect()
+                };
                 return Ok((rows, columns, bytes));
             }
             0xD9 => return Err("JPEG stream ends before its scan".into()),
@@ -308,6 +314,7 @@ fn decode_scan(
     quant: &[u16; 64],
     (dc, ac): (&Huffman, &Huffman),
     restart_interval: usize,
+    precision: u8,
 ) -> Result<Vec<u16>, String> {
     let (rows, columns) = (usize::from(rows), usize::from(columns));
     let (blocks_x, blocks_y) = (columns.div_ceil(8), rows.div_ceil(8));
@@ -345,7 +352,7 @@ fn decode_scan(
             coefficients[ZIGZAG[k]] = extend(reader.receive(s), s) * i32::from(quant[k]);
             k += 1;
         }
-        let pixels = idct_islow_12(&coefficients);
+        let pixels = idct_islow(&coefficients, precision);
         let (bx, by) = (block % blocks_x, block / blocks_x);
         for y in 0..8 {
             let row = by * 8 + y;
@@ -363,10 +370,11 @@ fn decode_scan(
     Ok(out)
 }
 
-/// The IJG integer inverse DCT ("islow", jidctint.c) with the constants for 12-bit samples.
-fn idct_islow_12(input: &[i32; 64]) -> [u16; 64] {
+/// The IJG integer inverse DCT ("islow", jidctint.c) for 8- or 12-bit samples.
+fn idct_islow(input: &[i32; 64], precision: u8) -> [u16; 64] {
     const CONST_BITS: i32 = 13;
-    const PASS1_BITS: i32 = 1;
+    // jidctint.c keeps 2 extra bits after the first pass for 8-bit samples, 1 for 12-bit.
+    let pass1_bits: i32 = if precision == 8 { 2 } else { 1 };
     const F0_298: i64 = 2446;
     const F0_390: i64 = 3196;
     const F0_541: i64 = 4433;
@@ -423,27 +431,29 @@ fn idct_islow_12(input: &[i32; 64]) -> [u16; 64] {
         let v: [i64; 8] = std::array::from_fn(|r| i64::from(input[r * 8 + column]));
         if v[1..].iter().all(|x| *x == 0) {
             for r in 0..8 {
-                work[r * 8 + column] = v[0] << PASS1_BITS;
+                work[r * 8 + column] = v[0] << pass1_bits;
             }
             continue;
         }
         let out = pass(v);
         for r in 0..8 {
-            work[r * 8 + column] = descale(out[r], CONST_BITS - PASS1_BITS);
+            work[r * 8 + column] = descale(out[r], CONST_BITS - pass1_bits);
         }
     }
-    let limit = |x: i64| (x + 2048).clamp(0, 4095) as u16;
+    let centre = 1i64 << (precision - 1);
+    let maximum = (1i64 << precision) - 1;
+    let limit = |x: i64| (x + centre).clamp(0, maximum) as u16;
     let mut result = [0u16; 64];
     for row in 0..8 {
         let v: [i64; 8] = std::array::from_fn(|c| work[row * 8 + c]);
         if v[1..].iter().all(|x| *x == 0) {
-            let dc = limit(descale(v[0], PASS1_BITS + 3));
+            let dc = limit(descale(v[0], pass1_bits + 3));
             result[row * 8..row * 8 + 8].fill(dc);
             continue;
         }
         let out = pass(v);
         for c in 0..8 {
-            result[row * 8 + c] = limit(descale(out[c], CONST_BITS + PASS1_BITS + 3));
+            result[row * 8 + c] = limit(descale(out[c], CONST_BITS + pass1_bits + 3));
         }
     }
     result
@@ -457,8 +467,10 @@ mod tests {
     fn a_flat_block_decodes_to_its_dc_level() {
         let mut input = [0i32; 64];
         input[0] = 8 * 100; // DC of a flat block of value 100 above the 2048 centre
-        let out = idct_islow_12(&input);
+        let out = idct_islow(&input, 12);
         assert!(out.iter().all(|v| *v == 2148), "{out:?}");
+        let out = idct_islow(&input, 8);
+        assert!(out.iter().all(|v| *v == 228), "{out:?}");
     }
 
     #[test]
