@@ -114,7 +114,10 @@ impl DataFolder {
 
     /// Opens the store (creating and migrating it).
     pub fn open_store(&self) -> anyhow::Result<Store> {
-        Store::open(&self.database()).context("cannot open the Lightbox database")
+        let store = Store::open(&self.database()).context("cannot open the Lightbox database")?;
+        // A fresh store starts with the starter catalogue and one room per modality.
+        crate::ris::seed_starter_data(&store).context("cannot load the starter catalogue")?;
+        Ok(store)
     }
 }
 

@@ -6,12 +6,15 @@
 
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod app;
 pub mod archive;
 pub mod dicom;
 pub mod events;
+pub mod his;
 pub mod imaging;
 pub mod import;
 pub mod pacs;
+pub mod ris;
 pub mod store;
 pub mod ui;

@@ -100,6 +100,22 @@ enum Command {
         #[arg(short = 'o', long = "out")]
         out: PathBuf,
     },
+    /// One exam's state as JSON: patient, procedure, status, scheduled step, history.
+    Exam {
+        /// Accession number.
+        #[arg(long)]
+        accession: String,
+    },
+    /// The scheduled procedure steps of a day (default today), optionally of one room
+    /// (room name or station AE title).
+    Worklist {
+        /// Local date YYYY-MM-DD.
+        #[arg(long)]
+        date: Option<String>,
+        /// Room name or station AE.
+        #[arg(long)]
+        room: Option<String>,
+    },
     /// Check the archive: every index row has its complete, readable file.
     Check,
     /// Read or change a practice setting (e.g. dicom.ae_title, dicom.port,
@@ -338,6 +354,63 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ),
                 None => println!("pixel spacing unknown: distances in pixels"),
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Exam { accession } => {
+            let store = data.open_store()?;
+            let exam = lightbox::ris::exam_json(&store, &cli_actor(), &accession)?;
+            println!("{}", serde_json::to_string_pretty(&exam)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Worklist { date, room } => {
+            let store = data.open_store()?;
+            let date = match date {
+                Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                    .with_context(|| format!("--date {d} is not YYYY-MM-DD"))?,
+                None => chrono::Local::now().date_naive(),
+            };
+            let rooms = store.rooms(None)?;
+            let room_id = match room {
+                Some(r) => Some(
+                    rooms
+                        .iter()
+                        .find(|x| {
+                            x.name.eq_ignore_ascii_case(&r) || x.station_ae.eq_ignore_ascii_case(&r)
+                        })
+                        .with_context(|| format!("no room or station AE {r}"))?
+                        .id,
+                ),
+                None => None,
+            };
+            let steps = store.steps_on(&date.format("%Y-%m-%d").to_string(), room_id)?;
+            let entries: Vec<serde_json::Value> = steps
+                .iter()
+                .map(|(order, step)| {
+                    let room = rooms.iter().find(|r| Some(r.id) == step.room);
+                    serde_json::json!({
+                        "start": step.start_time,
+                        "room": room.map(|r| r.name.clone()),
+                        "station_ae": room.map(|r| r.station_ae.clone()),
+                        "accession": order.accession,
+                        "procedure_code": order.procedure_code,
+                        "priority": order.priority,
+                        "status": order.status,
+                        "step_id": step.step_id,
+                        "study_uid": step.study_uid,
+                        "walk_in": step.walk_in,
+                        "patient_row": order.patient,
+                    })
+                })
+                .collect();
+            lightbox::access::audit(
+                &store,
+                &cli_actor(),
+                "worklist.read",
+                &format!("worklist:{date}"),
+                "ok",
+                &format!("{} steps", entries.len()),
+            )?;
+            println!("{}", serde_json::to_string_pretty(&entries)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Check => {
@@ -632,4 +705,17 @@ fn dataset_to_json(obj: &InMemDicomObject) -> String {
         map.insert(name, serde_json::Value::String(value));
     }
     serde_json::Value::Object(map).to_string()
+}
+
+/// The command line acts as the local administrator (it runs with the data folder's owner's
+/// rights); its reads and changes are audited under the OS user's name.
+fn cli_actor() -> lightbox::access::Actor {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    lightbox::access::Actor {
+        login: format!("cli:{user}"),
+        role: lightbox::access::Role::Administrator,
+        origin: "command line".into(),
+    }
 }

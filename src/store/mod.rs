@@ -4,8 +4,10 @@
 //! screens never build SQL strings. Each thread opens its own [`Store`] (a connection);
 //! the database runs in WAL mode so readers never block the single writer for long.
 
+pub mod his;
 pub mod index;
 pub mod nodes;
+pub mod ris;
 pub mod settings;
 
 use std::path::{Path, PathBuf};
@@ -61,7 +63,10 @@ impl<T> SqlContext<T> for Result<T, rusqlite::Error> {
 /// The schema, one migration per step. Later lanes add theirs at the end; never edit a
 /// migration that has shipped.
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("migrations/001_archive.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("migrations/001_archive.sql")),
+        M::up(include_str!("migrations/002_ris.sql")),
+    ])
 }
 
 /// One connection to the store. Cheap to open; open one per thread.

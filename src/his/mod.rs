@@ -1,0 +1,150 @@
+//! The HIS lane: registration with a practice MRN, outside identifiers with their issuers,
+//! duplicate detection, insurance. Lightbox is the HIS where the clinic has none; where an EHR
+//! is the HIS, ADT messages call the same functions.
+
+use crate::access::{self, AccessError, Action, Actor};
+use crate::store::his::{InsurancePolicy, PatientIdentifier, PatientRecord};
+use crate::store::{Store, StoreError};
+
+/// Errors of the HIS lane.
+#[derive(Debug, thiserror::Error)]
+pub enum HisError {
+    /// Probably an existing patient: registration stopped so a person can decide.
+    #[error("possible duplicate of {}: {reason}", .candidates.iter().map(|c| c.mrn.as_str()).collect::<Vec<_>>().join(", "))]
+    PossibleDuplicate {
+        /// The existing records it resembles.
+        candidates: Vec<PatientRecord>,
+        /// Why they look the same.
+        reason: String,
+    },
+    /// Input that cannot be used.
+    #[error("{0}")]
+    Invalid(String),
+    /// Not allowed.
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What registration asks for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Registration {
+    /// Demographics (id and MRN are assigned).
+    pub patient: PatientRecord,
+    /// Outside identifiers with their issuers.
+    pub identifiers: Vec<PatientIdentifier>,
+    /// Register even if it looks like an existing patient (the user confirmed).
+    pub confirmed_new: bool,
+}
+
+/// Registers a patient with a new MRN. Same name and birth date, or an outside identifier from
+/// the same issuer already known, stops with `PossibleDuplicate` unless the user confirmed
+/// (an identifier clash is never overridden: that would be two people with one ID).
+pub fn register(
+    store: &mut Store,
+    actor: &Actor,
+    registration: &Registration,
+) -> Result<PatientRecord, HisError> {
+    access::authorise(store, actor, Action::EditPatient, "patient:new")?;
+    let p = &registration.patient;
+    if p.family_name.trim().is_empty() {
+        return Err(HisError::Invalid("a family name is required".into()));
+    }
+    if !p.birth_date.is_empty()
+        && chrono::NaiveDate::parse_from_str(&p.birth_date, "%Y-%m-%d").is_err()
+    {
+        return Err(HisError::Invalid(format!(
+            "birth date {:?} is not YYYY-MM-DD",
+            p.birth_date
+        )));
+    }
+    for identifier in &registration.identifiers {
+        if identifier.issuer.trim().is_empty() {
+            return Err(HisError::Invalid(format!(
+                "identifier {} has no assigning authority",
+                identifier.value
+            )));
+        }
+        if let Some(existing) =
+            store.patient_by_identifier(&identifier.value, &identifier.issuer)?
+        {
+            return Err(HisError::PossibleDuplicate {
+                candidates: vec![existing],
+                reason: format!(
+                    "identifier {} from {} is already registered",
+                    identifier.value, identifier.issuer
+                ),
+            });
+        }
+    }
+    if !registration.confirmed_new && !p.birth_date.is_empty() {
+        let candidates = store.patients_like(&p.family_name, &p.given_name, &p.birth_date)?;
+        if !candidates.is_empty() {
+            return Err(HisError::PossibleDuplicate {
+                candidates,
+                reason: "same name and birth date".into(),
+            });
+        }
+    }
+    let mut record = p.clone();
+    record.mrn = format!("M{:07}", store.next_counter("mrn")?);
+    if record.sex.is_empty() {
+        record.sex = "U".into();
+    }
+    if record.pregnancy.is_empty() {
+        record.pregnancy = "unknown".into();
+    }
+    record.id = store.insert_patient(&record, &registration.identifiers)?;
+    access::audit(
+        store,
+        actor,
+        "patient.register",
+        &format!("patient:{}", record.mrn),
+        "ok",
+        "",
+    )?;
+    Ok(record)
+}
+
+/// Reads a patient (audited).
+pub fn read_patient(store: &Store, actor: &Actor, id: i64) -> Result<PatientRecord, HisError> {
+    access::authorise(
+        store,
+        actor,
+        Action::ReadPatient,
+        &format!("patient-row:{id}"),
+    )?;
+    let patient = store.patient(id)?;
+    access::audit(
+        store,
+        actor,
+        "patient.read",
+        &format!("patient:{}", patient.mrn),
+        "ok",
+        "",
+    )?;
+    Ok(patient)
+}
+
+/// Adds an insurance policy to a patient.
+pub fn add_insurance(
+    store: &Store,
+    actor: &Actor,
+    policy: &InsurancePolicy,
+) -> Result<i64, HisError> {
+    let patient = store.patient(policy.patient)?;
+    let subject = format!("patient:{}", patient.mrn);
+    access::authorise(store, actor, Action::EditPatient, &subject)?;
+    let id = store.insert_insurance(policy)?;
+    access::audit(
+        store,
+        actor,
+        "patient.insurance.add",
+        &subject,
+        "ok",
+        &policy.payer,
+    )?;
+    Ok(id)
+}

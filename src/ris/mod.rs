@@ -1,0 +1,404 @@
+//! The RIS lane: the procedure catalogue, rooms, orders with their requested procedure and
+//! scheduled step, the schedule, and exam status. Screens, the HL7 handler, the DICOM services
+//! and the CLI all call these functions; none of them touches the tables directly.
+
+pub mod exam_status;
+pub mod scheduling;
+
+use chrono::{Datelike, NaiveDateTime};
+
+use crate::access::{self, AccessError, Action, Actor};
+use crate::store::ris::{OrderRecord, Procedure, StepRecord};
+use crate::store::{Store, StoreError};
+pub use exam_status::{ExamStatus, IllegalTransition};
+
+/// The setting naming the modalities that go straight onto today's worklist as walk-ins.
+pub const WALK_IN_MODALITIES: &str = "ris.walk_in_modalities";
+/// Its default: plain X-ray.
+pub const WALK_IN_DEFAULT: &str = "CR,DX";
+
+/// Local date-time format used in the schedule.
+pub const LOCAL_TIME_FORMAT: &str = "%Y-%m-%dT%H:%M";
+
+/// Errors of the RIS lane, each with what went wrong for the user.
+#[derive(Debug, thiserror::Error)]
+pub enum RisError {
+    /// No such order/room/procedure.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The status change is not allowed.
+    #[error(transparent)]
+    Illegal(#[from] IllegalTransition),
+    /// The slot is taken or outside opening hours.
+    #[error("{0}")]
+    Conflict(String),
+    /// Input that cannot be used.
+    #[error("{0}")]
+    Invalid(String),
+    /// Not allowed for this user.
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Order priority (ORC-7 / OBR-27 / TQ1-9 map onto these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    /// Immediately.
+    Stat,
+    /// As soon as possible.
+    Asap,
+    /// Normal.
+    Routine,
+}
+
+impl Priority {
+    /// Stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Priority::Stat => "STAT",
+            Priority::Asap => "ASAP",
+            Priority::Routine => "ROUTINE",
+        }
+    }
+}
+
+/// What the referrer (screen or HL7) asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderRequest {
+    /// The registered patient, or None when the order could not be matched to one.
+    pub patient: Option<i64>,
+    /// Placer order number.
+    pub placer_number: String,
+    /// Placer application (so two EHRs' numbers never clash).
+    pub placer_app: String,
+    /// Procedure code (CPT).
+    pub procedure_code: String,
+    /// Priority.
+    pub priority: Priority,
+    /// Reason for exam.
+    pub reason: String,
+    /// ICD-10 codes.
+    pub icd10: Vec<String>,
+    /// Referring physician row.
+    pub referring: Option<i64>,
+    /// Insurance policy row used.
+    pub insurance: Option<i64>,
+    /// Prior authorisation number, if any.
+    pub authorisation: String,
+    /// Requested local start, if the referrer gave one.
+    pub requested_time: Option<NaiveDateTime>,
+}
+
+/// The result of placing an order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacedOrder {
+    /// The order.
+    pub order: OrderRecord,
+    /// Its scheduled step.
+    pub step: StepRecord,
+    /// Reasons it waits in "needs review" (empty when accepted).
+    pub review_reasons: Vec<String>,
+}
+
+/// Loads the starter catalogue and one room per catalogue modality into a fresh store.
+pub fn seed_starter_data(store: &Store) -> Result<(), RisError> {
+    if store.catalogue_is_empty()? {
+        for (n, line) in include_str!("../../assets/procedure_catalogue.tsv")
+            .lines()
+            .enumerate()
+            .skip(1)
+        {
+            let f: Vec<&str> = line.split('\t').collect();
+            let [
+                code,
+                name,
+                modality,
+                body_part,
+                duration,
+                preparation,
+                charge,
+            ] = f[..]
+            else {
+                return Err(RisError::Invalid(format!(
+                    "procedure_catalogue.tsv line {}: 7 columns expected",
+                    n + 1
+                )));
+            };
+            let number = |v: &str| {
+                v.parse::<i64>().map_err(|_| {
+                    RisError::Invalid(format!("procedure_catalogue.tsv line {}: {v}", n + 1))
+                })
+            };
+            store.put_procedure(&Procedure {
+                code: code.into(),
+                name: name.into(),
+                modality: modality.into(),
+                body_part: body_part.into(),
+                duration_minutes: number(duration)? as u32,
+                preparation: preparation.into(),
+                charge_cents: number(charge)?,
+            })?;
+        }
+    }
+    if !store.any_room()? {
+        let weekday = "08:00-18:00".to_string();
+        let hours = [
+            weekday.clone(),
+            weekday.clone(),
+            weekday.clone(),
+            weekday.clone(),
+            weekday,
+            String::new(),
+            String::new(),
+        ];
+        for modality in store.catalogue_modalities()? {
+            store.insert_room(
+                &format!("{modality} 1"),
+                &modality,
+                &format!("{modality}1"),
+                &hours,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// A new UID under the 2.25 (UUID-derived) root: no registered root needed, never clashes.
+pub fn new_uid() -> String {
+    format!("2.25.{}", rand::random::<u128>())
+}
+
+/// Places an order: validated, numbered (filler number, accession), given its Study Instance
+/// UID and scheduled step, then placed on the schedule (walk-in, first free slot at or after the
+/// requested time, or the to-be-scheduled list). An order that fails validation is kept in
+/// "needs review" with its reasons, never dropped.
+pub fn place_order(
+    store: &mut Store,
+    actor: &Actor,
+    request: &OrderRequest,
+    now: NaiveDateTime,
+) -> Result<PlacedOrder, RisError> {
+    access::authorise(store, actor, Action::ManageOrders, "order:new")?;
+    let procedure = store.procedure(&request.procedure_code)?;
+    let mut review = Vec::new();
+    if request.patient.is_none() {
+        review.push("patient not identified".to_string());
+    }
+    if procedure.is_none() {
+        review.push(format!("unknown procedure code {}", request.procedure_code));
+    }
+    if let Some(policy) = request.insurance {
+        let policy = store.insurance(policy)?;
+        if policy.requires_authorisation && request.authorisation.trim().is_empty() {
+            review.push(format!(
+                "{} requires prior authorisation and none was given",
+                policy.payer
+            ));
+        }
+    }
+    let number = store.next_counter("accession")?;
+    let accession = format!("LB{number:08}");
+    let filler = format!("F{number:08}");
+    let duration = procedure.as_ref().map_or(30, |p| p.duration_minutes);
+    let status = if review.is_empty() {
+        ExamStatus::Ordered
+    } else {
+        ExamStatus::NeedsReview
+    };
+    let order = OrderRecord {
+        patient: request.patient,
+        placer_number: request.placer_number.clone(),
+        placer_app: request.placer_app.clone(),
+        filler_number: filler,
+        accession: accession.clone(),
+        procedure_code: request.procedure_code.clone(),
+        priority: request.priority.code().into(),
+        reason: request.reason.clone(),
+        icd10: request.icd10.join("~"),
+        referring: request.referring,
+        insurance: request.insurance,
+        authorisation: request.authorisation.clone(),
+        requested_time: request
+            .requested_time
+            .map(|t| t.format(LOCAL_TIME_FORMAT).to_string())
+            .unwrap_or_default(),
+        status: status.code().into(),
+        review_reasons: review.join("; "),
+        ..OrderRecord::default()
+    };
+    let step = StepRecord {
+        requested_procedure_id: format!("RP{number:08}"),
+        step_id: format!("SPS{number:08}"),
+        study_uid: new_uid(),
+        duration_minutes: duration,
+        ..StepRecord::default()
+    };
+    let note = if review.is_empty() {
+        "order accepted".to_string()
+    } else {
+        format!("needs review: {}", review.join("; "))
+    };
+    let (order_id, _) = store.insert_order(&order, &step, &actor.login, &note)?;
+    access::audit(
+        store,
+        actor,
+        "order.place",
+        &format!("order:{accession}"),
+        "ok",
+        &format!("{} {}", request.procedure_code, status),
+    )?;
+    if review.is_empty()
+        && let Some(procedure) = &procedure
+    {
+        let walk_in = store
+            .setting(WALK_IN_MODALITIES)?
+            .unwrap_or_else(|| WALK_IN_DEFAULT.into())
+            .split(',')
+            .any(|m| m.trim().eq_ignore_ascii_case(&procedure.modality));
+        if walk_in {
+            scheduling::book_walk_in(store, actor, order_id, &procedure.modality, now)?;
+        } else if let Some(requested) = request.requested_time {
+            let after = requested.max(now);
+            if let Some(slot) =
+                scheduling::find_slot(store, &procedure.modality, duration, after, 62)?
+            {
+                scheduling::book(
+                    store,
+                    actor,
+                    &accession,
+                    slot.room,
+                    slot.start,
+                    "placed at the first free slot",
+                )?;
+            }
+        }
+    }
+    let order = store
+        .order_by_accession(&accession)?
+        .ok_or_else(|| RisError::NotFound(format!("order {accession}")))?;
+    let step = store.step_of_order(order.id)?;
+    Ok(PlacedOrder {
+        order,
+        step,
+        review_reasons: review,
+    })
+}
+
+/// Changes an exam's status, refusing illegal moves with the reason; the change is recorded
+/// with who made it.
+pub fn change_status(
+    store: &mut Store,
+    actor: &Actor,
+    accession: &str,
+    to: ExamStatus,
+    note: &str,
+) -> Result<(), RisError> {
+    let action = match to {
+        ExamStatus::Preliminary | ExamStatus::Final | ExamStatus::Amended => Action::Report,
+        ExamStatus::Arrived
+        | ExamStatus::InProgress
+        | ExamStatus::Completed
+        | ExamStatus::Discontinued => Action::PerformExam,
+        ExamStatus::Scheduled => Action::Schedule,
+        _ => Action::ManageOrders,
+    };
+    let subject = format!("order:{accession}");
+    access::authorise(store, actor, action, &subject)?;
+    let order = store
+        .order_by_accession(accession)?
+        .ok_or_else(|| RisError::NotFound(format!("order {accession}")))?;
+    let from = ExamStatus::from_code(&order.status).ok_or_else(|| {
+        RisError::Invalid(format!("order {accession} has status {}", order.status))
+    })?;
+    if let Err(e) = from.check_transition(to) {
+        access::audit(
+            store,
+            actor,
+            "exam.status",
+            &subject,
+            "refused",
+            &e.to_string(),
+        )?;
+        return Err(e.into());
+    }
+    store.set_order_status(order.id, to.code(), &actor.login, note)?;
+    access::audit(
+        store,
+        actor,
+        "exam.status",
+        &subject,
+        "ok",
+        &format!("{from} -> {to}"),
+    )?;
+    Ok(())
+}
+
+/// An exam as JSON: patient, procedure, status, step and history (`lightbox exam`). Reading
+/// it is audited.
+pub fn exam_json(
+    store: &Store,
+    actor: &Actor,
+    accession: &str,
+) -> Result<serde_json::Value, RisError> {
+    access::authorise(
+        store,
+        actor,
+        Action::ReadPatient,
+        &format!("order:{accession}"),
+    )?;
+    let order = store
+        .order_by_accession(accession)?
+        .ok_or_else(|| RisError::NotFound(format!("order {accession}")))?;
+    let step = store.step_of_order(order.id)?;
+    let patient = match order.patient {
+        Some(id) => Some(store.patient(id)?),
+        None => None,
+    };
+    let procedure = store.procedure(&order.procedure_code)?;
+    let room = match step.room {
+        Some(id) => store.rooms(None)?.into_iter().find(|r| r.id == id),
+        None => None,
+    };
+    let history = store.exam_history(order.id)?;
+    access::audit(
+        store,
+        actor,
+        "exam.read",
+        &format!("order:{accession}"),
+        "ok",
+        &patient
+            .as_ref()
+            .map(|p| format!("patient:{}", p.mrn))
+            .unwrap_or_default(),
+    )?;
+    Ok(serde_json::json!({
+        "accession": order.accession,
+        "status": order.status,
+        "priority": order.priority,
+        "placer_number": order.placer_number,
+        "filler_number": order.filler_number,
+        "review_reasons": order.review_reasons,
+        "patient": patient,
+        "procedure": procedure,
+        "procedure_code": order.procedure_code,
+        "study_uid": step.study_uid,
+        "scheduled_step": {
+            "step_id": step.step_id,
+            "requested_procedure_id": step.requested_procedure_id,
+            "room": room.as_ref().map(|r| r.name.clone()),
+            "station_ae": room.as_ref().map(|r| r.station_ae.clone()),
+            "start": step.start_time,
+            "duration_minutes": step.duration_minutes,
+            "walk_in": step.walk_in,
+        },
+        "history": history,
+    }))
+}
+
+/// The ISO weekday index (Monday 0) of a date-time.
+pub(crate) fn weekday_index(t: NaiveDateTime) -> usize {
+    t.weekday().num_days_from_monday() as usize
+}

@@ -1,0 +1,244 @@
+//! The schedule: rooms with opening hours, free-slot search ("next free MR slot of 45 minutes
+//! after Tuesday 2 pm"), booking with conflict detection, reschedule, cancel, no-show and
+//! walk-ins. Times are practice-local.
+
+use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+
+use super::{ExamStatus, LOCAL_TIME_FORMAT, RisError, weekday_index};
+use crate::access::{self, Action, Actor};
+use crate::store::Store;
+use crate::store::ris::Room;
+
+/// Slots start on multiples of this many minutes.
+const SLOT_GRANULARITY_MINUTES: i64 = 5;
+
+/// A free place in the schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    /// Room id.
+    pub room: i64,
+    /// Local start.
+    pub start: NaiveDateTime,
+}
+
+/// A room's opening hours on `day`, if open.
+fn opening(room: &Room, day: NaiveDate) -> Option<(NaiveDateTime, NaiveDateTime)> {
+    let text = room
+        .hours
+        .get(weekday_index(day.and_time(NaiveTime::MIN)))?;
+    let (open, close) = text.split_once('-')?;
+    let open = NaiveTime::parse_from_str(open.trim(), "%H:%M").ok()?;
+    let close = NaiveTime::parse_from_str(close.trim(), "%H:%M").ok()?;
+    (open < close).then(|| (day.and_time(open), day.and_time(close)))
+}
+
+fn round_up(t: NaiveDateTime) -> NaiveDateTime {
+    let t = t
+        .with_second(0)
+        .and_then(|t| t.with_nanosecond(0))
+        .unwrap_or(t);
+    let minutes = i64::from(t.minute());
+    let extra =
+        (SLOT_GRANULARITY_MINUTES - minutes % SLOT_GRANULARITY_MINUTES) % SLOT_GRANULARITY_MINUTES;
+    t + Duration::minutes(extra)
+}
+
+fn parse_local(text: &str) -> Option<NaiveDateTime> {
+    NaiveDateTime::parse_from_str(text, LOCAL_TIME_FORMAT).ok()
+}
+
+/// Booked intervals of a room on a day (and any booking from the day before running into it).
+fn busy(
+    store: &Store,
+    room: i64,
+    day: NaiveDate,
+    except_order: Option<i64>,
+) -> Result<Vec<(NaiveDateTime, NaiveDateTime)>, RisError> {
+    let from = day.and_time(NaiveTime::MIN);
+    let to = from + Duration::days(1);
+    let mut intervals: Vec<_> = store
+        .room_bookings(
+            room,
+            &from.format(LOCAL_TIME_FORMAT).to_string(),
+            &to.format(LOCAL_TIME_FORMAT).to_string(),
+        )?
+        .into_iter()
+        .filter(|s| Some(s.order_id) != except_order && !s.walk_in)
+        .filter_map(|s| {
+            let start = parse_local(&s.start_time)?;
+            Some((
+                start,
+                start + Duration::minutes(i64::from(s.duration_minutes)),
+            ))
+        })
+        .filter(|(_, end)| *end > from)
+        .collect();
+    intervals.sort();
+    Ok(intervals)
+}
+
+/// The first free slot of `duration_minutes` in a room of `modality` at or after `after`,
+/// looking `days` days ahead; the earliest across rooms (lowest room id on a tie).
+pub fn find_slot(
+    store: &Store,
+    modality: &str,
+    duration_minutes: u32,
+    after: NaiveDateTime,
+    days: u32,
+) -> Result<Option<Slot>, RisError> {
+    let rooms = store.rooms(Some(modality))?;
+    let length = Duration::minutes(i64::from(duration_minutes));
+    for d in 0..i64::from(days) {
+        let day = after.date() + Duration::days(d);
+        let mut best: Option<Slot> = None;
+        for room in &rooms {
+            let Some((open, close)) = opening(room, day) else {
+                continue;
+            };
+            let mut candidate = round_up(open.max(after));
+            for (start, end) in busy(store, room.id, day, None)? {
+                if candidate + length <= start {
+                    break;
+                }
+                if end > candidate {
+                    candidate = round_up(end);
+                }
+            }
+            if candidate + length <= close && best.is_none_or(|b| candidate < b.start) {
+                best = Some(Slot {
+                    room: room.id,
+                    start: candidate,
+                });
+            }
+        }
+        if best.is_some() {
+            return Ok(best);
+        }
+    }
+    Ok(None)
+}
+
+/// Books (or moves) an exam into a room at a time, refusing a slot outside opening hours or
+/// overlapping another booking.
+pub fn book(
+    store: &mut Store,
+    actor: &Actor,
+    accession: &str,
+    room_id: i64,
+    start: NaiveDateTime,
+    note: &str,
+) -> Result<(), RisError> {
+    let subject = format!("order:{accession}");
+    access::authorise(store, actor, Action::Schedule, &subject)?;
+    let order = store
+        .order_by_accession(accession)?
+        .ok_or_else(|| RisError::NotFound(format!("order {accession}")))?;
+    let from = ExamStatus::from_code(&order.status).ok_or_else(|| {
+        RisError::Invalid(format!("order {accession} has status {}", order.status))
+    })?;
+    from.check_transition(ExamStatus::Scheduled)?;
+    let step = store.step_of_order(order.id)?;
+    let room = store
+        .rooms(None)?
+        .into_iter()
+        .find(|r| r.id == room_id)
+        .ok_or_else(|| RisError::NotFound(format!("room {room_id}")))?;
+    let end = start + Duration::minutes(i64::from(step.duration_minutes));
+    match opening(&room, start.date()) {
+        Some((open, close)) if start >= open && end <= close => {}
+        _ => {
+            return Err(RisError::Conflict(format!(
+                "{} is closed at {} (opening hours {})",
+                room.name,
+                start.format("%a %d %b %H:%M"),
+                room.hours[weekday_index(start)]
+            )));
+        }
+    }
+    if let Some((other_start, other_end)) = busy(store, room.id, start.date(), Some(order.id))?
+        .into_iter()
+        .find(|(s, e)| *s < end && start < *e)
+    {
+        let message = format!(
+            "{} is booked {}–{}",
+            room.name,
+            other_start.format("%H:%M"),
+            other_end.format("%H:%M")
+        );
+        access::audit(store, actor, "schedule.book", &subject, "refused", &message)?;
+        return Err(RisError::Conflict(message));
+    }
+    let when = start.format(LOCAL_TIME_FORMAT).to_string();
+    store.book_step(
+        order.id,
+        Some((room.id, &when)),
+        false,
+        ExamStatus::Scheduled.code(),
+        &actor.login,
+        note,
+    )?;
+    access::audit(
+        store,
+        actor,
+        "schedule.book",
+        &subject,
+        "ok",
+        &format!("{} {when}", room.station_ae),
+    )?;
+    Ok(())
+}
+
+/// Puts a walk-in exam on today's worklist of the first room of its modality.
+pub fn book_walk_in(
+    store: &mut Store,
+    actor: &Actor,
+    order_id: i64,
+    modality: &str,
+    now: NaiveDateTime,
+) -> Result<(), RisError> {
+    let room = store
+        .rooms(Some(modality))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| RisError::NotFound(format!("a {modality} room")))?;
+    let when = now.format(LOCAL_TIME_FORMAT).to_string();
+    store.book_step(
+        order_id,
+        Some((room.id, &when)),
+        true,
+        ExamStatus::Scheduled.code(),
+        &actor.login,
+        "walk-in",
+    )?;
+    Ok(())
+}
+
+/// Records a no-show: the exam goes back to the to-be-scheduled list.
+pub fn no_show(store: &mut Store, actor: &Actor, accession: &str) -> Result<(), RisError> {
+    let subject = format!("order:{accession}");
+    access::authorise(store, actor, Action::Schedule, &subject)?;
+    let order = store
+        .order_by_accession(accession)?
+        .ok_or_else(|| RisError::NotFound(format!("order {accession}")))?;
+    if order.status != ExamStatus::Scheduled.code() {
+        return Err(RisError::Invalid(format!(
+            "only a scheduled exam can be a no-show; {accession} is {}",
+            order.status
+        )));
+    }
+    store.book_step(
+        order.id,
+        None,
+        false,
+        ExamStatus::Ordered.code(),
+        &actor.login,
+        "no-show",
+    )?;
+    access::audit(store, actor, "schedule.no_show", &subject, "ok", "")?;
+    Ok(())
+}
+
+/// Orders waiting for a slot, oldest first.
+pub fn to_be_scheduled(store: &Store) -> Result<Vec<crate::store::ris::OrderRecord>, RisError> {
+    Ok(store.orders_with_status(ExamStatus::Ordered.code())?)
+}

@@ -1,0 +1,345 @@
+//! HIS tables: registered patients, their outside identifiers, insurance, referring physicians.
+
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::{SqlContext, Store, StoreError, StoreResult};
+
+/// A patient as the practice registered them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PatientRecord {
+    /// Row id.
+    pub id: i64,
+    /// The practice's medical record number.
+    pub mrn: String,
+    /// Family name.
+    pub family_name: String,
+    /// Given name.
+    pub given_name: String,
+    /// Middle name.
+    pub middle_name: String,
+    /// Prefix (Dr, Mrs…).
+    pub prefix: String,
+    /// Suffix (Jr, III…).
+    pub suffix: String,
+    /// YYYY-MM-DD or empty.
+    pub birth_date: String,
+    /// F, M, O or U.
+    pub sex: String,
+    /// Postal address, one line.
+    pub address: String,
+    /// Phone numbers.
+    pub phone: String,
+    /// E-mail.
+    pub email: String,
+    /// Preferred language.
+    pub language: String,
+    /// Alerts and allergies (contrast reactions, implants, …).
+    pub alerts: String,
+    /// unknown, not_pregnant, possibly, pregnant.
+    pub pregnancy: String,
+    /// Set when this record was merged into another.
+    pub merged_into: Option<i64>,
+}
+
+/// An outside identifier with its assigning authority.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PatientIdentifier {
+    /// The identifier.
+    pub value: String,
+    /// Its assigning authority (issuer).
+    pub issuer: String,
+}
+
+/// An insurance policy of a patient.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct InsurancePolicy {
+    /// Row id (0 before insertion).
+    pub id: i64,
+    /// The patient.
+    pub patient: i64,
+    /// Payer name.
+    pub payer: String,
+    /// Plan.
+    pub plan: String,
+    /// Member number.
+    pub member_number: String,
+    /// Group number.
+    pub group_number: String,
+    /// Subscriber's name.
+    pub subscriber: String,
+    /// Relationship of the patient to the subscriber.
+    pub relationship: String,
+    /// Whether this payer requires prior authorisation for imaging.
+    pub requires_authorisation: bool,
+    /// unknown, eligible, ineligible.
+    pub eligibility: String,
+}
+
+const PATIENT_COLUMNS: &str = "id, mrn, family_name, given_name, middle_name, prefix, suffix, \
+     birth_date, sex, address, phone, email, language, alerts, pregnancy, merged_into";
+
+fn patient_from_row(r: &Row<'_>) -> rusqlite::Result<PatientRecord> {
+    Ok(PatientRecord {
+        id: r.get(0)?,
+        mrn: r.get(1)?,
+        family_name: r.get(2)?,
+        given_name: r.get(3)?,
+        middle_name: r.get(4)?,
+        prefix: r.get(5)?,
+        suffix: r.get(6)?,
+        birth_date: r.get(7)?,
+        sex: r.get(8)?,
+        address: r.get(9)?,
+        phone: r.get(10)?,
+        email: r.get(11)?,
+        language: r.get(12)?,
+        alerts: r.get(13)?,
+        pregnancy: r.get(14)?,
+        merged_into: r.get(15)?,
+    })
+}
+
+impl Store {
+    /// Takes the next number of a named counter (MRN, accession, …) inside the caller's
+    /// transaction or on its own.
+    pub fn next_counter(&self, name: &str) -> StoreResult<i64> {
+        self.conn
+            .query_row(
+                "INSERT INTO counters (name, value) VALUES (?1, 1)
+                 ON CONFLICT (name) DO UPDATE SET value = value + 1
+                 RETURNING value",
+                [name],
+                |r| r.get(0),
+            )
+            .ctx("taking the next number")
+    }
+
+    /// Inserts a patient with its identifiers, in one transaction; `mrn` must be new.
+    pub fn insert_patient(
+        &mut self,
+        patient: &PatientRecord,
+        identifiers: &[PatientIdentifier],
+    ) -> StoreResult<i64> {
+        let tx = self.conn.transaction().ctx("starting a registration")?;
+        tx.execute(
+            "INSERT INTO his_patients (mrn, family_name, given_name, middle_name, prefix, suffix,
+                birth_date, sex, address, phone, email, language, alerts, pregnancy)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            params![
+                patient.mrn,
+                patient.family_name,
+                patient.given_name,
+                patient.middle_name,
+                patient.prefix,
+                patient.suffix,
+                patient.birth_date,
+                patient.sex,
+                patient.address,
+                patient.phone,
+                patient.email,
+                patient.language,
+                patient.alerts,
+                patient.pregnancy
+            ],
+        )
+        .ctx("registering a patient")?;
+        let id = tx.last_insert_rowid();
+        for identifier in identifiers {
+            tx.execute(
+                "INSERT INTO patient_identifiers (patient, value, issuer) VALUES (?1, ?2, ?3)",
+                params![id, identifier.value, identifier.issuer],
+            )
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _)
+                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    StoreError::Invalid(format!(
+                        "identifier {} from {} belongs to another patient",
+                        identifier.value, identifier.issuer
+                    ))
+                }
+                other => StoreError::Sql {
+                    context: "adding an identifier",
+                    source: other,
+                },
+            })?;
+        }
+        tx.commit().ctx("committing a registration")?;
+        Ok(id)
+    }
+
+    /// Updates a patient's demographics (not the MRN, not the identifiers).
+    pub fn update_patient(&self, patient: &PatientRecord) -> StoreResult<()> {
+        let n = self
+            .conn
+            .execute(
+                "UPDATE his_patients SET family_name = ?2, given_name = ?3, middle_name = ?4,
+                    prefix = ?5, suffix = ?6, birth_date = ?7, sex = ?8, address = ?9,
+                    phone = ?10, email = ?11, language = ?12, alerts = ?13, pregnancy = ?14
+                 WHERE id = ?1",
+                params![
+                    patient.id,
+                    patient.family_name,
+                    patient.given_name,
+                    patient.middle_name,
+                    patient.prefix,
+                    patient.suffix,
+                    patient.birth_date,
+                    patient.sex,
+                    patient.address,
+                    patient.phone,
+                    patient.email,
+                    patient.language,
+                    patient.alerts,
+                    patient.pregnancy
+                ],
+            )
+            .ctx("updating a patient")?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("patient {}", patient.id)));
+        }
+        Ok(())
+    }
+
+    /// One patient by row id.
+    pub fn patient(&self, id: i64) -> StoreResult<PatientRecord> {
+        self.conn
+            .query_row(
+                &format!("SELECT {PATIENT_COLUMNS} FROM his_patients WHERE id = ?1"),
+                [id],
+                patient_from_row,
+            )
+            .optional()
+            .ctx("reading a patient")?
+            .ok_or_else(|| StoreError::NotFound(format!("patient {id}")))
+    }
+
+    /// The patient holding an identifier from an issuer (the MRN counts, with issuer "").
+    pub fn patient_by_identifier(
+        &self,
+        value: &str,
+        issuer: &str,
+    ) -> StoreResult<Option<PatientRecord>> {
+        if issuer.is_empty() {
+            return self
+                .conn
+                .query_row(
+                    &format!("SELECT {PATIENT_COLUMNS} FROM his_patients WHERE mrn = ?1"),
+                    [value],
+                    patient_from_row,
+                )
+                .optional()
+                .ctx("finding a patient by MRN");
+        }
+        self.conn
+            .query_row(
+                &format!(
+                    "SELECT {} FROM his_patients p JOIN patient_identifiers i ON i.patient = p.id
+                     WHERE i.value = ?1 AND i.issuer = ?2",
+                    PATIENT_COLUMNS
+                        .split(", ")
+                        .map(|c| format!("p.{c}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                params![value, issuer],
+                patient_from_row,
+            )
+            .optional()
+            .ctx("finding a patient by identifier")
+    }
+
+    /// Patients with the same family name, given name and birth date (case-insensitive), not
+    /// merged away: candidates for "is this the same person?".
+    pub fn patients_like(
+        &self,
+        family: &str,
+        given: &str,
+        birth_date: &str,
+    ) -> StoreResult<Vec<PatientRecord>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {PATIENT_COLUMNS} FROM his_patients
+                 WHERE family_name = ?1 COLLATE NOCASE AND given_name = ?2 COLLATE NOCASE
+                   AND birth_date = ?3 AND merged_into IS NULL"
+            ))
+            .ctx("preparing the duplicate check")?;
+        let rows = stmt
+            .query_map(params![family, given, birth_date], patient_from_row)
+            .ctx("checking for duplicates")?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .ctx("reading duplicates")
+    }
+
+    /// Identifiers of a patient.
+    pub fn patient_identifiers(&self, patient: i64) -> StoreResult<Vec<PatientIdentifier>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT value, issuer FROM patient_identifiers WHERE patient = ?1 ORDER BY id",
+            )
+            .ctx("preparing identifiers")?;
+        let rows = stmt
+            .query_map([patient], |r| {
+                Ok(PatientIdentifier {
+                    value: r.get(0)?,
+                    issuer: r.get(1)?,
+                })
+            })
+            .ctx("reading identifiers")?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .ctx("reading identifiers")
+    }
+
+    /// Adds an insurance policy; returns its id.
+    pub fn insert_insurance(&self, policy: &InsurancePolicy) -> StoreResult<i64> {
+        self.conn
+            .execute(
+                "INSERT INTO insurance_policies (patient, payer, plan, member_number, group_number,
+                    subscriber, relationship, requires_authorisation, eligibility)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    policy.patient,
+                    policy.payer,
+                    policy.plan,
+                    policy.member_number,
+                    policy.group_number,
+                    policy.subscriber,
+                    policy.relationship,
+                    policy.requires_authorisation,
+                    policy.eligibility
+                ],
+            )
+            .ctx("adding an insurance policy")?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// One insurance policy.
+    pub fn insurance(&self, id: i64) -> StoreResult<InsurancePolicy> {
+        self.conn
+            .query_row(
+                "SELECT id, patient, payer, plan, member_number, group_number, subscriber,
+                        relationship, requires_authorisation, eligibility
+                 FROM insurance_policies WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(InsurancePolicy {
+                        id: r.get(0)?,
+                        patient: r.get(1)?,
+                        payer: r.get(2)?,
+                        plan: r.get(3)?,
+                        member_number: r.get(4)?,
+                        group_number: r.get(5)?,
+                        subscriber: r.get(6)?,
+                        relationship: r.get(7)?,
+                        requires_authorisation: r.get(8)?,
+                        eligibility: r.get(9)?,
+                    })
+                },
+            )
+            .optional()
+            .ctx("reading an insurance policy")?
+            .ok_or_else(|| StoreError::NotFound(format!("insurance policy {id}")))
+    }
+}

@@ -1,0 +1,705 @@
+//! RIS tables: procedure catalogue, rooms, orders with their scheduled steps, exam history,
+//! and the audit log and users every change is attributed to.
+
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::{SqlContext, Store, StoreError, StoreResult};
+
+/// A catalogue entry.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Procedure {
+    /// CPT code.
+    pub code: String,
+    /// Name shown to staff and sent to the scanner.
+    pub name: String,
+    /// DICOM modality (CT, MR, DX, …).
+    pub modality: String,
+    /// Body part.
+    pub body_part: String,
+    /// Default duration in minutes.
+    pub duration_minutes: u32,
+    /// Preparation instructions for the patient.
+    pub preparation: String,
+    /// Charge in cents.
+    pub charge_cents: i64,
+}
+
+/// A room (scanner) where exams happen.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Room {
+    /// Row id.
+    pub id: i64,
+    /// Name staff use ("CT 1").
+    pub name: String,
+    /// Modality it performs.
+    pub modality: String,
+    /// AE title of its scanner (its worklist is asked for by this).
+    pub station_ae: String,
+    /// Opening hours per ISO weekday (index 0 = Monday): "HH:MM-HH:MM" or "" when closed.
+    pub hours: [String; 7],
+}
+
+/// An order row.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct OrderRecord {
+    /// Row id.
+    pub id: i64,
+    /// The registered patient, if identified.
+    pub patient: Option<i64>,
+    /// Placer order number.
+    pub placer_number: String,
+    /// Placer application.
+    pub placer_app: String,
+    /// Filler order number (ours).
+    pub filler_number: String,
+    /// Accession number (ours, ≤ 16 characters).
+    pub accession: String,
+    /// Procedure code as ordered.
+    pub procedure_code: String,
+    /// STAT, ASAP or ROUTINE.
+    pub priority: String,
+    /// Reason for exam.
+    pub reason: String,
+    /// ICD-10 codes separated by '~'.
+    pub icd10: String,
+    /// Referring physician row.
+    pub referring: Option<i64>,
+    /// Insurance policy row.
+    pub insurance: Option<i64>,
+    /// Prior authorisation number.
+    pub authorisation: String,
+    /// Requested local time or "".
+    pub requested_time: String,
+    /// Exam status code.
+    pub status: String,
+    /// Why it needs review, "; "-separated.
+    pub review_reasons: String,
+}
+
+/// A scheduled procedure step (one per order here).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StepRecord {
+    /// Row id.
+    pub id: i64,
+    /// Its order.
+    pub order_id: i64,
+    /// Requested Procedure ID.
+    pub requested_procedure_id: String,
+    /// Scheduled Procedure Step ID.
+    pub step_id: String,
+    /// Study Instance UID, made when the order was placed.
+    pub study_uid: String,
+    /// Room, or None while to be scheduled.
+    pub room: Option<i64>,
+    /// Local start "YYYY-MM-DDTHH:MM" or "".
+    pub start_time: String,
+    /// Minutes.
+    pub duration_minutes: u32,
+    /// A walk-in on today's worklist.
+    pub walk_in: bool,
+}
+
+/// One exam history entry.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HistoryEntry {
+    /// UTC time.
+    pub at: String,
+    /// Who.
+    pub actor: String,
+    /// From status.
+    pub from: String,
+    /// To status.
+    pub to: String,
+    /// Why or how.
+    pub note: String,
+}
+
+/// One audit entry to append.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AuditEntry {
+    /// UTC time (filled by the store when read back).
+    pub at: String,
+    /// Who: a login, `hl7:<app>`, `dicom:<AE>` or `system`.
+    pub actor: String,
+    /// What: `patient.read`, `order.place`, …
+    pub action: String,
+    /// Which record: `patient:12`, `order:LB00000001`.
+    pub subject: String,
+    /// Where from (workstation, peer).
+    pub origin: String,
+    /// ok or refused.
+    pub outcome: String,
+    /// Anything else (never full demographics).
+    pub detail: String,
+}
+
+/// A user account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Row id.
+    pub id: i64,
+    /// Login name.
+    pub login: String,
+    /// Full name.
+    pub full_name: String,
+    /// Role code.
+    pub role: String,
+    /// argon2 PHC string.
+    pub password_hash: String,
+    /// Whether the account may sign in.
+    pub active: bool,
+}
+
+const ORDER_COLUMNS: &str = "id, patient, placer_number, placer_app, filler_number, accession, \
+     procedure_code, priority, reason, icd10, referring, insurance, authorisation, requested_time, \
+     status, review_reasons";
+
+fn order_from_row(r: &Row<'_>) -> rusqlite::Result<OrderRecord> {
+    Ok(OrderRecord {
+        id: r.get(0)?,
+        patient: r.get(1)?,
+        placer_number: r.get(2)?,
+        placer_app: r.get(3)?,
+        filler_number: r.get(4)?,
+        accession: r.get(5)?,
+        procedure_code: r.get(6)?,
+        priority: r.get(7)?,
+        reason: r.get(8)?,
+        icd10: r.get(9)?,
+        referring: r.get(10)?,
+        insurance: r.get(11)?,
+        authorisation: r.get(12)?,
+        requested_time: r.get(13)?,
+        status: r.get(14)?,
+        review_reasons: r.get(15)?,
+    })
+}
+
+const STEP_COLUMNS: &str = "id, order_id, requested_procedure_id, step_id, study_uid, room, \
+     start_time, duration_minutes, walk_in";
+
+fn step_from_row(r: &Row<'_>) -> rusqlite::Result<StepRecord> {
+    Ok(StepRecord {
+        id: r.get(0)?,
+        order_id: r.get(1)?,
+        requested_procedure_id: r.get(2)?,
+        step_id: r.get(3)?,
+        study_uid: r.get(4)?,
+        room: r.get(5)?,
+        start_time: r.get(6)?,
+        duration_minutes: r.get(7)?,
+        walk_in: r.get(8)?,
+    })
+}
+
+fn room_from_row(r: &Row<'_>) -> rusqlite::Result<Room> {
+    let hours_json: String = r.get(4)?;
+    let hours: [String; 7] = serde_json::from_str(&hours_json).unwrap_or_default();
+    Ok(Room {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        modality: r.get(2)?,
+        station_ae: r.get(3)?,
+        hours,
+    })
+}
+
+impl Store {
+    /// Whether the catalogue has any entry (a fresh store has none until seeded).
+    pub fn catalogue_is_empty(&self) -> StoreResult<bool> {
+        self.conn
+            .query_row("SELECT NOT EXISTS (SELECT 1 FROM procedures)", [], |r| {
+                r.get(0)
+            })
+            .ctx("checking the catalogue")
+    }
+
+    /// Adds or replaces a catalogue entry.
+    pub fn put_procedure(&self, p: &Procedure) -> StoreResult<()> {
+        self.conn
+            .execute(
+                "INSERT INTO procedures (code, name, modality, body_part, duration_minutes,
+                    preparation, charge_cents) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (code) DO UPDATE SET name = excluded.name,
+                    modality = excluded.modality, body_part = excluded.body_part,
+                    duration_minutes = excluded.duration_minutes,
+                    preparation = excluded.preparation, charge_cents = excluded.charge_cents",
+                params![
+                    p.code,
+                    p.name,
+                    p.modality,
+                    p.body_part,
+                    p.duration_minutes,
+                    p.preparation,
+                    p.charge_cents
+                ],
+            )
+            .ctx("saving a procedure")?;
+        Ok(())
+    }
+
+    /// A catalogue entry by code (active ones only).
+    pub fn procedure(&self, code: &str) -> StoreResult<Option<Procedure>> {
+        self.conn
+            .query_row(
+                "SELECT code, name, modality, body_part, duration_minutes, preparation, charge_cents
+                 FROM procedures WHERE code = ?1 AND active = 1",
+                [code],
+                |r| {
+                    Ok(Procedure {
+                        code: r.get(0)?,
+                        name: r.get(1)?,
+                        modality: r.get(2)?,
+                        body_part: r.get(3)?,
+                        duration_minutes: r.get(4)?,
+                        preparation: r.get(5)?,
+                        charge_cents: r.get(6)?,
+                    })
+                },
+            )
+            .optional()
+            .ctx("reading a procedure")
+    }
+
+    /// Distinct modalities of the active catalogue.
+    pub fn catalogue_modalities(&self) -> StoreResult<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT modality FROM procedures WHERE active = 1 ORDER BY modality")
+            .ctx("preparing modalities")?;
+        let rows = stmt.query_map([], |r| r.get(0)).ctx("reading modalities")?;
+        rows.collect::<Result<Vec<String>, _>>()
+            .ctx("reading modalities")
+    }
+
+    /// Adds a room; returns its id.
+    pub fn insert_room(
+        &self,
+        name: &str,
+        modality: &str,
+        station_ae: &str,
+        hours: &[String; 7],
+    ) -> StoreResult<i64> {
+        let hours_json = serde_json::to_string(hours)
+            .map_err(|e| StoreError::Invalid(format!("opening hours: {e}")))?;
+        self.conn
+            .execute(
+                "INSERT INTO rooms (name, modality, station_ae, hours_json) VALUES (?1, ?2, ?3, ?4)",
+                params![name, modality, station_ae, hours_json],
+            )
+            .ctx("adding a room")?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Active rooms, optionally of one modality, by id.
+    pub fn rooms(&self, modality: Option<&str>) -> StoreResult<Vec<Room>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, name, modality, station_ae, hours_json FROM rooms
+                 WHERE active = 1 AND (?1 IS NULL OR modality = ?1) ORDER BY id",
+            )
+            .ctx("preparing rooms")?;
+        let rows = stmt
+            .query_map([modality], room_from_row)
+            .ctx("reading rooms")?;
+        rows.collect::<Result<Vec<_>, _>>().ctx("reading rooms")
+    }
+
+    /// Whether any room exists (active or not): seeding happens only on a fresh store.
+    pub fn any_room(&self) -> StoreResult<bool> {
+        self.conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM rooms)", [], |r| r.get(0))
+            .ctx("checking rooms")
+    }
+
+    /// Inserts an order, its step and the first history entry in one transaction.
+    pub fn insert_order(
+        &mut self,
+        order: &OrderRecord,
+        step: &StepRecord,
+        actor: &str,
+        note: &str,
+    ) -> StoreResult<(i64, i64)> {
+        let tx = self.conn.transaction().ctx("starting an order")?;
+        tx.execute(
+            "INSERT INTO orders (patient, placer_number, placer_app, filler_number, accession,
+                procedure_code, priority, reason, icd10, referring, insurance, authorisation,
+                requested_time, status, review_reasons)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            params![
+                order.patient,
+                order.placer_number,
+                order.placer_app,
+                order.filler_number,
+                order.accession,
+                order.procedure_code,
+                order.priority,
+                order.reason,
+                order.icd10,
+                order.referring,
+                order.insurance,
+                order.authorisation,
+                order.requested_time,
+                order.status,
+                order.review_reasons
+            ],
+        )
+        .map_err(|e| match e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                StoreError::Invalid(format!(
+                    "an order with placer number {} from {} already exists",
+                    order.placer_number, order.placer_app
+                ))
+            }
+            other => StoreError::Sql {
+                context: "placing an order",
+                source: other,
+            },
+        })?;
+        let order_id = tx.last_insert_rowid();
+        tx.execute(
+            "INSERT INTO scheduled_steps (order_id, requested_procedure_id, step_id, study_uid,
+                room, start_time, duration_minutes, walk_in)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                order_id,
+                step.requested_procedure_id,
+                step.step_id,
+                step.study_uid,
+                step.room,
+                step.start_time,
+                step.duration_minutes,
+                step.walk_in
+            ],
+        )
+        .ctx("adding the scheduled step")?;
+        let step_id = tx.last_insert_rowid();
+        tx.execute(
+            "INSERT INTO exam_history (order_id, actor, from_status, to_status, note)
+             VALUES (?1, ?2, '', ?3, ?4)",
+            params![order_id, actor, order.status, note],
+        )
+        .ctx("recording the order's first status")?;
+        tx.commit().ctx("committing an order")?;
+        Ok((order_id, step_id))
+    }
+
+    /// An order by accession number.
+    pub fn order_by_accession(&self, accession: &str) -> StoreResult<Option<OrderRecord>> {
+        self.conn
+            .query_row(
+                &format!("SELECT {ORDER_COLUMNS} FROM orders WHERE accession = ?1"),
+                [accession],
+                order_from_row,
+            )
+            .optional()
+            .ctx("reading an order")
+    }
+
+    /// Orders in a status, oldest first.
+    pub fn orders_with_status(&self, status: &str) -> StoreResult<Vec<OrderRecord>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {ORDER_COLUMNS} FROM orders WHERE status = ?1 ORDER BY id"
+            ))
+            .ctx("preparing orders by status")?;
+        let rows = stmt
+            .query_map([status], order_from_row)
+            .ctx("reading orders")?;
+        rows.collect::<Result<Vec<_>, _>>().ctx("reading orders")
+    }
+
+    /// The step of an order.
+    pub fn step_of_order(&self, order_id: i64) -> StoreResult<StepRecord> {
+        self.conn
+            .query_row(
+                &format!("SELECT {STEP_COLUMNS} FROM scheduled_steps WHERE order_id = ?1"),
+                [order_id],
+                step_from_row,
+            )
+            .optional()
+            .ctx("reading a step")?
+            .ok_or_else(|| StoreError::NotFound(format!("scheduled step of order {order_id}")))
+    }
+
+    /// Booked steps of a room that overlap [from, to) (local times), excluding closed exams.
+    pub fn room_bookings(&self, room: i64, from: &str, to: &str) -> StoreResult<Vec<StepRecord>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {} FROM scheduled_steps s JOIN orders o ON o.id = s.order_id
+                 WHERE s.room = ?1 AND s.start_time < ?3
+                   AND s.start_time >= ?4
+                   AND o.status NOT IN ('cancelled', 'discontinued', 'ordered', 'needs_review')
+                 ORDER BY s.start_time",
+                STEP_COLUMNS
+                    .split(", ")
+                    .map(|c| format!("s.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .ctx("preparing room bookings")?;
+        // A booking that starts up to a day before `from` may still run into it.
+        let earliest = earlier_by_a_day(from);
+        let rows = stmt
+            .query_map(params![room, from, to, earliest], step_from_row)
+            .ctx("reading room bookings")?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .ctx("reading room bookings")
+    }
+
+    /// Steps booked on a local date (YYYY-MM-DD), optionally in one room, by start time.
+    pub fn steps_on(
+        &self,
+        date: &str,
+        room: Option<i64>,
+    ) -> StoreResult<Vec<(OrderRecord, StepRecord)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {}, {} FROM scheduled_steps s JOIN orders o ON o.id = s.order_id
+                 WHERE s.start_time >= ?1 AND s.start_time < ?2 AND (?3 IS NULL OR s.room = ?3)
+                   AND o.status NOT IN ('cancelled', 'ordered', 'needs_review')
+                 ORDER BY s.start_time, s.id",
+                ORDER_COLUMNS
+                    .split(", ")
+                    .map(|c| format!("o.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                STEP_COLUMNS
+                    .split(", ")
+                    .map(|c| format!("s.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .ctx("preparing the day's steps")?;
+        let from = format!("{date}T00:00");
+        let to = format!("{date}T99:99");
+        let rows = stmt
+            .query_map(params![from, to, room], |r| {
+                let order = order_from_row(r)?;
+                let step = StepRecord {
+                    id: r.get(16)?,
+                    order_id: r.get(17)?,
+                    requested_procedure_id: r.get(18)?,
+                    step_id: r.get(19)?,
+                    study_uid: r.get(20)?,
+                    room: r.get(21)?,
+                    start_time: r.get(22)?,
+                    duration_minutes: r.get(23)?,
+                    walk_in: r.get(24)?,
+                };
+                Ok((order, step))
+            })
+            .ctx("reading the day's steps")?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .ctx("reading the day's steps")
+    }
+
+    /// Moves a step to a room and time (or unbooks it with `None`), sets the order's status and
+    /// records the change, in one transaction.
+    pub fn book_step(
+        &mut self,
+        order_id: i64,
+        booking: Option<(i64, &str)>,
+        walk_in: bool,
+        new_status: &str,
+        actor: &str,
+        note: &str,
+    ) -> StoreResult<()> {
+        let tx = self.conn.transaction().ctx("starting a booking")?;
+        let (room, start) = match booking {
+            Some((room, start)) => (Some(room), start.to_string()),
+            None => (None, String::new()),
+        };
+        tx.execute(
+            "UPDATE scheduled_steps SET room = ?2, start_time = ?3, walk_in = ?4 WHERE order_id = ?1",
+            params![order_id, room, start, walk_in],
+        )
+        .ctx("booking a step")?;
+        set_status(&tx, order_id, new_status, actor, note)?;
+        tx.commit().ctx("committing a booking")
+    }
+
+    /// Changes an order's status and records who did it.
+    pub fn set_order_status(
+        &mut self,
+        order_id: i64,
+        new_status: &str,
+        actor: &str,
+        note: &str,
+    ) -> StoreResult<()> {
+        let tx = self.conn.transaction().ctx("starting a status change")?;
+        set_status(&tx, order_id, new_status, actor, note)?;
+        tx.commit().ctx("committing a status change")
+    }
+
+    /// An exam's history, oldest first.
+    pub fn exam_history(&self, order_id: i64) -> StoreResult<Vec<HistoryEntry>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT at, actor, from_status, to_status, note FROM exam_history
+                 WHERE order_id = ?1 ORDER BY id",
+            )
+            .ctx("preparing history")?;
+        let rows = stmt
+            .query_map([order_id], |r| {
+                Ok(HistoryEntry {
+                    at: r.get(0)?,
+                    actor: r.get(1)?,
+                    from: r.get(2)?,
+                    to: r.get(3)?,
+                    note: r.get(4)?,
+                })
+            })
+            .ctx("reading history")?;
+        rows.collect::<Result<Vec<_>, _>>().ctx("reading history")
+    }
+
+    /// Appends to the audit log.
+    pub fn audit(&self, entry: &AuditEntry) -> StoreResult<()> {
+        self.conn
+            .execute(
+                "INSERT INTO audit_log (actor, action, subject, origin, outcome, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    entry.actor,
+                    entry.action,
+                    entry.subject,
+                    entry.origin,
+                    entry.outcome,
+                    entry.detail
+                ],
+            )
+            .ctx("writing the audit log")?;
+        Ok(())
+    }
+
+    /// Audit entries about a subject, oldest first.
+    pub fn audit_about(&self, subject: &str) -> StoreResult<Vec<AuditEntry>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT at, actor, action, subject, origin, outcome, detail FROM audit_log
+                 WHERE subject = ?1 ORDER BY id",
+            )
+            .ctx("preparing the audit query")?;
+        let rows = stmt
+            .query_map([subject], |r| {
+                Ok(AuditEntry {
+                    at: r.get(0)?,
+                    actor: r.get(1)?,
+                    action: r.get(2)?,
+                    subject: r.get(3)?,
+                    origin: r.get(4)?,
+                    outcome: r.get(5)?,
+                    detail: r.get(6)?,
+                })
+            })
+            .ctx("reading the audit log")?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .ctx("reading the audit log")
+    }
+
+    /// Tries to change an audit entry (always refused by the schema); for tests of that rule.
+    pub fn try_rewrite_audit(&self) -> StoreResult<usize> {
+        self.conn
+            .execute("UPDATE audit_log SET outcome = 'changed'", [])
+            .ctx("rewriting the audit log")
+    }
+
+    /// Adds a user.
+    pub fn insert_user(
+        &self,
+        login: &str,
+        full_name: &str,
+        role: &str,
+        password_hash: &str,
+    ) -> StoreResult<i64> {
+        self.conn
+            .execute(
+                "INSERT INTO users (login, full_name, role, password_hash) VALUES (?1, ?2, ?3, ?4)",
+                params![login, full_name, role, password_hash],
+            )
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _)
+                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    StoreError::Invalid(format!(
+                        "the login {login} is taken (or the role is unknown)"
+                    ))
+                }
+                other => StoreError::Sql {
+                    context: "adding a user",
+                    source: other,
+                },
+            })?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// A user by login.
+    pub fn user(&self, login: &str) -> StoreResult<Option<UserRecord>> {
+        self.conn
+            .query_row(
+                "SELECT id, login, full_name, role, password_hash, active FROM users WHERE login = ?1",
+                [login],
+                |r| {
+                    Ok(UserRecord {
+                        id: r.get(0)?,
+                        login: r.get(1)?,
+                        full_name: r.get(2)?,
+                        role: r.get(3)?,
+                        password_hash: r.get(4)?,
+                        active: r.get(5)?,
+                    })
+                },
+            )
+            .optional()
+            .ctx("reading a user")
+    }
+}
+
+fn set_status(
+    tx: &rusqlite::Transaction<'_>,
+    order_id: i64,
+    new_status: &str,
+    actor: &str,
+    note: &str,
+) -> StoreResult<()> {
+    let old: String = tx
+        .query_row("SELECT status FROM orders WHERE id = ?1", [order_id], |r| {
+            r.get(0)
+        })
+        .optional()
+        .ctx("reading an order's status")?
+        .ok_or_else(|| StoreError::NotFound(format!("order {order_id}")))?;
+    tx.execute(
+        "UPDATE orders SET status = ?2 WHERE id = ?1",
+        params![order_id, new_status],
+    )
+    .ctx("changing an order's status")?;
+    tx.execute(
+        "INSERT INTO exam_history (order_id, actor, from_status, to_status, note)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![order_id, actor, old, new_status, note],
+    )
+    .ctx("recording a status change")?;
+    Ok(())
+}
+
+/// "YYYY-MM-DDTHH:MM" a day earlier (string-wise good enough for a lower bound: the date part
+/// is decremented through chrono).
+fn earlier_by_a_day(local: &str) -> String {
+    chrono::NaiveDateTime::parse_from_str(local, "%Y-%m-%dT%H:%M")
+        .map(|t| {
+            (t - chrono::Duration::days(1))
+                .format("%Y-%m-%dT%H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
