@@ -4,6 +4,7 @@
 
 pub mod exam_status;
 pub mod scheduling;
+pub mod worklist;
 
 use chrono::{Datelike, NaiveDateTime};
 

@@ -703,3 +703,116 @@ fn earlier_by_a_day(local: &str) -> String {
         })
         .unwrap_or_default()
 }
+
+/// Everything a worklist item needs about one scheduled step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorklistRow {
+    /// The order.
+    pub order: OrderRecord,
+    /// Its step.
+    pub step: StepRecord,
+    /// The patient.
+    pub patient: super::his::PatientRecord,
+    /// Issuer of the MRN (setting `his.mrn_issuer`, default LIGHTBOX).
+    pub mrn_issuer: String,
+    /// Catalogue name of the procedure ("" if unknown).
+    pub procedure_name: String,
+    /// Room name.
+    pub room_name: String,
+    /// Station AE title of the room.
+    pub station_ae: String,
+    /// Modality of the room.
+    pub modality: String,
+    /// Referring physician as a DICOM person name.
+    pub referring_name: String,
+}
+
+impl Store {
+    /// Steps that belong on the scanners' worklist (scheduled or arrived, with a room), between
+    /// two local dates inclusive and at one station when given.
+    pub fn worklist_rows(
+        &self,
+        from_date: Option<&str>,
+        to_date: Option<&str>,
+        station_ae: Option<&str>,
+    ) -> StoreResult<Vec<WorklistRow>> {
+        let prefixed = |cols: &str, p: &str| {
+            cols.split(", ")
+                .map(|c| format!("{p}.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let sql = format!(
+            "SELECT {}, {}, p.id, p.mrn, p.family_name, p.given_name, p.middle_name, p.prefix,
+                    p.suffix, p.birth_date, p.sex, p.address, p.phone, p.email, p.language,
+                    p.alerts, p.pregnancy, p.merged_into,
+                    COALESCE((SELECT value FROM settings WHERE key = 'his.mrn_issuer'), 'LIGHTBOX'),
+                    COALESCE(pr.name, ''), r.name, r.station_ae, r.modality,
+                    COALESCE(rp.family_name || '^' || rp.given_name, '')
+             FROM scheduled_steps s
+             JOIN orders o ON o.id = s.order_id
+             JOIN his_patients p ON p.id = o.patient
+             JOIN rooms r ON r.id = s.room
+             LEFT JOIN procedures pr ON pr.code = o.procedure_code
+             LEFT JOIN referring_physicians rp ON rp.id = o.referring
+             WHERE o.status IN ('scheduled', 'arrived')
+               AND (?1 IS NULL OR s.start_time >= ?1 || 'T00:00')
+               AND (?2 IS NULL OR s.start_time <= ?2 || 'T99:99')
+               AND (?3 IS NULL OR r.station_ae = ?3)
+             ORDER BY s.start_time, s.id",
+            prefixed(ORDER_COLUMNS, "o"),
+            prefixed(STEP_COLUMNS, "s")
+        );
+        let mut stmt = self
+            .conn
+            .prepare_cached(&sql)
+            .ctx("preparing the worklist")?;
+        let rows = stmt
+            .query_map(params![from_date, to_date, station_ae], |r| {
+                let order = order_from_row(r)?;
+                let step = StepRecord {
+                    id: r.get(16)?,
+                    order_id: r.get(17)?,
+                    requested_procedure_id: r.get(18)?,
+                    step_id: r.get(19)?,
+                    study_uid: r.get(20)?,
+                    room: r.get(21)?,
+                    start_time: r.get(22)?,
+                    duration_minutes: r.get(23)?,
+                    walk_in: r.get(24)?,
+                };
+                let patient = super::his::PatientRecord {
+                    id: r.get(25)?,
+                    mrn: r.get(26)?,
+                    family_name: r.get(27)?,
+                    given_name: r.get(28)?,
+                    middle_name: r.get(29)?,
+                    prefix: r.get(30)?,
+                    suffix: r.get(31)?,
+                    birth_date: r.get(32)?,
+                    sex: r.get(33)?,
+                    address: r.get(34)?,
+                    phone: r.get(35)?,
+                    email: r.get(36)?,
+                    language: r.get(37)?,
+                    alerts: r.get(38)?,
+                    pregnancy: r.get(39)?,
+                    merged_into: r.get(40)?,
+                };
+                Ok(WorklistRow {
+                    order,
+                    step,
+                    patient,
+                    mrn_issuer: r.get(41)?,
+                    procedure_name: r.get(42)?,
+                    room_name: r.get(43)?,
+                    station_ae: r.get(44)?,
+                    modality: r.get(45)?,
+                    referring_name: r.get(46)?,
+                })
+            })
+            .ctx("reading the worklist")?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .ctx("reading the worklist")
+    }
+}

@@ -330,6 +330,38 @@ def store(host, port, aet, files):
     print(json.dumps(results))
 
 
+def mwl(host, port, aet, station, date, name, charset):
+    """Modality Worklist C-FIND; prints the accessions and decoded patient names matched."""
+    from pydicom.sequence import Sequence
+
+    ae = AE(ae_title="PYPEER")
+    ae.add_requested_context("1.2.840.10008.5.1.4.31")
+    ds = Dataset()
+    ds.SpecificCharacterSet = charset
+    ds.PatientName = name
+    ds.PatientID = ""
+    ds.AccessionNumber = ""
+    ds.StudyInstanceUID = ""
+    sps = Dataset()
+    sps.ScheduledStationAETitle = station
+    sps.ScheduledProcedureStepStartDate = date
+    sps.ScheduledProcedureStepStartTime = ""
+    sps.Modality = ""
+    sps.ScheduledProcedureStepID = ""
+    ds.ScheduledProcedureStepSequence = Sequence([sps])
+    assoc = ae.associate(host, int(port), ae_title=aet)
+    if not assoc.is_established:
+        print(json.dumps({"error": "association failed"}))
+        sys.exit(2)
+    accessions, names = [], []
+    for status, identifier in assoc.send_c_find(ds, "1.2.840.10008.5.1.4.31"):
+        if status and status.Status in (0xFF00, 0xFF01) and identifier is not None:
+            accessions.append(str(identifier.AccessionNumber))
+            names.append(str(identifier.PatientName))
+    assoc.release()
+    print(json.dumps({"accessions": sorted(accessions), "names": sorted(names)}))
+
+
 def store_as_is(host, port, aet, files):
     """C-STORE files byte for byte as they are on disk (pynetdicom streams a file path without
     decoding it), so damaged data sets reach the server unchanged. Prints each status."""
@@ -486,6 +518,8 @@ if __name__ == "__main__":
         same_dataset(sys.argv[2], sys.argv[3])
     elif cmd == "store":
         store(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
+    elif cmd == "mwl":
+        mwl(*sys.argv[2:9])
     elif cmd == "store_as_is":
         store_as_is(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
     elif cmd == "store_stream":
