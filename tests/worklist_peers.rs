@@ -317,3 +317,94 @@ fn pynetdicom_gets_the_same_worklist_matches_as_from_wlmscpfs() {
         }
     }
 }
+
+fn exam(dir: &Path, accession: &str) -> serde_json::Value {
+    let r = lightbox(dir, &["exam", "--accession", accession]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    serde_json::from_slice(&r.stdout).unwrap()
+}
+
+#[test]
+fn pynetdicom_mpps_moves_the_exam_and_wrong_requests_get_the_right_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let scheduled: Vec<String> = build_schedule(dir.path()).into_iter().collect();
+    let server = Server::start(dir.path());
+    let port = server.port();
+    let mpps = |args: &[&str]| {
+        let mut all = vec!["mpps", "127.0.0.1", port.as_str(), "LIGHTBOX"];
+        all.extend_from_slice(args);
+        peer(&all)
+    };
+    let first = exam(dir.path(), &scheduled[0]);
+    let study = first["study_uid"].as_str().unwrap().to_string();
+    assert_eq!(first["status"], "scheduled");
+    // Started: found by Study Instance UID.
+    let r = mpps(&["create", "1.2.826.0.1.3680043.10.1", &study, ""]);
+    assert_eq!(r["status"], 0, "{r}");
+    assert_eq!(exam(dir.path(), &scheduled[0])["status"], "in_progress");
+    // The same instance twice: duplicate.
+    let r = mpps(&["create", "1.2.826.0.1.3680043.10.1", &study, ""]);
+    assert_eq!(r["status"], 0x0111, "{r}");
+    // Completed with its series.
+    let r = mpps(&[
+        "set",
+        "1.2.826.0.1.3680043.10.1",
+        "COMPLETED",
+        "1.2.826.0.1.3680043.10.2",
+        "3",
+    ]);
+    assert_eq!(r["status"], 0, "{r}");
+    let done = exam(dir.path(), &scheduled[0]);
+    assert_eq!(done["status"], "completed");
+    let history = done["history"].as_array().unwrap();
+    assert!(
+        history.iter().any(|h| h["actor"] == "dicom:PYPEER"),
+        "{history:?}"
+    );
+    // No more changes after COMPLETED: processing failure, Error ID A710.
+    let r = mpps(&["set", "1.2.826.0.1.3680043.10.1", "IN PROGRESS"]);
+    assert_eq!(
+        (r["status"].as_u64(), r["error_id"].as_u64()),
+        (Some(0x0110), Some(0xA710)),
+        "{r}"
+    );
+    // Unknown instance; wrong status on create.
+    let r = mpps(&["set", "1.2.826.0.1.3680043.10.99", "COMPLETED"]);
+    assert_eq!(r["status"], 0x0112, "{r}");
+    let second = exam(dir.path(), &scheduled[1]);
+    let r = mpps(&[
+        "create",
+        "1.2.826.0.1.3680043.10.3",
+        "",
+        &scheduled[1],
+        "COMPLETED",
+    ]);
+    assert_eq!(r["status"], 0x0106, "{r}");
+    // Found by accession; discontinued with a reason.
+    let r = mpps(&["create", "1.2.826.0.1.3680043.10.3", "", &scheduled[1]]);
+    assert_eq!(r["status"], 0, "{r}");
+    let r = mpps(&[
+        "set",
+        "1.2.826.0.1.3680043.10.3",
+        "DISCONTINUED",
+        "",
+        "0",
+        "Patient refused",
+    ]);
+    assert_eq!(r["status"], 0, "{r}");
+    let stopped = exam(dir.path(), &scheduled[1]);
+    assert_eq!(stopped["status"], "discontinued");
+    assert!(
+        stopped["history"].to_string().contains("Patient refused"),
+        "{stopped}"
+    );
+    assert_eq!(second["study_uid"], stopped["study_uid"]);
+    // A step for no known order is accepted (the scan happened) and kept for reconciliation.
+    let r = mpps(&[
+        "create",
+        "1.2.826.0.1.3680043.10.4",
+        "1.2.3.4.5.6",
+        "UNKNOWN",
+    ]);
+    assert_eq!(r["status"], 0, "{r}");
+}

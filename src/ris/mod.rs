@@ -3,6 +3,7 @@
 //! and the CLI all call these functions; none of them touches the tables directly.
 
 pub mod exam_status;
+pub mod mpps;
 pub mod scheduling;
 pub mod worklist;
 

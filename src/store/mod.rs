@@ -66,6 +66,7 @@ fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("migrations/001_archive.sql")),
         M::up(include_str!("migrations/002_ris.sql")),
+        M::up(include_str!("migrations/003_mpps.sql")),
     ])
 }
 

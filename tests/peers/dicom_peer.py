@@ -362,6 +362,64 @@ def mwl(host, port, aet, station, date, name, charset):
     print(json.dumps({"accessions": sorted(accessions), "names": sorted(names)}))
 
 
+def mpps(host, port, aet, action, uid, *args):
+    """MPPS N-CREATE (args: study_uid accession [status]) or N-SET (args: status
+    [series_uid images] [reason]). Prints the response status and Error ID."""
+    from pydicom.sequence import Sequence
+
+    mpps_class = "1.2.840.10008.3.1.2.3.3"
+    ae = AE(ae_title="PYPEER")
+    ae.add_requested_context(mpps_class)
+    assoc = ae.associate(host, int(port), ae_title=aet)
+    if not assoc.is_established:
+        print(json.dumps({"error": "association failed"}))
+        sys.exit(2)
+    ds = Dataset()
+    if action == "create":
+        study_uid, accession = args[0], args[1]
+        status = args[2] if len(args) > 2 else "IN PROGRESS"
+        item = Dataset()
+        item.StudyInstanceUID = study_uid
+        item.AccessionNumber = accession
+        item.ScheduledProcedureStepID = ""
+        item.RequestedProcedureID = ""
+        ds.ScheduledStepAttributesSequence = Sequence([item])
+        ds.PatientName = ""
+        ds.PatientID = ""
+        ds.PerformedProcedureStepID = "PPS1"
+        ds.PerformedStationAETitle = "PYPEER"
+        ds.PerformedProcedureStepStartDate = "20261201"
+        ds.PerformedProcedureStepStartTime = "090000"
+        ds.PerformedProcedureStepStatus = status
+        ds.Modality = "CT"
+        rsp, _ = assoc.send_n_create(ds, mpps_class, uid)
+    else:
+        ds.PerformedProcedureStepStatus = args[0]
+        ds.PerformedProcedureStepEndDate = "20261201"
+        ds.PerformedProcedureStepEndTime = "093000"
+        if len(args) > 2 and args[1]:
+            series = Dataset()
+            series.SeriesInstanceUID = args[1]
+            series.ReferencedImageSequence = Sequence(
+                [Dataset() for _ in range(int(args[2]))]
+            )
+            for i, img in enumerate(series.ReferencedImageSequence):
+                img.ReferencedSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+                img.ReferencedSOPInstanceUID = f"{args[1]}.{i + 1}"
+            ds.PerformedSeriesSequence = Sequence([series])
+        if len(args) > 3:
+            code = Dataset()
+            code.CodeValue = "110514"
+            code.CodingSchemeDesignator = "DCM"
+            code.CodeMeaning = args[3]
+            ds.PerformedProcedureStepDiscontinuationReasonCodeSequence = Sequence([code])
+        rsp, _ = assoc.send_n_set(ds, mpps_class, uid)
+    assoc.release()
+    status = rsp.Status if rsp is not None and "Status" in rsp else None
+    error_id = rsp.get("ErrorID") if rsp is not None else None
+    print(json.dumps({"status": status, "error_id": error_id}))
+
+
 def store_as_is(host, port, aet, files):
     """C-STORE files byte for byte as they are on disk (pynetdicom streams a file path without
     decoding it), so damaged data sets reach the server unchanged. Prints each status."""
@@ -518,6 +576,8 @@ if __name__ == "__main__":
         same_dataset(sys.argv[2], sys.argv[3])
     elif cmd == "store":
         store(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
+    elif cmd == "mpps":
+        mpps(*sys.argv[2:])
     elif cmd == "mwl":
         mwl(*sys.argv[2:9])
     elif cmd == "store_as_is":
