@@ -408,3 +408,134 @@ fn pynetdicom_mpps_moves_the_exam_and_wrong_requests_get_the_right_status() {
     ]);
     assert_eq!(r["status"], 0, "{r}");
 }
+
+/// A copy of MR_small.dcm carrying the given study, accession and patient, made by dcmodify.
+fn study_file(
+    dir: &Path,
+    name: &str,
+    study_uid: &str,
+    accession: &str,
+    patient_id: &str,
+    patient_name: &str,
+    birth: &str,
+) -> std::path::PathBuf {
+    let out = dir.join(name);
+    std::fs::copy(corpus_dicom().join("MR_small.dcm"), &out).unwrap();
+    let r = dcmtk(
+        "dcmodify",
+        &[
+            "-nb",
+            "-gse",
+            "-gin",
+            "-i",
+            "(0008,0005)=ISO_IR 192",
+            "-i",
+            &format!("(0020,000D)={study_uid}"),
+            "-i",
+            &format!("(0008,0050)={accession}"),
+            "-i",
+            &format!("(0010,0020)={patient_id}"),
+            "-i",
+            &format!("(0010,0010)={patient_name}"),
+            "-i",
+            &format!("(0010,0030)={birth}"),
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        r.status.success(),
+        "dcmodify: {}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    out
+}
+
+#[test]
+fn a_study_from_storescu_with_the_worklist_keys_makes_the_exam_ready_and_a_wrong_patient_is_queued()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let scheduled: Vec<String> = build_schedule(dir.path()).into_iter().collect();
+    let server = Server::start(dir.path());
+    let port = server.port();
+    let store_file = |file: &Path| {
+        let r = dcmtk(
+            "storescu",
+            &[
+                "-aec",
+                "LIGHTBOX",
+                "-aet",
+                "STORESCU",
+                "127.0.0.1",
+                &port,
+                file.to_str().unwrap(),
+            ],
+        );
+        assert!(
+            r.status.success(),
+            "storescu: {}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+    };
+    // The right patient, the worklist's Study UID and accession.
+    let first = exam(dir.path(), &scheduled[0]);
+    let p = &first["patient"];
+    let good = study_file(
+        dir.path(),
+        "good.dcm",
+        first["study_uid"].as_str().unwrap(),
+        &scheduled[0],
+        p["mrn"].as_str().unwrap(),
+        &format!(
+            "{}^{}",
+            p["family_name"].as_str().unwrap(),
+            p["given_name"].as_str().unwrap()
+        ),
+        &p["birth_date"].as_str().unwrap().replace('-', ""),
+    );
+    store_file(&good);
+    let ready = exam(dir.path(), &scheduled[0]);
+    assert_eq!(ready["status"], "completed", "{ready}");
+    assert!(ready["history"].to_string().contains("images arrived"));
+    // Another exam's keys but somebody else's Patient ID: reconciliation, exam unchanged.
+    let second = exam(dir.path(), &scheduled[1]);
+    let wrong = study_file(
+        dir.path(),
+        "wrong.dcm",
+        second["study_uid"].as_str().unwrap(),
+        &scheduled[1],
+        "OTHER-123",
+        "Someone^Else",
+        "19990101",
+    );
+    store_file(&wrong);
+    // Keys no order has: reconciliation too.
+    let stray = study_file(
+        dir.path(),
+        "stray.dcm",
+        "1.2.826.0.1.3680043.10.77",
+        "NOACC",
+        "X1",
+        "Stray^Study",
+        "20000101",
+    );
+    store_file(&stray);
+    assert_eq!(exam(dir.path(), &scheduled[1])["status"], "scheduled");
+    let store = Store::open(&dir.path().join("lightbox.sqlite")).unwrap();
+    let queue = store.open_reconciliation().unwrap();
+    assert_eq!(queue.len(), 2, "{queue:?}");
+    assert!(
+        queue[0].reason.contains("OTHER-123") && queue[0].order_id.is_some(),
+        "{queue:?}"
+    );
+    assert!(
+        queue[1].reason.contains("no order") && queue[1].order_id.is_none(),
+        "{queue:?}"
+    );
+    // The images themselves are archived either way.
+    let r = lightbox(dir.path(), &["check"]);
+    assert!(
+        String::from_utf8_lossy(&r.stdout).contains("instances 3"),
+        "{}",
+        String::from_utf8_lossy(&r.stdout)
+    );
+}

@@ -530,6 +530,7 @@ fn decide_and_index(
     }
     let rows: Vec<NewInstance> = to_insert.iter().map(|(_, inst)| inst.clone()).collect();
     let outcomes = store.index_instances(&rows)?;
+    tell_the_ris(store, &rows);
     for ((i, inst), outcome) in to_insert.iter().zip(outcomes) {
         verdicts[*i] = Some(match outcome {
             Ok(_) => IndexVerdict::Inserted,
@@ -545,6 +546,30 @@ fn decide_and_index(
         .into_iter()
         .map(|v| v.unwrap_or(IndexVerdict::Inserted))
         .collect())
+}
+
+/// Hands each study's first arrival to the RIS, which matches it to its order or queues it
+/// for reconciliation. The images are already safe: a RIS failure is logged, never a store
+/// failure.
+fn tell_the_ris(store: &mut Store, rows: &[NewInstance]) {
+    let mut studies = std::collections::HashSet::new();
+    for inst in rows {
+        if !studies.insert(inst.study_uid.as_str()) {
+            continue;
+        }
+        let arrival = crate::ris::arrival::Arrival {
+            study_uid: inst.study_uid.clone(),
+            accession: inst.accession.clone(),
+            patient_id: inst.patient_id.clone(),
+            issuer: inst.issuer.clone(),
+            patient_name: inst.patient_name.clone(),
+            birth_date: inst.birth_date.clone(),
+            sender: inst.received_from.clone(),
+        };
+        if let Err(e) = crate::ris::arrival::images_arrived(store, &arrival) {
+            tracing::error!(study = %inst.study_uid, error = %e, "could not match the study to an order");
+        }
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! scheduled step, the schedule, and exam status. Screens, the HL7 handler, the DICOM services
 //! and the CLI all call these functions; none of them touches the tables directly.
 
+pub mod arrival;
 pub mod exam_status;
 pub mod mpps;
 pub mod scheduling;

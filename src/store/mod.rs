@@ -67,6 +67,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/001_archive.sql")),
         M::up(include_str!("migrations/002_ris.sql")),
         M::up(include_str!("migrations/003_mpps.sql")),
+        M::up(include_str!("migrations/004_arrivals.sql")),
     ])
 }
 
