@@ -143,7 +143,7 @@ pub fn images_arrived(store: &mut Store, arrival: &Arrival) -> Result<ArrivalOut
     let mut status = ExamStatus::from_code(&order.status).unwrap_or(ExamStatus::Ordered);
     for next in [ExamStatus::InProgress, ExamStatus::Completed] {
         if status.check_transition(next).is_ok() {
-            store.set_order_status(order.id, next.code(), &actor.login, "images arrived")?;
+            super::record_status(store, &actor, order.id, next, "images arrived")?;
             status = next;
         }
     }

@@ -3,8 +3,11 @@
 //! and the CLI all call these functions; none of them touches the tables directly.
 
 pub mod arrival;
+pub mod billing;
 pub mod exam_status;
 pub mod mpps;
+pub mod reading;
+pub mod reports;
 pub mod scheduling;
 pub mod worklist;
 
@@ -146,6 +149,7 @@ pub fn seed_starter_data(store: &Store) -> Result<(), RisError> {
             })?;
         }
     }
+    reports::seed_templates(store)?;
     if !store.any_room()? {
         let weekday = "08:00-18:00".to_string();
         let hours = [
@@ -327,7 +331,7 @@ pub fn change_status(
         )?;
         return Err(e.into());
     }
-    store.set_order_status(order.id, to.code(), &actor.login, note)?;
+    record_status(store, actor, order.id, to, note)?;
     access::audit(
         store,
         actor,
@@ -336,6 +340,22 @@ pub fn change_status(
         "ok",
         &format!("{from} -> {to}"),
     )?;
+    Ok(())
+}
+
+/// The one place an exam's status is written (after the transition was checked): records
+/// the change with its actor, and creates the charge when the exam is completed.
+pub(crate) fn record_status(
+    store: &mut Store,
+    actor: &Actor,
+    order_id: i64,
+    to: ExamStatus,
+    note: &str,
+) -> Result<(), RisError> {
+    store.set_order_status(order_id, to.code(), &actor.login, note)?;
+    if to == ExamStatus::Completed {
+        billing::charge_for(store, order_id)?;
+    }
     Ok(())
 }
 

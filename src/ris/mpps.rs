@@ -99,7 +99,7 @@ fn follow(
     }
     match from.check_transition(to) {
         Ok(()) => {
-            store.set_order_status(order_id, to.code(), &actor.login, note)?;
+            super::record_status(store, actor, order_id, to, note)?;
             access::audit(
                 store,
                 actor,

@@ -7,6 +7,7 @@
 pub mod his;
 pub mod index;
 pub mod nodes;
+pub mod reports;
 pub mod ris;
 pub mod settings;
 
@@ -68,6 +69,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/002_ris.sql")),
         M::up(include_str!("migrations/003_mpps.sql")),
         M::up(include_str!("migrations/004_arrivals.sql")),
+        M::up(include_str!("migrations/005_reports_billing.sql")),
     ])
 }
 

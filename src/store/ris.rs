@@ -679,7 +679,10 @@ fn set_status(
         .ctx("reading an order's status")?
         .ok_or_else(|| StoreError::NotFound(format!("order {order_id}")))?;
     tx.execute(
-        "UPDATE orders SET status = ?2 WHERE id = ?1",
+        "UPDATE orders SET status = ?2,
+            completed_at = CASE WHEN ?2 = 'completed'
+                THEN strftime('%Y-%m-%dT%H:%M:%fZ','now') ELSE completed_at END
+         WHERE id = ?1",
         params![order_id, new_status],
     )
     .ctx("changing an order's status")?;

@@ -1,0 +1,185 @@
+//! Reports: started from the procedure's template, saved as drafts, signed preliminary then
+//! final (signer and time recorded); after the final, only addenda — the signed original is
+//! never changed, and every saved state of every report is kept as a version.
+
+use super::{ExamStatus, RisError};
+use crate::access::{self, Action, Actor};
+use crate::store::Store;
+use crate::store::reports::ReportRecord;
+
+/// Default templates loaded into a fresh store: (modality, name, body).
+const STARTER_TEMPLATES: &[(&str, &str, &str)] = &[
+    (
+        "",
+        "General",
+        "CLINICAL INDICATION:\n\nTECHNIQUE:\n\nCOMPARISON:\n\nFINDINGS:\n\nIMPRESSION:\n",
+    ),
+    (
+        "CT",
+        "CT",
+        "CLINICAL INDICATION:\n\nTECHNIQUE: CT\nContrast:\n\nCOMPARISON:\n\nFINDINGS:\n\nIMPRESSION:\n",
+    ),
+    (
+        "MR",
+        "MR",
+        "CLINICAL INDICATION:\n\nTECHNIQUE: MR, sequences:\n\nCOMPARISON:\n\nFINDINGS:\n\nIMPRESSION:\n",
+    ),
+    (
+        "DX",
+        "Radiograph",
+        "CLINICAL INDICATION:\n\nVIEWS:\n\nCOMPARISON:\n\nFINDINGS:\n\nIMPRESSION:\n",
+    ),
+    (
+        "US",
+        "Ultrasound",
+        "CLINICAL INDICATION:\n\nTECHNIQUE: Real-time ultrasound\n\nFINDINGS:\n\nIMPRESSION:\n",
+    ),
+    (
+        "MG",
+        "Mammography",
+        "CLINICAL INDICATION:\n\nBREAST COMPOSITION:\n\nFINDINGS:\n\nIMPRESSION:\nBI-RADS:\n",
+    ),
+];
+
+/// Loads the starter templates where none exist for their modality and name.
+pub fn seed_templates(store: &Store) -> Result<(), RisError> {
+    for (modality, name, body) in STARTER_TEMPLATES {
+        store.add_report_template_if_missing(modality, name, body)?;
+    }
+    Ok(())
+}
+
+/// Starts the report of a completed exam from its modality's template; returns its id.
+pub fn start(store: &mut Store, actor: &Actor, accession: &str) -> Result<i64, RisError> {
+    let subject = format!("order:{accession}");
+    access::authorise(store, actor, Action::Report, &subject)?;
+    let order = store
+        .order_by_accession(accession)?
+        .ok_or_else(|| RisError::NotFound(format!("order {accession}")))?;
+    if order.status != ExamStatus::Completed.code() {
+        return Err(RisError::Invalid(format!(
+            "{accession} is {}: a report starts on a completed exam",
+            order.status
+        )));
+    }
+    if store
+        .reports_of_order(order.id)?
+        .iter()
+        .any(|r| r.kind == "report")
+    {
+        return Err(RisError::Invalid(format!(
+            "{accession} already has a report"
+        )));
+    }
+    let modality = store
+        .procedure(&order.procedure_code)?
+        .map(|p| p.modality)
+        .unwrap_or_default();
+    let body = store.report_template(&modality)?.unwrap_or_default();
+    let id = store.insert_report(order.id, "report", &body, &actor.login)?;
+    access::audit(store, actor, "report.start", &subject, "ok", "")?;
+    Ok(id)
+}
+
+fn editable(report: &ReportRecord) -> Result<(), RisError> {
+    if report.status == "final" {
+        return Err(RisError::Invalid(
+            "a signed final report cannot change; add an addendum".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Saves a draft's text and critical flag (a new version).
+pub fn save(
+    store: &mut Store,
+    actor: &Actor,
+    report_id: i64,
+    body: &str,
+    critical: bool,
+) -> Result<(), RisError> {
+    let mut report = store.report(report_id)?;
+    let subject = format!("report:{report_id}");
+    access::authorise(store, actor, Action::Report, &subject)?;
+    editable(&report)?;
+    report.body = body.to_string();
+    report.critical = critical;
+    store.save_report(&report, &actor.login)?;
+    access::audit(
+        store,
+        actor,
+        "report.save",
+        &subject,
+        "ok",
+        if critical { "critical" } else { "" },
+    )?;
+    Ok(())
+}
+
+/// Signs a report as preliminary or final; the exam follows (and an addendum makes it amended).
+pub fn sign(
+    store: &mut Store,
+    actor: &Actor,
+    report_id: i64,
+    status: ExamStatus,
+) -> Result<(), RisError> {
+    let mut report = store.report(report_id)?;
+    let subject = format!("report:{report_id}");
+    access::authorise(store, actor, Action::Report, &subject)?;
+    editable(&report)?;
+    let order = store
+        .order_by_id(report.order_id)?
+        .ok_or_else(|| RisError::NotFound(format!("order {}", report.order_id)))?;
+    let (report_status, exam_status) = match (report.kind.as_str(), status) {
+        ("report", ExamStatus::Preliminary) => ("preliminary", ExamStatus::Preliminary),
+        ("report", ExamStatus::Final) => ("final", ExamStatus::Final),
+        ("addendum", ExamStatus::Final | ExamStatus::Amended) => ("final", ExamStatus::Amended),
+        (kind, other) => {
+            return Err(RisError::Invalid(format!(
+                "a {kind} cannot be signed as {other}"
+            )));
+        }
+    };
+    if report.body.trim().is_empty() {
+        return Err(RisError::Invalid("an empty report cannot be signed".into()));
+    }
+    // The exam moves first: an illegal move leaves the report unsigned.
+    super::change_status(
+        store,
+        actor,
+        &order.accession,
+        exam_status,
+        &format!("{report_status} report signed by {}", actor.login),
+    )?;
+    report.status = report_status.into();
+    report.signer = actor.login.clone();
+    report.signed_at = chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string();
+    store.save_report(&report, &actor.login)?;
+    access::audit(store, actor, "report.sign", &subject, "ok", report_status)?;
+    Ok(())
+}
+
+/// Starts an addendum to a signed (final) report; returns its id.
+pub fn add_addendum(
+    store: &mut Store,
+    actor: &Actor,
+    accession: &str,
+    body: &str,
+) -> Result<i64, RisError> {
+    let subject = format!("order:{accession}");
+    access::authorise(store, actor, Action::Report, &subject)?;
+    let order = store
+        .order_by_accession(accession)?
+        .ok_or_else(|| RisError::NotFound(format!("order {accession}")))?;
+    if !matches!(order.status.as_str(), "final" | "amended") {
+        return Err(RisError::Invalid(format!(
+            "{accession} is {}: an addendum follows a final report",
+            order.status
+        )));
+    }
+    let id = store.insert_report(order.id, "addendum", body, &actor.login)?;
+    access::audit(store, actor, "report.addendum", &subject, "ok", "")?;
+    Ok(id)
+}
