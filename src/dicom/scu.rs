@@ -481,7 +481,14 @@ pub async fn find(
     identifier: &InMemDicomObject,
 ) -> Result<Vec<InMemDicomObject>, ScuError> {
     let level = crate::pacs::attributes::text(identifier, tags::QUERY_RETRIEVE_LEVEL);
-    let model = if level == "PATIENT" {
+    // A worklist request has no level and asks inside the Scheduled Procedure Step Sequence.
+    let model = if level.is_empty()
+        && identifier
+            .get(tags::SCHEDULED_PROCEDURE_STEP_SEQUENCE)
+            .is_some()
+    {
+        crate::ris::worklist::MODALITY_WORKLIST_FIND
+    } else if level == "PATIENT" {
         sop::PATIENT_ROOT_FIND
     } else {
         sop::STUDY_ROOT_FIND

@@ -121,7 +121,12 @@ impl Store {
     }
 
     /// Adds a template unless one with that modality and name exists (keeps local edits).
-    pub fn add_report_template_if_missing(&self, modality: &str, name: &str, body: &str) -> StoreResult<()> {
+    pub fn add_report_template_if_missing(
+        &self,
+        modality: &str,
+        name: &str,
+        body: &str,
+    ) -> StoreResult<()> {
         self.conn
             .execute(
                 "INSERT INTO report_templates (modality, name, body) VALUES (?1, ?2, ?3)
