@@ -70,10 +70,36 @@ pub fn validate_setting(key: &str, value: &str) -> anyhow::Result<()> {
                 anyhow::bail!("{k} is on or off");
             }
         }
+        crate::ris::WALK_IN_MODALITIES => {
+            // A comma-separated list of DICOM modality codes (may be empty: no walk-ins).
+            if !value
+                .split(',')
+                .map(str::trim)
+                .filter(|m| !m.is_empty())
+                .all(|m| {
+                    m.len() <= 16
+                        && m.chars()
+                            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+                })
+            {
+                anyhow::bail!("{key} is a list of modality codes such as CR,DX");
+            }
+        }
+        MRN_ISSUER_SETTING => {
+            if value.trim().is_empty() || value.len() > 64 || value.contains('\\') {
+                anyhow::bail!(
+                    "{key} is the practice's assigning authority name, 1 to 64 characters"
+                );
+            }
+        }
         other => anyhow::bail!("unknown setting {other:?}"),
     }
     Ok(())
 }
+
+/// Setting: the assigning authority (Issuer of Patient ID) of the practice MRN, sent to the
+/// scanners with the worklist.
+pub const MRN_ISSUER_SETTING: &str = "his.mrn_issuer";
 
 /// The practice's data folder: the database and the archive.
 #[derive(Debug, Clone)]

@@ -775,3 +775,97 @@ fn the_reading_worklist_puts_stat_first_then_the_oldest_and_filters() {
         [routine_ct]
     );
 }
+
+#[test]
+fn merging_two_patients_is_explicit_audited_and_can_be_undone() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = fresh_store(dir.path());
+    let admin = Actor {
+        login: "ada".into(),
+        role: Role::Administrator,
+        origin: "office".into(),
+    };
+    let registered = |store: &mut Store, family: &str, id: &str, issuer: &str| {
+        his::register(
+            store,
+            &desk(),
+            &Registration {
+                patient: PatientRecord {
+                    family_name: family.into(),
+                    ..PatientRecord::default()
+                },
+                identifiers: vec![PatientIdentifier {
+                    value: id.into(),
+                    issuer: issuer.into(),
+                }],
+                confirmed_new: false,
+            },
+        )
+        .unwrap()
+    };
+    let a = registered(&mut store, "Doe", "123", "HOSP_A");
+    let b = registered(&mut store, "Doe", "999", "HOSP_B");
+    let placed = ris::place_order(
+        &mut store,
+        &desk(),
+        &order(Some(b.id), "70450", None),
+        monday_9am(),
+    )
+    .unwrap();
+    assert!(matches!(
+        his::merge(&mut store, &desk(), a.id, b.id),
+        Err(HisError::Access(AccessError::Forbidden { .. }))
+    ));
+    let (orders, identifiers) = his::merge_preview(&store, &admin, a.id, b.id).unwrap();
+    assert_eq!((orders.len(), identifiers.len()), (1, 1));
+    let record = his::merge(&mut store, &admin, a.id, b.id).unwrap();
+    assert_eq!(
+        store
+            .order_by_accession(&placed.order.accession)
+            .unwrap()
+            .unwrap()
+            .patient,
+        Some(a.id)
+    );
+    assert_eq!(
+        store
+            .patient_by_identifier("999", "HOSP_B")
+            .unwrap()
+            .unwrap()
+            .id,
+        a.id
+    );
+    assert_eq!(store.patient(b.id).unwrap().merged_into, Some(a.id));
+    assert!(
+        his::merge(&mut store, &admin, a.id, b.id).is_err(),
+        "already merged"
+    );
+    let audit = store.audit_about(&format!("patient:{}", a.mrn)).unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "patient.merge" && e.actor == "ada")
+    );
+    his::unmerge(&mut store, &admin, record.id).unwrap();
+    assert_eq!(
+        store
+            .order_by_accession(&placed.order.accession)
+            .unwrap()
+            .unwrap()
+            .patient,
+        Some(b.id)
+    );
+    assert_eq!(
+        store
+            .patient_by_identifier("999", "HOSP_B")
+            .unwrap()
+            .unwrap()
+            .id,
+        b.id
+    );
+    assert_eq!(store.patient(b.id).unwrap().merged_into, None);
+    assert!(
+        his::unmerge(&mut store, &admin, record.id).is_err(),
+        "undone once"
+    );
+}

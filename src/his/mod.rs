@@ -148,3 +148,69 @@ pub fn add_insurance(
     )?;
     Ok(id)
 }
+
+/// What merging `merged` into `kept` would move: (orders, identifier rows).
+pub fn merge_preview(
+    store: &Store,
+    actor: &Actor,
+    kept: i64,
+    merged: i64,
+) -> Result<(Vec<i64>, Vec<i64>), HisError> {
+    access::authorise(
+        store,
+        actor,
+        Action::MergePatients,
+        &format!("patient-row:{merged}"),
+    )?;
+    if kept == merged {
+        return Err(HisError::Invalid(
+            "a patient cannot be merged into itself".into(),
+        ));
+    }
+    store.patient(kept)?;
+    store.patient(merged)?;
+    Ok(store.patient_links(merged)?)
+}
+
+/// Merges `merged` into `kept` (an explicit, audited action; undoable with [`unmerge`]).
+pub fn merge(
+    store: &mut Store,
+    actor: &Actor,
+    kept: i64,
+    merged: i64,
+) -> Result<crate::store::his::MergeRecord, HisError> {
+    merge_preview(store, actor, kept, merged)?;
+    let (kept_mrn, merged_mrn) = (store.patient(kept)?.mrn, store.patient(merged)?.mrn);
+    let record = store.merge_patients(kept, merged, &actor.login)?;
+    access::audit(
+        store,
+        actor,
+        "patient.merge",
+        &format!("patient:{kept_mrn}"),
+        "ok",
+        &format!("merged {merged_mrn}; merge {}", record.id),
+    )?;
+    Ok(record)
+}
+
+/// Undoes a merge exactly.
+pub fn unmerge(store: &mut Store, actor: &Actor, merge_id: i64) -> Result<(), HisError> {
+    let record = store.merge_record(merge_id)?;
+    access::authorise(
+        store,
+        actor,
+        Action::MergePatients,
+        &format!("merge:{merge_id}"),
+    )?;
+    store.undo_merge(merge_id, &actor.login)?;
+    let kept_mrn = store.patient(record.kept)?.mrn;
+    access::audit(
+        store,
+        actor,
+        "patient.unmerge",
+        &format!("patient:{kept_mrn}"),
+        "ok",
+        &format!("merge {merge_id}"),
+    )?;
+    Ok(())
+}

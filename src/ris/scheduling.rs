@@ -47,15 +47,17 @@ fn parse_local(text: &str) -> Option<NaiveDateTime> {
     NaiveDateTime::parse_from_str(text, LOCAL_TIME_FORMAT).ok()
 }
 
-/// Booked intervals of a room on a day (and any booking from the day before running into it).
-fn busy(
+/// Booked intervals of a room from `from_day` for `days` days (and any booking from the day
+/// before running into them), sorted, as one query.
+fn busy_span(
     store: &Store,
     room: i64,
-    day: NaiveDate,
+    from_day: NaiveDate,
+    days: i64,
     except_order: Option<i64>,
 ) -> Result<Vec<(NaiveDateTime, NaiveDateTime)>, RisError> {
-    let from = day.and_time(NaiveTime::MIN);
-    let to = from + Duration::days(1);
+    let from = from_day.and_time(NaiveTime::MIN);
+    let to = from + Duration::days(days);
     let mut intervals: Vec<_> = store
         .room_bookings(
             room,
@@ -77,6 +79,19 @@ fn busy(
     Ok(intervals)
 }
 
+/// Booked intervals of a room on one day.
+fn busy(
+    store: &Store,
+    room: i64,
+    day: NaiveDate,
+    except_order: Option<i64>,
+) -> Result<Vec<(NaiveDateTime, NaiveDateTime)>, RisError> {
+    busy_span(store, room, day, 1, except_order)
+}
+
+/// Days of bookings read per query while searching.
+const SEARCH_CHUNK_DAYS: i64 = 7;
+
 /// The first free slot of `duration_minutes` in a room of `modality` at or after `after`,
 /// looking `days` days ahead; the earliest across rooms (lowest room id on a tie).
 pub fn find_slot(
@@ -88,32 +103,44 @@ pub fn find_slot(
 ) -> Result<Option<Slot>, RisError> {
     let rooms = store.rooms(Some(modality))?;
     let length = Duration::minutes(i64::from(duration_minutes));
-    for d in 0..i64::from(days) {
-        let day = after.date() + Duration::days(d);
-        let mut best: Option<Slot> = None;
-        for room in &rooms {
-            let Some((open, close)) = opening(room, day) else {
-                continue;
-            };
-            let mut candidate = round_up(open.max(after));
-            for (start, end) in busy(store, room.id, day, None)? {
-                if candidate + length <= start {
-                    break;
+    let days = i64::from(days);
+    let mut chunk_start = 0;
+    while chunk_start < days {
+        let chunk_days = SEARCH_CHUNK_DAYS.min(days - chunk_start);
+        let first_day = after.date() + Duration::days(chunk_start);
+        // One query per room for the whole chunk, then the days are searched in memory.
+        let bookings = rooms
+            .iter()
+            .map(|room| busy_span(store, room.id, first_day, chunk_days, None))
+            .collect::<Result<Vec<_>, _>>()?;
+        for d in 0..chunk_days {
+            let day = first_day + Duration::days(d);
+            let mut best: Option<Slot> = None;
+            for (room, booked) in rooms.iter().zip(&bookings) {
+                let Some((open, close)) = opening(room, day) else {
+                    continue;
+                };
+                let mut candidate = round_up(open.max(after));
+                for (start, end) in booked.iter().filter(|(s, e)| *e > open && *s < close) {
+                    if candidate + length <= *start {
+                        break;
+                    }
+                    if *end > candidate {
+                        candidate = round_up(*end);
+                    }
                 }
-                if end > candidate {
-                    candidate = round_up(end);
+                if candidate + length <= close && best.is_none_or(|b| candidate < b.start) {
+                    best = Some(Slot {
+                        room: room.id,
+                        start: candidate,
+                    });
                 }
             }
-            if candidate + length <= close && best.is_none_or(|b| candidate < b.start) {
-                best = Some(Slot {
-                    room: room.id,
-                    start: candidate,
-                });
+            if best.is_some() {
+                return Ok(best);
             }
         }
-        if best.is_some() {
-            return Ok(best);
-        }
+        chunk_start += chunk_days;
     }
     Ok(None)
 }

@@ -343,3 +343,148 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("insurance policy {id}")))
     }
 }
+
+/// A recorded merge.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MergeRecord {
+    /// Row id.
+    pub id: i64,
+    /// The patient kept.
+    pub kept: i64,
+    /// The patient merged into it.
+    pub merged: i64,
+    /// Orders that moved.
+    pub moved_orders: Vec<i64>,
+    /// Identifier rows that moved.
+    pub moved_identifiers: Vec<i64>,
+    /// Whether it was undone.
+    pub undone: bool,
+}
+
+impl Store {
+    /// Order ids and identifier row ids of a patient (what a merge would move).
+    pub fn patient_links(&self, patient: i64) -> StoreResult<(Vec<i64>, Vec<i64>)> {
+        let ids = |sql: &str| -> StoreResult<Vec<i64>> {
+            let mut stmt = self
+                .conn
+                .prepare_cached(sql)
+                .ctx("preparing patient links")?;
+            let rows = stmt
+                .query_map([patient], |r| r.get(0))
+                .ctx("reading patient links")?;
+            rows.collect::<Result<Vec<i64>, _>>()
+                .ctx("reading patient links")
+        };
+        Ok((
+            ids("SELECT id FROM orders WHERE patient = ?1 ORDER BY id")?,
+            ids("SELECT id FROM patient_identifiers WHERE patient = ?1 ORDER BY id")?,
+        ))
+    }
+
+    /// Merges `merged` into `kept` in one transaction: its orders and identifiers move, it is
+    /// marked merged, and the merge is recorded with what moved.
+    pub fn merge_patients(&mut self, kept: i64, merged: i64, by: &str) -> StoreResult<MergeRecord> {
+        let (orders, identifiers) = self.patient_links(merged)?;
+        let tx = self.conn.transaction().ctx("starting a merge")?;
+        let flagged = tx
+            .execute(
+                "UPDATE his_patients SET merged_into = ?1 WHERE id = ?2 AND merged_into IS NULL",
+                params![kept, merged],
+            )
+            .ctx("marking the merged patient")?;
+        if flagged == 0 {
+            return Err(StoreError::Invalid(format!(
+                "patient {merged} is already merged"
+            )));
+        }
+        tx.execute(
+            "UPDATE orders SET patient = ?1 WHERE patient = ?2",
+            params![kept, merged],
+        )
+        .ctx("moving orders")?;
+        tx.execute(
+            "UPDATE patient_identifiers SET patient = ?1 WHERE patient = ?2",
+            params![kept, merged],
+        )
+        .ctx("moving identifiers")?;
+        let json = |v: &[i64]| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
+        tx.execute(
+            "INSERT INTO patient_merges (kept, merged, moved_orders, moved_identifiers, merged_by)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![kept, merged, json(&orders), json(&identifiers), by],
+        )
+        .ctx("recording a merge")?;
+        let id = tx.last_insert_rowid();
+        tx.commit().ctx("committing a merge")?;
+        Ok(MergeRecord {
+            id,
+            kept,
+            merged,
+            moved_orders: orders,
+            moved_identifiers: identifiers,
+            undone: false,
+        })
+    }
+
+    /// A recorded merge.
+    pub fn merge_record(&self, id: i64) -> StoreResult<MergeRecord> {
+        self.conn
+            .query_row(
+                "SELECT id, kept, merged, moved_orders, moved_identifiers, undone_at != ''
+                 FROM patient_merges WHERE id = ?1",
+                [id],
+                |r| {
+                    let orders: String = r.get(3)?;
+                    let identifiers: String = r.get(4)?;
+                    Ok(MergeRecord {
+                        id: r.get(0)?,
+                        kept: r.get(1)?,
+                        merged: r.get(2)?,
+                        moved_orders: serde_json::from_str(&orders).unwrap_or_default(),
+                        moved_identifiers: serde_json::from_str(&identifiers).unwrap_or_default(),
+                        undone: r.get(5)?,
+                    })
+                },
+            )
+            .optional()
+            .ctx("reading a merge")?
+            .ok_or_else(|| StoreError::NotFound(format!("merge {id}")))
+    }
+
+    /// Undoes a merge exactly: what moved goes back, the merged patient is active again.
+    pub fn undo_merge(&mut self, id: i64, by: &str) -> StoreResult<()> {
+        let record = self.merge_record(id)?;
+        if record.undone {
+            return Err(StoreError::Invalid(format!(
+                "merge {id} was already undone"
+            )));
+        }
+        let tx = self.conn.transaction().ctx("starting an unmerge")?;
+        for order in &record.moved_orders {
+            tx.execute(
+                "UPDATE orders SET patient = ?1 WHERE id = ?2",
+                params![record.merged, order],
+            )
+            .ctx("moving an order back")?;
+        }
+        for identifier in &record.moved_identifiers {
+            tx.execute(
+                "UPDATE patient_identifiers SET patient = ?1 WHERE id = ?2",
+                params![record.merged, identifier],
+            )
+            .ctx("moving an identifier back")?;
+        }
+        tx.execute(
+            "UPDATE his_patients SET merged_into = NULL WHERE id = ?1",
+            [record.merged],
+        )
+        .ctx("reactivating the merged patient")?;
+        tx.execute(
+            "UPDATE patient_merges SET undone_by = ?2,
+                undone_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?1",
+            params![id, by],
+        )
+        .ctx("recording the unmerge")?;
+        tx.commit().ctx("committing an unmerge")
+    }
+}

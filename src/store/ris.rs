@@ -759,19 +759,26 @@ impl Store {
              LEFT JOIN procedures pr ON pr.code = o.procedure_code
              LEFT JOIN referring_physicians rp ON rp.id = o.referring
              WHERE o.status IN ('scheduled', 'arrived')
-               AND (?1 IS NULL OR s.start_time >= ?1 || 'T00:00')
-               AND (?2 IS NULL OR s.start_time <= ?2 || 'T99:99')
-               AND (?3 IS NULL OR r.station_ae = ?3)
+               AND s.start_time >= ?1 AND s.start_time <= ?2 {}
              ORDER BY s.start_time, s.id",
             prefixed(ORDER_COLUMNS, "o"),
-            prefixed(STEP_COLUMNS, "s")
+            prefixed(STEP_COLUMNS, "s"),
+            // A station narrows to its room, so the (room, start) index does the work.
+            if station_ae.is_some() {
+                "AND s.room = (SELECT id FROM rooms WHERE station_ae = ?3)"
+            } else {
+                "AND ?3 IS NULL"
+            }
         );
+        // Open-ended dates become the widest bounds (plain comparisons keep the index usable).
+        let from = format!("{}T00:00", from_date.unwrap_or("0000-00-00"));
+        let to = format!("{}T99:99", to_date.unwrap_or("9999-99-99"));
         let mut stmt = self
             .conn
             .prepare_cached(&sql)
             .ctx("preparing the worklist")?;
         let rows = stmt
-            .query_map(params![from_date, to_date, station_ae], |r| {
+            .query_map(params![from, to, station_ae], |r| {
                 let order = order_from_row(r)?;
                 let step = StepRecord {
                     id: r.get(16)?,
