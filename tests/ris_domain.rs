@@ -869,3 +869,46 @@ fn merging_two_patients_is_explicit_audited_and_can_be_undone() {
         "undone once"
     );
 }
+
+#[test]
+fn relevant_priors_come_same_modality_and_body_part_first_then_newest() {
+    use lightbox::store::index::NewInstance;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = fresh_store(dir.path());
+    let p = patient(&mut store, "Doe", "Jane", "1980-02-03");
+    let acc = completed_exam(&mut store, "70551", Priority::Routine, 1, 9); // MR head
+    let current = store
+        .step_of_order(store.order_by_accession(&acc).unwrap().unwrap().id)
+        .unwrap()
+        .study_uid;
+    let study = |uid: &str, date: &str, modality: &str, part: &str, patient_id: &str| NewInstance {
+        patient_id: patient_id.into(),
+        patient_name: "Doe^Jane".into(),
+        study_uid: uid.into(),
+        study_date: date.into(),
+        series_uid: format!("{uid}.1"),
+        modality: modality.into(),
+        body_part: part.into(),
+        sop_uid: format!("{uid}.1.1"),
+        sop_class: "1.2.840.10008.5.1.4.1.1.4".into(),
+        file_path: format!("x/{uid}.dcm"),
+        transfer_syntax: "1.2.840.10008.1.2.1".into(),
+        ..NewInstance::default()
+    };
+    store
+        .index_instances(&[
+            study("1.2.3.1", "20200101", "CT", "CHEST", &p.mrn),
+            study("1.2.3.2", "20210101", "MR", "HEAD", &p.mrn),
+            study("1.2.3.3", "20240101", "MR", "KNEE", &p.mrn),
+            study("1.2.3.4", "20250101", "MR", "HEAD", "SOMEONE-ELSE"),
+            study(&current, "20261201", "MR", "HEAD", &p.mrn),
+        ])
+        .unwrap();
+    let priors = lightbox::ris::reading::priors(&store, &rita(), &acc).unwrap();
+    let uids: Vec<&str> = priors.iter().map(|s| s.study_uid.as_str()).collect();
+    assert_eq!(
+        uids,
+        ["1.2.3.2", "1.2.3.3", "1.2.3.1"],
+        "same modality and part, then same modality, then the rest; never another patient's or the current study"
+    );
+}

@@ -75,3 +75,64 @@ pub fn assign(
     )?;
     Ok(())
 }
+
+/// Relevant priors of an exam: the patient's other archived studies (found by MRN and every
+/// outside identifier), same modality and body part first, then newest first.
+pub fn priors(
+    store: &Store,
+    actor: &Actor,
+    accession: &str,
+) -> Result<Vec<crate::store::reports::ArchivedStudy>, RisError> {
+    access::authorise(
+        store,
+        actor,
+        Action::ReadPatient,
+        &format!("order:{accession}"),
+    )?;
+    let order = store
+        .order_by_accession(accession)?
+        .ok_or_else(|| RisError::NotFound(format!("order {accession}")))?;
+    let Some(patient_row) = order.patient else {
+        return Ok(Vec::new());
+    };
+    let patient = store.patient(patient_row)?;
+    let mut ids = vec![patient.mrn.clone()];
+    ids.extend(
+        store
+            .patient_identifiers(patient_row)?
+            .into_iter()
+            .map(|i| i.value),
+    );
+    let current = store.step_of_order(order.id)?.study_uid;
+    let procedure = store.procedure(&order.procedure_code)?;
+    let (modality, body_part) = procedure
+        .map(|p| (p.modality, p.body_part))
+        .unwrap_or_default();
+    let mut studies: Vec<_> = store
+        .archived_studies_of(&ids)?
+        .into_iter()
+        .filter(|s| s.study_uid != current)
+        .collect();
+    let relevance = |s: &crate::store::reports::ArchivedStudy| {
+        let same_modality = s.modalities.split(',').any(|m| m == modality);
+        let same_part = !body_part.is_empty()
+            && s.body_parts
+                .split(',')
+                .any(|b| b.eq_ignore_ascii_case(&body_part));
+        u8::from(!same_modality) + u8::from(!same_part)
+    };
+    studies.sort_by(|a, b| {
+        relevance(a)
+            .cmp(&relevance(b))
+            .then(b.study_date.cmp(&a.study_date))
+    });
+    access::audit(
+        store,
+        actor,
+        "priors.read",
+        &format!("patient:{}", patient.mrn),
+        "ok",
+        &format!("{} studies", studies.len()),
+    )?;
+    Ok(studies)
+}

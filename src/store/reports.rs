@@ -379,3 +379,55 @@ impl Store {
             .ctx("reading the reading worklist")
     }
 }
+
+/// An archived study of a patient, for prior comparison.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ArchivedStudy {
+    /// Study Instance UID.
+    pub study_uid: String,
+    /// Study date (DICOM DA).
+    pub study_date: String,
+    /// Study description.
+    pub description: String,
+    /// Modalities of its series, comma-separated.
+    pub modalities: String,
+    /// Body parts of its series, comma-separated.
+    pub body_parts: String,
+}
+
+impl Store {
+    /// Archived studies whose DICOM Patient ID is one of `patient_ids`.
+    pub fn archived_studies_of(&self, patient_ids: &[String]) -> StoreResult<Vec<ArchivedStudy>> {
+        let mut out = Vec::new();
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT st.study_uid, st.study_date, st.description,
+                        COALESCE(group_concat(DISTINCT se.modality), ''),
+                        COALESCE(group_concat(DISTINCT se.body_part), '')
+                 FROM studies st
+                 JOIN patients pa ON pa.id = st.patient_row
+                 LEFT JOIN series se ON se.study_row = st.id
+                 WHERE pa.patient_id = ?1
+                 GROUP BY st.id",
+            )
+            .ctx("preparing archived studies")?;
+        for id in patient_ids {
+            let rows = stmt
+                .query_map([id], |r| {
+                    Ok(ArchivedStudy {
+                        study_uid: r.get(0)?,
+                        study_date: r.get(1)?,
+                        description: r.get(2)?,
+                        modalities: r.get(3)?,
+                        body_parts: r.get(4)?,
+                    })
+                })
+                .ctx("reading archived studies")?;
+            for row in rows {
+                out.push(row.ctx("reading archived studies")?);
+            }
+        }
+        Ok(out)
+    }
+}
