@@ -31,6 +31,22 @@ struct Cli {
     command: Option<Command>,
 }
 
+/// What to do with the reconciliation queue.
+#[derive(Subcommand)]
+enum ReconcileAction {
+    /// Open items as JSON.
+    List,
+    /// Link an item's study to the right order (headers corrected, originals kept).
+    Link {
+        /// Item id (from `reconcile list`).
+        #[arg(long)]
+        item: i64,
+        /// Accession number of the order.
+        #[arg(long)]
+        accession: String,
+    },
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the services with no window (server machine, CI).
@@ -115,6 +131,11 @@ enum Command {
         /// Room name or station AE.
         #[arg(long)]
         room: Option<String>,
+    },
+    /// The reconciliation queue: studies that did not match their order safely.
+    Reconcile {
+        #[command(subcommand)]
+        action: ReconcileAction,
     },
     /// Check the archive: every index row has its complete, readable file.
     Check,
@@ -411,6 +432,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &format!("{} steps", entries.len()),
             )?;
             println!("{}", serde_json::to_string_pretty(&entries)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Reconcile { action } => {
+            let mut store = data.open_store()?;
+            match action {
+                ReconcileAction::List => {
+                    let items = store.open_reconciliation()?;
+                    println!("{}", serde_json::to_string_pretty(&items)?);
+                }
+                ReconcileAction::Link { item, accession } => {
+                    let archive = lightbox::archive::ArchiveFolder::open(&data.archive())?;
+                    let n = lightbox::ris::reconcile::link_to_order(
+                        &mut store,
+                        &archive,
+                        &cli_actor(),
+                        item,
+                        &accession,
+                    )?;
+                    println!("linked item {item} to {accession}; {n} instances corrected");
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Check => {

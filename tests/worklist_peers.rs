@@ -531,6 +531,45 @@ fn a_study_from_storescu_with_the_worklist_keys_makes_the_exam_ready_and_a_wrong
         queue[1].reason.contains("no order") && queue[1].order_id.is_none(),
         "{queue:?}"
     );
+    // A person links the wrong-patient study to its order: headers corrected, originals kept.
+    drop(store);
+    let r = lightbox(dir.path(), &["reconcile", "list"]);
+    let items: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    let item = items[0]["id"].as_i64().unwrap().to_string();
+    let r = lightbox(
+        dir.path(),
+        &[
+            "reconcile",
+            "link",
+            "--item",
+            &item,
+            "--accession",
+            &scheduled[1],
+        ],
+    );
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(String::from_utf8_lossy(&r.stdout).contains("1 instances corrected"));
+    let linked = exam(dir.path(), &scheduled[1]);
+    assert_eq!(linked["status"], "completed");
+    let store = Store::open(&dir.path().join("lightbox.sqlite")).unwrap();
+    assert_eq!(
+        store.open_reconciliation().unwrap().len(),
+        1,
+        "one item left"
+    );
+    let instances = store
+        .study_instances(second["study_uid"].as_str().unwrap())
+        .unwrap();
+    let file = dir.path().join("archive").join(&instances[0].file_path);
+    let dump = dcmtk("dcmdump", &[file.to_str().unwrap()]);
+    let dump = String::from_utf8_lossy(&dump.stdout);
+    let mrn = linked["patient"]["mrn"].as_str().unwrap();
+    assert!(dump.contains(&format!("[{mrn}]")), "{dump}");
+    assert!(
+        dump.contains("OriginalAttributesSequence") && dump.contains("[OTHER-123]"),
+        "{dump}"
+    );
+    assert!(dump.contains("[CORRECT]"), "{dump}");
     // The images themselves are archived either way.
     let r = lightbox(dir.path(), &["check"]);
     assert!(

@@ -134,6 +134,21 @@ impl ArchiveFolder {
         Ok(relative)
     }
 
+    /// Like [`ArchiveFolder::put`], but the file and its folder are on stable storage when this
+    /// returns: used when a file replaces another that is already durable (header rewrites), so
+    /// the index never points at a file a crash could lose.
+    pub fn put_synced(&self, parts: &[&[u8]]) -> Result<String, ArchiveError> {
+        let relative = self.put(parts)?;
+        let path = self.path_of(&relative)?;
+        File::open(&path)
+            .and_then(|f| f.sync_all())
+            .map_err(io_err("syncing", &path))?;
+        if let Some(folder) = path.parent() {
+            sync_folder(folder).map_err(io_err("syncing", folder))?;
+        }
+        Ok(relative)
+    }
+
     /// Absolute path of a stored file, refusing anything that would leave the archive.
     pub fn path_of(&self, relative: &str) -> Result<PathBuf, ArchiveError> {
         let p = Path::new(relative);
@@ -176,6 +191,20 @@ fn utc_day_folder(t: std::time::SystemTime) -> String {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     format!("{year:04}{month:02}{day:02}")
+}
+
+/// Makes a folder's entries (a rename) durable. Unix: fsync the directory. Windows: NTFS
+/// journals metadata and a directory cannot be opened for flushing without extra rights, so
+/// the file's own flush is what is available.
+#[cfg(unix)]
+fn sync_folder(folder: &Path) -> io::Result<()> {
+    File::open(folder)?.sync_all()
+}
+
+/// See the Unix version.
+#[cfg(not(unix))]
+fn sync_folder(_folder: &Path) -> io::Result<()> {
+    Ok(())
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! means, choosing what a retrieve sends. No sockets and no SQL here.
 
 pub mod attributes;
+pub mod coercion;
 pub mod commitment;
 pub mod query;
 pub mod sop_classes;

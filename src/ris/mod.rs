@@ -7,6 +7,7 @@ pub mod billing;
 pub mod exam_status;
 pub mod mpps;
 pub mod reading;
+pub mod reconcile;
 pub mod reports;
 pub mod scheduling;
 pub mod worklist;

@@ -723,3 +723,80 @@ fn query_one<T>(
 ) -> rusqlite::Result<T> {
     tx.prepare_cached(sql)?.query_row(params, f)
 }
+
+/// One archived instance of a study: row id and file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StudyInstance {
+    /// Row id.
+    pub row: i64,
+    /// File path inside the archive.
+    pub file_path: String,
+}
+
+impl Store {
+    /// Every instance of a study.
+    pub fn study_instances(&self, study_uid: &str) -> StoreResult<Vec<StudyInstance>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT i.id, i.file_path FROM instances i
+                 JOIN series se ON se.id = i.series_row
+                 JOIN studies st ON st.id = se.study_row
+                 WHERE st.study_uid = ?1 ORDER BY i.id",
+            )
+            .ctx("preparing a study's instances")?;
+        let rows = stmt
+            .query_map([study_uid], |r| {
+                Ok(StudyInstance {
+                    row: r.get(0)?,
+                    file_path: r.get(1)?,
+                })
+            })
+            .ctx("reading a study's instances")?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .ctx("reading a study's instances")
+    }
+
+    /// Points an instance at its rewritten (already durable) file.
+    pub fn replace_instance_file(
+        &self,
+        row: i64,
+        file_path: &str,
+        file_size: u64,
+    ) -> StoreResult<()> {
+        self.conn
+            .execute(
+                "UPDATE instances SET file_path = ?2, file_size = ?3, durable = 1 WHERE id = ?1",
+                params![row, file_path, file_size as i64],
+            )
+            .ctx("pointing an instance at its rewritten file")?;
+        Ok(())
+    }
+
+    /// Moves a study to another patient (by ID and issuer, created if new) with a new accession.
+    pub fn relink_study(
+        &mut self,
+        study_uid: &str,
+        patient: (&str, &str, &str, &str, &str),
+        accession: &str,
+    ) -> StoreResult<()> {
+        let (patient_id, issuer, name, birth_date, sex) = patient;
+        let tx = self.conn.transaction().ctx("starting a study relink")?;
+        exec(
+            &tx,
+            "INSERT INTO patients (patient_id, issuer, name, birth_date, sex) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (patient_id, issuer) DO NOTHING",
+            params![patient_id, issuer, name, birth_date, sex],
+        )
+        .ctx("indexing the corrected patient")?;
+        exec(
+            &tx,
+            "UPDATE studies SET accession = ?2,
+                patient_row = (SELECT id FROM patients WHERE patient_id = ?3 AND issuer = ?4)
+             WHERE study_uid = ?1",
+            params![study_uid, accession, patient_id, issuer],
+        )
+        .ctx("relinking a study")?;
+        tx.commit().ctx("committing a study relink")
+    }
+}

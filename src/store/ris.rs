@@ -1042,3 +1042,43 @@ impl Store {
             .ctx("reading the reconciliation queue")
     }
 }
+
+impl Store {
+    /// One reconciliation item.
+    pub fn reconciliation_item(&self, id: i64) -> StoreResult<ReconciliationItem> {
+        self.conn
+            .query_row(
+                "SELECT id, study_uid, accession, patient_id, patient_name, birth_date, order_id,
+                        reason, status FROM reconciliation WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(ReconciliationItem {
+                        id: r.get(0)?,
+                        study_uid: r.get(1)?,
+                        accession: r.get(2)?,
+                        patient_id: r.get(3)?,
+                        patient_name: r.get(4)?,
+                        birth_date: r.get(5)?,
+                        order_id: r.get(6)?,
+                        reason: r.get(7)?,
+                        status: r.get(8)?,
+                    })
+                },
+            )
+            .optional()
+            .ctx("reading a reconciliation item")?
+            .ok_or_else(|| StoreError::NotFound(format!("reconciliation item {id}")))
+    }
+
+    /// Closes a reconciliation item with what was done.
+    pub fn resolve_reconciliation(&self, id: i64, by: &str, resolution: &str) -> StoreResult<()> {
+        self.conn
+            .execute(
+                "UPDATE reconciliation SET status = 'resolved', resolved_by = ?2, resolution = ?3,
+                    resolved_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?1",
+                params![id, by, resolution],
+            )
+            .ctx("resolving a reconciliation item")?;
+        Ok(())
+    }
+}

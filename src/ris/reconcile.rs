@@ -1,0 +1,151 @@
+//! Resolving the reconciliation queue: a person links a study that arrived unmatched (or with
+//! a disagreeing patient) to the right order. The archive's headers are rewritten to the
+//! ordered patient and accession — the received values kept in the Original Attributes
+//! Sequence — the index follows, and the exam becomes ready to read.
+
+use dicom_core::VR;
+use dicom_dictionary_std::tags;
+
+use super::{ExamStatus, RisError};
+use crate::access::{self, Action, Actor};
+use crate::archive::ArchiveFolder;
+use crate::pacs::coercion::{Correction, correct_attributes};
+use crate::store::Store;
+
+/// Links reconciliation item `item_id` to the order with `accession`; returns how many
+/// archived instances were rewritten.
+pub fn link_to_order(
+    store: &mut Store,
+    archive: &ArchiveFolder,
+    actor: &Actor,
+    item_id: i64,
+    accession: &str,
+) -> Result<usize, RisError> {
+    let subject = format!("reconciliation:{item_id}");
+    access::authorise(store, actor, Action::EditPatient, &subject)?;
+    let item = store.reconciliation_item(item_id)?;
+    if item.status != "open" {
+        return Err(RisError::Invalid(format!(
+            "reconciliation item {item_id} is already resolved"
+        )));
+    }
+    let order = store
+        .order_by_accession(accession)?
+        .ok_or_else(|| RisError::NotFound(format!("order {accession}")))?;
+    let patient_row = order
+        .patient
+        .ok_or_else(|| RisError::Invalid(format!("order {accession} has no identified patient")))?;
+    let patient = store.patient(patient_row)?;
+    let issuer = store
+        .setting(crate::app::MRN_ISSUER_SETTING)?
+        .unwrap_or_else(|| "LIGHTBOX".into());
+    let mut name = [
+        patient.family_name.as_str(),
+        patient.given_name.as_str(),
+        patient.middle_name.as_str(),
+    ]
+    .join("^");
+    while name.ends_with('^') {
+        name.pop();
+    }
+    let birth = patient.birth_date.replace('-', "");
+    let sex = if patient.sex == "U" {
+        String::new()
+    } else {
+        patient.sex.clone()
+    };
+    let mut corrections = vec![
+        Correction {
+            tag: tags::PATIENT_ID,
+            vr: VR::LO,
+            value: patient.mrn.clone(),
+        },
+        Correction {
+            tag: tags::ISSUER_OF_PATIENT_ID,
+            vr: VR::LO,
+            value: issuer.clone(),
+        },
+        Correction {
+            tag: tags::PATIENT_NAME,
+            vr: VR::PN,
+            value: name.clone(),
+        },
+        Correction {
+            tag: tags::PATIENT_BIRTH_DATE,
+            vr: VR::DA,
+            value: birth.clone(),
+        },
+        Correction {
+            tag: tags::PATIENT_SEX,
+            vr: VR::CS,
+            value: sex.clone(),
+        },
+        Correction {
+            tag: tags::ACCESSION_NUMBER,
+            vr: VR::SH,
+            value: order.accession.clone(),
+        },
+    ];
+    if !name.is_ascii() {
+        corrections.push(Correction {
+            tag: tags::SPECIFIC_CHARACTER_SET,
+            vr: VR::CS,
+            value: "ISO_IR 192".into(),
+        });
+    }
+    let when = chrono::Utc::now().format("%Y%m%d%H%M%S").to_string();
+    let mut rewritten = 0;
+    for instance in store.study_instances(&item.study_uid)? {
+        let path = archive
+            .path_of(&instance.file_path)
+            .map_err(|e| RisError::Invalid(e.to_string()))?;
+        let mut obj = dicom_object::open_file(&path)
+            .map_err(|e| RisError::Invalid(format!("cannot read {}: {e}", path.display())))?;
+        if correct_attributes(&mut obj, &corrections, "CORRECT", "LIGHTBOX", &when) == 0 {
+            continue;
+        }
+        let mut bytes = Vec::new();
+        obj.write_all(&mut bytes)
+            .map_err(|e| RisError::Invalid(format!("cannot rewrite {}: {e}", path.display())))?;
+        // The new file is on stable storage before the index points at it; the old one goes
+        // only after that, so a crash leaves one complete copy in the index either way.
+        let relative = archive
+            .put_synced(&[&bytes])
+            .map_err(|e| RisError::Invalid(e.to_string()))?;
+        store.replace_instance_file(instance.row, &relative, bytes.len() as u64)?;
+        if let Err(e) = archive.delete(&instance.file_path) {
+            tracing::warn!(error = %e, "old file of a rewritten instance left behind");
+        }
+        rewritten += 1;
+    }
+    store.relink_study(
+        &item.study_uid,
+        (&patient.mrn, &issuer, &name, &birth, &sex),
+        &order.accession,
+    )?;
+    store.link_study_to_order(&item.study_uid, order.id)?;
+    let mut status = ExamStatus::from_code(&order.status).unwrap_or(ExamStatus::Ordered);
+    for next in [ExamStatus::InProgress, ExamStatus::Completed] {
+        if status.check_transition(next).is_ok() {
+            super::record_status(
+                store,
+                actor,
+                order.id,
+                next,
+                "images linked in reconciliation",
+            )?;
+            status = next;
+        }
+    }
+    let resolution = format!("linked to {accession}; {rewritten} instances corrected");
+    store.resolve_reconciliation(item_id, &actor.login, &resolution)?;
+    access::audit(
+        store,
+        actor,
+        "reconciliation.link",
+        &subject,
+        "ok",
+        &resolution,
+    )?;
+    Ok(rewritten)
+}
