@@ -912,3 +912,78 @@ fn relevant_priors_come_same_modality_and_body_part_first_then_newest() {
         "same modality and part, then same modality, then the rest; never another patient's or the current study"
     );
 }
+
+#[test]
+fn referring_physicians_encounters_and_authorisations() {
+    use lightbox::store::his::ReferringPhysician;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = fresh_store(dir.path());
+    let p = patient(&mut store, "Doe", "Jane", "1980-02-03");
+    // 1234567893 is the CMS example of a valid NPI; change its check digit and it is not.
+    assert!(his::npi_is_valid("1234567893"));
+    assert!(!his::npi_is_valid("1234567890"));
+    let doctor = ReferringPhysician {
+        npi: "1234567893".into(),
+        family_name: "House".into(),
+        given_name: "Gregory".into(),
+        ..ReferringPhysician::default()
+    };
+    let id = his::add_referring(&store, &desk(), &doctor).unwrap();
+    assert_eq!(
+        his::add_referring(&store, &desk(), &doctor).unwrap(),
+        id,
+        "the same physician once"
+    );
+    let bad = ReferringPhysician {
+        npi: "1234567890".into(),
+        ..doctor.clone()
+    };
+    assert!(matches!(
+        his::add_referring(&store, &desk(), &bad),
+        Err(HisError::Invalid(_))
+    ));
+    let first = his::open_encounter(
+        &store,
+        &desk(),
+        p.id,
+        "outpatient",
+        "2026-12-01T09:00",
+        Some(id),
+    )
+    .unwrap();
+    let second = his::open_encounter(
+        &store,
+        &desk(),
+        p.id,
+        "outpatient",
+        "2026-12-08T09:00",
+        Some(id),
+    )
+    .unwrap();
+    assert_ne!(first.visit_number, second.visit_number);
+    let visits = store.encounters_of(p.id).unwrap();
+    assert_eq!(visits[0].visit_number, second.visit_number, "newest first");
+    let policy = his::add_insurance(
+        &store,
+        &desk(),
+        &InsurancePolicy {
+            patient: p.id,
+            payer: "ACME Health".into(),
+            requires_authorisation: true,
+            ..InsurancePolicy::default()
+        },
+    )
+    .unwrap();
+    store
+        .set_authorisation(policy, "approved", "AUTH-77", "2026-12-01", "2027-02-28")
+        .unwrap();
+    assert_eq!(
+        store.authorisation(policy).unwrap(),
+        (
+            "approved".into(),
+            "AUTH-77".into(),
+            "2026-12-01".into(),
+            "2027-02-28".into()
+        )
+    );
+}

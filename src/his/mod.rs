@@ -214,3 +214,77 @@ pub fn unmerge(store: &mut Store, actor: &Actor, merge_id: i64) -> Result<(), Hi
     )?;
     Ok(())
 }
+
+/// Adds (or finds) a referring physician; an NPI must be 10 digits with a valid check digit.
+pub fn add_referring(
+    store: &Store,
+    actor: &Actor,
+    physician: &crate::store::his::ReferringPhysician,
+) -> Result<i64, HisError> {
+    access::authorise(store, actor, Action::EditPatient, "referring:new")?;
+    if !physician.npi.is_empty() && !npi_is_valid(&physician.npi) {
+        return Err(HisError::Invalid(format!(
+            "NPI {} is not a valid 10-digit NPI",
+            physician.npi
+        )));
+    }
+    Ok(store.upsert_referring(physician)?)
+}
+
+/// The NPI check digit (Luhn over "80840" + the first nine digits).
+pub fn npi_is_valid(npi: &str) -> bool {
+    if npi.len() != 10 || !npi.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let digits: Vec<u32> = format!("80840{}", &npi[..9])
+        .bytes()
+        .map(|b| u32::from(b - b'0'))
+        .collect();
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, d)| {
+            if i % 2 == 0 {
+                let x = d * 2;
+                if x > 9 { x - 9 } else { x }
+            } else {
+                *d
+            }
+        })
+        .sum();
+    let check = (10 - sum % 10) % 10;
+    u32::from(npi.as_bytes()[9] - b'0') == check
+}
+
+/// Opens an encounter with a new visit number (`V` + 8 digits).
+pub fn open_encounter(
+    store: &Store,
+    actor: &Actor,
+    patient: i64,
+    kind: &str,
+    started_at: &str,
+    referring: Option<i64>,
+) -> Result<crate::store::his::Encounter, HisError> {
+    let record = store.patient(patient)?;
+    let subject = format!("patient:{}", record.mrn);
+    access::authorise(store, actor, Action::EditPatient, &subject)?;
+    let mut encounter = crate::store::his::Encounter {
+        id: 0,
+        patient,
+        visit_number: format!("V{:08}", store.next_counter("visit")?),
+        kind: kind.to_string(),
+        started_at: started_at.to_string(),
+        referring,
+    };
+    encounter.id = store.insert_encounter(&encounter)?;
+    access::audit(
+        store,
+        actor,
+        "patient.encounter",
+        &subject,
+        "ok",
+        &encounter.visit_number,
+    )?;
+    Ok(encounter)
+}

@@ -488,3 +488,150 @@ impl Store {
         tx.commit().ctx("committing an unmerge")
     }
 }
+
+/// A referring physician.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ReferringPhysician {
+    /// Row id (0 before insertion).
+    pub id: i64,
+    /// National Provider Identifier (10 digits) or "".
+    pub npi: String,
+    /// Family name.
+    pub family_name: String,
+    /// Given name.
+    pub given_name: String,
+    /// Phone.
+    pub phone: String,
+}
+
+/// An encounter (visit).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Encounter {
+    /// Row id.
+    pub id: i64,
+    /// The patient.
+    pub patient: i64,
+    /// Visit number (PV1-19).
+    pub visit_number: String,
+    /// outpatient, inpatient, emergency.
+    pub kind: String,
+    /// Local start.
+    pub started_at: String,
+    /// Referring physician row.
+    pub referring: Option<i64>,
+}
+
+impl Store {
+    /// Adds a referring physician, or returns the existing row with the same NPI and name.
+    pub fn upsert_referring(&self, physician: &ReferringPhysician) -> StoreResult<i64> {
+        self.conn
+            .execute(
+                "INSERT INTO referring_physicians (npi, family_name, given_name, phone)
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT (npi, family_name, given_name) DO NOTHING",
+                params![
+                    physician.npi,
+                    physician.family_name,
+                    physician.given_name,
+                    physician.phone
+                ],
+            )
+            .ctx("adding a referring physician")?;
+        self.conn
+            .query_row(
+                "SELECT id FROM referring_physicians WHERE npi = ?1 AND family_name = ?2 AND given_name = ?3",
+                params![physician.npi, physician.family_name, physician.given_name],
+                |r| r.get(0),
+            )
+            .ctx("finding a referring physician")
+    }
+
+    /// Opens an encounter; returns its id.
+    pub fn insert_encounter(&self, encounter: &Encounter) -> StoreResult<i64> {
+        self.conn
+            .execute(
+                "INSERT INTO encounters (patient, visit_number, kind, started_at, referring)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    encounter.patient,
+                    encounter.visit_number,
+                    encounter.kind,
+                    encounter.started_at,
+                    encounter.referring
+                ],
+            )
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _)
+                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    StoreError::Invalid(format!("visit number {} is taken", encounter.visit_number))
+                }
+                other => StoreError::Sql {
+                    context: "opening an encounter",
+                    source: other,
+                },
+            })?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// A patient's encounters, newest first.
+    pub fn encounters_of(&self, patient: i64) -> StoreResult<Vec<Encounter>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, patient, visit_number, kind, started_at, referring FROM encounters
+                 WHERE patient = ?1 ORDER BY started_at DESC, id DESC",
+            )
+            .ctx("preparing encounters")?;
+        let rows = stmt
+            .query_map([patient], |r| {
+                Ok(Encounter {
+                    id: r.get(0)?,
+                    patient: r.get(1)?,
+                    visit_number: r.get(2)?,
+                    kind: r.get(3)?,
+                    started_at: r.get(4)?,
+                    referring: r.get(5)?,
+                })
+            })
+            .ctx("reading encounters")?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .ctx("reading encounters")
+    }
+
+    /// Records a policy's prior-authorisation status, number and validity dates.
+    pub fn set_authorisation(
+        &self,
+        policy: i64,
+        status: &str,
+        number: &str,
+        valid_from: &str,
+        valid_to: &str,
+    ) -> StoreResult<()> {
+        let n = self
+            .conn
+            .execute(
+                "UPDATE insurance_policies SET authorisation_status = ?2, authorisation_number = ?3,
+                    authorisation_valid_from = ?4, authorisation_valid_to = ?5 WHERE id = ?1",
+                params![policy, status, number, valid_from, valid_to],
+            )
+            .ctx("recording an authorisation")?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("insurance policy {policy}")));
+        }
+        Ok(())
+    }
+
+    /// A policy's authorisation: (status, number, valid from, valid to).
+    pub fn authorisation(&self, policy: i64) -> StoreResult<(String, String, String, String)> {
+        self.conn
+            .query_row(
+                "SELECT authorisation_status, authorisation_number, authorisation_valid_from,
+                        authorisation_valid_to FROM insurance_policies WHERE id = ?1",
+                [policy],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()
+            .ctx("reading an authorisation")?
+            .ok_or_else(|| StoreError::NotFound(format!("insurance policy {policy}")))
+    }
+}

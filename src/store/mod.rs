@@ -71,6 +71,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/004_arrivals.sql")),
         M::up(include_str!("migrations/005_reports_billing.sql")),
         M::up(include_str!("migrations/006_merges.sql")),
+        M::up(include_str!("migrations/007_encounters.sql")),
     ])
 }
 
