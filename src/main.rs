@@ -45,6 +45,18 @@ enum ReconcileAction {
         #[arg(long)]
         accession: String,
     },
+    /// Split series out of an item's study into the right order.
+    Split {
+        /// Item id (from `reconcile list`).
+        #[arg(long)]
+        item: i64,
+        /// Series Instance UIDs to move (repeat the option).
+        #[arg(long = "series", required = true)]
+        series: Vec<String>,
+        /// Accession number of the order they belong to.
+        #[arg(long)]
+        accession: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -451,6 +463,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         &accession,
                     )?;
                     println!("linked item {item} to {accession}; {n} instances corrected");
+                }
+                ReconcileAction::Split {
+                    item,
+                    series,
+                    accession,
+                } => {
+                    let archive = lightbox::archive::ArchiveFolder::open(&data.archive())?;
+                    let n = lightbox::ris::reconcile::split_series(
+                        &mut store,
+                        &archive,
+                        &cli_actor(),
+                        item,
+                        &series,
+                        &accession,
+                    )?;
+                    println!(
+                        "split {} series of item {item} to {accession}; {n} instances corrected",
+                        series.len()
+                    );
                 }
             }
             Ok(ExitCode::SUCCESS)

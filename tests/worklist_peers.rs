@@ -578,3 +578,110 @@ fn a_study_from_storescu_with_the_worklist_keys_makes_the_exam_ready_and_a_wrong
         String::from_utf8_lossy(&r.stdout)
     );
 }
+
+#[test]
+fn splitting_a_series_out_of_a_mixed_study_gives_it_the_orders_study_and_patient() {
+    let dir = tempfile::tempdir().unwrap();
+    let scheduled: Vec<String> = build_schedule(dir.path()).into_iter().collect();
+    let server = Server::start(dir.path());
+    let port = server.port();
+    // One stray study holding two series; the second belongs to another exam.
+    let stray = "1.2.826.0.1.3680043.10.88";
+    let first = study_file(
+        dir.path(),
+        "s1.dcm",
+        stray,
+        "NOACC",
+        "X1",
+        "Stray^One",
+        "20000101",
+    );
+    let second = study_file(
+        dir.path(),
+        "s2.dcm",
+        stray,
+        "NOACC",
+        "X1",
+        "Stray^One",
+        "20000101",
+    );
+    let r = dcmtk(
+        "dcmodify",
+        &[
+            "-nb",
+            "-i",
+            "(0020,000E)=1.2.826.0.1.3680043.10.88.2",
+            second.to_str().unwrap(),
+        ],
+    );
+    assert!(r.status.success());
+    let r = dcmtk(
+        "dcmodify",
+        &[
+            "-nb",
+            "-i",
+            "(0020,000E)=1.2.826.0.1.3680043.10.88.1",
+            first.to_str().unwrap(),
+        ],
+    );
+    assert!(r.status.success());
+    let r = dcmtk(
+        "storescu",
+        &[
+            "-aec",
+            "LIGHTBOX",
+            "-aet",
+            "STORESCU",
+            "127.0.0.1",
+            &port,
+            first.to_str().unwrap(),
+            second.to_str().unwrap(),
+        ],
+    );
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let r = lightbox(dir.path(), &["reconcile", "list"]);
+    let items: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(items.as_array().unwrap().len(), 1, "{items}");
+    let item = items[0]["id"].as_i64().unwrap().to_string();
+    let target = exam(dir.path(), &scheduled[2]);
+    let r = lightbox(
+        dir.path(),
+        &[
+            "reconcile",
+            "split",
+            "--item",
+            &item,
+            "--series",
+            "1.2.826.0.1.3680043.10.88.2",
+            "--accession",
+            &scheduled[2],
+        ],
+    );
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(exam(dir.path(), &scheduled[2])["status"], "completed");
+    let store = Store::open(&dir.path().join("lightbox.sqlite")).unwrap();
+    let moved = store
+        .study_instances(target["study_uid"].as_str().unwrap())
+        .unwrap();
+    let stayed = store.study_instances(stray).unwrap();
+    assert_eq!((moved.len(), stayed.len()), (1, 1));
+    let dump = dcmtk(
+        "dcmdump",
+        &[dir
+            .path()
+            .join("archive")
+            .join(&moved[0].file_path)
+            .to_str()
+            .unwrap()],
+    );
+    let dump = String::from_utf8_lossy(&dump.stdout);
+    assert!(
+        dump.contains(target["study_uid"].as_str().unwrap()),
+        "{dump}"
+    );
+    assert!(
+        dump.contains(&format!("[{stray}]")),
+        "original Study UID kept: {dump}"
+    );
+    assert!(dump.contains(&format!("[{}]", target["patient"]["mrn"].as_str().unwrap())));
+}

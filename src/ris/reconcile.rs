@@ -36,6 +36,138 @@ pub fn link_to_order(
         .patient
         .ok_or_else(|| RisError::Invalid(format!("order {accession} has no identified patient")))?;
     let patient = store.patient(patient_row)?;
+    let (corrections, (issuer, name, birth, sex)) =
+        patient_corrections(store, &patient, &order.accession)?;
+    let rewritten = rewrite(
+        store,
+        archive,
+        store.study_instances(&item.study_uid)?,
+        &corrections,
+    )?;
+    store.relink_study(
+        &item.study_uid,
+        (&patient.mrn, &issuer, &name, &birth, &sex),
+        &order.accession,
+    )?;
+    store.link_study_to_order(&item.study_uid, order.id)?;
+    let mut status = ExamStatus::from_code(&order.status).unwrap_or(ExamStatus::Ordered);
+    for next in [ExamStatus::InProgress, ExamStatus::Completed] {
+        if status.check_transition(next).is_ok() {
+            super::record_status(
+                store,
+                actor,
+                order.id,
+                next,
+                "images linked in reconciliation",
+            )?;
+            status = next;
+        }
+    }
+    let resolution = format!("linked to {accession}; {rewritten} instances corrected");
+    store.resolve_reconciliation(item_id, &actor.login, &resolution)?;
+    access::audit(
+        store,
+        actor,
+        "reconciliation.link",
+        &subject,
+        "ok",
+        &resolution,
+    )?;
+    Ok(rewritten)
+}
+
+/// Splits series out of a queued study into the order with `accession`: those series get
+/// the order's Study Instance UID, patient and accession (originals kept), move to its study in
+/// the index, and the exam becomes ready to read. The rest of the study stays where it was.
+pub fn split_series(
+    store: &mut Store,
+    archive: &ArchiveFolder,
+    actor: &Actor,
+    item_id: i64,
+    series_uids: &[String],
+    accession: &str,
+) -> Result<usize, RisError> {
+    let subject = format!("reconciliation:{item_id}");
+    access::authorise(store, actor, Action::EditPatient, &subject)?;
+    let item = store.reconciliation_item(item_id)?;
+    if item.status != "open" {
+        return Err(RisError::Invalid(format!(
+            "reconciliation item {item_id} is already resolved"
+        )));
+    }
+    if series_uids.is_empty() {
+        return Err(RisError::Invalid("name the series to split out".into()));
+    }
+    let order = store
+        .order_by_accession(accession)?
+        .ok_or_else(|| RisError::NotFound(format!("order {accession}")))?;
+    let patient_row = order
+        .patient
+        .ok_or_else(|| RisError::Invalid(format!("order {accession} has no identified patient")))?;
+    let patient = store.patient(patient_row)?;
+    let target_study = store.step_of_order(order.id)?.study_uid;
+    let (mut corrections, (issuer, name, birth, sex)) =
+        patient_corrections(store, &patient, &order.accession)?;
+    corrections.push(Correction {
+        tag: tags::STUDY_INSTANCE_UID,
+        vr: VR::UI,
+        value: target_study.clone(),
+    });
+    let mut rewritten = 0;
+    for series in series_uids {
+        let instances = store.series_instances(series)?;
+        if instances.is_empty() {
+            return Err(RisError::NotFound(format!("series {series}")));
+        }
+        rewritten += rewrite(store, archive, instances, &corrections)?;
+        store.move_series_to_study(
+            series,
+            &target_study,
+            (&patient.mrn, &issuer, &name, &birth, &sex),
+            &order.accession,
+        )?;
+    }
+    store.note_study_arrival(&target_study)?;
+    store.link_study_to_order(&target_study, order.id)?;
+    let mut status = ExamStatus::from_code(&order.status).unwrap_or(ExamStatus::Ordered);
+    for next in [ExamStatus::InProgress, ExamStatus::Completed] {
+        if status.check_transition(next).is_ok() {
+            super::record_status(
+                store,
+                actor,
+                order.id,
+                next,
+                "series split to this exam in reconciliation",
+            )?;
+            status = next;
+        }
+    }
+    let resolution = format!(
+        "{} series split to {accession}; {rewritten} instances corrected",
+        series_uids.len()
+    );
+    store.resolve_reconciliation(item_id, &actor.login, &resolution)?;
+    access::audit(
+        store,
+        actor,
+        "reconciliation.split",
+        &subject,
+        "ok",
+        &resolution,
+    )?;
+    Ok(rewritten)
+}
+
+/// The patient as the index records it: (issuer, DICOM name, birth date YYYYMMDD, sex).
+type IndexedPatient = (String, String, String, String);
+
+/// The attributes that make archived images name the ordered patient and accession, and the
+/// values the index needs: (issuer, name, birth date, sex).
+fn patient_corrections(
+    store: &Store,
+    patient: &crate::store::his::PatientRecord,
+    accession: &str,
+) -> Result<(Vec<Correction>, IndexedPatient), RisError> {
     let issuer = store
         .setting(crate::app::MRN_ISSUER_SETTING)?
         .unwrap_or_else(|| "LIGHTBOX".into());
@@ -83,7 +215,7 @@ pub fn link_to_order(
         Correction {
             tag: tags::ACCESSION_NUMBER,
             vr: VR::SH,
-            value: order.accession.clone(),
+            value: accession.to_string(),
         },
     ];
     if !name.is_ascii() {
@@ -93,15 +225,26 @@ pub fn link_to_order(
             value: "ISO_IR 192".into(),
         });
     }
+    Ok((corrections, (issuer, name, birth, sex)))
+}
+
+/// Rewrites each instance with `corrections` (originals kept): new file on stable storage,
+/// index pointed at it, old file removed. Returns how many changed.
+fn rewrite(
+    store: &Store,
+    archive: &ArchiveFolder,
+    instances: Vec<crate::store::index::StudyInstance>,
+    corrections: &[Correction],
+) -> Result<usize, RisError> {
     let when = chrono::Utc::now().format("%Y%m%d%H%M%S").to_string();
     let mut rewritten = 0;
-    for instance in store.study_instances(&item.study_uid)? {
+    for instance in instances {
         let path = archive
             .path_of(&instance.file_path)
             .map_err(|e| RisError::Invalid(e.to_string()))?;
         let mut obj = dicom_object::open_file(&path)
             .map_err(|e| RisError::Invalid(format!("cannot read {}: {e}", path.display())))?;
-        if correct_attributes(&mut obj, &corrections, "CORRECT", "LIGHTBOX", &when) == 0 {
+        if correct_attributes(&mut obj, corrections, "CORRECT", "LIGHTBOX", &when) == 0 {
             continue;
         }
         let mut bytes = Vec::new();
@@ -118,34 +261,5 @@ pub fn link_to_order(
         }
         rewritten += 1;
     }
-    store.relink_study(
-        &item.study_uid,
-        (&patient.mrn, &issuer, &name, &birth, &sex),
-        &order.accession,
-    )?;
-    store.link_study_to_order(&item.study_uid, order.id)?;
-    let mut status = ExamStatus::from_code(&order.status).unwrap_or(ExamStatus::Ordered);
-    for next in [ExamStatus::InProgress, ExamStatus::Completed] {
-        if status.check_transition(next).is_ok() {
-            super::record_status(
-                store,
-                actor,
-                order.id,
-                next,
-                "images linked in reconciliation",
-            )?;
-            status = next;
-        }
-    }
-    let resolution = format!("linked to {accession}; {rewritten} instances corrected");
-    store.resolve_reconciliation(item_id, &actor.login, &resolution)?;
-    access::audit(
-        store,
-        actor,
-        "reconciliation.link",
-        &subject,
-        "ok",
-        &resolution,
-    )?;
     Ok(rewritten)
 }

@@ -800,3 +800,68 @@ impl Store {
         tx.commit().ctx("committing a study relink")
     }
 }
+
+impl Store {
+    /// Moves a series into another study (created for the given patient and accession when new,
+    /// with the source study's date and time), as a split in reconciliation does.
+    pub fn move_series_to_study(
+        &mut self,
+        series_uid: &str,
+        study_uid: &str,
+        patient: (&str, &str, &str, &str, &str),
+        accession: &str,
+    ) -> StoreResult<()> {
+        let (patient_id, issuer, name, birth_date, sex) = patient;
+        let tx = self.conn.transaction().ctx("starting a series move")?;
+        exec(
+            &tx,
+            "INSERT INTO patients (patient_id, issuer, name, birth_date, sex) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (patient_id, issuer) DO NOTHING",
+            params![patient_id, issuer, name, birth_date, sex],
+        )
+        .ctx("indexing the split's patient")?;
+        exec(
+            &tx,
+            "INSERT INTO studies (patient_row, study_uid, study_date, study_time, accession)
+             SELECT (SELECT id FROM patients WHERE patient_id = ?2 AND issuer = ?3), ?1,
+                    src.study_date, src.study_time, ?4
+             FROM series se JOIN studies src ON src.id = se.study_row
+             WHERE se.series_uid = ?5
+             ON CONFLICT (study_uid) DO NOTHING",
+            params![study_uid, patient_id, issuer, accession, series_uid],
+        )
+        .ctx("creating the split's study")?;
+        let moved = exec(
+            &tx,
+            "UPDATE series SET study_row = (SELECT id FROM studies WHERE study_uid = ?2)
+             WHERE series_uid = ?1",
+            params![series_uid, study_uid],
+        )
+        .ctx("moving a series")?;
+        if moved == 0 {
+            return Err(super::StoreError::NotFound(format!("series {series_uid}")));
+        }
+        tx.commit().ctx("committing a series move")
+    }
+
+    /// Instances of one series: row id and file.
+    pub fn series_instances(&self, series_uid: &str) -> StoreResult<Vec<StudyInstance>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT i.id, i.file_path FROM instances i JOIN series se ON se.id = i.series_row
+                 WHERE se.series_uid = ?1 ORDER BY i.id",
+            )
+            .ctx("preparing a series' instances")?;
+        let rows = stmt
+            .query_map([series_uid], |r| {
+                Ok(StudyInstance {
+                    row: r.get(0)?,
+                    file_path: r.get(1)?,
+                })
+            })
+            .ctx("reading a series' instances")?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .ctx("reading a series' instances")
+    }
+}
