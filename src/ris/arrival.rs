@@ -3,7 +3,7 @@
 //! that agrees → the exam is ready to read. Unmatched, or a patient that disagrees with the
 //! order → the reconciliation queue; never a silent merge.
 
-use super::{ExamStatus, RisError};
+use super::RisError;
 use crate::access::{self, Actor};
 use crate::store::Store;
 use crate::store::ris::{OrderRecord, ReconciliationItem};
@@ -140,13 +140,7 @@ pub fn images_arrived(store: &mut Store, arrival: &Arrival) -> Result<ArrivalOut
     }
     store.link_study_to_order(&arrival.study_uid, order.id)?;
     // Images without MPPS still carry the exam to "ready to read" (completed), step by step.
-    let mut status = ExamStatus::from_code(&order.status).unwrap_or(ExamStatus::Ordered);
-    for next in [ExamStatus::InProgress, ExamStatus::Completed] {
-        if status.check_transition(next).is_ok() {
-            super::record_status(store, &actor, order.id, next, "images arrived")?;
-            status = next;
-        }
-    }
+    super::advance_to_ready(store, &actor, &order, "images arrived")?;
     access::audit(
         store,
         &actor,

@@ -315,12 +315,8 @@ pub fn change_status(
     };
     let subject = format!("order:{accession}");
     access::authorise(store, actor, action, &subject)?;
-    let order = store
-        .order_by_accession(accession)?
-        .ok_or_else(|| RisError::NotFound(format!("order {accession}")))?;
-    let from = ExamStatus::from_code(&order.status).ok_or_else(|| {
-        RisError::Invalid(format!("order {accession} has status {}", order.status))
-    })?;
+    let order = order_named(store, accession)?;
+    let from = status_of(&order)?;
     if let Err(e) = from.check_transition(to) {
         access::audit(
             store,
@@ -341,6 +337,41 @@ pub fn change_status(
         "ok",
         &format!("{from} -> {to}"),
     )?;
+    Ok(())
+}
+
+/// An order by accession, or NotFound naming it.
+pub(crate) fn order_named(store: &Store, accession: &str) -> Result<OrderRecord, RisError> {
+    store
+        .order_by_accession(accession)?
+        .ok_or_else(|| RisError::NotFound(format!("order {accession}")))
+}
+
+/// An order's status, refusing a value the state machine does not know.
+pub(crate) fn status_of(order: &OrderRecord) -> Result<ExamStatus, RisError> {
+    ExamStatus::from_code(&order.status).ok_or_else(|| {
+        RisError::Invalid(format!(
+            "order {} has status {}",
+            order.accession, order.status
+        ))
+    })
+}
+
+/// Carries an exam whose images are here to "ready to read" (completed) through the steps it
+/// may still take (scheduled → in progress → completed); later states are left alone.
+pub(crate) fn advance_to_ready(
+    store: &mut Store,
+    actor: &Actor,
+    order: &OrderRecord,
+    note: &str,
+) -> Result<(), RisError> {
+    let mut status = status_of(order)?;
+    for next in [ExamStatus::InProgress, ExamStatus::Completed] {
+        if status.check_transition(next).is_ok() {
+            record_status(store, actor, order.id, next, note)?;
+            status = next;
+        }
+    }
     Ok(())
 }
 

@@ -6,7 +6,7 @@
 use dicom_core::VR;
 use dicom_dictionary_std::tags;
 
-use super::{ExamStatus, RisError};
+use super::RisError;
 use crate::access::{self, Action, Actor};
 use crate::archive::ArchiveFolder;
 use crate::pacs::coercion::{Correction, correct_attributes};
@@ -22,20 +22,7 @@ pub fn link_to_order(
     accession: &str,
 ) -> Result<usize, RisError> {
     let subject = format!("reconciliation:{item_id}");
-    access::authorise(store, actor, Action::EditPatient, &subject)?;
-    let item = store.reconciliation_item(item_id)?;
-    if item.status != "open" {
-        return Err(RisError::Invalid(format!(
-            "reconciliation item {item_id} is already resolved"
-        )));
-    }
-    let order = store
-        .order_by_accession(accession)?
-        .ok_or_else(|| RisError::NotFound(format!("order {accession}")))?;
-    let patient_row = order
-        .patient
-        .ok_or_else(|| RisError::Invalid(format!("order {accession} has no identified patient")))?;
-    let patient = store.patient(patient_row)?;
+    let (item, order, patient) = open_item_and_order(store, actor, item_id, accession)?;
     let (corrections, (issuer, name, birth, sex)) =
         patient_corrections(store, &patient, &order.accession)?;
     let rewritten = rewrite(
@@ -50,19 +37,7 @@ pub fn link_to_order(
         &order.accession,
     )?;
     store.link_study_to_order(&item.study_uid, order.id)?;
-    let mut status = ExamStatus::from_code(&order.status).unwrap_or(ExamStatus::Ordered);
-    for next in [ExamStatus::InProgress, ExamStatus::Completed] {
-        if status.check_transition(next).is_ok() {
-            super::record_status(
-                store,
-                actor,
-                order.id,
-                next,
-                "images linked in reconciliation",
-            )?;
-            status = next;
-        }
-    }
+    super::advance_to_ready(store, actor, &order, "images linked in reconciliation")?;
     let resolution = format!("linked to {accession}; {rewritten} instances corrected");
     store.resolve_reconciliation(item_id, &actor.login, &resolution)?;
     access::audit(
@@ -88,23 +63,10 @@ pub fn split_series(
     accession: &str,
 ) -> Result<usize, RisError> {
     let subject = format!("reconciliation:{item_id}");
-    access::authorise(store, actor, Action::EditPatient, &subject)?;
-    let item = store.reconciliation_item(item_id)?;
-    if item.status != "open" {
-        return Err(RisError::Invalid(format!(
-            "reconciliation item {item_id} is already resolved"
-        )));
-    }
     if series_uids.is_empty() {
         return Err(RisError::Invalid("name the series to split out".into()));
     }
-    let order = store
-        .order_by_accession(accession)?
-        .ok_or_else(|| RisError::NotFound(format!("order {accession}")))?;
-    let patient_row = order
-        .patient
-        .ok_or_else(|| RisError::Invalid(format!("order {accession} has no identified patient")))?;
-    let patient = store.patient(patient_row)?;
+    let (_, order, patient) = open_item_and_order(store, actor, item_id, accession)?;
     let target_study = store.step_of_order(order.id)?.study_uid;
     let (mut corrections, (issuer, name, birth, sex)) =
         patient_corrections(store, &patient, &order.accession)?;
@@ -129,19 +91,12 @@ pub fn split_series(
     }
     store.note_study_arrival(&target_study)?;
     store.link_study_to_order(&target_study, order.id)?;
-    let mut status = ExamStatus::from_code(&order.status).unwrap_or(ExamStatus::Ordered);
-    for next in [ExamStatus::InProgress, ExamStatus::Completed] {
-        if status.check_transition(next).is_ok() {
-            super::record_status(
-                store,
-                actor,
-                order.id,
-                next,
-                "series split to this exam in reconciliation",
-            )?;
-            status = next;
-        }
-    }
+    super::advance_to_ready(
+        store,
+        actor,
+        &order,
+        "series split to this exam in reconciliation",
+    )?;
     let resolution = format!(
         "{} series split to {accession}; {rewritten} instances corrected",
         series_uids.len()
@@ -156,6 +111,41 @@ pub fn split_series(
         &resolution,
     )?;
     Ok(rewritten)
+}
+
+/// The checks both resolutions start with: the user may edit patients, the item is open, the
+/// order exists and has an identified patient.
+fn open_item_and_order(
+    store: &Store,
+    actor: &Actor,
+    item_id: i64,
+    accession: &str,
+) -> Result<
+    (
+        crate::store::ris::ReconciliationItem,
+        crate::store::ris::OrderRecord,
+        crate::store::his::PatientRecord,
+    ),
+    RisError,
+> {
+    access::authorise(
+        store,
+        actor,
+        Action::EditPatient,
+        &format!("reconciliation:{item_id}"),
+    )?;
+    let item = store.reconciliation_item(item_id)?;
+    if item.status != "open" {
+        return Err(RisError::Invalid(format!(
+            "reconciliation item {item_id} is already resolved"
+        )));
+    }
+    let order = super::order_named(store, accession)?;
+    let patient_row = order
+        .patient
+        .ok_or_else(|| RisError::Invalid(format!("order {accession} has no identified patient")))?;
+    let patient = store.patient(patient_row)?;
+    Ok((item, order, patient))
 }
 
 /// The patient as the index records it: (issuer, DICOM name, birth date YYYYMMDD, sex).

@@ -157,12 +157,8 @@ pub fn book(
 ) -> Result<(), RisError> {
     let subject = format!("order:{accession}");
     access::authorise(store, actor, Action::Schedule, &subject)?;
-    let order = store
-        .order_by_accession(accession)?
-        .ok_or_else(|| RisError::NotFound(format!("order {accession}")))?;
-    let from = ExamStatus::from_code(&order.status).ok_or_else(|| {
-        RisError::Invalid(format!("order {accession} has status {}", order.status))
-    })?;
+    let order = super::order_named(store, accession)?;
+    let from = super::status_of(&order)?;
     from.check_transition(ExamStatus::Scheduled)?;
     let step = store.step_of_order(order.id)?;
     let room = store

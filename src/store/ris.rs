@@ -179,16 +179,21 @@ const STEP_COLUMNS: &str = "id, order_id, requested_procedure_id, step_id, study
      start_time, duration_minutes, walk_in";
 
 fn step_from_row(r: &Row<'_>) -> rusqlite::Result<StepRecord> {
+    step_at(r, 0)
+}
+
+/// A step read from `STEP_COLUMNS` starting at column `at` (after other tables' columns).
+fn step_at(r: &Row<'_>, at: usize) -> rusqlite::Result<StepRecord> {
     Ok(StepRecord {
-        id: r.get(0)?,
-        order_id: r.get(1)?,
-        requested_procedure_id: r.get(2)?,
-        step_id: r.get(3)?,
-        study_uid: r.get(4)?,
-        room: r.get(5)?,
-        start_time: r.get(6)?,
-        duration_minutes: r.get(7)?,
-        walk_in: r.get(8)?,
+        id: r.get(at)?,
+        order_id: r.get(at + 1)?,
+        requested_procedure_id: r.get(at + 2)?,
+        step_id: r.get(at + 3)?,
+        study_uid: r.get(at + 4)?,
+        room: r.get(at + 5)?,
+        start_time: r.get(at + 6)?,
+        duration_minutes: r.get(at + 7)?,
+        walk_in: r.get(at + 8)?,
     })
 }
 
@@ -482,17 +487,7 @@ impl Store {
         let rows = stmt
             .query_map(params![from, to, room], |r| {
                 let order = order_from_row(r)?;
-                let step = StepRecord {
-                    id: r.get(16)?,
-                    order_id: r.get(17)?,
-                    requested_procedure_id: r.get(18)?,
-                    step_id: r.get(19)?,
-                    study_uid: r.get(20)?,
-                    room: r.get(21)?,
-                    start_time: r.get(22)?,
-                    duration_minutes: r.get(23)?,
-                    walk_in: r.get(24)?,
-                };
+                let step = step_at(r, 16)?;
                 Ok((order, step))
             })
             .ctx("reading the day's steps")?;
@@ -780,17 +775,7 @@ impl Store {
         let rows = stmt
             .query_map(params![from, to, station_ae], |r| {
                 let order = order_from_row(r)?;
-                let step = StepRecord {
-                    id: r.get(16)?,
-                    order_id: r.get(17)?,
-                    requested_procedure_id: r.get(18)?,
-                    step_id: r.get(19)?,
-                    study_uid: r.get(20)?,
-                    room: r.get(21)?,
-                    start_time: r.get(22)?,
-                    duration_minutes: r.get(23)?,
-                    walk_in: r.get(24)?,
-                };
+                let step = step_at(r, 16)?;
                 let patient = super::his::PatientRecord {
                     id: r.get(25)?,
                     mrn: r.get(26)?,
