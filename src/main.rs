@@ -31,6 +31,26 @@ struct Cli {
     command: Option<Command>,
 }
 
+/// Patient actions for scripts.
+#[derive(Subcommand)]
+enum PatientsAction {
+    /// Merge one patient into another; their orders, identifiers and archived studies move.
+    Merge {
+        /// MRN of the patient kept.
+        #[arg(long)]
+        keep: String,
+        /// MRN of the patient merged into it.
+        #[arg(long)]
+        merge: String,
+    },
+    /// Undo a merge exactly.
+    Unmerge {
+        /// The merge's id (printed by `merge`).
+        #[arg(long)]
+        merge_id: i64,
+    },
+}
+
 /// What to do with the reconciliation queue.
 #[derive(Subcommand)]
 enum ReconcileAction {
@@ -143,6 +163,11 @@ enum Command {
         /// Room name or station AE.
         #[arg(long)]
         room: Option<String>,
+    },
+    /// Patient merges (the kept and merged patient named by MRN).
+    Patients {
+        #[command(subcommand)]
+        action: PatientsAction,
     },
     /// The reconciliation queue: studies that did not match their order safely.
     Reconcile {
@@ -444,6 +469,43 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &format!("{} steps", entries.len()),
             )?;
             println!("{}", serde_json::to_string_pretty(&entries)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Patients { action } => {
+            let mut store = data.open_store()?;
+            let archive = lightbox::archive::ArchiveFolder::open(&data.archive())?;
+            match action {
+                PatientsAction::Merge { keep, merge } => {
+                    let row = |mrn: &str| -> anyhow::Result<i64> {
+                        Ok(store
+                            .patient_by_identifier(mrn, "")?
+                            .with_context(|| format!("no patient with MRN {mrn}"))?
+                            .id)
+                    };
+                    let (kept, merged) = (row(&keep)?, row(&merge)?);
+                    let record = lightbox::his::merge_with_archive(
+                        &mut store,
+                        &archive,
+                        &cli_actor(),
+                        kept,
+                        merged,
+                    )?;
+                    println!(
+                        "merge {}: {merge} into {keep}; {} orders moved",
+                        record.id,
+                        record.moved_orders.len()
+                    );
+                }
+                PatientsAction::Unmerge { merge_id } => {
+                    lightbox::his::unmerge_with_archive(
+                        &mut store,
+                        &archive,
+                        &cli_actor(),
+                        merge_id,
+                    )?;
+                    println!("merge {merge_id} undone");
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Reconcile { action } => {

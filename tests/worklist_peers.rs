@@ -685,3 +685,90 @@ fn splitting_a_series_out_of_a_mixed_study_gives_it_the_orders_study_and_patient
     );
     assert!(dump.contains(&format!("[{}]", target["patient"]["mrn"].as_str().unwrap())));
 }
+
+#[test]
+fn merging_patients_moves_their_archived_studies_and_undo_moves_them_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let scheduled: Vec<String> = build_schedule(dir.path()).into_iter().collect();
+    let server = Server::start(dir.path());
+    let port = server.port();
+    let keep = exam(dir.path(), &scheduled[0])["patient"]["mrn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let other = exam(dir.path(), &scheduled[1])["patient"]["mrn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(keep, other);
+    // An old study of the patient to be merged, archived under its MRN.
+    let old = study_file(
+        dir.path(),
+        "old.dcm",
+        "1.2.826.0.1.3680043.10.99",
+        "OLDACC",
+        &other,
+        "Muller^Jurgen",
+        "19750607",
+    );
+    let r = dcmtk(
+        "storescu",
+        &[
+            "-aec",
+            "LIGHTBOX",
+            "-aet",
+            "STORESCU",
+            "127.0.0.1",
+            &port,
+            old.to_str().unwrap(),
+        ],
+    );
+    assert!(r.status.success());
+    let patient_of = |dir: &Path| {
+        let store = Store::open(&dir.join("lightbox.sqlite")).unwrap();
+        let instances = store.study_instances("1.2.826.0.1.3680043.10.99").unwrap();
+        let file = dir.join("archive").join(&instances[0].file_path);
+        let dump = dcmtk("dcmdump", &[file.to_str().unwrap()]);
+        String::from_utf8_lossy(&dump.stdout).to_string()
+    };
+    let r = lightbox(
+        dir.path(),
+        &["patients", "merge", "--keep", &keep, "--merge", &other],
+    );
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let text = String::from_utf8_lossy(&r.stdout).to_string();
+    let merge_id = text
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(':')
+        .to_string();
+    let merged = patient_of(dir.path());
+    assert!(
+        merged.contains(&format!("(0010,0020) LO [{keep}]")),
+        "{merged}"
+    );
+    assert!(
+        merged.contains(&format!("[{other}]")),
+        "the old ID kept as original: {merged}"
+    );
+    // The other patient's order now belongs to the kept patient.
+    assert_eq!(
+        exam(dir.path(), &scheduled[1])["patient"]["mrn"],
+        keep.as_str()
+    );
+    let r = lightbox(
+        dir.path(),
+        &["patients", "unmerge", "--merge-id", &merge_id],
+    );
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let back = patient_of(dir.path());
+    assert!(
+        back.contains(&format!("(0010,0020) LO [{other}]")),
+        "{back}"
+    );
+    assert_eq!(
+        exam(dir.path(), &scheduled[1])["patient"]["mrn"],
+        other.as_str()
+    );
+}

@@ -288,3 +288,74 @@ pub fn open_encounter(
     )?;
     Ok(encounter)
 }
+
+/// Moves archived studies to `to` (headers rewritten, the received values kept in the Original
+/// Attributes Sequence; index relinked).
+fn move_archived_studies(
+    store: &mut Store,
+    archive: &crate::archive::ArchiveFolder,
+    studies: &[String],
+    to: &PatientRecord,
+) -> Result<(), HisError> {
+    let fail = |e: crate::ris::RisError| HisError::Invalid(e.to_string());
+    let (corrections, (issuer, name, birth, sex)) =
+        crate::ris::reconcile::patient_corrections(store, to, None).map_err(fail)?;
+    for study in studies {
+        let instances = store.study_instances(study)?;
+        crate::ris::reconcile::rewrite(store, archive, instances, &corrections).map_err(fail)?;
+        store.relink_study_patient(study, (&to.mrn, &issuer, &name, &birth, &sex))?;
+    }
+    Ok(())
+}
+
+/// Merges `merged` into `kept` and moves the merged patient's archived studies (found by its
+/// MRN and outside identifiers) to the kept patient; undo with [`unmerge_with_archive`].
+pub fn merge_with_archive(
+    store: &mut Store,
+    archive: &crate::archive::ArchiveFolder,
+    actor: &Actor,
+    kept: i64,
+    merged: i64,
+) -> Result<crate::store::his::MergeRecord, HisError> {
+    let merged_record = store.patient(merged)?;
+    let mut ids = vec![merged_record.mrn.clone()];
+    ids.extend(
+        store
+            .patient_identifiers(merged)?
+            .into_iter()
+            .map(|i| i.value),
+    );
+    let record = merge(store, actor, kept, merged)?;
+    let studies: Vec<String> = store
+        .archived_studies_of(&ids)?
+        .into_iter()
+        .map(|s| s.study_uid)
+        .collect();
+    let kept_record = store.patient(kept)?;
+    move_archived_studies(store, archive, &studies, &kept_record)?;
+    store.set_merge_studies(record.id, &studies)?;
+    access::audit(
+        store,
+        actor,
+        "patient.merge.studies",
+        &format!("patient:{}", kept_record.mrn),
+        "ok",
+        &format!("{} studies", studies.len()),
+    )?;
+    Ok(record)
+}
+
+/// Undoes a merge made with [`merge_with_archive`]: its studies go back to the merged patient.
+pub fn unmerge_with_archive(
+    store: &mut Store,
+    archive: &crate::archive::ArchiveFolder,
+    actor: &Actor,
+    merge_id: i64,
+) -> Result<(), HisError> {
+    let record = store.merge_record(merge_id)?;
+    unmerge(store, actor, merge_id)?;
+    let studies = store.merge_studies(merge_id)?;
+    let merged_record = store.patient(record.merged)?;
+    move_archived_studies(store, archive, &studies, &merged_record)?;
+    Ok(())
+}

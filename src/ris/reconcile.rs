@@ -24,7 +24,7 @@ pub fn link_to_order(
     let subject = format!("reconciliation:{item_id}");
     let (item, order, patient) = open_item_and_order(store, actor, item_id, accession)?;
     let (corrections, (issuer, name, birth, sex)) =
-        patient_corrections(store, &patient, &order.accession)?;
+        patient_corrections(store, &patient, Some(&order.accession))?;
     let rewritten = rewrite(
         store,
         archive,
@@ -69,7 +69,7 @@ pub fn split_series(
     let (_, order, patient) = open_item_and_order(store, actor, item_id, accession)?;
     let target_study = store.step_of_order(order.id)?.study_uid;
     let (mut corrections, (issuer, name, birth, sex)) =
-        patient_corrections(store, &patient, &order.accession)?;
+        patient_corrections(store, &patient, Some(&order.accession))?;
     corrections.push(Correction {
         tag: tags::STUDY_INSTANCE_UID,
         vr: VR::UI,
@@ -149,14 +149,14 @@ fn open_item_and_order(
 }
 
 /// The patient as the index records it: (issuer, DICOM name, birth date YYYYMMDD, sex).
-type IndexedPatient = (String, String, String, String);
+pub(crate) type IndexedPatient = (String, String, String, String);
 
 /// The attributes that make archived images name the ordered patient and accession, and the
 /// values the index needs: (issuer, name, birth date, sex).
-fn patient_corrections(
+pub(crate) fn patient_corrections(
     store: &Store,
     patient: &crate::store::his::PatientRecord,
-    accession: &str,
+    accession: Option<&str>,
 ) -> Result<(Vec<Correction>, IndexedPatient), RisError> {
     let issuer = store
         .setting(crate::app::MRN_ISSUER_SETTING)?
@@ -202,12 +202,14 @@ fn patient_corrections(
             vr: VR::CS,
             value: sex.clone(),
         },
-        Correction {
+    ];
+    if let Some(accession) = accession {
+        corrections.push(Correction {
             tag: tags::ACCESSION_NUMBER,
             vr: VR::SH,
             value: accession.to_string(),
-        },
-    ];
+        });
+    }
     if !name.is_ascii() {
         corrections.push(Correction {
             tag: tags::SPECIFIC_CHARACTER_SET,
@@ -220,7 +222,7 @@ fn patient_corrections(
 
 /// Rewrites each instance with `corrections` (originals kept): new file on stable storage,
 /// index pointed at it, old file removed. Returns how many changed.
-fn rewrite(
+pub(crate) fn rewrite(
     store: &Store,
     archive: &ArchiveFolder,
     instances: Vec<crate::store::index::StudyInstance>,

@@ -635,3 +635,30 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("insurance policy {policy}")))
     }
 }
+
+impl Store {
+    /// Records which archived studies a merge moved.
+    pub fn set_merge_studies(&self, merge: i64, study_uids: &[String]) -> StoreResult<()> {
+        let json = serde_json::to_string(study_uids).unwrap_or_else(|_| "[]".into());
+        self.conn
+            .execute(
+                "UPDATE patient_merges SET moved_studies = ?2 WHERE id = ?1",
+                params![merge, json],
+            )
+            .ctx("recording a merge's studies")?;
+        Ok(())
+    }
+
+    /// The archived studies a merge moved.
+    pub fn merge_studies(&self, merge: i64) -> StoreResult<Vec<String>> {
+        let json: String = self
+            .conn
+            .query_row(
+                "SELECT moved_studies FROM patient_merges WHERE id = ?1",
+                [merge],
+                |r| r.get(0),
+            )
+            .ctx("reading a merge's studies")?;
+        Ok(serde_json::from_str(&json).unwrap_or_default())
+    }
+}

@@ -865,3 +865,30 @@ impl Store {
             .ctx("reading a series' instances")
     }
 }
+
+impl Store {
+    /// Moves a study to another patient (by ID and issuer, created if new), keeping its accession.
+    pub fn relink_study_patient(
+        &mut self,
+        study_uid: &str,
+        patient: (&str, &str, &str, &str, &str),
+    ) -> StoreResult<()> {
+        let (patient_id, issuer, name, birth_date, sex) = patient;
+        let tx = self.conn.transaction().ctx("starting a study move")?;
+        exec(
+            &tx,
+            "INSERT INTO patients (patient_id, issuer, name, birth_date, sex) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (patient_id, issuer) DO NOTHING",
+            params![patient_id, issuer, name, birth_date, sex],
+        )
+        .ctx("indexing the study's new patient")?;
+        exec(
+            &tx,
+            "UPDATE studies SET patient_row = (SELECT id FROM patients WHERE patient_id = ?2 AND issuer = ?3)
+             WHERE study_uid = ?1",
+            params![study_uid, patient_id, issuer],
+        )
+        .ctx("moving a study to another patient")?;
+        tx.commit().ctx("committing a study move")
+    }
+}

@@ -72,6 +72,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/005_reports_billing.sql")),
         M::up(include_str!("migrations/006_merges.sql")),
         M::up(include_str!("migrations/007_encounters.sql")),
+        M::up(include_str!("migrations/008_merge_studies.sql")),
     ])
 }
 
