@@ -1,7 +1,9 @@
 //! Lightbox: a RIS/PACS for small imaging practices in one program.
 //!
 //! Lanes (see DESIGN.md): `store` holds all SQL; `archive` the DICOM files and their ingest;
-//! `pacs` the archive's domain rules; `dicom` the network service; `ui` the desktop window;
+//! `pacs` the archive's domain rules; `dicom` the network service; `his`, `ris` and `access`
+//! the practice's workflow, users and audit; `imaging` the pixel pipeline; `hl7` the EHR
+//! interfaces; `ui` the desktop window;
 //! `app` wires the services together for `lightbox` and `lightbox serve`.
 
 #![warn(missing_docs)]
@@ -12,6 +14,7 @@ pub mod archive;
 pub mod dicom;
 pub mod events;
 pub mod his;
+pub mod hl7;
 pub mod imaging;
 pub mod import;
 pub mod pacs;
