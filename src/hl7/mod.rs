@@ -2,5 +2,6 @@
 //! (HIS registration, RIS orders) and results go back out; this first part is the framing.
 
 pub mod ack;
+pub mod inbound;
 pub mod message;
 pub mod mllp;

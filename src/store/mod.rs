@@ -5,6 +5,7 @@
 //! the database runs in WAL mode so readers never block the single writer for long.
 
 pub mod his;
+pub mod hl7;
 pub mod index;
 pub mod nodes;
 pub mod reports;
@@ -73,6 +74,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/006_merges.sql")),
         M::up(include_str!("migrations/007_encounters.sql")),
         M::up(include_str!("migrations/008_merge_studies.sql")),
+        M::up(include_str!("migrations/009_hl7_inbound.sql")),
     ])
 }
 
