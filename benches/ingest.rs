@@ -52,7 +52,13 @@ fn start_lightbox(dir: &Path) -> Receiver {
     let child = Command::new(env!("CARGO_BIN_EXE_lightbox"))
         .arg("--data-dir")
         .arg(dir)
-        .args(["serve", "--dicom-port", &port.to_string()])
+        .args([
+            "serve",
+            "--dicom-port",
+            &port.to_string(),
+            "--hl7-port",
+            "0",
+        ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

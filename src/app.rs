@@ -41,7 +41,7 @@ pub fn validate_setting(key: &str, value: &str) -> anyhow::Result<()> {
                 anyhow::bail!("an AE title is 1 to 16 ASCII characters without backslash");
             }
         }
-        DICOM_PORT_SETTING => {
+        DICOM_PORT_SETTING | HL7_PORT_SETTING => {
             value
                 .parse::<u16>()
                 .map_err(|_| anyhow::anyhow!("a port is a number from 0 to 65535"))?;
@@ -156,7 +156,14 @@ pub struct ServeOptions {
     pub dicom_port: Option<u16>,
     /// Address to bind (default all interfaces).
     pub bind_ip: Option<IpAddr>,
+    /// HL7 MLLP port (0 = any free port); None runs no HL7 listener.
+    pub hl7_port: Option<u16>,
 }
+
+/// Setting: the HL7 MLLP port `lightbox serve` listens on (default 2575).
+pub const HL7_PORT_SETTING: &str = "hl7.port";
+/// The standard MLLP port.
+pub const DEFAULT_HL7_PORT: u16 = 2575;
 
 /// The archive services without the network: ingest and the durability syncer.
 pub struct ArchiveServices {
@@ -190,6 +197,8 @@ impl ArchiveServices {
 pub struct RunningServices {
     /// Where the DICOM listener listens.
     pub dicom_addr: SocketAddr,
+    /// Where the HL7 listener listens, if it runs.
+    pub hl7_addr: Option<SocketAddr>,
     /// Our AE title.
     pub ae_title: String,
     shutdown: watch::Sender<bool>,
@@ -262,10 +271,32 @@ pub async fn start_services(
         archive.syncer.rounds(),
     ));
     let (shutdown, shutdown_rx) = watch::channel(false);
+    let hl7_addr = match options.hl7_port {
+        Some(port) => {
+            let (hl7_listener, addr) = crate::hl7::listener::bind(SocketAddr::new(bind_ip, port))
+                .await
+                .with_context(|| {
+                    format!("cannot listen for HL7 on port {port} (is another program using it?)")
+                })?;
+            let config = crate::hl7::listener::Hl7Config {
+                database: data.database(),
+                idle_timeout: std::time::Duration::from_secs(600),
+                max_message_bytes: 16 << 20,
+            };
+            tokio::spawn(crate::hl7::listener::serve(
+                hl7_listener,
+                config,
+                shutdown_rx.clone(),
+            ));
+            Some(addr)
+        }
+        None => None,
+    };
     tokio::spawn(scp::serve(listener, ctx, shutdown_rx));
     events.send(ServiceEvent::DicomListening { addr: dicom_addr });
     Ok(RunningServices {
         dicom_addr,
+        hl7_addr,
         ae_title,
         shutdown,
         archive,

@@ -308,20 +308,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             dicom_port,
             hl7_port,
         } => {
-            if hl7_port.is_some() {
-                tracing::warn!(
-                    "--hl7-port given, but the HL7 listener is not part of this build yet"
-                );
-            }
             let rt = runtime()?;
             rt.block_on(async {
+                let hl7_port = match hl7_port {
+                    Some(p) => p,
+                    None => data
+                        .open_store()?
+                        .setting(app::HL7_PORT_SETTING)?
+                        .and_then(|p| p.parse().ok())
+                        .unwrap_or(app::DEFAULT_HL7_PORT),
+                };
                 let options = ServeOptions {
                     ae_title,
                     dicom_port,
                     bind_ip: None,
+                    hl7_port: Some(hl7_port),
                 };
                 let services = app::start_services(&data, &options, EventSender::discard()).await?;
                 println!("listening dicom {}", services.dicom_addr);
+                if let Some(addr) = services.hl7_addr {
+                    println!("listening hl7 {addr}");
+                    tracing::info!(%addr, "listening hl7");
+                }
                 tracing::info!(ae_title = %services.ae_title, addr = %services.dicom_addr, "listening dicom");
                 app::shutdown_signal().await;
                 tracing::info!("stopping");

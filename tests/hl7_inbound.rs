@@ -129,3 +129,43 @@ fn messages_that_cannot_be_understood_are_rejected_with_a_reason() {
     assert!(["AR", "AA"].contains(&msa(&ack).0.as_str()), "{ack}");
     assert!(store.orders_with_status("scheduled").unwrap().is_empty());
 }
+
+#[test]
+fn python_hl7_mllp_send_gets_acks_over_the_listener() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    assert_ne!(server.hl7_port, 0, "serve reports its HL7 port");
+    let mllp_send = python().parent().unwrap().join("mllp_send");
+    for name in [
+        "adt_a04_register.hl7",
+        "orm_o01_new_mri.hl7",
+        "bad_unknown_type.hl7",
+    ] {
+        let out = Command::new(&mllp_send)
+            .args(["--loose", "-p", &server.hl7_port.to_string(), "-f"])
+            .arg(corpus().join("hl7").join(name))
+            .arg("127.0.0.1")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).replace('\r', "\n");
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let expected = if name.starts_with("bad") {
+            "MSA|AR"
+        } else {
+            "MSA|AA"
+        };
+        assert!(text.contains(expected), "{name}: {text}");
+    }
+    // The order is in the RIS, scheduled (for the requested time, or the first slot after
+    // today if that time has passed) and so on the scanner's worklist.
+    let store = Store::open(&dir.path().join("lightbox.sqlite")).unwrap();
+    let accession = store.order_by_placer("EPIC", "ORD448812").unwrap().unwrap();
+    let order = store.order_by_accession(&accession).unwrap().unwrap();
+    assert_eq!(order.status, "scheduled");
+    let rows = store.worklist_rows(None, None, Some("MR1")).unwrap();
+    assert!(rows.iter().any(|r| r.order.accession == accession));
+}

@@ -3,5 +3,6 @@
 
 pub mod ack;
 pub mod inbound;
+pub mod listener;
 pub mod message;
 pub mod mllp;

@@ -125,6 +125,8 @@ pub fn trust_test_peers(data: &Path) {
 pub struct Server {
     pub child: Child,
     pub addr: SocketAddr,
+    /// The HL7 listener's port (0 if it did not report one).
+    pub hl7_port: u16,
     pub data: PathBuf,
     pub ae: String,
 }
@@ -151,6 +153,8 @@ impl Server {
             ae,
             "--dicom-port",
             &port.to_string(),
+            "--hl7-port",
+            "0",
         ]);
         Self::spawn(cmd, data, ae)
     }
@@ -162,7 +166,7 @@ impl Server {
         let archive = data.join("archive");
         std::fs::create_dir_all(&archive).expect("archive folder");
         let script = format!(
-            "mount -t tmpfs -o size={archive_bytes} tmpfs '{}' && exec '{}' --data-dir '{}' serve --dicom-port 0",
+            "mount -t tmpfs -o size={archive_bytes} tmpfs '{}' && exec '{}' --data-dir '{}' serve --dicom-port 0 --hl7-port 0",
             archive.display(),
             lightbox_bin().display(),
             data.display()
@@ -194,11 +198,21 @@ impl Server {
                 break SocketAddr::from(([127, 0, 0, 1], a.port()));
             }
         };
+        line.clear();
+        let hl7_port = match reader.read_line(&mut line) {
+            Ok(n) if n > 0 => line
+                .trim()
+                .strip_prefix("listening hl7 ")
+                .and_then(|a| a.parse::<SocketAddr>().ok())
+                .map_or(0, |a| a.port()),
+            _ => 0,
+        };
         // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || for _ in reader.lines() {});
         Server {
             child,
             addr,
+            hl7_port,
             data: data.to_path_buf(),
             ae: ae.to_string(),
         }
