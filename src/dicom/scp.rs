@@ -633,7 +633,7 @@ impl Session {
                 let store = stores.get().map_err(|e| e.to_string())?;
                 let answers =
                     crate::ris::worklist::find(&store, &request).map_err(|e| e.to_string())?;
-                let _ = store.audit(&crate::store::ris::AuditEntry {
+                let audited = store.audit(&crate::store::ris::AuditEntry {
                     at: String::new(),
                     actor: format!("dicom:{calling}"),
                     action: "worklist.query".into(),
@@ -642,6 +642,9 @@ impl Session {
                     outcome: "ok".into(),
                     detail: format!("{} items", answers.len()),
                 });
+                if let Err(e) = audited {
+                    tracing::error!(error = %e, "worklist query could not be audited");
+                }
                 Ok(answers)
             })
             .await
@@ -913,16 +916,14 @@ impl Session {
         let task_uid = uid.clone();
         let outcome =
             tokio::task::spawn_blocking(move || -> Result<(), crate::ris::mpps::MppsRefusal> {
-                let pooled = stores.get().map_err(|e| crate::ris::mpps::MppsRefusal {
-                    status: status::PROCESSING_FAILURE,
-                    comment: e.to_string(),
-                    error_id: None,
-                })?;
-                let mut store = pooled.reopen().map_err(|e| crate::ris::mpps::MppsRefusal {
-                    status: status::PROCESSING_FAILURE,
-                    comment: e.to_string(),
-                    error_id: None,
-                })?;
+                // The domain call needs its own transactions, so an owned connection.
+                let mut store = stores
+                    .open_owned()
+                    .map_err(|e| crate::ris::mpps::MppsRefusal {
+                        status: status::PROCESSING_FAILURE,
+                        comment: e.to_string(),
+                        error_id: None,
+                    })?;
                 let actor = crate::access::Actor {
                     login: format!("dicom:{calling}"),
                     role: crate::access::Role::Interface,

@@ -303,7 +303,7 @@ fn move_archived_studies(
     for study in studies {
         let instances = store.study_instances(study)?;
         crate::ris::reconcile::rewrite(store, archive, instances, &corrections).map_err(fail)?;
-        store.relink_study_patient(study, (&to.mrn, &issuer, &name, &birth, &sex))?;
+        store.relink_study(study, (&to.mrn, &issuer, &name, &birth, &sex), None)?;
     }
     Ok(())
 }

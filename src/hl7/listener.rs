@@ -56,6 +56,7 @@ pub async fn serve(listener: TcpListener, config: Hl7Config, mut shutdown: watch
 async fn connection(mut socket: TcpStream, peer: SocketAddr, config: Hl7Config) {
     tracing::info!(%peer, "HL7 connection opened");
     let mut decoder = MllpDecoder::new(config.max_message_bytes);
+    let mut store: Option<crate::store::Store> = None;
     let mut buffer = vec![0u8; 64 * 1024];
     loop {
         let read = match tokio::time::timeout(config.idle_timeout, socket.read(&mut buffer)).await {
@@ -100,14 +101,24 @@ async fn connection(mut socket: TcpStream, peer: SocketAddr, config: Hl7Config) 
             }
         };
         for message in messages {
+            // One connection to the store per HL7 connection, moved to the blocking thread and
+            // back, instead of opening (and migrating) the database for every message.
             let database = config.database.clone();
+            let taken = store.take();
             let ack = tokio::task::spawn_blocking(move || {
                 let now = chrono::Local::now().naive_local();
-                match crate::store::Store::open(&database) {
-                    Ok(mut store) => super::inbound::receive(&mut store, &message, now),
+                let opened = match taken {
+                    Some(s) => Ok(s),
+                    None => crate::store::Store::open(&database),
+                };
+                match opened {
+                    Ok(mut s) => {
+                        let ack = super::inbound::receive(&mut s, &message, now);
+                        (ack, Some(s))
+                    }
                     Err(e) => {
                         tracing::error!(error = %e, "HL7: store unavailable");
-                        build_ack(
+                        let ack = build_ack(
                             &Header::default(),
                             AckCode::Error,
                             &[AckError {
@@ -120,11 +131,16 @@ async fn connection(mut socket: TcpStream, peer: SocketAddr, config: Hl7Config) 
                             }],
                             &now.format("%Y%m%d%H%M%S").to_string(),
                             "LSTORE",
-                        )
+                        );
+                        (ack, None)
                     }
                 }
             })
             .await;
+            let ack = ack.map(|(ack, back)| {
+                store = back;
+                ack
+            });
             let Ok(ack) = ack else {
                 tracing::error!(%peer, "HL7 processing task failed");
                 return;

@@ -97,22 +97,28 @@ fn words(obj: &InMemDicomObject, tag: Tag) -> Result<Vec<u16>, String> {
     })
 }
 
-/// Reads a LUT from an item holding LUT Descriptor (0028,3002) and LUT Data (0028,3006), as in
-/// the Modality LUT and VOI LUT sequences.
-pub fn lut_from_item(item: &InMemDicomObject, signed_input: bool) -> Result<Lut, String> {
-    let (count, first_mapped, bits) = descriptor(item, Tag(0x0028, 0x3002), signed_input)?;
-    let mut entries = words(item, Tag(0x0028, 0x3006))?;
-    // An 8-bit table may come packed two entries per word; unpack when the count says so.
+/// Makes table data exactly `count` entries long: an 8-bit table may come packed two entries
+/// per word (unpacked when the count says so); fewer entries than declared is an error.
+fn fit_entries(mut entries: Vec<u16>, count: usize, bits: u16) -> Result<Vec<u16>, String> {
     if bits <= 8 && entries.len() * 2 == count && count > 1 {
         entries = entries.iter().flat_map(|w| [w & 0xFF, w >> 8]).collect();
     }
     if entries.len() < count {
         return Err(format!(
-            "LUT has {} entries, its descriptor says {count}",
+            "has {} entries, its descriptor says {count}",
             entries.len()
         ));
     }
     entries.truncate(count);
+    Ok(entries)
+}
+
+/// Reads a LUT from an item holding LUT Descriptor (0028,3002) and LUT Data (0028,3006), as in
+/// the Modality LUT and VOI LUT sequences.
+pub fn lut_from_item(item: &InMemDicomObject, signed_input: bool) -> Result<Lut, String> {
+    let (count, first_mapped, bits) = descriptor(item, Tag(0x0028, 0x3002), signed_input)?;
+    let entries = fit_entries(words(item, Tag(0x0028, 0x3006))?, count, bits)
+        .map_err(|e| format!("LUT {e}"))?;
     Ok(Lut {
         first_mapped,
         bits,
@@ -137,23 +143,15 @@ impl Palette {
             let (count, first_mapped, bits) = descriptor(obj, Tag(0x0028, 0x1101 + offset), signed)
                 .map_err(|e| format!("{name} palette: {e}"))?;
             let segmented = Tag(0x0028, 0x1221 + offset);
-            let mut entries = if obj.get(segmented).is_some() {
+            let entries = if obj.get(segmented).is_some() {
                 expand_segments(&words(obj, segmented)?, count)
                     .map_err(|e| format!("{name} segmented palette: {e}"))?
             } else {
                 words(obj, Tag(0x0028, 0x1201 + offset))
                     .map_err(|e| format!("{name} palette: {e}"))?
             };
-            if bits <= 8 && entries.len() * 2 == count {
-                entries = entries.iter().flat_map(|w| [w & 0xFF, w >> 8]).collect();
-            }
-            if entries.len() < count {
-                return Err(format!(
-                    "{name} palette has {} entries, its descriptor says {count}",
-                    entries.len()
-                ));
-            }
-            entries.truncate(count);
+            let entries =
+                fit_entries(entries, count, bits).map_err(|e| format!("{name} palette {e}"))?;
             channels.push(Lut {
                 first_mapped,
                 bits,

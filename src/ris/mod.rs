@@ -284,9 +284,7 @@ pub fn place_order(
             }
         }
     }
-    let order = store
-        .order_by_accession(&accession)?
-        .ok_or_else(|| RisError::NotFound(format!("order {accession}")))?;
+    let order = order_named(store, &accession)?;
     let step = store.step_of_order(order.id)?;
     Ok(PlacedOrder {
         order,
@@ -404,9 +402,7 @@ pub fn exam_json(
         Action::ReadPatient,
         &format!("order:{accession}"),
     )?;
-    let order = store
-        .order_by_accession(accession)?
-        .ok_or_else(|| RisError::NotFound(format!("order {accession}")))?;
+    let order = order_named(store, accession)?;
     let step = store.step_of_order(order.id)?;
     let patient = match order.patient {
         Some(id) => Some(store.patient(id)?),

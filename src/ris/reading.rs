@@ -61,9 +61,7 @@ pub fn assign(
     radiologist: &str,
 ) -> Result<(), RisError> {
     access::authorise(store, actor, Action::Report, &format!("order:{accession}"))?;
-    let order = store
-        .order_by_accession(accession)?
-        .ok_or_else(|| RisError::NotFound(format!("order {accession}")))?;
+    let order = super::order_named(store, accession)?;
     store.assign_radiologist(order.id, radiologist)?;
     access::audit(
         store,
@@ -89,9 +87,7 @@ pub fn priors(
         Action::ReadPatient,
         &format!("order:{accession}"),
     )?;
-    let order = store
-        .order_by_accession(accession)?
-        .ok_or_else(|| RisError::NotFound(format!("order {accession}")))?;
+    let order = super::order_named(store, accession)?;
     let Some(patient_row) = order.patient else {
         return Ok(Vec::new());
     };

@@ -34,7 +34,7 @@ pub fn link_to_order(
     store.relink_study(
         &item.study_uid,
         (&patient.mrn, &issuer, &name, &birth, &sex),
-        &order.accession,
+        Some(&order.accession),
     )?;
     store.link_study_to_order(&item.study_uid, order.id)?;
     super::advance_to_ready(store, actor, &order, "images linked in reconciliation")?;

@@ -53,9 +53,7 @@ pub fn seed_templates(store: &Store) -> Result<(), RisError> {
 pub fn start(store: &mut Store, actor: &Actor, accession: &str) -> Result<i64, RisError> {
     let subject = format!("order:{accession}");
     access::authorise(store, actor, Action::Report, &subject)?;
-    let order = store
-        .order_by_accession(accession)?
-        .ok_or_else(|| RisError::NotFound(format!("order {accession}")))?;
+    let order = super::order_named(store, accession)?;
     if order.status != ExamStatus::Completed.code() {
         return Err(RisError::Invalid(format!(
             "{accession} is {}: a report starts on a completed exam",
@@ -170,9 +168,7 @@ pub fn add_addendum(
 ) -> Result<i64, RisError> {
     let subject = format!("order:{accession}");
     access::authorise(store, actor, Action::Report, &subject)?;
-    let order = store
-        .order_by_accession(accession)?
-        .ok_or_else(|| RisError::NotFound(format!("order {accession}")))?;
+    let order = super::order_named(store, accession)?;
     if !matches!(order.status.as_str(), "final" | "amended") {
         return Err(RisError::Invalid(format!(
             "{accession} is {}: an addendum follows a final report",

@@ -240,9 +240,7 @@ pub fn book_walk_in(
 pub fn no_show(store: &mut Store, actor: &Actor, accession: &str) -> Result<(), RisError> {
     let subject = format!("order:{accession}");
     access::authorise(store, actor, Action::Schedule, &subject)?;
-    let order = store
-        .order_by_accession(accession)?
-        .ok_or_else(|| RisError::NotFound(format!("order {accession}")))?;
+    let order = super::order_named(store, accession)?;
     if order.status != ExamStatus::Scheduled.code() {
         return Err(RisError::Invalid(format!(
             "only a scheduled exam can be a no-show; {accession} is {}",

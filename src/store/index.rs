@@ -611,13 +611,16 @@ fn index_one(
 ) -> StoreResult<Result<i64, IndexConflict>> {
     // Patient: identified by (ID, issuer). Demographics are kept from the first arrival;
     // disagreements are the reconciliation queue's business (RIS lane), never overwritten here.
-    exec(
+    ensure_index_patient(
         tx,
-        "INSERT INTO patients (patient_id, issuer, name, birth_date, sex) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (patient_id, issuer) DO NOTHING",
-        params![inst.patient_id, inst.issuer, inst.patient_name, inst.birth_date, inst.sex],
-    )
-    .ctx("indexing a patient")?;
+        (
+            &inst.patient_id,
+            &inst.issuer,
+            &inst.patient_name,
+            &inst.birth_date,
+            &inst.sex,
+        ),
+    )?;
     let patient_row: i64 = query_one(
         tx,
         "SELECT id FROM patients WHERE patient_id = ?1 AND issuer = ?2",
@@ -714,6 +717,26 @@ fn exec(
     tx.prepare_cached(sql)?.execute(params)
 }
 
+/// A patient as the archive index keys it: (Patient ID, issuer, name, birth date, sex).
+pub type IndexPatient<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str);
+
+/// Adds the index's patient row for (ID, issuer) unless it exists; demographics are kept from
+/// the first time the patient was indexed.
+fn ensure_index_patient(
+    tx: &rusqlite::Transaction<'_>,
+    patient: IndexPatient<'_>,
+) -> StoreResult<()> {
+    let (patient_id, issuer, name, birth_date, sex) = patient;
+    exec(
+        tx,
+        "INSERT INTO patients (patient_id, issuer, name, birth_date, sex) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (patient_id, issuer) DO NOTHING",
+        params![patient_id, issuer, name, birth_date, sex],
+    )
+    .ctx("indexing a patient")?;
+    Ok(())
+}
+
 /// Runs a one-row query through the statement cache.
 fn query_one<T>(
     tx: &rusqlite::Transaction<'_>,
@@ -773,28 +796,22 @@ impl Store {
         Ok(())
     }
 
-    /// Moves a study to another patient (by ID and issuer, created if new) with a new accession.
+    /// Moves a study to another patient (by ID and issuer, created if new), with a new
+    /// accession when one is given.
     pub fn relink_study(
         &mut self,
         study_uid: &str,
-        patient: (&str, &str, &str, &str, &str),
-        accession: &str,
+        patient: IndexPatient<'_>,
+        accession: Option<&str>,
     ) -> StoreResult<()> {
-        let (patient_id, issuer, name, birth_date, sex) = patient;
         let tx = self.conn.transaction().ctx("starting a study relink")?;
+        ensure_index_patient(&tx, patient)?;
         exec(
             &tx,
-            "INSERT INTO patients (patient_id, issuer, name, birth_date, sex) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (patient_id, issuer) DO NOTHING",
-            params![patient_id, issuer, name, birth_date, sex],
-        )
-        .ctx("indexing the corrected patient")?;
-        exec(
-            &tx,
-            "UPDATE studies SET accession = ?2,
+            "UPDATE studies SET accession = COALESCE(?2, accession),
                 patient_row = (SELECT id FROM patients WHERE patient_id = ?3 AND issuer = ?4)
              WHERE study_uid = ?1",
-            params![study_uid, accession, patient_id, issuer],
+            params![study_uid, accession, patient.0, patient.1],
         )
         .ctx("relinking a study")?;
         tx.commit().ctx("committing a study relink")
@@ -808,18 +825,12 @@ impl Store {
         &mut self,
         series_uid: &str,
         study_uid: &str,
-        patient: (&str, &str, &str, &str, &str),
+        patient: IndexPatient<'_>,
         accession: &str,
     ) -> StoreResult<()> {
-        let (patient_id, issuer, name, birth_date, sex) = patient;
+        let (patient_id, issuer) = (patient.0, patient.1);
         let tx = self.conn.transaction().ctx("starting a series move")?;
-        exec(
-            &tx,
-            "INSERT INTO patients (patient_id, issuer, name, birth_date, sex) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (patient_id, issuer) DO NOTHING",
-            params![patient_id, issuer, name, birth_date, sex],
-        )
-        .ctx("indexing the split's patient")?;
+        ensure_index_patient(&tx, patient)?;
         exec(
             &tx,
             "INSERT INTO studies (patient_row, study_uid, study_date, study_time, accession)
@@ -863,32 +874,5 @@ impl Store {
             .ctx("reading a series' instances")?;
         rows.collect::<Result<Vec<_>, _>>()
             .ctx("reading a series' instances")
-    }
-}
-
-impl Store {
-    /// Moves a study to another patient (by ID and issuer, created if new), keeping its accession.
-    pub fn relink_study_patient(
-        &mut self,
-        study_uid: &str,
-        patient: (&str, &str, &str, &str, &str),
-    ) -> StoreResult<()> {
-        let (patient_id, issuer, name, birth_date, sex) = patient;
-        let tx = self.conn.transaction().ctx("starting a study move")?;
-        exec(
-            &tx,
-            "INSERT INTO patients (patient_id, issuer, name, birth_date, sex) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (patient_id, issuer) DO NOTHING",
-            params![patient_id, issuer, name, birth_date, sex],
-        )
-        .ctx("indexing the study's new patient")?;
-        exec(
-            &tx,
-            "UPDATE studies SET patient_row = (SELECT id FROM patients WHERE patient_id = ?2 AND issuer = ?3)
-             WHERE study_uid = ?1",
-            params![study_uid, patient_id, issuer],
-        )
-        .ctx("moving a study to another patient")?;
-        tx.commit().ctx("committing a study move")
     }
 }

@@ -153,6 +153,11 @@ impl StorePool {
         })
     }
 
+    /// A new connection of its own, for work that needs `&mut Store` (transactions).
+    pub fn open_owned(&self) -> StoreResult<Store> {
+        Store::open(&self.path)
+    }
+
     /// Takes an idle connection or opens one; it returns to the pool when dropped.
     pub fn get(self: &std::sync::Arc<Self>) -> StoreResult<PooledStore> {
         let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
