@@ -85,6 +85,27 @@ pub fn validate_setting(key: &str, value: &str) -> anyhow::Result<()> {
                 anyhow::bail!("{key} is a list of modality codes such as CR,DX");
             }
         }
+        HL7_IDLE_TIMEOUT_SETTING
+        | HL7_MAX_MESSAGE_SETTING
+        | crate::hl7::sender::RETRY_INITIAL_SETTING
+        | crate::hl7::sender::RETRY_MAX_SETTING => {
+            let n: u64 = value
+                .parse()
+                .map_err(|_| anyhow::anyhow!("{key} is a whole number"))?;
+            let range = match key {
+                HL7_IDLE_TIMEOUT_SETTING => 1..=86_400,
+                HL7_MAX_MESSAGE_SETTING => 1..=256,
+                crate::hl7::sender::RETRY_INITIAL_SETTING => 10..=600_000,
+                _ => 1..=86_400,
+            };
+            if !range.contains(&n) {
+                anyhow::bail!(
+                    "{key} must be between {} and {}",
+                    range.start(),
+                    range.end()
+                );
+            }
+        }
         MRN_ISSUER_SETTING => {
             if value.trim().is_empty() || value.len() > 64 || value.contains('\\') {
                 anyhow::bail!(
@@ -162,6 +183,10 @@ pub struct ServeOptions {
 
 /// Setting: the HL7 MLLP port `lightbox serve` listens on (default 2575).
 pub const HL7_PORT_SETTING: &str = "hl7.port";
+/// Setting: an HL7 connection silent this many seconds is closed (default 600).
+pub const HL7_IDLE_TIMEOUT_SETTING: &str = "hl7.idle_timeout_secs";
+/// Setting: the largest inbound HL7 message in MiB (default 16).
+pub const HL7_MAX_MESSAGE_SETTING: &str = "hl7.max_message_mib";
 /// The standard MLLP port.
 pub const DEFAULT_HL7_PORT: u16 = 2575;
 
@@ -255,6 +280,8 @@ pub async fn start_services(
             .map(|n| n as usize)
             .unwrap_or(defaults.find_limit),
     };
+    let hl7_idle_secs = number(HL7_IDLE_TIMEOUT_SETTING)?.unwrap_or(600).max(1);
+    let hl7_max_mib = number(HL7_MAX_MESSAGE_SETTING)?.unwrap_or(16).clamp(1, 256);
     drop(store);
     let archive = ArchiveServices::start(data)?;
     let bind_ip = options.bind_ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
@@ -280,8 +307,9 @@ pub async fn start_services(
                 })?;
             let config = crate::hl7::listener::Hl7Config {
                 database: data.database(),
-                idle_timeout: std::time::Duration::from_secs(600),
-                max_message_bytes: 16 << 20,
+                archive: Some(data.archive()),
+                idle_timeout: std::time::Duration::from_secs(hl7_idle_secs),
+                max_message_bytes: (hl7_max_mib as usize).saturating_mul(1 << 20),
             };
             tokio::spawn(crate::hl7::listener::serve(
                 hl7_listener,
@@ -292,6 +320,15 @@ pub async fn start_services(
         }
         None => None,
     };
+    // Outbound HL7 runs wherever the services run (desktop or serve): reports and status go
+    // out even when no inbound listener is configured.
+    tokio::spawn(crate::hl7::sender::run(
+        crate::hl7::sender::SenderConfig {
+            database: data.database(),
+            poll: std::time::Duration::from_millis(250),
+        },
+        shutdown_rx.clone(),
+    ));
     tokio::spawn(scp::serve(listener, ctx, shutdown_rx));
     events.send(ServiceEvent::DicomListening { addr: dicom_addr });
     Ok(RunningServices {

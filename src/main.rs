@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
+
+mod hl7_command;
 use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
 use dicom_core::{DataElement, PrimitiveValue, VR};
 use dicom_dictionary_std::{StandardDataDictionary, tags};
@@ -89,7 +91,7 @@ enum Command {
         /// DICOM port (default: stored setting, else 11112; 0 picks a free port).
         #[arg(long)]
         dicom_port: Option<u16>,
-        /// HL7 MLLP port (the HL7 listener arrives with the HL7 interfaces).
+        /// HL7 MLLP port (default: stored setting hl7.port, else 2575; 0 picks a free port).
         #[arg(long)]
         hl7_port: Option<u16>,
     },
@@ -176,6 +178,11 @@ enum Command {
     },
     /// Check the archive: every index row has its complete, readable file.
     Check,
+    /// HL7 interfaces: batch import, destinations, outbound queues, inbound log.
+    Hl7 {
+        #[command(subcommand)]
+        action: hl7_command::Hl7Action,
+    },
     /// Read or change a practice setting (e.g. dicom.ae_title, dicom.port,
     /// dicom.allow_unknown_store, dicom.allow_unknown_query).
     Settings {
@@ -556,6 +563,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Hl7 { action } => hl7_command::run(&data, action, &cli_actor()),
         Command::Check => {
             let store = data.open_store()?;
             let archive = lightbox::archive::ArchiveFolder::open(&data.archive())?;

@@ -83,6 +83,7 @@ fn order(patient: Option<i64>, code: &str, requested: Option<NaiveDateTime>) -> 
         insurance: None,
         authorisation: String::new(),
         requested_time: requested,
+        supplied: None,
     }
 }
 

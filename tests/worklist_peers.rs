@@ -88,6 +88,7 @@ fn build_schedule(data: &Path) -> BTreeSet<String> {
                 insurance: None,
                 authorisation: String::new(),
                 requested_time: Some(when),
+                supplied: None,
             },
             now,
         )

@@ -108,6 +108,32 @@ pub fn register(
     Ok(record)
 }
 
+/// Changes a patient's demographics (MRN, alerts and pregnancy stay as they are unless
+/// given); audited as `patient.update`.
+pub fn update_patient(
+    store: &Store,
+    actor: &Actor,
+    patient: &PatientRecord,
+) -> Result<(), HisError> {
+    let existing = store.patient(patient.id)?;
+    let subject = format!("patient:{}", existing.mrn);
+    access::authorise(store, actor, Action::EditPatient, &subject)?;
+    let mut record = patient.clone();
+    record.mrn = existing.mrn;
+    if record.sex.is_empty() {
+        record.sex = existing.sex;
+    }
+    if record.pregnancy.is_empty() {
+        record.pregnancy = existing.pregnancy;
+    }
+    if record.alerts.is_empty() {
+        record.alerts = existing.alerts;
+    }
+    store.update_patient(&record)?;
+    access::audit(store, actor, "patient.update", &subject, "ok", "")?;
+    Ok(())
+}
+
 /// Reads a patient (audited).
 pub fn read_patient(store: &Store, actor: &Actor, id: i64) -> Result<PatientRecord, HisError> {
     access::authorise(

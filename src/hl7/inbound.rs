@@ -1,162 +1,43 @@
-//! Inbound messages become domain calls. The raw message is committed to the store before
-//! anything else; a resend with the same (MSH-3, MSH-4, MSH-10) gets the stored ACK back and
-//! changes nothing. ADT^A01/A04/A05/A08 register or update the patient (chosen by PID-3 with
-//! its assigning authority, never by position); ORM^O01 NW places an order, CA cancels it.
-//! Business problems (unknown procedure, …) are accepted and wait in "needs review"; only a
-//! message that cannot be understood is rejected (AR).
+//! Inbound messages become domain calls. Each message is handled in one store transaction:
+//! its raw text, everything it changes and the ACK are committed together before the ACK is
+//! sent, so an ACK always means "stored and done", and a crash before the commit leaves
+//! nothing (the sender, having no ACK, sends again). A resend with the same (MSH-3, MSH-4,
+//! MSH-10) gets the stored ACK back and changes nothing.
+//!
+//! Business problems (unknown procedure, …) are accepted and wait in "needs review"; content
+//! that cannot be applied (a cancel for an unknown order) is refused with AE and changes
+//! nothing; only a message that cannot be understood is rejected (AR).
 
 use chrono::NaiveDateTime;
 
 use super::ack::{AckCode, AckError, build_ack};
+use super::fields::{Segments, component, field, normalise_delimiters, text, unescape};
 use super::message::{Header, decode_text, read_header};
 use crate::access::{Actor, Role};
+use crate::archive::ArchiveFolder;
 use crate::his::{self, HisError, Registration};
-use crate::ris::{self, ExamStatus, OrderRequest, Priority};
 use crate::store::Store;
-use crate::store::his::{PatientIdentifier, PatientRecord};
+use crate::store::his::{InsurancePolicy, PatientIdentifier, PatientRecord, ReferringPhysician};
 
-/// The segments of a decoded message, for field access by HL7 position.
-struct Segments<'a> {
-    lines: Vec<&'a str>,
+/// What a message handler needs: the store and, for merges that move images, the archive.
+pub struct Inbound<'a> {
+    /// The store, in the message's transaction.
+    pub store: &'a mut Store,
+    /// The archive (None: merges move no archived studies, e.g. in unit tests).
+    pub archive: Option<&'a ArchiveFolder>,
+    /// The interface acting for the sender.
+    pub actor: Actor,
+    /// The message's header.
+    pub header: Header,
+    /// Receipt time (local).
+    pub now: NaiveDateTime,
 }
 
-impl<'a> Segments<'a> {
-    fn new(text: &'a str) -> Segments<'a> {
-        Segments {
-            lines: text.split('\r').filter(|l| !l.trim().is_empty()).collect(),
-        }
-    }
+/// A handler's verdict: the ACK code and the ERR segments (warnings with AA).
+pub type Outcome = (AckCode, Vec<AckError>);
 
-    fn all(&self, id: &str) -> impl Iterator<Item = &'a str> + '_ {
-        let id = id.to_string();
-        self.lines
-            .iter()
-            .copied()
-            .filter(move |l| l.split('|').next() == Some(id.as_str()))
-    }
-
-    fn first(&self, id: &str) -> Option<&'a str> {
-        self.all(id).next()
-    }
-}
-
-/// Field `n` of a segment line (HL7 numbering; for MSH use the header instead).
-fn field(segment: &str, n: usize) -> &str {
-    segment.split('|').nth(n).unwrap_or("")
-}
-
-/// Component `c` (from 1) of a field value.
-fn component(value: &str, c: usize) -> &str {
-    value.split('^').nth(c - 1).unwrap_or("")
-}
-
-/// Decodes HL7 escapes (`\F\ \S\ \T\ \R\ \E\ \Xhh\ \.br\`).
-pub fn unescape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    let mut rest = value;
-    while let Some(start) = rest.find('\\') {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 1..];
-        let Some(end) = after.find('\\') else {
-            out.push_str(&rest[start..]);
-            return out;
-        };
-        let code = &after[..end];
-        match code {
-            "F" => out.push('|'),
-            "S" => out.push('^'),
-            "T" => out.push('&'),
-            "R" => out.push('~'),
-            "E" => out.push('\\'),
-            ".br" => out.push('\n'),
-            hex if hex.starts_with('X') => {
-                let bytes: Vec<u8> = (1..hex.len())
-                    .step_by(2)
-                    .filter_map(|i| {
-                        hex.get(i..i + 2)
-                            .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    })
-                    .collect();
-                out.push_str(&String::from_utf8_lossy(&bytes));
-            }
-            _ => {}
-        }
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    out
-}
-
-/// HL7 date/time (YYYYMMDD[HHMM[SS]]) as a local date-time.
-fn hl7_time(value: &str) -> Option<NaiveDateTime> {
-    let digits: String = value.chars().take_while(|c| c.is_ascii_digit()).collect();
-    match digits.len() {
-        14.. => NaiveDateTime::parse_from_str(&digits[..14], "%Y%m%d%H%M%S").ok(),
-        12..=13 => NaiveDateTime::parse_from_str(&digits[..12], "%Y%m%d%H%M").ok(),
-        8..=11 => chrono::NaiveDate::parse_from_str(&digits[..8], "%Y%m%d")
-            .ok()
-            .and_then(|d| d.and_hms_opt(0, 0, 0)),
-        _ => None,
-    }
-}
-
-/// The patient identifiers of PID-3 (repeating), each with its assigning authority.
-fn identifiers(pid: &str) -> Vec<PatientIdentifier> {
-    field(pid, 3)
-        .split('~')
-        .filter_map(|r| {
-            let value = unescape(component(r, 1));
-            let issuer = unescape(component(r, 4));
-            (!value.is_empty()).then_some(PatientIdentifier { value, issuer })
-        })
-        .collect()
-}
-
-/// Demographics from PID.
-fn demographics(pid: &str) -> PatientRecord {
-    let name = field(pid, 5);
-    let birth = field(pid, 7);
-    PatientRecord {
-        family_name: unescape(component(name, 1)),
-        given_name: unescape(component(name, 2)),
-        middle_name: unescape(component(name, 3)),
-        birth_date: if birth.len() >= 8 {
-            format!("{}-{}-{}", &birth[..4], &birth[4..6], &birth[6..8])
-        } else {
-            String::new()
-        },
-        sex: match field(pid, 8) {
-            s @ ("F" | "M" | "O" | "U") => s.to_string(),
-            _ => "U".into(),
-        },
-        address: unescape(&field(pid, 11).replace('^', ", ")),
-        phone: unescape(field(pid, 13).split('~').next().unwrap_or("")),
-        ..PatientRecord::default()
-    }
-}
-
-/// The registered patient a PID names (by any identifier with its issuer), registering a new
-/// one when none matches.
-fn patient_for(store: &mut Store, actor: &Actor, pid: &str) -> Result<i64, HisError> {
-    let ids = identifiers(pid);
-    for id in &ids {
-        if !id.issuer.is_empty()
-            && let Some(p) = store.patient_by_identifier(&id.value, &id.issuer)?
-        {
-            return Ok(p.id);
-        }
-    }
-    let registration = Registration {
-        patient: demographics(pid),
-        identifiers: ids.into_iter().filter(|i| !i.issuer.is_empty()).collect(),
-        // The EHR knows its patient: a same-name-and-birth-date person here is someone else
-        // unless an identifier says otherwise.
-        confirmed_new: true,
-    };
-    Ok(his::register(store, actor, &registration)?.id)
-}
-
-fn error(
+/// An ERR entry.
+pub fn error(
     segment: &str,
     field: u32,
     code: u16,
@@ -173,100 +54,200 @@ fn error(
     }
 }
 
+/// An AE outcome with one error.
+pub fn refuse(segment: &str, field: u32, code: u16, text: impl Into<String>) -> Outcome {
+    (AckCode::Error, vec![error(segment, field, code, 'E', text)])
+}
+
 /// Processes one inbound message (bytes as framed) and returns the ACK text to send.
-pub fn receive(store: &mut Store, bytes: &[u8], now: NaiveDateTime) -> String {
+pub fn receive(
+    store: &mut Store,
+    archive: Option<&ArchiveFolder>,
+    bytes: &[u8],
+    now: NaiveDateTime,
+) -> String {
     let text = decode_text(bytes);
     let stamp = now.format("%Y%m%d%H%M%S").to_string();
     let header = match read_header(&text) {
         Ok(h) => h,
         Err(e) => {
             tracing::warn!(error = %e, "HL7 message rejected: not understood");
-            let empty = Header::default();
             return build_ack(
-                &empty,
+                &Header::default(),
                 AckCode::Reject,
                 &[error("MSH", 0, 100, 'E', e.to_string())],
                 &stamp,
-                &format!("L{}", now.and_utc().timestamp_millis()),
+                &format!("R{}", now.and_utc().timestamp_millis()),
             );
         }
     };
-    let ack_id = format!("L{}", now.and_utc().timestamp_millis());
     let key = (
         header.sending_application.as_str(),
         header.sending_facility.as_str(),
         header.control_id.as_str(),
     );
-    let stored = match store.store_inbound(
-        key,
-        &format!("{}^{}", header.message_type, header.trigger_event),
-        &text,
-    ) {
+    let message_type = format!("{}^{}", header.message_type, header.trigger_event);
+    let internal = |why: String| {
+        tracing::error!(control_id = %header.control_id, error = %why, "HL7 message could not be stored");
+        build_ack(
+            &header,
+            AckCode::Error,
+            &[error(
+                "MSH",
+                10,
+                207,
+                'E',
+                "message could not be stored; resend",
+            )],
+            &stamp,
+            &format!("R{}", now.and_utc().timestamp_millis()),
+        )
+    };
+    if let Err(e) = store.begin() {
+        return internal(e.to_string());
+    }
+    let stored = match store.store_inbound(key, &message_type, &text) {
         Ok(Ok(id)) => id,
         Ok(Err(existing)) if !existing.ack.is_empty() => {
+            let _ = store.rollback();
             tracing::info!(control_id = %header.control_id, "HL7 resend: stored ACK returned");
             return existing.ack;
         }
-        Ok(Err(existing)) => existing.id, // stored but never answered (a crash): process now
+        Ok(Err(existing)) => existing.id,
         Err(e) => {
-            tracing::error!(error = %e, "HL7 message could not be stored");
-            return build_ack(
-                &header,
-                AckCode::Error,
-                &[error(
-                    "MSH",
-                    10,
-                    207,
-                    'E',
-                    "message could not be stored; resend",
-                )],
-                &stamp,
-                &ack_id,
-            );
+            let _ = store.rollback();
+            return internal(e.to_string());
         }
     };
+    let ack_id = format!("A{stored}");
     let actor = Actor {
         login: format!("hl7:{}", header.sending_application),
         role: Role::Interface,
         origin: header.sending_facility.clone(),
     };
-    let (code, errors) = process(store, &actor, &header, &text, now);
-    let ack = build_ack(&header, code, &errors, &stamp, &ack_id);
-    let status = if code == AckCode::Accept {
-        "processed"
-    } else {
-        "refused"
+    let normal = normalise_delimiters(&text);
+    let mut inbound = Inbound {
+        store,
+        archive,
+        actor,
+        header: header.clone(),
+        now,
     };
-    if let Err(e) = store.finish_inbound(stored, status, &ack) {
-        tracing::error!(error = %e, "HL7 outcome could not be recorded");
+    let (code, errors) = process(&mut inbound, &normal);
+    let store = inbound.store;
+    let ack = build_ack(&header, code, &errors, &stamp, &ack_id);
+    let finished = if code == AckCode::Accept {
+        store
+            .finish_inbound(stored, "processed", &ack)
+            .and_then(|()| queue_application_ack(store, &header, code, &errors, &stamp, &ack_id))
+    } else {
+        // Nothing of a refused message is applied: undo its changes, keep the message.
+        store
+            .rollback()
+            .and_then(|()| store.begin())
+            .and_then(|()| store.store_inbound(key, &message_type, &text))
+            .and_then(|r| {
+                let id = r.unwrap_or_else(|existing| existing.id);
+                store.finish_inbound(id, "refused", &ack)
+            })
+            .and_then(|()| queue_application_ack(store, &header, code, &errors, &stamp, &ack_id))
+    };
+    match finished.and_then(|()| store.commit()) {
+        Ok(()) => {
+            if code == AckCode::Accept {
+                tracing::info!(control_id = %header.control_id, message = %message_type, warnings = errors.len(), "HL7 message processed");
+            } else {
+                tracing::warn!(control_id = %header.control_id, message = %message_type, reason = %errors.first().map(|e| e.text.as_str()).unwrap_or(""), "HL7 message refused");
+            }
+            ack
+        }
+        Err(e) => {
+            let _ = store.rollback();
+            internal(e.to_string())
+        }
     }
-    ack
 }
 
-fn process(
-    store: &mut Store,
-    actor: &Actor,
+/// In enhanced mode (MSH-15 present) the sender may ask for an application ACK (MSH-16 AL,
+/// ER on errors, SU on success): it is queued to the destination whose receiving application
+/// is the sender and that takes `ack` events.
+fn queue_application_ack(
+    store: &Store,
     header: &Header,
-    text: &str,
-    now: NaiveDateTime,
-) -> (AckCode, Vec<AckError>) {
+    code: AckCode,
+    errors: &[AckError],
+    stamp: &str,
+    ack_id: &str,
+) -> Result<(), crate::store::StoreError> {
+    if header.accept_ack_type.is_empty() {
+        return Ok(());
+    }
+    let wanted = match header.application_ack_type.as_str() {
+        "AL" => true,
+        "ER" => code != AckCode::Accept,
+        "SU" => code == AckCode::Accept,
+        _ => false,
+    };
+    if !wanted {
+        return Ok(());
+    }
+    let original = Header {
+        accept_ack_type: String::new(),
+        ..header.clone()
+    };
+    let control_id = format!("{ack_id}APP");
+    let message = build_ack(&original, code, errors, stamp, &control_id);
+    let mut queued = false;
+    for destination in store.destinations()? {
+        if destination.takes("ack")
+            && destination
+                .receiving_application
+                .eq_ignore_ascii_case(&header.sending_application)
+        {
+            store.enqueue_outbound(
+                destination.id,
+                "ack",
+                &format!("hl7:{}", header.control_id),
+                &format!("{control_id}D{}", destination.id),
+                &message,
+            )?;
+            queued = true;
+        }
+    }
+    if !queued {
+        tracing::warn!(sender = %header.sending_application, "application ACK asked for, but no destination takes ack events for this sender");
+    }
+    Ok(())
+}
+
+fn process(inbound: &mut Inbound<'_>, text: &str) -> Outcome {
     let segments = Segments::new(text);
-    let supported = matches!(
-        (header.message_type.as_str(), header.trigger_event.as_str()),
-        ("ADT", "A01" | "A04" | "A05" | "A08") | ("ORM", "O01")
+    let (kind, event) = (
+        inbound.header.message_type.clone(),
+        inbound.header.trigger_event.clone(),
     );
-    if !supported {
+    let handled = matches!(
+        (kind.as_str(), event.as_str()),
+        ("ADT", "A01" | "A04" | "A05" | "A08" | "A11" | "A23" | "A40")
+            | ("ORM", "O01")
+            | ("OMI", "O23")
+            | ("OMG", "O19")
+            | ("ORU", "R01")
+    );
+    if !handled {
+        let code = if matches!(kind.as_str(), "ADT" | "ORM" | "OMI" | "OMG" | "ORU") {
+            201
+        } else {
+            200
+        };
         return (
             AckCode::Reject,
             vec![error(
                 "MSH",
                 9,
-                200,
+                code,
                 'E',
-                format!(
-                    "{}^{} is not handled",
-                    header.message_type, header.trigger_event
-                ),
+                format!("{kind}^{event} is not handled"),
             )],
         );
     }
@@ -288,151 +269,361 @@ fn process(
             )],
         );
     }
-    let patient = match patient_for(store, actor, pid) {
-        Ok(p) => p,
-        Err(e) => {
-            return (
-                AckCode::Error,
-                vec![error("PID", 3, 207, 'E', e.to_string())],
-            );
-        }
-    };
-    if header.message_type == "ADT" {
-        if header.trigger_event == "A08" {
-            let mut update = demographics(pid);
-            if let Ok(existing) = store.patient(patient) {
-                update.id = existing.id;
-                update.mrn = existing.mrn;
-                update.pregnancy = existing.pregnancy;
-                update.alerts = existing.alerts;
-                if let Err(e) = store.update_patient(&update) {
-                    return (
-                        AckCode::Error,
-                        vec![error("PID", 5, 207, 'E', e.to_string())],
+    match kind.as_str() {
+        "ADT" => adt(inbound, &segments, pid, &event),
+        "ORU" => super::inbound_orders::result(inbound, &segments, pid),
+        _ => super::inbound_orders::orders(inbound, &segments, pid),
+    }
+}
+
+fn adt(inbound: &mut Inbound<'_>, segments: &Segments<'_>, pid: &str, event: &str) -> Outcome {
+    let mut warnings = Vec::new();
+    match event {
+        "A11" | "A23" => {
+            let Some(patient) = known_patient(inbound.store, pid) else {
+                warnings.push(error(
+                    "PID",
+                    3,
+                    204,
+                    'W',
+                    "patient not known here; nothing to cancel",
+                ));
+                return (AckCode::Accept, warnings);
+            };
+            let visit = segments
+                .first("PV1")
+                .map(|pv1| text(pv1, 19, 1))
+                .unwrap_or_default();
+            match inbound.store.encounter_by_outside_number(patient, &visit) {
+                Ok(Some(encounter)) => {
+                    if let Err(e) = inbound.store.cancel_encounter(encounter) {
+                        return refuse("PV1", 19, 207, e.to_string());
+                    }
+                    let _ = crate::access::audit(
+                        inbound.store,
+                        &inbound.actor,
+                        "patient.encounter.cancel",
+                        &format!("encounter:{encounter}"),
+                        "ok",
+                        event,
                     );
                 }
+                Ok(None) => warnings.push(error(
+                    "PV1",
+                    19,
+                    204,
+                    'W',
+                    format!("visit {visit} not known here; nothing to cancel"),
+                )),
+                Err(e) => return refuse("PV1", 19, 207, e.to_string()),
             }
+            (AckCode::Accept, warnings)
         }
-        return (AckCode::Accept, vec![]);
+        "A40" => merge(inbound, segments, pid),
+        _ => {
+            let existed = known_patient(inbound.store, pid);
+            let patient = match patient_for(inbound, pid) {
+                Ok(p) => p,
+                Err(e) => return refuse("PID", 3, 207, e.to_string()),
+            };
+            if existed.is_some() {
+                let mut update = demographics(pid);
+                update.id = patient;
+                if let Err(e) = his::update_patient(inbound.store, &inbound.actor, &update) {
+                    return refuse("PID", 5, 207, e.to_string());
+                }
+            }
+            if let Err(outcome) = visit_and_insurance(inbound, segments, patient, &mut warnings) {
+                return outcome;
+            }
+            (AckCode::Accept, warnings)
+        }
     }
-    // ORM^O01: each ORC/OBR pair is one order.
-    let orcs: Vec<&str> = segments.all("ORC").collect();
-    let obrs: Vec<&str> = segments.all("OBR").collect();
-    if orcs.is_empty() || obrs.len() < orcs.len() {
+}
+
+/// ADT^A40: the patient named by MRG-1 is merged into the one PID-3 names, through the same
+/// audited merge the screens use (studies in the archive move with it).
+fn merge(inbound: &mut Inbound<'_>, segments: &Segments<'_>, pid: &str) -> Outcome {
+    let Some(mrg) = segments.first("MRG") else {
         return (
             AckCode::Reject,
-            vec![error("ORC", 0, 100, 'E', "each ORC needs its OBR")],
+            vec![error("MRG", 0, 100, 'E', "ADT^A40 needs an MRG segment")],
         );
-    }
-    let icd10: Vec<String> = segments
-        .all("DG1")
-        .map(|dg1| unescape(component(field(dg1, 3), 1)))
-        .filter(|c| !c.is_empty())
-        .collect();
-    let mut warnings = Vec::new();
-    for (orc, obr) in orcs.iter().zip(&obrs) {
-        let placer = unescape(component(field(orc, 2), 1));
-        let placer = if placer.is_empty() {
-            unescape(component(field(obr, 2), 1))
-        } else {
-            placer
-        };
-        match field(orc, 1) {
-            "NW" => {
-                let timing = if field(orc, 7).is_empty() {
-                    field(obr, 27)
-                } else {
-                    field(orc, 7)
-                };
-                let priority = match (component(timing, 6), field(obr, 5)) {
-                    ("S", _) | (_, "S") => Priority::Stat,
-                    ("A", _) | (_, "A") => Priority::Asap,
-                    _ => Priority::Routine,
-                };
-                let request = OrderRequest {
-                    patient: Some(patient),
-                    placer_number: placer,
-                    placer_app: header.sending_application.clone(),
-                    procedure_code: unescape(component(field(obr, 4), 1)),
-                    priority,
-                    reason: unescape(
-                        &[field(obr, 13), component(field(obr, 31), 2)]
-                            .iter()
-                            .filter(|s| !s.is_empty())
-                            .copied()
-                            .collect::<Vec<_>>()
-                            .join("; "),
-                    ),
-                    icd10: icd10.clone(),
-                    referring: None,
-                    insurance: None,
-                    authorisation: String::new(),
-                    requested_time: hl7_time(component(timing, 4)),
-                };
-                match ris::place_order(store, actor, &request, now) {
-                    Ok(placed) => {
-                        for reason in placed.review_reasons {
-                            warnings.push(error(
-                                "OBR",
-                                4,
-                                103,
-                                'W',
-                                format!("accepted for review: {reason}"),
-                            ));
-                        }
-                    }
-                    Err(e) => {
-                        return (
-                            AckCode::Error,
-                            vec![error("ORC", 2, 205, 'E', e.to_string())],
-                        );
-                    }
-                }
+    };
+    let prior_ids = id_list(field(mrg, 1));
+    let mut prior = None;
+    for id in &prior_ids {
+        match inbound.store.patient_by_identifier(&id.value, &id.issuer) {
+            Ok(Some(p)) => {
+                prior = Some(p.id);
+                break;
             }
-            "CA" | "DC" => {
-                let Ok(Some(accession)) =
-                    store.order_by_placer(&header.sending_application, &placer)
-                else {
-                    return (
-                        AckCode::Error,
-                        vec![error(
-                            "ORC",
-                            2,
-                            204,
-                            'E',
-                            format!("no order with placer number {placer}"),
-                        )],
-                    );
-                };
-                let to = if field(orc, 1) == "CA" {
-                    ExamStatus::Cancelled
-                } else {
-                    ExamStatus::Discontinued
-                };
-                if let Err(e) =
-                    ris::change_status(store, actor, &accession, to, "cancelled by the placer")
-                {
-                    return (
-                        AckCode::Error,
-                        vec![error("ORC", 1, 207, 'E', e.to_string())],
-                    );
-                }
-            }
-            other => {
-                return (
-                    AckCode::Error,
-                    vec![error(
-                        "ORC",
-                        1,
-                        103,
-                        'E',
-                        format!("order control {other} is not handled"),
-                    )],
-                );
-            }
+            Ok(None) => {}
+            Err(e) => return refuse("MRG", 1, 207, e.to_string()),
         }
     }
-    (AckCode::Accept, warnings)
+    let Some(prior) = prior else {
+        return (
+            AckCode::Accept,
+            vec![error(
+                "MRG",
+                1,
+                204,
+                'W',
+                "the prior patient is not known here; nothing to merge",
+            )],
+        );
+    };
+    let survivor = match patient_for(inbound, pid) {
+        Ok(p) => p,
+        Err(e) => return refuse("PID", 3, 207, e.to_string()),
+    };
+    if survivor == prior {
+        return (
+            AckCode::Accept,
+            vec![error("MRG", 1, 205, 'W', "already the same patient")],
+        );
+    }
+    let merged = match inbound.archive {
+        Some(archive) => {
+            his::merge_with_archive(inbound.store, archive, &inbound.actor, survivor, prior)
+        }
+        None => his::merge(inbound.store, &inbound.actor, survivor, prior),
+    };
+    match merged {
+        Ok(_) => (AckCode::Accept, vec![]),
+        Err(e) => refuse("MRG", 1, 207, e.to_string()),
+    }
+}
+
+/// Identifiers of a repeating CX field (`id^^^authority^type~…`).
+pub fn id_list(value: &str) -> Vec<PatientIdentifier> {
+    value
+        .split('~')
+        .filter_map(|r| {
+            let value = unescape(r.split('^').next().unwrap_or(""));
+            let issuer_field = r.split('^').nth(3).unwrap_or("");
+            let issuer = unescape(issuer_field.split('&').next().unwrap_or(""));
+            (!value.is_empty()).then_some(PatientIdentifier { value, issuer })
+        })
+        .collect()
+}
+
+/// The patient identifiers of PID-3 (repeating), each with its assigning authority.
+pub fn identifiers(pid: &str) -> Vec<PatientIdentifier> {
+    id_list(field(pid, 3))
+}
+
+/// Demographics from PID.
+pub fn demographics(pid: &str) -> PatientRecord {
+    let birth = field(pid, 7);
+    PatientRecord {
+        family_name: text(pid, 5, 1),
+        given_name: text(pid, 5, 2),
+        middle_name: text(pid, 5, 3),
+        suffix: text(pid, 5, 4),
+        prefix: text(pid, 5, 5),
+        birth_date: if birth.len() >= 8 && birth[..8].bytes().all(|b| b.is_ascii_digit()) {
+            format!("{}-{}-{}", &birth[..4], &birth[4..6], &birth[6..8])
+        } else {
+            String::new()
+        },
+        sex: match field(pid, 8) {
+            s @ ("F" | "M" | "O" | "U") => s.to_string(),
+            _ => "U".into(),
+        },
+        address: {
+            let parts: Vec<String> = field(pid, 11)
+                .split('~')
+                .next()
+                .unwrap_or("")
+                .split('^')
+                .map(unescape)
+                .filter(|p| !p.is_empty())
+                .collect();
+            parts.join(", ")
+        },
+        phone: {
+            let first = field(pid, 13).split('~').next().unwrap_or("");
+            // XTN: the old free-text number in component 1, else area code + local number.
+            let old = unescape(component(first, 1));
+            if old.is_empty() {
+                format!(
+                    "{}{}",
+                    unescape(component(first, 6)),
+                    unescape(component(first, 7))
+                )
+            } else {
+                old
+            }
+        },
+        language: text(pid, 15, 1),
+        ..PatientRecord::default()
+    }
+}
+
+/// The registered patient a PID names by any identifier with its issuer.
+pub fn known_patient(store: &Store, pid: &str) -> Option<i64> {
+    identifiers(pid).iter().find_map(|id| {
+        if id.issuer.is_empty() {
+            return None;
+        }
+        store
+            .patient_by_identifier(&id.value, &id.issuer)
+            .ok()
+            .flatten()
+            .map(|p| p.id)
+    })
+}
+
+/// The registered patient a PID names, registering a new one when none matches.
+pub fn patient_for(inbound: &mut Inbound<'_>, pid: &str) -> Result<i64, HisError> {
+    if let Some(p) = known_patient(inbound.store, pid) {
+        return Ok(p);
+    }
+    let registration = Registration {
+        patient: demographics(pid),
+        identifiers: identifiers(pid)
+            .into_iter()
+            .filter(|i| !i.issuer.is_empty())
+            .collect(),
+        // The EHR knows its patient: a same-name-and-birth-date person here is someone else
+        // unless an identifier says otherwise.
+        confirmed_new: true,
+    };
+    Ok(his::register(inbound.store, &inbound.actor, &registration)?.id)
+}
+
+/// A physician from an XCN field (`id^family^given^…^^^^authority`), added or found. An NPI
+/// that fails its check digit is dropped (with a warning) and the physician kept by name.
+pub fn physician(
+    inbound: &Inbound<'_>,
+    value: &str,
+    segment: &str,
+    field_number: u32,
+    warnings: &mut Vec<AckError>,
+) -> Option<i64> {
+    let family = unescape(component(value, 2));
+    if family.is_empty() {
+        return None;
+    }
+    let mut npi = unescape(component(value, 1));
+    if !npi.is_empty() && !his::npi_is_valid(&npi) {
+        warnings.push(error(
+            segment,
+            field_number,
+            102,
+            'W',
+            format!("{npi} is not a valid NPI; the physician is recorded by name"),
+        ));
+        npi.clear();
+    }
+    let record = ReferringPhysician {
+        id: 0,
+        npi,
+        family_name: family,
+        given_name: unescape(component(value, 3)),
+        phone: String::new(),
+    };
+    match his::add_referring(inbound.store, &inbound.actor, &record) {
+        Ok(id) => Some(id),
+        Err(e) => {
+            warnings.push(error(segment, field_number, 207, 'W', e.to_string()));
+            None
+        }
+    }
+}
+
+/// PV1 (visit: PV1-19 number, PV1-2 class, PV1-8 referring doctor) and IN1 (insurance):
+/// recorded for the patient; returns (encounter, insurance policy) when present.
+pub fn visit_and_insurance(
+    inbound: &mut Inbound<'_>,
+    segments: &Segments<'_>,
+    patient: i64,
+    warnings: &mut Vec<AckError>,
+) -> Result<(Option<i64>, Option<i64>), Outcome> {
+    let mut encounter = None;
+    if let Some(pv1) = segments.first("PV1") {
+        let referring = physician(inbound, field(pv1, 8), "PV1", 8, warnings);
+        let visit = text(pv1, 19, 1);
+        if !visit.is_empty() {
+            let found = inbound
+                .store
+                .encounter_by_outside_number(patient, &visit)
+                .map_err(|e| refuse("PV1", 19, 207, e.to_string()))?;
+            encounter = match found {
+                Some(id) => Some(id),
+                None => {
+                    let kind = match field(pv1, 2) {
+                        "I" => "inpatient",
+                        "E" => "emergency",
+                        _ => "outpatient",
+                    };
+                    let started = super::fields::hl7_time(field(pv1, 44))
+                        .unwrap_or(inbound.now)
+                        .format(crate::ris::LOCAL_TIME_FORMAT)
+                        .to_string();
+                    let opened = his::open_encounter(
+                        inbound.store,
+                        &inbound.actor,
+                        patient,
+                        kind,
+                        &started,
+                        referring,
+                    )
+                    .map_err(|e| refuse("PV1", 19, 207, e.to_string()))?;
+                    inbound
+                        .store
+                        .set_outside_visit_number(opened.id, &visit)
+                        .map_err(|e| refuse("PV1", 19, 207, e.to_string()))?;
+                    Some(opened.id)
+                }
+            };
+        }
+    }
+    let mut policy = None;
+    for in1 in segments.all("IN1") {
+        let payer = super::fields::first_of(&[field(in1, 4), field(in1, 3)]);
+        let payer = unescape(component(payer, 1));
+        if payer.is_empty() {
+            continue;
+        }
+        let member = unescape(component(
+            super::fields::first_of(&[field(in1, 36), field(in1, 49)]),
+            1,
+        ));
+        let existing = inbound
+            .store
+            .insurance_like(patient, &payer, &member)
+            .map_err(|e| refuse("IN1", 4, 207, e.to_string()))?;
+        let id = match existing {
+            Some(id) => id,
+            None => {
+                let subscriber = [text(in1, 16, 2), text(in1, 16, 1)]
+                    .iter()
+                    .filter(|s| !s.is_empty())
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let record = InsurancePolicy {
+                    id: 0,
+                    patient,
+                    payer,
+                    plan: text(in1, 2, 1),
+                    member_number: member,
+                    group_number: text(in1, 8, 1),
+                    subscriber,
+                    relationship: text(in1, 17, 1),
+                    requires_authorisation: false,
+                    eligibility: "unknown".into(),
+                };
+                his::add_insurance(inbound.store, &inbound.actor, &record)
+                    .map_err(|e| refuse("IN1", 4, 207, e.to_string()))?
+            }
+        };
+        policy.get_or_insert(id);
+    }
+    Ok((encounter, policy))
 }
 
 #[cfg(test)]
@@ -440,15 +631,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escapes_decode() {
+    fn pid_reads_names_dates_and_identifiers_by_issuer() {
+        let pid = "PID|1||100234^^^NORTH&1.2.3&ISO^MR~55^^^SSA^SS||DOE^JANE^A^JR^MRS||19700315|F|||1 MAIN\\S\\ST^^SPRINGFIELD||^PRN^PH^^^217^5550134||ENG";
+        let ids = identifiers(pid);
+        assert_eq!(ids.len(), 2);
         assert_eq!(
-            unescape("A\\F\\B\\S\\C\\T\\D\\R\\E\\E\\F\\.br\\G"),
-            "A|B^C&D~E\\F\nG"
+            (ids[0].value.as_str(), ids[0].issuer.as_str()),
+            ("100234", "NORTH")
         );
-        assert_eq!(unescape("\\XC3A9\\t\\"), "ét\\");
+        assert_eq!(ids[1].issuer, "SSA");
+        let p = demographics(pid);
         assert_eq!(
-            hl7_time("20261130090000"),
-            NaiveDateTime::parse_from_str("2026-11-30 09:00", "%Y-%m-%d %H:%M").ok()
+            (
+                p.family_name.as_str(),
+                p.given_name.as_str(),
+                p.suffix.as_str(),
+                p.prefix.as_str()
+            ),
+            ("DOE", "JANE", "JR", "MRS")
         );
+        assert_eq!(p.birth_date, "1970-03-15");
+        assert_eq!(p.address, "1 MAIN^ST, SPRINGFIELD");
+        assert_eq!(p.phone, "2175550134");
+        assert_eq!(p.language, "ENG");
     }
 }

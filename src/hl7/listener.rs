@@ -19,6 +19,8 @@ use super::mllp::{MllpDecoder, frame};
 pub struct Hl7Config {
     /// The database every message is stored in.
     pub database: PathBuf,
+    /// The archive folder (merges move archived studies); None in tests without one.
+    pub archive: Option<PathBuf>,
     /// A connection silent this long is closed.
     pub idle_timeout: Duration,
     /// Larger messages are refused and the connection closed.
@@ -104,6 +106,7 @@ async fn connection(mut socket: TcpStream, peer: SocketAddr, config: Hl7Config) 
             // One connection to the store per HL7 connection, moved to the blocking thread and
             // back, instead of opening (and migrating) the database for every message.
             let database = config.database.clone();
+            let archive = config.archive.clone();
             let taken = store.take();
             let ack = tokio::task::spawn_blocking(move || {
                 let now = chrono::Local::now().naive_local();
@@ -113,7 +116,9 @@ async fn connection(mut socket: TcpStream, peer: SocketAddr, config: Hl7Config) 
                 };
                 match opened {
                     Ok(mut s) => {
-                        let ack = super::inbound::receive(&mut s, &message, now);
+                        let archive =
+                            archive.and_then(|p| crate::archive::ArchiveFolder::open(&p).ok());
+                        let ack = super::inbound::receive(&mut s, archive.as_ref(), &message, now);
                         (ack, Some(s))
                     }
                     Err(e) => {

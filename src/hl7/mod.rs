@@ -1,8 +1,16 @@
-//! The HL7 v2 lane: MLLP transport to and from the referring EHRs. Messages become domain calls
-//! (HIS registration, RIS orders) and results go back out; this first part is the framing.
+//! The HL7 v2 lane: MLLP transport to and from the referring EHRs, billing and dictation
+//! systems. Inbound messages become domain calls (HIS registration, RIS orders, dictated
+//! reports); domain events (reports signed, exam status, charges, registrations) go back out
+//! through a persistent queue per destination.
 
 pub mod ack;
+pub mod batch;
+pub mod codes;
+pub mod fields;
 pub mod inbound;
+pub mod inbound_orders;
 pub mod listener;
 pub mod message;
 pub mod mllp;
+pub mod outbound;
+pub mod sender;

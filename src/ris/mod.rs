@@ -97,6 +97,22 @@ pub struct OrderRequest {
     pub authorisation: String,
     /// Requested local start, if the referrer gave one.
     pub requested_time: Option<NaiveDateTime>,
+    /// Numbers the placer already gave the exam (OMI^O23 IPC segment), used instead of ours.
+    pub supplied: Option<SuppliedIdentifiers>,
+}
+
+/// The DICOM identifiers an OMI^O23 placer assigns itself (IPC-1…4): the scanner and the
+/// placer's own PACS then agree on them without asking us.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SuppliedIdentifiers {
+    /// Accession number (IPC-1), at most 16 characters.
+    pub accession: String,
+    /// Requested Procedure ID (IPC-2).
+    pub requested_procedure_id: String,
+    /// Study Instance UID (IPC-3).
+    pub study_uid: String,
+    /// Scheduled Procedure Step ID (IPC-4).
+    pub step_id: String,
 }
 
 /// The result of placing an order.
@@ -208,7 +224,38 @@ pub fn place_order(
         }
     }
     let number = store.next_counter("accession")?;
-    let accession = format!("LB{number:08}");
+    let supplied = request.supplied.clone().unwrap_or_default();
+    let or_ours = |given: &str, ours: String| {
+        if given.trim().is_empty() {
+            ours
+        } else {
+            given.trim().to_string()
+        }
+    };
+    let accession = or_ours(&supplied.accession, format!("LB{number:08}"));
+    if accession.len() > 16 {
+        return Err(RisError::Invalid(format!(
+            "accession number {accession} is longer than 16 characters"
+        )));
+    }
+    if !supplied.study_uid.is_empty() && !crate::pacs::attributes::is_valid_uid(&supplied.study_uid)
+    {
+        return Err(RisError::Invalid(format!(
+            "Study Instance UID {} is not a valid UID",
+            supplied.study_uid
+        )));
+    }
+    if !supplied.study_uid.is_empty() && store.order_by_study_uid(&supplied.study_uid)?.is_some() {
+        return Err(RisError::Conflict(format!(
+            "Study Instance UID {} already belongs to another order",
+            supplied.study_uid
+        )));
+    }
+    if store.order_by_accession(&accession)?.is_some() {
+        return Err(RisError::Conflict(format!(
+            "accession number {accession} is already used"
+        )));
+    }
     let filler = format!("F{number:08}");
     let duration = procedure.as_ref().map_or(30, |p| p.duration_minutes);
     let status = if review.is_empty() {
@@ -238,9 +285,9 @@ pub fn place_order(
         ..OrderRecord::default()
     };
     let step = StepRecord {
-        requested_procedure_id: format!("RP{number:08}"),
-        step_id: format!("SPS{number:08}"),
-        study_uid: new_uid(),
+        requested_procedure_id: or_ours(&supplied.requested_procedure_id, format!("RP{number:08}")),
+        step_id: or_ours(&supplied.step_id, format!("SPS{number:08}")),
+        study_uid: or_ours(&supplied.study_uid, new_uid()),
         duration_minutes: duration,
         ..StepRecord::default()
     };
@@ -334,6 +381,84 @@ pub fn change_status(
         &subject,
         "ok",
         &format!("{from} -> {to}"),
+    )?;
+    Ok(())
+}
+
+/// What a change to an order (ORC-1 XO, or the order screen) may alter before the exam
+/// starts; empty values leave the field as it is.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OrderChange {
+    /// New procedure code (must be in the catalogue).
+    pub procedure_code: String,
+    /// New priority.
+    pub priority: Option<Priority>,
+    /// New reason for exam.
+    pub reason: String,
+    /// New requested time.
+    pub requested_time: Option<NaiveDateTime>,
+    /// New diagnoses.
+    pub icd10: Vec<String>,
+}
+
+/// Changes an order that has not started (needs review, ordered or scheduled).
+pub fn change_order(
+    store: &mut Store,
+    actor: &Actor,
+    accession: &str,
+    change: &OrderChange,
+) -> Result<(), RisError> {
+    let subject = format!("order:{accession}");
+    access::authorise(store, actor, Action::ManageOrders, &subject)?;
+    let order = order_named(store, accession)?;
+    let status = status_of(&order)?;
+    if !matches!(
+        status,
+        ExamStatus::NeedsReview | ExamStatus::Ordered | ExamStatus::Scheduled
+    ) {
+        return Err(RisError::Invalid(format!(
+            "{accession} is {status}: only an order that has not started can change"
+        )));
+    }
+    let code = if change.procedure_code.is_empty() {
+        order.procedure_code.clone()
+    } else {
+        if store.procedure(&change.procedure_code)?.is_none() {
+            return Err(RisError::Invalid(format!(
+                "unknown procedure code {}",
+                change.procedure_code
+            )));
+        }
+        change.procedure_code.clone()
+    };
+    let pick = |new: &str, old: &str| {
+        if new.is_empty() {
+            old.to_string()
+        } else {
+            new.to_string()
+        }
+    };
+    let requested = change
+        .requested_time
+        .map(|t| t.format(LOCAL_TIME_FORMAT).to_string())
+        .unwrap_or_else(|| order.requested_time.clone());
+    store.change_order_request(
+        order.id,
+        &code,
+        change
+            .priority
+            .map_or(order.priority.as_str(), |p| p.code()),
+        &pick(&change.reason, &order.reason),
+        &requested,
+        &pick(&change.icd10.join("~"), &order.icd10),
+    )?;
+    access::audit(
+        store,
+        actor,
+        "order.change",
+        &subject,
+        "ok",
+        &format!("{} -> {code}", order.procedure_code),
     )?;
     Ok(())
 }

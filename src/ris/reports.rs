@@ -179,3 +179,68 @@ pub fn add_addendum(
     access::audit(store, actor, "report.addendum", &subject, "ok", "")?;
     Ok(id)
 }
+
+/// The status a dictation or speech-recognition system gives its report (ORU OBR-25).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DictatedStatus {
+    /// P: preliminary.
+    Preliminary,
+    /// F: final.
+    Final,
+    /// C: a correction of a final report (becomes a signed addendum).
+    Corrected,
+}
+
+/// Files a report written in a dictation system through the same rules as one written here:
+/// the exam is carried to "ready to read" if the images are not in yet, the report is started,
+/// saved and signed preliminary or final; a correction of a final report becomes an addendum.
+/// The signer is the actor (the interface acting for the radiologist it names).
+pub fn file_dictated(
+    store: &mut Store,
+    actor: &Actor,
+    accession: &str,
+    body: &str,
+    status: DictatedStatus,
+) -> Result<(), RisError> {
+    let order = super::order_named(store, accession)?;
+    let exam = super::status_of(&order)?;
+    if matches!(
+        exam,
+        ExamStatus::NeedsReview | ExamStatus::Cancelled | ExamStatus::Discontinued
+    ) {
+        return Err(RisError::Invalid(format!(
+            "{accession} is {exam}: a report cannot be filed on it"
+        )));
+    }
+    access::authorise(store, actor, Action::Report, &format!("order:{accession}"))?;
+    super::advance_to_ready(store, actor, &order, "report received from dictation")?;
+    let report = store
+        .reports_of_order(order.id)?
+        .into_iter()
+        .find(|r| r.kind == "report");
+    let report = match report {
+        Some(r) => r,
+        None => {
+            let id = start(store, actor, accession)?;
+            store.report(id)?
+        }
+    };
+    match (status, report.status.as_str()) {
+        (DictatedStatus::Corrected, "final") | (DictatedStatus::Final, "final") => {
+            let addendum = add_addendum(store, actor, accession, body)?;
+            sign(store, actor, addendum, ExamStatus::Amended)
+        }
+        (DictatedStatus::Preliminary, "final") => Err(RisError::Invalid(format!(
+            "{accession} already has a final report; a preliminary cannot replace it"
+        ))),
+        (DictatedStatus::Preliminary, "preliminary") => save(store, actor, report.id, body, false),
+        (DictatedStatus::Preliminary, _) => {
+            save(store, actor, report.id, body, false)?;
+            sign(store, actor, report.id, ExamStatus::Preliminary)
+        }
+        (DictatedStatus::Final | DictatedStatus::Corrected, _) => {
+            save(store, actor, report.id, body, false)?;
+            sign(store, actor, report.id, ExamStatus::Final)
+        }
+    }
+}

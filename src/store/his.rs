@@ -120,7 +120,7 @@ impl Store {
         patient: &PatientRecord,
         identifiers: &[PatientIdentifier],
     ) -> StoreResult<i64> {
-        let tx = self.conn.transaction().ctx("starting a registration")?;
+        let tx = self.conn.savepoint().ctx("starting a registration")?;
         tx.execute(
             "INSERT INTO his_patients (mrn, family_name, given_name, middle_name, prefix, suffix,
                 birth_date, sex, address, phone, email, language, alerts, pregnancy)
@@ -385,7 +385,7 @@ impl Store {
     /// marked merged, and the merge is recorded with what moved.
     pub fn merge_patients(&mut self, kept: i64, merged: i64, by: &str) -> StoreResult<MergeRecord> {
         let (orders, identifiers) = self.patient_links(merged)?;
-        let tx = self.conn.transaction().ctx("starting a merge")?;
+        let tx = self.conn.savepoint().ctx("starting a merge")?;
         let flagged = tx
             .execute(
                 "UPDATE his_patients SET merged_into = ?1 WHERE id = ?2 AND merged_into IS NULL",
@@ -459,7 +459,7 @@ impl Store {
                 "merge {id} was already undone"
             )));
         }
-        let tx = self.conn.transaction().ctx("starting an unmerge")?;
+        let tx = self.conn.savepoint().ctx("starting an unmerge")?;
         for order in &record.moved_orders {
             tx.execute(
                 "UPDATE orders SET patient = ?1 WHERE id = ?2",

@@ -324,10 +324,7 @@ impl Store {
         &mut self,
         batch: &[NewInstance],
     ) -> StoreResult<Vec<Result<i64, IndexConflict>>> {
-        let tx = self
-            .conn
-            .transaction()
-            .ctx("starting an index transaction")?;
+        let tx = self.conn.savepoint().ctx("starting an index transaction")?;
         let mut outcomes = Vec::with_capacity(batch.len());
         for inst in batch {
             outcomes.push(index_one(&tx, inst)?);
@@ -368,7 +365,7 @@ impl Store {
 
     /// Removes instance rows (crash recovery only).
     pub fn remove_instances(&mut self, rows: &[i64]) -> StoreResult<()> {
-        let tx = self.conn.transaction().ctx("starting a removal")?;
+        let tx = self.conn.savepoint().ctx("starting a removal")?;
         for row in rows {
             tx.execute("DELETE FROM instances WHERE id = ?1", [row])
                 .ctx("removing an instance row")?;
@@ -378,10 +375,7 @@ impl Store {
 
     /// Records that these instances' files and index rows are on stable storage.
     pub fn mark_durable(&mut self, rows: &[i64]) -> StoreResult<()> {
-        let tx = self
-            .conn
-            .transaction()
-            .ctx("starting a durability update")?;
+        let tx = self.conn.savepoint().ctx("starting a durability update")?;
         {
             let mut stmt = tx
                 .prepare_cached("UPDATE instances SET durable = 1 WHERE id = ?1")
@@ -606,7 +600,7 @@ fn condition_sql(cond: &Condition, values: &mut Vec<Value>) -> String {
 }
 
 fn index_one(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &rusqlite::Connection,
     inst: &NewInstance,
 ) -> StoreResult<Result<i64, IndexConflict>> {
     // Patient: identified by (ID, issuer). Demographics are kept from the first arrival;
@@ -710,7 +704,7 @@ fn index_one(
 /// Executes a statement through the connection's statement cache (the index writer runs the
 /// same few statements for every instance).
 fn exec(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &rusqlite::Connection,
     sql: &str,
     params: impl rusqlite::Params,
 ) -> rusqlite::Result<usize> {
@@ -722,10 +716,7 @@ pub type IndexPatient<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str);
 
 /// Adds the index's patient row for (ID, issuer) unless it exists; demographics are kept from
 /// the first time the patient was indexed.
-fn ensure_index_patient(
-    tx: &rusqlite::Transaction<'_>,
-    patient: IndexPatient<'_>,
-) -> StoreResult<()> {
+fn ensure_index_patient(tx: &rusqlite::Connection, patient: IndexPatient<'_>) -> StoreResult<()> {
     let (patient_id, issuer, name, birth_date, sex) = patient;
     exec(
         tx,
@@ -739,7 +730,7 @@ fn ensure_index_patient(
 
 /// Runs a one-row query through the statement cache.
 fn query_one<T>(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &rusqlite::Connection,
     sql: &str,
     params: impl rusqlite::Params,
     f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
@@ -804,7 +795,7 @@ impl Store {
         patient: IndexPatient<'_>,
         accession: Option<&str>,
     ) -> StoreResult<()> {
-        let tx = self.conn.transaction().ctx("starting a study relink")?;
+        let tx = self.conn.savepoint().ctx("starting a study relink")?;
         ensure_index_patient(&tx, patient)?;
         exec(
             &tx,
@@ -829,7 +820,7 @@ impl Store {
         accession: &str,
     ) -> StoreResult<()> {
         let (patient_id, issuer) = (patient.0, patient.1);
-        let tx = self.conn.transaction().ctx("starting a series move")?;
+        let tx = self.conn.savepoint().ctx("starting a series move")?;
         ensure_index_patient(&tx, patient)?;
         exec(
             &tx,

@@ -75,6 +75,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/007_encounters.sql")),
         M::up(include_str!("migrations/008_merge_studies.sql")),
         M::up(include_str!("migrations/009_hl7_inbound.sql")),
+        M::up(include_str!("migrations/010_hl7_outbound.sql")),
     ])
 }
 

@@ -158,7 +158,7 @@ impl Store {
         body: &str,
         author: &str,
     ) -> StoreResult<i64> {
-        let tx = self.conn.transaction().ctx("starting a report")?;
+        let tx = self.conn.savepoint().ctx("starting a report")?;
         tx.execute(
             "INSERT INTO reports (order_id, kind, status, body, author) VALUES (?1, ?2, 'draft', ?3, ?4)",
             params![order_id, kind, body, author],
@@ -177,7 +177,7 @@ impl Store {
 
     /// Saves a report's new state and its version in one transaction.
     pub fn save_report(&mut self, report: &ReportRecord, changed_by: &str) -> StoreResult<()> {
-        let tx = self.conn.transaction().ctx("starting a report change")?;
+        let tx = self.conn.savepoint().ctx("starting a report change")?;
         let n = tx
             .execute(
                 "UPDATE reports SET status = ?2, body = ?3, critical = ?4, signer = ?5,
@@ -283,17 +283,30 @@ impl Store {
 
     /// Charges in a status (all when None), oldest first.
     pub fn charges(&self, status: Option<&str>) -> StoreResult<Vec<ChargeRecord>> {
+        self.charges_where(status, None)
+    }
+
+    /// One charge by row id.
+    pub fn charge(&self, id: i64) -> StoreResult<Option<ChargeRecord>> {
+        Ok(self.charges_where(None, Some(id))?.into_iter().next())
+    }
+
+    fn charges_where(
+        &self,
+        status: Option<&str>,
+        only: Option<i64>,
+    ) -> StoreResult<Vec<ChargeRecord>> {
         let mut stmt = self
             .conn
             .prepare_cached(
                 "SELECT c.id, o.accession, c.cpt, c.modifiers, c.icd10, c.units, c.amount_cents,
                         c.payer, c.status
                  FROM charges c JOIN orders o ON o.id = c.order_id
-                 WHERE ?1 IS NULL OR c.status = ?1 ORDER BY c.id",
+                 WHERE (?1 IS NULL OR c.status = ?1) AND (?2 IS NULL OR c.id = ?2) ORDER BY c.id",
             )
             .ctx("preparing charges")?;
         let rows = stmt
-            .query_map([status], |r| {
+            .query_map(rusqlite::params![status, only], |r| {
                 Ok(ChargeRecord {
                     id: r.get(0)?,
                     accession: r.get(1)?,

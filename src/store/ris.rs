@@ -326,7 +326,7 @@ impl Store {
         actor: &str,
         note: &str,
     ) -> StoreResult<(i64, i64)> {
-        let tx = self.conn.transaction().ctx("starting an order")?;
+        let tx = self.conn.savepoint().ctx("starting an order")?;
         tx.execute(
             "INSERT INTO orders (patient, placer_number, placer_app, filler_number, accession,
                 procedure_code, priority, reason, icd10, referring, insurance, authorisation,
@@ -506,7 +506,7 @@ impl Store {
         actor: &str,
         note: &str,
     ) -> StoreResult<()> {
-        let tx = self.conn.transaction().ctx("starting a booking")?;
+        let tx = self.conn.savepoint().ctx("starting a booking")?;
         let (room, start) = match booking {
             Some((room, start)) => (Some(room), start.to_string()),
             None => (None, String::new()),
@@ -528,7 +528,7 @@ impl Store {
         actor: &str,
         note: &str,
     ) -> StoreResult<()> {
-        let tx = self.conn.transaction().ctx("starting a status change")?;
+        let tx = self.conn.savepoint().ctx("starting a status change")?;
         set_status(&tx, order_id, new_status, actor, note)?;
         tx.commit().ctx("committing a status change")
     }
@@ -660,7 +660,7 @@ impl Store {
 }
 
 fn set_status(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &rusqlite::Connection,
     order_id: i64,
     new_status: &str,
     actor: &str,

@@ -1,0 +1,190 @@
+//! Reading fields out of a decoded message by HL7 position (`PID-3`, `OBR-27.6`), after its
+//! delimiters were brought to the standard `|^~\&` and with escapes decoded on request.
+
+use chrono::NaiveDateTime;
+
+/// The segments of a message, for field access by HL7 position.
+pub struct Segments<'a> {
+    lines: Vec<&'a str>,
+}
+
+impl<'a> Segments<'a> {
+    /// Splits a normalised message (segments ended by CR).
+    pub fn new(text: &'a str) -> Segments<'a> {
+        Segments {
+            lines: text.split('\r').filter(|l| !l.trim().is_empty()).collect(),
+        }
+    }
+
+    /// Every segment, in order.
+    pub fn lines(&self) -> &[&'a str] {
+        &self.lines
+    }
+
+    /// Every segment with this id, in order.
+    pub fn all(&self, id: &'a str) -> impl Iterator<Item = &'a str> + '_ {
+        self.lines
+            .iter()
+            .copied()
+            .filter(move |l| segment_id(l) == id)
+    }
+
+    /// The first segment with this id.
+    pub fn first(&self, id: &'a str) -> Option<&'a str> {
+        self.all(id).next()
+    }
+}
+
+/// A segment's id (its first three characters).
+pub fn segment_id(segment: &str) -> &str {
+    segment.split('|').next().unwrap_or("")
+}
+
+/// Field `n` of a segment line (HL7 numbering; not for MSH, whose numbering is shifted).
+pub fn field(segment: &str, n: usize) -> &str {
+    segment.split('|').nth(n).unwrap_or("")
+}
+
+/// Component `c` (from 1) of a field value (first repetition).
+pub fn component(value: &str, c: usize) -> &str {
+    value
+        .split('~')
+        .next()
+        .unwrap_or("")
+        .split('^')
+        .nth(c - 1)
+        .unwrap_or("")
+}
+
+/// Sub-component `s` (from 1) of a component value.
+pub fn subcomponent(value: &str, s: usize) -> &str {
+    value.split('&').nth(s - 1).unwrap_or("")
+}
+
+/// Field `n`, component `c`, escapes decoded.
+pub fn text(segment: &str, n: usize, c: usize) -> String {
+    unescape(component(field(segment, n), c))
+}
+
+/// Rewrites a message that declares other delimiters in MSH-1/MSH-2 to the standard
+/// `|^~\&`, escaping any standard delimiter that was plain text in the original, so the rest of
+/// the lane reads one form.
+pub fn normalise_delimiters(text: &str) -> String {
+    let chars: Vec<char> = text.chars().take(8).collect();
+    if chars.len() < 8 || !text.starts_with("MSH") {
+        return text.to_string();
+    }
+    let (field_sep, component, repetition, escape, sub) =
+        (chars[3], chars[4], chars[5], chars[6], chars[7]);
+    if (field_sep, component, repetition, escape, sub) == ('|', '^', '~', '\\', '&') {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    out.push_str("MSH|^~\\&");
+    for c in text.chars().skip(8) {
+        match c {
+            c if c == field_sep => out.push('|'),
+            c if c == component => out.push('^'),
+            c if c == repetition => out.push('~'),
+            c if c == escape => out.push('\\'),
+            c if c == sub => out.push('&'),
+            '|' => out.push_str("\\F\\"),
+            '^' => out.push_str("\\S\\"),
+            '~' => out.push_str("\\R\\"),
+            '\\' => out.push_str("\\E\\"),
+            '&' => out.push_str("\\T\\"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Decodes HL7 escapes (`\F\ \S\ \T\ \R\ \E\ \Xhh\ \.br\`); unknown ones are dropped.
+pub fn unescape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(start) = rest.find('\\') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        let Some(end) = after.find('\\') else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let code = &after[..end];
+        match code {
+            "F" => out.push('|'),
+            "S" => out.push('^'),
+            "T" => out.push('&'),
+            "R" => out.push('~'),
+            "E" => out.push('\\'),
+            ".br" => out.push('\n'),
+            hex if hex.starts_with('X') => {
+                let bytes: Vec<u8> = (1..hex.len())
+                    .step_by(2)
+                    .filter_map(|i| {
+                        hex.get(i..i + 2)
+                            .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    })
+                    .collect();
+                out.push_str(&String::from_utf8_lossy(&bytes));
+            }
+            _ => {}
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// HL7 date/time (YYYYMMDD[HHMM[SS]], offsets ignored) as a local date-time.
+pub fn hl7_time(value: &str) -> Option<NaiveDateTime> {
+    let digits: String = value.chars().take_while(|c| c.is_ascii_digit()).collect();
+    match digits.len() {
+        14.. => NaiveDateTime::parse_from_str(&digits[..14], "%Y%m%d%H%M%S").ok(),
+        12..=13 => NaiveDateTime::parse_from_str(&digits[..12], "%Y%m%d%H%M").ok(),
+        8..=11 => chrono::NaiveDate::parse_from_str(&digits[..8], "%Y%m%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0)),
+        _ => None,
+    }
+}
+
+/// The first non-empty of several values.
+pub fn first_of<'a>(values: &[&'a str]) -> &'a str {
+    values
+        .iter()
+        .copied()
+        .find(|v| !v.trim().is_empty())
+        .unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_decode() {
+        assert_eq!(
+            unescape("A\\F\\B\\S\\C\\T\\D\\R\\E\\E\\F\\.br\\G"),
+            "A|B^C&D~E\\F\nG"
+        );
+        assert_eq!(unescape("\\XC3A9\\t\\"), "ét\\");
+        assert_eq!(
+            hl7_time("20261130090000"),
+            NaiveDateTime::parse_from_str("2026-11-30 09:00", "%Y-%m-%d %H:%M").ok()
+        );
+    }
+
+    #[test]
+    fn other_delimiters_become_the_standard_ones() {
+        let text = "MSH#$%@*#EPIC#X\rPID#1##7$$$H#DOE|SMITH$ANN";
+        let normal = normalise_delimiters(text);
+        assert_eq!(normal, "MSH|^~\\&|EPIC|X\rPID|1||7^^^H|DOE\\F\\SMITH^ANN");
+        let pid = Segments::new(&normal).first("PID").unwrap_or("");
+        assert_eq!(text_of(pid), ("7".to_string(), "DOE|SMITH".to_string()));
+    }
+
+    fn text_of(pid: &str) -> (String, String) {
+        (super::text(pid, 3, 1), super::text(pid, 4, 1))
+    }
+}
