@@ -131,15 +131,22 @@ fn messages_that_cannot_be_understood_are_rejected_with_a_reason() {
 }
 
 #[test]
-fn python_hl7_mllp_send_gets_acks_over_the_listener() {
+fn every_corpus_message_over_mllp_send_gets_its_ack_and_the_omi_order_is_on_the_worklist() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     assert_ne!(server.hl7_port, 0, "serve reports its HL7 port");
     let mllp_send = python().parent().unwrap().join("mllp_send");
-    for name in [
-        "adt_a04_register.hl7",
-        "orm_o01_new_mri.hl7",
-        "bad_unknown_type.hl7",
+    for (name, expected) in [
+        ("adt_a04_register.hl7", "MSA|AA|ADT0001"),
+        ("adt_a08_update.hl7", "MSA|AA|ADT0002"),
+        ("orm_o01_new_mri.hl7", "MSA|AA|ORM0001"),
+        ("omi_o23_new_ct_stat.hl7", "MSA|AA|OMI0001"),
+        ("orm_o01_cancel.hl7", "MSA|AA|ORM0002"),
+        ("adt_a40_merge.hl7", "MSA|AA|ADT0003"),
+        ("bad_no_msh.hl7", "MSA|AR"),
+        ("bad_missing_pid3.hl7", "MSA|AR|ORM0098"),
+        ("bad_truncated.hl7", "MSA|AR|ORM0099"),
+        ("bad_unknown_type.hl7", "MSA|AR|ZZZ0001"),
     ] {
         let out = Command::new(&mllp_send)
             .args(["--loose", "-p", &server.hl7_port.to_string(), "-f"])
@@ -153,21 +160,59 @@ fn python_hl7_mllp_send_gets_acks_over_the_listener() {
             "{name}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let expected = if name.starts_with("bad") {
-            "MSA|AR"
-        } else {
-            "MSA|AA"
-        };
         assert!(text.contains(expected), "{name}: {text}");
+        assert!(text.contains("ACK^"), "{name}: {text}");
     }
-    // The order is in the RIS, scheduled (for the requested time, or the first slot after
-    // today if that time has passed) and so on the scanner's worklist.
     let store = Store::open(&dir.path().join("lightbox.sqlite")).unwrap();
-    let accession = store.order_by_placer("EPIC", "ORD448812").unwrap().unwrap();
-    let order = store.order_by_accession(&accession).unwrap().unwrap();
-    assert_eq!(order.status, "scheduled");
-    let rows = store.worklist_rows(None, None, Some("MR1")).unwrap();
-    assert!(rows.iter().any(|r| r.order.accession == accession));
+    // A08 changed the address; the cancel cancelled the MRI; A40 named an unknown prior.
+    let doe = store
+        .patient_by_identifier("100234", "NORTHCLINIC")
+        .unwrap()
+        .unwrap();
+    assert!(doe.address.starts_with("48 OAK AVE"), "{}", doe.address);
+    let mri = store.order_by_placer("EPIC", "ORD448812").unwrap().unwrap();
+    assert_eq!(
+        store.order_by_accession(&mri).unwrap().unwrap().status,
+        "cancelled"
+    );
+    let log = store.inbound_log(20).unwrap();
+    let merge = log.iter().find(|m| m.control_id == "ADT0003").unwrap();
+    assert!(merge.ack.contains("not known here"), "{}", merge.ack);
+    // The OMI order is on the CT worklist with the placer's accession and Study Instance UID,
+    // as dcmtk's findscu -W sees it.
+    let out_dir = tempfile::tempdir_in(dir.path()).unwrap();
+    let port = server.port();
+    let r = dcmtk(
+        "findscu",
+        &[
+            "-W",
+            "-aec",
+            "LIGHTBOX",
+            "-aet",
+            "FINDSCU",
+            "-X",
+            "-od",
+            out_dir.path().to_str().unwrap(),
+            "-k",
+            "AccessionNumber=ACC550021",
+            "-k",
+            "StudyInstanceUID",
+            "-k",
+            "PatientID",
+            "-k",
+            "(0040,0100)[0].Modality",
+            "127.0.0.1",
+            &port,
+        ],
+    );
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let answers: Vec<_> = std::fs::read_dir(out_dir.path()).unwrap().collect();
+    assert_eq!(answers.len(), 1);
+    let obj = dicom_object::open_file(answers[0].as_ref().unwrap().path()).unwrap();
+    assert_eq!(
+        lightbox::pacs::attributes::text(&obj, dicom_dictionary_std::tags::STUDY_INSTANCE_UID),
+        "1.2.826.0.1.3680043.8.498.10000000000000000000000000001"
+    );
 }
 
 fn at(hour: u32) -> chrono::NaiveDateTime {
@@ -622,4 +667,47 @@ fn oru_from_dictation_files_the_report_and_is_forwarded() {
         amended.contains("|HOUSE GREGORY\r"),
         "signer in OBR-32: {amended}"
     );
+}
+
+#[test]
+fn a_batch_file_imports_through_the_same_processing_and_twice_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut file =
+        b"FHS|^~\\&|EPIC|NORTHCLINIC|LIGHTBOX|RADPRACTICE|20261127\rBHS|^~\\&|EPIC|NORTHCLINIC\r"
+            .to_vec();
+    for name in [
+        "adt_a04_register.hl7",
+        "orm_o01_new_mri.hl7",
+        "omi_o23_new_ct_stat.hl7",
+    ] {
+        // Exported with LF line ends, as batch files often are.
+        file.extend(
+            message(name)
+                .iter()
+                .map(|b| if *b == b'\r' { b'\n' } else { *b }),
+        );
+        if !file.ends_with(b"\n") {
+            file.push(b'\n');
+        }
+    }
+    file.extend_from_slice(b"BTS|3\rFTS|1\r");
+    let path = dir.path().join("export.hl7");
+    std::fs::write(&path, &file).unwrap();
+    let data = dir.path().join("data");
+    for round in 0..2 {
+        let out = lightbox(&data, &["hl7", "import", path.to_str().unwrap()]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "round {round}: {text}");
+        assert!(text.contains("3 messages, 3 accepted, 0 refused"), "{text}");
+    }
+    let store = Store::open(&data.join("lightbox.sqlite")).unwrap();
+    assert_eq!(store.orders_by_placer_number("ORD448812").unwrap().len(), 1);
+    assert!(store.order_by_accession("ACC550021").unwrap().is_some());
+    assert_eq!(store.inbound_log(10).unwrap().len(), 3);
+    // A file whose trailer counts more messages than it holds (cut or edited) says so.
+    let cut = String::from_utf8(file).unwrap().replace("BTS|3", "BTS|5");
+    std::fs::write(&path, cut).unwrap();
+    let out = lightbox(&data, &["hl7", "import", path.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("declares 5 messages; 3 were found"), "{text}");
 }

@@ -224,19 +224,18 @@ pub fn backoff(attempts: i64, initial_ms: u64, max_secs: u64) -> Duration {
 
 async fn worker(config: SenderConfig, destination: i64, mut shutdown: watch::Receiver<bool>) {
     let store: Arc<Mutex<Option<Store>>> = Arc::new(Mutex::new(None));
-    let with_store =
-        |f: QueueTask| {
-            let slot = store.clone();
-            let database = config.database.clone();
-            tokio::task::spawn_blocking(move || -> Result<Step, String> {
-                let mut guard = slot.lock().map_err(|_| "store lock poisoned".to_string())?;
-                if guard.is_none() {
-                    *guard = Some(Store::open(&database).map_err(|e| e.to_string())?);
-                }
-                let store = guard.as_ref().ok_or("store unavailable")?;
-                f(store).map_err(|e| e.to_string())
-            })
-        };
+    let with_store = |f: QueueTask| {
+        let slot = store.clone();
+        let database = config.database.clone();
+        tokio::task::spawn_blocking(move || -> Result<Step, String> {
+            let mut guard = slot.lock().map_err(|_| "store lock poisoned".to_string())?;
+            if guard.is_none() {
+                *guard = Some(Store::open(&database).map_err(|e| e.to_string())?);
+            }
+            let store = guard.as_ref().ok_or("store unavailable")?;
+            f(store).map_err(|e| e.to_string())
+        })
+    };
     let mut connection: Option<(String, u16, TcpStream)> = None;
     loop {
         let step = match with_store(Box::new(move |s| next_step(s, destination))).await {
