@@ -59,26 +59,74 @@ pub fn refuse(segment: &str, field: u32, code: u16, text: impl Into<String>) -> 
     (AckCode::Error, vec![error(segment, field, code, 'E', text)])
 }
 
-/// Processes one inbound message (bytes as framed) and returns the ACK text to send.
+/// Processes one inbound message (bytes as framed) in its own transaction and returns the
+/// ACK text to send.
 pub fn receive(
     store: &mut Store,
     archive: Option<&ArchiveFolder>,
     bytes: &[u8],
     now: NaiveDateTime,
 ) -> String {
+    if let Err(e) = store.begin() {
+        tracing::error!(error = %e, "HL7 message could not be stored");
+        return unavailable_ack(now);
+    }
+    let received = receive_in_transaction(store, archive, bytes, now);
+    match store.commit() {
+        Ok(()) => received.ack,
+        Err(e) => {
+            tracing::error!(error = %e, "HL7 message could not be committed");
+            let _ = store.rollback();
+            received.if_not_committed
+        }
+    }
+}
+
+/// The ACK of a message handled inside a caller's transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    /// The ACK to send once the transaction is committed.
+    pub ack: String,
+    /// The ACK to send if the commit fails (AE: resend).
+    pub if_not_committed: String,
+}
+
+/// The answer when the store cannot be reached at all.
+pub fn unavailable_ack(now: NaiveDateTime) -> String {
+    build_ack(
+        &Header::default(),
+        AckCode::Error,
+        &[error("MSH", 0, 207, 'E', "store unavailable; resend")],
+        &now.format("%Y%m%d%H%M%S").to_string(),
+        &format!("R{}", now.and_utc().timestamp_millis()),
+    )
+}
+
+/// Handles one message inside a transaction the caller opened (and commits, so several
+/// messages can share one commit): a savepoint makes the message all-or-nothing on its own.
+pub fn receive_in_transaction(
+    store: &mut Store,
+    archive: Option<&ArchiveFolder>,
+    bytes: &[u8],
+    now: NaiveDateTime,
+) -> Received {
     let text = decode_text(bytes);
     let stamp = now.format("%Y%m%d%H%M%S").to_string();
     let header = match read_header(&text) {
         Ok(h) => h,
         Err(e) => {
             tracing::warn!(error = %e, "HL7 message rejected: not understood");
-            return build_ack(
+            let ack = build_ack(
                 &Header::default(),
                 AckCode::Reject,
                 &[error("MSH", 0, 100, 'E', e.to_string())],
                 &stamp,
                 &format!("R{}", now.and_utc().timestamp_millis()),
             );
+            return Received {
+                ack: ack.clone(),
+                if_not_committed: ack,
+            };
         }
     };
     let key = (
@@ -87,37 +135,43 @@ pub fn receive(
         header.control_id.as_str(),
     );
     let message_type = format!("{}^{}", header.message_type, header.trigger_event);
-    let internal = |why: String| {
+    let internal = build_ack(
+        &header,
+        AckCode::Error,
+        &[error(
+            "MSH",
+            10,
+            207,
+            'E',
+            "message could not be stored; resend",
+        )],
+        &stamp,
+        &format!("R{}", now.and_utc().timestamp_millis()),
+    );
+    let failed = |store: &Store, why: String| {
         tracing::error!(control_id = %header.control_id, error = %why, "HL7 message could not be stored");
-        build_ack(
-            &header,
-            AckCode::Error,
-            &[error(
-                "MSH",
-                10,
-                207,
-                'E',
-                "message could not be stored; resend",
-            )],
-            &stamp,
-            &format!("R{}", now.and_utc().timestamp_millis()),
-        )
+        let _ = store.rollback_to_savepoint(MESSAGE_SAVEPOINT);
+        let _ = store.release_savepoint(MESSAGE_SAVEPOINT);
+        Received {
+            ack: internal.clone(),
+            if_not_committed: internal.clone(),
+        }
     };
-    if let Err(e) = store.begin() {
-        return internal(e.to_string());
+    if let Err(e) = store.savepoint(MESSAGE_SAVEPOINT) {
+        return failed(store, e.to_string());
     }
     let stored = match store.store_inbound(key, &message_type, &text) {
         Ok(Ok(id)) => id,
         Ok(Err(existing)) if !existing.ack.is_empty() => {
-            let _ = store.rollback();
+            let _ = store.release_savepoint(MESSAGE_SAVEPOINT);
             tracing::info!(control_id = %header.control_id, "HL7 resend: stored ACK returned");
-            return existing.ack;
+            return Received {
+                ack: existing.ack,
+                if_not_committed: internal,
+            };
         }
         Ok(Err(existing)) => existing.id,
-        Err(e) => {
-            let _ = store.rollback();
-            return internal(e.to_string());
-        }
+        Err(e) => return failed(store, e.to_string()),
     };
     let ack_id = format!("A{stored}");
     let actor = Actor {
@@ -143,8 +197,7 @@ pub fn receive(
     } else {
         // Nothing of a refused message is applied: undo its changes, keep the message.
         store
-            .rollback()
-            .and_then(|()| store.begin())
+            .rollback_to_savepoint(MESSAGE_SAVEPOINT)
             .and_then(|()| store.store_inbound(key, &message_type, &text))
             .and_then(|r| {
                 let id = r.unwrap_or_else(|existing| existing.id);
@@ -152,21 +205,24 @@ pub fn receive(
             })
             .and_then(|()| queue_application_ack(store, &header, code, &errors, &stamp, &ack_id))
     };
-    match finished.and_then(|()| store.commit()) {
+    match finished.and_then(|()| store.release_savepoint(MESSAGE_SAVEPOINT)) {
         Ok(()) => {
             if code == AckCode::Accept {
-                tracing::info!(control_id = %header.control_id, message = %message_type, warnings = errors.len(), "HL7 message processed");
+                tracing::debug!(control_id = %header.control_id, message = %message_type, warnings = errors.len(), "HL7 message processed");
             } else {
                 tracing::warn!(control_id = %header.control_id, message = %message_type, reason = %errors.first().map(|e| e.text.as_str()).unwrap_or(""), "HL7 message refused");
             }
-            ack
+            Received {
+                ack,
+                if_not_committed: internal,
+            }
         }
-        Err(e) => {
-            let _ = store.rollback();
-            internal(e.to_string())
-        }
+        Err(e) => failed(store, e.to_string()),
     }
 }
+
+/// The savepoint each message runs in.
+const MESSAGE_SAVEPOINT: &str = "hl7_message";
 
 /// In enhanced mode (MSH-15 present) the sender may ask for an application ACK (MSH-16 AL,
 /// ER on errors, SU on success): it is queued to the destination whose receiving application

@@ -1,6 +1,6 @@
 //! The MLLP listener: many connections at once, persistent connections, one ACK per message
-//! in order, an idle timeout and a maximum message size. Each message is stored and processed
-//! through `inbound::receive` on a blocking thread (the store is synchronous).
+//! in order, an idle timeout and a maximum message size. Messages from every connection are
+//! stored and processed by one writer thread with group commit (see [`start_writer`]).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,11 +8,14 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::ack::{AckCode, AckError, build_ack};
+use super::inbound;
 use super::message::Header;
 use super::mllp::{MllpDecoder, frame};
+use crate::archive::ArchiveFolder;
+use crate::store::Store;
 
 /// Listener settings.
 #[derive(Debug, Clone)]
@@ -34,15 +37,98 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)
     Ok((listener, local))
 }
 
+/// A message for the writer and where its ACK goes.
+struct Job {
+    bytes: Vec<u8>,
+    reply: oneshot::Sender<String>,
+}
+
+/// Messages waiting for the writer at most (connections wait beyond: backpressure).
+const WRITER_QUEUE: usize = 1024;
+/// Messages sharing one commit at most.
+const GROUP_COMMIT_MAX: usize = 256;
+
+/// The one thread that writes inbound messages: it takes whatever messages are waiting (from
+/// every connection), handles each in its own savepoint, commits them together and only then
+/// hands out their ACKs. One writer means no lock contention between connections; one commit
+/// per group means more connections cost less per message, not more.
+fn start_writer(config: &Hl7Config) -> mpsc::Sender<Job> {
+    let (tx, mut rx) = mpsc::channel::<Job>(WRITER_QUEUE);
+    let database = config.database.clone();
+    let archive_path = config.archive.clone();
+    let spawned = std::thread::Builder::new()
+        .name("hl7-writer".into())
+        .spawn(move || {
+            let archive = archive_path.and_then(|p| match ArchiveFolder::open(&p) {
+                Ok(a) => Some(a),
+                Err(e) => {
+                    tracing::error!(error = %e, "HL7: archive unavailable; merges will not move studies");
+                    None
+                }
+            });
+            let mut store: Option<Store> = None;
+            while let Some(first) = rx.blocking_recv() {
+                let mut jobs = vec![first];
+                while jobs.len() < GROUP_COMMIT_MAX {
+                    match rx.try_recv() {
+                        Ok(job) => jobs.push(job),
+                        Err(_) => break,
+                    }
+                }
+                let now = chrono::Local::now().naive_local();
+                if store.is_none() {
+                    store = Store::open(&database)
+                        .map_err(|e| tracing::error!(error = %e, "HL7: store unavailable"))
+                        .ok();
+                }
+                let Some(s) = store.as_mut() else {
+                    for job in jobs {
+                        let _ = job.reply.send(inbound::unavailable_ack(now));
+                    }
+                    continue;
+                };
+                if let Err(e) = s.begin() {
+                    tracing::error!(error = %e, "HL7: cannot start a transaction");
+                    for job in jobs {
+                        let _ = job.reply.send(inbound::unavailable_ack(now));
+                    }
+                    store = None;
+                    continue;
+                }
+                let received: Vec<_> = jobs
+                    .iter()
+                    .map(|job| inbound::receive_in_transaction(s, archive.as_ref(), &job.bytes, now))
+                    .collect();
+                let committed = match s.commit() {
+                    Ok(()) => true,
+                    Err(e) => {
+                        tracing::error!(error = %e, messages = jobs.len(), "HL7: commit failed; senders will resend");
+                        let _ = s.rollback();
+                        false
+                    }
+                };
+                for (job, r) in jobs.into_iter().zip(received) {
+                    let _ = job.reply.send(if committed { r.ack } else { r.if_not_committed });
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "HL7 writer thread could not start");
+    }
+    tx
+}
+
 /// Accepts connections until `shutdown` turns true.
 pub async fn serve(listener: TcpListener, config: Hl7Config, mut shutdown: watch::Receiver<bool>) {
+    let writer = start_writer(&config);
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((socket, peer)) => {
                     let _ = socket.set_nodelay(true);
                     let config = config.clone();
-                    tokio::spawn(async move { connection(socket, peer, config).await });
+                    let writer = writer.clone();
+                    tokio::spawn(async move { connection(socket, peer, config, writer).await });
                 }
                 Err(e) => tracing::warn!(error = %e, "HL7 accept failed"),
             },
@@ -55,10 +141,14 @@ pub async fn serve(listener: TcpListener, config: Hl7Config, mut shutdown: watch
     }
 }
 
-async fn connection(mut socket: TcpStream, peer: SocketAddr, config: Hl7Config) {
+async fn connection(
+    mut socket: TcpStream,
+    peer: SocketAddr,
+    config: Hl7Config,
+    writer: mpsc::Sender<Job>,
+) {
     tracing::info!(%peer, "HL7 connection opened");
     let mut decoder = MllpDecoder::new(config.max_message_bytes);
-    let mut store: Option<crate::store::Store> = None;
     let mut buffer = vec![0u8; 64 * 1024];
     loop {
         let read = match tokio::time::timeout(config.idle_timeout, socket.read(&mut buffer)).await {
@@ -103,51 +193,20 @@ async fn connection(mut socket: TcpStream, peer: SocketAddr, config: Hl7Config) 
             }
         };
         for message in messages {
-            // One connection to the store per HL7 connection, moved to the blocking thread and
-            // back, instead of opening (and migrating) the database for every message.
-            let database = config.database.clone();
-            let archive = config.archive.clone();
-            let taken = store.take();
-            let ack = tokio::task::spawn_blocking(move || {
-                let now = chrono::Local::now().naive_local();
-                let opened = match taken {
-                    Some(s) => Ok(s),
-                    None => crate::store::Store::open(&database),
-                };
-                match opened {
-                    Ok(mut s) => {
-                        let archive =
-                            archive.and_then(|p| crate::archive::ArchiveFolder::open(&p).ok());
-                        let ack = super::inbound::receive(&mut s, archive.as_ref(), &message, now);
-                        (ack, Some(s))
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "HL7: store unavailable");
-                        let ack = build_ack(
-                            &Header::default(),
-                            AckCode::Error,
-                            &[AckError {
-                                segment: "MSH".into(),
-                                sequence: 1,
-                                field: 0,
-                                code: 207,
-                                severity: 'E',
-                                text: "store unavailable; resend".into(),
-                            }],
-                            &now.format("%Y%m%d%H%M%S").to_string(),
-                            "LSTORE",
-                        );
-                        (ack, None)
-                    }
-                }
-            })
-            .await;
-            let ack = ack.map(|(ack, back)| {
-                store = back;
-                ack
-            });
-            let Ok(ack) = ack else {
-                tracing::error!(%peer, "HL7 processing task failed");
+            let (reply, answer) = oneshot::channel();
+            if writer
+                .send(Job {
+                    bytes: message,
+                    reply,
+                })
+                .await
+                .is_err()
+            {
+                tracing::error!(%peer, "HL7 writer stopped; connection closed");
+                return;
+            }
+            let Ok(ack) = answer.await else {
+                tracing::error!(%peer, "HL7 writer dropped a message; connection closed unanswered");
                 return;
             };
             if let Err(e) = socket.write_all(&frame(ack.as_bytes())).await {

@@ -44,7 +44,22 @@ fn round_up(t: NaiveDateTime) -> NaiveDateTime {
 }
 
 fn parse_local(text: &str) -> Option<NaiveDateTime> {
-    NaiveDateTime::parse_from_str(text, LOCAL_TIME_FORMAT).ok()
+    // "YYYY-MM-DDTHH:MM" read by hand: the slot search reads every booking of a week, and
+    // chrono's format-driven parser was a third of its time.
+    let b = text.as_bytes();
+    if b.len() != 16 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' {
+        return NaiveDateTime::parse_from_str(text, LOCAL_TIME_FORMAT).ok();
+    }
+    let number = |range: std::ops::Range<usize>| -> Option<u32> {
+        b[range].iter().try_fold(0u32, |n, d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    NaiveDate::from_ymd_opt(number(0..4)? as i32, number(5..7)?, number(8..10)?)?.and_hms_opt(
+        number(11..13)?,
+        number(14..16)?,
+        0,
+    )
 }
 
 /// Booked intervals of a room from `from_day` for `days` days (and any booking from the day
@@ -59,19 +74,16 @@ fn busy_span(
     let from = from_day.and_time(NaiveTime::MIN);
     let to = from + Duration::days(days);
     let mut intervals: Vec<_> = store
-        .room_bookings(
+        .room_busy(
             room,
             &from.format(LOCAL_TIME_FORMAT).to_string(),
             &to.format(LOCAL_TIME_FORMAT).to_string(),
         )?
         .into_iter()
-        .filter(|s| Some(s.order_id) != except_order && !s.walk_in)
-        .filter_map(|s| {
-            let start = parse_local(&s.start_time)?;
-            Some((
-                start,
-                start + Duration::minutes(i64::from(s.duration_minutes)),
-            ))
+        .filter(|(order, _, _)| Some(*order) != except_order)
+        .filter_map(|(_, start, minutes)| {
+            let start = parse_local(&start)?;
+            Some((start, start + Duration::minutes(i64::from(minutes))))
         })
         .filter(|(_, end)| *end > from)
         .collect();

@@ -103,15 +103,14 @@ impl Store {
     /// Takes the next number of a named counter (MRN, accession, …) inside the caller's
     /// transaction or on its own.
     pub fn next_counter(&self, name: &str) -> StoreResult<i64> {
-        self.conn
-            .query_row(
-                "INSERT INTO counters (name, value) VALUES (?1, 1)
+        self.cached_query_row(
+            "INSERT INTO counters (name, value) VALUES (?1, 1)
                  ON CONFLICT (name) DO UPDATE SET value = value + 1
                  RETURNING value",
-                [name],
-                |r| r.get(0),
-            )
-            .ctx("taking the next number")
+            [name],
+            |r| r.get(0),
+        )
+        .ctx("taking the next number")
     }
 
     /// Inserts a patient with its identifiers, in one transaction; `mrn` must be new.
@@ -121,7 +120,8 @@ impl Store {
         identifiers: &[PatientIdentifier],
     ) -> StoreResult<i64> {
         let tx = self.conn.savepoint().ctx("starting a registration")?;
-        tx.execute(
+        super::exec_cached(
+            &tx,
             "INSERT INTO his_patients (mrn, family_name, given_name, middle_name, prefix, suffix,
                 birth_date, sex, address, phone, email, language, alerts, pregnancy)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
@@ -145,7 +145,8 @@ impl Store {
         .ctx("registering a patient")?;
         let id = tx.last_insert_rowid();
         for identifier in identifiers {
-            tx.execute(
+            super::exec_cached(
+                &tx,
                 "INSERT INTO patient_identifiers (patient, value, issuer) VALUES (?1, ?2, ?3)",
                 params![id, identifier.value, identifier.issuer],
             )
@@ -203,15 +204,14 @@ impl Store {
 
     /// One patient by row id.
     pub fn patient(&self, id: i64) -> StoreResult<PatientRecord> {
-        self.conn
-            .query_row(
-                &format!("SELECT {PATIENT_COLUMNS} FROM his_patients WHERE id = ?1"),
-                [id],
-                patient_from_row,
-            )
-            .optional()
-            .ctx("reading a patient")?
-            .ok_or_else(|| StoreError::NotFound(format!("patient {id}")))
+        self.cached_query_row(
+            &format!("SELECT {PATIENT_COLUMNS} FROM his_patients WHERE id = ?1"),
+            [id],
+            patient_from_row,
+        )
+        .optional()
+        .ctx("reading a patient")?
+        .ok_or_else(|| StoreError::NotFound(format!("patient {id}")))
     }
 
     /// The patient holding an identifier from an issuer (the MRN counts, with issuer "").
@@ -231,22 +231,21 @@ impl Store {
                 .optional()
                 .ctx("finding a patient by MRN");
         }
-        self.conn
-            .query_row(
-                &format!(
-                    "SELECT {} FROM his_patients p JOIN patient_identifiers i ON i.patient = p.id
+        self.cached_query_row(
+            &format!(
+                "SELECT {} FROM his_patients p JOIN patient_identifiers i ON i.patient = p.id
                      WHERE i.value = ?1 AND i.issuer = ?2",
-                    PATIENT_COLUMNS
-                        .split(", ")
-                        .map(|c| format!("p.{c}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                params![value, issuer],
-                patient_from_row,
-            )
-            .optional()
-            .ctx("finding a patient by identifier")
+                PATIENT_COLUMNS
+                    .split(", ")
+                    .map(|c| format!("p.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            params![value, issuer],
+            patient_from_row,
+        )
+        .optional()
+        .ctx("finding a patient by identifier")
     }
 
     /// Patients with the same family name, given name and birth date (case-insensitive), not
@@ -294,53 +293,51 @@ impl Store {
 
     /// Adds an insurance policy; returns its id.
     pub fn insert_insurance(&self, policy: &InsurancePolicy) -> StoreResult<i64> {
-        self.conn
-            .execute(
-                "INSERT INTO insurance_policies (patient, payer, plan, member_number, group_number,
+        self.cached_execute(
+            "INSERT INTO insurance_policies (patient, payer, plan, member_number, group_number,
                     subscriber, relationship, requires_authorisation, eligibility)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
-                    policy.patient,
-                    policy.payer,
-                    policy.plan,
-                    policy.member_number,
-                    policy.group_number,
-                    policy.subscriber,
-                    policy.relationship,
-                    policy.requires_authorisation,
-                    policy.eligibility
-                ],
-            )
-            .ctx("adding an insurance policy")?;
+            params![
+                policy.patient,
+                policy.payer,
+                policy.plan,
+                policy.member_number,
+                policy.group_number,
+                policy.subscriber,
+                policy.relationship,
+                policy.requires_authorisation,
+                policy.eligibility
+            ],
+        )
+        .ctx("adding an insurance policy")?;
         Ok(self.conn.last_insert_rowid())
     }
 
     /// One insurance policy.
     pub fn insurance(&self, id: i64) -> StoreResult<InsurancePolicy> {
-        self.conn
-            .query_row(
-                "SELECT id, patient, payer, plan, member_number, group_number, subscriber,
+        self.cached_query_row(
+            "SELECT id, patient, payer, plan, member_number, group_number, subscriber,
                         relationship, requires_authorisation, eligibility
                  FROM insurance_policies WHERE id = ?1",
-                [id],
-                |r| {
-                    Ok(InsurancePolicy {
-                        id: r.get(0)?,
-                        patient: r.get(1)?,
-                        payer: r.get(2)?,
-                        plan: r.get(3)?,
-                        member_number: r.get(4)?,
-                        group_number: r.get(5)?,
-                        subscriber: r.get(6)?,
-                        relationship: r.get(7)?,
-                        requires_authorisation: r.get(8)?,
-                        eligibility: r.get(9)?,
-                    })
-                },
-            )
-            .optional()
-            .ctx("reading an insurance policy")?
-            .ok_or_else(|| StoreError::NotFound(format!("insurance policy {id}")))
+            [id],
+            |r| {
+                Ok(InsurancePolicy {
+                    id: r.get(0)?,
+                    patient: r.get(1)?,
+                    payer: r.get(2)?,
+                    plan: r.get(3)?,
+                    member_number: r.get(4)?,
+                    group_number: r.get(5)?,
+                    subscriber: r.get(6)?,
+                    relationship: r.get(7)?,
+                    requires_authorisation: r.get(8)?,
+                    eligibility: r.get(9)?,
+                })
+            },
+        )
+        .optional()
+        .ctx("reading an insurance policy")?
+        .ok_or_else(|| StoreError::NotFound(format!("insurance policy {id}")))
     }
 }
 
@@ -397,18 +394,21 @@ impl Store {
                 "patient {merged} is already merged"
             )));
         }
-        tx.execute(
+        super::exec_cached(
+            &tx,
             "UPDATE orders SET patient = ?1 WHERE patient = ?2",
             params![kept, merged],
         )
         .ctx("moving orders")?;
-        tx.execute(
+        super::exec_cached(
+            &tx,
             "UPDATE patient_identifiers SET patient = ?1 WHERE patient = ?2",
             params![kept, merged],
         )
         .ctx("moving identifiers")?;
         let json = |v: &[i64]| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
-        tx.execute(
+        super::exec_cached(
+            &tx,
             "INSERT INTO patient_merges (kept, merged, moved_orders, moved_identifiers, merged_by)
              VALUES (?1, ?2, ?3, ?4, ?5)",
             params![kept, merged, json(&orders), json(&identifiers), by],
@@ -428,27 +428,26 @@ impl Store {
 
     /// A recorded merge.
     pub fn merge_record(&self, id: i64) -> StoreResult<MergeRecord> {
-        self.conn
-            .query_row(
-                "SELECT id, kept, merged, moved_orders, moved_identifiers, undone_at != ''
+        self.cached_query_row(
+            "SELECT id, kept, merged, moved_orders, moved_identifiers, undone_at != ''
                  FROM patient_merges WHERE id = ?1",
-                [id],
-                |r| {
-                    let orders: String = r.get(3)?;
-                    let identifiers: String = r.get(4)?;
-                    Ok(MergeRecord {
-                        id: r.get(0)?,
-                        kept: r.get(1)?,
-                        merged: r.get(2)?,
-                        moved_orders: serde_json::from_str(&orders).unwrap_or_default(),
-                        moved_identifiers: serde_json::from_str(&identifiers).unwrap_or_default(),
-                        undone: r.get(5)?,
-                    })
-                },
-            )
-            .optional()
-            .ctx("reading a merge")?
-            .ok_or_else(|| StoreError::NotFound(format!("merge {id}")))
+            [id],
+            |r| {
+                let orders: String = r.get(3)?;
+                let identifiers: String = r.get(4)?;
+                Ok(MergeRecord {
+                    id: r.get(0)?,
+                    kept: r.get(1)?,
+                    merged: r.get(2)?,
+                    moved_orders: serde_json::from_str(&orders).unwrap_or_default(),
+                    moved_identifiers: serde_json::from_str(&identifiers).unwrap_or_default(),
+                    undone: r.get(5)?,
+                })
+            },
+        )
+        .optional()
+        .ctx("reading a merge")?
+        .ok_or_else(|| StoreError::NotFound(format!("merge {id}")))
     }
 
     /// Undoes a merge exactly: what moved goes back, the merged patient is active again.
@@ -461,25 +460,29 @@ impl Store {
         }
         let tx = self.conn.savepoint().ctx("starting an unmerge")?;
         for order in &record.moved_orders {
-            tx.execute(
+            super::exec_cached(
+                &tx,
                 "UPDATE orders SET patient = ?1 WHERE id = ?2",
                 params![record.merged, order],
             )
             .ctx("moving an order back")?;
         }
         for identifier in &record.moved_identifiers {
-            tx.execute(
+            super::exec_cached(
+                &tx,
                 "UPDATE patient_identifiers SET patient = ?1 WHERE id = ?2",
                 params![record.merged, identifier],
             )
             .ctx("moving an identifier back")?;
         }
-        tx.execute(
+        super::exec_cached(
+            &tx,
             "UPDATE his_patients SET merged_into = NULL WHERE id = ?1",
             [record.merged],
         )
         .ctx("reactivating the merged patient")?;
-        tx.execute(
+        super::exec_cached(
+            &tx,
             "UPDATE patient_merges SET undone_by = ?2,
                 undone_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?1",
             params![id, by],
@@ -524,20 +527,18 @@ pub struct Encounter {
 impl Store {
     /// Adds a referring physician, or returns the existing row with the same NPI and name.
     pub fn upsert_referring(&self, physician: &ReferringPhysician) -> StoreResult<i64> {
-        self.conn
-            .execute(
-                "INSERT INTO referring_physicians (npi, family_name, given_name, phone)
+        self.cached_execute(
+            "INSERT INTO referring_physicians (npi, family_name, given_name, phone)
                  VALUES (?1, ?2, ?3, ?4) ON CONFLICT (npi, family_name, given_name) DO NOTHING",
-                params![
-                    physician.npi,
-                    physician.family_name,
-                    physician.given_name,
-                    physician.phone
-                ],
-            )
-            .ctx("adding a referring physician")?;
-        self.conn
-            .query_row(
+            params![
+                physician.npi,
+                physician.family_name,
+                physician.given_name,
+                physician.phone
+            ],
+        )
+        .ctx("adding a referring physician")?;
+        self.cached_query_row(
                 "SELECT id FROM referring_physicians WHERE npi = ?1 AND family_name = ?2 AND given_name = ?3",
                 params![physician.npi, physician.family_name, physician.given_name],
                 |r| r.get(0),
@@ -547,29 +548,28 @@ impl Store {
 
     /// Opens an encounter; returns its id.
     pub fn insert_encounter(&self, encounter: &Encounter) -> StoreResult<i64> {
-        self.conn
-            .execute(
-                "INSERT INTO encounters (patient, visit_number, kind, started_at, referring)
+        self.cached_execute(
+            "INSERT INTO encounters (patient, visit_number, kind, started_at, referring)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    encounter.patient,
-                    encounter.visit_number,
-                    encounter.kind,
-                    encounter.started_at,
-                    encounter.referring
-                ],
-            )
-            .map_err(|e| match e {
-                rusqlite::Error::SqliteFailure(f, _)
-                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-                {
-                    StoreError::Invalid(format!("visit number {} is taken", encounter.visit_number))
-                }
-                other => StoreError::Sql {
-                    context: "opening an encounter",
-                    source: other,
-                },
-            })?;
+            params![
+                encounter.patient,
+                encounter.visit_number,
+                encounter.kind,
+                encounter.started_at,
+                encounter.referring
+            ],
+        )
+        .map_err(|e| match e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                StoreError::Invalid(format!("visit number {} is taken", encounter.visit_number))
+            }
+            other => StoreError::Sql {
+                context: "opening an encounter",
+                source: other,
+            },
+        })?;
         Ok(self.conn.last_insert_rowid())
     }
 
@@ -623,16 +623,15 @@ impl Store {
 
     /// A policy's authorisation: (status, number, valid from, valid to).
     pub fn authorisation(&self, policy: i64) -> StoreResult<(String, String, String, String)> {
-        self.conn
-            .query_row(
-                "SELECT authorisation_status, authorisation_number, authorisation_valid_from,
+        self.cached_query_row(
+            "SELECT authorisation_status, authorisation_number, authorisation_valid_from,
                         authorisation_valid_to FROM insurance_policies WHERE id = ?1",
-                [policy],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .optional()
-            .ctx("reading an authorisation")?
-            .ok_or_else(|| StoreError::NotFound(format!("insurance policy {policy}")))
+            [policy],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()
+        .ctx("reading an authorisation")?
+        .ok_or_else(|| StoreError::NotFound(format!("insurance policy {policy}")))
     }
 }
 
@@ -640,12 +639,11 @@ impl Store {
     /// Records which archived studies a merge moved.
     pub fn set_merge_studies(&self, merge: i64, study_uids: &[String]) -> StoreResult<()> {
         let json = serde_json::to_string(study_uids).unwrap_or_else(|_| "[]".into());
-        self.conn
-            .execute(
-                "UPDATE patient_merges SET moved_studies = ?2 WHERE id = ?1",
-                params![merge, json],
-            )
-            .ctx("recording a merge's studies")?;
+        self.cached_execute(
+            "UPDATE patient_merges SET moved_studies = ?2 WHERE id = ?1",
+            params![merge, json],
+        )
+        .ctx("recording a merge's studies")?;
         Ok(())
     }
 

@@ -42,37 +42,34 @@ impl Store {
         {
             return Ok(Err(existing));
         }
-        self.conn
-            .execute(
-                "INSERT INTO hl7_inbound (sending_application, sending_facility, control_id,
+        self.cached_execute(
+            "INSERT INTO hl7_inbound (sending_application, sending_facility, control_id,
                     message_type, raw) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![key.0, key.1, key.2, message_type, raw],
-            )
-            .ctx("storing an inbound message")?;
+            params![key.0, key.1, key.2, message_type, raw],
+        )
+        .ctx("storing an inbound message")?;
         Ok(Ok(self.conn.last_insert_rowid()))
     }
 
     /// Records what became of a stored message and the ACK sent.
     pub fn finish_inbound(&self, id: i64, status: &str, ack: &str) -> StoreResult<()> {
-        self.conn
-            .execute(
-                "UPDATE hl7_inbound SET status = ?2, ack = ?3 WHERE id = ?1",
-                params![id, status, ack],
-            )
-            .ctx("recording an inbound message's outcome")?;
+        self.cached_execute(
+            "UPDATE hl7_inbound SET status = ?2, ack = ?3 WHERE id = ?1",
+            params![id, status, ack],
+        )
+        .ctx("recording an inbound message's outcome")?;
         Ok(())
     }
 
     /// An order by its placer application and placer number.
     pub fn order_by_placer(&self, app: &str, number: &str) -> StoreResult<Option<String>> {
-        self.conn
-            .query_row(
-                "SELECT accession FROM orders WHERE placer_app = ?1 AND placer_number = ?2",
-                params![app, number],
-                |r| r.get(0),
-            )
-            .optional()
-            .ctx("finding an order by placer number")
+        self.cached_query_row(
+            "SELECT accession FROM orders WHERE placer_app = ?1 AND placer_number = ?2",
+            params![app, number],
+            |r| r.get(0),
+        )
+        .optional()
+        .ctx("finding an order by placer number")
     }
 }
 
@@ -282,14 +279,13 @@ impl Store {
 
     /// An order by our filler number.
     pub fn order_by_filler(&self, number: &str) -> StoreResult<Option<String>> {
-        self.conn
-            .query_row(
-                "SELECT accession FROM orders WHERE filler_number = ?1",
-                [number],
-                |r| r.get(0),
-            )
-            .optional()
-            .ctx("finding an order by filler number")
+        self.cached_query_row(
+            "SELECT accession FROM orders WHERE filler_number = ?1",
+            [number],
+            |r| r.get(0),
+        )
+        .optional()
+        .ctx("finding an order by filler number")
     }
 
     /// The patient's encounter with the EHR's visit number (PV1-19), if known here.
@@ -298,71 +294,65 @@ impl Store {
         patient: i64,
         number: &str,
     ) -> StoreResult<Option<i64>> {
-        self.conn
-            .query_row(
-                "SELECT id FROM encounters WHERE patient = ?1 AND outside_visit_number = ?2",
-                params![patient, number],
-                |r| r.get(0),
-            )
-            .optional()
-            .ctx("finding an encounter by visit number")
+        self.cached_query_row(
+            "SELECT id FROM encounters WHERE patient = ?1 AND outside_visit_number = ?2",
+            params![patient, number],
+            |r| r.get(0),
+        )
+        .optional()
+        .ctx("finding an encounter by visit number")
     }
 
     /// Records the EHR's visit number on an encounter.
     pub fn set_outside_visit_number(&self, encounter: i64, number: &str) -> StoreResult<()> {
-        self.conn
-            .execute(
-                "UPDATE encounters SET outside_visit_number = ?2 WHERE id = ?1",
-                params![encounter, number],
-            )
-            .ctx("recording a visit number")?;
+        self.cached_execute(
+            "UPDATE encounters SET outside_visit_number = ?2 WHERE id = ?1",
+            params![encounter, number],
+        )
+        .ctx("recording a visit number")?;
         Ok(())
     }
 
     /// Marks an encounter cancelled (ADT A11 / A23).
     pub fn cancel_encounter(&self, encounter: i64) -> StoreResult<()> {
-        self.conn
-            .execute(
-                "UPDATE encounters SET status = 'cancelled' WHERE id = ?1",
-                [encounter],
-            )
-            .ctx("cancelling an encounter")?;
+        self.cached_execute(
+            "UPDATE encounters SET status = 'cancelled' WHERE id = ?1",
+            [encounter],
+        )
+        .ctx("cancelling an encounter")?;
         Ok(())
     }
 
     /// An encounter's status (open, cancelled).
     pub fn encounter_status(&self, encounter: i64) -> StoreResult<String> {
-        self.conn
-            .query_row(
-                "SELECT status FROM encounters WHERE id = ?1",
-                [encounter],
-                |r| r.get(0),
-            )
-            .ctx("reading an encounter")
+        self.cached_query_row(
+            "SELECT status FROM encounters WHERE id = ?1",
+            [encounter],
+            |r| r.get(0),
+        )
+        .ctx("reading an encounter")
     }
 
     /// Links an order to the visit it was ordered in.
     pub fn set_order_encounter(&self, order_id: i64, encounter: i64) -> StoreResult<()> {
-        self.conn
-            .execute(
-                "UPDATE orders SET encounter = ?2 WHERE id = ?1",
-                params![order_id, encounter],
-            )
-            .ctx("linking an order to its visit")?;
+        self.cached_execute(
+            "UPDATE orders SET encounter = ?2 WHERE id = ?1",
+            params![order_id, encounter],
+        )
+        .ctx("linking an order to its visit")?;
         Ok(())
     }
 
     /// The visit number (ours, and the EHR's) of an order's encounter.
     pub fn order_visit_numbers(&self, order_id: i64) -> StoreResult<Option<(String, String)>> {
-        self.conn
-            .query_row(
-                "SELECT e.visit_number, e.outside_visit_number FROM orders o
+        self.cached_query_row(
+            "SELECT e.visit_number, e.outside_visit_number FROM orders o
                  JOIN encounters e ON e.id = o.encounter WHERE o.id = ?1",
-                [order_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .ctx("reading an order's visit")
+            [order_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .ctx("reading an order's visit")
     }
 
     /// The patient's policy with this payer and member number, if recorded.
@@ -372,15 +362,14 @@ impl Store {
         payer: &str,
         member_number: &str,
     ) -> StoreResult<Option<i64>> {
-        self.conn
-            .query_row(
-                "SELECT id FROM insurance_policies
+        self.cached_query_row(
+            "SELECT id FROM insurance_policies
                  WHERE patient = ?1 AND payer = ?2 AND member_number = ?3",
-                params![patient, payer, member_number],
-                |r| r.get(0),
-            )
-            .optional()
-            .ctx("finding an insurance policy")
+            params![patient, payer, member_number],
+            |r| r.get(0),
+        )
+        .optional()
+        .ctx("finding an insurance policy")
     }
 
     /// Changes what an order asks for (ORC-1 XO): procedure, priority, reason, requested
@@ -395,41 +384,39 @@ impl Store {
         requested_time: &str,
         icd10: &str,
     ) -> StoreResult<()> {
-        self.conn
-            .execute(
-                "UPDATE orders SET procedure_code = ?2, priority = ?3, reason = ?4,
+        self.cached_execute(
+            "UPDATE orders SET procedure_code = ?2, priority = ?3, reason = ?4,
                     requested_time = ?5, icd10 = ?6 WHERE id = ?1",
-                params![
-                    order_id,
-                    procedure_code,
-                    priority,
-                    reason,
-                    requested_time,
-                    icd10
-                ],
-            )
-            .ctx("changing an order")?;
+            params![
+                order_id,
+                procedure_code,
+                priority,
+                reason,
+                requested_time,
+                icd10
+            ],
+        )
+        .ctx("changing an order")?;
         Ok(())
     }
 
     /// A referring physician by row id.
     pub fn referring(&self, id: i64) -> StoreResult<super::his::ReferringPhysician> {
-        self.conn
-            .query_row(
-                "SELECT id, npi, family_name, given_name, phone FROM referring_physicians
+        self.cached_query_row(
+            "SELECT id, npi, family_name, given_name, phone FROM referring_physicians
                  WHERE id = ?1",
-                [id],
-                |r| {
-                    Ok(super::his::ReferringPhysician {
-                        id: r.get(0)?,
-                        npi: r.get(1)?,
-                        family_name: r.get(2)?,
-                        given_name: r.get(3)?,
-                        phone: r.get(4)?,
-                    })
-                },
-            )
-            .ctx("reading a referring physician")
+            [id],
+            |r| {
+                Ok(super::his::ReferringPhysician {
+                    id: r.get(0)?,
+                    npi: r.get(1)?,
+                    family_name: r.get(2)?,
+                    given_name: r.get(3)?,
+                    phone: r.get(4)?,
+                })
+            },
+        )
+        .ctx("reading a referring physician")
     }
 
     /// Begins one write transaction (IMMEDIATE: takes the write lock now, so it cannot fail
@@ -453,32 +440,52 @@ impl Store {
         self.conn.execute_batch("ROLLBACK").ctx("rolling back")
     }
 
+    /// Opens a named savepoint (nested in an open transaction, or starting one).
+    pub fn savepoint(&self, name: &str) -> StoreResult<()> {
+        self.conn
+            .execute_batch(&format!("SAVEPOINT {name}"))
+            .ctx("opening a savepoint")
+    }
+
+    /// Undoes everything since the savepoint (which stays open).
+    pub fn rollback_to_savepoint(&self, name: &str) -> StoreResult<()> {
+        self.conn
+            .execute_batch(&format!("ROLLBACK TO {name}"))
+            .ctx("rolling back to a savepoint")
+    }
+
+    /// Closes a savepoint, keeping its work in the enclosing transaction.
+    pub fn release_savepoint(&self, name: &str) -> StoreResult<()> {
+        self.conn
+            .execute_batch(&format!("RELEASE {name}"))
+            .ctx("releasing a savepoint")
+    }
+
     /// Adds a destination; its cursors start at the current end of the logs, so it receives
     /// what happens from now on.
     pub fn insert_destination(&self, d: &Destination) -> StoreResult<i64> {
-        self.conn
-            .execute(
-                "INSERT INTO hl7_destinations (name, host, port, version, receiving_application,
+        self.cached_execute(
+            "INSERT INTO hl7_destinations (name, host, port, version, receiving_application,
                     receiving_facility, events, report_text, ack_timeout_secs, enabled,
                     history_cursor, charge_cursor, audit_cursor)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,
                     (SELECT coalesce(max(id), 0) FROM exam_history),
                     (SELECT coalesce(max(id), 0) FROM charges),
                     (SELECT coalesce(max(id), 0) FROM audit_log))",
-                params![
-                    d.name,
-                    d.host,
-                    d.port,
-                    d.version,
-                    d.receiving_application,
-                    d.receiving_facility,
-                    d.events,
-                    d.report_text,
-                    d.ack_timeout_secs,
-                    d.enabled
-                ],
-            )
-            .ctx("adding a destination")?;
+            params![
+                d.name,
+                d.host,
+                d.port,
+                d.version,
+                d.receiving_application,
+                d.receiving_facility,
+                d.events,
+                d.report_text,
+                d.ack_timeout_secs,
+                d.enabled
+            ],
+        )
+        .ctx("adding a destination")?;
         Ok(self.conn.last_insert_rowid())
     }
 
@@ -498,25 +505,23 @@ impl Store {
 
     /// A destination's cursors: (exam history, charges, audit log).
     pub fn destination_cursors(&self, id: i64) -> StoreResult<(i64, i64, i64)> {
-        self.conn
-            .query_row(
-                "SELECT history_cursor, charge_cursor, audit_cursor FROM hl7_destinations
+        self.cached_query_row(
+            "SELECT history_cursor, charge_cursor, audit_cursor FROM hl7_destinations
                  WHERE id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .ctx("reading a destination's cursors")
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .ctx("reading a destination's cursors")
     }
 
     /// Moves a destination's cursors (in the transaction that queued their messages).
     pub fn set_destination_cursors(&self, id: i64, cursors: (i64, i64, i64)) -> StoreResult<()> {
-        self.conn
-            .execute(
-                "UPDATE hl7_destinations SET history_cursor = ?2, charge_cursor = ?3,
+        self.cached_execute(
+            "UPDATE hl7_destinations SET history_cursor = ?2, charge_cursor = ?3,
                     audit_cursor = ?4 WHERE id = ?1",
-                params![id, cursors.0, cursors.1, cursors.2],
-            )
-            .ctx("moving a destination's cursors")?;
+            params![id, cursors.0, cursors.1, cursors.2],
+        )
+        .ctx("moving a destination's cursors")?;
         Ok(())
     }
 
@@ -600,12 +605,11 @@ impl Store {
 
     /// A patient by MRN.
     pub fn patient_by_mrn(&self, mrn: &str) -> StoreResult<Option<i64>> {
-        self.conn
-            .query_row("SELECT id FROM his_patients WHERE mrn = ?1", [mrn], |r| {
-                r.get(0)
-            })
-            .optional()
-            .ctx("finding a patient by MRN")
+        self.cached_query_row("SELECT id FROM his_patients WHERE mrn = ?1", [mrn], |r| {
+            r.get(0)
+        })
+        .optional()
+        .ctx("finding a patient by MRN")
     }
 
     /// Queues a message.
@@ -617,31 +621,29 @@ impl Store {
         control_id: &str,
         message: &str,
     ) -> StoreResult<i64> {
-        self.conn
-            .execute(
-                "INSERT INTO hl7_outbound (destination, event, subject, control_id, message)
+        self.cached_execute(
+            "INSERT INTO hl7_outbound (destination, event, subject, control_id, message)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![destination, event, subject, control_id, message],
-            )
-            .ctx("queueing an outbound message")?;
+            params![destination, event, subject, control_id, message],
+        )
+        .ctx("queueing an outbound message")?;
         Ok(self.conn.last_insert_rowid())
     }
 
     /// The head of a destination's queue: its oldest pending or failed message (a failed one
     /// holds the queue until a person resends or cancels it).
     pub fn outbound_head(&self, destination: i64) -> StoreResult<Option<OutboundMessage>> {
-        self.conn
-            .query_row(
-                &format!(
-                    "SELECT {OUTBOUND_COLUMNS} FROM hl7_outbound
+        self.cached_query_row(
+            &format!(
+                "SELECT {OUTBOUND_COLUMNS} FROM hl7_outbound
                      WHERE destination = ?1 AND status IN ('pending', 'failed')
                      ORDER BY id LIMIT 1"
-                ),
-                [destination],
-                outbound_from_row,
-            )
-            .optional()
-            .ctx("reading a queue's head")
+            ),
+            [destination],
+            outbound_from_row,
+        )
+        .optional()
+        .ctx("reading a queue's head")
     }
 
     /// A destination's messages still to send or failed, oldest first.
@@ -670,38 +672,35 @@ impl Store {
 
     /// Records a delivered message and its ACK.
     pub fn outbound_sent(&self, id: i64, ack: &str) -> StoreResult<()> {
-        self.conn
-            .execute(
-                "UPDATE hl7_outbound SET status = 'sent', ack = ?2, attempts = attempts + 1,
+        self.cached_execute(
+            "UPDATE hl7_outbound SET status = 'sent', ack = ?2, attempts = attempts + 1,
                     last_error = '', sent_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')
                  WHERE id = ?1 AND status = 'pending'",
-                params![id, ack],
-            )
-            .ctx("recording a delivery")?;
+            params![id, ack],
+        )
+        .ctx("recording a delivery")?;
         Ok(())
     }
 
     /// Records a failed attempt to be retried at `next_attempt_ms`.
     pub fn outbound_retry(&self, id: i64, error: &str, next_attempt_ms: i64) -> StoreResult<()> {
-        self.conn
-            .execute(
-                "UPDATE hl7_outbound SET attempts = attempts + 1, last_error = ?2,
+        self.cached_execute(
+            "UPDATE hl7_outbound SET attempts = attempts + 1, last_error = ?2,
                     next_attempt_ms = ?3 WHERE id = ?1 AND status = 'pending'",
-                params![id, error, next_attempt_ms],
-            )
-            .ctx("recording a failed attempt")?;
+            params![id, error, next_attempt_ms],
+        )
+        .ctx("recording a failed attempt")?;
         Ok(())
     }
 
     /// Records a refusal (AE/AR): the message waits for a person.
     pub fn outbound_failed(&self, id: i64, error: &str, ack: &str) -> StoreResult<()> {
-        self.conn
-            .execute(
-                "UPDATE hl7_outbound SET status = 'failed', attempts = attempts + 1,
+        self.cached_execute(
+            "UPDATE hl7_outbound SET status = 'failed', attempts = attempts + 1,
                     last_error = ?2, ack = ?3 WHERE id = ?1 AND status = 'pending'",
-                params![id, error, ack],
-            )
-            .ctx("recording a refusal")?;
+            params![id, error, ack],
+        )
+        .ctx("recording a refusal")?;
         Ok(())
     }
 

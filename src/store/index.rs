@@ -297,8 +297,7 @@ pub struct IndexRow {
 impl Store {
     /// Looks an instance up by SOP Instance UID.
     pub fn instance_by_sop_uid(&self, sop_uid: &str) -> StoreResult<Option<ExistingInstance>> {
-        self.conn
-            .query_row(
+        self.cached_query_row(
                 "SELECT i.id, se.series_uid, st.study_uid, i.file_path, i.header_hash, i.transfer_syntax
                  FROM instances i JOIN series se ON se.id = i.series_row
                  JOIN studies st ON st.id = se.study_row WHERE i.sop_uid = ?1",
@@ -390,21 +389,19 @@ impl Store {
     /// Whether an instance is on stable storage (what Storage Commitment promises).
     /// `None` when the index does not know the instance.
     pub fn instance_is_durable(&self, sop_uid: &str, sop_class: &str) -> StoreResult<Option<bool>> {
-        self.conn
-            .query_row(
-                "SELECT durable FROM instances WHERE sop_uid = ?1 AND sop_class = ?2",
-                [sop_uid, sop_class],
-                |r| r.get::<_, i64>(0),
-            )
-            .optional()
-            .map(|v| v.map(|d| d != 0))
-            .ctx("checking an instance's durability")
+        self.cached_query_row(
+            "SELECT durable FROM instances WHERE sop_uid = ?1 AND sop_class = ?2",
+            [sop_uid, sop_class],
+            |r| r.get::<_, i64>(0),
+        )
+        .optional()
+        .map(|v| v.map(|d| d != 0))
+        .ctx("checking an instance's durability")
     }
 
     /// Number of instances in the archive.
     pub fn instance_count(&self) -> StoreResult<i64> {
-        self.conn
-            .query_row("SELECT COUNT(*) FROM instances", [], |r| r.get(0))
+        self.cached_query_row("SELECT COUNT(*) FROM instances", [], |r| r.get(0))
             .ctx("counting instances")
     }
 
@@ -778,12 +775,11 @@ impl Store {
         file_path: &str,
         file_size: u64,
     ) -> StoreResult<()> {
-        self.conn
-            .execute(
-                "UPDATE instances SET file_path = ?2, file_size = ?3, durable = 1 WHERE id = ?1",
-                params![row, file_path, file_size as i64],
-            )
-            .ctx("pointing an instance at its rewritten file")?;
+        self.cached_execute(
+            "UPDATE instances SET file_path = ?2, file_size = ?3, durable = 1 WHERE id = ?1",
+            params![row, file_path, file_size as i64],
+        )
+        .ctx("pointing an instance at its rewritten file")?;
         Ok(())
     }
 

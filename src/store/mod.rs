@@ -79,6 +79,15 @@ fn migrations() -> Migrations<'static> {
     ])
 }
 
+/// `execute` on a transaction or savepoint with the statement kept prepared.
+pub(crate) fn exec_cached<P: rusqlite::Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
+}
+
 /// One connection to the store. Cheap to open; open one per thread.
 pub struct Store {
     conn: Connection,
@@ -109,11 +118,40 @@ impl Store {
             .ctx("enabling memory-mapped reads")?;
         conn.pragma_update(None, "cache_size", -16_000i64)
             .ctx("setting the page cache size")?;
+        // Statement journals of savepoints (one per HL7 message, one per domain step) in
+        // memory, not in temporary files.
+        conn.pragma_update(None, "temp_store", "MEMORY")
+            .ctx("keeping temporary tables in memory")?;
+        conn.set_prepared_statement_cache_capacity(256);
         migrations().to_latest(&mut conn)?;
         Ok(Store {
             conn,
             path: path.to_path_buf(),
         })
+    }
+
+    /// `Connection::execute` with the statement kept prepared: the same statements run for
+    /// every message and image, and parsing SQL each time cost more than running it.
+    pub(crate) fn cached_execute<P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        params: P,
+    ) -> rusqlite::Result<usize> {
+        self.conn.prepare_cached(sql)?.execute(params)
+    }
+
+    /// `Connection::query_row` with the statement kept prepared.
+    pub(crate) fn cached_query_row<T, P, F>(
+        &self,
+        sql: &str,
+        params: P,
+        f: F,
+    ) -> rusqlite::Result<T>
+    where
+        P: rusqlite::Params,
+        F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    {
+        self.conn.prepare_cached(sql)?.query_row(params, f)
     }
 
     /// Opens another connection to the same database, for another thread.

@@ -31,8 +31,7 @@ impl Store {
                 node.ae_title
             )));
         }
-        self.conn
-            .execute(
+        self.cached_execute(
                 "INSERT INTO dicom_nodes (name, ae_title, host, port) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (name) DO UPDATE SET ae_title = excluded.ae_title, host = excluded.host, port = excluded.port",
                 params![node.name, node.ae_title, node.host, node.port],
@@ -63,20 +62,18 @@ impl Store {
 
     /// The node called `name`.
     pub fn node_by_name(&self, name: &str) -> StoreResult<Option<DicomNode>> {
-        self.conn
-            .query_row(
-                "SELECT name, ae_title, host, port FROM dicom_nodes WHERE name = ?1",
-                [name],
-                row_to_node,
-            )
-            .optional()
-            .ctx("finding a DICOM node")
+        self.cached_query_row(
+            "SELECT name, ae_title, host, port FROM dicom_nodes WHERE name = ?1",
+            [name],
+            row_to_node,
+        )
+        .optional()
+        .ctx("finding a DICOM node")
     }
 
     /// The node with this AE title (the first by name if several share it).
     pub fn node_by_ae_title(&self, ae_title: &str) -> StoreResult<Option<DicomNode>> {
-        self.conn
-            .query_row(
+        self.cached_query_row(
                 "SELECT name, ae_title, host, port FROM dicom_nodes WHERE ae_title = ?1 ORDER BY name LIMIT 1",
                 [ae_title.trim()],
                 row_to_node,

@@ -110,13 +110,12 @@ fn report_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReportRecord> {
 impl Store {
     /// Adds or replaces a report template.
     pub fn put_report_template(&self, modality: &str, name: &str, body: &str) -> StoreResult<()> {
-        self.conn
-            .execute(
-                "INSERT INTO report_templates (modality, name, body) VALUES (?1, ?2, ?3)
+        self.cached_execute(
+            "INSERT INTO report_templates (modality, name, body) VALUES (?1, ?2, ?3)
                  ON CONFLICT (modality, name) DO UPDATE SET body = excluded.body",
-                params![modality, name, body],
-            )
-            .ctx("saving a report template")?;
+            params![modality, name, body],
+        )
+        .ctx("saving a report template")?;
         Ok(())
     }
 
@@ -127,27 +126,25 @@ impl Store {
         name: &str,
         body: &str,
     ) -> StoreResult<()> {
-        self.conn
-            .execute(
-                "INSERT INTO report_templates (modality, name, body) VALUES (?1, ?2, ?3)
+        self.cached_execute(
+            "INSERT INTO report_templates (modality, name, body) VALUES (?1, ?2, ?3)
                  ON CONFLICT (modality, name) DO NOTHING",
-                params![modality, name, body],
-            )
-            .ctx("adding a report template")?;
+            params![modality, name, body],
+        )
+        .ctx("adding a report template")?;
         Ok(())
     }
 
     /// The template for a modality (falling back to the one for any modality).
     pub fn report_template(&self, modality: &str) -> StoreResult<Option<String>> {
-        self.conn
-            .query_row(
-                "SELECT body FROM report_templates WHERE modality IN (?1, '')
+        self.cached_query_row(
+            "SELECT body FROM report_templates WHERE modality IN (?1, '')
                  ORDER BY modality = '' LIMIT 1",
-                [modality],
-                |r| r.get(0),
-            )
-            .optional()
-            .ctx("reading a report template")
+            [modality],
+            |r| r.get(0),
+        )
+        .optional()
+        .ctx("reading a report template")
     }
 
     /// Creates a report (and its first version) in one transaction.
@@ -159,13 +156,14 @@ impl Store {
         author: &str,
     ) -> StoreResult<i64> {
         let tx = self.conn.savepoint().ctx("starting a report")?;
-        tx.execute(
+        super::exec_cached(&tx,
             "INSERT INTO reports (order_id, kind, status, body, author) VALUES (?1, ?2, 'draft', ?3, ?4)",
             params![order_id, kind, body, author],
         )
         .ctx("creating a report")?;
         let id = tx.last_insert_rowid();
-        tx.execute(
+        super::exec_cached(
+            &tx,
             "INSERT INTO report_versions (report_id, status, body, critical, changed_by)
              VALUES (?1, 'draft', ?2, 0, ?3)",
             params![id, body, author],
@@ -195,7 +193,8 @@ impl Store {
         if n == 0 {
             return Err(StoreError::NotFound(format!("report {}", report.id)));
         }
-        tx.execute(
+        super::exec_cached(
+            &tx,
             "INSERT INTO report_versions (report_id, status, body, critical, changed_by)
              VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
@@ -212,15 +211,14 @@ impl Store {
 
     /// A report by id.
     pub fn report(&self, id: i64) -> StoreResult<ReportRecord> {
-        self.conn
-            .query_row(
-                &format!("SELECT {REPORT_COLUMNS} FROM reports WHERE id = ?1"),
-                [id],
-                report_from_row,
-            )
-            .optional()
-            .ctx("reading a report")?
-            .ok_or_else(|| StoreError::NotFound(format!("report {id}")))
+        self.cached_query_row(
+            &format!("SELECT {REPORT_COLUMNS} FROM reports WHERE id = ?1"),
+            [id],
+            report_from_row,
+        )
+        .optional()
+        .ctx("reading a report")?
+        .ok_or_else(|| StoreError::NotFound(format!("report {id}")))
     }
 
     /// An order's reports and addenda, oldest first.
@@ -345,12 +343,11 @@ impl Store {
 
     /// Assigns an exam to a radiologist.
     pub fn assign_radiologist(&self, order_id: i64, login: &str) -> StoreResult<()> {
-        self.conn
-            .execute(
-                "UPDATE orders SET assigned_radiologist = ?2 WHERE id = ?1",
-                params![order_id, login],
-            )
-            .ctx("assigning a radiologist")?;
+        self.cached_execute(
+            "UPDATE orders SET assigned_radiologist = ?2 WHERE id = ?1",
+            params![order_id, login],
+        )
+        .ctx("assigning a radiologist")?;
         Ok(())
     }
 

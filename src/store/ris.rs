@@ -212,58 +212,55 @@ fn room_from_row(r: &Row<'_>) -> rusqlite::Result<Room> {
 impl Store {
     /// Whether the catalogue has any entry (a fresh store has none until seeded).
     pub fn catalogue_is_empty(&self) -> StoreResult<bool> {
-        self.conn
-            .query_row("SELECT NOT EXISTS (SELECT 1 FROM procedures)", [], |r| {
-                r.get(0)
-            })
-            .ctx("checking the catalogue")
+        self.cached_query_row("SELECT NOT EXISTS (SELECT 1 FROM procedures)", [], |r| {
+            r.get(0)
+        })
+        .ctx("checking the catalogue")
     }
 
     /// Adds or replaces a catalogue entry.
     pub fn put_procedure(&self, p: &Procedure) -> StoreResult<()> {
-        self.conn
-            .execute(
-                "INSERT INTO procedures (code, name, modality, body_part, duration_minutes,
+        self.cached_execute(
+            "INSERT INTO procedures (code, name, modality, body_part, duration_minutes,
                     preparation, charge_cents) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT (code) DO UPDATE SET name = excluded.name,
                     modality = excluded.modality, body_part = excluded.body_part,
                     duration_minutes = excluded.duration_minutes,
                     preparation = excluded.preparation, charge_cents = excluded.charge_cents",
-                params![
-                    p.code,
-                    p.name,
-                    p.modality,
-                    p.body_part,
-                    p.duration_minutes,
-                    p.preparation,
-                    p.charge_cents
-                ],
-            )
-            .ctx("saving a procedure")?;
+            params![
+                p.code,
+                p.name,
+                p.modality,
+                p.body_part,
+                p.duration_minutes,
+                p.preparation,
+                p.charge_cents
+            ],
+        )
+        .ctx("saving a procedure")?;
         Ok(())
     }
 
     /// A catalogue entry by code (active ones only).
     pub fn procedure(&self, code: &str) -> StoreResult<Option<Procedure>> {
-        self.conn
-            .query_row(
-                "SELECT code, name, modality, body_part, duration_minutes, preparation, charge_cents
+        self.cached_query_row(
+            "SELECT code, name, modality, body_part, duration_minutes, preparation, charge_cents
                  FROM procedures WHERE code = ?1 AND active = 1",
-                [code],
-                |r| {
-                    Ok(Procedure {
-                        code: r.get(0)?,
-                        name: r.get(1)?,
-                        modality: r.get(2)?,
-                        body_part: r.get(3)?,
-                        duration_minutes: r.get(4)?,
-                        preparation: r.get(5)?,
-                        charge_cents: r.get(6)?,
-                    })
-                },
-            )
-            .optional()
-            .ctx("reading a procedure")
+            [code],
+            |r| {
+                Ok(Procedure {
+                    code: r.get(0)?,
+                    name: r.get(1)?,
+                    modality: r.get(2)?,
+                    body_part: r.get(3)?,
+                    duration_minutes: r.get(4)?,
+                    preparation: r.get(5)?,
+                    charge_cents: r.get(6)?,
+                })
+            },
+        )
+        .optional()
+        .ctx("reading a procedure")
     }
 
     /// Distinct modalities of the active catalogue.
@@ -287,12 +284,11 @@ impl Store {
     ) -> StoreResult<i64> {
         let hours_json = serde_json::to_string(hours)
             .map_err(|e| StoreError::Invalid(format!("opening hours: {e}")))?;
-        self.conn
-            .execute(
-                "INSERT INTO rooms (name, modality, station_ae, hours_json) VALUES (?1, ?2, ?3, ?4)",
-                params![name, modality, station_ae, hours_json],
-            )
-            .ctx("adding a room")?;
+        self.cached_execute(
+            "INSERT INTO rooms (name, modality, station_ae, hours_json) VALUES (?1, ?2, ?3, ?4)",
+            params![name, modality, station_ae, hours_json],
+        )
+        .ctx("adding a room")?;
         Ok(self.conn.last_insert_rowid())
     }
 
@@ -313,8 +309,7 @@ impl Store {
 
     /// Whether any room exists (active or not): seeding happens only on a fresh store.
     pub fn any_room(&self) -> StoreResult<bool> {
-        self.conn
-            .query_row("SELECT EXISTS (SELECT 1 FROM rooms)", [], |r| r.get(0))
+        self.cached_query_row("SELECT EXISTS (SELECT 1 FROM rooms)", [], |r| r.get(0))
             .ctx("checking rooms")
     }
 
@@ -327,7 +322,8 @@ impl Store {
         note: &str,
     ) -> StoreResult<(i64, i64)> {
         let tx = self.conn.savepoint().ctx("starting an order")?;
-        tx.execute(
+        super::exec_cached(
+            &tx,
             "INSERT INTO orders (patient, placer_number, placer_app, filler_number, accession,
                 procedure_code, priority, reason, icd10, referring, insurance, authorisation,
                 requested_time, status, review_reasons)
@@ -365,7 +361,8 @@ impl Store {
             },
         })?;
         let order_id = tx.last_insert_rowid();
-        tx.execute(
+        super::exec_cached(
+            &tx,
             "INSERT INTO scheduled_steps (order_id, requested_procedure_id, step_id, study_uid,
                 room, start_time, duration_minutes, walk_in)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -382,7 +379,8 @@ impl Store {
         )
         .ctx("adding the scheduled step")?;
         let step_id = tx.last_insert_rowid();
-        tx.execute(
+        super::exec_cached(
+            &tx,
             "INSERT INTO exam_history (order_id, actor, from_status, to_status, note)
              VALUES (?1, ?2, '', ?3, ?4)",
             params![order_id, actor, order.status, note],
@@ -394,14 +392,13 @@ impl Store {
 
     /// An order by accession number.
     pub fn order_by_accession(&self, accession: &str) -> StoreResult<Option<OrderRecord>> {
-        self.conn
-            .query_row(
-                &format!("SELECT {ORDER_COLUMNS} FROM orders WHERE accession = ?1"),
-                [accession],
-                order_from_row,
-            )
-            .optional()
-            .ctx("reading an order")
+        self.cached_query_row(
+            &format!("SELECT {ORDER_COLUMNS} FROM orders WHERE accession = ?1"),
+            [accession],
+            order_from_row,
+        )
+        .optional()
+        .ctx("reading an order")
     }
 
     /// Orders in a status, oldest first.
@@ -420,38 +417,39 @@ impl Store {
 
     /// The step of an order.
     pub fn step_of_order(&self, order_id: i64) -> StoreResult<StepRecord> {
-        self.conn
-            .query_row(
-                &format!("SELECT {STEP_COLUMNS} FROM scheduled_steps WHERE order_id = ?1"),
-                [order_id],
-                step_from_row,
-            )
-            .optional()
-            .ctx("reading a step")?
-            .ok_or_else(|| StoreError::NotFound(format!("scheduled step of order {order_id}")))
+        self.cached_query_row(
+            &format!("SELECT {STEP_COLUMNS} FROM scheduled_steps WHERE order_id = ?1"),
+            [order_id],
+            step_from_row,
+        )
+        .optional()
+        .ctx("reading a step")?
+        .ok_or_else(|| StoreError::NotFound(format!("scheduled step of order {order_id}")))
     }
 
-    /// Booked steps of a room that overlap [from, to) (local times), excluding closed exams.
-    pub fn room_bookings(&self, room: i64, from: &str, to: &str) -> StoreResult<Vec<StepRecord>> {
+    /// What the slot search needs of a room's bookings (not walk-ins) between `from` and
+    /// `to`: (order, local start, minutes), by start time.
+    pub fn room_busy(
+        &self,
+        room: i64,
+        from: &str,
+        to: &str,
+    ) -> StoreResult<Vec<(i64, String, u32)>> {
         let mut stmt = self
             .conn
-            .prepare_cached(&format!(
-                "SELECT {} FROM scheduled_steps s JOIN orders o ON o.id = s.order_id
-                 WHERE s.room = ?1 AND s.start_time < ?3
-                   AND s.start_time >= ?4
+            .prepare_cached(
+                "SELECT s.order_id, s.start_time, s.duration_minutes
+                 FROM scheduled_steps s JOIN orders o ON o.id = s.order_id
+                 WHERE s.room = ?1 AND s.start_time < ?3 AND s.start_time >= ?4 AND s.walk_in = 0
                    AND o.status NOT IN ('cancelled', 'discontinued', 'ordered', 'needs_review')
                  ORDER BY s.start_time",
-                STEP_COLUMNS
-                    .split(", ")
-                    .map(|c| format!("s.{c}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
+            )
             .ctx("preparing room bookings")?;
-        // A booking that starts up to a day before `from` may still run into it.
         let earliest = earlier_by_a_day(from);
         let rows = stmt
-            .query_map(params![room, from, to, earliest], step_from_row)
+            .query_map(params![room, from, to, earliest], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
             .ctx("reading room bookings")?;
         rows.collect::<Result<Vec<_>, _>>()
             .ctx("reading room bookings")
@@ -511,7 +509,7 @@ impl Store {
             Some((room, start)) => (Some(room), start.to_string()),
             None => (None, String::new()),
         };
-        tx.execute(
+        super::exec_cached(&tx,
             "UPDATE scheduled_steps SET room = ?2, start_time = ?3, walk_in = ?4 WHERE order_id = ?1",
             params![order_id, room, start, walk_in],
         )
@@ -558,20 +556,19 @@ impl Store {
 
     /// Appends to the audit log.
     pub fn audit(&self, entry: &AuditEntry) -> StoreResult<()> {
-        self.conn
-            .execute(
-                "INSERT INTO audit_log (actor, action, subject, origin, outcome, detail)
+        self.cached_execute(
+            "INSERT INTO audit_log (actor, action, subject, origin, outcome, detail)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    entry.actor,
-                    entry.action,
-                    entry.subject,
-                    entry.origin,
-                    entry.outcome,
-                    entry.detail
-                ],
-            )
-            .ctx("writing the audit log")?;
+            params![
+                entry.actor,
+                entry.action,
+                entry.subject,
+                entry.origin,
+                entry.outcome,
+                entry.detail
+            ],
+        )
+        .ctx("writing the audit log")?;
         Ok(())
     }
 
@@ -603,8 +600,7 @@ impl Store {
 
     /// Tries to change an audit entry (always refused by the schema); for tests of that rule.
     pub fn try_rewrite_audit(&self) -> StoreResult<usize> {
-        self.conn
-            .execute("UPDATE audit_log SET outcome = 'changed'", [])
+        self.cached_execute("UPDATE audit_log SET outcome = 'changed'", [])
             .ctx("rewriting the audit log")
     }
 
@@ -616,46 +612,44 @@ impl Store {
         role: &str,
         password_hash: &str,
     ) -> StoreResult<i64> {
-        self.conn
-            .execute(
-                "INSERT INTO users (login, full_name, role, password_hash) VALUES (?1, ?2, ?3, ?4)",
-                params![login, full_name, role, password_hash],
-            )
-            .map_err(|e| match e {
-                rusqlite::Error::SqliteFailure(f, _)
-                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-                {
-                    StoreError::Invalid(format!(
-                        "the login {login} is taken (or the role is unknown)"
-                    ))
-                }
-                other => StoreError::Sql {
-                    context: "adding a user",
-                    source: other,
-                },
-            })?;
+        self.cached_execute(
+            "INSERT INTO users (login, full_name, role, password_hash) VALUES (?1, ?2, ?3, ?4)",
+            params![login, full_name, role, password_hash],
+        )
+        .map_err(|e| match e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                StoreError::Invalid(format!(
+                    "the login {login} is taken (or the role is unknown)"
+                ))
+            }
+            other => StoreError::Sql {
+                context: "adding a user",
+                source: other,
+            },
+        })?;
         Ok(self.conn.last_insert_rowid())
     }
 
     /// A user by login.
     pub fn user(&self, login: &str) -> StoreResult<Option<UserRecord>> {
-        self.conn
-            .query_row(
-                "SELECT id, login, full_name, role, password_hash, active FROM users WHERE login = ?1",
-                [login],
-                |r| {
-                    Ok(UserRecord {
-                        id: r.get(0)?,
-                        login: r.get(1)?,
-                        full_name: r.get(2)?,
-                        role: r.get(3)?,
-                        password_hash: r.get(4)?,
-                        active: r.get(5)?,
-                    })
-                },
-            )
-            .optional()
-            .ctx("reading a user")
+        self.cached_query_row(
+            "SELECT id, login, full_name, role, password_hash, active FROM users WHERE login = ?1",
+            [login],
+            |r| {
+                Ok(UserRecord {
+                    id: r.get(0)?,
+                    login: r.get(1)?,
+                    full_name: r.get(2)?,
+                    role: r.get(3)?,
+                    password_hash: r.get(4)?,
+                    active: r.get(5)?,
+                })
+            },
+        )
+        .optional()
+        .ctx("reading a user")
     }
 }
 
@@ -673,7 +667,8 @@ fn set_status(
         .optional()
         .ctx("reading an order's status")?
         .ok_or_else(|| StoreError::NotFound(format!("order {order_id}")))?;
-    tx.execute(
+    super::exec_cached(
+        tx,
         "UPDATE orders SET status = ?2,
             completed_at = CASE WHEN ?2 = 'completed'
                 THEN strftime('%Y-%m-%dT%H:%M:%fZ','now') ELSE completed_at END
@@ -681,7 +676,8 @@ fn set_status(
         params![order_id, new_status],
     )
     .ctx("changing an order's status")?;
-    tx.execute(
+    super::exec_cached(
+        tx,
         "INSERT INTO exam_history (order_id, actor, from_status, to_status, note)
          VALUES (?1, ?2, ?3, ?4, ?5)",
         params![order_id, actor, old, new_status, note],
@@ -856,79 +852,75 @@ impl Store {
 
     /// A performed step by UID.
     pub fn performed_step(&self, uid: &str) -> StoreResult<Option<PerformedStep>> {
-        self.conn
-            .query_row(
-                "SELECT sop_instance_uid, order_id, status, station_ae, study_uid,
+        self.cached_query_row(
+            "SELECT sop_instance_uid, order_id, status, station_ae, study_uid,
                         performed_series, discontinue_reason
                  FROM performed_steps WHERE sop_instance_uid = ?1",
-                [uid],
-                |r| {
-                    Ok(PerformedStep {
-                        sop_instance_uid: r.get(0)?,
-                        order_id: r.get(1)?,
-                        status: r.get(2)?,
-                        station_ae: r.get(3)?,
-                        study_uid: r.get(4)?,
-                        performed_series: r.get(5)?,
-                        discontinue_reason: r.get(6)?,
-                    })
-                },
-            )
-            .optional()
-            .ctx("reading a performed step")
+            [uid],
+            |r| {
+                Ok(PerformedStep {
+                    sop_instance_uid: r.get(0)?,
+                    order_id: r.get(1)?,
+                    status: r.get(2)?,
+                    station_ae: r.get(3)?,
+                    study_uid: r.get(4)?,
+                    performed_series: r.get(5)?,
+                    discontinue_reason: r.get(6)?,
+                })
+            },
+        )
+        .optional()
+        .ctx("reading a performed step")
     }
 
     /// Updates a performed step's status, series and reason.
     pub fn update_performed_step(&self, step: &PerformedStep) -> StoreResult<()> {
-        self.conn
-            .execute(
-                "UPDATE performed_steps SET status = ?2, performed_series = ?3,
+        self.cached_execute(
+            "UPDATE performed_steps SET status = ?2, performed_series = ?3,
                     discontinue_reason = ?4,
                     updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')
                  WHERE sop_instance_uid = ?1",
-                params![
-                    step.sop_instance_uid,
-                    step.status,
-                    step.performed_series,
-                    step.discontinue_reason
-                ],
-            )
-            .ctx("updating a performed step")?;
+            params![
+                step.sop_instance_uid,
+                step.status,
+                step.performed_series,
+                step.discontinue_reason
+            ],
+        )
+        .ctx("updating a performed step")?;
         Ok(())
     }
 
     /// The order whose step has this Study Instance UID.
     pub fn order_by_study_uid(&self, study_uid: &str) -> StoreResult<Option<OrderRecord>> {
-        self.conn
-            .query_row(
-                &format!(
-                    "SELECT {} FROM orders o JOIN scheduled_steps s ON s.order_id = o.id
+        self.cached_query_row(
+            &format!(
+                "SELECT {} FROM orders o JOIN scheduled_steps s ON s.order_id = o.id
                      WHERE s.study_uid = ?1",
-                    ORDER_COLUMNS
-                        .split(", ")
-                        .map(|c| format!("o.{c}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                [study_uid],
-                order_from_row,
-            )
-            .optional()
-            .ctx("finding an order by Study Instance UID")
+                ORDER_COLUMNS
+                    .split(", ")
+                    .map(|c| format!("o.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            [study_uid],
+            order_from_row,
+        )
+        .optional()
+        .ctx("finding an order by Study Instance UID")
     }
 }
 
 impl Store {
     /// An order by row id.
     pub fn order_by_id(&self, id: i64) -> StoreResult<Option<OrderRecord>> {
-        self.conn
-            .query_row(
-                &format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?1"),
-                [id],
-                order_from_row,
-            )
-            .optional()
-            .ctx("reading an order")
+        self.cached_query_row(
+            &format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?1"),
+            [id],
+            order_from_row,
+        )
+        .optional()
+        .ctx("reading an order")
     }
 }
 
@@ -970,32 +962,30 @@ impl Store {
 
     /// Links an arrived study to its order.
     pub fn link_study_to_order(&self, study_uid: &str, order_id: i64) -> StoreResult<()> {
-        self.conn
-            .execute(
-                "UPDATE study_arrivals SET order_id = ?2 WHERE study_uid = ?1",
-                params![study_uid, order_id],
-            )
-            .ctx("linking a study to its order")?;
+        self.cached_execute(
+            "UPDATE study_arrivals SET order_id = ?2 WHERE study_uid = ?1",
+            params![study_uid, order_id],
+        )
+        .ctx("linking a study to its order")?;
         Ok(())
     }
 
     /// Adds an item to the reconciliation queue.
     pub fn queue_for_reconciliation(&self, item: &ReconciliationItem) -> StoreResult<i64> {
-        self.conn
-            .execute(
-                "INSERT INTO reconciliation (study_uid, accession, patient_id, patient_name,
+        self.cached_execute(
+            "INSERT INTO reconciliation (study_uid, accession, patient_id, patient_name,
                     birth_date, order_id, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    item.study_uid,
-                    item.accession,
-                    item.patient_id,
-                    item.patient_name,
-                    item.birth_date,
-                    item.order_id,
-                    item.reason
-                ],
-            )
-            .ctx("queueing for reconciliation")?;
+            params![
+                item.study_uid,
+                item.accession,
+                item.patient_id,
+                item.patient_name,
+                item.birth_date,
+                item.order_id,
+                item.reason
+            ],
+        )
+        .ctx("queueing for reconciliation")?;
         Ok(self.conn.last_insert_rowid())
     }
 
@@ -1031,39 +1021,37 @@ impl Store {
 impl Store {
     /// One reconciliation item.
     pub fn reconciliation_item(&self, id: i64) -> StoreResult<ReconciliationItem> {
-        self.conn
-            .query_row(
-                "SELECT id, study_uid, accession, patient_id, patient_name, birth_date, order_id,
+        self.cached_query_row(
+            "SELECT id, study_uid, accession, patient_id, patient_name, birth_date, order_id,
                         reason, status FROM reconciliation WHERE id = ?1",
-                [id],
-                |r| {
-                    Ok(ReconciliationItem {
-                        id: r.get(0)?,
-                        study_uid: r.get(1)?,
-                        accession: r.get(2)?,
-                        patient_id: r.get(3)?,
-                        patient_name: r.get(4)?,
-                        birth_date: r.get(5)?,
-                        order_id: r.get(6)?,
-                        reason: r.get(7)?,
-                        status: r.get(8)?,
-                    })
-                },
-            )
-            .optional()
-            .ctx("reading a reconciliation item")?
-            .ok_or_else(|| StoreError::NotFound(format!("reconciliation item {id}")))
+            [id],
+            |r| {
+                Ok(ReconciliationItem {
+                    id: r.get(0)?,
+                    study_uid: r.get(1)?,
+                    accession: r.get(2)?,
+                    patient_id: r.get(3)?,
+                    patient_name: r.get(4)?,
+                    birth_date: r.get(5)?,
+                    order_id: r.get(6)?,
+                    reason: r.get(7)?,
+                    status: r.get(8)?,
+                })
+            },
+        )
+        .optional()
+        .ctx("reading a reconciliation item")?
+        .ok_or_else(|| StoreError::NotFound(format!("reconciliation item {id}")))
     }
 
     /// Closes a reconciliation item with what was done.
     pub fn resolve_reconciliation(&self, id: i64, by: &str, resolution: &str) -> StoreResult<()> {
-        self.conn
-            .execute(
-                "UPDATE reconciliation SET status = 'resolved', resolved_by = ?2, resolution = ?3,
+        self.cached_execute(
+            "UPDATE reconciliation SET status = 'resolved', resolved_by = ?2, resolution = ?3,
                     resolved_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?1",
-                params![id, by, resolution],
-            )
-            .ctx("resolving a reconciliation item")?;
+            params![id, by, resolution],
+        )
+        .ctx("resolving a reconciliation item")?;
         Ok(())
     }
 }

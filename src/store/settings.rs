@@ -14,12 +14,11 @@ pub const ALLOW_UNKNOWN_QUERY: &str = "dicom.allow_unknown_query";
 impl Store {
     /// Reads a setting's text, if set.
     pub fn setting(&self, key: &str) -> StoreResult<Option<String>> {
-        self.conn
-            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
-                r.get(0)
-            })
-            .optional()
-            .ctx("reading a setting")
+        self.cached_query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+            r.get(0)
+        })
+        .optional()
+        .ctx("reading a setting")
     }
 
     /// Reads a yes/no setting, with its default when unset.
@@ -33,13 +32,12 @@ impl Store {
 
     /// Writes a setting.
     pub fn set_setting(&self, key: &str, value: &str) -> StoreResult<()> {
-        self.conn
-            .execute(
-                "INSERT INTO settings (key, value) VALUES (?1, ?2)
+        self.cached_execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2)
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                params![key, value],
-            )
-            .ctx("writing a setting")?;
+            params![key, value],
+        )
+        .ctx("writing a setting")?;
         Ok(())
     }
 }

@@ -45,3 +45,6 @@ CREATE TABLE hl7_outbound (
 );
 CREATE INDEX hl7_outbound_queue ON hl7_outbound(destination, status, id);
 CREATE INDEX hl7_inbound_status ON hl7_inbound(status);
+-- Lookups every inbound order makes: the step of an order, orders by placer number.
+CREATE INDEX steps_order ON scheduled_steps(order_id);
+CREATE INDEX orders_placer_number ON orders(placer_number);
