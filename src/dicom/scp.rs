@@ -182,8 +182,10 @@ pub async fn serve(
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             },
-            _ = shutdown.changed() => {
-                if *shutdown.borrow() { break; }
+            changed = shutdown.changed() => {
+                // A dropped sender (services dropped without stop) is a shutdown too; without
+                // this the loop would spin on the closed channel.
+                if changed.is_err() || *shutdown.borrow() { break; }
             }
         }
     }

@@ -132,8 +132,9 @@ pub async fn serve(listener: TcpListener, config: Hl7Config, mut shutdown: watch
                 }
                 Err(e) => tracing::warn!(error = %e, "HL7 accept failed"),
             },
-            _ = shutdown.changed() => {
-                if *shutdown.borrow() {
+            changed = shutdown.changed() => {
+                // A dropped sender is a shutdown too (else the loop spins on the closed channel).
+                if changed.is_err() || *shutdown.borrow() {
                     return;
                 }
             }
@@ -214,5 +215,49 @@ async fn connection(
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: a dropped shutdown sender (services dropped without `stop`) made the accept
+    /// loop spin on the closed channel at full CPU instead of ending.
+    #[test]
+    fn serve_ends_when_its_shutdown_sender_is_dropped() {
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let dir = tempfile::tempdir().expect("temp dir");
+        runtime.block_on(async {
+            let (listener, _) = bind("127.0.0.1:0".parse().expect("address"))
+                .await
+                .expect("bind");
+            let (tx, rx) = watch::channel(false);
+            drop(tx);
+            let config = Hl7Config {
+                database: dir.path().join("db.sqlite"),
+                archive: None,
+                idle_timeout: Duration::from_secs(5),
+                max_message_bytes: 1 << 20,
+            };
+            let ended =
+                tokio::time::timeout(Duration::from_secs(20), serve(listener, config, rx)).await;
+            assert!(
+                ended.is_ok(),
+                "serve kept running after its shutdown sender was dropped"
+            );
+            let sender = crate::hl7::sender::run(
+                crate::hl7::sender::SenderConfig {
+                    database: dir.path().join("db.sqlite"),
+                    poll: Duration::from_millis(10),
+                },
+                watch::channel(false).1,
+            );
+            let ended = tokio::time::timeout(Duration::from_secs(20), sender).await;
+            assert!(
+                ended.is_ok(),
+                "the sender kept running after its shutdown sender was dropped"
+            );
+        });
     }
 }

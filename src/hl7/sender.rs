@@ -158,8 +158,9 @@ pub async fn run(config: SenderConfig, mut shutdown: watch::Receiver<bool>) {
         }
         tokio::select! {
             _ = tokio::time::sleep(config.poll) => {}
-            _ = shutdown.changed() => {
-                if *shutdown.borrow() {
+            changed = shutdown.changed() => {
+                // A dropped sender is a shutdown too (else the loop spins on the closed channel).
+                if changed.is_err() || *shutdown.borrow() {
                     for (_, handle) in workers.drain() {
                         handle.abort();
                     }
@@ -297,8 +298,9 @@ async fn worker(config: SenderConfig, destination: i64, mut shutdown: watch::Rec
         }
         tokio::select! {
             _ = tokio::time::sleep(pause) => {}
-            _ = shutdown.changed() => {
-                if *shutdown.borrow() {
+            changed = shutdown.changed() => {
+                // A dropped sender is a shutdown too (else the loop spins on the closed channel).
+                if changed.is_err() || *shutdown.borrow() {
                     return;
                 }
             }

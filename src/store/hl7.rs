@@ -514,6 +514,18 @@ impl Store {
         .ctx("reading a destination's cursors")
     }
 
+    /// The last row ids of the exam history, charges and audit log.
+    pub fn log_heads(&self) -> StoreResult<(i64, i64, i64)> {
+        self.cached_query_row(
+            "SELECT (SELECT coalesce(max(id), 0) FROM exam_history),
+                    (SELECT coalesce(max(id), 0) FROM charges),
+                    (SELECT coalesce(max(id), 0) FROM audit_log)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .ctx("reading the logs' ends")
+    }
+
     /// Moves a destination's cursors (in the transaction that queued their messages).
     pub fn set_destination_cursors(&self, id: i64, cursors: (i64, i64, i64)) -> StoreResult<()> {
         self.cached_execute(
