@@ -123,6 +123,20 @@ fn messages_that_cannot_be_understood_are_rejected_with_a_reason() {
         assert_eq!(msa(&ack).0, "AR", "{name}: {ack}");
         assert!(ack.contains(words), "{name}: {ack}");
     }
+    // A processing id or version this receiver does not speak is rejected, named.
+    for (header, words) in [
+        ("MSH|^~\\&|EPIC|N|LIGHTBOX|R|2026||ADT^A04|V1|X|2.3", "202^"),
+        ("MSH|^~\\&|EPIC|N|LIGHTBOX|R|2026||ADT^A04|V2|P|3.0", "203^"),
+    ] {
+        let ack = receive(
+            &mut store,
+            None,
+            format!("{header}\rPID|1||1^^^H\r").as_bytes(),
+            now,
+        );
+        assert_eq!(msa(&ack).0, "AR", "{ack}");
+        assert!(ack.contains(words), "{ack}");
+    }
     // A cut message is not half-applied: either refused or, if its header and PID survive,
     // accepted without an order it does not contain.
     let ack = receive(&mut store, None, &message("bad_truncated.hl7"), now);
@@ -533,6 +547,10 @@ fn enhanced_mode_gets_a_commit_ack_and_the_application_ack_is_queued() {
         "{}",
         queued[0].message
     );
+    // Regression: the queued application ACK's MSH-10 is the control id its own ACK must
+    // name (they differed, so the receiver's AA never matched and it was sent forever).
+    let msh10 = queued[0].message.split('|').nth(9).unwrap();
+    assert_eq!(msh10, queued[0].control_id);
 }
 
 #[test]

@@ -251,8 +251,6 @@ fn queue_application_ack(
         accept_ack_type: String::new(),
         ..header.clone()
     };
-    let control_id = format!("{ack_id}APP");
-    let message = build_ack(&original, code, errors, stamp, &control_id);
     let mut queued = false;
     for destination in store.destinations()? {
         if destination.takes("ack")
@@ -260,11 +258,14 @@ fn queue_application_ack(
                 .receiving_application
                 .eq_ignore_ascii_case(&header.sending_application)
         {
+            // MSH-10 of the application ACK is the queue's control id: its own ACK must match.
+            let control_id = format!("{ack_id}APP{}", destination.id);
+            let message = build_ack(&original, code, errors, stamp, &control_id);
             store.enqueue_outbound(
                 destination.id,
                 "ack",
                 &format!("hl7:{}", header.control_id),
-                &format!("{control_id}D{}", destination.id),
+                &control_id,
                 &message,
             )?;
             queued = true;
@@ -304,6 +305,31 @@ fn process(inbound: &mut Inbound<'_>, text: &str) -> Outcome {
                 code,
                 'E',
                 format!("{kind}^{event} is not handled"),
+            )],
+        );
+    }
+    let header = &inbound.header;
+    if !matches!(header.processing_id.as_str(), "" | "P" | "T" | "D") {
+        return (
+            AckCode::Reject,
+            vec![error(
+                "MSH",
+                11,
+                202,
+                'E',
+                format!("processing id {} is not P, T or D", header.processing_id),
+            )],
+        );
+    }
+    if !header.version.is_empty() && !header.version.starts_with("2.") {
+        return (
+            AckCode::Reject,
+            vec![error(
+                "MSH",
+                12,
+                203,
+                'E',
+                format!("version {} is not HL7 v2", header.version),
             )],
         );
     }
@@ -383,7 +409,11 @@ fn adt(inbound: &mut Inbound<'_>, segments: &Segments<'_>, pid: &str, event: &st
                 Err(e) => return refuse("PID", 3, 207, e.to_string()),
             };
             if existed.is_some() {
+                // An empty field in the message means "not sent", not "erase".
                 let mut update = demographics(pid);
+                if let Ok(current) = inbound.store.patient(patient) {
+                    update = keep_unsent(update, current);
+                }
                 update.id = patient;
                 if let Err(e) = his::update_patient(inbound.store, &inbound.actor, &update) {
                     return refuse("PID", 5, 207, e.to_string());
@@ -450,6 +480,30 @@ fn merge(inbound: &mut Inbound<'_>, segments: &Segments<'_>, pid: &str) -> Outco
         Ok(_) => (AckCode::Accept, vec![]),
         Err(e) => refuse("MRG", 1, 207, e.to_string()),
     }
+}
+
+/// Fills the fields a message left empty with what is on record.
+fn keep_unsent(mut sent: PatientRecord, current: PatientRecord) -> PatientRecord {
+    for (new, old) in [
+        (&mut sent.family_name, current.family_name),
+        (&mut sent.given_name, current.given_name),
+        (&mut sent.middle_name, current.middle_name),
+        (&mut sent.prefix, current.prefix),
+        (&mut sent.suffix, current.suffix),
+        (&mut sent.birth_date, current.birth_date),
+        (&mut sent.address, current.address),
+        (&mut sent.phone, current.phone),
+        (&mut sent.email, current.email),
+        (&mut sent.language, current.language),
+    ] {
+        if new.is_empty() {
+            *new = old;
+        }
+    }
+    if sent.sex == "U" && !current.sex.is_empty() {
+        sent.sex = current.sex;
+    }
+    sent
 }
 
 /// Identifiers of a repeating CX field (`id^^^authority^type~…`).
