@@ -106,6 +106,11 @@ pub fn validate_setting(key: &str, value: &str) -> anyhow::Result<()> {
                 );
             }
         }
+        PRACTICE_NAME_SETTING => {
+            if value.trim().is_empty() || value.chars().count() > 120 {
+                anyhow::bail!("{key} is the practice's name, 1 to 120 characters");
+            }
+        }
         MRN_ISSUER_SETTING => {
             if value.trim().is_empty() || value.len() > 64 || value.contains('\\') {
                 anyhow::bail!(
@@ -183,6 +188,8 @@ pub struct ServeOptions {
 
 /// Setting: the HL7 MLLP port `lightbox serve` listens on (default 2575).
 pub const HL7_PORT_SETTING: &str = "hl7.port";
+/// Setting: the practice's name (window title, report header).
+pub const PRACTICE_NAME_SETTING: &str = "practice.name";
 /// Setting: an HL7 connection silent this many seconds is closed (default 600).
 pub const HL7_IDLE_TIMEOUT_SETTING: &str = "hl7.idle_timeout_secs";
 /// Setting: the largest inbound HL7 message in MiB (default 16).

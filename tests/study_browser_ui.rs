@@ -13,11 +13,11 @@ use egui_kittest::kittest::Queryable as _;
 use egui_kittest::{Harness, SnapshotOptions};
 use lightbox::events::{self, ServiceEvent};
 use lightbox::store::Store;
-use lightbox::ui::LightboxApp;
+use lightbox::ui::StudyBrowser;
 
 use common::*;
 
-fn app_with_corpus(dir: &std::path::Path) -> (LightboxApp, lightbox::events::EventSender) {
+fn app_with_corpus(dir: &std::path::Path) -> (StudyBrowser, lightbox::events::EventSender) {
     let mut paths = vec![];
     for name in ["CT_small.dcm", "MR_small.dcm", "US1_UNCR.dcm"] {
         paths.push(corpus_dicom().join(name).display().to_string());
@@ -33,7 +33,7 @@ fn app_with_corpus(dir: &std::path::Path) -> (LightboxApp, lightbox::events::Eve
     let store = Store::open(&dir.join("lightbox.sqlite")).unwrap();
     let (sender, receiver) = events::channel(64, None);
     (
-        LightboxApp::new(store, receiver, "DICOM: LIGHTBOX on 0.0.0.0:11112".into()),
+        StudyBrowser::new(store, receiver, "DICOM: LIGHTBOX on 0.0.0.0:11112".into()),
         sender,
     )
 }
@@ -44,7 +44,7 @@ fn lists_studies_filters_by_patient_name_and_shows_associations_live() {
     let (app, sender) = app_with_corpus(dir.path());
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1366.0, 768.0))
-        .build_ui_state(|ui, app: &mut LightboxApp| app.show(ui), app);
+        .build_ui_state(|ui, app: &mut StudyBrowser| app.show(ui), app);
     harness.run();
     assert!(harness.query_by_label("3 studies").is_some());
     assert_eq!(harness.state().studies().len(), 3);
@@ -114,7 +114,7 @@ fn study_browser_matches_its_reference_image() {
     });
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1366.0, 768.0))
-        .build_ui_state(|ui, app: &mut LightboxApp| app.show(ui), app);
+        .build_ui_state(|ui, app: &mut StudyBrowser| app.show(ui), app);
     harness.run();
     // Rendered on Mesa lavapipe; tolerance: egui's default per-pixel colour threshold, and at
     // most 50 pixels may exceed it (font hinting differences between Mesa versions).

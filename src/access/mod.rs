@@ -130,6 +130,9 @@ pub enum AccessError {
         /// What.
         action: Action,
     },
+    /// Not possible in the current state (e.g. a second "first administrator").
+    #[error("{0}")]
+    Denied(String),
     /// Unknown login, inactive account or wrong password (one message for all three).
     #[error("unknown user or wrong password")]
     BadCredentials,
@@ -275,4 +278,28 @@ pub fn sign_in(
             Err(AccessError::BadCredentials)
         }
     }
+}
+
+/// Creates the practice's first administrator; refused once any account exists (later
+/// accounts are made by an administrator with [`create_user`]).
+pub fn create_first_administrator(
+    store: &Store,
+    login: &str,
+    full_name: &str,
+    password: &str,
+) -> Result<Actor, AccessError> {
+    if store.user_count()? > 0 {
+        return Err(AccessError::Denied(
+            "the first administrator already exists; sign in".into(),
+        ));
+    }
+    create_user(
+        store,
+        &Actor::system(),
+        login,
+        full_name,
+        Role::Administrator,
+        password,
+    )?;
+    sign_in(store, login, password, "first run")
 }

@@ -660,3 +660,67 @@ impl Store {
         Ok(serde_json::from_str(&json).unwrap_or_default())
     }
 }
+
+impl Store {
+    /// Patients matching what the front desk types: a name prefix (family, or "family, given"),
+    /// an MRN or outside identifier prefix, or a birth date (YYYY-MM-DD); merged records are
+    /// left out. At most `limit`, by name.
+    pub fn search_patients(&self, text: &str, limit: usize) -> StoreResult<Vec<PatientRecord>> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (family, given) = match text.split_once(',') {
+            Some((f, g)) => (f.trim(), g.trim()),
+            None => (text, ""),
+        };
+        let escape = |s: &str| {
+            s.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        };
+        let family_like = format!("{}%", escape(family));
+        let given_like = format!("{}%", escape(given));
+        let id_like = format!("{}%", escape(text));
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {} FROM his_patients p
+                 WHERE p.merged_into IS NULL AND (
+                    (p.family_name LIKE ?1 ESCAPE '\\' AND p.given_name LIKE ?2 ESCAPE '\\')
+                    OR p.mrn LIKE ?3 ESCAPE '\\'
+                    OR p.birth_date = ?4
+                    OR EXISTS (SELECT 1 FROM patient_identifiers i
+                               WHERE i.patient = p.id AND i.value LIKE ?3 ESCAPE '\\'))
+                 ORDER BY p.family_name, p.given_name, p.birth_date LIMIT ?5",
+                PATIENT_COLUMNS
+                    .split(", ")
+                    .map(|c| format!("p.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .ctx("preparing the patient search")?;
+        let rows = stmt
+            .query_map(
+                params![family_like, given_like, id_like, text, limit as i64],
+                patient_from_row,
+            )
+            .ctx("searching patients")?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .ctx("searching patients")
+    }
+
+    /// How many user accounts exist (none: the first run creates the administrator).
+    pub fn user_count(&self) -> StoreResult<i64> {
+        self.cached_query_row("SELECT count(*) FROM users", [], |r| r.get(0))
+            .ctx("counting users")
+    }
+
+    /// Changes whenever another connection commits: the screens poll it to know when to
+    /// read again, so a new HL7 order or an arriving study shows without a refresh button.
+    pub fn data_version(&self) -> StoreResult<i64> {
+        self.conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .ctx("reading the data version")
+    }
+}

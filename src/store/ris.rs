@@ -415,6 +415,21 @@ impl Store {
         rows.collect::<Result<Vec<_>, _>>().ctx("reading orders")
     }
 
+    /// A patient's orders, newest first (the patient's timeline).
+    pub fn orders_of_patient(&self, patient: i64) -> StoreResult<Vec<OrderRecord>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {ORDER_COLUMNS} FROM orders WHERE patient = ?1 ORDER BY id DESC"
+            ))
+            .ctx("preparing a patient's orders")?;
+        let rows = stmt
+            .query_map([patient], order_from_row)
+            .ctx("reading a patient's orders")?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .ctx("reading a patient's orders")
+    }
+
     /// The step of an order.
     pub fn step_of_order(&self, order_id: i64) -> StoreResult<StepRecord> {
         self.cached_query_row(

@@ -1,6 +1,10 @@
 //! The desktop window. It reads the store through typed functions and listens to service
 //! events; it never writes SQL and never talks DICOM itself.
 
+mod integration;
+mod patients;
+mod shell;
+mod sign_in;
 mod study_browser;
 
 use std::sync::Arc;
@@ -10,7 +14,22 @@ use anyhow::Context;
 use crate::app::{self, DataFolder, ServeOptions};
 use crate::events;
 
-pub use study_browser::LightboxApp;
+pub use integration::IntegrationScreen;
+pub use patients::PatientsScreen;
+pub use shell::{LightboxApp, Screen};
+pub use study_browser::StudyBrowser;
+
+/// Shows the outcome of the last action: (succeeded, what to tell the user).
+fn show_outcome(ui: &mut egui::Ui, outcome: Option<&(bool, String)>) {
+    if let Some((ok, text)) = outcome {
+        let colour = if *ok {
+            ui.visuals().hyperlink_color
+        } else {
+            ui.visuals().error_fg_color
+        };
+        ui.colored_label(colour, text);
+    }
+}
 
 /// Opens the window with the services running in the background of this process.
 pub fn run_desktop(data: DataFolder) -> anyhow::Result<()> {
@@ -51,7 +70,7 @@ pub fn run_desktop(data: DataFolder) -> anyhow::Result<()> {
             if let Ok(mut guard) = repaint.lock() {
                 *guard = Some(cc.egui_ctx.clone());
             }
-            Ok(Box::new(LightboxApp::new(store, receiver, status)))
+            Ok(Box::new(LightboxApp::new(store, receiver, status)?))
         }),
     );
     if let Some(s) = services {

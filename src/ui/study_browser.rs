@@ -101,8 +101,8 @@ pub struct AssociationLine {
     pub state: String,
 }
 
-/// The desktop application state.
-pub struct LightboxApp {
+/// The Studies screen: the archive's studies with a search bar and the live association list.
+pub struct StudyBrowser {
     store: Store,
     events: Receiver<ServiceEvent>,
     status: String,
@@ -115,10 +115,10 @@ pub struct LightboxApp {
 
 const MAX_ASSOCIATION_LINES: usize = 200;
 
-impl LightboxApp {
-    /// A window over `store`, listening to `events`; `status` is shown in the status bar.
-    pub fn new(store: Store, events: Receiver<ServiceEvent>, status: String) -> LightboxApp {
-        LightboxApp {
+impl StudyBrowser {
+    /// A screen over `store`, listening to `events`; `status` is shown in the status bar.
+    pub fn new(store: Store, events: Receiver<ServiceEvent>, status: String) -> StudyBrowser {
+        StudyBrowser {
             store,
             events,
             status,
@@ -130,7 +130,8 @@ impl LightboxApp {
         }
     }
 
-    fn drain_events(&mut self) {
+    /// Takes the service events that arrived (called every frame, whatever screen is shown).
+    pub fn drain_events(&mut self) {
         let mut archive_changed = false;
         while let Ok(event) = self.events.try_recv() {
             match event {
@@ -204,7 +205,17 @@ impl LightboxApp {
         &self.studies
     }
 
-    /// Draws the whole window.
+    /// The status line (service state).
+    pub fn status(&self) -> &str {
+        &self.status
+    }
+
+    /// Marks the list stale (the store changed).
+    pub fn reload(&mut self) {
+        self.searched = None;
+    }
+
+    /// Draws the screen.
     pub fn show(&mut self, ui: &mut egui::Ui) {
         self.drain_events();
         self.refresh_studies();
@@ -309,10 +320,4 @@ fn search_field(ui: &mut egui::Ui, label: &str, value: &mut String, width: f32, 
             .hint_text(hint),
     )
     .labelled_by(label.id);
-}
-
-impl eframe::App for LightboxApp {
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        self.show(ui);
-    }
 }

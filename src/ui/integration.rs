@@ -1,0 +1,177 @@
+//! The Integration monitor: where a broken hand-off shows. HL7 messages received (with the
+//! raw text and the ACK sent), each outbound destination's queue with its failures and the
+//! resend/cancel actions, and the studies waiting in reconciliation.
+
+use crate::access::{Actor, Role};
+use crate::hl7::outbound;
+use crate::store::Store;
+use crate::store::hl7::{Destination, InboundEntry, OutboundMessage};
+use crate::store::ris::ReconciliationItem;
+
+/// The monitor's state.
+#[derive(Default)]
+pub struct IntegrationScreen {
+    loaded: bool,
+    inbound: Vec<InboundEntry>,
+    queues: Vec<(Destination, Vec<OutboundMessage>)>,
+    reconciliation: Vec<ReconciliationItem>,
+    open_message: Option<i64>,
+    message: Option<(bool, String)>,
+}
+
+/// MSA-1 of an ACK text ("AA", "AE", …).
+fn ack_code(ack: &str) -> String {
+    ack.split('\r')
+        .find(|s| s.starts_with("MSA|"))
+        .and_then(|msa| msa.split('|').nth(1))
+        .unwrap_or("")
+        .to_string()
+}
+
+impl IntegrationScreen {
+    /// Reads again on the next frame (the store changed).
+    pub fn reload(&mut self) {
+        self.loaded = false;
+    }
+
+    fn refresh(&mut self, store: &Store) {
+        if self.loaded {
+            return;
+        }
+        let read = (|| -> Result<(), crate::store::StoreError> {
+            self.inbound = store.inbound_log(100)?;
+            self.queues = store
+                .destinations()?
+                .into_iter()
+                .map(|d| {
+                    let q = store.outbound_queue(d.id)?;
+                    Ok((d, q))
+                })
+                .collect::<Result<_, crate::store::StoreError>>()?;
+            self.reconciliation = store.open_reconciliation()?;
+            Ok(())
+        })();
+        if let Err(e) = read {
+            tracing::error!(error = %e, "integration monitor could not read the store");
+            self.message = Some((
+                false,
+                "The monitor could not read the database; it will try again.".into(),
+            ));
+        }
+        self.loaded = true;
+    }
+
+    /// Draws the screen.
+    pub fn show(&mut self, ui: &mut egui::Ui, store: &Store, actor: &Actor) {
+        self.refresh(store);
+        ui.heading("Integration");
+        super::show_outcome(ui, self.message.as_ref());
+        let may_act = actor.role == Role::Administrator;
+        let mut action: Option<(bool, i64)> = None;
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            ui.strong("Outbound HL7");
+            if self.queues.is_empty() {
+                ui.label("No destinations. Add the EHR in Settings (or `lightbox hl7 destinations add`).");
+            }
+            for (d, queue) in &self.queues {
+                let failed = queue.iter().filter(|m| m.status == "failed").count();
+                let pending = queue.len() - failed;
+                let line = format!(
+                    "{} ({}:{}, HL7 {}) — {pending} waiting, {failed} failed",
+                    d.name, d.host, d.port, d.version
+                );
+                if failed > 0 {
+                    ui.colored_label(ui.visuals().error_fg_color, line);
+                } else {
+                    ui.label(line);
+                }
+                for m in queue {
+                    ui.horizontal(|ui| {
+                        let kind = m.message.split('|').nth(8).unwrap_or("");
+                        let text = format!(
+                            "#{} {kind} {} {} — {} after {} attempts{}",
+                            m.id,
+                            m.subject,
+                            m.control_id,
+                            m.status,
+                            m.attempts,
+                            if m.last_error.is_empty() {
+                                String::new()
+                            } else {
+                                format!(": {}", m.last_error)
+                            }
+                        );
+                        ui.label(text);
+                        if may_act {
+                            if m.status == "failed" && ui.button(format!("Resend #{}", m.id)).clicked() {
+                                action = Some((true, m.id));
+                            }
+                            if ui.button(format!("Cancel #{}", m.id)).clicked() {
+                                action = Some((false, m.id));
+                            }
+                        }
+                    });
+                }
+            }
+            ui.separator();
+            ui.strong("Inbound HL7");
+            if self.inbound.is_empty() {
+                ui.label("No messages received yet.");
+            }
+            egui::Grid::new("inbound").striped(true).show(ui, |ui| {
+                for h in ["Received", "From", "Type", "Control ID", "Status", "ACK"] {
+                    ui.strong(h);
+                }
+                ui.end_row();
+                for m in &self.inbound {
+                    ui.label(m.received_at.get(..19).unwrap_or(&m.received_at).replace('T', " "));
+                    ui.label(&m.sending_application);
+                    ui.label(&m.message_type);
+                    if ui.link(&m.control_id).clicked() {
+                        self.open_message = if self.open_message == Some(m.id) {
+                            None
+                        } else {
+                            Some(m.id)
+                        };
+                    }
+                    ui.label(&m.status);
+                    ui.label(ack_code(&m.ack));
+                    ui.end_row();
+                }
+            });
+            if let Some(open) = self.open_message
+                && let Some(m) = self.inbound.iter().find(|m| m.id == open)
+            {
+                ui.separator();
+                ui.strong(format!("Message {}", m.control_id));
+                ui.monospace(m.raw.replace('\r', "\n"));
+                ui.strong("ACK sent");
+                ui.monospace(m.ack.replace('\r', "\n"));
+            }
+            ui.separator();
+            ui.strong("Reconciliation");
+            if self.reconciliation.is_empty() {
+                ui.label("No studies waiting.");
+            }
+            for item in &self.reconciliation {
+                ui.label(format!("#{} {} — {}", item.id, item.study_uid, item.reason));
+            }
+        });
+        if let Some((resend, id)) = action {
+            let result = if resend {
+                outbound::resend(store, actor, id)
+            } else {
+                outbound::cancel(store, actor, id)
+            };
+            self.message = Some(match result {
+                Ok(()) if resend => (true, format!("Message #{id} will be sent again.")),
+                Ok(()) => (
+                    true,
+                    format!("Message #{id} cancelled; the queue moves on."),
+                ),
+                Err(e) => (false, format!("Message #{id}: {e}")),
+            });
+            self.loaded = false;
+        }
+    }
+}

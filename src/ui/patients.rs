@@ -1,0 +1,344 @@
+//! The Patients screen: search as you type (name, MRN, outside ID, birth date), register with
+//! the duplicate warning, and the selected patient's identifiers and orders. Reads and
+//! registrations go through the HIS domain, so they are authorised and audited.
+
+use crate::access::Actor;
+use crate::his::{self, HisError, Registration};
+use crate::store::Store;
+use crate::store::his::{PatientIdentifier, PatientRecord};
+use crate::store::ris::OrderRecord;
+
+/// The registration form.
+#[derive(Debug, Clone, Default)]
+pub struct RegisterForm {
+    /// Family name.
+    pub family: String,
+    /// Given name.
+    pub given: String,
+    /// Birth date YYYY-MM-DD.
+    pub birth_date: String,
+    /// F, M, O or U.
+    pub sex: String,
+    /// Phone.
+    pub phone: String,
+    /// An outside identifier (e.g. the EHR's MRN) …
+    pub outside_id: String,
+    /// … and who issued it.
+    pub issuer: String,
+}
+
+/// The Patients screen's state.
+#[derive(Default)]
+pub struct PatientsScreen {
+    query: String,
+    searched: Option<String>,
+    results: Vec<PatientRecord>,
+    selected: Option<SelectedPatient>,
+    form: Option<RegisterForm>,
+    duplicates: Vec<PatientRecord>,
+    message: Option<(bool, String)>,
+}
+
+/// The patient open in the detail pane.
+struct SelectedPatient {
+    patient: PatientRecord,
+    identifiers: Vec<PatientIdentifier>,
+    orders: Vec<OrderRecord>,
+}
+
+impl PatientsScreen {
+    /// Reads again on the next frame (the store changed).
+    pub fn reload(&mut self) {
+        self.searched = None;
+        if let Some(s) = &mut self.selected {
+            s.identifiers.clear();
+        }
+    }
+
+    /// The patients currently listed (for tests).
+    pub fn results(&self) -> &[PatientRecord] {
+        &self.results
+    }
+
+    fn refresh(&mut self, store: &Store, actor: &Actor) {
+        if self.searched.as_deref() != Some(self.query.as_str()) {
+            match store.search_patients(&self.query, 200) {
+                Ok(rows) => self.results = rows,
+                Err(e) => {
+                    tracing::error!(error = %e, "patient search failed");
+                    self.message = Some((
+                        false,
+                        "The patient list could not be read. Try again; if it persists, tell your administrator.".into(),
+                    ));
+                }
+            }
+            self.searched = Some(self.query.clone());
+        }
+        if let Some(selected) = &mut self.selected
+            && selected.identifiers.is_empty()
+        {
+            let id = selected.patient.id;
+            if let Ok(p) = his::read_patient(store, actor, id) {
+                selected.patient = p;
+            }
+            selected.identifiers = store.patient_identifiers(id).unwrap_or_default();
+            selected.orders = store.orders_of_patient(id).unwrap_or_default();
+            if selected.identifiers.is_empty() {
+                // No outside identifiers: keep a placeholder so this runs once per reload.
+                selected.identifiers.push(PatientIdentifier {
+                    value: String::new(),
+                    issuer: String::new(),
+                });
+            }
+        }
+    }
+
+    fn register(&mut self, store: &mut Store, actor: &Actor, confirmed_new: bool) {
+        let Some(form) = &self.form else {
+            return;
+        };
+        let mut identifiers = Vec::new();
+        if !form.outside_id.trim().is_empty() {
+            identifiers.push(PatientIdentifier {
+                value: form.outside_id.trim().into(),
+                issuer: form.issuer.trim().into(),
+            });
+        }
+        let registration = Registration {
+            patient: PatientRecord {
+                family_name: form.family.trim().to_uppercase(),
+                given_name: form.given.trim().to_uppercase(),
+                birth_date: form.birth_date.trim().into(),
+                sex: if form.sex.is_empty() {
+                    "U".into()
+                } else {
+                    form.sex.clone()
+                },
+                phone: form.phone.trim().into(),
+                ..PatientRecord::default()
+            },
+            identifiers,
+            confirmed_new,
+        };
+        if registration.patient.family_name.is_empty() {
+            self.message = Some((false, "A patient needs at least a family name.".into()));
+            return;
+        }
+        if !registration.patient.birth_date.is_empty()
+            && chrono::NaiveDate::parse_from_str(&registration.patient.birth_date, "%Y-%m-%d")
+                .is_err()
+        {
+            self.message = Some((
+                false,
+                "Write the birth date as YYYY-MM-DD, e.g. 1970-03-15.".into(),
+            ));
+            return;
+        }
+        match his::register(store, actor, &registration) {
+            Ok(patient) => {
+                self.message = Some((
+                    true,
+                    format!(
+                        "Registered {} {} with MRN {}.",
+                        patient.family_name, patient.given_name, patient.mrn
+                    ),
+                ));
+                self.form = None;
+                self.duplicates.clear();
+                self.query = patient.mrn.clone();
+                self.searched = None;
+                self.selected = Some(SelectedPatient {
+                    patient,
+                    identifiers: Vec::new(),
+                    orders: Vec::new(),
+                });
+            }
+            Err(HisError::PossibleDuplicate { candidates, reason }) => {
+                self.message = Some((
+                    false,
+                    format!(
+                        "This may be a patient we already have ({reason}). Open the existing record, or register anyway if it is someone else."
+                    ),
+                ));
+                self.duplicates = candidates;
+            }
+            Err(HisError::Invalid(why)) => self.message = Some((false, why)),
+            Err(HisError::Access(_)) => {
+                self.message = Some((false, "Your role may not register patients.".into()))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "registration failed");
+                self.message = Some((
+                    false,
+                    "The patient could not be saved. Nothing was registered; try again.".into(),
+                ));
+            }
+        }
+    }
+
+    /// Draws the screen.
+    pub fn show(&mut self, ui: &mut egui::Ui, store: &mut Store, actor: &Actor) {
+        self.refresh(store, actor);
+        ui.heading("Patients");
+        ui.horizontal(|ui| {
+            let label = ui.label("Search patients");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.query)
+                    .hint_text("name, MRN, outside ID or birth date YYYY-MM-DD")
+                    .desired_width(320.0),
+            )
+            .labelled_by(label.id);
+            if ui.button("Register patient").clicked() {
+                // A name typed into the search starts the form; an MRN, ID or date does not.
+                let typed_name = !self.query.chars().any(|c| c.is_ascii_digit());
+                self.form = Some(RegisterForm {
+                    family: if typed_name {
+                        self.query.split(',').next().unwrap_or("").trim().into()
+                    } else {
+                        String::new()
+                    },
+                    ..RegisterForm::default()
+                });
+                self.duplicates.clear();
+                self.message = None;
+            }
+        });
+        super::show_outcome(ui, self.message.as_ref());
+        ui.separator();
+        let mut register: Option<bool> = None;
+        let mut open: Option<PatientRecord> = None;
+        if let Some(form) = &mut self.form {
+            ui.strong("New patient");
+            egui::Grid::new("register").num_columns(2).show(ui, |ui| {
+                super::sign_in::field(ui, "Family name", &mut form.family, false);
+                super::sign_in::field(ui, "Given name", &mut form.given, false);
+                super::sign_in::field(ui, "Birth date", &mut form.birth_date, false);
+                let label = ui.label("Sex");
+                egui::ComboBox::from_id_salt("sex")
+                    .selected_text(match form.sex.as_str() {
+                        "F" => "female",
+                        "M" => "male",
+                        "O" => "other",
+                        _ => "unknown",
+                    })
+                    .show_ui(ui, |ui| {
+                        for (code, text) in [
+                            ("F", "female"),
+                            ("M", "male"),
+                            ("O", "other"),
+                            ("U", "unknown"),
+                        ] {
+                            ui.selectable_value(&mut form.sex, code.to_string(), text);
+                        }
+                    })
+                    .response
+                    .labelled_by(label.id);
+                ui.end_row();
+                super::sign_in::field(ui, "Phone", &mut form.phone, false);
+                super::sign_in::field(ui, "Outside ID", &mut form.outside_id, false);
+                super::sign_in::field(ui, "Issued by", &mut form.issuer, false);
+            });
+            ui.horizontal(|ui| {
+                if ui.button("Save patient").clicked() {
+                    register = Some(false);
+                }
+                if !self.duplicates.is_empty() && ui.button("Register anyway").clicked() {
+                    register = Some(true);
+                }
+                if ui.button("Cancel").clicked() {
+                    self.form = None;
+                    self.duplicates.clear();
+                    self.message = None;
+                }
+            });
+            for candidate in &self.duplicates {
+                ui.horizontal(|ui| {
+                    ui.label(format!(
+                        "Existing: {} {}, born {}, MRN {}",
+                        candidate.family_name,
+                        candidate.given_name,
+                        candidate.birth_date,
+                        candidate.mrn
+                    ));
+                    if ui.button(format!("Open {}", candidate.mrn)).clicked() {
+                        open = Some(candidate.clone());
+                    }
+                });
+            }
+            ui.separator();
+        }
+        if let Some(confirmed) = register {
+            self.register(store, actor, confirmed);
+        }
+        ui.columns(2, |columns| {
+            let ui = &mut columns[0];
+            ui.label(format!("{} patients", self.results.len()));
+            egui::ScrollArea::vertical()
+                .id_salt("patient_list")
+                .show(ui, |ui| {
+                    egui::Grid::new("patients").striped(true).show(ui, |ui| {
+                        for h in ["MRN", "Name", "Born", "Sex"] {
+                            ui.strong(h);
+                        }
+                        ui.end_row();
+                        for p in &self.results {
+                            if ui.link(&p.mrn).clicked() {
+                                open = Some(p.clone());
+                            }
+                            ui.label(format!("{}, {}", p.family_name, p.given_name));
+                            ui.label(&p.birth_date);
+                            ui.label(&p.sex);
+                            ui.end_row();
+                        }
+                    });
+                });
+            let ui = &mut columns[1];
+            if let Some(selected) = &self.selected {
+                let p = &selected.patient;
+                ui.strong(format!(
+                    "{}, {} — MRN {}",
+                    p.family_name, p.given_name, p.mrn
+                ));
+                let mut facts = vec![format!("Born {}", p.birth_date), format!("sex {}", p.sex)];
+                if !p.phone.is_empty() {
+                    facts.push(format!("phone {}", p.phone));
+                }
+                ui.label(facts.join(" · "));
+                if !p.address.is_empty() {
+                    ui.label(&p.address);
+                }
+                for id in selected.identifiers.iter().filter(|i| !i.value.is_empty()) {
+                    ui.label(format!("ID {} from {}", id.value, id.issuer));
+                }
+                ui.separator();
+                ui.strong("Orders");
+                if selected.orders.is_empty() {
+                    ui.label("No orders.");
+                }
+                for o in &selected.orders {
+                    ui.label(format!(
+                        "{} · {} · {} · {}",
+                        o.accession,
+                        o.procedure_code,
+                        o.priority,
+                        o.status.replace('_', " ")
+                    ));
+                }
+            } else {
+                ui.label("Select a patient to see the record.");
+            }
+        });
+        if let Some(p) = open {
+            self.selected = Some(SelectedPatient {
+                patient: p,
+                identifiers: Vec::new(),
+                orders: Vec::new(),
+            });
+            self.form = None;
+            self.duplicates.clear();
+        }
+        if self.searched.as_deref() != Some(self.query.as_str()) {
+            ui.ctx().request_repaint();
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! First run (practice, AE title and ports, the first administrator) and sign-in.
+
+use crate::access::{self, Actor};
+use crate::app;
+use crate::store::Store;
+
+/// The first-run form: what a new practice must decide before anyone signs in.
+#[derive(Debug, Clone)]
+pub struct FirstRunForm {
+    /// Practice name.
+    pub practice: String,
+    /// Our AE title.
+    pub ae_title: String,
+    /// DICOM port.
+    pub dicom_port: String,
+    /// HL7 port.
+    pub hl7_port: String,
+    /// Administrator login.
+    pub login: String,
+    /// Administrator full name.
+    pub full_name: String,
+    /// Password.
+    pub password: String,
+    /// Password again.
+    pub repeat: String,
+    /// What went wrong, in the practice's words.
+    pub error: Option<String>,
+}
+
+impl Default for FirstRunForm {
+    fn default() -> FirstRunForm {
+        FirstRunForm {
+            practice: String::new(),
+            ae_title: app::DEFAULT_AE_TITLE.into(),
+            dicom_port: app::DEFAULT_DICOM_PORT.to_string(),
+            hl7_port: app::DEFAULT_HL7_PORT.to_string(),
+            login: "admin".into(),
+            full_name: String::new(),
+            password: String::new(),
+            repeat: String::new(),
+            error: None,
+        }
+    }
+}
+
+impl FirstRunForm {
+    /// Saves the settings and creates the administrator; the signed-in administrator on
+    /// success.
+    pub fn submit(&mut self, store: &Store) -> Option<Actor> {
+        let result = (|| -> Result<Actor, String> {
+            if self.password != self.repeat {
+                return Err("The two passwords differ. Type the same password twice.".into());
+            }
+            for (key, value) in [
+                (app::PRACTICE_NAME_SETTING, self.practice.trim()),
+                (app::AE_TITLE_SETTING, self.ae_title.trim()),
+                (app::DICOM_PORT_SETTING, self.dicom_port.trim()),
+                (app::HL7_PORT_SETTING, self.hl7_port.trim()),
+            ] {
+                app::validate_setting(key, value).map_err(|e| format!("{e}"))?;
+            }
+            let actor = access::create_first_administrator(
+                store,
+                self.login.trim(),
+                self.full_name.trim(),
+                &self.password,
+            )
+            .map_err(|e| match e {
+                access::AccessError::WeakPassword(why) => format!("{why}."),
+                other => format!("The administrator could not be created: {other}."),
+            })?;
+            for (key, value) in [
+                (app::PRACTICE_NAME_SETTING, self.practice.trim()),
+                (app::AE_TITLE_SETTING, self.ae_title.trim()),
+                (app::DICOM_PORT_SETTING, self.dicom_port.trim()),
+                (app::HL7_PORT_SETTING, self.hl7_port.trim()),
+            ] {
+                store.set_setting(key, value).map_err(|_| {
+                    "The settings could not be saved. Check the disk and try again.".to_string()
+                })?;
+            }
+            Ok(actor)
+        })();
+        match result {
+            Ok(actor) => {
+                self.error = None;
+                self.password.clear();
+                self.repeat.clear();
+                Some(actor)
+            }
+            Err(e) => {
+                self.error = Some(e);
+                None
+            }
+        }
+    }
+
+    /// Draws the form; returns the administrator once created.
+    pub fn show(&mut self, ui: &mut egui::Ui, store: &Store) -> Option<Actor> {
+        let mut done = None;
+        ui.heading("Welcome to Lightbox");
+        ui.label("Set up this practice. The DICOM and HL7 settings can be changed later.");
+        ui.add_space(8.0);
+        egui::Grid::new("first_run").num_columns(2).show(ui, |ui| {
+            field(ui, "Practice name", &mut self.practice, false);
+            field(ui, "AE title", &mut self.ae_title, false);
+            field(ui, "DICOM port", &mut self.dicom_port, false);
+            field(ui, "HL7 port", &mut self.hl7_port, false);
+            field(ui, "Administrator login", &mut self.login, false);
+            field(ui, "Full name", &mut self.full_name, false);
+            field(ui, "Password", &mut self.password, true);
+            field(ui, "Repeat password", &mut self.repeat, true);
+        });
+        if let Some(e) = &self.error {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        }
+        let enter = ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if ui.button("Create practice").clicked() || enter {
+            done = self.submit(store);
+        }
+        done
+    }
+}
+
+/// The sign-in form.
+#[derive(Debug, Clone, Default)]
+pub struct SignInForm {
+    /// Login.
+    pub login: String,
+    /// Password.
+    pub password: String,
+    /// What went wrong.
+    pub error: Option<String>,
+}
+
+impl SignInForm {
+    /// Draws the form; returns the actor once signed in.
+    pub fn show(&mut self, ui: &mut egui::Ui, store: &Store, practice: &str) -> Option<Actor> {
+        ui.heading(if practice.is_empty() {
+            "Lightbox".to_string()
+        } else {
+            practice.to_string()
+        });
+        ui.label("Sign in to continue.");
+        egui::Grid::new("sign_in").num_columns(2).show(ui, |ui| {
+            field(ui, "Login", &mut self.login, false);
+            field(ui, "Password", &mut self.password, true);
+        });
+        if let Some(e) = &self.error {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        }
+        let enter = ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if ui.button("Sign in").clicked() || enter {
+            match access::sign_in(store, self.login.trim(), &self.password, "desktop") {
+                Ok(actor) => {
+                    self.password.clear();
+                    self.error = None;
+                    return Some(actor);
+                }
+                Err(access::AccessError::BadCredentials) => {
+                    self.error = Some("Unknown login or wrong password. Try again.".into());
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "sign-in failed");
+                    self.error = Some(
+                        "Signing in is not possible right now: the database could not be read."
+                            .into(),
+                    );
+                }
+            }
+        }
+        None
+    }
+}
+
+/// A labelled text box in a two-column grid; the label is its accessible name.
+pub fn field(ui: &mut egui::Ui, label: &str, value: &mut String, password: bool) {
+    let label = ui.label(label);
+    ui.add(
+        egui::TextEdit::singleline(value)
+            .password(password)
+            .desired_width(240.0),
+    )
+    .labelled_by(label.id);
+    ui.end_row();
+}

@@ -1,0 +1,273 @@
+//! The desktop shell driven through its real widgets (egui_kittest): first run creates the
+//! practice and its administrator, sign-in refuses a wrong password, the front desk registers a
+//! patient (with the duplicate warning) and finds them by typing, and the Integration monitor
+//! shows an HL7 message that arrived on another connection and resends a failed ORU — all
+//! without a refresh button. Screens are checked against reference images rendered on lavapipe.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed step is a failed test
+
+mod common;
+
+use egui::accesskit::Role;
+use egui_kittest::kittest::Queryable as _;
+use egui_kittest::{Harness, SnapshotOptions};
+use lightbox::events;
+use lightbox::store::Store;
+use lightbox::ui::{LightboxApp, Screen};
+
+fn app(dir: &std::path::Path) -> LightboxApp {
+    let store = Store::open(&dir.join("lightbox.sqlite")).unwrap();
+    lightbox::ris::seed_starter_data(&store).unwrap();
+    let (_sender, receiver) = events::channel(64, None);
+    LightboxApp::new(store, receiver, "DICOM: LIGHTBOX on 0.0.0.0:11112".into()).unwrap()
+}
+
+fn harness(app: LightboxApp) -> Harness<'static, LightboxApp> {
+    Harness::builder()
+        .with_size(egui::vec2(1366.0, 768.0))
+        .build_ui_state(|ui, app: &mut LightboxApp| app.show(ui), app)
+}
+
+fn type_into(harness: &mut Harness<'_, LightboxApp>, label: &str, text: &str) {
+    // Password boxes have their own role.
+    let role = if harness
+        .query_by_role_and_label(Role::TextInput, label)
+        .is_some()
+    {
+        Role::TextInput
+    } else {
+        Role::PasswordInput
+    };
+    harness.get_by_role_and_label(role, label).click();
+    harness.run();
+    harness.get_by_role_and_label(role, label).type_text(text);
+    harness.run();
+}
+
+fn click(harness: &mut Harness<'_, LightboxApp>, label: &str) {
+    harness.get_by_label(label).click();
+    harness.run();
+}
+
+fn first_run(harness: &mut Harness<'_, LightboxApp>) {
+    harness.run();
+    assert!(harness.query_by_label("Welcome to Lightbox").is_some());
+    type_into(harness, "Practice name", "Springfield Imaging");
+    type_into(harness, "Full name", "Ada Admin");
+    type_into(harness, "Password", "correct horse battery");
+    type_into(harness, "Repeat password", "correct horse battery");
+    click(harness, "Create practice");
+}
+
+#[test]
+fn first_run_sign_in_and_registering_a_patient_with_the_duplicate_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut harness = harness(app(dir.path()));
+    // A too-short password is refused in plain words.
+    harness.run();
+    type_into(&mut harness, "Practice name", "Springfield Imaging");
+    type_into(&mut harness, "Password", "short");
+    type_into(&mut harness, "Repeat password", "short");
+    click(&mut harness, "Create practice");
+    assert!(
+        harness
+            .query_by_label_contains("at least 10 characters")
+            .is_some()
+    );
+    drop(harness);
+    let mut harness = self::harness(app(dir.path()));
+    first_run(&mut harness);
+    assert_eq!(harness.state().actor().unwrap().login, "admin");
+    assert_eq!(harness.state().screen(), Screen::Patients);
+    assert!(harness.query_by_label("Springfield Imaging").is_some());
+
+    // Register a patient.
+    click(&mut harness, "Register patient");
+    type_into(&mut harness, "Family name", "Rivera");
+    type_into(&mut harness, "Given name", "Roberto");
+    type_into(&mut harness, "Birth date", "1958-11-02");
+    type_into(&mut harness, "Outside ID", "200877");
+    type_into(&mut harness, "Issued by", "NORTHCLINIC");
+    click(&mut harness, "Save patient");
+    assert!(
+        harness
+            .query_by_label_contains("Registered RIVERA ROBERTO with MRN")
+            .is_some()
+    );
+    assert_eq!(harness.state().patients().results().len(), 1);
+    assert!(
+        harness
+            .query_by_label_contains("ID 200877 from NORTHCLINIC")
+            .is_some()
+    );
+
+    // The same person again: a warning naming the existing record, nothing saved yet.
+    click(&mut harness, "Register patient");
+    type_into(&mut harness, "Family name", "RIVERA");
+    type_into(&mut harness, "Given name", "roberto");
+    type_into(&mut harness, "Birth date", "1958-11-02");
+    click(&mut harness, "Save patient");
+    assert!(
+        harness
+            .query_by_label_contains("may be a patient we already have")
+            .is_some()
+    );
+    assert!(harness.query_by_label("Register anyway").is_some());
+    let store = Store::open(&dir.path().join("lightbox.sqlite")).unwrap();
+    assert_eq!(store.search_patients("RIVERA", 10).unwrap().len(), 1);
+    // A bad birth date is explained.
+    click(&mut harness, "Cancel");
+    click(&mut harness, "Register patient");
+    type_into(&mut harness, "Family name", "Nguyen");
+    type_into(&mut harness, "Birth date", "02/11/1958");
+    click(&mut harness, "Save patient");
+    assert!(harness.query_by_label_contains("YYYY-MM-DD").is_some());
+
+    // Search as you type, by outside ID.
+    let search = harness.get_by_role_and_label(Role::TextInput, "Search patients");
+    search.click();
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::TextInput, "Search patients")
+        .type_text("");
+    harness.run();
+    // Sign out; a wrong password is refused; the right one signs in.
+    click(&mut harness, "Sign out");
+    type_into(&mut harness, "Login", "admin");
+    type_into(&mut harness, "Password", "wrong password!!");
+    click(&mut harness, "Sign in");
+    assert!(harness.query_by_label_contains("wrong password").is_some());
+    assert!(harness.state().actor().is_none());
+    // The password field was kept; clear it by a new form.
+    drop(harness);
+    let mut harness = self::harness(app(dir.path()));
+    harness.run();
+    type_into(&mut harness, "Login", "admin");
+    type_into(&mut harness, "Password", "correct horse battery");
+    click(&mut harness, "Sign in");
+    assert!(harness.state().actor().is_some());
+    type_into(&mut harness, "Search patients", "2008");
+    assert_eq!(
+        harness.state().patients().results().len(),
+        1,
+        "found by the outside ID"
+    );
+    harness.get_by_label_contains("RIVERA, ROBERTO");
+}
+
+#[test]
+fn the_integration_monitor_shows_live_hl7_and_resends_a_failed_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut harness = harness(app(dir.path()));
+    first_run(&mut harness);
+    click(&mut harness, "Integration");
+    assert!(
+        harness
+            .query_by_label("No messages received yet.")
+            .is_some()
+    );
+    // A destination whose receiver refused a message: failed, with the reason and Resend.
+    let mut store = Store::open(&dir.path().join("lightbox.sqlite")).unwrap();
+    let admin = harness.state().actor().unwrap().clone();
+    let destination = lightbox::hl7::outbound::add_destination(
+        &store,
+        &admin,
+        &lightbox::store::hl7::Destination {
+            name: "EHR".into(),
+            host: "127.0.0.1".into(),
+            port: 2599,
+            version: "2.5.1".into(),
+            events: "oru".into(),
+            report_text: "tx".into(),
+            ack_timeout_secs: 5,
+            enabled: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let id = store
+        .enqueue_outbound(
+            destination,
+            "oru",
+            "order:LB00000001",
+            "LB000000042",
+            "MSH|^~\\&|LIGHTBOX|X|EHR|Y|20261127||ORU^R01^ORU_R01|LB000000042|P|2.5.1\r",
+        )
+        .unwrap();
+    store
+        .outbound_failed(id, "AE: unknown patient", "")
+        .unwrap();
+    harness.run();
+    assert!(
+        harness
+            .query_by_label_contains("0 waiting, 1 failed")
+            .is_some()
+    );
+    assert!(
+        harness
+            .query_by_label_contains("AE: unknown patient")
+            .is_some()
+    );
+    // The reference image before any inbound message (receipt times differ per run).
+    harness.snapshot_options(
+        "integration_monitor",
+        &SnapshotOptions::new().max_failed_pixels(50),
+    );
+    // An ORM arrives on another connection (as the HL7 listener would store it).
+    let orm = std::fs::read(common::corpus().join("hl7/orm_o01_new_mri.hl7")).unwrap();
+    let now = chrono::NaiveDate::from_ymd_opt(2026, 11, 27)
+        .unwrap()
+        .and_hms_opt(8, 0, 0)
+        .unwrap();
+    lightbox::hl7::inbound::receive(&mut store, None, &orm, now);
+    harness.run();
+    assert!(
+        harness.query_by_label("ORM0001").is_some(),
+        "shown without a refresh"
+    );
+    click(&mut harness, "ORM0001");
+    assert!(
+        harness.query_by_label_contains("MSA|AA|ORM0001").is_some(),
+        "the ACK sent"
+    );
+    click(&mut harness, &format!("Resend #{id}"));
+    assert!(
+        harness
+            .query_by_label_contains("will be sent again")
+            .is_some()
+    );
+    assert_eq!(
+        store.outbound_queue(destination).unwrap()[0].status,
+        "pending"
+    );
+}
+
+#[test]
+fn the_patients_screen_matches_its_reference_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut harness = harness(app(dir.path()));
+    first_run(&mut harness);
+    for (family, given, birth) in [
+        ("DOE", "JANE", "1970-03-15"),
+        ("RIVERA", "ROBERTO", "1958-11-02"),
+        ("DOE", "JOHN", "1968-07-30"),
+    ] {
+        click(&mut harness, "Register patient");
+        type_into(&mut harness, "Family name", family);
+        type_into(&mut harness, "Given name", given);
+        type_into(&mut harness, "Birth date", birth);
+        click(&mut harness, "Save patient");
+    }
+    type_into(&mut harness, "Search patients", "");
+    let search = harness.get_by_role_and_label(Role::TextInput, "Search patients");
+    search.click();
+    harness.run();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::TextInput, "Search patients")
+        .type_text("DOE");
+    harness.run();
+    assert_eq!(harness.state().patients().results().len(), 2);
+    harness.snapshot_options("patients", &SnapshotOptions::new().max_failed_pixels(50));
+}
