@@ -271,3 +271,103 @@ fn the_patients_screen_matches_its_reference_image() {
     assert_eq!(harness.state().patients().results().len(), 2);
     harness.snapshot_options("patients", &SnapshotOptions::new().max_failed_pixels(50));
 }
+
+#[test]
+fn the_front_desk_places_an_order_and_works_the_needs_review_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut harness = harness(app(dir.path()));
+    first_run(&mut harness);
+    let mut store = Store::open(&dir.path().join("lightbox.sqlite")).unwrap();
+    let admin = harness.state().actor().unwrap().clone();
+    let patient = lightbox::his::register(
+        &mut store,
+        &admin,
+        &lightbox::his::Registration {
+            patient: lightbox::store::his::PatientRecord {
+                family_name: "DOE".into(),
+                given_name: "JANE".into(),
+                birth_date: "1970-03-15".into(),
+                sex: "F".into(),
+                ..Default::default()
+            },
+            identifiers: vec![],
+            confirmed_new: true,
+        },
+    )
+    .unwrap();
+    click(&mut harness, "Orders");
+    type_into(&mut harness, "Patient MRN", &patient.mrn);
+    click(&mut harness, "Place order");
+    assert!(
+        harness
+            .query_by_label_contains("Choose the procedure")
+            .is_some()
+    );
+    type_into(&mut harness, "Procedure", "lumbar");
+    click(&mut harness, "72148 MR lumbar spine without contrast (MR)");
+    click(&mut harness, "STAT");
+    type_into(&mut harness, "Reason for exam", "Back pain");
+    type_into(&mut harness, "Requested time", "tomorrow");
+    click(&mut harness, "Place order");
+    assert!(
+        harness
+            .query_by_label_contains("YYYY-MM-DD HH:MM")
+            .is_some()
+    );
+    harness
+        .get_by_role_and_label(Role::TextInput, "Requested time")
+        .click();
+    harness.run();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness
+        .get_by_role_and_label(Role::TextInput, "Requested time")
+        .type_text("2030-06-03 09:00");
+    harness.run();
+    click(&mut harness, "Place order");
+    assert!(
+        harness
+            .query_by_label_contains("placed, booked for 2030-06-03")
+            .is_some(),
+        "the first free MR slot at the requested time"
+    );
+    let orders = store.orders_of_patient(patient.id).unwrap();
+    assert_eq!(
+        (
+            orders[0].procedure_code.as_str(),
+            orders[0].priority.as_str()
+        ),
+        ("72148", "STAT")
+    );
+    // An HL7 order with an unknown procedure arrives: it shows in "needs review" at once.
+    let orm =
+        String::from_utf8(std::fs::read(common::corpus().join("hl7/orm_o01_new_mri.hl7")).unwrap())
+            .unwrap()
+            .replace("72148^MRI", "99999^MRI");
+    let now = chrono::NaiveDate::from_ymd_opt(2026, 11, 27)
+        .unwrap()
+        .and_hms_opt(8, 0, 0)
+        .unwrap();
+    lightbox::hl7::inbound::receive(&mut store, None, orm.as_bytes(), now);
+    harness.run();
+    assert_eq!(harness.state().orders().needs_review().len(), 1);
+    assert!(
+        harness
+            .query_by_label_contains("unknown procedure code 99999")
+            .is_some()
+    );
+    let accession = harness.state().orders().needs_review()[0].accession.clone();
+    click(&mut harness, &format!("Cancel {accession}"));
+    assert!(
+        harness
+            .query_by_label("Nothing waits for review.")
+            .is_some()
+    );
+    assert_eq!(
+        store
+            .order_by_accession(&accession)
+            .unwrap()
+            .unwrap()
+            .status,
+        "cancelled"
+    );
+}

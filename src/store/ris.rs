@@ -197,6 +197,18 @@ fn step_at(r: &Row<'_>, at: usize) -> rusqlite::Result<StepRecord> {
     })
 }
 
+fn procedure_from_row(r: &Row<'_>) -> rusqlite::Result<Procedure> {
+    Ok(Procedure {
+        code: r.get(0)?,
+        name: r.get(1)?,
+        modality: r.get(2)?,
+        body_part: r.get(3)?,
+        duration_minutes: r.get(4)?,
+        preparation: r.get(5)?,
+        charge_cents: r.get(6)?,
+    })
+}
+
 fn room_from_row(r: &Row<'_>) -> rusqlite::Result<Room> {
     let hours_json: String = r.get(4)?;
     let hours: [String; 7] = serde_json::from_str(&hours_json).unwrap_or_default();
@@ -247,20 +259,41 @@ impl Store {
             "SELECT code, name, modality, body_part, duration_minutes, preparation, charge_cents
                  FROM procedures WHERE code = ?1 AND active = 1",
             [code],
-            |r| {
-                Ok(Procedure {
-                    code: r.get(0)?,
-                    name: r.get(1)?,
-                    modality: r.get(2)?,
-                    body_part: r.get(3)?,
-                    duration_minutes: r.get(4)?,
-                    preparation: r.get(5)?,
-                    charge_cents: r.get(6)?,
-                })
-            },
+            procedure_from_row,
         )
         .optional()
         .ctx("reading a procedure")
+    }
+
+    /// The active catalogue, by modality and name (the order entry's procedure picker).
+    pub fn procedures(&self) -> StoreResult<Vec<Procedure>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT code, name, modality, body_part, duration_minutes, preparation, charge_cents
+                 FROM procedures WHERE active = 1 ORDER BY modality, name",
+            )
+            .ctx("preparing the catalogue")?;
+        let rows = stmt
+            .query_map([], procedure_from_row)
+            .ctx("reading the catalogue")?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .ctx("reading the catalogue")
+    }
+
+    /// The latest orders, newest first.
+    pub fn recent_orders(&self, limit: usize) -> StoreResult<Vec<OrderRecord>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {ORDER_COLUMNS} FROM orders ORDER BY id DESC LIMIT ?1"
+            ))
+            .ctx("preparing recent orders")?;
+        let rows = stmt
+            .query_map([limit as i64], order_from_row)
+            .ctx("reading recent orders")?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .ctx("reading recent orders")
     }
 
     /// Distinct modalities of the active catalogue.

@@ -2,6 +2,7 @@
 //! events; it never writes SQL and never talks DICOM itself.
 
 mod integration;
+mod orders;
 mod patients;
 mod shell;
 mod sign_in;
@@ -15,6 +16,7 @@ use crate::app::{self, DataFolder, ServeOptions};
 use crate::events;
 
 pub use integration::IntegrationScreen;
+pub use orders::OrdersScreen;
 pub use patients::PatientsScreen;
 pub use shell::{LightboxApp, Screen};
 pub use study_browser::StudyBrowser;

@@ -7,6 +7,7 @@ use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
 use super::integration::IntegrationScreen;
+use super::orders::OrdersScreen;
 use super::patients::PatientsScreen;
 use super::sign_in::{FirstRunForm, SignInForm};
 use super::study_browser::StudyBrowser;
@@ -19,6 +20,8 @@ use crate::store::Store;
 pub enum Screen {
     /// Patients: search, register, record.
     Patients,
+    /// Orders: entry, needs review, latest.
+    Orders,
     /// The archive's studies.
     Studies,
     /// HL7 in and out, reconciliation.
@@ -30,6 +33,7 @@ impl Screen {
     pub fn title(self) -> &'static str {
         match self {
             Screen::Patients => "Patients",
+            Screen::Orders => "Orders",
             Screen::Studies => "Studies",
             Screen::Integration => "Integration",
         }
@@ -38,11 +42,14 @@ impl Screen {
     /// The screens a role sees, in order.
     pub fn for_role(role: Role) -> Vec<Screen> {
         match role {
-            Role::FrontDesk => vec![Screen::Patients, Screen::Studies],
+            Role::FrontDesk => vec![Screen::Patients, Screen::Orders, Screen::Studies],
             Role::Technologist | Role::Radiologist => vec![Screen::Patients, Screen::Studies],
-            Role::Administrator | Role::Interface => {
-                vec![Screen::Patients, Screen::Studies, Screen::Integration]
-            }
+            Role::Administrator | Role::Interface => vec![
+                Screen::Patients,
+                Screen::Orders,
+                Screen::Studies,
+                Screen::Integration,
+            ],
         }
     }
 }
@@ -61,6 +68,7 @@ pub struct LightboxApp {
     practice: String,
     studies: StudyBrowser,
     patients: PatientsScreen,
+    orders: OrdersScreen,
     integration: IntegrationScreen,
     data_version: i64,
 }
@@ -90,6 +98,7 @@ impl LightboxApp {
             practice,
             studies: StudyBrowser::new(studies_store, events, status),
             patients: PatientsScreen::default(),
+            orders: OrdersScreen::default(),
             integration: IntegrationScreen::default(),
             data_version: store.data_version().unwrap_or(0),
             store,
@@ -109,6 +118,11 @@ impl LightboxApp {
         self.screen
     }
 
+    /// The Orders screen (for tests).
+    pub fn orders(&self) -> &OrdersScreen {
+        &self.orders
+    }
+
     /// The Patients screen (for tests).
     pub fn patients(&self) -> &PatientsScreen {
         &self.patients
@@ -120,6 +134,7 @@ impl LightboxApp {
         {
             self.data_version = v;
             self.patients.reload();
+            self.orders.reload();
             self.integration.reload();
             self.studies.reload();
         }
@@ -188,6 +203,7 @@ impl LightboxApp {
         let screen = self.screen;
         egui::CentralPanel::default().show(ui, |ui| match screen {
             Screen::Patients => self.patients.show(ui, &mut self.store, &actor),
+            Screen::Orders => self.orders.show(ui, &mut self.store, &actor),
             Screen::Studies => self.studies.show(ui),
             Screen::Integration => self.integration.show(ui, &self.store, &actor),
         });

@@ -1,0 +1,297 @@
+//! The Orders screen: manual order entry (patient by MRN, procedure from the catalogue,
+//! priority, reason, ICD-10, requested time), the "needs review" queue with each order's
+//! reasons and its accept/cancel actions, and the latest orders (HL7 ones appear live).
+
+use chrono::NaiveDateTime;
+
+use crate::access::Actor;
+use crate::ris::{self, ExamStatus, OrderRequest, Priority};
+use crate::store::Store;
+use crate::store::ris::{OrderRecord, Procedure};
+
+/// The order entry form.
+#[derive(Debug, Clone, Default)]
+pub struct OrderForm {
+    /// The patient's MRN.
+    pub mrn: String,
+    /// Catalogue code chosen.
+    pub procedure: String,
+    /// What was typed to find it.
+    pub procedure_query: String,
+    /// STAT, ASAP, ROUTINE.
+    pub priority: String,
+    /// Reason for exam.
+    pub reason: String,
+    /// ICD-10 codes, comma separated.
+    pub icd10: String,
+    /// Requested start "YYYY-MM-DD HH:MM" (empty: to be scheduled).
+    pub requested: String,
+}
+
+/// The Orders screen's state.
+#[derive(Default)]
+pub struct OrdersScreen {
+    loaded: bool,
+    catalogue: Vec<Procedure>,
+    needs_review: Vec<OrderRecord>,
+    recent: Vec<OrderRecord>,
+    form: OrderForm,
+    message: Option<(bool, String)>,
+}
+
+impl OrdersScreen {
+    /// Reads again on the next frame (the store changed).
+    pub fn reload(&mut self) {
+        self.loaded = false;
+    }
+
+    /// Orders waiting in "needs review" (for tests).
+    pub fn needs_review(&self) -> &[OrderRecord] {
+        &self.needs_review
+    }
+
+    fn refresh(&mut self, store: &Store) {
+        if self.loaded {
+            return;
+        }
+        let read = (|| -> Result<(), crate::store::StoreError> {
+            self.catalogue = store.procedures()?;
+            self.needs_review = store.orders_with_status(ExamStatus::NeedsReview.code())?;
+            self.recent = store.recent_orders(50)?;
+            Ok(())
+        })();
+        if let Err(e) = read {
+            tracing::error!(error = %e, "orders screen could not read the store");
+            self.message = Some((
+                false,
+                "The orders could not be read; the screen will try again.".into(),
+            ));
+        }
+        self.loaded = true;
+    }
+
+    fn place(&mut self, store: &mut Store, actor: &Actor) {
+        let f = &self.form;
+        let patient = match store.patient_by_identifier(f.mrn.trim(), "") {
+            Ok(Some(p)) => p,
+            Ok(None) => {
+                self.message = Some((
+                    false,
+                    format!(
+                        "No patient with MRN {}. Find or register the patient on the Patients screen first.",
+                        f.mrn.trim()
+                    ),
+                ));
+                return;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "patient lookup failed");
+                self.message = Some((
+                    false,
+                    "The patient could not be looked up; try again.".into(),
+                ));
+                return;
+            }
+        };
+        let requested_time = if f.requested.trim().is_empty() {
+            None
+        } else {
+            match NaiveDateTime::parse_from_str(f.requested.trim(), "%Y-%m-%d %H:%M") {
+                Ok(t) => Some(t),
+                Err(_) => {
+                    self.message = Some((
+                        false,
+                        "Write the requested time as YYYY-MM-DD HH:MM, e.g. 2026-12-01 09:30, or leave it empty.".into(),
+                    ));
+                    return;
+                }
+            }
+        };
+        if f.procedure.is_empty() {
+            self.message = Some((
+                false,
+                "Choose the procedure: type part of its name or code and pick it from the list."
+                    .into(),
+            ));
+            return;
+        }
+        let request = OrderRequest {
+            patient: Some(patient.id),
+            placer_number: String::new(),
+            placer_app: String::new(),
+            procedure_code: f.procedure.clone(),
+            priority: match f.priority.as_str() {
+                "STAT" => Priority::Stat,
+                "ASAP" => Priority::Asap,
+                _ => Priority::Routine,
+            },
+            reason: f.reason.trim().into(),
+            icd10: f
+                .icd10
+                .split([',', ' '])
+                .map(|c| c.trim().to_uppercase())
+                .filter(|c| !c.is_empty())
+                .collect(),
+            referring: None,
+            insurance: None,
+            authorisation: String::new(),
+            requested_time,
+            supplied: None,
+        };
+        let now = chrono::Local::now().naive_local();
+        match ris::place_order(store, actor, &request, now) {
+            Ok(placed) => {
+                let when = if placed.step.start_time.is_empty() {
+                    "to be scheduled".to_string()
+                } else {
+                    format!("booked for {}", placed.step.start_time.replace('T', " "))
+                };
+                self.message = Some(if placed.review_reasons.is_empty() {
+                    (
+                        true,
+                        format!("Order {} placed, {when}.", placed.order.accession),
+                    )
+                } else {
+                    (
+                        false,
+                        format!(
+                            "Order {} needs review: {}.",
+                            placed.order.accession,
+                            placed.review_reasons.join("; ")
+                        ),
+                    )
+                });
+                self.form = OrderForm::default();
+                self.loaded = false;
+            }
+            Err(ris::RisError::Access(_)) => {
+                self.message = Some((false, "Your role may not place orders.".into()))
+            }
+            Err(e) => self.message = Some((false, format!("The order was not placed: {e}."))),
+        }
+    }
+
+    /// Draws the screen.
+    pub fn show(&mut self, ui: &mut egui::Ui, store: &mut Store, actor: &Actor) {
+        self.refresh(store);
+        ui.heading("Orders");
+        super::show_outcome(ui, self.message.as_ref());
+        let mut place = false;
+        let mut review: Option<(String, ExamStatus)> = None;
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            ui.strong("New order");
+            egui::Grid::new("order_form").num_columns(2).show(ui, |ui| {
+                super::sign_in::field(ui, "Patient MRN", &mut self.form.mrn, false);
+                // Type to find the procedure (code, name or modality); pick from the matches.
+                super::sign_in::field(ui, "Procedure", &mut self.form.procedure_query, false);
+                let query = self.form.procedure_query.trim().to_lowercase();
+                let display = |p: &Procedure| format!("{} {} ({})", p.code, p.name, p.modality);
+                if !query.is_empty()
+                    && self
+                        .catalogue
+                        .iter()
+                        .all(|p| display(p) != self.form.procedure_query)
+                {
+                    ui.label("");
+                    ui.vertical(|ui| {
+                        for p in self
+                            .catalogue
+                            .iter()
+                            .filter(|p| display(p).to_lowercase().contains(&query))
+                            .take(8)
+                        {
+                            if ui.button(display(p)).clicked() {
+                                self.form.procedure = p.code.clone();
+                                self.form.procedure_query = display(p);
+                            }
+                        }
+                    });
+                    ui.end_row();
+                }
+                let label = ui.label("Priority");
+                if self.form.priority.is_empty() {
+                    self.form.priority = "ROUTINE".into();
+                }
+                ui.horizontal(|ui| {
+                    for p in ["ROUTINE", "ASAP", "STAT"] {
+                        ui.selectable_value(&mut self.form.priority, p.to_string(), p);
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+                ui.end_row();
+                super::sign_in::field(ui, "Reason for exam", &mut self.form.reason, false);
+                super::sign_in::field(ui, "ICD-10", &mut self.form.icd10, false);
+                super::sign_in::field(ui, "Requested time", &mut self.form.requested, false);
+            });
+            if ui.button("Place order").clicked() {
+                place = true;
+            }
+            ui.separator();
+            ui.strong(format!("Needs review ({})", self.needs_review.len()));
+            if self.needs_review.is_empty() {
+                ui.label("Nothing waits for review.");
+            }
+            for o in &self.needs_review {
+                ui.horizontal(|ui| {
+                    ui.label(format!(
+                        "{} · {} · {} — {}",
+                        o.accession,
+                        o.procedure_code,
+                        if o.placer_app.is_empty() {
+                            "entered here"
+                        } else {
+                            &o.placer_app
+                        },
+                        o.review_reasons
+                    ));
+                    if ui.button(format!("Accept {}", o.accession)).clicked() {
+                        review = Some((o.accession.clone(), ExamStatus::Ordered));
+                    }
+                    if ui.button(format!("Cancel {}", o.accession)).clicked() {
+                        review = Some((o.accession.clone(), ExamStatus::Cancelled));
+                    }
+                });
+            }
+            ui.separator();
+            ui.strong("Latest orders");
+            egui::Grid::new("recent_orders")
+                .striped(true)
+                .show(ui, |ui| {
+                    for h in ["Accession", "Procedure", "Priority", "Status", "From"] {
+                        ui.strong(h);
+                    }
+                    ui.end_row();
+                    for o in &self.recent {
+                        ui.label(&o.accession);
+                        ui.label(&o.procedure_code);
+                        ui.label(&o.priority);
+                        ui.label(o.status.replace('_', " "));
+                        ui.label(if o.placer_app.is_empty() {
+                            "here"
+                        } else {
+                            &o.placer_app
+                        });
+                        ui.end_row();
+                    }
+                });
+        });
+        if place {
+            self.place(store, actor);
+        }
+        if let Some((accession, to)) = review {
+            let note = if to == ExamStatus::Ordered {
+                "accepted after review"
+            } else {
+                "cancelled after review"
+            };
+            self.message = Some(
+                match ris::change_status(store, actor, &accession, to, note) {
+                    Ok(()) => (true, format!("{accession}: {note}.")),
+                    Err(e) => (false, format!("{accession}: {e}.")),
+                },
+            );
+            self.loaded = false;
+        }
+    }
+}
