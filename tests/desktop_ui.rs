@@ -30,14 +30,10 @@ fn harness(app: LightboxApp) -> Harness<'static, LightboxApp> {
 
 fn type_into(harness: &mut Harness<'_, LightboxApp>, label: &str, text: &str) {
     // Password boxes have their own role.
-    let role = if harness
-        .query_by_role_and_label(Role::TextInput, label)
-        .is_some()
-    {
-        Role::TextInput
-    } else {
-        Role::PasswordInput
-    };
+    let role = [Role::TextInput, Role::MultilineTextInput]
+        .into_iter()
+        .find(|r| harness.query_by_role_and_label(*r, label).is_some())
+        .unwrap_or(Role::PasswordInput);
     harness.get_by_role_and_label(role, label).click();
     harness.run();
     harness.get_by_role_and_label(role, label).type_text(text);
@@ -369,5 +365,140 @@ fn the_front_desk_places_an_order_and_works_the_needs_review_queue() {
             .unwrap()
             .status,
         "cancelled"
+    );
+}
+
+fn sign_in_as(harness: &mut Harness<'_, LightboxApp>, login: &str, password: &str) {
+    if harness.state().actor().is_some() {
+        click(harness, "Sign out");
+    }
+    type_into(harness, "Login", login);
+    type_into(harness, "Password", password);
+    click(harness, "Sign in");
+    assert_eq!(harness.state().actor().unwrap().login, login);
+}
+
+#[test]
+fn a_technologist_runs_a_walk_in_and_the_radiologist_signs_it_and_the_oru_is_queued() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut harness = harness(app(dir.path()));
+    first_run(&mut harness);
+    let admin = harness.state().actor().unwrap().clone();
+    let mut store = Store::open(&dir.path().join("lightbox.sqlite")).unwrap();
+    for (login, role) in [
+        ("tina", lightbox::access::Role::Technologist),
+        ("drjones", lightbox::access::Role::Radiologist),
+    ] {
+        lightbox::access::create_user(&store, &admin, login, login, role, "long enough password")
+            .unwrap();
+    }
+    lightbox::hl7::outbound::add_destination(
+        &store,
+        &admin,
+        &lightbox::store::hl7::Destination {
+            name: "EHR".into(),
+            host: "127.0.0.1".into(),
+            port: 2599,
+            version: "2.5.1".into(),
+            events: "oru".into(),
+            report_text: "tx".into(),
+            ack_timeout_secs: 5,
+            enabled: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let patient = lightbox::his::register(
+        &mut store,
+        &admin,
+        &lightbox::his::Registration {
+            patient: lightbox::store::his::PatientRecord {
+                family_name: "DOE".into(),
+                given_name: "JANE".into(),
+                birth_date: "1970-03-15".into(),
+                ..Default::default()
+            },
+            identifiers: vec![],
+            confirmed_new: true,
+        },
+    )
+    .unwrap();
+    let placed = lightbox::ris::place_order(
+        &mut store,
+        &admin,
+        &lightbox::ris::OrderRequest {
+            patient: Some(patient.id),
+            placer_number: String::new(),
+            placer_app: String::new(),
+            procedure_code: "71046".into(),
+            priority: lightbox::ris::Priority::Stat,
+            reason: "Cough".into(),
+            icd10: vec!["R05".into()],
+            referring: None,
+            insurance: None,
+            authorisation: String::new(),
+            requested_time: None,
+            supplied: None,
+        },
+        chrono::Local::now().naive_local(),
+    )
+    .unwrap();
+    let accession = placed.order.accession.clone();
+    // The technologist starts on Today and takes the exam through by hand.
+    sign_in_as(&mut harness, "tina", "long enough password");
+    assert_eq!(harness.state().screen(), Screen::Today);
+    assert!(
+        harness.query_by_label("Orders").is_none(),
+        "not a technologist's screen"
+    );
+    assert_eq!(
+        harness.state().today().listed(),
+        vec![(accession.clone(), "scheduled".to_string(), 0)]
+    );
+    for step in ["Arrived", "Start", "Complete"] {
+        click(&mut harness, &format!("{step} {accession}"));
+    }
+    assert_eq!(
+        store
+            .order_by_accession(&accession)
+            .unwrap()
+            .unwrap()
+            .status,
+        "completed"
+    );
+    // The radiologist starts on the reading worklist, claims, writes and signs.
+    sign_in_as(&mut harness, "drjones", "long enough password");
+    assert_eq!(harness.state().screen(), Screen::Reading);
+    assert!(harness.query_by_label("STAT").is_some());
+    click(&mut harness, &format!("Claim {accession}"));
+    click(&mut harness, &format!("Report {accession}"));
+    let started = store.reports_of_order(placed.order.id).unwrap().remove(0);
+    assert!(
+        started.body.contains("VIEWS:"),
+        "started from the DX template"
+    );
+    assert!(harness.query_by_label_contains("open.").is_some());
+    type_into(
+        &mut harness,
+        "Report text",
+        "\nNo acute cardiopulmonary process.",
+    );
+    click(&mut harness, "Sign final");
+    assert!(harness.query_by_label_contains("signed final").is_some());
+    let order = store.order_by_accession(&accession).unwrap().unwrap();
+    assert_eq!(order.status, "final");
+    let report = store.reports_of_order(order.id).unwrap().remove(0);
+    assert_eq!(report.signer, "drjones");
+    assert!(report.body.contains("No acute cardiopulmonary process."));
+    // The ORU for the EHR is built and queued.
+    lightbox::hl7::outbound::produce(&store, chrono::Local::now().naive_local()).unwrap();
+    let queued = store
+        .outbound_queue(store.destinations().unwrap()[0].id)
+        .unwrap();
+    assert_eq!(queued.len(), 1);
+    assert!(
+        queued[0]
+            .message
+            .contains("No acute cardiopulmonary process.")
     );
 }

@@ -778,6 +778,37 @@ impl Store {
         to_date: Option<&str>,
         station_ae: Option<&str>,
     ) -> StoreResult<Vec<WorklistRow>> {
+        self.booked_rows(
+            "o.status IN ('scheduled', 'arrived')",
+            from_date,
+            to_date,
+            station_ae,
+        )
+    }
+
+    /// Every booked exam of one local date whatever its status (the technologists' day:
+    /// waiting, running, done, called off), by room and time.
+    pub fn day_exams(&self, date: &str) -> StoreResult<Vec<WorklistRow>> {
+        let mut rows = self.booked_rows(
+            "o.status NOT IN ('needs_review', 'ordered')",
+            Some(date),
+            Some(date),
+            None,
+        )?;
+        rows.sort_by(|a, b| {
+            (a.room_name.as_str(), a.step.start_time.as_str())
+                .cmp(&(b.room_name.as_str(), b.step.start_time.as_str()))
+        });
+        Ok(rows)
+    }
+
+    fn booked_rows(
+        &self,
+        status_filter: &str,
+        from_date: Option<&str>,
+        to_date: Option<&str>,
+        station_ae: Option<&str>,
+    ) -> StoreResult<Vec<WorklistRow>> {
         let prefixed = |cols: &str, p: &str| {
             cols.split(", ")
                 .map(|c| format!("{p}.{c}"))
@@ -797,7 +828,7 @@ impl Store {
              JOIN rooms r ON r.id = s.room
              LEFT JOIN procedures pr ON pr.code = o.procedure_code
              LEFT JOIN referring_physicians rp ON rp.id = o.referring
-             WHERE o.status IN ('scheduled', 'arrived')
+             WHERE {status_filter}
                AND s.start_time >= ?1 AND s.start_time <= ?2 {}
              ORDER BY s.start_time, s.id",
             prefixed(ORDER_COLUMNS, "o"),

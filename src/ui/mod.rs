@@ -1,9 +1,11 @@
 //! The desktop window. It reads the store through typed functions and listens to service
 //! events; it never writes SQL and never talks DICOM itself.
 
+mod exams_today;
 mod integration;
 mod orders;
 mod patients;
+mod reading;
 mod shell;
 mod sign_in;
 mod study_browser;
@@ -15,9 +17,11 @@ use anyhow::Context;
 use crate::app::{self, DataFolder, ServeOptions};
 use crate::events;
 
+pub use exams_today::ExamsTodayScreen;
 pub use integration::IntegrationScreen;
 pub use orders::OrdersScreen;
 pub use patients::PatientsScreen;
+pub use reading::ReadingScreen;
 pub use shell::{LightboxApp, Screen};
 pub use study_browser::StudyBrowser;
 

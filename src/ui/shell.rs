@@ -6,9 +6,11 @@
 use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
+use super::exams_today::ExamsTodayScreen;
 use super::integration::IntegrationScreen;
 use super::orders::OrdersScreen;
 use super::patients::PatientsScreen;
+use super::reading::ReadingScreen;
 use super::sign_in::{FirstRunForm, SignInForm};
 use super::study_browser::StudyBrowser;
 use crate::access::{Actor, Role};
@@ -22,6 +24,10 @@ pub enum Screen {
     Patients,
     /// Orders: entry, needs review, latest.
     Orders,
+    /// Today's exams by room (technologists).
+    Today,
+    /// The reading worklist and report editor (radiologists).
+    Reading,
     /// The archive's studies.
     Studies,
     /// HL7 in and out, reconciliation.
@@ -34,6 +40,8 @@ impl Screen {
         match self {
             Screen::Patients => "Patients",
             Screen::Orders => "Orders",
+            Screen::Today => "Today",
+            Screen::Reading => "Reading",
             Screen::Studies => "Studies",
             Screen::Integration => "Integration",
         }
@@ -42,11 +50,19 @@ impl Screen {
     /// The screens a role sees, in order.
     pub fn for_role(role: Role) -> Vec<Screen> {
         match role {
-            Role::FrontDesk => vec![Screen::Patients, Screen::Orders, Screen::Studies],
-            Role::Technologist | Role::Radiologist => vec![Screen::Patients, Screen::Studies],
+            Role::FrontDesk => vec![
+                Screen::Patients,
+                Screen::Orders,
+                Screen::Today,
+                Screen::Studies,
+            ],
+            Role::Technologist => vec![Screen::Today, Screen::Patients, Screen::Studies],
+            Role::Radiologist => vec![Screen::Reading, Screen::Patients, Screen::Studies],
             Role::Administrator | Role::Interface => vec![
                 Screen::Patients,
                 Screen::Orders,
+                Screen::Today,
+                Screen::Reading,
                 Screen::Studies,
                 Screen::Integration,
             ],
@@ -69,6 +85,8 @@ pub struct LightboxApp {
     studies: StudyBrowser,
     patients: PatientsScreen,
     orders: OrdersScreen,
+    today: ExamsTodayScreen,
+    reading: ReadingScreen,
     integration: IntegrationScreen,
     data_version: i64,
 }
@@ -99,6 +117,8 @@ impl LightboxApp {
             studies: StudyBrowser::new(studies_store, events, status),
             patients: PatientsScreen::default(),
             orders: OrdersScreen::default(),
+            today: ExamsTodayScreen::default(),
+            reading: ReadingScreen::default(),
             integration: IntegrationScreen::default(),
             data_version: store.data_version().unwrap_or(0),
             store,
@@ -118,6 +138,16 @@ impl LightboxApp {
         self.screen
     }
 
+    /// The Today screen (for tests).
+    pub fn today(&self) -> &ExamsTodayScreen {
+        &self.today
+    }
+
+    /// The Reading screen (for tests).
+    pub fn reading(&self) -> &ReadingScreen {
+        &self.reading
+    }
+
     /// The Orders screen (for tests).
     pub fn orders(&self) -> &OrdersScreen {
         &self.orders
@@ -135,6 +165,8 @@ impl LightboxApp {
             self.data_version = v;
             self.patients.reload();
             self.orders.reload();
+            self.today.reload();
+            self.reading.reload();
             self.integration.reload();
             self.studies.reload();
         }
@@ -166,7 +198,8 @@ impl LightboxApp {
                 egui::CentralPanel::default()
                     .show(ui, |ui| done = form.show(ui, &self.store, &self.practice));
                 if let Some(actor) = done {
-                    self.screen = Screen::Patients;
+                    // Each role starts on its own main screen.
+                    self.screen = Screen::for_role(actor.role)[0];
                     self.session = Session::SignedIn(actor);
                 }
                 return;
@@ -204,6 +237,14 @@ impl LightboxApp {
         egui::CentralPanel::default().show(ui, |ui| match screen {
             Screen::Patients => self.patients.show(ui, &mut self.store, &actor),
             Screen::Orders => self.orders.show(ui, &mut self.store, &actor),
+            Screen::Today => {
+                let today = chrono::Local::now()
+                    .date_naive()
+                    .format("%Y-%m-%d")
+                    .to_string();
+                self.today.show(ui, &mut self.store, &actor, &today)
+            }
+            Screen::Reading => self.reading.show(ui, &mut self.store, &actor),
             Screen::Studies => self.studies.show(ui),
             Screen::Integration => self.integration.show(ui, &self.store, &actor),
         });

@@ -1,0 +1,121 @@
+//! The technologist's screen: today's exams by room with their live status, the images
+//! received so far, and the status steps a technologist takes by hand where a scanner sends no
+//! MPPS (arrived, start, complete, discontinue). Every step goes through the exam status rules.
+
+use crate::access::Actor;
+use crate::ris::{self, ExamStatus};
+use crate::store::Store;
+use crate::store::ris::WorklistRow;
+
+/// The screen's state.
+#[derive(Default)]
+pub struct ExamsTodayScreen {
+    loaded_for: Option<String>,
+    rows: Vec<(WorklistRow, usize)>,
+    message: Option<(bool, String)>,
+}
+
+/// The hand steps offered for an exam in a status.
+fn next_steps(status: &str) -> &'static [(ExamStatus, &'static str)] {
+    match status {
+        "scheduled" => &[(ExamStatus::Arrived, "Arrived")],
+        "arrived" => &[(ExamStatus::InProgress, "Start")],
+        "in_progress" => &[
+            (ExamStatus::Completed, "Complete"),
+            (ExamStatus::Discontinued, "Discontinue"),
+        ],
+        _ => &[],
+    }
+}
+
+impl ExamsTodayScreen {
+    /// Reads again on the next frame (the store changed).
+    pub fn reload(&mut self) {
+        self.loaded_for = None;
+    }
+
+    /// Today's exams as listed: (accession, status, images received).
+    pub fn listed(&self) -> Vec<(String, String, usize)> {
+        self.rows
+            .iter()
+            .map(|(r, n)| (r.order.accession.clone(), r.order.status.clone(), *n))
+            .collect()
+    }
+
+    fn refresh(&mut self, store: &Store, today: &str) {
+        if self.loaded_for.as_deref() == Some(today) {
+            return;
+        }
+        match store.day_exams(today) {
+            Ok(rows) => {
+                self.rows = rows
+                    .into_iter()
+                    .map(|r| {
+                        let images = store
+                            .study_instances(&r.step.study_uid)
+                            .map(|i| i.len())
+                            .unwrap_or(0);
+                        (r, images)
+                    })
+                    .collect();
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "today's exams could not be read");
+                self.message = Some((
+                    false,
+                    "Today's exams could not be read; the screen will try again.".into(),
+                ));
+            }
+        }
+        self.loaded_for = Some(today.to_string());
+    }
+
+    /// Draws the screen for `today` (YYYY-MM-DD).
+    pub fn show(&mut self, ui: &mut egui::Ui, store: &mut Store, actor: &Actor, today: &str) {
+        self.refresh(store, today);
+        ui.heading(format!("Today's exams — {today}"));
+        super::show_outcome(ui, self.message.as_ref());
+        let mut step: Option<(String, ExamStatus, &'static str)> = None;
+        if self.rows.is_empty() {
+            ui.label("No exams scheduled today.");
+        }
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            let mut room = String::new();
+            for (row, images) in &self.rows {
+                if row.room_name != room {
+                    room = row.room_name.clone();
+                    ui.separator();
+                    ui.strong(format!("{} ({})", room, row.station_ae));
+                }
+                ui.horizontal(|ui| {
+                    let time = row.step.start_time.get(11..16).unwrap_or("walk-in");
+                    ui.label(format!(
+                        "{time} {} · {}, {} · {} · {} · {images} images",
+                        row.order.accession,
+                        row.patient.family_name,
+                        row.patient.given_name,
+                        row.procedure_name,
+                        row.order.status.replace('_', " "),
+                    ));
+                    for (to, label) in next_steps(&row.order.status) {
+                        if ui
+                            .button(format!("{label} {}", row.order.accession))
+                            .clicked()
+                        {
+                            step = Some((row.order.accession.clone(), *to, label));
+                        }
+                    }
+                });
+            }
+        });
+        if let Some((accession, to, label)) = step {
+            self.message = Some(
+                match ris::change_status(store, actor, &accession, to, "by hand at the desk") {
+                    Ok(()) => (true, format!("{accession}: {}.", label.to_lowercase())),
+                    Err(e) => (false, format!("{accession}: {e}.")),
+                },
+            );
+            self.loaded_for = None;
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! The radiologist's reading worklist (completed exams by priority and waiting time, STAT
+//! marked, claim) and the report editor beside it: the procedure's template, free text, the
+//! critical-result flag, save, sign preliminary or final, and an addendum after the final.
+//! Everything goes through the report rules (`ris::reports`).
+
+use crate::access::Actor;
+use crate::ris::reading::{self, ReadingFilter};
+use crate::ris::{ExamStatus, reports};
+use crate::store::Store;
+use crate::store::reports::ReadingRow;
+
+/// The report being edited.
+struct Editor {
+    accession: String,
+    report_id: i64,
+    kind: String,
+    status: String,
+    text: String,
+    critical: bool,
+}
+
+/// The screen's state.
+#[derive(Default)]
+pub struct ReadingScreen {
+    loaded: bool,
+    rows: Vec<ReadingRow>,
+    editor: Option<Editor>,
+    message: Option<(bool, String)>,
+}
+
+enum Action {
+    Claim(String),
+    Open(String),
+    Save,
+    Sign(ExamStatus),
+    Addendum,
+}
+
+impl ReadingScreen {
+    /// Reads again on the next frame (the store changed).
+    pub fn reload(&mut self) {
+        self.loaded = false;
+    }
+
+    /// Exams on the worklist (for tests).
+    pub fn rows(&self) -> &[ReadingRow] {
+        &self.rows
+    }
+
+    fn refresh(&mut self, store: &Store, actor: &Actor) {
+        if self.loaded {
+            return;
+        }
+        match reading::reading_worklist(store, actor, &ReadingFilter::default()) {
+            Ok(rows) => self.rows = rows,
+            Err(e) => {
+                tracing::error!(error = %e, "reading worklist could not be read");
+                self.message = Some((
+                    false,
+                    "The worklist could not be read; the screen will try again.".into(),
+                ));
+            }
+        }
+        self.loaded = true;
+    }
+
+    fn open(&mut self, store: &mut Store, actor: &Actor, accession: &str) -> Result<(), String> {
+        let order = store
+            .order_by_accession(accession)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("{accession} not found"))?;
+        let existing = store
+            .reports_of_order(order.id)
+            .map_err(|e| e.to_string())?;
+        let latest = existing
+            .into_iter()
+            .rev()
+            .find(|r| r.status != "final" || r.kind == "report");
+        let report = match latest {
+            Some(r) => r,
+            None => {
+                let id = reports::start(store, actor, accession).map_err(|e| e.to_string())?;
+                store.report(id).map_err(|e| e.to_string())?
+            }
+        };
+        self.editor = Some(Editor {
+            accession: accession.to_string(),
+            report_id: report.id,
+            kind: report.kind,
+            status: report.status,
+            text: report.body,
+            critical: report.critical,
+        });
+        Ok(())
+    }
+
+    /// Draws the screen.
+    pub fn show(&mut self, ui: &mut egui::Ui, store: &mut Store, actor: &Actor) {
+        self.refresh(store, actor);
+        ui.heading("Reading worklist");
+        super::show_outcome(ui, self.message.as_ref());
+        let mut action: Option<Action> = None;
+        ui.columns(2, |columns| {
+            let ui = &mut columns[0];
+            if self.rows.is_empty() {
+                ui.label("Nothing to read.");
+            }
+            egui::Grid::new("reading").striped(true).show(ui, |ui| {
+                for h in [
+                    "Priority",
+                    "Accession",
+                    "Modality",
+                    "Procedure",
+                    "Status",
+                    "Done",
+                    "Reader",
+                    "",
+                ] {
+                    ui.strong(h);
+                }
+                ui.end_row();
+                for r in &self.rows {
+                    if r.priority == "STAT" {
+                        ui.colored_label(ui.visuals().error_fg_color, "STAT");
+                    } else {
+                        ui.label(&r.priority);
+                    }
+                    ui.label(&r.accession);
+                    ui.label(&r.modality);
+                    ui.label(&r.procedure_code);
+                    ui.label(r.status.replace('_', " "));
+                    ui.label(
+                        r.completed_at
+                            .get(..16)
+                            .unwrap_or(&r.completed_at)
+                            .replace('T', " "),
+                    );
+                    ui.label(&r.assigned_radiologist);
+                    ui.horizontal(|ui| {
+                        if r.assigned_radiologist.is_empty()
+                            && ui.button(format!("Claim {}", r.accession)).clicked()
+                        {
+                            action = Some(Action::Claim(r.accession.clone()));
+                        }
+                        if ui.button(format!("Report {}", r.accession)).clicked() {
+                            action = Some(Action::Open(r.accession.clone()));
+                        }
+                    });
+                    ui.end_row();
+                }
+            });
+            let ui = &mut columns[1];
+            match &mut self.editor {
+                None => {
+                    ui.label("Choose an exam to report.");
+                }
+                Some(editor) => {
+                    ui.strong(format!(
+                        "{} {} — {}",
+                        if editor.kind == "addendum" {
+                            "Addendum to"
+                        } else {
+                            "Report"
+                        },
+                        editor.accession,
+                        editor.status
+                    ));
+                    let final_report = editor.status == "final";
+                    let label = ui.label("Report text");
+                    ui.add_enabled(
+                        !final_report,
+                        egui::TextEdit::multiline(&mut editor.text)
+                            .desired_rows(18)
+                            .desired_width(f32::INFINITY),
+                    )
+                    .labelled_by(label.id);
+                    ui.add_enabled(
+                        !final_report,
+                        egui::Checkbox::new(&mut editor.critical, "Critical result"),
+                    );
+                    ui.horizontal(|ui| {
+                        if final_report {
+                            if ui.button("Add addendum").clicked() {
+                                action = Some(Action::Addendum);
+                            }
+                            return;
+                        }
+                        if ui.button("Save draft").clicked() {
+                            action = Some(Action::Save);
+                        }
+                        if editor.kind == "report"
+                            && editor.status == "draft"
+                            && ui.button("Sign preliminary").clicked()
+                        {
+                            action = Some(Action::Sign(ExamStatus::Preliminary));
+                        }
+                        if ui.button("Sign final").clicked() {
+                            action = Some(Action::Sign(if editor.kind == "addendum" {
+                                ExamStatus::Amended
+                            } else {
+                                ExamStatus::Final
+                            }));
+                        }
+                    });
+                }
+            }
+        });
+        let Some(action) = action else {
+            return;
+        };
+        let result: Result<String, String> = match action {
+            Action::Claim(accession) => reading::assign(store, actor, &accession, &actor.login)
+                .map(|()| format!("{accession} is yours."))
+                .map_err(|e| e.to_string()),
+            Action::Open(accession) => self
+                .open(store, actor, &accession)
+                .map(|()| format!("{accession} open.")),
+            Action::Save | Action::Sign(_) | Action::Addendum => {
+                let Some(editor) = &mut self.editor else {
+                    return;
+                };
+                let saved = reports::save(
+                    store,
+                    actor,
+                    editor.report_id,
+                    &editor.text,
+                    editor.critical,
+                )
+                .map_err(|e| e.to_string());
+                match (action, saved) {
+                    (_, Err(e)) if editor.status != "final" => Err(e),
+                    (Action::Save, _) => Ok("Draft saved.".into()),
+                    (Action::Sign(to), _) => reports::sign(store, actor, editor.report_id, to)
+                        .map(|()| {
+                            editor.status = if to == ExamStatus::Preliminary {
+                                "preliminary".into()
+                            } else {
+                                "final".into()
+                            };
+                            format!("{} signed {}.", editor.accession, editor.status)
+                        })
+                        .map_err(|e| e.to_string()),
+                    (_, _) => {
+                        let accession = editor.accession.clone();
+                        reports::add_addendum(store, actor, &accession, "ADDENDUM:\n")
+                            .and_then(|id| store.report(id).map_err(Into::into))
+                            .map(|r| {
+                                *editor = Editor {
+                                    accession: accession.clone(),
+                                    report_id: r.id,
+                                    kind: r.kind,
+                                    status: r.status,
+                                    text: r.body,
+                                    critical: false,
+                                };
+                                format!("Addendum to {accession} started.")
+                            })
+                            .map_err(|e| e.to_string())
+                    }
+                }
+            }
+        };
+        self.message = Some(match result {
+            Ok(m) => (true, m),
+            Err(e) => (false, e),
+        });
+        self.loaded = false;
+    }
+}
