@@ -501,4 +501,26 @@ fn a_technologist_runs_a_walk_in_and_the_radiologist_signs_it_and_the_oru_is_que
             .message
             .contains("No acute cardiopulmonary process.")
     );
+    // The completed exam made a charge: the administrator reviews, bills and exports it.
+    sign_in_as(&mut harness, "admin", "correct horse battery");
+    click(&mut harness, "Billing");
+    assert_eq!(harness.state().billing().charges().len(), 1);
+    assert_eq!(harness.state().billing().charges()[0].cpt, "71046");
+    type_into(&mut harness, &format!("Modifiers {accession}"), "26");
+    click(&mut harness, &format!("Review {accession}"));
+    click(&mut harness, "reviewed");
+    click(&mut harness, &format!("Mark billed {accession}"));
+    click(&mut harness, "billed");
+    assert_eq!(harness.state().billing().charges().len(), 1);
+    click(&mut harness, "Export CSV");
+    let exported: Vec<_> = std::fs::read_dir(dir.path().join("exports"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(exported.len(), 1);
+    assert!(
+        std::fs::read_to_string(&exported[0])
+            .unwrap()
+            .contains(&accession)
+    );
 }

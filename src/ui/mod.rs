@@ -1,6 +1,7 @@
 //! The desktop window. It reads the store through typed functions and listens to service
 //! events; it never writes SQL and never talks DICOM itself.
 
+mod billing;
 mod exams_today;
 mod integration;
 mod orders;
@@ -17,6 +18,7 @@ use anyhow::Context;
 use crate::app::{self, DataFolder, ServeOptions};
 use crate::events;
 
+pub use billing::BillingScreen;
 pub use exams_today::ExamsTodayScreen;
 pub use integration::IntegrationScreen;
 pub use orders::OrdersScreen;

@@ -6,6 +6,7 @@
 use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
+use super::billing::BillingScreen;
 use super::exams_today::ExamsTodayScreen;
 use super::integration::IntegrationScreen;
 use super::orders::OrdersScreen;
@@ -28,6 +29,8 @@ pub enum Screen {
     Today,
     /// The reading worklist and report editor (radiologists).
     Reading,
+    /// Charges (administrator).
+    Billing,
     /// The archive's studies.
     Studies,
     /// HL7 in and out, reconciliation.
@@ -42,6 +45,7 @@ impl Screen {
             Screen::Orders => "Orders",
             Screen::Today => "Today",
             Screen::Reading => "Reading",
+            Screen::Billing => "Billing",
             Screen::Studies => "Studies",
             Screen::Integration => "Integration",
         }
@@ -64,6 +68,7 @@ impl Screen {
                 Screen::Today,
                 Screen::Reading,
                 Screen::Studies,
+                Screen::Billing,
                 Screen::Integration,
             ],
         }
@@ -87,6 +92,7 @@ pub struct LightboxApp {
     orders: OrdersScreen,
     today: ExamsTodayScreen,
     reading: ReadingScreen,
+    billing: BillingScreen,
     integration: IntegrationScreen,
     data_version: i64,
 }
@@ -119,6 +125,7 @@ impl LightboxApp {
             orders: OrdersScreen::default(),
             today: ExamsTodayScreen::default(),
             reading: ReadingScreen::default(),
+            billing: BillingScreen::default(),
             integration: IntegrationScreen::default(),
             data_version: store.data_version().unwrap_or(0),
             store,
@@ -148,6 +155,11 @@ impl LightboxApp {
         &self.reading
     }
 
+    /// The Billing screen (for tests).
+    pub fn billing(&self) -> &BillingScreen {
+        &self.billing
+    }
+
     /// The Orders screen (for tests).
     pub fn orders(&self) -> &OrdersScreen {
         &self.orders
@@ -167,6 +179,7 @@ impl LightboxApp {
             self.orders.reload();
             self.today.reload();
             self.reading.reload();
+            self.billing.reload();
             self.integration.reload();
             self.studies.reload();
         }
@@ -245,6 +258,7 @@ impl LightboxApp {
                 self.today.show(ui, &mut self.store, &actor, &today)
             }
             Screen::Reading => self.reading.show(ui, &mut self.store, &actor),
+            Screen::Billing => self.billing.show(ui, &self.store, &actor),
             Screen::Studies => self.studies.show(ui),
             Screen::Integration => self.integration.show(ui, &self.store, &actor),
         });

@@ -100,6 +100,7 @@ impl FirstRunForm {
         let mut done = None;
         ui.heading("Welcome to Lightbox");
         ui.label("Set up this practice. The DICOM and HL7 settings can be changed later.");
+        ui.label("New ports take effect the next time Lightbox starts.");
         ui.add_space(8.0);
         egui::Grid::new("first_run").num_columns(2).show(ui, |ui| {
             field(ui, "Practice name", &mut self.practice, false);
