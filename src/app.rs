@@ -184,6 +184,9 @@ pub struct ServeOptions {
     pub bind_ip: Option<IpAddr>,
     /// HL7 MLLP port (0 = any free port); None runs no HL7 listener.
     pub hl7_port: Option<u16>,
+    /// Keep the DICOM services running when the HL7 port cannot be bound (the desktop: the
+    /// window says so); `serve` fails instead, so a server never runs half-configured.
+    pub hl7_optional: bool,
 }
 
 /// Setting: the HL7 MLLP port `lightbox serve` listens on (default 2575).
@@ -231,6 +234,8 @@ pub struct RunningServices {
     pub dicom_addr: SocketAddr,
     /// Where the HL7 listener listens, if it runs.
     pub hl7_addr: Option<SocketAddr>,
+    /// Why the HL7 listener is not running when it was asked for (desktop only).
+    pub hl7_error: Option<String>,
     /// Our AE title.
     pub ae_title: String,
     shutdown: watch::Sender<bool>,
@@ -305,25 +310,36 @@ pub async fn start_services(
         archive.syncer.rounds(),
     ));
     let (shutdown, shutdown_rx) = watch::channel(false);
+    let mut hl7_error = None;
     let hl7_addr = match options.hl7_port {
         Some(port) => {
-            let (hl7_listener, addr) = crate::hl7::listener::bind(SocketAddr::new(bind_ip, port))
+            let bound = crate::hl7::listener::bind(SocketAddr::new(bind_ip, port))
                 .await
                 .with_context(|| {
                     format!("cannot listen for HL7 on port {port} (is another program using it?)")
-                })?;
-            let config = crate::hl7::listener::Hl7Config {
-                database: data.database(),
-                archive: Some(data.archive()),
-                idle_timeout: std::time::Duration::from_secs(hl7_idle_secs),
-                max_message_bytes: (hl7_max_mib as usize).saturating_mul(1 << 20),
-            };
-            tokio::spawn(crate::hl7::listener::serve(
-                hl7_listener,
-                config,
-                shutdown_rx.clone(),
-            ));
-            Some(addr)
+                });
+            match bound {
+                Ok((hl7_listener, addr)) => {
+                    let config = crate::hl7::listener::Hl7Config {
+                        database: data.database(),
+                        archive: Some(data.archive()),
+                        idle_timeout: std::time::Duration::from_secs(hl7_idle_secs),
+                        max_message_bytes: (hl7_max_mib as usize).saturating_mul(1 << 20),
+                    };
+                    tokio::spawn(crate::hl7::listener::serve(
+                        hl7_listener,
+                        config,
+                        shutdown_rx.clone(),
+                    ));
+                    Some(addr)
+                }
+                Err(e) if options.hl7_optional => {
+                    tracing::error!(error = %format!("{e:#}"), "HL7 listener not started");
+                    hl7_error = Some(format!("{e:#}"));
+                    None
+                }
+                Err(e) => return Err(e),
+            }
         }
         None => None,
     };
@@ -341,6 +357,7 @@ pub async fn start_services(
     Ok(RunningServices {
         dicom_addr,
         hl7_addr,
+        hl7_error,
         ae_title,
         shutdown,
         archive,

@@ -330,6 +330,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     dicom_port,
                     bind_ip: None,
                     hl7_port: Some(hl7_port),
+                    hl7_optional: false,
                 };
                 let services = app::start_services(&data, &options, EventSender::discard()).await?;
                 println!("listening dicom {}", services.dicom_addr);

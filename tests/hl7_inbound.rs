@@ -729,3 +729,51 @@ fn a_batch_file_imports_through_the_same_processing_and_twice_changes_nothing() 
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("declares 5 messages; 3 were found"), "{text}");
 }
+
+#[test]
+fn a_taken_hl7_port_stops_serve_but_not_the_desktop_services() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = lightbox::app::DataFolder::resolve(Some(dir.path())).unwrap();
+    let taken = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let options = |optional| lightbox::app::ServeOptions {
+        dicom_port: Some(0),
+        hl7_port: Some(port),
+        hl7_optional: optional,
+        ..Default::default()
+    };
+    let served = runtime.block_on(lightbox::app::start_services(
+        &data,
+        &options(false),
+        lightbox::events::EventSender::discard(),
+    ));
+    assert!(served.is_err(), "serve refuses to run half-configured");
+    let desktop = runtime
+        .block_on(lightbox::app::start_services(
+            &data,
+            &options(true),
+            lightbox::events::EventSender::discard(),
+        ))
+        .unwrap();
+    assert!(desktop.hl7_addr.is_none());
+    assert!(
+        desktop
+            .hl7_error
+            .as_deref()
+            .unwrap_or("")
+            .contains(&format!("cannot listen for HL7 on port {port}"))
+    );
+    // DICOM still answers.
+    let r = dcmtk(
+        "echoscu",
+        &[
+            "-aec",
+            "LIGHTBOX",
+            "127.0.0.1",
+            &desktop.dicom_addr.port().to_string(),
+        ],
+    );
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    desktop.stop();
+}

@@ -56,10 +56,32 @@ pub fn run_desktop(data: DataFolder) -> anyhow::Result<()> {
         }
     });
     let (sender, receiver) = events::channel(1024, Some(wake));
-    let services = runtime.block_on(app::start_services(&data, &ServeOptions::default(), sender));
+    // The desktop runs the HL7 listener too (stored port, else 2575); if that port is taken the
+    // DICOM services still run and the status bar says why HL7 does not.
+    let hl7_port = data
+        .open_store()
+        .ok()
+        .and_then(|s| s.setting(app::HL7_PORT_SETTING).ok().flatten())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(app::DEFAULT_HL7_PORT);
+    let options = ServeOptions {
+        hl7_port: Some(hl7_port),
+        hl7_optional: true,
+        ..ServeOptions::default()
+    };
+    let services = runtime.block_on(app::start_services(&data, &options, sender));
     let (status, services) = match services {
         Ok(s) => (
-            format!("DICOM: {} on {}", s.ae_title, s.dicom_addr),
+            format!(
+                "DICOM: {} on {} · {}",
+                s.ae_title,
+                s.dicom_addr,
+                match (&s.hl7_addr, &s.hl7_error) {
+                    (Some(addr), _) => format!("HL7 on {addr}"),
+                    (None, Some(e)) => format!("HL7 not listening: {e}"),
+                    (None, None) => "HL7 not listening".into(),
+                }
+            ),
             Some(s),
         ),
         Err(e) => (format!("DICOM services not running: {e:#}"), None),
