@@ -177,12 +177,7 @@ pub fn run(
                     if d.enabled { "" } else { ", disabled" }
                 );
                 for m in messages {
-                    let kind = m
-                        .message
-                        .split('\r')
-                        .next()
-                        .and_then(|msh| msh.split('|').nth(8))
-                        .unwrap_or("");
+                    let kind = m.kind();
                     println!(
                         "  {:>6} {:<9} {:<10} {:<16} {:<14} attempts {}{}",
                         m.id,

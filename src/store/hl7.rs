@@ -157,6 +157,17 @@ pub struct OutboundMessage {
     pub ack: String,
 }
 
+impl OutboundMessage {
+    /// Its MSH-9 (e.g. `ORU^R01^ORU_R01`), for lists.
+    pub fn kind(&self) -> &str {
+        self.message
+            .split('\r')
+            .next()
+            .and_then(|msh| msh.split('|').nth(8))
+            .unwrap_or("")
+    }
+}
+
 /// An exam status change, as the outbound side reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusEvent {

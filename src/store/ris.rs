@@ -283,17 +283,25 @@ impl Store {
 
     /// The latest orders, newest first.
     pub fn recent_orders(&self, limit: usize) -> StoreResult<Vec<OrderRecord>> {
+        self.orders_where("1 ORDER BY id DESC LIMIT ?1", [limit as i64])
+    }
+
+    /// Orders matching a condition (with its ORDER BY), the one place order lists are read.
+    fn orders_where<P: rusqlite::Params>(
+        &self,
+        condition: &str,
+        params: P,
+    ) -> StoreResult<Vec<OrderRecord>> {
         let mut stmt = self
             .conn
             .prepare_cached(&format!(
-                "SELECT {ORDER_COLUMNS} FROM orders ORDER BY id DESC LIMIT ?1"
+                "SELECT {ORDER_COLUMNS} FROM orders WHERE {condition}"
             ))
-            .ctx("preparing recent orders")?;
+            .ctx("preparing an order list")?;
         let rows = stmt
-            .query_map([limit as i64], order_from_row)
-            .ctx("reading recent orders")?;
-        rows.collect::<Result<Vec<_>, _>>()
-            .ctx("reading recent orders")
+            .query_map(params, order_from_row)
+            .ctx("reading orders")?;
+        rows.collect::<Result<Vec<_>, _>>().ctx("reading orders")
     }
 
     /// Distinct modalities of the active catalogue.
@@ -436,31 +444,12 @@ impl Store {
 
     /// Orders in a status, oldest first.
     pub fn orders_with_status(&self, status: &str) -> StoreResult<Vec<OrderRecord>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT {ORDER_COLUMNS} FROM orders WHERE status = ?1 ORDER BY id"
-            ))
-            .ctx("preparing orders by status")?;
-        let rows = stmt
-            .query_map([status], order_from_row)
-            .ctx("reading orders")?;
-        rows.collect::<Result<Vec<_>, _>>().ctx("reading orders")
+        self.orders_where("status = ?1 ORDER BY id", [status])
     }
 
     /// A patient's orders, newest first (the patient's timeline).
     pub fn orders_of_patient(&self, patient: i64) -> StoreResult<Vec<OrderRecord>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT {ORDER_COLUMNS} FROM orders WHERE patient = ?1 ORDER BY id DESC"
-            ))
-            .ctx("preparing a patient's orders")?;
-        let rows = stmt
-            .query_map([patient], order_from_row)
-            .ctx("reading a patient's orders")?;
-        rows.collect::<Result<Vec<_>, _>>()
-            .ctx("reading a patient's orders")
+        self.orders_where("patient = ?1 ORDER BY id DESC", [patient])
     }
 
     /// The step of an order.
@@ -787,8 +776,9 @@ impl Store {
     }
 
     /// Every booked exam of one local date whatever its status (the technologists' day:
-    /// waiting, running, done, called off), by room and time.
-    pub fn day_exams(&self, date: &str) -> StoreResult<Vec<WorklistRow>> {
+    /// waiting, running, done, called off), by room and time, with the images archived for
+    /// each (one grouped count, not a query per exam).
+    pub fn day_exams(&self, date: &str) -> StoreResult<Vec<(WorklistRow, usize)>> {
         let mut rows = self.booked_rows(
             "o.status NOT IN ('needs_review', 'ordered')",
             Some(date),
@@ -799,7 +789,32 @@ impl Store {
             (a.room_name.as_str(), a.step.start_time.as_str())
                 .cmp(&(b.room_name.as_str(), b.step.start_time.as_str()))
         });
-        Ok(rows)
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT st.study_uid, COUNT(i.id) FROM studies st
+                 JOIN series se ON se.study_row = st.id
+                 JOIN instances i ON i.series_row = se.id
+                 WHERE st.study_uid IN (SELECT s.study_uid FROM scheduled_steps s
+                                        WHERE s.start_time >= ?1 AND s.start_time <= ?2)
+                 GROUP BY st.study_uid",
+            )
+            .ctx("preparing the day's image counts")?;
+        let counts: std::collections::HashMap<String, usize> = stmt
+            .query_map(
+                params![format!("{date}T00:00"), format!("{date}T99:99")],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as usize)),
+            )
+            .ctx("counting the day's images")?
+            .collect::<Result<_, _>>()
+            .ctx("counting the day's images")?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let images = counts.get(&r.step.study_uid).copied().unwrap_or(0);
+                (r, images)
+            })
+            .collect())
     }
 
     fn booked_rows(

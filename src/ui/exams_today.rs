@@ -47,18 +47,7 @@ impl ExamsTodayScreen {
             return;
         }
         match store.day_exams(today) {
-            Ok(rows) => {
-                self.rows = rows
-                    .into_iter()
-                    .map(|r| {
-                        let images = store
-                            .study_instances(&r.step.study_uid)
-                            .map(|i| i.len())
-                            .unwrap_or(0);
-                        (r, images)
-                    })
-                    .collect();
-            }
+            Ok(rows) => self.rows = rows,
             Err(e) => {
                 tracing::error!(error = %e, "today's exams could not be read");
                 self.message = Some((

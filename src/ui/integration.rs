@@ -12,20 +12,12 @@ use crate::store::ris::ReconciliationItem;
 #[derive(Default)]
 pub struct IntegrationScreen {
     loaded: bool,
-    inbound: Vec<InboundEntry>,
+    /// Inbound messages with the MSA-1 of the ACK sent (read once per load, not per frame).
+    inbound: Vec<(InboundEntry, String)>,
     queues: Vec<(Destination, Vec<OutboundMessage>)>,
     reconciliation: Vec<ReconciliationItem>,
     open_message: Option<i64>,
     message: Option<(bool, String)>,
-}
-
-/// MSA-1 of an ACK text ("AA", "AE", …).
-fn ack_code(ack: &str) -> String {
-    ack.split('\r')
-        .find(|s| s.starts_with("MSA|"))
-        .and_then(|msa| msa.split('|').nth(1))
-        .unwrap_or("")
-        .to_string()
 }
 
 impl IntegrationScreen {
@@ -39,7 +31,16 @@ impl IntegrationScreen {
             return;
         }
         let read = (|| -> Result<(), crate::store::StoreError> {
-            self.inbound = store.inbound_log(100)?;
+            self.inbound = store
+                .inbound_log(100)?
+                .into_iter()
+                .map(|m| {
+                    let code = crate::hl7::sender::read_ack(m.ack.as_bytes())
+                        .map(|(code, _, _)| code)
+                        .unwrap_or_default();
+                    (m, code)
+                })
+                .collect();
             self.queues = store
                 .destinations()?
                 .into_iter()
@@ -87,7 +88,7 @@ impl IntegrationScreen {
                 }
                 for m in queue {
                     ui.horizontal(|ui| {
-                        let kind = m.message.split('|').nth(8).unwrap_or("");
+                        let kind = m.kind();
                         let text = format!(
                             "#{} {kind} {} {} — {} after {} attempts{}",
                             m.id,
@@ -123,7 +124,7 @@ impl IntegrationScreen {
                     ui.strong(h);
                 }
                 ui.end_row();
-                for m in &self.inbound {
+                for (m, code) in &self.inbound {
                     ui.label(m.received_at.get(..19).unwrap_or(&m.received_at).replace('T', " "));
                     ui.label(&m.sending_application);
                     ui.label(&m.message_type);
@@ -135,12 +136,12 @@ impl IntegrationScreen {
                         };
                     }
                     ui.label(&m.status);
-                    ui.label(ack_code(&m.ack));
+                    ui.label(code);
                     ui.end_row();
                 }
             });
             if let Some(open) = self.open_message
-                && let Some(m) = self.inbound.iter().find(|m| m.id == open)
+                && let Some((m, _)) = self.inbound.iter().find(|(m, _)| m.id == open)
             {
                 ui.separator();
                 ui.strong(format!("Message {}", m.control_id));

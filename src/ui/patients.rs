@@ -42,8 +42,22 @@ pub struct PatientsScreen {
 /// The patient open in the detail pane.
 struct SelectedPatient {
     patient: PatientRecord,
+    /// Whether the record, identifiers and orders below were read since the last change.
+    loaded: bool,
     identifiers: Vec<PatientIdentifier>,
     orders: Vec<OrderRecord>,
+}
+
+impl SelectedPatient {
+    /// A patient to open; the rest is read on the next frame.
+    fn open(patient: PatientRecord) -> SelectedPatient {
+        SelectedPatient {
+            patient,
+            loaded: false,
+            identifiers: Vec::new(),
+            orders: Vec::new(),
+        }
+    }
 }
 
 impl PatientsScreen {
@@ -51,7 +65,7 @@ impl PatientsScreen {
     pub fn reload(&mut self) {
         self.searched = None;
         if let Some(s) = &mut self.selected {
-            s.identifiers.clear();
+            s.loaded = false;
         }
     }
 
@@ -75,7 +89,7 @@ impl PatientsScreen {
             self.searched = Some(self.query.clone());
         }
         if let Some(selected) = &mut self.selected
-            && selected.identifiers.is_empty()
+            && !selected.loaded
         {
             let id = selected.patient.id;
             if let Ok(p) = his::read_patient(store, actor, id) {
@@ -83,13 +97,7 @@ impl PatientsScreen {
             }
             selected.identifiers = store.patient_identifiers(id).unwrap_or_default();
             selected.orders = store.orders_of_patient(id).unwrap_or_default();
-            if selected.identifiers.is_empty() {
-                // No outside identifiers: keep a placeholder so this runs once per reload.
-                selected.identifiers.push(PatientIdentifier {
-                    value: String::new(),
-                    issuer: String::new(),
-                });
-            }
+            selected.loaded = true;
         }
     }
 
@@ -147,11 +155,7 @@ impl PatientsScreen {
                 self.duplicates.clear();
                 self.query = patient.mrn.clone();
                 self.searched = None;
-                self.selected = Some(SelectedPatient {
-                    patient,
-                    identifiers: Vec::new(),
-                    orders: Vec::new(),
-                });
+                self.selected = Some(SelectedPatient::open(patient));
             }
             Err(HisError::PossibleDuplicate { candidates, reason }) => {
                 self.message = Some((
@@ -307,7 +311,7 @@ impl PatientsScreen {
                 if !p.address.is_empty() {
                     ui.label(&p.address);
                 }
-                for id in selected.identifiers.iter().filter(|i| !i.value.is_empty()) {
+                for id in &selected.identifiers {
                     ui.label(format!("ID {} from {}", id.value, id.issuer));
                 }
                 ui.separator();
@@ -329,11 +333,7 @@ impl PatientsScreen {
             }
         });
         if let Some(p) = open {
-            self.selected = Some(SelectedPatient {
-                patient: p,
-                identifiers: Vec::new(),
-                orders: Vec::new(),
-            });
+            self.selected = Some(SelectedPatient::open(p));
             self.form = None;
             self.duplicates.clear();
         }

@@ -51,12 +51,13 @@ impl FirstRunForm {
             if self.password != self.repeat {
                 return Err("The two passwords differ. Type the same password twice.".into());
             }
-            for (key, value) in [
+            let settings = [
                 (app::PRACTICE_NAME_SETTING, self.practice.trim()),
                 (app::AE_TITLE_SETTING, self.ae_title.trim()),
                 (app::DICOM_PORT_SETTING, self.dicom_port.trim()),
                 (app::HL7_PORT_SETTING, self.hl7_port.trim()),
-            ] {
+            ];
+            for (key, value) in settings {
                 app::validate_setting(key, value).map_err(|e| format!("{e}"))?;
             }
             let actor = access::create_first_administrator(
@@ -69,12 +70,7 @@ impl FirstRunForm {
                 access::AccessError::WeakPassword(why) => format!("{why}."),
                 other => format!("The administrator could not be created: {other}."),
             })?;
-            for (key, value) in [
-                (app::PRACTICE_NAME_SETTING, self.practice.trim()),
-                (app::AE_TITLE_SETTING, self.ae_title.trim()),
-                (app::DICOM_PORT_SETTING, self.dicom_port.trim()),
-                (app::HL7_PORT_SETTING, self.hl7_port.trim()),
-            ] {
+            for (key, value) in settings {
                 store.set_setting(key, value).map_err(|_| {
                     "The settings could not be saved. Check the disk and try again.".to_string()
                 })?;
