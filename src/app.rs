@@ -111,6 +111,24 @@ pub fn validate_setting(key: &str, value: &str) -> anyhow::Result<()> {
                 anyhow::bail!("{key} is the practice's name, 1 to 120 characters");
             }
         }
+        PRACTICE_ADDRESS_SETTING | PRACTICE_PHONE_SETTING => {
+            if value.chars().count() > 200 {
+                anyhow::bail!("{key} is at most 200 characters");
+            }
+        }
+        LOCK_AFTER_SETTING => {
+            let n: u64 = value
+                .parse()
+                .map_err(|_| anyhow::anyhow!("{key} is a whole number of minutes (0 = never)"))?;
+            if n > 480 {
+                anyhow::bail!("{key} must be between 0 (never) and 480 minutes");
+            }
+        }
+        THEME_SETTING => {
+            if !matches!(value, "light" | "dark") {
+                anyhow::bail!("{key} is light or dark");
+            }
+        }
         MRN_ISSUER_SETTING => {
             if value.trim().is_empty() || value.len() > 64 || value.contains('\\') {
                 anyhow::bail!(
@@ -193,6 +211,16 @@ pub struct ServeOptions {
 pub const HL7_PORT_SETTING: &str = "hl7.port";
 /// Setting: the practice's name (window title, report header).
 pub const PRACTICE_NAME_SETTING: &str = "practice.name";
+/// Setting: the practice's address, printed under its name on reports and letters.
+pub const PRACTICE_ADDRESS_SETTING: &str = "practice.address";
+/// Setting: the practice's phone number, printed on reports and preparation sheets.
+pub const PRACTICE_PHONE_SETTING: &str = "practice.phone";
+/// Setting: minutes without input before the desktop locks (0 = never).
+pub const LOCK_AFTER_SETTING: &str = "desktop.lock_after_minutes";
+/// Default minutes before the desktop locks: a shared front-desk PC should not stay open.
+pub const DEFAULT_LOCK_AFTER_MINUTES: u64 = 15;
+/// Setting: `light` or `dark` theme for the desktop.
+pub const THEME_SETTING: &str = "desktop.theme";
 /// Setting: an HL7 connection silent this many seconds is closed (default 600).
 pub const HL7_IDLE_TIMEOUT_SETTING: &str = "hl7.idle_timeout_secs";
 /// Setting: the largest inbound HL7 message in MiB (default 16).

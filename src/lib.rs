@@ -12,6 +12,7 @@ pub mod access;
 pub mod app;
 pub mod archive;
 pub mod dicom;
+pub mod documents;
 pub mod events;
 pub mod his;
 pub mod hl7;

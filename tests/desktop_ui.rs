@@ -524,3 +524,218 @@ fn a_technologist_runs_a_walk_in_and_the_radiologist_signs_it_and_the_oru_is_que
             .contains(&accession)
     );
 }
+
+/// Registers a patient and places `count` orders for `procedure` without a requested time
+/// (so they wait for a slot); returns the accessions.
+fn orders_waiting(
+    store: &mut Store,
+    actor: &lightbox::access::Actor,
+    procedure: &str,
+    count: usize,
+) -> Vec<String> {
+    let patient = lightbox::his::register(
+        store,
+        actor,
+        &lightbox::his::Registration {
+            patient: lightbox::store::his::PatientRecord {
+                family_name: "DOE".into(),
+                given_name: "JANE".into(),
+                birth_date: "1970-03-15".into(),
+                ..Default::default()
+            },
+            identifiers: vec![],
+            confirmed_new: true,
+        },
+    )
+    .unwrap();
+    (0..count)
+        .map(|_| {
+            lightbox::ris::place_order(
+                store,
+                actor,
+                &lightbox::ris::OrderRequest {
+                    patient: Some(patient.id),
+                    placer_number: String::new(),
+                    placer_app: String::new(),
+                    procedure_code: procedure.into(),
+                    priority: lightbox::ris::Priority::Routine,
+                    reason: "Back pain".into(),
+                    icd10: vec![],
+                    referring: None,
+                    insurance: None,
+                    authorisation: String::new(),
+                    requested_time: None,
+                    supplied: None,
+                },
+                chrono::Local::now().naive_local(),
+            )
+            .unwrap()
+            .order
+            .accession
+        })
+        .collect()
+}
+
+fn start_of(store: &Store, accession: &str) -> String {
+    let order = store.order_by_accession(accession).unwrap().unwrap();
+    store.step_of_order(order.id).unwrap().start_time
+}
+
+#[test]
+fn the_front_desk_books_moves_checks_in_and_prints_preparation_on_the_schedule() {
+    // SAFETY of the test: no viewer pops up for the printed sheet.
+    unsafe { std::env::set_var("LIGHTBOX_NO_OPEN", "1") };
+    let dir = tempfile::tempdir().unwrap();
+    let mut harness = harness(app(dir.path()));
+    first_run(&mut harness);
+    let admin = harness.state().actor().unwrap().clone();
+    let mut store = Store::open(&dir.path().join("lightbox.sqlite")).unwrap();
+    let accessions = orders_waiting(&mut store, &admin, "72148", 2);
+    click(&mut harness, "Schedule");
+    let waiting = harness.state_mut().schedule().waiting();
+    assert_eq!(waiting.len(), 2);
+    let (room, suggested) = waiting[0].1.expect("a free MR slot within two months");
+    assert_eq!(
+        harness.query_all_by_label_contains("First free: MR").count(),
+        2
+    );
+
+    // Book the suggestion; the calendar shows that day.
+    click(&mut harness, &format!("Book {}", accessions[0]));
+    assert_eq!(
+        start_of(&store, &accessions[0]),
+        suggested.format("%Y-%m-%dT%H:%M").to_string()
+    );
+    assert!(harness.query_by_label_contains("booked in MR").is_some());
+    harness
+        .state_mut()
+        .schedule()
+        .go_to(suggested.date(), lightbox::ui::CalendarSpan::Day);
+    harness.run();
+    assert!(
+        harness
+            .state_mut()
+            .schedule()
+            .bookings()
+            .iter()
+            .any(|b| b.0 == accessions[0] && b.3 == "scheduled")
+    );
+
+    // Select it and move it with the keyboard: 15 minutes later, then back.
+    harness
+        .get_by_label_contains(&format!("{} · DOE, JANE", accessions[0]))
+        .click();
+    harness.run();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::ArrowDown);
+    harness.run();
+    let later = suggested + chrono::Duration::minutes(15);
+    assert_eq!(
+        start_of(&store, &accessions[0]),
+        later.format("%Y-%m-%dT%H:%M").to_string()
+    );
+
+    // Show only the MR room, then drag the booking to a later hour.
+    click(&mut harness, "Rooms");
+    click(&mut harness, "MR 1");
+    let booking = harness
+        .get_by_label_contains(&format!("{} · DOE, JANE", accessions[0]))
+        .rect();
+    let target_hour = (later.format("%H").to_string().parse::<u32>().unwrap() + 2).min(16);
+    let target = harness
+        .get_all_by_label(&format!("{target_hour:02}:00"))
+        .map(|n| n.rect())
+        .min_by(|a, b| {
+            (a.center().x - booking.center().x)
+                .abs()
+                .total_cmp(&(b.center().x - booking.center().x).abs())
+        })
+        .unwrap();
+    harness.drag_at(booking.center());
+    harness.run();
+    harness.hover_at(booking.center() + egui::vec2(5.0, 5.0));
+    harness.run();
+    harness.hover_at(target.center());
+    harness.run();
+    // Release over the hour (kittest's drop_at also removes the pointer in the same frame,
+    // before the drop zone could see it).
+    harness.hover_at(target.center() + egui::vec2(1.0, 1.0));
+    harness.run();
+    harness.event(egui::Event::PointerButton {
+        pos: target.center(),
+        button: egui::PointerButton::Primary,
+        pressed: false,
+        modifiers: egui::Modifiers::NONE,
+    });
+    harness.run();
+    harness.run();
+    assert_eq!(
+        start_of(&store, &accessions[0]),
+        format!(
+            "{}T{target_hour:02}:{}",
+            later.format("%Y-%m-%d"),
+            later.format("%M")
+        ),
+        "dropped on {target_hour}:00 keeps the minutes"
+    );
+    let _ = room;
+
+    // Check in; the preparation sheet prints as a PDF a real reader can read.
+    harness
+        .get_by_label_contains(&format!("{} · DOE, JANE", accessions[0]))
+        .click();
+    harness.run();
+    click(&mut harness, "Check in");
+    assert_eq!(
+        store
+            .order_by_accession(&accessions[0])
+            .unwrap()
+            .unwrap()
+            .status,
+        "arrived"
+    );
+    click(&mut harness, "Print preparation");
+    let pdf = dir
+        .path()
+        .join("exports")
+        .join(format!("preparation-{}.pdf", accessions[0]));
+    let text = std::process::Command::new("pdftotext")
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("Springfield Imaging"), "{text}");
+    assert!(text.contains("Preparing for your exam"), "{text}");
+    assert!(text.contains(accessions[0].as_str()), "{text}");
+
+    // The second order: book, then no-show puts it back to be scheduled.
+    click(&mut harness, &format!("Book {}", accessions[1]));
+    let start = start_of(&store, &accessions[1]);
+    let day = chrono::NaiveDate::parse_from_str(&start[..10], "%Y-%m-%d").unwrap();
+    harness
+        .state_mut()
+        .schedule()
+        .go_to(day, lightbox::ui::CalendarSpan::Week);
+    harness.run();
+    harness
+        .get_by_label_contains(&format!("{} · DOE, JANE", accessions[1]))
+        .click();
+    harness.run();
+    click(&mut harness, "No-show");
+    assert_eq!(
+        store
+            .order_by_accession(&accessions[1])
+            .unwrap()
+            .unwrap()
+            .status,
+        "ordered"
+    );
+    assert!(
+        harness
+            .state_mut()
+            .schedule()
+            .waiting()
+            .iter()
+            .any(|w| w.0 == accessions[1])
+    );
+}

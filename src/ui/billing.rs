@@ -147,11 +147,7 @@ impl BillingScreen {
                 Err(e) => (false, format!("The charge was not marked billed: {e}.")),
             },
             Step::Export => {
-                let folder = store
-                    .path()
-                    .parent()
-                    .map(|p| p.join("exports"))
-                    .unwrap_or_else(|| "exports".into());
+                let folder = super::exports_folder(store);
                 let file = folder.join(format!(
                     "charges-{}-{}.csv",
                     self.status,

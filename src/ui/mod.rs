@@ -7,6 +7,7 @@ mod integration;
 mod orders;
 mod patients;
 mod reading;
+mod schedule;
 mod shell;
 mod sign_in;
 mod study_browser;
@@ -24,6 +25,7 @@ pub use integration::IntegrationScreen;
 pub use orders::OrdersScreen;
 pub use patients::PatientsScreen;
 pub use reading::ReadingScreen;
+pub use schedule::{CalendarSpan, ScheduleScreen};
 pub use shell::{LightboxApp, Screen};
 pub use study_browser::StudyBrowser;
 
@@ -36,6 +38,89 @@ fn show_outcome(ui: &mut egui::Ui, outcome: Option<&(bool, String)>) {
             ui.visuals().error_fg_color
         };
         ui.colored_label(colour, text);
+    }
+}
+
+/// The practice's letterhead from its settings (name, address, phone).
+fn letterhead(store: &crate::store::Store) -> crate::documents::Letterhead {
+    let setting = |key| store.setting(key).ok().flatten().unwrap_or_default();
+    let name = setting(app::PRACTICE_NAME_SETTING);
+    crate::documents::Letterhead {
+        practice: if name.is_empty() {
+            "Lightbox".into()
+        } else {
+            name
+        },
+        lines: [app::PRACTICE_ADDRESS_SETTING, app::PRACTICE_PHONE_SETTING]
+            .into_iter()
+            .map(setting)
+            .filter(|l| !l.trim().is_empty())
+            .collect(),
+    }
+}
+
+/// The `exports/` folder beside the database, where printed and exported files go.
+fn exports_folder(store: &crate::store::Store) -> std::path::PathBuf {
+    store
+        .path()
+        .parent()
+        .map(|p| p.join("exports"))
+        .unwrap_or_else(|| "exports".into())
+}
+
+/// Writes `bytes` as `name` into the exports folder and opens it in the system's viewer (to
+/// print); says where it went, or what to do when the disk refused.
+fn save_and_open(store: &crate::store::Store, name: &str, bytes: &[u8]) -> (bool, String) {
+    let folder = exports_folder(store);
+    let file = folder.join(name);
+    match std::fs::create_dir_all(&folder).and_then(|()| std::fs::write(&file, bytes)) {
+        Ok(()) => {
+            open_in_system_viewer(&file);
+            (
+                true,
+                format!("Saved to {} and opened for printing.", file.display()),
+            )
+        }
+        Err(e) => {
+            tracing::error!(error = %e, file = %file.display(), "a document could not be written");
+            (
+                false,
+                format!(
+                    "{} could not be written ({e}). Check that the disk has room and try again.",
+                    file.display()
+                ),
+            )
+        }
+    }
+}
+
+/// Hands a file to the desktop's default application. Tests set `LIGHTBOX_NO_OPEN` so no
+/// viewer pops up; a missing viewer is only logged (the file is saved either way).
+fn open_in_system_viewer(path: &std::path::Path) {
+    if std::env::var_os("LIGHTBOX_NO_OPEN").is_some() {
+        return;
+    }
+    #[cfg(target_os = "windows")]
+    let spawned = std::process::Command::new("cmd")
+        .args(["/C", "start", ""])
+        .arg(path)
+        .spawn();
+    #[cfg(target_os = "macos")]
+    let spawned = std::process::Command::new("open").arg(path).spawn();
+    #[cfg(not(any(target_os = "windows", target_os = "macos")))]
+    let spawned = std::process::Command::new("xdg-open")
+        .arg(path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    match spawned {
+        // Reap the launcher when it exits so it does not linger as a zombie.
+        Ok(mut child) => {
+            std::thread::spawn(move || child.wait());
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, file = %path.display(), "no viewer could open the file")
+        }
     }
 }
 

@@ -12,6 +12,7 @@ use super::integration::IntegrationScreen;
 use super::orders::OrdersScreen;
 use super::patients::PatientsScreen;
 use super::reading::ReadingScreen;
+use super::schedule::ScheduleScreen;
 use super::sign_in::{FirstRunForm, SignInForm};
 use super::study_browser::StudyBrowser;
 use crate::access::{Actor, Role};
@@ -25,6 +26,8 @@ pub enum Screen {
     Patients,
     /// Orders: entry, needs review, latest.
     Orders,
+    /// Day and week calendars per room (front desk).
+    Schedule,
     /// Today's exams by room (technologists).
     Today,
     /// The reading worklist and report editor (radiologists).
@@ -43,6 +46,7 @@ impl Screen {
         match self {
             Screen::Patients => "Patients",
             Screen::Orders => "Orders",
+            Screen::Schedule => "Schedule",
             Screen::Today => "Today",
             Screen::Reading => "Reading",
             Screen::Billing => "Billing",
@@ -57,6 +61,7 @@ impl Screen {
             Role::FrontDesk => vec![
                 Screen::Patients,
                 Screen::Orders,
+                Screen::Schedule,
                 Screen::Today,
                 Screen::Studies,
             ],
@@ -65,6 +70,7 @@ impl Screen {
             Role::Administrator | Role::Interface => vec![
                 Screen::Patients,
                 Screen::Orders,
+                Screen::Schedule,
                 Screen::Today,
                 Screen::Reading,
                 Screen::Studies,
@@ -90,6 +96,7 @@ pub struct LightboxApp {
     studies: StudyBrowser,
     patients: PatientsScreen,
     orders: OrdersScreen,
+    schedule: ScheduleScreen,
     today: ExamsTodayScreen,
     reading: ReadingScreen,
     billing: BillingScreen,
@@ -123,6 +130,7 @@ impl LightboxApp {
             studies: StudyBrowser::new(studies_store, events, status),
             patients: PatientsScreen::default(),
             orders: OrdersScreen::default(),
+            schedule: ScheduleScreen::default(),
             today: ExamsTodayScreen::default(),
             reading: ReadingScreen::default(),
             billing: BillingScreen::default(),
@@ -148,6 +156,11 @@ impl LightboxApp {
     /// The Today screen (for tests).
     pub fn today(&self) -> &ExamsTodayScreen {
         &self.today
+    }
+
+    /// The Schedule screen (for tests).
+    pub fn schedule(&mut self) -> &mut ScheduleScreen {
+        &mut self.schedule
     }
 
     /// The Reading screen (for tests).
@@ -177,6 +190,7 @@ impl LightboxApp {
             self.data_version = v;
             self.patients.reload();
             self.orders.reload();
+            self.schedule.reload();
             self.today.reload();
             self.reading.reload();
             self.billing.reload();
@@ -250,6 +264,11 @@ impl LightboxApp {
         egui::CentralPanel::default().show(ui, |ui| match screen {
             Screen::Patients => self.patients.show(ui, &mut self.store, &actor),
             Screen::Orders => self.orders.show(ui, &mut self.store, &actor),
+            Screen::Schedule => {
+                let now = chrono::Local::now().naive_local();
+                self.schedule
+                    .show(ui, &mut self.store, &actor, now.date(), now)
+            }
             Screen::Today => {
                 let today = chrono::Local::now()
                     .date_naive()

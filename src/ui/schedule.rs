@@ -1,0 +1,707 @@
+//! The Schedule screen (front desk): day and week calendars per room; orders waiting for a
+//! slot with the first free one suggested; a booking moved by dragging it to another hour,
+//! day or room, or with Ctrl+arrow keys (15 minutes, one day); check-in on arrival, no-show
+//! and cancel; the procedure's preparation instructions to copy or print. Every step goes
+//! through the scheduling rules, so a clash or a closed room is refused with its reason.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+
+use crate::access::Actor;
+use crate::documents::PrintedDocument;
+use crate::ris::{self, ExamStatus, LOCAL_TIME_FORMAT, scheduling};
+use crate::store::Store;
+use crate::store::ris::{OrderRecord, Procedure, Room, WorklistRow};
+
+/// How far ahead a suggestion looks.
+const SUGGESTION_DAYS: u32 = 62;
+/// How many waiting orders get a suggestion computed (the rest on demand after booking).
+const SUGGESTED_ORDERS: usize = 25;
+/// One keyboard nudge.
+const NUDGE_MINUTES: i64 = 15;
+
+/// Day or week.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CalendarSpan {
+    /// One day, rooms side by side, hour by hour.
+    Day,
+    /// Monday to Sunday, a row per room.
+    Week,
+}
+
+/// An order waiting for a slot, with the first free one.
+struct Waiting {
+    order: OrderRecord,
+    procedure: Option<Procedure>,
+    suggestion: Option<scheduling::Slot>,
+}
+
+/// What the user asked for this frame.
+enum Step {
+    Book(String, i64, NaiveDateTime),
+    Status(String, ExamStatus, &'static str),
+    NoShow(String),
+    Print(String),
+}
+
+/// The Schedule screen's state.
+pub struct ScheduleScreen {
+    day: Option<NaiveDate>,
+    span: CalendarSpan,
+    loaded: bool,
+    rooms: Vec<Room>,
+    /// Booked exams per shown day.
+    days: BTreeMap<NaiveDate, Vec<WorklistRow>>,
+    waiting: Vec<Waiting>,
+    procedures: Vec<Procedure>,
+    selected: Option<String>,
+    /// One room, or every room.
+    room_filter: Option<i64>,
+    move_to: String,
+    move_room: Option<i64>,
+    message: Option<(bool, String)>,
+}
+
+impl Default for ScheduleScreen {
+    fn default() -> Self {
+        ScheduleScreen {
+            day: None,
+            span: CalendarSpan::Day,
+            loaded: false,
+            rooms: Vec::new(),
+            days: BTreeMap::new(),
+            waiting: Vec::new(),
+            procedures: Vec::new(),
+            selected: None,
+            room_filter: None,
+            move_to: String::new(),
+            move_room: None,
+            message: None,
+        }
+    }
+}
+
+fn parse_start(text: &str) -> Option<NaiveDateTime> {
+    NaiveDateTime::parse_from_str(text, LOCAL_TIME_FORMAT).ok()
+}
+
+/// Opening hours of `room` on `day` as (open hour, close hour), if open.
+fn open_hours(room: &Room, day: NaiveDate) -> Option<(u32, u32)> {
+    let text = room
+        .hours
+        .get(day.weekday().num_days_from_monday() as usize)?;
+    let (open, close) = text.split_once('-')?;
+    let open = NaiveTime::parse_from_str(open.trim(), "%H:%M").ok()?;
+    let close = NaiveTime::parse_from_str(close.trim(), "%H:%M").ok()?;
+    (open < close).then(|| {
+        (
+            open.hour(),
+            close.hour() + u32::from(close.minute() > 0).min(24),
+        )
+    })
+}
+
+impl ScheduleScreen {
+    /// Reads again on the next frame (the store changed).
+    pub fn reload(&mut self) {
+        self.loaded = false;
+    }
+
+    /// Shows `day` (tests and the date buttons).
+    pub fn go_to(&mut self, day: NaiveDate, span: CalendarSpan) {
+        self.day = Some(day);
+        self.span = span;
+        self.loaded = false;
+    }
+
+    /// Selects a booking as if clicked.
+    pub fn select(&mut self, accession: &str) {
+        self.selected = Some(accession.to_string());
+        self.move_to.clear();
+    }
+
+    /// Bookings shown: (accession, room, local start, status).
+    pub fn bookings(&self) -> Vec<(String, String, String, String)> {
+        self.days
+            .values()
+            .flatten()
+            .map(|r| {
+                (
+                    r.order.accession.clone(),
+                    r.room_name.clone(),
+                    r.step.start_time.clone(),
+                    r.order.status.clone(),
+                )
+            })
+            .collect()
+    }
+
+    /// Orders waiting for a slot with the suggested room and time, if any.
+    pub fn waiting(&self) -> Vec<(String, Option<(i64, NaiveDateTime)>)> {
+        self.waiting
+            .iter()
+            .map(|w| {
+                (
+                    w.order.accession.clone(),
+                    w.suggestion.map(|s| (s.room, s.start)),
+                )
+            })
+            .collect()
+    }
+
+    fn shown_days(&self, day: NaiveDate) -> Vec<NaiveDate> {
+        match self.span {
+            CalendarSpan::Day => vec![day],
+            CalendarSpan::Week => {
+                let monday = day - Duration::days(i64::from(day.weekday().num_days_from_monday()));
+                (0..7).map(|d| monday + Duration::days(d)).collect()
+            }
+        }
+    }
+
+    fn refresh(&mut self, store: &Store, day: NaiveDate, now: NaiveDateTime) {
+        if self.loaded {
+            return;
+        }
+        self.loaded = true;
+        let read = (|| -> Result<(), ris::RisError> {
+            self.rooms = store.rooms(None)?;
+            self.days.clear();
+            for d in self.shown_days(day) {
+                let rows = store
+                    .day_exams(&d.format("%Y-%m-%d").to_string())?
+                    .into_iter()
+                    .map(|(r, _)| r)
+                    .filter(|r| !r.step.walk_in || r.order.status != "cancelled")
+                    .collect();
+                self.days.insert(d, rows);
+            }
+            self.procedures = store.procedures()?;
+            let procedures = &self.procedures;
+            self.waiting = scheduling::to_be_scheduled(store)?
+                .into_iter()
+                .enumerate()
+                .map(|(i, order)| {
+                    let procedure = procedures
+                        .iter()
+                        .find(|p| p.code == order.procedure_code)
+                        .cloned();
+                    let suggestion = match (&procedure, i < SUGGESTED_ORDERS) {
+                        (Some(p), true) => scheduling::find_slot(
+                            store,
+                            &p.modality,
+                            p.duration_minutes,
+                            now,
+                            SUGGESTION_DAYS,
+                        )
+                        .ok()
+                        .flatten(),
+                        _ => None,
+                    };
+                    Waiting {
+                        order,
+                        procedure,
+                        suggestion,
+                    }
+                })
+                .collect();
+            Ok(())
+        })();
+        if let Err(e) = read {
+            tracing::error!(error = %e, "schedule could not be read");
+            self.message = Some((
+                false,
+                "The schedule could not be read; the screen will try again.".into(),
+            ));
+        }
+    }
+
+    fn selected_row(&self) -> Option<&WorklistRow> {
+        let accession = self.selected.as_deref()?;
+        self.days
+            .values()
+            .flatten()
+            .find(|r| r.order.accession == accession)
+    }
+
+    fn room_name(&self, id: i64) -> String {
+        self.rooms
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| r.name.clone())
+            .unwrap_or_else(|| format!("room {id}"))
+    }
+
+    /// Draws the screen; `today` and `now` come from the clock (tests pass their own).
+    pub fn show(
+        &mut self,
+        ui: &mut egui::Ui,
+        store: &mut Store,
+        actor: &Actor,
+        today: NaiveDate,
+        now: NaiveDateTime,
+    ) {
+        let day = *self.day.get_or_insert(today);
+        self.refresh(store, day, now);
+        let mut step: Option<Step> = None;
+        ui.horizontal(|ui| {
+            ui.heading("Schedule");
+            ui.separator();
+            let jump = match self.span {
+                CalendarSpan::Day => 1,
+                CalendarSpan::Week => 7,
+            };
+            if ui.button("< Previous").clicked() {
+                self.go_to(day - Duration::days(jump), self.span);
+            }
+            if ui.button("Today").clicked() {
+                self.go_to(today, self.span);
+            }
+            if ui.button("Next >").clicked() {
+                self.go_to(day + Duration::days(jump), self.span);
+            }
+            ui.separator();
+            if ui
+                .selectable_label(self.span == CalendarSpan::Day, "Day")
+                .clicked()
+            {
+                self.go_to(day, CalendarSpan::Day);
+            }
+            if ui
+                .selectable_label(self.span == CalendarSpan::Week, "Week")
+                .clicked()
+            {
+                self.go_to(day, CalendarSpan::Week);
+            }
+            ui.separator();
+            let shown = self
+                .room_filter
+                .map(|id| self.room_name(id))
+                .unwrap_or_else(|| "All rooms".into());
+            egui::ComboBox::from_label("Rooms")
+                .selected_text(shown)
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut self.room_filter, None, "All rooms");
+                    for r in &self.rooms {
+                        ui.selectable_value(&mut self.room_filter, Some(r.id), &r.name);
+                    }
+                });
+            ui.separator();
+            ui.label(match self.span {
+                CalendarSpan::Day => day.format("%A %d %B %Y").to_string(),
+                CalendarSpan::Week => format!("Week of {}", day.format("%d %B %Y")),
+            });
+        });
+        super::show_outcome(ui, self.message.as_ref());
+        self.keyboard_moves(ui, &mut step);
+        egui::Panel::left("schedule_waiting")
+            .resizable(true)
+            .default_size(300.0)
+            .show(ui, |ui| self.show_waiting(ui, &mut step));
+        egui::Panel::right("schedule_selected")
+            .resizable(true)
+            .default_size(320.0)
+            .show(ui, |ui| self.show_selected(ui, &mut step));
+        egui::CentralPanel::default().show(ui, |ui| {
+            egui::ScrollArea::both().show(ui, |ui| match self.span {
+                CalendarSpan::Day => self.show_day(ui, day, &mut step),
+                CalendarSpan::Week => self.show_week(ui, &mut step),
+            })
+        });
+        if let Some(step) = step {
+            self.apply(step, store, actor);
+        }
+    }
+
+    /// Ctrl+↑/↓ moves the selected booking 15 minutes, Ctrl+←/→ one day.
+    fn keyboard_moves(&self, ui: &mut egui::Ui, step: &mut Option<Step>) {
+        let Some(row) = self.selected_row() else {
+            return;
+        };
+        let (Some(room), Some(start)) = (row.step.room, parse_start(&row.step.start_time)) else {
+            return;
+        };
+        let mut nudge = |key, by: Duration| {
+            if ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, key)) {
+                *step = Some(Step::Book(row.order.accession.clone(), room, start + by));
+            }
+        };
+        nudge(egui::Key::ArrowUp, Duration::minutes(-NUDGE_MINUTES));
+        nudge(egui::Key::ArrowDown, Duration::minutes(NUDGE_MINUTES));
+        nudge(egui::Key::ArrowLeft, Duration::days(-1));
+        nudge(egui::Key::ArrowRight, Duration::days(1));
+    }
+
+    fn show_waiting(&mut self, ui: &mut egui::Ui, step: &mut Option<Step>) {
+        ui.strong(format!("To be scheduled ({})", self.waiting.len()));
+        egui::ScrollArea::vertical()
+            .id_salt("waiting_list")
+            .show(ui, |ui| {
+                for w in &self.waiting {
+                    ui.separator();
+                    let name = w
+                        .procedure
+                        .as_ref()
+                        .map(|p| p.name.as_str())
+                        .unwrap_or("unknown procedure");
+                    ui.label(format!(
+                        "{} · {} · {}",
+                        w.order.accession, name, w.order.priority
+                    ));
+                    match w.suggestion {
+                        Some(slot) => {
+                            ui.label(format!(
+                                "First free: {} {}",
+                                self.room_name(slot.room),
+                                slot.start.format("%a %d %b %H:%M")
+                            ));
+                            if ui.button(format!("Book {}", w.order.accession)).clicked() {
+                                *step = Some(Step::Book(
+                                    w.order.accession.clone(),
+                                    slot.room,
+                                    slot.start,
+                                ));
+                            }
+                        }
+                        None => {
+                            ui.label("No free slot in the next two months.");
+                        }
+                    }
+                }
+            });
+    }
+
+    fn booking_label(row: &WorklistRow) -> String {
+        format!(
+            "{} {} · {}, {} · {} · {}",
+            row.step.start_time.get(11..16).unwrap_or("walk-in"),
+            row.order.accession,
+            row.patient.family_name,
+            row.patient.given_name,
+            row.procedure_name,
+            row.order.status.replace('_', " ")
+        )
+    }
+
+    /// One booking: selectable, and draggable to another hour, day or room.
+    fn booking(&mut self, ui: &mut egui::Ui, row: &WorklistRow) {
+        let id = egui::Id::unique(("booking", &row.order.accession));
+        let label = Self::booking_label(row);
+        let selected = self.selected.as_deref() == Some(row.order.accession.as_str());
+        let response = ui
+            .dnd_drag_source(id, row.order.accession.clone(), |ui| {
+                ui.selectable_label(selected, label)
+            })
+            .inner;
+        if response.clicked() {
+            self.select(&row.order.accession);
+        }
+    }
+
+    fn show_day(&mut self, ui: &mut egui::Ui, day: NaiveDate, step: &mut Option<Step>) {
+        let rows = self.days.get(&day).cloned().unwrap_or_default();
+        if self.rooms.is_empty() {
+            ui.label("No rooms yet: an administrator adds them in Settings.");
+            return;
+        }
+        let rooms: Vec<Room> = self
+            .rooms
+            .iter()
+            .filter(|r| self.room_filter.is_none_or(|id| id == r.id))
+            .cloned()
+            .collect();
+        ui.horizontal_top(|ui| {
+            for room in &rooms {
+                ui.vertical(|ui| {
+                    ui.set_width(230.0);
+                    ui.strong(format!("{} ({})", room.name, room.modality));
+                    let Some((open, close)) = open_hours(room, day) else {
+                        ui.label("Closed");
+                        return;
+                    };
+                    for hour in open..close {
+                        let in_hour: Vec<&WorklistRow> = rows
+                            .iter()
+                            .filter(|r| r.step.room == Some(room.id))
+                            .filter(|r| {
+                                parse_start(&r.step.start_time).map(|t| t.hour()) == Some(hour)
+                            })
+                            .collect();
+                        let (_, dropped) = ui.dnd_drop_zone::<String, _>(
+                            egui::Frame::default().inner_margin(2.0),
+                            |ui| {
+                                ui.set_min_width(220.0);
+                                ui.weak(format!("{hour:02}:00"));
+                                for row in in_hour {
+                                    self.booking(ui, row);
+                                }
+                            },
+                        );
+                        if let Some(accession) = dropped {
+                            // Keep the minutes past the hour the booking had.
+                            let minutes = self
+                                .days
+                                .values()
+                                .flatten()
+                                .find(|r| r.order.accession == *accession)
+                                .and_then(|r| parse_start(&r.step.start_time))
+                                .map(|t| t.minute())
+                                .unwrap_or(0);
+                            if let Some(at) = day.and_hms_opt(hour, minutes, 0) {
+                                *step = Some(Step::Book(accession.to_string(), room.id, at));
+                            }
+                        }
+                    }
+                });
+            }
+        });
+    }
+
+    fn show_week(&mut self, ui: &mut egui::Ui, step: &mut Option<Step>) {
+        let days: Vec<NaiveDate> = self.days.keys().copied().collect();
+        let rooms: Vec<Room> = self
+            .rooms
+            .iter()
+            .filter(|r| self.room_filter.is_none_or(|id| id == r.id))
+            .cloned()
+            .collect();
+        egui::Grid::new("week").striped(true).show(ui, |ui| {
+            ui.label("");
+            for d in &days {
+                ui.strong(d.format("%a %d %b").to_string());
+            }
+            ui.end_row();
+            for room in &rooms {
+                ui.strong(&room.name);
+                for d in &days {
+                    let rows: Vec<WorklistRow> = self
+                        .days
+                        .get(d)
+                        .map(|rows| {
+                            rows.iter()
+                                .filter(|r| r.step.room == Some(room.id))
+                                .cloned()
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    let (_, dropped) = ui.dnd_drop_zone::<String, _>(
+                        egui::Frame::default().inner_margin(2.0),
+                        |ui| {
+                            ui.set_min_width(150.0);
+                            if open_hours(room, *d).is_none() {
+                                ui.weak("closed");
+                            }
+                            for row in &rows {
+                                self.booking(ui, row);
+                            }
+                        },
+                    );
+                    if let Some(accession) = dropped {
+                        // Same time of day, that day, that room.
+                        let time = self
+                            .days
+                            .values()
+                            .flatten()
+                            .find(|r| r.order.accession == *accession)
+                            .and_then(|r| parse_start(&r.step.start_time))
+                            .map(|t| t.time())
+                            .unwrap_or(NaiveTime::MIN);
+                        *step = Some(Step::Book(accession.to_string(), room.id, d.and_time(time)));
+                    }
+                }
+                ui.end_row();
+            }
+        });
+    }
+
+    fn show_selected(&mut self, ui: &mut egui::Ui, step: &mut Option<Step>) {
+        let Some(row) = self.selected_row().cloned() else {
+            ui.label("Select a booking to check the patient in, move or cancel it.");
+            ui.weak("Drag a booking to another hour, day or room; Ctrl+Up/Down moves it 15 minutes, Ctrl+Left/Right a day.");
+            return;
+        };
+        let accession = row.order.accession.clone();
+        ui.strong(format!("{accession} · {}", row.procedure_name));
+        ui.label(format!(
+            "{}, {} · MRN {}",
+            row.patient.family_name, row.patient.given_name, row.patient.mrn
+        ));
+        ui.label(format!(
+            "{} · {} · {}",
+            row.room_name,
+            row.step.start_time.replace('T', " "),
+            row.order.status.replace('_', " ")
+        ));
+        ui.horizontal_wrapped(|ui| match row.order.status.as_str() {
+            "scheduled" => {
+                if ui.button("Check in").clicked() {
+                    *step = Some(Step::Status(
+                        accession.clone(),
+                        ExamStatus::Arrived,
+                        "checked in",
+                    ));
+                }
+                if ui.button("No-show").clicked() {
+                    *step = Some(Step::NoShow(accession.clone()));
+                }
+                if ui.button("Cancel exam").clicked() {
+                    *step = Some(Step::Status(
+                        accession.clone(),
+                        ExamStatus::Cancelled,
+                        "cancelled",
+                    ));
+                }
+            }
+            "arrived" if ui.button("Cancel exam").clicked() => {
+                *step = Some(Step::Status(
+                    accession.clone(),
+                    ExamStatus::Cancelled,
+                    "cancelled",
+                ));
+            }
+            _ => {}
+        });
+        if matches!(row.order.status.as_str(), "scheduled" | "arrived") {
+            ui.separator();
+            ui.strong("Move");
+            if self.move_to.is_empty() {
+                self.move_to = row.step.start_time.replace('T', " ");
+            }
+            let room = *self.move_room.get_or_insert(row.step.room.unwrap_or(0));
+            egui::ComboBox::from_label("Room")
+                .selected_text(self.room_name(room))
+                .show_ui(ui, |ui| {
+                    for r in &self.rooms {
+                        if r.modality == row.modality {
+                            ui.selectable_value(&mut self.move_room, Some(r.id), &r.name);
+                        }
+                    }
+                });
+            super::sign_in::field(ui, "New time", &mut self.move_to, false);
+            if ui.button("Move here").clicked() {
+                match NaiveDateTime::parse_from_str(self.move_to.trim(), "%Y-%m-%d %H:%M") {
+                    Ok(at) => *step = Some(Step::Book(accession.clone(), room, at)),
+                    Err(_) => {
+                        self.message = Some((
+                            false,
+                            "Write the new time as YYYY-MM-DD HH:MM, e.g. 2026-12-01 09:30.".into(),
+                        ))
+                    }
+                }
+            }
+        }
+        ui.separator();
+        ui.strong("Preparation");
+        let preparation = self.preparation(&row);
+        ui.label(if preparation.is_empty() {
+            "No preparation needed."
+        } else {
+            preparation.as_str()
+        });
+        ui.horizontal(|ui| {
+            if ui.button("Copy preparation").clicked() {
+                ui.ctx().copy_text(preparation.clone());
+                self.message = Some((true, "Preparation instructions copied.".into()));
+            }
+            if ui.button("Print preparation").clicked() {
+                *step = Some(Step::Print(accession.clone()));
+            }
+        });
+    }
+
+    fn preparation(&self, row: &WorklistRow) -> String {
+        self.procedures
+            .iter()
+            .find(|p| p.code == row.order.procedure_code)
+            .map(|p| p.preparation.clone())
+            .unwrap_or_default()
+    }
+
+    fn apply(&mut self, step: Step, store: &mut Store, actor: &Actor) {
+        self.message = Some(match step {
+            Step::Book(accession, room, at) => {
+                match scheduling::book(store, actor, &accession, room, at, "booked at the desk") {
+                    Ok(()) => {
+                        self.selected = Some(accession.clone());
+                        self.move_to.clear();
+                        self.move_room = None;
+                        (
+                            true,
+                            format!(
+                                "{accession} booked in {} at {}.",
+                                self.room_name(room),
+                                at.format("%a %d %b %H:%M")
+                            ),
+                        )
+                    }
+                    Err(ris::RisError::Access(_)) => {
+                        (false, "Your role may not change the schedule.".into())
+                    }
+                    Err(e) => (false, format!("{accession} was not moved: {e}.")),
+                }
+            }
+            Step::Status(accession, to, done) => {
+                match ris::change_status(store, actor, &accession, to, "at the front desk") {
+                    Ok(()) => (true, format!("{accession} {done}.")),
+                    Err(e) => (false, format!("{accession}: {e}.")),
+                }
+            }
+            Step::NoShow(accession) => match scheduling::no_show(store, actor, &accession) {
+                Ok(()) => {
+                    self.selected = None;
+                    (
+                        true,
+                        format!("{accession} marked no-show; it is back in \"To be scheduled\"."),
+                    )
+                }
+                Err(e) => (false, format!("{accession}: {e}.")),
+            },
+            Step::Print(accession) => self.print_preparation(store, &accession),
+        });
+        self.loaded = false;
+    }
+
+    fn print_preparation(&self, store: &Store, accession: &str) -> (bool, String) {
+        let Some(row) = self
+            .selected_row()
+            .filter(|r| r.order.accession == accession)
+        else {
+            return (false, "Select the booking again.".into());
+        };
+        let procedure = store.procedure(&row.order.procedure_code).ok().flatten();
+        let document = PrintedDocument {
+            letterhead: super::letterhead(store),
+            title: "Preparing for your exam".into(),
+            facts: vec![
+                (
+                    "Patient".into(),
+                    format!("{}, {}", row.patient.family_name, row.patient.given_name),
+                ),
+                ("Exam".into(), row.procedure_name.clone()),
+                (
+                    "When".into(),
+                    parse_start(&row.step.start_time)
+                        .map(|t| t.format("%A %d %B %Y at %H:%M").to_string())
+                        .unwrap_or_default(),
+                ),
+                ("Where".into(), row.room_name.clone()),
+                ("Reference".into(), accession.to_string()),
+            ],
+            sections: vec![(
+                "Preparation".into(),
+                procedure
+                    .map(|p| p.preparation)
+                    .filter(|p| !p.is_empty())
+                    .unwrap_or_else(|| "No preparation needed.".into()),
+            )],
+            footer: "Please arrive 15 minutes early and bring this sheet and your insurance card."
+                .into(),
+        };
+        super::save_and_open(
+            store,
+            &format!("preparation-{accession}.pdf"),
+            &document.to_pdf(),
+        )
+    }
+}
