@@ -596,7 +596,9 @@ fn the_front_desk_books_moves_checks_in_and_prints_preparation_on_the_schedule()
     assert_eq!(waiting.len(), 2);
     let (room, suggested) = waiting[0].1.expect("a free MR slot within two months");
     assert_eq!(
-        harness.query_all_by_label_contains("First free: MR").count(),
+        harness
+            .query_all_by_label_contains("First free: MR")
+            .count(),
         2
     );
 
@@ -738,4 +740,251 @@ fn the_front_desk_books_moves_checks_in_and_prints_preparation_on_the_schedule()
             .iter()
             .any(|w| w.0 == accessions[1])
     );
+}
+
+/// Runs frames until the settings screen's background check answered (at most 20 s).
+fn wait_for_check(harness: &mut Harness<'_, LightboxApp>) {
+    for _ in 0..200 {
+        // step, not run: the spinner repaints until the answer comes.
+        harness.step();
+        if !harness.state_mut().settings().checking() {
+            harness.run();
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("the check did not finish");
+}
+
+fn replace_text(harness: &mut Harness<'_, LightboxApp>, label: &str, text: &str) {
+    harness
+        .get_by_role_and_label(Role::TextInput, label)
+        .click();
+    harness.run();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::TextInput, label)
+        .type_text(text);
+    harness.run();
+}
+
+#[test]
+fn the_administrator_sets_up_the_practice_echoes_a_dcmtk_node_and_reads_the_audit_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut harness = harness(app(dir.path()));
+    first_run(&mut harness);
+    click(&mut harness, "Settings");
+    // Practice: letterhead and a bad port explained.
+    replace_text(&mut harness, "Address", "1 Main St, Springfield");
+    replace_text(&mut harness, "DICOM port", "eleven");
+    click(&mut harness, "Save practice settings");
+    assert!(
+        harness
+            .query_by_label_contains("a port is a number")
+            .is_some()
+    );
+    replace_text(&mut harness, "DICOM port", "11113");
+    click(&mut harness, "Save practice settings");
+    assert!(harness.query_by_label("Practice settings saved.").is_some());
+    let store = Store::open(&dir.path().join("lightbox.sqlite")).unwrap();
+    assert_eq!(
+        store.setting("practice.address").unwrap().as_deref(),
+        Some("1 Main St, Springfield")
+    );
+    assert_eq!(
+        store.setting("dicom.port").unwrap().as_deref(),
+        Some("11113")
+    );
+
+    // Rooms: a second CT open Saturday mornings; a bad hour is explained.
+    click(&mut harness, "Rooms");
+    click(&mut harness, "Add room");
+    type_into(&mut harness, "Room name", "CT 2");
+    type_into(&mut harness, "Modality", "ct");
+    type_into(&mut harness, "Scanner AE title", "CT2");
+    type_into(&mut harness, "Sat hours", "9-12");
+    click(&mut harness, "Save room");
+    assert!(
+        harness
+            .query_by_label_contains("write them as 08:00-18:00")
+            .is_some()
+    );
+    replace_text(&mut harness, "Sat hours", "09:00-12:00");
+    click(&mut harness, "Save room");
+    let ct2 = store
+        .rooms(Some("CT"))
+        .unwrap()
+        .into_iter()
+        .find(|r| r.name == "CT 2")
+        .expect("room saved");
+    assert_eq!(ct2.hours[5], "09:00-12:00");
+    assert_eq!(ct2.hours[6], "");
+
+    // DICOM nodes: dcmtk's storescp answers the echo; a closed port does not.
+    let port = common::free_port();
+    let mut storescp = std::process::Command::new("storescp")
+        .args(["-aet", "DCMTKSCP", &port.to_string()])
+        .spawn()
+        .unwrap();
+    common::wait_for_port(port);
+    click(&mut harness, "DICOM nodes");
+    type_into(&mut harness, "Node name", "workstation");
+    type_into(&mut harness, "Node AE title", "DCMTKSCP");
+    type_into(&mut harness, "Node host", "127.0.0.1");
+    type_into(&mut harness, "Node port", &port.to_string());
+    click(&mut harness, "Save node");
+    harness.get_by_label("Echo workstation").click();
+    wait_for_check(&mut harness);
+    assert!(
+        harness
+            .query_by_label_contains("workstation answered the echo")
+            .is_some()
+    );
+    let _ = storescp.kill();
+    let _ = storescp.wait();
+    harness.get_by_label("Echo workstation").click();
+    wait_for_check(&mut harness);
+    assert!(
+        harness
+            .query_by_label_contains("did not answer the echo")
+            .is_some()
+    );
+
+    // HL7 destination: the test button reaches a listening port.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hl7_port = listener.local_addr().unwrap().port();
+    click(&mut harness, "HL7 destinations");
+    type_into(&mut harness, "Destination name", "EHR");
+    type_into(&mut harness, "Destination host", "127.0.0.1");
+    type_into(&mut harness, "Destination port", &hl7_port.to_string());
+    click(&mut harness, "Add destination");
+    harness.get_by_label("Test EHR").click();
+    wait_for_check(&mut harness);
+    assert!(
+        harness
+            .query_by_label_contains("EHR accepts connections")
+            .is_some()
+    );
+    drop(listener);
+
+    // Users: a front-desk account, then disabled; it can no longer sign in.
+    click(&mut harness, "Users");
+    type_into(&mut harness, "New login", "frank");
+    type_into(&mut harness, "Full name", "Frank Desk");
+    type_into(&mut harness, "New password", "long enough password");
+    click(&mut harness, "Create user");
+    assert!(harness.query_by_label("frank created.").is_some());
+    click(&mut harness, "Disable frank");
+    assert!(lightbox::access::sign_in(&store, "frank", "long enough password", "test").is_err());
+    // The last administrator cannot be disabled.
+    click(&mut harness, "Disable admin");
+    assert!(
+        harness
+            .query_by_label_contains("last active administrator")
+            .is_some()
+    );
+
+    // Audit log: every change above is there, filtered and exported.
+    click(&mut harness, "Audit log");
+    type_into(&mut harness, "Action starts with", "user.");
+    click(&mut harness, "Search audit log");
+    let actions: Vec<String> = harness
+        .state_mut()
+        .settings()
+        .audit_entries()
+        .iter()
+        .map(|e| format!("{} {}", e.action, e.subject))
+        .collect();
+    assert!(
+        actions.contains(&"user.create user:frank".to_string()),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&"user.change user:frank".to_string()),
+        "{actions:?}"
+    );
+    assert!(
+        actions.iter().all(|a| a.starts_with("user.")),
+        "{actions:?}"
+    );
+    click(&mut harness, "Export audit CSV");
+    let exported: Vec<_> = std::fs::read_dir(dir.path().join("exports"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(exported.len(), 1);
+    assert!(
+        std::fs::read_to_string(&exported[0])
+            .unwrap()
+            .contains("\"user.create\",\"user:frank\"")
+    );
+    let audited: Vec<_> = store
+        .audit_about("audit_log")
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        audited,
+        vec!["audit.read".to_string()],
+        "the search was audited"
+    );
+    for (action, subject) in [
+        ("room.add", "room:CT 2"),
+        ("node.save", "node:workstation"),
+        ("setting.change", "setting:practice.address"),
+    ] {
+        assert_eq!(store.audit_about(subject).unwrap()[0].action, action);
+    }
+}
+
+#[test]
+fn the_window_locks_after_inactivity_and_the_dark_theme_applies() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut harness = harness(app(dir.path()));
+    first_run(&mut harness);
+    click(&mut harness, "Settings");
+    click(&mut harness, "Dark");
+    replace_text(&mut harness, "Lock after minutes (0 = never)", "5");
+    click(&mut harness, "Save practice settings");
+    // The preferences are re-read at most once a second.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    harness.run();
+    assert_eq!(harness.ctx.theme(), egui::Theme::Dark);
+
+    // Four idle minutes: still open. Six: locked, and nothing of the screen shows.
+    harness
+        .state_mut()
+        .idle_for(std::time::Duration::from_secs(4 * 60));
+    harness.run();
+    assert!(!harness.state().locked());
+    harness
+        .state_mut()
+        .idle_for(std::time::Duration::from_secs(6 * 60));
+    harness.run();
+    assert!(harness.state().locked());
+    assert!(harness.query_by_label("Save practice settings").is_none());
+    type_into(&mut harness, "Password", "wrong password!!");
+    click(&mut harness, "Sign in");
+    assert!(harness.state().locked());
+    harness
+        .get_by_role_and_label(Role::PasswordInput, "Password")
+        .click();
+    harness.run();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness
+        .get_by_role_and_label(Role::PasswordInput, "Password")
+        .type_text("correct horse battery");
+    harness.run();
+    click(&mut harness, "Sign in");
+    assert!(!harness.state().locked());
+    assert_eq!(
+        harness.state().screen(),
+        Screen::Settings,
+        "back where they were"
+    );
+    // The Lock button locks at once.
+    click(&mut harness, "Lock");
+    assert!(harness.state().locked());
 }

@@ -212,11 +212,7 @@ pub fn create_user(
             "interfaces are not user accounts".into(),
         ));
     }
-    let salt = SaltString::generate(&mut OsRng);
-    let hash = Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map_err(|e| AccessError::Hash(e.to_string()))?
-        .to_string();
+    let hash = hash_password(password)?;
     let id = store.insert_user(login, full_name, role.code(), &hash)?;
     audit(
         store,
@@ -227,6 +223,20 @@ pub fn create_user(
         role.code(),
     )?;
     Ok(id)
+}
+
+/// An argon2id hash of a new password, refusing one shorter than 10 characters.
+pub fn hash_password(password: &str) -> Result<String, AccessError> {
+    if password.chars().count() < 10 {
+        return Err(AccessError::WeakPassword(
+            "a password needs at least 10 characters".into(),
+        ));
+    }
+    let salt = SaltString::generate(&mut OsRng);
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| AccessError::Hash(e.to_string()))?
+        .to_string())
 }
 
 /// Signs a user in: the actor they act as from now on.

@@ -4,6 +4,7 @@
 //! screens never build SQL strings. Each thread opens its own [`Store`] (a connection);
 //! the database runs in WAL mode so readers never block the single writer for long.
 
+pub mod administration;
 pub mod his;
 pub mod hl7;
 pub mod index;

@@ -8,6 +8,7 @@ mod orders;
 mod patients;
 mod reading;
 mod schedule;
+mod settings;
 mod shell;
 mod sign_in;
 mod study_browser;
@@ -26,6 +27,7 @@ pub use orders::OrdersScreen;
 pub use patients::PatientsScreen;
 pub use reading::ReadingScreen;
 pub use schedule::{CalendarSpan, ScheduleScreen};
+pub use settings::{SettingsScreen, SettingsTab};
 pub use shell::{LightboxApp, Screen};
 pub use study_browser::StudyBrowser;
 

@@ -4,7 +4,7 @@
 //! HL7 order, an arriving study or a failed ORU shows within a second, without a refresh button.
 
 use std::sync::mpsc::Receiver;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::billing::BillingScreen;
 use super::exams_today::ExamsTodayScreen;
@@ -13,6 +13,7 @@ use super::orders::OrdersScreen;
 use super::patients::PatientsScreen;
 use super::reading::ReadingScreen;
 use super::schedule::ScheduleScreen;
+use super::settings::SettingsScreen;
 use super::sign_in::{FirstRunForm, SignInForm};
 use super::study_browser::StudyBrowser;
 use crate::access::{Actor, Role};
@@ -38,6 +39,8 @@ pub enum Screen {
     Studies,
     /// HL7 in and out, reconciliation.
     Integration,
+    /// Practice set-up (administrator).
+    Settings,
 }
 
 impl Screen {
@@ -52,6 +55,7 @@ impl Screen {
             Screen::Billing => "Billing",
             Screen::Studies => "Studies",
             Screen::Integration => "Integration",
+            Screen::Settings => "Settings",
         }
     }
 
@@ -76,6 +80,7 @@ impl Screen {
                 Screen::Studies,
                 Screen::Billing,
                 Screen::Integration,
+                Screen::Settings,
             ],
         }
     }
@@ -85,6 +90,39 @@ enum Session {
     FirstRun(FirstRunForm),
     SignIn(SignInForm),
     SignedIn(Actor),
+    /// Locked after inactivity (or by the Lock button): the screens keep their state for the
+    /// same user; someone else signing in starts afresh.
+    Locked(Actor, SignInForm),
+}
+
+/// Display preferences read from the settings now and then (another window may change them).
+struct Preferences {
+    dark: bool,
+    lock_after: Option<Duration>,
+    read_at: Option<Instant>,
+}
+
+impl Preferences {
+    const REREAD: Duration = Duration::from_secs(1);
+
+    fn refresh(&mut self, store: &Store) {
+        if self.read_at.is_some_and(|t| t.elapsed() < Self::REREAD) {
+            return;
+        }
+        self.read_at = Some(Instant::now());
+        self.dark = store
+            .setting(crate::app::THEME_SETTING)
+            .ok()
+            .flatten()
+            .is_some_and(|t| t == "dark");
+        let minutes = store
+            .setting(crate::app::LOCK_AFTER_SETTING)
+            .ok()
+            .flatten()
+            .and_then(|m| m.parse::<u64>().ok())
+            .unwrap_or(crate::app::DEFAULT_LOCK_AFTER_MINUTES);
+        self.lock_after = (minutes > 0).then(|| Duration::from_secs(minutes * 60));
+    }
 }
 
 /// The desktop application.
@@ -101,7 +139,10 @@ pub struct LightboxApp {
     reading: ReadingScreen,
     billing: BillingScreen,
     integration: IntegrationScreen,
+    settings: SettingsScreen,
     data_version: i64,
+    preferences: Preferences,
+    last_input: Instant,
 }
 
 impl LightboxApp {
@@ -135,9 +176,38 @@ impl LightboxApp {
             reading: ReadingScreen::default(),
             billing: BillingScreen::default(),
             integration: IntegrationScreen::default(),
+            settings: SettingsScreen::default(),
             data_version: store.data_version().unwrap_or(0),
+            preferences: Preferences {
+                dark: false,
+                lock_after: None,
+                read_at: None,
+            },
+            last_input: Instant::now(),
             store,
         })
+    }
+
+    /// Whether the window is locked.
+    pub fn locked(&self) -> bool {
+        matches!(self.session, Session::Locked(..))
+    }
+
+    /// Pretends nobody touched the window for `idle` (tests of the inactivity lock).
+    pub fn idle_for(&mut self, idle: Duration) {
+        self.last_input = Instant::now().checked_sub(idle).unwrap_or(self.last_input);
+    }
+
+    /// Every screen back to its first state (another user signs in on this PC).
+    fn reset_screens(&mut self) {
+        self.patients = PatientsScreen::default();
+        self.orders = OrdersScreen::default();
+        self.schedule = ScheduleScreen::default();
+        self.today = ExamsTodayScreen::default();
+        self.reading = ReadingScreen::default();
+        self.billing = BillingScreen::default();
+        self.integration = IntegrationScreen::default();
+        self.settings = SettingsScreen::default();
     }
 
     /// Who is signed in, if anyone.
@@ -161,6 +231,11 @@ impl LightboxApp {
     /// The Schedule screen (for tests).
     pub fn schedule(&mut self) -> &mut ScheduleScreen {
         &mut self.schedule
+    }
+
+    /// The Settings screen (for tests).
+    pub fn settings(&mut self) -> &mut SettingsScreen {
+        &mut self.settings
     }
 
     /// The Reading screen (for tests).
@@ -195,6 +270,7 @@ impl LightboxApp {
             self.reading.reload();
             self.billing.reload();
             self.integration.reload();
+            self.settings.reload();
             self.studies.reload();
         }
     }
@@ -205,6 +281,40 @@ impl LightboxApp {
         self.poll_changes();
         // Look for changes from the services at least twice a second.
         ui.ctx().request_repaint_after(Duration::from_millis(500));
+        self.preferences.refresh(&self.store);
+        ui.ctx().set_theme(if self.preferences.dark {
+            egui::Theme::Dark
+        } else {
+            egui::Theme::Light
+        });
+        let touched = ui.input(|i| {
+            i.events.iter().any(|e| {
+                matches!(
+                    e,
+                    egui::Event::Key { .. }
+                        | egui::Event::Text(_)
+                        | egui::Event::PointerButton { .. }
+                        | egui::Event::PointerMoved(_)
+                        | egui::Event::MouseWheel { .. }
+                )
+            })
+        });
+        if touched {
+            self.last_input = Instant::now();
+        }
+        if let (Session::SignedIn(actor), Some(after)) =
+            (&self.session, self.preferences.lock_after)
+            && self.last_input.elapsed() >= after
+        {
+            tracing::info!(login = %actor.login, "the window locked after inactivity");
+            self.session = Session::Locked(
+                actor.clone(),
+                SignInForm {
+                    login: actor.login.clone(),
+                    ..SignInForm::default()
+                },
+            );
+        }
         let actor = match &mut self.session {
             Session::FirstRun(form) => {
                 let mut done = None;
@@ -231,9 +341,31 @@ impl LightboxApp {
                 }
                 return;
             }
+            Session::Locked(previous, form) => {
+                let mut done = None;
+                let previous = previous.clone();
+                egui::CentralPanel::default().show(ui, |ui| {
+                    ui.heading("Locked");
+                    ui.label(format!(
+                        "Lightbox locked itself after a while without use. {} can enter their password to carry on where they were; someone else can sign in instead.",
+                        previous.login
+                    ));
+                    done = form.show(ui, &self.store, &self.practice);
+                });
+                if let Some(actor) = done {
+                    if actor.login != previous.login {
+                        self.reset_screens();
+                        self.screen = Screen::for_role(actor.role)[0];
+                    }
+                    self.last_input = Instant::now();
+                    self.session = Session::SignedIn(actor);
+                }
+                return;
+            }
             Session::SignedIn(actor) => actor.clone(),
         };
         let mut sign_out = false;
+        let mut lock = false;
         egui::Panel::top("navigation").show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.strong(if self.practice.is_empty() {
@@ -248,6 +380,11 @@ impl LightboxApp {
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                     if ui.button("Sign out").clicked() {
                         sign_out = true;
+                    }
+                    if ui.button("Lock").on_hover_text("Ctrl+L").clicked()
+                        || ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::L))
+                    {
+                        lock = true;
                     }
                     ui.label(format!(
                         "{} ({})",
@@ -280,9 +417,19 @@ impl LightboxApp {
             Screen::Billing => self.billing.show(ui, &self.store, &actor),
             Screen::Studies => self.studies.show(ui),
             Screen::Integration => self.integration.show(ui, &self.store, &actor),
+            Screen::Settings => self.settings.show(ui, &self.store, &actor),
         });
         if sign_out {
+            self.reset_screens();
             self.session = Session::SignIn(SignInForm::default());
+        } else if lock {
+            self.session = Session::Locked(
+                actor.clone(),
+                SignInForm {
+                    login: actor.login.clone(),
+                    ..SignInForm::default()
+                },
+            );
         }
     }
 }

@@ -1,0 +1,1027 @@
+//! The Settings screen (administrator): the practice (name, letterhead, AE title, ports, lock,
+//! theme), rooms and their hours, the procedure catalogue, report templates, DICOM nodes with
+//! an Echo button, HL7 destinations with a connection test, user accounts and roles, and the
+//! audit log with filters and CSV export. Changes go through `crate::administration`, which
+//! checks the role and writes the audit log; network checks run off the UI thread.
+
+use std::sync::mpsc::{self, Receiver};
+
+use crate::access::{Actor, Role};
+use crate::administration::{self, AdminError};
+use crate::app;
+use crate::store::Store;
+use crate::store::administration::{AuditFilter, ReportTemplate};
+use crate::store::hl7::Destination;
+use crate::store::nodes::DicomNode;
+use crate::store::ris::{AuditEntry, Procedure, Room, UserRecord};
+
+/// The settings tabs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingsTab {
+    /// Practice name, letterhead, AE title, ports, lock, theme.
+    Practice,
+    /// Rooms and opening hours.
+    Rooms,
+    /// Procedure catalogue.
+    Catalogue,
+    /// Report templates.
+    Templates,
+    /// Remote DICOM nodes.
+    DicomNodes,
+    /// HL7 destinations.
+    Hl7,
+    /// User accounts.
+    Users,
+    /// The audit log.
+    Audit,
+}
+
+impl SettingsTab {
+    const ALL: [SettingsTab; 8] = [
+        SettingsTab::Practice,
+        SettingsTab::Rooms,
+        SettingsTab::Catalogue,
+        SettingsTab::Templates,
+        SettingsTab::DicomNodes,
+        SettingsTab::Hl7,
+        SettingsTab::Users,
+        SettingsTab::Audit,
+    ];
+
+    fn title(self) -> &'static str {
+        match self {
+            SettingsTab::Practice => "Practice",
+            SettingsTab::Rooms => "Rooms",
+            SettingsTab::Catalogue => "Catalogue",
+            SettingsTab::Templates => "Templates",
+            SettingsTab::DicomNodes => "DICOM nodes",
+            SettingsTab::Hl7 => "HL7 destinations",
+            SettingsTab::Users => "Users",
+            SettingsTab::Audit => "Audit log",
+        }
+    }
+}
+
+/// The practice-wide values edited together.
+#[derive(Debug, Clone, Default)]
+struct PracticeForm {
+    name: String,
+    address: String,
+    phone: String,
+    ae_title: String,
+    dicom_port: String,
+    hl7_port: String,
+    lock_minutes: String,
+    theme: String,
+}
+
+const PRACTICE_KEYS: [&str; 8] = [
+    app::PRACTICE_NAME_SETTING,
+    app::PRACTICE_ADDRESS_SETTING,
+    app::PRACTICE_PHONE_SETTING,
+    app::AE_TITLE_SETTING,
+    app::DICOM_PORT_SETTING,
+    app::HL7_PORT_SETTING,
+    app::LOCK_AFTER_SETTING,
+    app::THEME_SETTING,
+];
+
+impl PracticeForm {
+    fn fields(&mut self) -> [&mut String; 8] {
+        [
+            &mut self.name,
+            &mut self.address,
+            &mut self.phone,
+            &mut self.ae_title,
+            &mut self.dicom_port,
+            &mut self.hl7_port,
+            &mut self.lock_minutes,
+            &mut self.theme,
+        ]
+    }
+}
+
+/// A room being edited: hours as seven text fields.
+#[derive(Debug, Clone, Default)]
+struct RoomForm {
+    id: Option<i64>,
+    name: String,
+    modality: String,
+    station_ae: String,
+    hours: [String; 7],
+}
+
+/// The Settings screen's state.
+pub struct SettingsScreen {
+    tab: SettingsTab,
+    loaded: bool,
+    practice: PracticeForm,
+    rooms: Vec<Room>,
+    room_form: Option<RoomForm>,
+    catalogue: Vec<Procedure>,
+    procedure_form: Option<(Procedure, String, String)>,
+    templates: Vec<ReportTemplate>,
+    template_form: Option<ReportTemplate>,
+    nodes: Vec<DicomNode>,
+    node_form: (String, String, String, String),
+    destinations: Vec<Destination>,
+    destination_form: (String, String, String, String),
+    users: Vec<UserRecord>,
+    user_form: (String, String, String, Role),
+    audit_filter: AuditFilter,
+    audit: Vec<AuditEntry>,
+    /// A network check running in the background: what it is, and where its answer comes.
+    check: Option<(String, Receiver<(bool, String)>)>,
+    message: Option<(bool, String)>,
+}
+
+impl Default for SettingsScreen {
+    fn default() -> Self {
+        SettingsScreen {
+            tab: SettingsTab::Practice,
+            loaded: false,
+            practice: PracticeForm::default(),
+            rooms: Vec::new(),
+            room_form: None,
+            catalogue: Vec::new(),
+            procedure_form: None,
+            templates: Vec::new(),
+            template_form: None,
+            nodes: Vec::new(),
+            node_form: Default::default(),
+            destinations: Vec::new(),
+            destination_form: (String::new(), String::new(), String::new(), "oru".into()),
+            users: Vec::new(),
+            user_form: (String::new(), String::new(), String::new(), Role::FrontDesk),
+            audit_filter: AuditFilter::default(),
+            audit: Vec::new(),
+            check: None,
+            message: None,
+        }
+    }
+}
+
+/// Words for the user: what went wrong and what to do.
+fn explain(e: &AdminError) -> String {
+    match e {
+        AdminError::Access(crate::access::AccessError::Forbidden { .. }) => {
+            "Only an administrator may change settings.".into()
+        }
+        AdminError::Store(e) => {
+            tracing::error!(error = %e, "a settings change failed in the store");
+            "The change could not be saved; try again, and check the disk if it keeps failing."
+                .into()
+        }
+        other => format!("Not saved: {other}."),
+    }
+}
+
+fn outcome(result: Result<(), AdminError>, done: &str) -> (bool, String) {
+    match result {
+        Ok(()) => (true, done.to_string()),
+        Err(e) => (false, explain(&e)),
+    }
+}
+
+/// Runs a network check on its own thread; the screen polls the answer each frame.
+fn spawn_check(work: impl FnOnce() -> (bool, String) + Send + 'static) -> Receiver<(bool, String)> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(work());
+    });
+    rx
+}
+
+/// C-ECHO to `node` calling as `calling_ae`, with its own small runtime (the window has none).
+fn echo_node(node: DicomNode, calling_ae: String) -> (bool, String) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return (false, format!("Echo could not start: {e}")),
+    };
+    let started = std::time::Instant::now();
+    let result = runtime.block_on(async {
+        tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            crate::dicom::scu::echo(&node, &calling_ae),
+        )
+        .await
+    });
+    match result {
+        Ok(Ok(())) => (
+            true,
+            format!(
+                "{} answered the echo in {} ms.",
+                node.name,
+                started.elapsed().as_millis()
+            ),
+        ),
+        Ok(Err(e)) => (
+            false,
+            format!(
+                "{} did not answer the echo: {e}. Check its AE title, host and port, and that it knows our AE title {calling_ae}.",
+                node.name
+            ),
+        ),
+        Err(_) => (
+            false,
+            format!("{} did not answer within 10 seconds.", node.name),
+        ),
+    }
+}
+
+/// Opens a TCP connection to an HL7 destination (the receiving engine's MLLP port).
+fn test_destination(name: String, host: String, port: u16) -> (bool, String) {
+    use std::net::ToSocketAddrs;
+    let addresses = match (host.as_str(), port).to_socket_addrs() {
+        Ok(a) => a.collect::<Vec<_>>(),
+        Err(e) => return (false, format!("{name}: the host {host} is unknown ({e}).")),
+    };
+    for address in &addresses {
+        if std::net::TcpStream::connect_timeout(address, std::time::Duration::from_secs(5)).is_ok()
+        {
+            return (
+                true,
+                format!("{name} accepts connections on {address}; messages can be delivered."),
+            );
+        }
+    }
+    (
+        false,
+        format!(
+            "{name}: nothing accepts connections on {host}:{port}. Check the address and that the receiving interface is running."
+        ),
+    )
+}
+
+impl SettingsScreen {
+    /// Reads again on the next frame.
+    pub fn reload(&mut self) {
+        self.loaded = false;
+    }
+
+    /// Opens a tab (tests).
+    pub fn open(&mut self, tab: SettingsTab) {
+        self.tab = tab;
+    }
+
+    /// The audit entries shown.
+    pub fn audit_entries(&self) -> &[AuditEntry] {
+        &self.audit
+    }
+
+    /// Whether a network check is still running.
+    pub fn checking(&self) -> bool {
+        self.check.is_some()
+    }
+
+    fn refresh(&mut self, store: &Store) {
+        if self.loaded {
+            return;
+        }
+        self.loaded = true;
+        let read = (|| -> Result<(), crate::store::StoreError> {
+            let mut values = Vec::new();
+            for key in PRACTICE_KEYS {
+                values.push(store.setting(key)?.unwrap_or_default());
+            }
+            for (field, value) in self.practice.fields().into_iter().zip(values) {
+                *field = value;
+            }
+            if self.practice.ae_title.is_empty() {
+                self.practice.ae_title = app::DEFAULT_AE_TITLE.into();
+            }
+            if self.practice.dicom_port.is_empty() {
+                self.practice.dicom_port = app::DEFAULT_DICOM_PORT.to_string();
+            }
+            if self.practice.hl7_port.is_empty() {
+                self.practice.hl7_port = app::DEFAULT_HL7_PORT.to_string();
+            }
+            if self.practice.lock_minutes.is_empty() {
+                self.practice.lock_minutes = app::DEFAULT_LOCK_AFTER_MINUTES.to_string();
+            }
+            if self.practice.theme.is_empty() {
+                self.practice.theme = "light".into();
+            }
+            self.rooms = store.rooms(None)?;
+            self.catalogue = store.procedures()?;
+            self.templates = store.report_templates()?;
+            self.nodes = store.nodes()?;
+            self.destinations = store.destinations()?;
+            self.users = store.users()?;
+            Ok(())
+        })();
+        if let Err(e) = read {
+            tracing::error!(error = %e, "settings could not be read");
+            self.message = Some((false, "Settings could not be read; try again.".into()));
+        }
+    }
+
+    /// Draws the screen.
+    pub fn show(&mut self, ui: &mut egui::Ui, store: &Store, actor: &Actor) {
+        self.refresh(store);
+        if let Some((what, rx)) = &self.check {
+            match rx.try_recv() {
+                Ok(answer) => {
+                    self.message = Some(answer);
+                    self.check = None;
+                }
+                Err(mpsc::TryRecvError::Empty) => {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label(format!("{what}…"));
+                    });
+                    ui.ctx()
+                        .request_repaint_after(std::time::Duration::from_millis(100));
+                }
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    self.message = Some((false, format!("{what} stopped without an answer.")));
+                    self.check = None;
+                }
+            }
+        }
+        ui.horizontal(|ui| {
+            ui.heading("Settings");
+            ui.separator();
+            for tab in SettingsTab::ALL {
+                ui.selectable_value(&mut self.tab, tab, tab.title());
+            }
+        });
+        super::show_outcome(ui, self.message.as_ref());
+        ui.separator();
+        egui::ScrollArea::vertical().show(ui, |ui| match self.tab {
+            SettingsTab::Practice => self.show_practice(ui, store, actor),
+            SettingsTab::Rooms => self.show_rooms(ui, store, actor),
+            SettingsTab::Catalogue => self.show_catalogue(ui, store, actor),
+            SettingsTab::Templates => self.show_templates(ui, store, actor),
+            SettingsTab::DicomNodes => self.show_nodes(ui, store, actor),
+            SettingsTab::Hl7 => self.show_destinations(ui, store, actor),
+            SettingsTab::Users => self.show_users(ui, store, actor),
+            SettingsTab::Audit => self.show_audit(ui, store, actor),
+        });
+    }
+
+    fn show_practice(&mut self, ui: &mut egui::Ui, store: &Store, actor: &Actor) {
+        let labels = [
+            "Practice name",
+            "Address",
+            "Phone",
+            "Our AE title",
+            "DICOM port",
+            "HL7 port",
+            "Lock after minutes (0 = never)",
+        ];
+        egui::Grid::new("practice").num_columns(2).show(ui, |ui| {
+            for (label, field) in labels.iter().zip(self.practice.fields()) {
+                super::sign_in::field(ui, label, field, false);
+            }
+            ui.label("Theme");
+            ui.horizontal(|ui| {
+                ui.selectable_value(&mut self.practice.theme, "light".into(), "Light");
+                ui.selectable_value(&mut self.practice.theme, "dark".into(), "Dark");
+            });
+            ui.end_row();
+        });
+        ui.weak("The AE title and ports apply the next time Lightbox starts.");
+        if ui.button("Save practice settings").clicked() {
+            let values: Vec<String> = self
+                .practice
+                .fields()
+                .into_iter()
+                .map(|v| v.trim().to_string())
+                .collect();
+            let result = PRACTICE_KEYS
+                .iter()
+                .zip(&values)
+                .try_for_each(|(key, value)| {
+                    let unchanged = store.setting(key).ok().flatten().as_deref() == Some(value);
+                    let optional_empty = value.is_empty()
+                        && matches!(
+                            *key,
+                            app::PRACTICE_ADDRESS_SETTING | app::PRACTICE_PHONE_SETTING
+                        );
+                    if unchanged || (optional_empty && store.setting(key).ok().flatten().is_none())
+                    {
+                        Ok(())
+                    } else {
+                        administration::change_setting(store, actor, key, value)
+                    }
+                });
+            self.message = Some(outcome(result, "Practice settings saved."));
+            self.loaded = false;
+        }
+    }
+
+    fn show_rooms(&mut self, ui: &mut egui::Ui, store: &Store, actor: &Actor) {
+        const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+        egui::Grid::new("rooms").striped(true).show(ui, |ui| {
+            for h in ["Room", "Modality", "Scanner AE"].iter().chain(DAYS.iter()) {
+                ui.strong(*h);
+            }
+            ui.label("");
+            ui.end_row();
+            for room in &self.rooms {
+                ui.label(&room.name);
+                ui.label(&room.modality);
+                ui.label(&room.station_ae);
+                for h in &room.hours {
+                    ui.label(if h.is_empty() { "closed" } else { h.as_str() });
+                }
+                if ui.button(format!("Edit {}", room.name)).clicked() {
+                    self.room_form = Some(RoomForm {
+                        id: Some(room.id),
+                        name: room.name.clone(),
+                        modality: room.modality.clone(),
+                        station_ae: room.station_ae.clone(),
+                        hours: room.hours.clone(),
+                    });
+                }
+                ui.end_row();
+            }
+        });
+        if self.room_form.is_none() && ui.button("Add room").clicked() {
+            self.room_form = Some(RoomForm {
+                hours: std::array::from_fn(|d| {
+                    if d < 5 {
+                        "08:00-18:00".into()
+                    } else {
+                        String::new()
+                    }
+                }),
+                ..Default::default()
+            });
+        }
+        let Some(form) = &mut self.room_form else {
+            return;
+        };
+        ui.separator();
+        egui::Grid::new("room_form").num_columns(2).show(ui, |ui| {
+            super::sign_in::field(ui, "Room name", &mut form.name, false);
+            super::sign_in::field(ui, "Modality", &mut form.modality, false);
+            super::sign_in::field(ui, "Scanner AE title", &mut form.station_ae, false);
+            for (day, hours) in DAYS.iter().zip(form.hours.iter_mut()) {
+                super::sign_in::field(ui, &format!("{day} hours"), hours, false);
+            }
+        });
+        ui.weak("Hours as 08:00-18:00; leave a day empty when the room is closed.");
+        let mut done = None;
+        let mut close = false;
+        ui.horizontal(|ui| {
+            if ui.button("Save room").clicked() {
+                let room = Room {
+                    id: form.id.unwrap_or(0),
+                    name: form.name.trim().into(),
+                    modality: form.modality.trim().to_uppercase(),
+                    station_ae: form.station_ae.trim().into(),
+                    hours: form.hours.clone().map(|h| h.trim().to_string()),
+                };
+                let result = match form.id {
+                    Some(_) => administration::change_room(store, actor, &room),
+                    None => administration::add_room(store, actor, &room).map(|_| ()),
+                };
+                done = Some(outcome(result, &format!("Room {} saved.", room.name)));
+            }
+            if let Some(id) = form.id
+                && ui.button("Retire room").clicked()
+            {
+                done = Some(outcome(
+                    administration::retire_room(store, actor, id),
+                    "Room retired; its past exams keep their room.",
+                ));
+            }
+            if ui.button("Close").clicked() {
+                close = true;
+            }
+        });
+        if close {
+            self.room_form = None;
+        }
+        if let Some(result) = done {
+            if result.0 {
+                self.room_form = None;
+            }
+            self.message = Some(result);
+            self.loaded = false;
+        }
+    }
+
+    fn show_catalogue(&mut self, ui: &mut egui::Ui, store: &Store, actor: &Actor) {
+        if let Some((p, duration, charge)) = &mut self.procedure_form {
+            egui::Grid::new("procedure_form")
+                .num_columns(2)
+                .show(ui, |ui| {
+                    super::sign_in::field(ui, "Code", &mut p.code, false);
+                    super::sign_in::field(ui, "Name", &mut p.name, false);
+                    super::sign_in::field(ui, "Modality", &mut p.modality, false);
+                    super::sign_in::field(ui, "Body part", &mut p.body_part, false);
+                    super::sign_in::field(ui, "Minutes", duration, false);
+                    super::sign_in::field(ui, "Charge", charge, false);
+                    ui.label("Preparation");
+                    ui.add(egui::TextEdit::multiline(&mut p.preparation).desired_rows(3));
+                    ui.end_row();
+                });
+            let mut close = false;
+            ui.horizontal(|ui| {
+                if ui.button("Save procedure").clicked() {
+                    let parsed = duration.trim().parse::<u32>().ok().zip(parse_money(charge));
+                    self.message = Some(match parsed {
+                        Some((minutes, cents)) => {
+                            p.duration_minutes = minutes;
+                            p.charge_cents = cents;
+                            p.modality = p.modality.trim().to_uppercase();
+                            let r = outcome(
+                                administration::save_procedure(store, actor, p),
+                                &format!("Procedure {} saved.", p.code),
+                            );
+                            close = r.0;
+                            r
+                        }
+                        None => (
+                            false,
+                            "Write the minutes as a whole number and the charge as 125.00.".into(),
+                        ),
+                    });
+                    self.loaded = false;
+                }
+                if ui.button("Close").clicked() {
+                    close = true;
+                }
+            });
+            if close {
+                self.procedure_form = None;
+            }
+            ui.separator();
+        } else if ui.button("Add procedure").clicked() {
+            self.procedure_form = Some((
+                Procedure {
+                    code: String::new(),
+                    name: String::new(),
+                    modality: String::new(),
+                    body_part: String::new(),
+                    duration_minutes: 30,
+                    preparation: String::new(),
+                    charge_cents: 0,
+                },
+                "30".into(),
+                "0.00".into(),
+            ));
+        }
+        egui::Grid::new("catalogue").striped(true).show(ui, |ui| {
+            for h in ["Code", "Name", "Modality", "Minutes", "Charge", ""] {
+                ui.strong(h);
+            }
+            ui.end_row();
+            for p in &self.catalogue {
+                ui.label(&p.code);
+                ui.label(&p.name);
+                ui.label(&p.modality);
+                ui.label(p.duration_minutes.to_string());
+                ui.label(format!(
+                    "{}.{:02}",
+                    p.charge_cents / 100,
+                    p.charge_cents % 100
+                ));
+                if ui.button(format!("Edit {}", p.code)).clicked() {
+                    self.procedure_form = Some((
+                        p.clone(),
+                        p.duration_minutes.to_string(),
+                        format!("{}.{:02}", p.charge_cents / 100, p.charge_cents % 100),
+                    ));
+                }
+                ui.end_row();
+            }
+        });
+    }
+
+    fn show_templates(&mut self, ui: &mut egui::Ui, store: &Store, actor: &Actor) {
+        for t in &self.templates {
+            ui.horizontal(|ui| {
+                ui.label(format!(
+                    "{} · {}",
+                    if t.modality.is_empty() {
+                        "any modality"
+                    } else {
+                        &t.modality
+                    },
+                    t.name
+                ));
+                if ui.button(format!("Edit template {}", t.name)).clicked() {
+                    self.template_form = Some(t.clone());
+                }
+            });
+        }
+        if self.template_form.is_none() && ui.button("Add template").clicked() {
+            self.template_form = Some(ReportTemplate {
+                modality: String::new(),
+                name: String::new(),
+                body: "TECHNIQUE:\n\nFINDINGS:\n\nIMPRESSION:\n".into(),
+            });
+        }
+        let Some(t) = &mut self.template_form else {
+            return;
+        };
+        ui.separator();
+        egui::Grid::new("template_form")
+            .num_columns(2)
+            .show(ui, |ui| {
+                super::sign_in::field(ui, "Template modality", &mut t.modality, false);
+                super::sign_in::field(ui, "Template name", &mut t.name, false);
+            });
+        ui.add(
+            egui::TextEdit::multiline(&mut t.body)
+                .desired_rows(10)
+                .desired_width(f32::INFINITY),
+        );
+        let mut close = false;
+        ui.horizontal(|ui| {
+            if ui.button("Save template").clicked() {
+                t.modality = t.modality.trim().to_uppercase();
+                let r = outcome(
+                    administration::save_template(store, actor, t),
+                    &format!("Template {} saved.", t.name),
+                );
+                close = r.0;
+                self.message = Some(r);
+                self.loaded = false;
+            }
+            if ui.button("Close").clicked() {
+                close = true;
+            }
+        });
+        if close {
+            self.template_form = None;
+        }
+    }
+
+    fn show_nodes(&mut self, ui: &mut egui::Ui, store: &Store, actor: &Actor) {
+        let calling = if self.practice.ae_title.is_empty() {
+            app::DEFAULT_AE_TITLE.to_string()
+        } else {
+            self.practice.ae_title.clone()
+        };
+        let mut step: Option<(bool, DicomNode)> = None;
+        egui::Grid::new("nodes").striped(true).show(ui, |ui| {
+            for h in ["Name", "AE title", "Host", "Port", "", ""] {
+                ui.strong(h);
+            }
+            ui.end_row();
+            for n in &self.nodes {
+                ui.label(&n.name);
+                ui.label(&n.ae_title);
+                ui.label(&n.host);
+                ui.label(n.port.to_string());
+                if ui
+                    .add_enabled(
+                        self.check.is_none(),
+                        egui::Button::new(format!("Echo {}", n.name)),
+                    )
+                    .clicked()
+                {
+                    step = Some((true, n.clone()));
+                }
+                if ui.button(format!("Remove {}", n.name)).clicked() {
+                    step = Some((false, n.clone()));
+                }
+                ui.end_row();
+            }
+        });
+        match step {
+            Some((true, node)) => {
+                let what = format!("Echo to {}", node.name);
+                self.check = Some((what, spawn_check(move || echo_node(node, calling))));
+            }
+            Some((false, node)) => {
+                self.message = Some(outcome(
+                    administration::remove_node(store, actor, &node.name),
+                    &format!("{} removed.", node.name),
+                ));
+                self.loaded = false;
+            }
+            None => {}
+        }
+        ui.separator();
+        ui.strong("Add or change a node");
+        let (name, ae, host, port) = &mut self.node_form;
+        egui::Grid::new("node_form").num_columns(2).show(ui, |ui| {
+            super::sign_in::field(ui, "Node name", name, false);
+            super::sign_in::field(ui, "Node AE title", ae, false);
+            super::sign_in::field(ui, "Node host", host, false);
+            super::sign_in::field(ui, "Node port", port, false);
+        });
+        if ui.button("Save node").clicked() {
+            self.message = Some(match port.trim().parse::<u16>() {
+                Ok(p) => {
+                    let node = DicomNode {
+                        name: name.trim().into(),
+                        ae_title: ae.trim().into(),
+                        host: host.trim().into(),
+                        port: p,
+                    };
+                    let r = outcome(
+                        administration::save_node(store, actor, &node),
+                        &format!("{} saved; press Echo to check it answers.", node.name),
+                    );
+                    if r.0 {
+                        self.node_form = Default::default();
+                    }
+                    r
+                }
+                Err(_) => (false, "The port is a number such as 104 or 11112.".into()),
+            });
+            self.loaded = false;
+        }
+    }
+
+    fn show_destinations(&mut self, ui: &mut egui::Ui, store: &Store, actor: &Actor) {
+        let mut test: Option<Destination> = None;
+        egui::Grid::new("destinations")
+            .striped(true)
+            .show(ui, |ui| {
+                for h in ["Name", "Address", "Version", "Events", ""] {
+                    ui.strong(h);
+                }
+                ui.end_row();
+                for d in &self.destinations {
+                    ui.label(&d.name);
+                    ui.label(format!("{}:{}", d.host, d.port));
+                    ui.label(&d.version);
+                    ui.label(&d.events);
+                    if ui
+                        .add_enabled(
+                            self.check.is_none(),
+                            egui::Button::new(format!("Test {}", d.name)),
+                        )
+                        .clicked()
+                    {
+                        test = Some(d.clone());
+                    }
+                    ui.end_row();
+                }
+            });
+        if let Some(d) = test {
+            let what = format!("Connecting to {}", d.name);
+            self.check = Some((
+                what,
+                spawn_check(move || test_destination(d.name, d.host, d.port)),
+            ));
+        }
+        ui.separator();
+        ui.strong("Add a destination");
+        let (name, host, port, events) = &mut self.destination_form;
+        egui::Grid::new("destination_form")
+            .num_columns(2)
+            .show(ui, |ui| {
+                super::sign_in::field(ui, "Destination name", name, false);
+                super::sign_in::field(ui, "Destination host", host, false);
+                super::sign_in::field(ui, "Destination port", port, false);
+                super::sign_in::field(ui, "Events (oru, status, dft, adt, ack)", events, false);
+            });
+        if ui.button("Add destination").clicked() {
+            self.message = Some(match port.trim().parse::<u16>() {
+                Ok(p) => {
+                    let d = Destination {
+                        name: name.trim().into(),
+                        host: host.trim().into(),
+                        port: p,
+                        version: "2.5.1".into(),
+                        events: events.trim().into(),
+                        report_text: "tx".into(),
+                        ack_timeout_secs: 30,
+                        enabled: true,
+                        ..Default::default()
+                    };
+                    match crate::hl7::outbound::add_destination(store, actor, &d) {
+                        Ok(_) => {
+                            self.destination_form =
+                                (String::new(), String::new(), String::new(), "oru".into());
+                            (
+                                true,
+                                format!("{} added; press Test to check it is reachable.", d.name),
+                            )
+                        }
+                        Err(e) => (false, format!("Not added: {e}.")),
+                    }
+                }
+                Err(_) => (false, "The port is a number such as 2575.".into()),
+            });
+            self.loaded = false;
+        }
+    }
+
+    fn show_users(&mut self, ui: &mut egui::Ui, store: &Store, actor: &Actor) {
+        let roles = [
+            Role::FrontDesk,
+            Role::Technologist,
+            Role::Radiologist,
+            Role::Administrator,
+        ];
+        let mut change: Option<(String, Role, bool)> = None;
+        egui::Grid::new("users").striped(true).show(ui, |ui| {
+            for h in ["Login", "Name", "Role", "", ""] {
+                ui.strong(h);
+            }
+            ui.end_row();
+            for u in &self.users {
+                ui.label(&u.login);
+                ui.label(&u.full_name);
+                let role = Role::from_code(&u.role).unwrap_or(Role::FrontDesk);
+                let mut chosen = role;
+                egui::ComboBox::from_label(format!("role of {}", u.login))
+                    .selected_text(role.code().replace('_', " "))
+                    .show_ui(ui, |ui| {
+                        for r in roles {
+                            ui.selectable_value(&mut chosen, r, r.code().replace('_', " "));
+                        }
+                    });
+                if chosen != role {
+                    change = Some((u.login.clone(), chosen, u.active));
+                }
+                let toggle = if u.active {
+                    format!("Disable {}", u.login)
+                } else {
+                    format!("Enable {}", u.login)
+                };
+                if ui.button(toggle).clicked() {
+                    change = Some((u.login.clone(), role, !u.active));
+                }
+                ui.end_row();
+            }
+        });
+        if let Some((login, role, active)) = change {
+            self.message = Some(outcome(
+                administration::change_user(store, actor, &login, role, active),
+                &format!(
+                    "{login}: {} , {}.",
+                    role.code().replace('_', " "),
+                    if active { "may sign in" } else { "disabled" }
+                ),
+            ));
+            self.loaded = false;
+        }
+        ui.separator();
+        ui.strong("New user, or a new password for an existing login");
+        let (login, full_name, password, role) = &mut self.user_form;
+        egui::Grid::new("user_form").num_columns(2).show(ui, |ui| {
+            super::sign_in::field(ui, "New login", login, false);
+            super::sign_in::field(ui, "Full name", full_name, false);
+            super::sign_in::field(ui, "New password", password, true);
+            ui.label("Role");
+            ui.horizontal(|ui| {
+                for r in roles {
+                    ui.selectable_value(role, r, r.code().replace('_', " "));
+                }
+            });
+            ui.end_row();
+        });
+        let mut created = false;
+        let mut password_set = false;
+        ui.horizontal(|ui| {
+            if ui.button("Create user").clicked() {
+                self.message = Some(
+                    match crate::access::create_user(
+                        store,
+                        actor,
+                        login.trim(),
+                        full_name.trim(),
+                        *role,
+                        password,
+                    ) {
+                        Ok(_) => (true, format!("{} created.", login.trim())),
+                        Err(e) => (false, explain(&AdminError::Access(e))),
+                    },
+                );
+                created = self.message.as_ref().is_some_and(|m| m.0);
+                self.loaded = false;
+            }
+            if ui.button("Set password").clicked() {
+                self.message = Some(outcome(
+                    administration::reset_password(store, actor, login.trim(), password),
+                    &format!("New password set for {}.", login.trim()),
+                ));
+                password_set = true;
+            }
+        });
+        if created {
+            self.user_form = (String::new(), String::new(), String::new(), Role::FrontDesk);
+        }
+        if password_set {
+            self.user_form.2.clear();
+        }
+    }
+
+    fn show_audit(&mut self, ui: &mut egui::Ui, store: &Store, actor: &Actor) {
+        let f = &mut self.audit_filter;
+        egui::Grid::new("audit_filter")
+            .num_columns(4)
+            .show(ui, |ui| {
+                let filter = |ui: &mut egui::Ui, label: &str, value: &mut String| {
+                    let label = ui.label(label);
+                    ui.add(egui::TextEdit::singleline(value).desired_width(120.0))
+                        .labelled_by(label.id);
+                };
+                filter(ui, "Who", &mut f.actor);
+                filter(ui, "Action starts with", &mut f.action);
+                ui.end_row();
+                filter(ui, "Subject contains", &mut f.subject);
+                filter(ui, "From (YYYY-MM-DD)", &mut f.from_date);
+                filter(ui, "To", &mut f.to_date);
+                ui.end_row();
+            });
+        ui.checkbox(&mut f.refused_only, "Refused only");
+        let mut export = false;
+        ui.horizontal(|ui| {
+            if ui.button("Search audit log").clicked() {
+                match administration::search_audit(store, actor, &self.audit_filter) {
+                    Ok(entries) => {
+                        self.message = Some((
+                            true,
+                            format!(
+                                "{} entries{}.",
+                                entries.len(),
+                                if entries.len() >= administration::AUDIT_PAGE {
+                                    " (the newest; narrow the filter to see older ones)"
+                                } else {
+                                    ""
+                                }
+                            ),
+                        ));
+                        self.audit = entries;
+                    }
+                    Err(e) => self.message = Some((false, explain(&e))),
+                }
+            }
+            if ui
+                .add_enabled(
+                    !self.audit.is_empty(),
+                    egui::Button::new("Export audit CSV"),
+                )
+                .clicked()
+            {
+                export = true;
+            }
+        });
+        if export {
+            let name = format!("audit-{}.csv", chrono::Local::now().format("%Y%m%d-%H%M%S"));
+            let folder = super::exports_folder(store);
+            let file = folder.join(&name);
+            self.message = Some(
+                match std::fs::create_dir_all(&folder)
+                    .and_then(|()| std::fs::write(&file, administration::audit_csv(&self.audit)))
+                {
+                    Ok(()) => (
+                        true,
+                        format!(
+                            "{} entries written to {}.",
+                            self.audit.len(),
+                            file.display()
+                        ),
+                    ),
+                    Err(e) => (
+                        false,
+                        format!(
+                            "{} could not be written ({e}); check the disk.",
+                            file.display()
+                        ),
+                    ),
+                },
+            );
+        }
+        egui::Grid::new("audit").striped(true).show(ui, |ui| {
+            for h in [
+                "When (UTC)",
+                "Who",
+                "Action",
+                "Subject",
+                "Outcome",
+                "Detail",
+            ] {
+                ui.strong(h);
+            }
+            ui.end_row();
+            for e in &self.audit {
+                ui.label(e.at.get(..19).unwrap_or(&e.at).replace('T', " "));
+                ui.label(&e.actor);
+                ui.label(&e.action);
+                ui.label(&e.subject);
+                ui.label(&e.outcome);
+                ui.label(&e.detail);
+                ui.end_row();
+            }
+        });
+    }
+}
+
+/// "125.00" or "125" → cents.
+fn parse_money(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let (whole, cents) = text.split_once('.').unwrap_or((text, "0"));
+    let whole: i64 = whole.parse().ok()?;
+    let cents: i64 = match cents.len() {
+        1 => cents.parse::<i64>().ok()? * 10,
+        2 => cents.parse().ok()?,
+        _ => return None,
+    };
+    (whole >= 0).then_some(whole * 100 + cents)
+}
