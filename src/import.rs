@@ -36,22 +36,54 @@ impl ImportSummary {
 
 /// Imports every path: files, folders recursively, DICOMDIRs by their references.
 pub fn import_paths(ingest: &Ingest, paths: &[PathBuf]) -> ImportSummary {
-    let mut summary = ImportSummary::default();
-    let mut seen = HashSet::new();
-    for path in paths {
-        import_path(ingest, path, &mut summary, &mut seen);
-    }
-    summary
+    import_paths_reporting(ingest, paths, &mut |_, _| {})
 }
 
-fn import_path(
+/// Files under `paths` (folders walked recursively): the total an import's progress bar and
+/// time left are measured against. Counting is cheap next to decoding and storing.
+pub fn count_files(paths: &[PathBuf]) -> usize {
+    fn walk(path: &Path, depth: usize) -> usize {
+        match fs::metadata(path) {
+            Ok(m) if m.is_dir() && depth < 64 => fs::read_dir(path)
+                .map(|rd| rd.flatten().map(|e| walk(&e.path(), depth + 1)).sum())
+                .unwrap_or(0),
+            Ok(m) if m.is_file() => 1,
+            _ => 0,
+        }
+    }
+    paths.iter().map(|p| walk(p, 0)).sum()
+}
+
+/// [`import_paths`], calling `on_file(files looked at, summary so far)` after each file, so a
+/// window can show progress, files per second and time left.
+pub fn import_paths_reporting(
     ingest: &Ingest,
-    path: &Path,
-    summary: &mut ImportSummary,
-    seen: &mut HashSet<PathBuf>,
-) {
+    paths: &[PathBuf],
+    on_file: &mut dyn FnMut(usize, &ImportSummary),
+) -> ImportSummary {
+    let mut run = Run {
+        summary: ImportSummary::default(),
+        seen: HashSet::new(),
+        files_done: 0,
+        on_file,
+    };
+    for path in paths {
+        import_path(ingest, path, &mut run);
+    }
+    run.summary
+}
+
+/// One import in progress.
+struct Run<'a> {
+    summary: ImportSummary,
+    seen: HashSet<PathBuf>,
+    files_done: usize,
+    on_file: &'a mut dyn FnMut(usize, &ImportSummary),
+}
+
+fn import_path(ingest: &Ingest, path: &Path, run: &mut Run<'_>) {
     let canonical = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    if !seen.insert(canonical) {
+    if !run.seen.insert(canonical) {
         return;
     }
     match fs::metadata(path) {
@@ -59,7 +91,7 @@ fn import_path(
             let mut entries: Vec<PathBuf> = match fs::read_dir(path) {
                 Ok(rd) => rd.flatten().map(|e| e.path()).collect(),
                 Err(e) => {
-                    summary
+                    run.summary
                         .refused
                         .push((path.to_path_buf(), format!("cannot read folder: {e}")));
                     return;
@@ -67,26 +99,26 @@ fn import_path(
             };
             entries.sort();
             for entry in entries {
-                import_path(ingest, &entry, summary, seen);
+                import_path(ingest, &entry, run);
             }
         }
-        Ok(_) => import_file(ingest, path, summary, seen),
-        Err(e) => summary
+        Ok(_) => {
+            import_file(ingest, path, run);
+            run.files_done += 1;
+            (run.on_file)(run.files_done, &run.summary);
+        }
+        Err(e) => run
+            .summary
             .refused
             .push((path.to_path_buf(), format!("cannot read: {e}"))),
     }
 }
 
-fn import_file(
-    ingest: &Ingest,
-    path: &Path,
-    summary: &mut ImportSummary,
-    seen: &mut HashSet<PathBuf>,
-) {
+fn import_file(ingest: &Ingest, path: &Path, run: &mut Run<'_>) {
     let bytes = match fs::read(path) {
         Ok(b) => b,
         Err(e) => {
-            summary
+            run.summary
                 .refused
                 .push((path.to_path_buf(), format!("cannot read: {e}")));
             return;
@@ -94,7 +126,7 @@ fn import_file(
     };
     let (dataset, ts) = if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
         if let Err(e) = crate::dicom::lengths::check_file_after_marker(&bytes[132..]) {
-            summary.refused.push((
+            run.summary.refused.push((
                 path.to_path_buf(),
                 format!("not a readable DICOM file: {e}"),
             ));
@@ -103,7 +135,7 @@ fn import_file(
         let meta = match FileMetaTable::from_reader(&bytes[128..]) {
             Ok(m) => m,
             Err(e) => {
-                summary.refused.push((
+                run.summary.refused.push((
                     path.to_path_buf(),
                     format!("unreadable file meta group: {e}"),
                 ));
@@ -111,7 +143,7 @@ fn import_file(
             }
         };
         if meta.media_storage_sop_class_uid().trim_end_matches('\0') == DICOMDIR_CLASS {
-            import_dicomdir(ingest, path, summary, seen);
+            import_dicomdir(ingest, path, run);
             return;
         }
         let offset = dataset_offset(&bytes)
@@ -125,7 +157,7 @@ fn import_file(
         // A data set without preamble or meta group: Implicit VR Little Endian by default.
         (bytes, "1.2.840.10008.1.2".to_string())
     } else {
-        summary
+        run.summary
             .refused
             .push((path.to_path_buf(), "not a DICOM file".into()));
         return;
@@ -138,10 +170,13 @@ fn import_file(
         source: "import".into(),
     };
     match ingest.ingest_blocking(object) {
-        Ok(Ingested::Stored { .. }) => summary.imported += 1,
-        Ok(Ingested::Duplicate { .. }) => summary.duplicates += 1,
-        Ok(Ingested::ConflictKeptExisting { .. }) => summary.conflicts += 1,
-        Err(e) => summary.refused.push((path.to_path_buf(), e.to_string())),
+        Ok(Ingested::Stored { .. }) => run.summary.imported += 1,
+        Ok(Ingested::Duplicate { .. }) => run.summary.duplicates += 1,
+        Ok(Ingested::ConflictKeptExisting { .. }) => run.summary.conflicts += 1,
+        Err(e) => run
+            .summary
+            .refused
+            .push((path.to_path_buf(), e.to_string())),
     }
 }
 
@@ -150,17 +185,12 @@ fn looks_like_raw_dataset(bytes: &[u8]) -> bool {
     bytes.len() > 8 && bytes[0] == 0x08 && bytes[1] == 0x00
 }
 
-fn import_dicomdir(
-    ingest: &Ingest,
-    path: &Path,
-    summary: &mut ImportSummary,
-    seen: &mut HashSet<PathBuf>,
-) {
+fn import_dicomdir(ingest: &Ingest, path: &Path, run: &mut Run<'_>) {
     let base = path.parent().unwrap_or(Path::new("."));
     let dir = match dicom_object::open_file(path) {
         Ok(d) => d,
         Err(e) => {
-            summary
+            run.summary
                 .refused
                 .push((path.to_path_buf(), format!("unreadable DICOMDIR: {e}")));
             return;
@@ -170,7 +200,7 @@ fn import_dicomdir(
         .get(tags::DIRECTORY_RECORD_SEQUENCE)
         .and_then(|e| e.items())
     else {
-        summary.refused.push((
+        run.summary.refused.push((
             path.to_path_buf(),
             "DICOMDIR without directory records".into(),
         ));
@@ -184,8 +214,8 @@ fn import_dicomdir(
             continue;
         };
         match referenced_path(base, &parts) {
-            Some(file) => import_path(ingest, &file, summary, seen),
-            None => summary.refused.push((
+            Some(file) => import_path(ingest, &file, run),
+            None => run.summary.refused.push((
                 path.to_path_buf(),
                 format!(
                     "DICOMDIR reference {:?} leaves its folder",

@@ -988,3 +988,135 @@ fn the_window_locks_after_inactivity_and_the_dark_theme_applies() {
     click(&mut harness, "Lock");
     assert!(harness.state().locked());
 }
+
+/// Steps frames (the viewer renders on its own thread) until `done` or 30 s.
+fn step_until(
+    harness: &mut Harness<'_, LightboxApp>,
+    what: &str,
+    mut done: impl FnMut(&mut LightboxApp) -> bool,
+) {
+    for _ in 0..600 {
+        harness.step();
+        if done(harness.state_mut()) {
+            harness.step();
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[test]
+fn images_imported_from_a_folder_open_in_the_viewer_which_scrolls_windows_and_zooms() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = lightbox::app::DataFolder::resolve(Some(dir.path())).unwrap();
+    let services = lightbox::app::ArchiveServices::start(&data).unwrap();
+    let input = dir.path().join("cd");
+    std::fs::create_dir_all(&input).unwrap();
+    let series = lightbox::pacs::synthetic::SyntheticSeries::new(7, 64);
+    for i in 0..12 {
+        series
+            .slice(i)
+            .unwrap()
+            .write_to_file(input.join(format!("IM{i:03}")))
+            .unwrap();
+    }
+    std::fs::write(input.join("README.TXT"), "not DICOM").unwrap();
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1366.0, 768.0))
+        .build_ui_state(
+            |ui, app: &mut LightboxApp| app.show(ui),
+            app(dir.path()).with_ingest(services.ingest.clone()),
+        );
+    first_run(&mut harness);
+    click(&mut harness, "Viewer");
+    assert!(
+        harness
+            .query_by_label_contains("Open a study from the Studies screen")
+            .is_some()
+    );
+    type_into(&mut harness, "or path", input.to_str().unwrap());
+    harness.get_by_label("Import").click();
+    step_until(&mut harness, "the import", |app| !app.viewer().importing());
+    assert!(
+        harness
+            .query_by_label_contains("Import finished: 12 new, 0 already archived")
+            .is_some()
+    );
+    assert!(harness.query_by_label_contains("1 refused").is_some());
+    click(&mut harness, "Dismiss");
+
+    click(&mut harness, "Studies");
+    harness.run();
+    assert_eq!(harness.state_mut().studies().studies().len(), 1);
+    harness
+        .get_all_by_label_contains("Open ")
+        .next()
+        .unwrap()
+        .click();
+    harness.step();
+    assert_eq!(harness.state().screen(), Screen::Viewer);
+    step_until(&mut harness, "the first image", |app| {
+        app.viewer().shown_size().is_some()
+    });
+    assert_eq!(harness.state_mut().viewer().shown_size(), Some([64, 64]));
+    assert_eq!(harness.state_mut().viewer().series()[0].images.len(), 12);
+    let first_window = harness.state_mut().viewer().shown_window().unwrap();
+
+    // The wheel over the image scrolls the stack; keys too.
+    let centre = egui::pos2(760.0, 420.0);
+    harness.hover_at(centre);
+    harness.step();
+    harness.event(egui::Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Line,
+        delta: egui::vec2(0.0, -1.0),
+        modifiers: egui::Modifiers::NONE,
+        phase: egui::TouchPhase::Move,
+        source: egui::MouseWheelSource::Wheel,
+    });
+    harness.step();
+    assert_eq!(harness.state_mut().viewer().position(), (0, 1));
+    harness.key_press(egui::Key::ArrowDown);
+    harness.step();
+    harness.key_press(egui::Key::End);
+    harness.step();
+    assert_eq!(harness.state_mut().viewer().position(), (0, 11));
+
+    // Right-drag widens the window and raises the level.
+    harness.event(egui::Event::PointerButton {
+        pos: centre,
+        button: egui::PointerButton::Secondary,
+        pressed: true,
+        modifiers: egui::Modifiers::NONE,
+    });
+    harness.step();
+    for step in 1..=4 {
+        harness.hover_at(centre + egui::vec2(20.0 * step as f32, 10.0 * step as f32));
+        harness.step();
+    }
+    harness.event(egui::Event::PointerButton {
+        pos: centre + egui::vec2(80.0, 40.0),
+        button: egui::PointerButton::Secondary,
+        pressed: false,
+        modifiers: egui::Modifiers::NONE,
+    });
+    step_until(&mut harness, "the new window", |app| {
+        app.viewer()
+            .shown_window()
+            .is_some_and(|w| w.width > first_window.width)
+    });
+    let window = harness.state_mut().viewer().shown_window().unwrap();
+    assert!(
+        window.center > first_window.center,
+        "{window:?} vs {first_window:?}"
+    );
+    // 1:1 zoom; the snapshot shows the thumbnail, the image and its overlay.
+    click(&mut harness, "1:1");
+    step_until(&mut harness, "the thumbnail", |app| {
+        app.viewer().thumbnail_count() == 1
+    });
+    harness.hover_at(egui::pos2(5.0, 760.0));
+    harness.step();
+    harness.snapshot_options("viewer", &SnapshotOptions::new().max_failed_pixels(50));
+    drop(services);
+}

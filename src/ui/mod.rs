@@ -12,6 +12,7 @@ mod settings;
 mod shell;
 mod sign_in;
 mod study_browser;
+mod viewer;
 
 use std::sync::Arc;
 
@@ -30,6 +31,7 @@ pub use schedule::{CalendarSpan, ScheduleScreen};
 pub use settings::{SettingsScreen, SettingsTab};
 pub use shell::{LightboxApp, Screen};
 pub use study_browser::StudyBrowser;
+pub use viewer::{ViewerScreen, ViewerSeries};
 
 /// Shows the outcome of the last action: (succeeded, what to tell the user).
 fn show_outcome(ui: &mut egui::Ui, outcome: Option<&(bool, String)>) {
@@ -174,6 +176,7 @@ pub fn run_desktop(data: DataFolder) -> anyhow::Result<()> {
         Err(e) => (format!("DICOM services not running: {e:#}"), None),
     };
     let store = data.open_store()?;
+    let ingest = services.as_ref().map(|s| s.archive.ingest.clone());
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Lightbox")
@@ -187,7 +190,11 @@ pub fn run_desktop(data: DataFolder) -> anyhow::Result<()> {
             if let Ok(mut guard) = repaint.lock() {
                 *guard = Some(cc.egui_ctx.clone());
             }
-            Ok(Box::new(LightboxApp::new(store, receiver, status)?))
+            let app = LightboxApp::new(store, receiver, status)?;
+            Ok(Box::new(match ingest {
+                Some(ingest) => app.with_ingest(ingest),
+                None => app,
+            }))
         }),
     );
     if let Some(s) = services {

@@ -26,6 +26,8 @@ pub struct ReadingScreen {
     rows: Vec<ReadingRow>,
     editor: Option<Editor>,
     message: Option<(bool, String)>,
+    /// A study the radiologist asked to see (the shell opens the viewer).
+    open_images: Option<String>,
 }
 
 enum Action {
@@ -40,6 +42,11 @@ impl ReadingScreen {
     /// Reads again on the next frame (the store changed).
     pub fn reload(&mut self) {
         self.loaded = false;
+    }
+
+    /// The study to show in the viewer, once.
+    pub fn take_open_request(&mut self) -> Option<String> {
+        self.open_images.take()
     }
 
     /// Exams on the worklist (for tests).
@@ -144,6 +151,9 @@ impl ReadingScreen {
                         }
                         if ui.button(format!("Report {}", r.accession)).clicked() {
                             action = Some(Action::Open(r.accession.clone()));
+                        }
+                        if ui.button(format!("Images {}", r.accession)).clicked() {
+                            self.open_images = Some(r.study_uid.clone());
                         }
                     });
                     ui.end_row();

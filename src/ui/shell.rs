@@ -16,6 +16,7 @@ use super::schedule::ScheduleScreen;
 use super::settings::SettingsScreen;
 use super::sign_in::{FirstRunForm, SignInForm};
 use super::study_browser::StudyBrowser;
+use super::viewer::ViewerScreen;
 use crate::access::{Actor, Role};
 use crate::events::ServiceEvent;
 use crate::store::Store;
@@ -37,6 +38,8 @@ pub enum Screen {
     Billing,
     /// The archive's studies.
     Studies,
+    /// Images of one study.
+    Viewer,
     /// HL7 in and out, reconciliation.
     Integration,
     /// Practice set-up (administrator).
@@ -54,6 +57,7 @@ impl Screen {
             Screen::Reading => "Reading",
             Screen::Billing => "Billing",
             Screen::Studies => "Studies",
+            Screen::Viewer => "Viewer",
             Screen::Integration => "Integration",
             Screen::Settings => "Settings",
         }
@@ -68,9 +72,20 @@ impl Screen {
                 Screen::Schedule,
                 Screen::Today,
                 Screen::Studies,
+                Screen::Viewer,
             ],
-            Role::Technologist => vec![Screen::Today, Screen::Patients, Screen::Studies],
-            Role::Radiologist => vec![Screen::Reading, Screen::Patients, Screen::Studies],
+            Role::Technologist => vec![
+                Screen::Today,
+                Screen::Patients,
+                Screen::Studies,
+                Screen::Viewer,
+            ],
+            Role::Radiologist => vec![
+                Screen::Reading,
+                Screen::Viewer,
+                Screen::Patients,
+                Screen::Studies,
+            ],
             Role::Administrator | Role::Interface => vec![
                 Screen::Patients,
                 Screen::Orders,
@@ -78,6 +93,7 @@ impl Screen {
                 Screen::Today,
                 Screen::Reading,
                 Screen::Studies,
+                Screen::Viewer,
                 Screen::Billing,
                 Screen::Integration,
                 Screen::Settings,
@@ -140,6 +156,7 @@ pub struct LightboxApp {
     billing: BillingScreen,
     integration: IntegrationScreen,
     settings: SettingsScreen,
+    viewer: ViewerScreen,
     data_version: i64,
     preferences: Preferences,
     last_input: Instant,
@@ -177,6 +194,7 @@ impl LightboxApp {
             billing: BillingScreen::default(),
             integration: IntegrationScreen::default(),
             settings: SettingsScreen::default(),
+            viewer: ViewerScreen::default(),
             data_version: store.data_version().unwrap_or(0),
             preferences: Preferences {
                 dark: false,
@@ -208,6 +226,11 @@ impl LightboxApp {
         self.billing = BillingScreen::default();
         self.integration = IntegrationScreen::default();
         self.settings = SettingsScreen::default();
+        let ingest = self.viewer.take_ingest();
+        self.viewer = ViewerScreen::default();
+        if let Some(ingest) = ingest {
+            self.viewer.set_ingest(ingest);
+        }
     }
 
     /// Who is signed in, if anyone.
@@ -231,6 +254,22 @@ impl LightboxApp {
     /// The Schedule screen (for tests).
     pub fn schedule(&mut self) -> &mut ScheduleScreen {
         &mut self.schedule
+    }
+
+    /// Imports from the window go through the running archive's ingest.
+    pub fn with_ingest(mut self, ingest: crate::archive::ingest::Ingest) -> LightboxApp {
+        self.viewer.set_ingest(ingest);
+        self
+    }
+
+    /// The viewer (for tests).
+    pub fn viewer(&mut self) -> &mut ViewerScreen {
+        &mut self.viewer
+    }
+
+    /// The Studies screen (for tests).
+    pub fn studies(&mut self) -> &mut StudyBrowser {
+        &mut self.studies
     }
 
     /// The Settings screen (for tests).
@@ -416,9 +455,20 @@ impl LightboxApp {
             Screen::Reading => self.reading.show(ui, &mut self.store, &actor),
             Screen::Billing => self.billing.show(ui, &self.store, &actor),
             Screen::Studies => self.studies.show(ui),
+            Screen::Viewer => self.viewer.show(ui, &self.store),
             Screen::Integration => self.integration.show(ui, &self.store, &actor),
             Screen::Settings => self.settings.show(ui, &self.store, &actor),
         });
+        // A study asked for on the Studies or Reading screen opens in the viewer.
+        if let Some(uid) = self
+            .studies
+            .take_open_request()
+            .or_else(|| self.reading.take_open_request())
+        {
+            self.viewer.open(&self.store, &uid);
+            self.screen = Screen::Viewer;
+            ui.ctx().request_repaint();
+        }
         if sign_out {
             self.reset_screens();
             self.session = Session::SignIn(SignInForm::default());

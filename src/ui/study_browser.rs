@@ -111,6 +111,8 @@ pub struct StudyBrowser {
     studies: Vec<IndexRow>,
     error: Option<String>,
     associations: VecDeque<AssociationLine>,
+    /// A study the user asked to open in the viewer (the shell takes it).
+    open_request: Option<String>,
 }
 
 const MAX_ASSOCIATION_LINES: usize = 200;
@@ -123,6 +125,7 @@ impl StudyBrowser {
             events,
             status,
             search: StudySearch::default(),
+            open_request: None,
             searched: None,
             studies: Vec::new(),
             error: None,
@@ -205,6 +208,11 @@ impl StudyBrowser {
         &self.studies
     }
 
+    /// The study the user asked to open, once.
+    pub fn take_open_request(&mut self) -> Option<String> {
+        self.open_request.take()
+    }
+
     /// The status line (service state).
     pub fn status(&self) -> &str {
         &self.status
@@ -272,6 +280,7 @@ impl StudyBrowser {
                         "Description",
                         "Series",
                         "Images",
+                        "",
                     ] {
                         ui.strong(h);
                     }
@@ -285,6 +294,14 @@ impl StudyBrowser {
                         ui.label(&s.study_description);
                         ui.label(s.related_series.to_string());
                         ui.label(s.related_instances.to_string());
+                        let open = if s.accession.is_empty() {
+                            format!("Open {}", s.patient_id)
+                        } else {
+                            format!("Open {}", s.accession)
+                        };
+                        if ui.button(open).clicked() {
+                            self.open_request = Some(s.study_uid.clone());
+                        }
                         ui.end_row();
                     }
                 });

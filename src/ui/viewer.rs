@@ -1,0 +1,959 @@
+//! The basic viewer: a study's series as thumbnails, one image at a time rendered by the
+//! imaging pipeline on the GPU (wgpu; Mesa's software adapter where there is no GPU, the CPU
+//! path if there is no adapter at all), stack scroll (wheel, arrow/page keys), window/level
+//! by right-drag, zoom (Ctrl+wheel, Fit, 1:1) and pan (left-drag); import of files, folders
+//! and DICOMDIRs with the system's file dialog, or a typed path.
+//!
+//! Decoding and rendering run on a worker thread: the UI sends requests over a bounded
+//! channel and shows the newest answer, so a slow file never freezes the window. Window
+//! changes re-draw the frame already on the GPU (a uniform write), never re-decode it.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::time::Instant;
+
+use crate::archive::ingest::Ingest;
+use crate::imaging::gpu::{GpuFrame, GpuRenderer};
+use crate::imaging::{self, ImageFile, RenderOptions, RenderedImage, Window};
+use crate::store::Store;
+use crate::store::index::{Column, Condition, Level, Matcher};
+
+/// Pixels on the long side of a series thumbnail.
+const THUMBNAIL_PX: u32 = 96;
+/// Requests waiting for the worker; more are dropped (the newest image request wins anyway).
+const REQUEST_QUEUE: usize = 64;
+
+/// One series of the open study.
+#[derive(Debug, Clone)]
+pub struct ViewerSeries {
+    /// Series Instance UID.
+    pub uid: String,
+    /// "3 · CT · Axial 5mm".
+    pub label: String,
+    /// Its image files, in instance-number order.
+    pub images: Vec<PathBuf>,
+}
+
+/// What the worker is asked.
+enum RenderRequest {
+    /// The image to show, with a window (None = the file's own).
+    Image {
+        generation: u64,
+        path: PathBuf,
+        window: Option<Window>,
+    },
+    /// A series' first image, small.
+    Thumbnail { series: String, path: PathBuf },
+}
+
+/// A rendered image and what the overlay says about it.
+struct Shown {
+    image: RenderedImage,
+    window: Option<Window>,
+    spacing: String,
+}
+
+enum RenderAnswer {
+    Image {
+        generation: u64,
+        result: Result<Shown, String>,
+        backend: String,
+    },
+    Thumbnail {
+        series: String,
+        result: Result<RenderedImage, String>,
+    },
+}
+
+/// The render thread: owns the GPU device and the frame on it.
+struct RenderWorker {
+    requests: SyncSender<RenderRequest>,
+    answers: Receiver<RenderAnswer>,
+}
+
+impl RenderWorker {
+    fn start(wake: egui::Context) -> Option<RenderWorker> {
+        let (request_tx, request_rx) = mpsc::sync_channel::<RenderRequest>(REQUEST_QUEUE);
+        let (answer_tx, answer_rx) = mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("viewer-render".into())
+            .spawn(move || render_loop(request_rx, answer_tx, wake));
+        match spawned {
+            Ok(_) => Some(RenderWorker {
+                requests: request_tx,
+                answers: answer_rx,
+            }),
+            Err(e) => {
+                tracing::error!(error = %e, "the viewer's render thread could not start");
+                None
+            }
+        }
+    }
+}
+
+/// The frame resident on the GPU (or decoded for the CPU path), kept for window changes.
+struct Resident {
+    path: PathBuf,
+    file_window: Option<Window>,
+    spacing: String,
+    frame: imaging::DecodedFrame,
+    gpu: Option<GpuFrame>,
+}
+
+fn render_loop(
+    requests: Receiver<RenderRequest>,
+    answers: mpsc::Sender<RenderAnswer>,
+    wake: egui::Context,
+) {
+    let gpu = match GpuRenderer::new() {
+        Ok(g) => Some(g),
+        Err(e) => {
+            tracing::warn!(error = %e, "no GPU adapter; the viewer renders on the CPU");
+            None
+        }
+    };
+    let backend = gpu
+        .as_ref()
+        .map(|g| format!("GPU: {}", g.adapter_name))
+        .unwrap_or_else(|| "CPU".into());
+    let mut resident: Option<Resident> = None;
+    while let Ok(first) = requests.recv() {
+        // Take everything waiting: thumbnails in order, only the newest image.
+        let mut image = None;
+        let mut thumbnails = Vec::new();
+        for request in std::iter::once(first).chain(requests.try_iter()) {
+            match request {
+                RenderRequest::Image { .. } => image = Some(request),
+                t => thumbnails.push(t),
+            }
+        }
+        if let Some(RenderRequest::Image {
+            generation,
+            path,
+            window,
+        }) = image
+        {
+            let result = render_image(gpu.as_ref(), &mut resident, path, window);
+            let _ = answers.send(RenderAnswer::Image {
+                generation,
+                result,
+                backend: backend.clone(),
+            });
+            wake.request_repaint();
+        }
+        for t in thumbnails {
+            if let RenderRequest::Thumbnail { series, path } = t {
+                let result = ImageFile::open(&path)
+                    .and_then(|f| f.frame(0))
+                    .map(|frame| {
+                        shrink(
+                            &imaging::render_cpu(&frame, &RenderOptions::default()),
+                            THUMBNAIL_PX,
+                        )
+                    })
+                    .map_err(|e| e.to_string());
+                let _ = answers.send(RenderAnswer::Thumbnail { series, result });
+                wake.request_repaint();
+            }
+        }
+    }
+}
+
+fn render_image(
+    gpu: Option<&GpuRenderer>,
+    resident: &mut Option<Resident>,
+    path: PathBuf,
+    window: Option<Window>,
+) -> Result<Shown, String> {
+    if resident.as_ref().is_none_or(|r| r.path != path) {
+        let file = ImageFile::open(&path).map_err(|e| e.to_string())?;
+        let frame = file.frame(0).map_err(|e| e.to_string())?;
+        let file_window = match imaging::chosen_voi(&frame, &RenderOptions::default()) {
+            Some(imaging::grey::Voi::Window(w, _)) => Some(w),
+            Some(imaging::grey::Voi::Table(_)) => match &frame.content {
+                imaging::FrameContent::Grey { stored, pipeline } => {
+                    Some(pipeline.range_window(stored))
+                }
+                _ => None,
+            },
+            None => None,
+        };
+        let spacing = frame
+            .spacing
+            .as_ref()
+            .map(|s| {
+                format!(
+                    "{:.3} × {:.3} mm ({})",
+                    s.row_mm,
+                    s.column_mm,
+                    s.source.describe()
+                )
+            })
+            .unwrap_or_else(|| "no pixel spacing: measurements in px".into());
+        let uploaded = match gpu {
+            Some(g) => match g.upload(&frame, &RenderOptions::default()) {
+                Ok(f) => Some(f),
+                Err(e) => {
+                    tracing::warn!(error = %e, "this frame renders on the CPU");
+                    None
+                }
+            },
+            None => None,
+        };
+        *resident = Some(Resident {
+            path,
+            file_window,
+            spacing,
+            frame,
+            gpu: uploaded,
+        });
+    }
+    let Some(r) = resident.as_mut() else {
+        return Err("nothing to show".into());
+    };
+    let shown_window = window.or(r.file_window);
+    let image = match (&mut r.gpu, gpu) {
+        (Some(frame), Some(g)) => {
+            if let Some(w) = window {
+                g.set_window(frame, w, imaging::grey::VoiFunction::Linear);
+            }
+            g.draw(frame).map_err(|e| e.to_string())?
+        }
+        _ => imaging::render_cpu(
+            &r.frame,
+            &RenderOptions {
+                window,
+                overlays: false,
+            },
+        ),
+    };
+    Ok(Shown {
+        image,
+        window: shown_window,
+        spacing: r.spacing.clone(),
+    })
+}
+
+/// Nearest-neighbour shrink so the long side is at most `max_px`.
+fn shrink(image: &RenderedImage, max_px: u32) -> RenderedImage {
+    let long = image.columns.max(image.rows).max(1);
+    if long <= max_px {
+        return image.clone();
+    }
+    let columns = (image.columns * max_px / long).max(1);
+    let rows = (image.rows * max_px / long).max(1);
+    let channels = usize::from(image.channels);
+    let mut pixels = Vec::with_capacity(columns as usize * rows as usize * channels);
+    for y in 0..rows {
+        let sy = (y * image.rows / rows) as usize;
+        for x in 0..columns {
+            let sx = (x * image.columns / columns) as usize;
+            let at = (sy * image.columns as usize + sx) * channels;
+            pixels.extend_from_slice(
+                image
+                    .pixels
+                    .get(at..at + channels)
+                    .unwrap_or(&[0, 0, 0][..channels]),
+            );
+        }
+    }
+    RenderedImage {
+        columns,
+        rows,
+        channels: image.channels,
+        pixels,
+    }
+}
+
+fn colour_image(image: &RenderedImage) -> egui::ColorImage {
+    let size = [image.columns as usize, image.rows as usize];
+    if image.channels == 3 {
+        egui::ColorImage::from_rgb(size, &image.pixels)
+    } else {
+        egui::ColorImage::from_gray(size, &image.pixels)
+    }
+}
+
+/// An import running in the background.
+struct ImportJob {
+    started: Instant,
+    total_files: usize,
+    progress: Receiver<ImportProgress>,
+    done_files: usize,
+    summary: Option<crate::import::ImportSummary>,
+}
+
+enum ImportProgress {
+    File(usize),
+    Finished(crate::import::ImportSummary),
+}
+
+/// The Viewer screen's state.
+#[derive(Default)]
+pub struct ViewerScreen {
+    archive_root: Option<PathBuf>,
+    study_uid: Option<String>,
+    title: String,
+    series: Vec<ViewerSeries>,
+    series_index: usize,
+    image_index: usize,
+    worker: Option<RenderWorker>,
+    generation: u64,
+    shown: Option<(u64, egui::TextureHandle, [usize; 2])>,
+    shown_window: Option<Window>,
+    window: Option<Window>,
+    spacing: String,
+    backend: String,
+    zoom: Option<f32>,
+    pan: egui::Vec2,
+    thumbnails: HashMap<String, egui::TextureHandle>,
+    requested_thumbnails: bool,
+    needs_render: bool,
+    ingest: Option<Ingest>,
+    import: Option<ImportJob>,
+    picked: Option<Receiver<Vec<PathBuf>>>,
+    import_path: String,
+    message: Option<(bool, String)>,
+}
+
+impl ViewerScreen {
+    /// The archive's ingest, so imports go through the same path as C-STORE.
+    pub fn set_ingest(&mut self, ingest: Ingest) {
+        self.ingest = Some(ingest);
+    }
+
+    /// Takes the ingest back (the shell keeps it across a change of user).
+    pub fn take_ingest(&mut self) -> Option<Ingest> {
+        self.ingest.take()
+    }
+
+    /// The series of the open study.
+    pub fn series(&self) -> &[ViewerSeries] {
+        &self.series
+    }
+
+    /// (series index, image index) shown.
+    pub fn position(&self) -> (usize, usize) {
+        (self.series_index, self.image_index)
+    }
+
+    /// The window the shown image was drawn with.
+    pub fn shown_window(&self) -> Option<Window> {
+        self.shown_window
+    }
+
+    /// The size of the image on screen, once drawn.
+    pub fn shown_size(&self) -> Option<[usize; 2]> {
+        self.shown
+            .as_ref()
+            .filter(|s| s.0 == self.generation)
+            .map(|s| s.2)
+    }
+
+    /// Series whose thumbnail is drawn.
+    pub fn thumbnail_count(&self) -> usize {
+        self.thumbnails.len()
+    }
+
+    /// Whether an import is running.
+    pub fn importing(&self) -> bool {
+        self.import.as_ref().is_some_and(|j| j.summary.is_none())
+    }
+
+    /// Opens a study: its series by series number, images by instance number.
+    pub fn open(&mut self, store: &Store, study_uid: &str) {
+        let root = store
+            .path()
+            .parent()
+            .map(|p| p.join("archive"))
+            .unwrap_or_else(|| "archive".into());
+        let rows = store.query_index(
+            Level::Image,
+            &[Condition {
+                column: Column::StudyUid,
+                matcher: Matcher::Exact(study_uid.to_string()),
+            }],
+            100_000,
+        );
+        let rows = match rows {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, study = study_uid, "a study could not be opened");
+                self.message = Some((false, "The study could not be read; try again.".into()));
+                return;
+            }
+        };
+        // (series number, series, (instance number, file)) while grouping.
+        type Grouping = (i64, ViewerSeries, Vec<(i64, PathBuf)>);
+        let mut series: Vec<Grouping> = Vec::new();
+        for row in &rows {
+            let Ok(path) = safe_join(&root, &row.file_path) else {
+                continue;
+            };
+            let number = |s: &str| s.trim().parse::<i64>().unwrap_or(i64::MAX);
+            let at = match series.iter().position(|s| s.1.uid == row.series_uid) {
+                Some(i) => i,
+                None => {
+                    series.push((
+                        number(&row.series_number),
+                        ViewerSeries {
+                            uid: row.series_uid.clone(),
+                            label: format!(
+                                "{} · {} · {}",
+                                row.series_number.trim(),
+                                row.modality,
+                                row.series_description.trim()
+                            ),
+                            images: Vec::new(),
+                        },
+                        Vec::new(),
+                    ));
+                    series.len() - 1
+                }
+            };
+            series[at].2.push((number(&row.instance_number), path));
+        }
+        series.sort_by_key(|s| s.0);
+        self.series = series
+            .into_iter()
+            .map(|(_, mut s, mut images)| {
+                images.sort_by_key(|i| i.0);
+                s.images = images.into_iter().map(|i| i.1).collect();
+                s
+            })
+            .collect();
+        self.title = rows
+            .first()
+            .map(|r| {
+                format!(
+                    "{} · {} · {} · {}",
+                    r.patient_name.replace('^', ", "),
+                    r.patient_id,
+                    super::study_browser::display_date(&r.study_date),
+                    r.study_description
+                )
+            })
+            .unwrap_or_default();
+        self.archive_root = Some(root);
+        self.study_uid = Some(study_uid.to_string());
+        self.series_index = 0;
+        self.image_index = 0;
+        self.window = None;
+        self.zoom = None;
+        self.pan = egui::Vec2::ZERO;
+        self.thumbnails.clear();
+        self.requested_thumbnails = false;
+        self.needs_render = true;
+        self.message = None;
+        tracing::info!(
+            study = study_uid,
+            series = self.series.len(),
+            "study opened in the viewer"
+        );
+    }
+
+    fn send(&mut self, request: RenderRequest) {
+        let Some(worker) = &self.worker else {
+            return;
+        };
+        match worker.requests.try_send(request) {
+            Ok(()) | Err(TrySendError::Full(_)) => {}
+            Err(TrySendError::Disconnected(_)) => {
+                tracing::error!("the viewer's render thread stopped");
+                self.worker = None;
+                self.message = Some((
+                    false,
+                    "The viewer stopped drawing images; close and reopen the study.".into(),
+                ));
+            }
+        }
+    }
+
+    fn request_render(&mut self) {
+        let Some(path) = self
+            .series
+            .get(self.series_index)
+            .and_then(|s| s.images.get(self.image_index))
+            .cloned()
+        else {
+            return;
+        };
+        self.generation += 1;
+        let request = RenderRequest::Image {
+            generation: self.generation,
+            path,
+            window: self.window,
+        };
+        self.send(request);
+    }
+
+    fn take_answers(&mut self, ctx: &egui::Context) {
+        let Some(worker) = &self.worker else {
+            return;
+        };
+        let answers: Vec<RenderAnswer> = worker.answers.try_iter().collect();
+        for answer in answers {
+            match answer {
+                RenderAnswer::Image {
+                    generation,
+                    result,
+                    backend,
+                } => {
+                    self.backend = backend;
+                    match result {
+                        Ok(shown) => {
+                            let size = [shown.image.columns as usize, shown.image.rows as usize];
+                            let texture = ctx.load_texture(
+                                "viewer-image",
+                                colour_image(&shown.image),
+                                egui::TextureOptions::LINEAR,
+                            );
+                            self.shown = Some((generation, texture, size));
+                            self.shown_window = shown.window;
+                            self.spacing = shown.spacing;
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "an image could not be shown");
+                            self.message =
+                                Some((false, format!("This image cannot be shown: {e}.")));
+                        }
+                    }
+                }
+                RenderAnswer::Thumbnail { series, result } => match result {
+                    Ok(image) => {
+                        let texture = ctx.load_texture(
+                            format!("thumb-{series}"),
+                            colour_image(&image),
+                            egui::TextureOptions::LINEAR,
+                        );
+                        self.thumbnails.insert(series, texture);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "a thumbnail could not be drawn"),
+                },
+            }
+        }
+    }
+
+    /// Draws the screen.
+    pub fn show(&mut self, ui: &mut egui::Ui, store: &Store) {
+        if self.worker.is_none() {
+            self.worker = RenderWorker::start(ui.ctx().clone());
+        }
+        self.take_answers(ui.ctx());
+        self.poll_import(ui, store);
+        if !self.requested_thumbnails {
+            self.requested_thumbnails = true;
+            let firsts: Vec<(String, PathBuf)> = self
+                .series
+                .iter()
+                .filter_map(|s| Some((s.uid.clone(), s.images.first()?.clone())))
+                .collect();
+            for (series, path) in firsts {
+                self.send(RenderRequest::Thumbnail { series, path });
+            }
+        }
+        if self.needs_render {
+            self.needs_render = false;
+            self.request_render();
+        }
+        self.show_toolbar(ui);
+        super::show_outcome(ui, self.message.as_ref());
+        if self.series.is_empty() {
+            ui.label(
+                "Open a study from the Studies screen or the reading worklist, or import images.",
+            );
+            return;
+        }
+        egui::Panel::left("viewer_series")
+            .resizable(true)
+            .default_size(150.0)
+            .show(ui, |ui| self.show_series_list(ui));
+        egui::CentralPanel::default()
+            .frame(egui::Frame::default().fill(egui::Color32::BLACK))
+            .show(ui, |ui| self.show_image(ui));
+    }
+
+    fn show_toolbar(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            ui.heading("Viewer");
+            ui.label(&self.title);
+            ui.separator();
+            if ui.button("Fit").clicked() {
+                self.zoom = None;
+                self.pan = egui::Vec2::ZERO;
+            }
+            if ui.button("1:1").clicked() {
+                self.zoom = Some(1.0);
+                self.pan = egui::Vec2::ZERO;
+            }
+            if ui.button("Reset").clicked() {
+                self.zoom = None;
+                self.pan = egui::Vec2::ZERO;
+                self.window = None;
+                self.needs_render = true;
+            }
+            ui.separator();
+            let idle =
+                self.import.as_ref().is_none_or(|j| j.summary.is_some()) && self.picked.is_none();
+            if ui
+                .add_enabled(
+                    idle && self.ingest.is_some(),
+                    egui::Button::new("Import files…"),
+                )
+                .clicked()
+            {
+                self.pick(false);
+            }
+            if ui
+                .add_enabled(
+                    idle && self.ingest.is_some(),
+                    egui::Button::new("Import folder…"),
+                )
+                .clicked()
+            {
+                self.pick(true);
+            }
+            let label = ui.label("or path");
+            ui.add(egui::TextEdit::singleline(&mut self.import_path).desired_width(200.0))
+                .labelled_by(label.id);
+            if ui
+                .add_enabled(
+                    idle && self.ingest.is_some() && !self.import_path.trim().is_empty(),
+                    egui::Button::new("Import"),
+                )
+                .clicked()
+            {
+                let path = PathBuf::from(self.import_path.trim());
+                self.import_path.clear();
+                self.start_import(vec![path]);
+            }
+        });
+        let mut dismiss = false;
+        if let Some(job) = &self.import {
+            ui.horizontal(|ui| match &job.summary {
+                None => {
+                    let elapsed = job.started.elapsed().as_secs_f32().max(0.001);
+                    let rate = job.done_files as f32 / elapsed;
+                    let left = job.total_files.saturating_sub(job.done_files) as f32
+                        / rate.max(0.001);
+                    ui.spinner();
+                    ui.add(
+                        egui::ProgressBar::new(
+                            job.done_files as f32 / job.total_files.max(1) as f32,
+                        )
+                        .desired_width(240.0)
+                        .text(format!("{} of {} files", job.done_files, job.total_files)),
+                    );
+                    ui.label(format!("{rate:.0} files/s · about {left:.0} s left"));
+                }
+                Some(s) => {
+                    ui.label(format!(
+                        "Import finished: {} new, {} already archived, {} kept as archived (different content), {} refused.",
+                        s.imported,
+                        s.duplicates,
+                        s.conflicts,
+                        s.refused.len()
+                    ));
+                    if let Some((path, why)) = s.refused.first() {
+                        ui.weak(format!("First refused: {} — {why}", path.display()));
+                    }
+                    if ui.button("Dismiss").clicked() {
+                        dismiss = true;
+                    }
+                }
+            });
+        }
+        if dismiss {
+            self.import = None;
+        }
+    }
+
+    /// The native dialog on its own thread (it blocks until the user chooses).
+    fn pick(&mut self, folder: bool) {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let dialog = rfd::AsyncFileDialog::new().set_title("Import DICOM images");
+            let chosen: Vec<PathBuf> = if folder {
+                pollster::block_on(dialog.pick_folder())
+                    .map(|f| vec![f.path().to_path_buf()])
+                    .unwrap_or_default()
+            } else {
+                pollster::block_on(dialog.pick_files())
+                    .map(|files| files.iter().map(|f| f.path().to_path_buf()).collect())
+                    .unwrap_or_default()
+            };
+            let _ = tx.send(chosen);
+        });
+        self.picked = Some(rx);
+    }
+
+    /// Starts importing `paths` on a background thread.
+    pub fn start_import(&mut self, paths: Vec<PathBuf>) {
+        let Some(ingest) = self.ingest.clone() else {
+            self.message = Some((
+                false,
+                "Importing needs the archive services, which are not running.".into(),
+            ));
+            return;
+        };
+        let (tx, rx) = mpsc::channel();
+        let total_files = crate::import::count_files(&paths);
+        std::thread::spawn(move || {
+            let mut last = Instant::now();
+            let summary = crate::import::import_paths_reporting(&ingest, &paths, &mut |done, _| {
+                // At most ~20 updates a second: enough for a smooth bar.
+                if last.elapsed().as_millis() >= 50 {
+                    last = Instant::now();
+                    let _ = tx.send(ImportProgress::File(done));
+                }
+            });
+            tracing::info!(
+                imported = summary.imported,
+                duplicates = summary.duplicates,
+                refused = summary.refused.len(),
+                "import from the desktop finished"
+            );
+            let _ = tx.send(ImportProgress::Finished(summary));
+        });
+        self.import = Some(ImportJob {
+            started: Instant::now(),
+            total_files,
+            progress: rx,
+            done_files: 0,
+            summary: None,
+        });
+    }
+
+    fn poll_import(&mut self, ui: &mut egui::Ui, store: &Store) {
+        if let Some(rx) = &self.picked {
+            match rx.try_recv() {
+                Ok(paths) => {
+                    self.picked = None;
+                    if !paths.is_empty() {
+                        self.start_import(paths);
+                    }
+                }
+                Err(mpsc::TryRecvError::Empty) => ui
+                    .ctx()
+                    .request_repaint_after(std::time::Duration::from_millis(200)),
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    self.picked = None;
+                    self.message = Some((
+                        false,
+                        "The file dialog could not open; type the path of the files, folder or DICOMDIR instead.".into(),
+                    ));
+                }
+            }
+        }
+        let Some(job) = &mut self.import else {
+            return;
+        };
+        if job.summary.is_some() {
+            return;
+        }
+        ui.ctx()
+            .request_repaint_after(std::time::Duration::from_millis(100));
+        for p in job.progress.try_iter() {
+            match p {
+                ImportProgress::File(n) => job.done_files = n,
+                ImportProgress::Finished(summary) => {
+                    job.done_files = job.total_files.max(job.done_files);
+                    job.summary = Some(summary);
+                }
+            }
+        }
+        if job.summary.is_some()
+            && let Some(uid) = self.study_uid.clone()
+        {
+            // Images of the open study may have arrived.
+            let (s, i) = (self.series_index, self.image_index);
+            self.open(store, &uid);
+            self.series_index = s.min(self.series.len().saturating_sub(1));
+            self.image_index = i;
+        }
+    }
+
+    fn show_series_list(&mut self, ui: &mut egui::Ui) {
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            let mut chosen = None;
+            for (i, s) in self.series.iter().enumerate() {
+                let selected = i == self.series_index;
+                ui.vertical(|ui| {
+                    if let Some(t) = self.thumbnails.get(&s.uid) {
+                        let response = ui.add(
+                            egui::Image::new(t)
+                                .max_size(egui::vec2(THUMBNAIL_PX as f32, THUMBNAIL_PX as f32))
+                                .sense(egui::Sense::click()),
+                        );
+                        if response.clicked() {
+                            chosen = Some(i);
+                        }
+                    }
+                    if ui
+                        .selectable_label(selected, format!("{} ({})", s.label, s.images.len()))
+                        .clicked()
+                    {
+                        chosen = Some(i);
+                    }
+                });
+                ui.separator();
+            }
+            if let Some(i) = chosen {
+                self.show_series(i);
+            }
+        });
+    }
+
+    /// Shows series `index` from its first image.
+    pub fn show_series(&mut self, index: usize) {
+        if index < self.series.len() {
+            self.series_index = index;
+            self.image_index = 0;
+            self.window = None;
+            self.needs_render = true;
+        }
+    }
+
+    /// Moves `by` images in the stack (clamped).
+    pub fn scroll_by(&mut self, by: i64) {
+        let count = self
+            .series
+            .get(self.series_index)
+            .map_or(0, |s| s.images.len());
+        if count == 0 {
+            return;
+        }
+        let next = (self.image_index as i64 + by).clamp(0, count as i64 - 1) as usize;
+        if next != self.image_index {
+            self.image_index = next;
+            self.needs_render = true;
+        }
+    }
+
+    fn show_image(&mut self, ui: &mut egui::Ui) {
+        let count = self
+            .series
+            .get(self.series_index)
+            .map_or(0, |s| s.images.len());
+        let (rect, response) =
+            ui.allocate_exact_size(ui.available_size(), egui::Sense::click_and_drag());
+        // Keys: arrows and page keys scroll; Home/End jump.
+        let keys = ui.input(|i| {
+            [
+                (egui::Key::ArrowDown, 1),
+                (egui::Key::ArrowUp, -1),
+                (egui::Key::PageDown, 10),
+                (egui::Key::PageUp, -10),
+                (egui::Key::End, i64::MAX / 2),
+                (egui::Key::Home, -(i64::MAX / 2)),
+            ]
+            .into_iter()
+            .filter(|(k, _)| i.key_pressed(*k) && i.modifiers.is_none())
+            .map(|(_, by)| by)
+            .sum::<i64>()
+        });
+        if keys != 0 && ui.memory(|m| m.focused().is_none()) {
+            self.scroll_by(keys);
+        }
+        if response.hovered() {
+            let (scroll, zoom_delta, ctrl) = ui.input(|i| {
+                let wheel: f32 = i
+                    .events
+                    .iter()
+                    .filter_map(|e| match e {
+                        egui::Event::MouseWheel { delta, .. } => Some(delta.y),
+                        _ => None,
+                    })
+                    .sum();
+                (wheel, i.zoom_delta(), i.modifiers.command)
+            });
+            if ctrl || zoom_delta != 1.0 {
+                if zoom_delta != 1.0 {
+                    let fit = self.fit_zoom(rect);
+                    self.zoom = Some((self.zoom.unwrap_or(fit) * zoom_delta).clamp(0.05, 40.0));
+                }
+            } else if scroll != 0.0 {
+                self.scroll_by(if scroll < 0.0 { 1 } else { -1 });
+            }
+        }
+        // Left-drag pans; right-drag changes the window (horizontal: width, vertical: level).
+        if response.dragged_by(egui::PointerButton::Primary) {
+            self.pan += response.drag_delta();
+        }
+        if response.dragged_by(egui::PointerButton::Secondary) {
+            let delta = response.drag_delta();
+            if let Some(w) = self.window.or(self.shown_window) {
+                let scale = (w.width / 256.0).max(0.1);
+                self.window = Some(Window {
+                    center: w.center + f64::from(delta.y) * scale,
+                    width: (w.width + f64::from(delta.x) * scale).max(1.0),
+                });
+                self.needs_render = true;
+            }
+        }
+        let painter = ui.painter_at(rect);
+        if let Some((_, texture, size)) = &self.shown {
+            let zoom = self.zoom.unwrap_or_else(|| self.fit_zoom(rect));
+            let shown = egui::vec2(size[0] as f32, size[1] as f32) * zoom;
+            let image_rect = egui::Rect::from_center_size(rect.center() + self.pan, shown);
+            painter.image(
+                texture.id(),
+                image_rect,
+                egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
+                egui::Color32::WHITE,
+            );
+            let text = format!(
+                "Image {} / {count}\nW {:.0} L {:.0}\nZoom {:.0}%\n{}",
+                self.image_index + 1,
+                self.shown_window.map_or(0.0, |w| w.width),
+                self.shown_window.map_or(0.0, |w| w.center),
+                zoom * 100.0,
+                self.spacing,
+            );
+            painter.text(
+                rect.left_top() + egui::vec2(8.0, 8.0),
+                egui::Align2::LEFT_TOP,
+                text,
+                egui::FontId::proportional(13.0),
+                egui::Color32::from_gray(230),
+            );
+            painter.text(
+                rect.right_bottom() - egui::vec2(8.0, 8.0),
+                egui::Align2::RIGHT_BOTTOM,
+                &self.backend,
+                egui::FontId::proportional(11.0),
+                egui::Color32::from_gray(160),
+            );
+        } else {
+            painter.text(
+                rect.center(),
+                egui::Align2::CENTER_CENTER,
+                "Loading…",
+                egui::FontId::proportional(16.0),
+                egui::Color32::from_gray(200),
+            );
+        }
+    }
+
+    fn fit_zoom(&self, rect: egui::Rect) -> f32 {
+        match &self.shown {
+            Some((_, _, size)) if size[0] > 0 && size[1] > 0 => {
+                (rect.width() / size[0] as f32).min(rect.height() / size[1] as f32)
+            }
+            _ => 1.0,
+        }
+    }
+}
+
+/// `root/relative`, refusing a relative path that would leave the archive.
+fn safe_join(root: &std::path::Path, relative: &str) -> Result<PathBuf, ()> {
+    let p = std::path::Path::new(relative);
+    if p.is_absolute()
+        || p.components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_)))
+    {
+        return Err(());
+    }
+    Ok(root.join(p))
+}
