@@ -490,6 +490,26 @@ fn a_technologist_runs_a_walk_in_and_the_radiologist_signs_it_and_the_oru_is_que
     let report = store.reports_of_order(order.id).unwrap().remove(0);
     assert_eq!(report.signer, "drjones");
     assert!(report.body.contains("No acute cardiopulmonary process."));
+    // The signed report prints under the practice's letterhead (read back by poppler).
+    unsafe { std::env::set_var("LIGHTBOX_NO_OPEN", "1") };
+    click(&mut harness, "Print report");
+    let pdf = dir.path().join("exports").join(format!("report-{accession}.pdf"));
+    let text = std::process::Command::new("pdftotext")
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    for expected in [
+        "Springfield Imaging",
+        "Radiology report",
+        "DOE, JANE",
+        "No acute cardiopulmonary process.",
+        "Final report signed by drjones",
+    ] {
+        assert!(text.contains(expected), "{expected:?} missing from:\n{text}");
+    }
+    assert!(!text.contains("DRAFT"));
     // The ORU for the EHR is built and queued.
     lightbox::hl7::outbound::produce(&store, chrono::Local::now().naive_local()).unwrap();
     let queued = store
@@ -516,6 +536,7 @@ fn a_technologist_runs_a_walk_in_and_the_radiologist_signs_it_and_the_oru_is_que
     let exported: Vec<_> = std::fs::read_dir(dir.path().join("exports"))
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
         .collect();
     assert_eq!(exported.len(), 1);
     assert!(

@@ -14,6 +14,25 @@ pub struct Letterhead {
     pub lines: Vec<String>,
 }
 
+/// The practice's letterhead from its settings (name, address, phone).
+pub fn letterhead(store: &crate::store::Store) -> Letterhead {
+    use crate::app;
+    let setting = |key| store.setting(key).ok().flatten().unwrap_or_default();
+    let name = setting(app::PRACTICE_NAME_SETTING);
+    Letterhead {
+        practice: if name.is_empty() {
+            "Lightbox".into()
+        } else {
+            name
+        },
+        lines: [app::PRACTICE_ADDRESS_SETTING, app::PRACTICE_PHONE_SETTING]
+            .into_iter()
+            .map(setting)
+            .filter(|l| !l.trim().is_empty())
+            .collect(),
+    }
+}
+
 /// One printable document: a title, labelled facts (patient, exam…), then sections of text.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PrintedDocument {

@@ -244,3 +244,125 @@ pub fn file_dictated(
         }
     }
 }
+
+/// The exam's report (with its addenda) as a printable document under the practice's
+/// letterhead. An unsigned report prints marked as a draft. Printing is audited: the sheet
+/// carries the patient's name and birth date.
+pub fn printed_report(
+    store: &Store,
+    actor: &Actor,
+    accession: &str,
+) -> Result<crate::documents::PrintedDocument, RisError> {
+    let subject = format!("order:{accession}");
+    access::authorise(store, actor, Action::ReadPatient, &subject)?;
+    let order = super::order_named(store, accession)?;
+    let patient = match order.patient {
+        Some(id) => Some(store.patient(id)?),
+        None => None,
+    };
+    let procedure = store.procedure(&order.procedure_code)?;
+    let step = store.step_of_order(order.id)?;
+    let referring = match order.referring {
+        Some(id) => store
+            .referring(id)
+            .ok()
+            .map(|r| format!("{}, {}", r.family_name, r.given_name)),
+        None => None,
+    };
+    let reports = store.reports_of_order(order.id)?;
+    let main = reports.iter().find(|r| r.kind == "report");
+    let signed = main.is_some_and(|r| r.status == "preliminary" || r.status == "final");
+    let mut facts = vec![
+        (
+            "Patient".to_string(),
+            patient
+                .as_ref()
+                .map(|p| format!("{}, {}", p.family_name, p.given_name))
+                .unwrap_or_default(),
+        ),
+        (
+            "MRN".into(),
+            patient.as_ref().map(|p| p.mrn.clone()).unwrap_or_default(),
+        ),
+        (
+            "Born".into(),
+            patient
+                .as_ref()
+                .map(|p| p.birth_date.clone())
+                .unwrap_or_default(),
+        ),
+        (
+            "Exam".into(),
+            procedure
+                .map(|p| format!("{} ({})", p.name, p.code))
+                .unwrap_or_else(|| order.procedure_code.clone()),
+        ),
+        ("Accession".into(), accession.to_string()),
+        (
+            "Exam date".into(),
+            step.start_time.get(..10).unwrap_or_default().to_string(),
+        ),
+    ];
+    if let Some(r) = referring {
+        facts.push(("Referring physician".into(), r));
+    }
+    if !order.reason.is_empty() {
+        facts.push(("Reason for exam".into(), order.reason.clone()));
+    }
+    let mut sections = Vec::new();
+    let mut footer = String::new();
+    if let Some(r) = main {
+        if r.critical {
+            sections.push((
+                "CRITICAL RESULT".to_string(),
+                "This report contains a critical finding.".to_string(),
+            ));
+        }
+        sections.push(("Report".to_string(), r.body.clone()));
+        footer = if signed {
+            format!(
+                "{} report signed by {} on {} (UTC).",
+                if r.status == "final" {
+                    "Final"
+                } else {
+                    "Preliminary"
+                },
+                r.signer,
+                r.signed_at
+                    .get(..16)
+                    .unwrap_or(&r.signed_at)
+                    .replace('T', " ")
+            )
+        } else {
+            "DRAFT: not signed; not for clinical use.".to_string()
+        };
+    }
+    for a in reports
+        .iter()
+        .filter(|r| r.kind == "addendum" && r.status == "final")
+    {
+        sections.push((
+            format!(
+                "Addendum signed by {} on {} (UTC)",
+                a.signer,
+                a.signed_at
+                    .get(..16)
+                    .unwrap_or(&a.signed_at)
+                    .replace('T', " ")
+            ),
+            a.body.clone(),
+        ));
+    }
+    access::audit(store, actor, "report.print", &subject, "ok", "")?;
+    Ok(crate::documents::PrintedDocument {
+        letterhead: crate::documents::letterhead(store),
+        title: if signed {
+            "Radiology report".into()
+        } else {
+            "Radiology report (DRAFT)".into()
+        },
+        facts,
+        sections,
+        footer,
+    })
+}

@@ -45,24 +45,6 @@ fn show_outcome(ui: &mut egui::Ui, outcome: Option<&(bool, String)>) {
     }
 }
 
-/// The practice's letterhead from its settings (name, address, phone).
-fn letterhead(store: &crate::store::Store) -> crate::documents::Letterhead {
-    let setting = |key| store.setting(key).ok().flatten().unwrap_or_default();
-    let name = setting(app::PRACTICE_NAME_SETTING);
-    crate::documents::Letterhead {
-        practice: if name.is_empty() {
-            "Lightbox".into()
-        } else {
-            name
-        },
-        lines: [app::PRACTICE_ADDRESS_SETTING, app::PRACTICE_PHONE_SETTING]
-            .into_iter()
-            .map(setting)
-            .filter(|l| !l.trim().is_empty())
-            .collect(),
-    }
-}
-
 /// The `exports/` folder beside the database, where printed and exported files go.
 fn exports_folder(store: &crate::store::Store) -> std::path::PathBuf {
     store

@@ -31,6 +31,7 @@ pub struct ReadingScreen {
 }
 
 enum Action {
+    Print,
     Claim(String),
     Open(String),
     Save,
@@ -189,6 +190,9 @@ impl ReadingScreen {
                         egui::Checkbox::new(&mut editor.critical, "Critical result"),
                     );
                     ui.horizontal(|ui| {
+                        if ui.button("Print report").clicked() {
+                            action = Some(Action::Print);
+                        }
                         if final_report {
                             if ui.button("Add addendum").clicked() {
                                 action = Some(Action::Addendum);
@@ -219,6 +223,23 @@ impl ReadingScreen {
             return;
         };
         let result: Result<String, String> = match action {
+            Action::Print => {
+                let Some(editor) = &self.editor else {
+                    return;
+                };
+                let accession = editor.accession.clone();
+                match reports::printed_report(store, actor, &accession) {
+                    Ok(doc) => {
+                        let (ok, text) = super::save_and_open(
+                            store,
+                            &format!("report-{accession}.pdf"),
+                            &doc.to_pdf(),
+                        );
+                        if ok { Ok(text) } else { Err(text) }
+                    }
+                    Err(e) => Err(format!("The report could not be printed: {e}.")),
+                }
+            }
             Action::Claim(accession) => reading::assign(store, actor, &accession, &actor.login)
                 .map(|()| format!("{accession} is yours."))
                 .map_err(|e| e.to_string()),

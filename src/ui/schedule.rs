@@ -671,7 +671,7 @@ impl ScheduleScreen {
         };
         let procedure = store.procedure(&row.order.procedure_code).ok().flatten();
         let document = PrintedDocument {
-            letterhead: super::letterhead(store),
+            letterhead: crate::documents::letterhead(store),
             title: "Preparing for your exam".into(),
             facts: vec![
                 (
