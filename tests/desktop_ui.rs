@@ -493,7 +493,10 @@ fn a_technologist_runs_a_walk_in_and_the_radiologist_signs_it_and_the_oru_is_que
     // The signed report prints under the practice's letterhead (read back by poppler).
     unsafe { std::env::set_var("LIGHTBOX_NO_OPEN", "1") };
     click(&mut harness, "Print report");
-    let pdf = dir.path().join("exports").join(format!("report-{accession}.pdf"));
+    let pdf = dir
+        .path()
+        .join("exports")
+        .join(format!("report-{accession}.pdf"));
     let text = std::process::Command::new("pdftotext")
         .arg(&pdf)
         .arg("-")
@@ -507,7 +510,10 @@ fn a_technologist_runs_a_walk_in_and_the_radiologist_signs_it_and_the_oru_is_que
         "No acute cardiopulmonary process.",
         "Final report signed by drjones",
     ] {
-        assert!(text.contains(expected), "{expected:?} missing from:\n{text}");
+        assert!(
+            text.contains(expected),
+            "{expected:?} missing from:\n{text}"
+        );
     }
     assert!(!text.contains("DRAFT"));
     // The ORU for the EHR is built and queued.
@@ -1140,4 +1146,131 @@ fn images_imported_from_a_folder_open_in_the_viewer_which_scrolls_windows_and_zo
     harness.step();
     harness.snapshot_options("viewer", &SnapshotOptions::new().max_failed_pixels(50));
     drop(services);
+}
+
+#[test]
+fn the_front_desk_edits_a_patient_records_insurance_and_merges_a_duplicate_with_undo() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut harness = harness(app(dir.path()));
+    first_run(&mut harness);
+    let admin = harness.state().actor().unwrap().clone();
+    let mut store = Store::open(&dir.path().join("lightbox.sqlite")).unwrap();
+    // The duplicate (registered by an HL7 feed, say) has the order.
+    let accessions = orders_waiting(&mut store, &admin, "72148", 1);
+    let duplicate = store.search_patients("DOE", 10).unwrap().remove(0);
+    let kept = lightbox::his::register(
+        &mut store,
+        &admin,
+        &lightbox::his::Registration {
+            patient: lightbox::store::his::PatientRecord {
+                family_name: "DOE".into(),
+                given_name: "JANE".into(),
+                birth_date: "1970-03-15".into(),
+                ..Default::default()
+            },
+            identifiers: vec![],
+            confirmed_new: true,
+        },
+    )
+    .unwrap();
+    type_into(&mut harness, "Search patients", &kept.mrn);
+    click(&mut harness, &kept.mrn);
+    // Edit: phone and an allergy.
+    click(&mut harness, "Edit patient");
+    replace_text(&mut harness, "Edit phone", "555-0100");
+    replace_text(
+        &mut harness,
+        "Alerts and allergies",
+        "iodinated contrast allergy",
+    );
+    click(&mut harness, "Save changes");
+    let saved = store.patient(kept.id).unwrap();
+    assert_eq!(saved.phone, "555-0100");
+    assert_eq!(saved.alerts, "iodinated contrast allergy");
+    assert!(
+        harness
+            .query_by_label_contains("Alerts: iodinated contrast allergy")
+            .is_some()
+    );
+    // Insurance needing prior authorisation: eligibility, then the authorisation.
+    click(&mut harness, "Add insurance");
+    type_into(&mut harness, "Payer", "ACME Health");
+    type_into(&mut harness, "Member number", "XG-1234");
+    click(
+        &mut harness,
+        "Payer requires prior authorisation for imaging",
+    );
+    click(&mut harness, "Save insurance");
+    assert!(
+        harness
+            .query_by_label_contains("needs prior authorisation")
+            .is_some()
+    );
+    click(&mut harness, "Eligible ACME Health");
+    type_into(&mut harness, "Authorisation number", "PA-778");
+    type_into(&mut harness, "Valid from", "2026-11-01");
+    type_into(&mut harness, "Valid to", "2026-10-01");
+    click(&mut harness, "Record authorisation");
+    assert!(
+        harness
+            .query_by_label_contains("valid-to date after")
+            .is_some()
+    );
+    replace_text(&mut harness, "Valid to", "2027-01-31");
+    click(&mut harness, "Record authorisation");
+    let policy = store.insurance_of(kept.id).unwrap().remove(0);
+    assert_eq!(policy.eligibility, "eligible");
+    assert_eq!(
+        store.authorisation(policy.id).unwrap(),
+        (
+            "approved".to_string(),
+            "PA-778".to_string(),
+            "2026-11-01".to_string(),
+            "2027-01-31".to_string()
+        )
+    );
+    // Merge the duplicate: preview first, then merge, then undo.
+    type_into(&mut harness, "MRN of the duplicate", &duplicate.mrn);
+    click(&mut harness, "Preview merge");
+    assert!(
+        harness
+            .query_by_label_contains("moves 1 orders, 0 identifiers and 0 archived studies")
+            .is_some()
+    );
+    assert_eq!(
+        store.orders_of_patient(kept.id).unwrap().len(),
+        0,
+        "a preview changes nothing"
+    );
+    click(&mut harness, "Merge now");
+    assert_eq!(store.orders_of_patient(kept.id).unwrap().len(), 1);
+    assert!(
+        harness
+            .state()
+            .patients()
+            .timeline()
+            .iter()
+            .any(|w| w.contains(&accessions[0]) && w.contains("ordered")),
+        "{:?}",
+        harness.state().patients().timeline()
+    );
+    click(&mut harness, &format!("Undo merge of {}", duplicate.mrn));
+    assert_eq!(store.orders_of_patient(kept.id).unwrap().len(), 0);
+    assert_eq!(store.orders_of_patient(duplicate.id).unwrap().len(), 1);
+    let audit: Vec<String> = store
+        .audit_about(&format!("patient:{}", kept.mrn))
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    for action in [
+        "patient.update",
+        "patient.insurance.add",
+        "patient.insurance.eligibility",
+        "patient.insurance.authorisation",
+        "patient.merge",
+        "patient.unmerge",
+    ] {
+        assert!(audit.contains(&action.to_string()), "{action} in {audit:?}");
+    }
 }

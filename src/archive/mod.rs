@@ -63,6 +63,14 @@ pub struct ArchiveFolder {
 }
 
 impl ArchiveFolder {
+    /// The archive at `root` as seen by a process that is not its writer (the window beside
+    /// the running services): no folder is created and no leftover is cleared.
+    pub fn at(root: &Path) -> ArchiveFolder {
+        ArchiveFolder {
+            root: root.to_path_buf(),
+        }
+    }
+
     /// Opens the archive at `root`, creating it, and clears leftovers of interrupted writes.
     pub fn open(root: &Path) -> Result<ArchiveFolder, ArchiveError> {
         fs::create_dir_all(root).map_err(io_err("creating", root))?;

@@ -385,3 +385,177 @@ pub fn unmerge_with_archive(
     move_archived_studies(store, archive, &studies, &merged_record)?;
     Ok(())
 }
+
+/// Records the payer's eligibility answer (eligible or ineligible) for a policy.
+pub fn record_eligibility(
+    store: &Store,
+    actor: &Actor,
+    policy: i64,
+    eligible: bool,
+) -> Result<(), HisError> {
+    let p = store.insurance(policy)?;
+    let subject = format!("patient:{}", store.patient(p.patient)?.mrn);
+    access::authorise(store, actor, Action::EditPatient, &subject)?;
+    let status = if eligible { "eligible" } else { "ineligible" };
+    store.set_eligibility(policy, status)?;
+    access::audit(
+        store,
+        actor,
+        "patient.insurance.eligibility",
+        &subject,
+        "ok",
+        status,
+    )?;
+    Ok(())
+}
+
+/// Records a prior authorisation (number and validity dates YYYY-MM-DD) for a policy.
+pub fn record_authorisation(
+    store: &Store,
+    actor: &Actor,
+    policy: i64,
+    number: &str,
+    valid_from: &str,
+    valid_to: &str,
+) -> Result<(), HisError> {
+    let p = store.insurance(policy)?;
+    let subject = format!("patient:{}", store.patient(p.patient)?.mrn);
+    access::authorise(store, actor, Action::EditPatient, &subject)?;
+    let date = |d: &str| chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok();
+    let (Some(from), Some(to)) = (date(valid_from), date(valid_to)) else {
+        return Err(HisError::Invalid(
+            "write the authorisation dates as YYYY-MM-DD".into(),
+        ));
+    };
+    if number.trim().is_empty() || to < from {
+        return Err(HisError::Invalid(
+            "an authorisation needs its number and a valid-to date after the valid-from date"
+                .into(),
+        ));
+    }
+    store.set_authorisation(
+        policy,
+        "approved",
+        number.trim(),
+        &from.to_string(),
+        &to.to_string(),
+    )?;
+    access::audit(
+        store,
+        actor,
+        "patient.insurance.authorisation",
+        &subject,
+        "ok",
+        number.trim(),
+    )?;
+    Ok(())
+}
+
+/// One line of a patient's timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimelineEntry {
+    /// When (sortable text: UTC timestamps, or a study's date).
+    pub at: String,
+    /// What happened, in the practice's words.
+    pub what: String,
+}
+
+/// Everything that happened to a patient, newest first: orders and every exam status change,
+/// reports signed, charges, and archived studies (under all the patient's identifiers).
+/// Audited as a read of the patient.
+pub fn timeline(
+    store: &Store,
+    actor: &Actor,
+    patient_id: i64,
+) -> Result<Vec<TimelineEntry>, HisError> {
+    let patient = read_patient(store, actor, patient_id)?;
+    let mut out = Vec::new();
+    for order in store.orders_of_patient(patient_id)? {
+        for h in store.exam_history(order.id)? {
+            let what = if h.from.is_empty() {
+                format!(
+                    "{} {} ordered ({})",
+                    order.accession, order.procedure_code, order.priority
+                )
+            } else {
+                format!(
+                    "{} {} → {}{}",
+                    order.accession,
+                    h.from.replace('_', " "),
+                    h.to.replace('_', " "),
+                    if h.note.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", h.note)
+                    }
+                )
+            };
+            out.push(TimelineEntry { at: h.at, what });
+        }
+        for r in store.reports_of_order(order.id)? {
+            if !r.signed_at.is_empty() {
+                out.push(TimelineEntry {
+                    at: r.signed_at.clone(),
+                    what: format!(
+                        "{} {} {} signed by {}{}",
+                        order.accession,
+                        r.kind,
+                        r.status,
+                        r.signer,
+                        if r.critical {
+                            " — CRITICAL RESULT"
+                        } else {
+                            ""
+                        }
+                    ),
+                });
+            }
+        }
+    }
+    let accessions: std::collections::HashSet<String> = store
+        .orders_of_patient(patient_id)?
+        .into_iter()
+        .map(|o| o.accession)
+        .collect();
+    for status in ["pending", "reviewed", "billed"] {
+        for c in store.charges(Some(status))? {
+            if accessions.contains(&c.accession) {
+                out.push(TimelineEntry {
+                    at: String::new(),
+                    what: format!(
+                        "{} charge {} {}.{:02} ({status})",
+                        c.accession,
+                        c.cpt,
+                        c.amount_cents / 100,
+                        c.amount_cents % 100
+                    ),
+                });
+            }
+        }
+    }
+    let mut ids = vec![patient.mrn.clone()];
+    ids.extend(
+        store
+            .patient_identifiers(patient_id)?
+            .into_iter()
+            .map(|i| i.value),
+    );
+    for s in store.archived_studies_of(&ids)? {
+        let date = if s.study_date.len() == 8 {
+            format!(
+                "{}-{}-{}",
+                &s.study_date[..4],
+                &s.study_date[4..6],
+                &s.study_date[6..]
+            )
+        } else {
+            s.study_date.clone()
+        };
+        out.push(TimelineEntry {
+            at: date,
+            what: format!("study {} ({}) archived", s.description, s.modalities),
+        });
+    }
+    out.sort_by(|a, b| b.at.cmp(&a.at));
+    Ok(out)
+}

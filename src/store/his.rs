@@ -621,6 +621,39 @@ impl Store {
         Ok(())
     }
 
+    /// A patient's insurance policies, newest first.
+    pub fn insurance_of(&self, patient: i64) -> StoreResult<Vec<InsurancePolicy>> {
+        let ids: Vec<i64> = {
+            let mut stmt = self
+                .conn
+                .prepare_cached(
+                    "SELECT id FROM insurance_policies WHERE patient = ?1 ORDER BY id DESC",
+                )
+                .ctx("preparing policies")?;
+            let rows = stmt
+                .query_map([patient], |r| r.get(0))
+                .ctx("reading policies")?;
+            rows.collect::<Result<Vec<_>, _>>()
+                .ctx("reading policies")?
+        };
+        ids.into_iter().map(|id| self.insurance(id)).collect()
+    }
+
+    /// Records the payer's answer to an eligibility check.
+    pub fn set_eligibility(&self, policy: i64, eligibility: &str) -> StoreResult<()> {
+        let n = self
+            .cached_execute(
+                "UPDATE insurance_policies SET eligibility = ?2,
+                    eligibility_checked = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?1",
+                params![policy, eligibility],
+            )
+            .ctx("recording eligibility")?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("insurance policy {policy}")));
+        }
+        Ok(())
+    }
+
     /// A policy's authorisation: (status, number, valid from, valid to).
     pub fn authorisation(&self, policy: i64) -> StoreResult<(String, String, String, String)> {
         self.cached_query_row(

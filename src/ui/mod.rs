@@ -5,6 +5,7 @@ mod billing;
 mod exams_today;
 mod integration;
 mod orders;
+mod patient_record;
 mod patients;
 mod reading;
 mod schedule;

@@ -46,6 +46,7 @@ struct SelectedPatient {
     loaded: bool,
     identifiers: Vec<PatientIdentifier>,
     orders: Vec<OrderRecord>,
+    record: super::patient_record::RecordPanel,
 }
 
 impl SelectedPatient {
@@ -56,6 +57,7 @@ impl SelectedPatient {
             loaded: false,
             identifiers: Vec::new(),
             orders: Vec::new(),
+            record: Default::default(),
         }
     }
 }
@@ -67,6 +69,14 @@ impl PatientsScreen {
         if let Some(s) = &mut self.selected {
             s.loaded = false;
         }
+    }
+
+    /// The open patient's timeline (for tests).
+    pub fn timeline(&self) -> Vec<String> {
+        self.selected
+            .as_ref()
+            .map(|s| s.record.timeline().iter().map(|e| e.what.clone()).collect())
+            .unwrap_or_default()
     }
 
     /// The patients currently listed (for tests).
@@ -97,6 +107,7 @@ impl PatientsScreen {
             }
             selected.identifiers = store.patient_identifiers(id).unwrap_or_default();
             selected.orders = store.orders_of_patient(id).unwrap_or_default();
+            selected.record.load(store, actor, &selected.patient);
             selected.loaded = true;
         }
     }
@@ -274,6 +285,8 @@ impl PatientsScreen {
         if let Some(confirmed) = register {
             self.register(store, actor, confirmed);
         }
+        let mut changed = false;
+        let mut record_message = None;
         ui.columns(2, |columns| {
             let ui = &mut columns[0];
             ui.label(format!("{} patients", self.results.len()));
@@ -297,7 +310,7 @@ impl PatientsScreen {
                     });
                 });
             let ui = &mut columns[1];
-            if let Some(selected) = &self.selected {
+            if let Some(selected) = &mut self.selected {
                 let p = &selected.patient;
                 ui.strong(format!(
                     "{}, {} — MRN {}",
@@ -314,24 +327,43 @@ impl PatientsScreen {
                 for id in &selected.identifiers {
                     ui.label(format!("ID {} from {}", id.value, id.issuer));
                 }
-                ui.separator();
-                ui.strong("Orders");
-                if selected.orders.is_empty() {
-                    ui.label("No orders.");
-                }
-                for o in &selected.orders {
-                    ui.label(format!(
-                        "{} · {} · {} · {}",
-                        o.accession,
-                        o.procedure_code,
-                        o.priority,
-                        o.status.replace('_', " ")
-                    ));
-                }
+                egui::ScrollArea::vertical()
+                    .id_salt("patient_record")
+                    .show(ui, |ui| {
+                        ui.separator();
+                        ui.strong("Orders");
+                        if selected.orders.is_empty() {
+                            ui.label("No orders.");
+                        }
+                        for o in &selected.orders {
+                            ui.label(format!(
+                                "{} · {} · {} · {}",
+                                o.accession,
+                                o.procedure_code,
+                                o.priority,
+                                o.status.replace('_', " ")
+                            ));
+                        }
+                        ui.separator();
+                        let patient = selected.patient.clone();
+                        if let Some(outcome) = selected.record.show(ui, store, actor, &patient) {
+                            if outcome.0 {
+                                selected.loaded = false;
+                                changed = true;
+                            }
+                            record_message = Some(outcome);
+                        }
+                    });
             } else {
                 ui.label("Select a patient to see the record.");
             }
         });
+        if record_message.is_some() {
+            self.message = record_message;
+        }
+        if changed {
+            self.searched = None;
+        }
         if let Some(p) = open {
             self.selected = Some(SelectedPatient::open(p));
             self.form = None;
