@@ -29,6 +29,10 @@ struct Cli {
     /// Data folder (database and archive). Default: the per-user data folder.
     #[arg(long, global = true)]
     data_dir: Option<PathBuf>,
+    /// Open a throw-away demo practice (rooms, a week of schedule, patients, studies,
+    /// reports) to try every screen; it is deleted when the window closes.
+    #[arg(long, conflicts_with = "data_dir")]
+    demo: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -304,6 +308,19 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if cli.demo {
+        if cli.command.is_some() {
+            bail!("--demo opens the window; it does not go with a subcommand");
+        }
+        let demo = lightbox::demo::DemoFolder::create()?;
+        eprintln!(
+            "Preparing the demo practice in {} …",
+            demo.data.root().display()
+        );
+        lightbox::demo::populate(&demo.data, chrono::Local::now().naive_local())?;
+        lightbox::ui::run_desktop(demo.data.clone())?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let data = DataFolder::resolve(cli.data_dir.as_deref())?;
     let Some(command) = cli.command else {
         lightbox::ui::run_desktop(data)?;

@@ -747,7 +747,7 @@ fn the_front_desk_books_moves_checks_in_and_prints_preparation_on_the_schedule()
         .go_to(day, lightbox::ui::CalendarSpan::Week);
     harness.run();
     harness
-        .get_by_label_contains(&format!("{} · DOE, JANE", accessions[1]))
+        .get_by_label_contains(&format!("DOE · {}", accessions[1]))
         .click();
     harness.run();
     click(&mut harness, "No-show");
@@ -1273,4 +1273,101 @@ fn the_front_desk_edits_a_patient_records_insurance_and_merges_a_duplicate_with_
     ] {
         assert!(audit.contains(&action.to_string()), "{action} in {audit:?}");
     }
+}
+
+/// A demo practice as of Wednesday 2026-11-25 10:00, opened in the window at that time.
+fn demo_app(dir: &std::path::Path) -> LightboxApp {
+    let data = lightbox::app::DataFolder::resolve(Some(dir)).unwrap();
+    let now = chrono::NaiveDate::from_ymd_opt(2026, 11, 25)
+        .unwrap()
+        .and_hms_opt(10, 0, 0)
+        .unwrap();
+    lightbox::demo::populate(&data, now).unwrap();
+    let store = data.open_store().unwrap();
+    let (_sender, receiver) = events::channel(64, None);
+    let mut app =
+        LightboxApp::new(store, receiver, "DICOM: LIGHTBOX on 0.0.0.0:11112".into()).unwrap();
+    app.set_clock(now);
+    app
+}
+
+#[test]
+fn the_demo_practice_fills_every_screen_and_each_main_screen_matches_its_reference_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut harness = harness(demo_app(dir.path()));
+    harness.run();
+    assert!(
+        harness
+            .query_by_label_contains("Demo practice: sign in as admin (administrator)")
+            .is_some()
+    );
+    let store = Store::open(&dir.path().join("lightbox.sqlite")).unwrap();
+    // Orders in every state.
+    for status in [
+        "needs_review",
+        "ordered",
+        "scheduled",
+        "arrived",
+        "in_progress",
+        "completed",
+        "preliminary",
+        "final",
+        "cancelled",
+    ] {
+        assert!(
+            !store.orders_with_status(status).unwrap().is_empty(),
+            "no {status} order in the demo"
+        );
+    }
+    // Studies of several modalities, and a prior for the first patient.
+    let studies = store
+        .query_index(lightbox::store::index::Level::Study, &[], 100)
+        .unwrap();
+    let modalities: std::collections::BTreeSet<String> = studies
+        .iter()
+        .flat_map(|s| s.modalities_in_study.split(['\\', ',']).map(str::to_string))
+        .collect();
+    for m in ["CT", "MR", "US"] {
+        assert!(modalities.contains(m), "{m} in {modalities:?}");
+    }
+    let garcia = store.search_patients("GARCIA", 5).unwrap().remove(0);
+    assert_eq!(
+        store
+            .archived_studies_of(std::slice::from_ref(&garcia.mrn))
+            .unwrap()
+            .len(),
+        2,
+        "the exam and its prior"
+    );
+    assert_eq!(store.destinations().unwrap().len(), 1);
+
+    // Front desk: the week's schedule.
+    sign_in_as(&mut harness, "frontdesk", "demo-password");
+    click(&mut harness, "Schedule");
+    click(&mut harness, "Week");
+    assert!(harness.state_mut().schedule().bookings().len() >= 12);
+    harness.snapshot_options(
+        "schedule_week",
+        &SnapshotOptions::new().max_failed_pixels(50),
+    );
+    click(&mut harness, "Orders");
+    harness.snapshot_options("orders", &SnapshotOptions::new().max_failed_pixels(50));
+    // Technologist: today's exams by room.
+    sign_in_as(&mut harness, "tech", "demo-password");
+    assert!(harness.state().today().listed().len() >= 6);
+    harness.snapshot_options("today", &SnapshotOptions::new().max_failed_pixels(50));
+    // Radiologist: the worklist holds the completed and preliminary exams.
+    sign_in_as(&mut harness, "drreed", "demo-password");
+    assert_eq!(harness.state().reading().rows().len(), 4);
+    // Administrator: settings and billing.
+    sign_in_as(&mut harness, "admin", "demo-password");
+    click(&mut harness, "Settings");
+    click(&mut harness, "Rooms");
+    harness.snapshot_options(
+        "settings_rooms",
+        &SnapshotOptions::new().max_failed_pixels(50),
+    );
+    click(&mut harness, "Billing");
+    assert!(!harness.state().billing().charges().is_empty());
+    harness.snapshot_options("billing", &SnapshotOptions::new().max_failed_pixels(50));
 }

@@ -385,13 +385,25 @@ impl ScheduleScreen {
     }
 
     /// One booking: selectable, and draggable to another hour, day or room.
-    fn booking(&mut self, ui: &mut egui::Ui, row: &WorklistRow) {
+    /// In the week view (`compact`) a booking shows time and family name; the rest is in its
+    /// tooltip and the side panel.
+    fn booking(&mut self, ui: &mut egui::Ui, row: &WorklistRow, compact: bool) {
         let id = egui::Id::unique(("booking", &row.order.accession));
-        let label = Self::booking_label(row);
+        let full = Self::booking_label(row);
+        let label = if compact {
+            format!(
+                "{} {} · {}",
+                row.step.start_time.get(11..16).unwrap_or("walk-in"),
+                row.patient.family_name,
+                row.order.accession
+            )
+        } else {
+            full.clone()
+        };
         let selected = self.selected.as_deref() == Some(row.order.accession.as_str());
         let response = ui
             .dnd_drag_source(id, row.order.accession.clone(), |ui| {
-                ui.selectable_label(selected, label)
+                ui.selectable_label(selected, label).on_hover_text(full)
             })
             .inner;
         if response.clicked() {
@@ -434,7 +446,7 @@ impl ScheduleScreen {
                                 ui.set_min_width(220.0);
                                 ui.weak(format!("{hour:02}:00"));
                                 for row in in_hour {
-                                    self.booking(ui, row);
+                                    self.booking(ui, row, false);
                                 }
                             },
                         );
@@ -488,12 +500,13 @@ impl ScheduleScreen {
                     let (_, dropped) = ui.dnd_drop_zone::<String, _>(
                         egui::Frame::default().inner_margin(2.0),
                         |ui| {
-                            ui.set_min_width(150.0);
+                            ui.set_min_width(90.0);
+                            ui.set_max_width(150.0);
                             if open_hours(room, *d).is_none() {
                                 ui.weak("closed");
                             }
                             for row in &rows {
-                                self.booking(ui, row);
+                                self.booking(ui, row, true);
                             }
                         },
                     );

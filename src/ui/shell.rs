@@ -160,6 +160,10 @@ pub struct LightboxApp {
     data_version: i64,
     preferences: Preferences,
     last_input: Instant,
+    /// A demo practice: the sign-in screen lists its accounts.
+    demo: bool,
+    /// A fixed "now" (tests and reference images); None = the computer's clock.
+    clock: Option<chrono::NaiveDateTime>,
 }
 
 impl LightboxApp {
@@ -202,8 +206,20 @@ impl LightboxApp {
                 read_at: None,
             },
             last_input: Instant::now(),
+            demo: crate::demo::is_demo(&store),
+            clock: None,
             store,
         })
+    }
+
+    /// Fixes the time the screens use as "now" (tests, reference images).
+    pub fn set_clock(&mut self, now: chrono::NaiveDateTime) {
+        self.clock = Some(now);
+    }
+
+    fn now(&self) -> chrono::NaiveDateTime {
+        self.clock
+            .unwrap_or_else(|| chrono::Local::now().naive_local())
     }
 
     /// Whether the window is locked.
@@ -371,8 +387,25 @@ impl LightboxApp {
             }
             Session::SignIn(form) => {
                 let mut done = None;
-                egui::CentralPanel::default()
-                    .show(ui, |ui| done = form.show(ui, &self.store, &self.practice));
+                let demo = self.demo;
+                egui::CentralPanel::default().show(ui, |ui| {
+                    done = form.show(ui, &self.store, &self.practice);
+                    if demo {
+                        ui.separator();
+                        ui.label(format!(
+                            "Demo practice: sign in as {} with the password {}.",
+                            crate::demo::DEMO_USERS
+                                .iter()
+                                .map(|(login, role)| format!(
+                                    "{login} ({})",
+                                    role.code().replace('_', " ")
+                                ))
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            crate::demo::DEMO_PASSWORD
+                        ));
+                    }
+                });
                 if let Some(actor) = done {
                     // Each role starts on its own main screen.
                     self.screen = Screen::for_role(actor.role)[0];
@@ -441,15 +474,12 @@ impl LightboxApp {
             Screen::Patients => self.patients.show(ui, &mut self.store, &actor),
             Screen::Orders => self.orders.show(ui, &mut self.store, &actor),
             Screen::Schedule => {
-                let now = chrono::Local::now().naive_local();
+                let now = self.now();
                 self.schedule
                     .show(ui, &mut self.store, &actor, now.date(), now)
             }
             Screen::Today => {
-                let today = chrono::Local::now()
-                    .date_naive()
-                    .format("%Y-%m-%d")
-                    .to_string();
+                let today = self.now().date().format("%Y-%m-%d").to_string();
                 self.today.show(ui, &mut self.store, &actor, &today)
             }
             Screen::Reading => self.reading.show(ui, &mut self.store, &actor),

@@ -1,0 +1,353 @@
+//! `lightbox --demo`: a believable practice on a throw-away data folder, so anyone can try
+//! every screen at once — rooms, this week's schedule, patients, orders in every state,
+//! synthetic studies (phantoms in several modalities, with a prior), signed reports, an EHR
+//! destination and an account per role. Everything is made through the same domain functions
+//! the screens and interfaces use, so the data obeys the same rules.
+
+use std::path::Path;
+
+use anyhow::Context;
+use chrono::{Datelike, Duration, NaiveDateTime, NaiveTime};
+use dicom_core::{DataElement, PrimitiveValue, VR};
+use dicom_dictionary_std::tags;
+
+use crate::access::{self, Actor, Role};
+use crate::app::{self, ArchiveServices, DataFolder};
+use crate::his::{self, Registration};
+use crate::pacs::synthetic::{SYNTHETIC_ROOT, SyntheticSeries};
+use crate::ris::{self, ExamStatus, OrderRequest, Priority, reports};
+use crate::store::Store;
+use crate::store::his::PatientRecord;
+
+/// The password of every demo account (shown on the sign-in screen in demo mode).
+pub const DEMO_PASSWORD: &str = "demo-password";
+
+/// The demo accounts: (login, role).
+pub const DEMO_USERS: [(&str, Role); 4] = [
+    ("admin", Role::Administrator),
+    ("frontdesk", Role::FrontDesk),
+    ("tech", Role::Technologist),
+    ("drreed", Role::Radiologist),
+];
+
+const PATIENTS: [(&str, &str, &str, &str); 12] = [
+    ("GARCIA", "MARIA", "1968-04-12", "F"),
+    ("NGUYEN", "MINH", "1975-09-30", "M"),
+    ("OKAFOR", "CHIDI", "1982-01-17", "M"),
+    ("MÜLLER", "ANNA", "1959-07-08", "F"),
+    ("SMITH", "JOHN", "1947-11-23", "M"),
+    ("PATEL", "PRIYA", "1990-02-14", "F"),
+    ("JOHNSON", "ROBERT", "1972-06-05", "M"),
+    ("KOWALSKI", "EWA", "1965-12-01", "F"),
+    ("O'BRIEN", "SEAN", "1988-03-21", "M"),
+    ("ROSSI", "GIULIA", "1979-10-10", "F"),
+    ("TANAKA", "HIROSHI", "1953-05-29", "M"),
+    ("WILLIAMS", "GRACE", "2001-08-18", "F"),
+];
+
+/// Where an exam of the demo stops.
+#[derive(Clone, Copy)]
+enum Stage {
+    Scheduled,
+    Arrived,
+    InProgress,
+    Completed,
+    Preliminary,
+    Final,
+    Cancelled,
+}
+
+/// Fills `data` (a fresh folder) with the demo practice as of `now`.
+pub fn populate(data: &DataFolder, now: NaiveDateTime) -> anyhow::Result<()> {
+    let mut store = data.open_store()?;
+    ris::seed_starter_data(&store)?;
+    for (key, value) in [
+        (app::PRACTICE_NAME_SETTING, "Riverside Imaging (demo)"),
+        (app::PRACTICE_ADDRESS_SETTING, "12 River Road, Springfield"),
+        (app::PRACTICE_PHONE_SETTING, "555-0142"),
+        // Any free ports: the demo never clashes with a real install on the same PC.
+        (app::DICOM_PORT_SETTING, "0"),
+        (app::HL7_PORT_SETTING, "0"),
+        (app::LOCK_AFTER_SETTING, "0"),
+    ] {
+        store.set_setting(key, value)?;
+    }
+    let admin = access::create_first_administrator(&store, "admin", "Alex Admin", DEMO_PASSWORD)
+        .context("creating the demo administrator")?;
+    for (login, role) in &DEMO_USERS[1..] {
+        access::create_user(&store, &admin, login, login, *role, DEMO_PASSWORD)?;
+    }
+    let radiologist = Actor {
+        login: "drreed".into(),
+        role: Role::Radiologist,
+        origin: "demo".into(),
+    };
+    crate::hl7::outbound::add_destination(
+        &store,
+        &admin,
+        &crate::store::hl7::Destination {
+            name: "Springfield EHR".into(),
+            host: "127.0.0.1".into(),
+            port: 2576,
+            version: "2.5.1".into(),
+            events: "oru,status".into(),
+            report_text: "tx".into(),
+            ack_timeout_secs: 10,
+            enabled: true,
+            ..Default::default()
+        },
+    )?;
+    let patients: Vec<PatientRecord> = PATIENTS
+        .iter()
+        .map(|(family, given, birth, sex)| {
+            his::register(
+                &mut store,
+                &admin,
+                &Registration {
+                    patient: PatientRecord {
+                        family_name: (*family).into(),
+                        given_name: (*given).into(),
+                        birth_date: (*birth).into(),
+                        sex: (*sex).into(),
+                        phone: "555-0100".into(),
+                        ..Default::default()
+                    },
+                    identifiers: vec![],
+                    confirmed_new: true,
+                },
+            )
+        })
+        .collect::<Result<_, _>>()?;
+    let monday = now.date() - Duration::days(i64::from(now.weekday().num_days_from_monday()));
+    let at = |day: i64, hour: u32, minute: u32| {
+        (monday + Duration::days(day))
+            .and_time(NaiveTime::from_hms_opt(hour, minute, 0).unwrap_or(NaiveTime::MIN))
+    };
+    let today = i64::from(now.weekday().num_days_from_monday()).min(4);
+    // (patient, procedure, day of week, hour, minute, where it stops)
+    let plan: [(usize, &str, i64, u32, u32, Stage); 17] = [
+        // A prior: the same exam a year ago, reported.
+        (0, "70450", today - 371, 9, 0, Stage::Final),
+        (0, "70450", today - 2, 9, 0, Stage::Final),
+        (1, "72148", today - 2, 10, 0, Stage::Final),
+        (2, "71250", today - 1, 9, 30, Stage::Preliminary),
+        (3, "70551", today - 1, 11, 0, Stage::Completed),
+        (4, "74177", today - 1, 14, 0, Stage::Completed),
+        (5, "76700", today, 8, 30, Stage::Completed),
+        (6, "70450", today, 9, 0, Stage::InProgress),
+        (7, "73721", today, 10, 0, Stage::Arrived),
+        (8, "76856", today, 11, 0, Stage::Scheduled),
+        (9, "77067", today, 13, 0, Stage::Scheduled),
+        (10, "71260", today, 15, 0, Stage::Cancelled),
+        (11, "70553", today + 1, 9, 0, Stage::Scheduled),
+        (0, "71250", today + 1, 11, 0, Stage::Scheduled),
+        (1, "76536", today + 2, 10, 0, Stage::Scheduled),
+        (2, "72148", today + 3, 13, 0, Stage::Scheduled),
+        (3, "77066", today + 4, 9, 0, Stage::Scheduled),
+    ];
+    let images = data.root().join("demo-images");
+    let mut series_number = 0u64;
+    for (patient, code, day, hour, minute, stage) in plan {
+        let when = at(day, hour, minute);
+        let placed = ris::place_order(
+            &mut store,
+            &admin,
+            &request(&patients[patient], code, Priority::Routine, Some(when)),
+            when - Duration::hours(2),
+        )?;
+        let accession = placed.order.accession.clone();
+        let steps: &[ExamStatus] = match stage {
+            Stage::Scheduled => &[],
+            Stage::Arrived => &[ExamStatus::Arrived],
+            Stage::InProgress => &[ExamStatus::Arrived, ExamStatus::InProgress],
+            Stage::Cancelled => &[ExamStatus::Cancelled],
+            Stage::Completed | Stage::Preliminary | Stage::Final => &[
+                ExamStatus::Arrived,
+                ExamStatus::InProgress,
+                ExamStatus::Completed,
+            ],
+        };
+        for to in steps {
+            ris::change_status(&mut store, &admin, &accession, *to, "demo")?;
+        }
+        // Images of exams done; the scan in progress has not sent any yet.
+        if matches!(stage, Stage::Completed | Stage::Preliminary | Stage::Final) {
+            series_number += 1;
+            let procedure = store.procedure(code)?;
+            let modality = procedure.map(|p| p.modality).unwrap_or_else(|| "CT".into());
+            write_study(
+                &images,
+                &patients[patient],
+                &placed.step.study_uid,
+                &accession,
+                &modality,
+                &when.format("%Y%m%d").to_string(),
+                series_number,
+            )?;
+        }
+        if matches!(stage, Stage::Preliminary | Stage::Final) {
+            let id = reports::start(&mut store, &radiologist, &accession)?;
+            let body = format!(
+                "TECHNIQUE: Standard protocol.\n\nFINDINGS: No acute abnormality.\n\nIMPRESSION: Normal {} examination.",
+                code
+            );
+            reports::save(&mut store, &radiologist, id, &body, false)?;
+            let to = if matches!(stage, Stage::Final) {
+                ExamStatus::Final
+            } else {
+                ExamStatus::Preliminary
+            };
+            reports::sign(&mut store, &radiologist, id, to)?;
+        }
+    }
+    // Waiting for a slot, a STAT walk-in, and one that needs review.
+    ris::place_order(
+        &mut store,
+        &admin,
+        &request(&patients[4], "70553", Priority::Routine, None),
+        now,
+    )?;
+    ris::place_order(
+        &mut store,
+        &admin,
+        &request(&patients[5], "71046", Priority::Stat, None),
+        now,
+    )?;
+    ris::place_order(
+        &mut store,
+        &admin,
+        &request(&patients[6], "99999", Priority::Routine, None),
+        now,
+    )?;
+    drop(store);
+    let services = ArchiveServices::start(data)?;
+    let summary = crate::import::import_paths(&services.ingest, std::slice::from_ref(&images));
+    tracing::info!(
+        imported = summary.imported,
+        refused = summary.refused.len(),
+        "demo studies archived"
+    );
+    let _ = std::fs::remove_dir_all(&images);
+    if summary.imported == 0 {
+        anyhow::bail!("the demo studies could not be archived");
+    }
+    Ok(())
+}
+
+fn request(
+    patient: &PatientRecord,
+    code: &str,
+    priority: Priority,
+    when: Option<NaiveDateTime>,
+) -> OrderRequest {
+    OrderRequest {
+        patient: Some(patient.id),
+        placer_number: String::new(),
+        placer_app: String::new(),
+        procedure_code: code.into(),
+        priority,
+        reason: "Demo".into(),
+        icd10: vec!["R51.9".into()],
+        referring: None,
+        insurance: None,
+        authorisation: String::new(),
+        requested_time: when,
+        supplied: None,
+    }
+}
+
+/// Writes a small phantom series for an exam (its study UID and accession, the patient's
+/// MRN and name) as Part 10 files under `folder`.
+fn write_study(
+    folder: &Path,
+    patient: &PatientRecord,
+    study_uid: &str,
+    accession: &str,
+    modality: &str,
+    date: &str,
+    number: u64,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(folder)?;
+    let mut series = SyntheticSeries::new(number, 128);
+    series.patient_id = patient.mrn.clone();
+    series.patient_name = format!("{}^{}", patient.family_name, patient.given_name);
+    series.study_uid = study_uid.to_string();
+    series.series_uid = format!("{SYNTHETIC_ROOT}.2.77{number}{}", rand::random::<u32>());
+    series.accession = accession.to_string();
+    series.study_date = date.to_string();
+    let (slices, sop_class) = match modality {
+        "MR" => (20, "1.2.840.10008.5.1.4.1.1.4"),
+        "US" => (3, "1.2.840.10008.5.1.4.1.1.6.1"),
+        "MG" => (4, "1.2.840.10008.5.1.4.1.1.1.2"),
+        "DX" => (2, "1.2.840.10008.5.1.4.1.1.1.1"),
+        _ => (30, crate::pacs::synthetic::CT_IMAGE_STORAGE),
+    };
+    for i in 0..slices {
+        let mut object = series.slice(i).map_err(anyhow::Error::msg)?;
+        let put = |o: &mut dicom_object::FileDicomObject<dicom_object::InMemDicomObject>,
+                   tag,
+                   vr,
+                   v: &str| {
+            o.put(DataElement::new(tag, vr, PrimitiveValue::from(v)));
+        };
+        put(
+            &mut object,
+            tags::SPECIFIC_CHARACTER_SET,
+            VR::CS,
+            "ISO_IR 192",
+        );
+        put(&mut object, tags::MODALITY, VR::CS, modality);
+        put(&mut object, tags::SOP_CLASS_UID, VR::UI, sop_class);
+        put(
+            &mut object,
+            tags::STUDY_DESCRIPTION,
+            VR::LO,
+            &format!("{modality} demo study"),
+        );
+        put(
+            &mut object,
+            tags::PATIENT_BIRTH_DATE,
+            VR::DA,
+            &patient.birth_date.replace('-', ""),
+        );
+        put(&mut object, tags::PATIENT_SEX, VR::CS, &patient.sex);
+        object.update_meta(|meta| meta.media_storage_sop_class_uid = sop_class.to_string());
+        object
+            .write_to_file(folder.join(format!("{accession}-{i:03}.dcm")))
+            .with_context(|| format!("writing a demo image of {accession}"))?;
+    }
+    Ok(())
+}
+
+/// A data folder for one demo run under the system's temporary folder; removed by
+/// [`DemoFolder`]'s drop when the window closes.
+pub struct DemoFolder {
+    /// The folder.
+    pub data: DataFolder,
+}
+
+impl DemoFolder {
+    /// Creates a fresh folder named after this process.
+    pub fn create() -> anyhow::Result<DemoFolder> {
+        let root = std::env::temp_dir().join(format!("lightbox-demo-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        Ok(DemoFolder {
+            data: DataFolder::resolve(Some(&root))?,
+        })
+    }
+}
+
+impl Drop for DemoFolder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(self.data.root());
+    }
+}
+
+/// Whether `store` is a demo practice (the sign-in screen then shows the demo accounts).
+pub fn is_demo(store: &Store) -> bool {
+    store
+        .setting(app::PRACTICE_NAME_SETTING)
+        .ok()
+        .flatten()
+        .is_some_and(|n| n.ends_with("(demo)"))
+}
