@@ -154,7 +154,15 @@ fn first_run_sign_in_and_registering_a_patient_with_the_duplicate_warning() {
 #[test]
 fn the_integration_monitor_shows_live_hl7_and_resends_a_failed_message() {
     let dir = tempfile::tempdir().unwrap();
-    let mut harness = harness(app(dir.path()));
+    let mut app = app(dir.path());
+    // The monitor shows "today" (the worklist); a fixed day keeps the reference image stable.
+    app.set_clock(
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 25)
+            .unwrap()
+            .and_hms_opt(10, 0, 0)
+            .unwrap(),
+    );
+    let mut harness = harness(app);
     first_run(&mut harness);
     click(&mut harness, "Integration");
     assert!(
@@ -1367,6 +1375,15 @@ fn the_demo_practice_fills_every_screen_and_each_main_screen_matches_its_referen
         "settings_rooms",
         &SnapshotOptions::new().max_failed_pixels(50),
     );
+    // The monitor shows today's worklist as the scanners get it (built by the C-FIND code).
+    click(&mut harness, "Integration");
+    assert!(harness.query_by_label("Station MR1").is_some());
+    let mr_today = store
+        .orders_with_status("arrived")
+        .unwrap()
+        .remove(0)
+        .accession;
+    assert!(harness.query_by_label(&mr_today).is_some());
     click(&mut harness, "Billing");
     assert!(!harness.state().billing().charges().is_empty());
     harness.snapshot_options("billing", &SnapshotOptions::new().max_failed_pixels(50));

@@ -12,6 +12,7 @@ use crate::store::ris::WorklistRow;
 pub struct ExamsTodayScreen {
     loaded_for: Option<String>,
     rows: Vec<(WorklistRow, usize)>,
+    scanner_worklist: Vec<super::worklist_view::ScannerItem>,
     message: Option<(bool, String)>,
 }
 
@@ -46,8 +47,14 @@ impl ExamsTodayScreen {
         if self.loaded_for.as_deref() == Some(today) {
             return;
         }
-        match store.day_exams(today) {
-            Ok(rows) => self.rows = rows,
+        match store
+            .day_exams(today)
+            .and_then(|rows| Ok((rows, super::worklist_view::read(store, today)?)))
+        {
+            Ok((rows, scanner)) => {
+                self.rows = rows;
+                self.scanner_worklist = scanner;
+            }
             Err(e) => {
                 tracing::error!(error = %e, "today's exams could not be read");
                 self.message = Some((
@@ -69,6 +76,11 @@ impl ExamsTodayScreen {
             ui.label("No exams scheduled today.");
         }
         egui::ScrollArea::vertical().show(ui, |ui| {
+            egui::CollapsingHeader::new("What the scanners' worklists show")
+                .default_open(false)
+                .show(ui, |ui| {
+                    super::worklist_view::show(ui, &self.scanner_worklist, None)
+                });
             let mut room = String::new();
             for (row, images) in &self.rows {
                 if row.room_name != room {

@@ -16,6 +16,8 @@ pub struct IntegrationScreen {
     inbound: Vec<(InboundEntry, String)>,
     queues: Vec<(Destination, Vec<OutboundMessage>)>,
     reconciliation: Vec<ReconciliationItem>,
+    scanner_worklist: Vec<super::worklist_view::ScannerItem>,
+    worklist_date: String,
     open_message: Option<i64>,
     message: Option<(bool, String)>,
 }
@@ -50,6 +52,7 @@ impl IntegrationScreen {
                 })
                 .collect::<Result<_, crate::store::StoreError>>()?;
             self.reconciliation = store.open_reconciliation()?;
+            self.scanner_worklist = super::worklist_view::read(store, &self.worklist_date)?;
             Ok(())
         })();
         if let Err(e) = read {
@@ -63,7 +66,18 @@ impl IntegrationScreen {
     }
 
     /// Draws the screen.
-    pub fn show(&mut self, ui: &mut egui::Ui, store: &Store, actor: &Actor) {
+    pub fn show(
+        &mut self,
+        ui: &mut egui::Ui,
+        store: &Store,
+        actor: &Actor,
+        today: &str,
+        associations: &std::collections::VecDeque<super::study_browser::AssociationLine>,
+    ) {
+        if self.worklist_date != today {
+            self.worklist_date = today.to_string();
+            self.loaded = false;
+        }
         self.refresh(store);
         ui.heading("Integration");
         super::show_outcome(ui, self.message.as_ref());
@@ -149,6 +163,25 @@ impl IntegrationScreen {
                 ui.strong("ACK sent");
                 ui.monospace(m.ack.replace('\r', "\n"));
             }
+            ui.separator();
+            ui.strong("DICOM associations");
+            if associations.is_empty() {
+                ui.label("No DICOM associations since Lightbox started.");
+            }
+            for line in associations.iter().take(50) {
+                let text = format!(
+                    "#{} {} ({}) — {} stored — {}",
+                    line.id, line.calling_ae, line.peer, line.stored, line.state
+                );
+                if line.state.starts_with("refused") || line.state.contains("abort") {
+                    ui.colored_label(ui.visuals().error_fg_color, text);
+                } else {
+                    ui.label(text);
+                }
+            }
+            ui.separator();
+            ui.strong(format!("Worklist as the scanners see it ({today})"));
+            super::worklist_view::show(ui, &self.scanner_worklist, None);
             ui.separator();
             ui.strong("Reconciliation");
             if self.reconciliation.is_empty() {

@@ -14,6 +14,7 @@ mod shell;
 mod sign_in;
 mod study_browser;
 mod viewer;
+mod worklist_view;
 
 use std::sync::Arc;
 

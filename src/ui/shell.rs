@@ -486,7 +486,11 @@ impl LightboxApp {
             Screen::Billing => self.billing.show(ui, &self.store, &actor),
             Screen::Studies => self.studies.show(ui),
             Screen::Viewer => self.viewer.show(ui, &self.store),
-            Screen::Integration => self.integration.show(ui, &self.store, &actor),
+            Screen::Integration => {
+                let today = self.now().date().format("%Y-%m-%d").to_string();
+                self.integration
+                    .show(ui, &self.store, &actor, &today, self.studies.associations())
+            }
             Screen::Settings => self.settings.show(ui, &self.store, &actor),
         });
         // A study asked for on the Studies or Reading screen opens in the viewer.

@@ -208,6 +208,11 @@ impl StudyBrowser {
         &self.studies
     }
 
+    /// The DICOM associations seen since the window opened, newest first.
+    pub fn associations(&self) -> &VecDeque<AssociationLine> {
+        &self.associations
+    }
+
     /// The study the user asked to open, once.
     pub fn take_open_request(&mut self) -> Option<String> {
         self.open_request.take()
