@@ -128,7 +128,8 @@ pub fn populate(data: &DataFolder, now: NaiveDateTime) -> anyhow::Result<()> {
     let plan: [(usize, &str, i64, u32, u32, Stage); 17] = [
         // A prior: the same exam a year ago, reported.
         (0, "70450", today - 371, 9, 0, Stage::Final),
-        (0, "70450", today - 2, 9, 0, Stage::Final),
+        // Waiting to be read, with the prior above to compare.
+        (0, "70450", today - 2, 9, 0, Stage::Completed),
         (1, "72148", today - 2, 10, 0, Stage::Final),
         (2, "71250", today - 1, 9, 30, Stage::Preliminary),
         (3, "70551", today - 1, 11, 0, Stage::Completed),

@@ -1366,7 +1366,49 @@ fn the_demo_practice_fills_every_screen_and_each_main_screen_matches_its_referen
     harness.snapshot_options("today", &SnapshotOptions::new().max_failed_pixels(50));
     // Radiologist: the worklist holds the completed and preliminary exams.
     sign_in_as(&mut harness, "drreed", "demo-password");
+    assert_eq!(harness.state().reading().rows().len(), 5);
+    // GARCIA's head CT opens with last year's head CT listed as its prior.
+    let garcia_exam = store
+        .orders_of_patient(garcia.id)
+        .unwrap()
+        .into_iter()
+        .find(|o| o.status == "completed")
+        .unwrap();
+    click(&mut harness, &format!("Images {}", garcia_exam.accession));
+    assert_eq!(harness.state().screen(), Screen::Viewer);
+    let exam_uid = harness
+        .state_mut()
+        .viewer()
+        .study_uid()
+        .unwrap()
+        .to_string();
+    let priors = harness.state_mut().viewer().priors();
+    assert_eq!(priors.len(), 1);
+    assert_ne!(priors[0], exam_uid);
+    harness
+        .get_all_by_label_contains("CT CT demo study")
+        .next()
+        .unwrap()
+        .click();
+    harness.step();
+    assert_eq!(
+        harness.state_mut().viewer().study_uid(),
+        Some(priors[0].as_str())
+    );
+    harness.step();
+    harness.get_by_label("Back to the exam").click();
+    harness.step();
+    assert_eq!(
+        harness.state_mut().viewer().study_uid(),
+        Some(exam_uid.as_str())
+    );
+    // Only the unassigned exams when asked.
+    click(&mut harness, "Reading");
+    click(&mut harness, &format!("Claim {}", garcia_exam.accession));
+    click(&mut harness, "Unassigned");
     assert_eq!(harness.state().reading().rows().len(), 4);
+    click(&mut harness, "Mine");
+    assert_eq!(harness.state().reading().rows().len(), 1);
     // Administrator: settings and billing.
     sign_in_as(&mut harness, "admin", "demo-password");
     click(&mut harness, "Settings");

@@ -26,8 +26,12 @@ pub struct ReadingScreen {
     rows: Vec<ReadingRow>,
     editor: Option<Editor>,
     message: Option<(bool, String)>,
-    /// A study the radiologist asked to see (the shell opens the viewer).
-    open_images: Option<String>,
+    /// A study the radiologist asked to see: (study UID, accession); the shell opens the
+    /// viewer with the exam's priors.
+    open_images: Option<(String, String)>,
+    /// Worklist filters.
+    filter: ReadingFilter,
+    modalities: Vec<String>,
 }
 
 enum Action {
@@ -46,7 +50,7 @@ impl ReadingScreen {
     }
 
     /// The study to show in the viewer, once.
-    pub fn take_open_request(&mut self) -> Option<String> {
+    pub fn take_open_request(&mut self) -> Option<(String, String)> {
         self.open_images.take()
     }
 
@@ -59,7 +63,8 @@ impl ReadingScreen {
         if self.loaded {
             return;
         }
-        match reading::reading_worklist(store, actor, &ReadingFilter::default()) {
+        self.modalities = store.catalogue_modalities().unwrap_or_default();
+        match reading::reading_worklist(store, actor, &self.filter) {
             Ok(rows) => self.rows = rows,
             Err(e) => {
                 tracing::error!(error = %e, "reading worklist could not be read");
@@ -105,8 +110,35 @@ impl ReadingScreen {
     /// Draws the screen.
     pub fn show(&mut self, ui: &mut egui::Ui, store: &mut Store, actor: &Actor) {
         self.refresh(store, actor);
-        ui.heading("Reading worklist");
+        ui.horizontal(|ui| {
+            ui.heading("Reading worklist");
+            ui.separator();
+            let before = self.filter.clone();
+            egui::ComboBox::from_label("Modality")
+                .selected_text(self.filter.modality.clone().unwrap_or_else(|| "All".into()))
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut self.filter.modality, None, "All");
+                    for m in &self.modalities {
+                        ui.selectable_value(&mut self.filter.modality, Some(m.clone()), m);
+                    }
+                });
+            ui.selectable_value(&mut self.filter.radiologist, None, "Anyone's");
+            ui.selectable_value(
+                &mut self.filter.radiologist,
+                Some(actor.login.clone()),
+                "Mine",
+            );
+            ui.selectable_value(
+                &mut self.filter.radiologist,
+                Some(String::new()),
+                "Unassigned",
+            );
+            if self.filter != before {
+                self.loaded = false;
+            }
+        });
         super::show_outcome(ui, self.message.as_ref());
+        let now = chrono::Utc::now().naive_utc();
         let mut action: Option<Action> = None;
         ui.columns(2, |columns| {
             let ui = &mut columns[0];
@@ -120,7 +152,7 @@ impl ReadingScreen {
                     "Modality",
                     "Procedure",
                     "Status",
-                    "Done",
+                    "Waiting",
                     "Reader",
                     "",
                 ] {
@@ -137,12 +169,8 @@ impl ReadingScreen {
                     ui.label(&r.modality);
                     ui.label(&r.procedure_code);
                     ui.label(r.status.replace('_', " "));
-                    ui.label(
-                        r.completed_at
-                            .get(..16)
-                            .unwrap_or(&r.completed_at)
-                            .replace('T', " "),
-                    );
+                    ui.label(waiting_since(&r.completed_at, now))
+                        .on_hover_text(format!("images complete {} UTC", r.completed_at));
                     ui.label(&r.assigned_radiologist);
                     ui.horizontal(|ui| {
                         if r.assigned_radiologist.is_empty()
@@ -154,7 +182,7 @@ impl ReadingScreen {
                             action = Some(Action::Open(r.accession.clone()));
                         }
                         if ui.button(format!("Images {}", r.accession)).clicked() {
-                            self.open_images = Some(r.study_uid.clone());
+                            self.open_images = Some((r.study_uid.clone(), r.accession.clone()));
                         }
                     });
                     ui.end_row();
@@ -296,5 +324,44 @@ impl ReadingScreen {
             Err(e) => (false, e),
         });
         self.loaded = false;
+    }
+}
+
+/// How long an exam has waited to be read, as a radiologist says it ("3 h 20 min").
+fn waiting_since(completed_at_utc: &str, now_utc: chrono::NaiveDateTime) -> String {
+    let Ok(done) = chrono::NaiveDateTime::parse_from_str(
+        completed_at_utc.trim_end_matches('Z'),
+        "%Y-%m-%dT%H:%M:%S%.f",
+    ) else {
+        return "?".into();
+    };
+    let minutes = (now_utc - done).num_minutes().max(0);
+    match minutes {
+        0..60 => format!("{minutes} min"),
+        60..1440 => format!("{} h {} min", minutes / 60, minutes % 60),
+        _ => format!("{} d {} h", minutes / 1440, (minutes % 1440) / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn waiting_time_reads_like_a_radiologist_says_it() {
+        let now = chrono::NaiveDate::from_ymd_opt(2026, 11, 28)
+            .and_then(|d| d.and_hms_opt(12, 0, 0))
+            .unwrap_or_default();
+        assert_eq!(
+            super::waiting_since("2026-11-28T11:15:00.000Z", now),
+            "45 min"
+        );
+        assert_eq!(
+            super::waiting_since("2026-11-28T08:40:00.000Z", now),
+            "3 h 20 min"
+        );
+        assert_eq!(
+            super::waiting_since("2026-11-26T10:00:00.000Z", now),
+            "2 d 2 h"
+        );
+        assert_eq!(super::waiting_since("garbage", now), "?");
     }
 }

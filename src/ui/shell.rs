@@ -494,12 +494,21 @@ impl LightboxApp {
             Screen::Settings => self.settings.show(ui, &self.store, &actor),
         });
         // A study asked for on the Studies or Reading screen opens in the viewer.
-        if let Some(uid) = self
-            .studies
-            .take_open_request()
-            .or_else(|| self.reading.take_open_request())
-        {
+        if let Some(uid) = self.studies.take_open_request() {
             self.viewer.open(&self.store, &uid);
+            self.viewer.clear_priors();
+            self.screen = Screen::Viewer;
+            ui.ctx().request_repaint();
+        }
+        if let Some((uid, accession)) = self.reading.take_open_request() {
+            // The exam with its relevant priors (same patient under every identifier).
+            let priors = crate::ris::reading::priors(&self.store, &actor, &accession)
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, accession = %accession, "priors could not be listed");
+                    Vec::new()
+                });
+            self.viewer.open(&self.store, &uid);
+            self.viewer.set_priors(&uid, priors);
             self.screen = Screen::Viewer;
             ui.ctx().request_repaint();
         }

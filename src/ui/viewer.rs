@@ -315,12 +315,37 @@ pub struct ViewerScreen {
     picked: Option<Receiver<Vec<PathBuf>>>,
     import_path: String,
     message: Option<(bool, String)>,
+    /// The exam opened from the worklist and its relevant priors (most relevant first).
+    priors: Option<(String, Vec<crate::store::reports::ArchivedStudy>)>,
 }
 
 impl ViewerScreen {
     /// The archive's ingest, so imports go through the same path as C-STORE.
     pub fn set_ingest(&mut self, ingest: Ingest) {
         self.ingest = Some(ingest);
+    }
+
+    /// Lists `priors` of the exam `current` beside its series, to open with one click.
+    pub fn set_priors(&mut self, current: &str, priors: Vec<crate::store::reports::ArchivedStudy>) {
+        self.priors = Some((current.to_string(), priors));
+    }
+
+    /// No priors list (a study opened from the archive, not from an exam).
+    pub fn clear_priors(&mut self) {
+        self.priors = None;
+    }
+
+    /// The priors listed (tests).
+    pub fn priors(&self) -> Vec<String> {
+        self.priors
+            .as_ref()
+            .map(|(_, p)| p.iter().map(|s| s.study_uid.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The study shown.
+    pub fn study_uid(&self) -> Option<&str> {
+        self.study_uid.as_deref()
     }
 
     /// Takes the ingest back (the shell keeps it across a change of user).
@@ -565,10 +590,42 @@ impl ViewerScreen {
             );
             return;
         }
+        let mut open_study = None;
         egui::Panel::left("viewer_series")
             .resizable(true)
             .default_size(150.0)
-            .show(ui, |ui| self.show_series_list(ui));
+            .show(ui, |ui| {
+                if let Some((current, priors)) = &self.priors {
+                    ui.strong("Priors");
+                    if self.study_uid.as_deref() != Some(current.as_str())
+                        && ui.button("Back to the exam").clicked()
+                    {
+                        open_study = Some(current.clone());
+                    }
+                    if priors.is_empty() {
+                        ui.weak("No earlier studies of this patient.");
+                    }
+                    for p in priors {
+                        let shown = self.study_uid.as_deref() == Some(p.study_uid.as_str());
+                        let label = format!(
+                            "{} {} {}",
+                            super::study_browser::display_date(&p.study_date),
+                            p.modalities,
+                            p.description
+                        );
+                        if ui.selectable_label(shown, label).clicked() {
+                            open_study = Some(p.study_uid.clone());
+                        }
+                    }
+                    ui.separator();
+                }
+                self.show_series_list(ui)
+            });
+        if let Some(uid) = open_study {
+            let priors = self.priors.take();
+            self.open(store, &uid);
+            self.priors = priors;
+        }
         egui::CentralPanel::default()
             .frame(egui::Frame::default().fill(egui::Color32::BLACK))
             .show(ui, |ui| self.show_image(ui));
