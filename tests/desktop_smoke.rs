@@ -79,3 +79,119 @@ fn desktop_window_starts_with_its_dicom_service() {
     assert!(dir.path().join("lightbox.sqlite").is_file());
     assert!(dir.path().join("archive").is_dir());
 }
+
+/// An X server of our own on a free display number, stopped on drop.
+struct Xvfb {
+    display: String,
+    child: std::process::Child,
+}
+
+impl Xvfb {
+    fn start() -> Xvfb {
+        for n in (100 + std::process::id() % 400)..1000 {
+            if std::path::Path::new(&format!("/tmp/.X{n}-lock")).exists() {
+                continue;
+            }
+            let child = Command::new("Xvfb")
+                .arg(format!(":{n}"))
+                .args(["-screen", "0", "1366x768x24", "-nolisten", "tcp"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("Xvfb (install xvfb)");
+            let socket = format!("/tmp/.X11-unix/X{n}");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline && !std::path::Path::new(&socket).exists() {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            if std::path::Path::new(&socket).exists() {
+                return Xvfb {
+                    display: format!(":{n}"),
+                    child,
+                };
+            }
+        }
+        panic!("no free X display");
+    }
+
+    fn window(&self, args: &[&str]) -> std::process::Output {
+        Command::new(python())
+            .arg(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("tests/peers/x11_window.py"),
+            )
+            .args(args)
+            .env("DISPLAY", &self.display)
+            .output()
+            .expect("python with python-xlib")
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn the_window_appears_and_closing_it_stops_the_program_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let hl7_port = free_port();
+    for (key, value) in [("dicom.port", port), ("hl7.port", hl7_port)] {
+        assert!(
+            lightbox(dir.path(), &["settings", "set", key, &value.to_string()])
+                .status
+                .success()
+        );
+    }
+    let x = Xvfb::start();
+    let mut app = Command::new(lightbox_bin())
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env("DISPLAY", &x.display)
+        .env_remove("WAYLAND_DISPLAY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The window appears (mapped, titled "Lightbox").
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let window = loop {
+        assert!(
+            app.try_wait().unwrap().is_none(),
+            "the desktop app exited before its window appeared"
+        );
+        let found = x.window(&["find", "Lightbox"]);
+        if found.status.success() {
+            break String::from_utf8_lossy(&found.stdout).trim().to_string();
+        }
+        assert!(Instant::now() < deadline, "no Lightbox window appeared");
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    // The services run while the window is open.
+    wait_for_port(port);
+    // Close it as the title bar's X does; the program stops by itself, successfully.
+    assert!(x.window(&["close", &window]).status.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = app.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = app.kill();
+            panic!("the program did not stop after its window was closed");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut stderr = String::new();
+    use std::io::Read as _;
+    let _ = app.stderr.take().unwrap().read_to_string(&mut stderr);
+    assert!(status.success(), "exit {status:?}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // Its ports are free again and the store opens for the next start.
+    assert!(std::net::TcpListener::bind(("0.0.0.0", port)).is_ok());
+    assert!(std::net::TcpListener::bind(("0.0.0.0", hl7_port)).is_ok());
+    assert!(lightbox(dir.path(), &["hl7", "log"]).status.success());
+}
