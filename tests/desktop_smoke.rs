@@ -92,7 +92,7 @@ impl Xvfb {
             if std::path::Path::new(&format!("/tmp/.X{n}-lock")).exists() {
                 continue;
             }
-            let child = Command::new("Xvfb")
+            let mut child = Command::new("Xvfb")
                 .arg(format!(":{n}"))
                 .args(["-screen", "0", "1366x768x24", "-nolisten", "tcp"])
                 .stdout(Stdio::null())
@@ -110,16 +110,15 @@ impl Xvfb {
                     child,
                 };
             }
+            let _ = child.kill();
+            let _ = child.wait();
         }
         panic!("no free X display");
     }
 
     fn window(&self, args: &[&str]) -> std::process::Output {
         Command::new(python())
-            .arg(
-                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("tests/peers/x11_window.py"),
-            )
+            .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/x11_window.py"))
             .args(args)
             .env("DISPLAY", &self.display)
             .output()

@@ -718,7 +718,9 @@ fn the_front_desk_books_moves_checks_in_and_prints_preparation_on_the_schedule()
 
     // Check in; the preparation sheet prints as a PDF a real reader can read.
     harness
-        .get_by_label_contains(&format!("{} · DOE, JANE", accessions[0]))
+        .get_all_by_label_contains(&format!("{} · DOE, JANE", accessions[0]))
+        .next()
+        .unwrap()
         .click();
     harness.run();
     click(&mut harness, "Check in");
@@ -1429,4 +1431,268 @@ fn the_demo_practice_fills_every_screen_and_each_main_screen_matches_its_referen
     click(&mut harness, "Billing");
     assert!(!harness.state().billing().charges().is_empty());
     harness.snapshot_options("billing", &SnapshotOptions::new().max_failed_pixels(50));
+}
+
+#[test]
+fn an_exam_goes_from_registration_to_a_delivered_oru_with_pynetdicom_mpps_and_dcmtk_images() {
+    unsafe { std::env::set_var("LIGHTBOX_NO_OPEN", "1") };
+    let dir = tempfile::tempdir().unwrap();
+    let data = lightbox::app::DataFolder::resolve(Some(dir.path())).unwrap();
+    // The EHR: python hl7's parser behind an MLLP receiver that answers AA.
+    let port_file = dir.path().join("ehr.port");
+    let ehr_log = dir.path().join("ehr.jsonl");
+    let ehr = std::process::Command::new(common::python())
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/hl7_receiver.py"))
+        .arg("--port-file")
+        .arg(&port_file)
+        .arg("--log")
+        .arg(&ehr_log)
+        .spawn()
+        .unwrap();
+    let _ehr = KillOnDrop(ehr);
+    // The services in this process, as the desktop runs them.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (sender, receiver) = events::channel(1024, None);
+    let services = runtime
+        .block_on(lightbox::app::start_services(
+            &data,
+            &lightbox::app::ServeOptions {
+                dicom_port: Some(0),
+                ..Default::default()
+            },
+            sender,
+        ))
+        .unwrap();
+    let port = services.dicom_addr.port().to_string();
+    let store = data.open_store().unwrap();
+    lightbox::ris::seed_starter_data(&store).unwrap();
+    let mut app = LightboxApp::new(store, receiver, "test".into())
+        .unwrap()
+        .with_ingest(services.archive.ingest.clone());
+    let wednesday = chrono::NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+    app.set_clock(wednesday.and_hms_opt(8, 0, 0).unwrap());
+    let mut harness = harness(app);
+    first_run(&mut harness);
+    let admin = harness.state().actor().unwrap().clone();
+    let store = Store::open(&dir.path().join("lightbox.sqlite")).unwrap();
+    for (login, role) in [
+        ("fd", lightbox::access::Role::FrontDesk),
+        ("tina", lightbox::access::Role::Technologist),
+        ("drjones", lightbox::access::Role::Radiologist),
+    ] {
+        lightbox::access::create_user(&store, &admin, login, login, role, "long enough password")
+            .unwrap();
+    }
+    // The administrator adds the EHR in Settings.
+    let ehr_port = {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            if let Ok(p) = std::fs::read_to_string(&port_file)
+                && let Ok(p) = p.trim().parse::<u16>()
+            {
+                break p;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the EHR receiver did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    click(&mut harness, "Settings");
+    click(&mut harness, "HL7 destinations");
+    type_into(&mut harness, "Destination name", "EHR");
+    type_into(&mut harness, "Destination host", "127.0.0.1");
+    type_into(&mut harness, "Destination port", &ehr_port.to_string());
+    click(&mut harness, "Add destination");
+    // … and the scanner (pynetdicom calls as PYPEER, dcmtk's storescu as STORESCU).
+    click(&mut harness, "DICOM nodes");
+    for (name, ae) in [("CT scanner", "PYPEER"), ("CT sender", "STORESCU")] {
+        type_into(&mut harness, "Node name", name);
+        type_into(&mut harness, "Node AE title", ae);
+        type_into(&mut harness, "Node host", "127.0.0.1");
+        type_into(&mut harness, "Node port", "104");
+        click(&mut harness, "Save node");
+    }
+    assert_eq!(store.nodes().unwrap().len(), 2);
+
+    // Front desk: register, order, and the booking shows on the schedule; check in.
+    sign_in_as(&mut harness, "fd", "long enough password");
+    click(&mut harness, "Register patient");
+    type_into(&mut harness, "Family name", "Rivera");
+    type_into(&mut harness, "Given name", "Roberto");
+    type_into(&mut harness, "Birth date", "1958-11-02");
+    click(&mut harness, "Save patient");
+    let patient = store.search_patients("RIVERA", 5).unwrap().remove(0);
+    click(&mut harness, "Orders");
+    type_into(&mut harness, "Patient MRN", &patient.mrn);
+    type_into(&mut harness, "Procedure", "CT head");
+    click(&mut harness, "70450 CT head without contrast (CT)");
+    type_into(&mut harness, "Requested time", "2026-12-02 09:00");
+    click(&mut harness, "Place order");
+    let order = store.orders_of_patient(patient.id).unwrap().remove(0);
+    let accession = order.accession.clone();
+    let step = store.step_of_order(order.id).unwrap();
+    assert_eq!(step.start_time, "2026-12-02T09:00");
+    click(&mut harness, "Schedule");
+    harness
+        .get_by_label_contains(&format!("{accession} · RIVERA"))
+        .click();
+    harness.run();
+    click(&mut harness, "Check in");
+    assert_eq!(
+        store
+            .order_by_accession(&accession)
+            .unwrap()
+            .unwrap()
+            .status,
+        "arrived"
+    );
+
+    // The scanner (pynetdicom) finds it on its worklist and reports MPPS IN PROGRESS.
+    sign_in_as(&mut harness, "tina", "long enough password");
+    let found = common::peer(&[
+        "mwl",
+        "127.0.0.1",
+        &port,
+        "LIGHTBOX",
+        "CT1",
+        "20261202",
+        "",
+        "ISO_IR 100",
+    ]);
+    assert!(
+        found["accessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == &accession),
+        "{found}"
+    );
+    let mpps_uid = format!("{}.99", lightbox::ris::new_uid());
+    let created = common::peer(&[
+        "mpps",
+        "127.0.0.1",
+        &port,
+        "LIGHTBOX",
+        "create",
+        &mpps_uid,
+        &step.study_uid,
+        &accession,
+    ]);
+    assert_eq!(created["status"], 0, "{created}");
+    // The technologist's screen follows without a refresh button.
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    harness.run();
+    assert_eq!(
+        harness.state().today().listed(),
+        vec![(accession.clone(), "in_progress".to_string(), 0)]
+    );
+    let done = common::peer(&[
+        "mpps",
+        "127.0.0.1",
+        &port,
+        "LIGHTBOX",
+        "set",
+        &mpps_uid,
+        "COMPLETED",
+    ]);
+    assert_eq!(done["status"], 0, "{done}");
+    // dcmtk storescu sends the images.
+    let images = dir.path().join("scanner");
+    std::fs::create_dir_all(&images).unwrap();
+    let mut series = lightbox::pacs::synthetic::SyntheticSeries::new(4242, 64);
+    series.patient_id = patient.mrn.clone();
+    series.patient_name = "RIVERA^ROBERTO".into();
+    series.study_uid = step.study_uid.clone();
+    series.accession = accession.clone();
+    let mut files = Vec::new();
+    for i in 0..5 {
+        let f = images.join(format!("CT{i}"));
+        series.slice(i).unwrap().write_to_file(&f).unwrap();
+        files.push(f.to_string_lossy().into_owned());
+    }
+    let mut args = vec!["-aec", "LIGHTBOX", "127.0.0.1", port.as_str()];
+    args.extend(files.iter().map(String::as_str));
+    let sent = common::dcmtk("storescu", &args);
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    step_until(&mut harness, "the images on the Today screen", |app| {
+        app.today().listed() == vec![(accession.clone(), "completed".to_string(), 5)]
+    });
+
+    // The radiologist: worklist, viewer, report.
+    sign_in_as(&mut harness, "drjones", "long enough password");
+    assert!(
+        harness
+            .state()
+            .reading()
+            .rows()
+            .iter()
+            .any(|r| r.accession == accession)
+    );
+    click(&mut harness, &format!("Images {accession}"));
+    step_until(&mut harness, "the image", |app| {
+        app.viewer().shown_size().is_some()
+    });
+    assert_eq!(harness.state_mut().viewer().series()[0].images.len(), 5);
+    click(&mut harness, "Reading");
+    click(&mut harness, &format!("Claim {accession}"));
+    click(&mut harness, &format!("Report {accession}"));
+    type_into(
+        &mut harness,
+        "Report text",
+        "\nNo acute intracranial abnormality.",
+    );
+    click(&mut harness, "Sign final");
+    assert_eq!(
+        store
+            .order_by_accession(&accession)
+            .unwrap()
+            .unwrap()
+            .status,
+        "final"
+    );
+
+    // The administrator sees the ORU leave, acknowledged by the EHR.
+    sign_in_as(&mut harness, "admin", "correct horse battery");
+    click(&mut harness, "Integration");
+    step_until(&mut harness, "the ORU delivered", |app| {
+        app.integration_delivered() > 0
+    });
+    harness.run();
+    assert!(harness.query_by_label_contains("ORU^R01").is_some());
+    assert!(
+        harness
+            .query_by_label_contains("delivered, ACK AA")
+            .is_some()
+    );
+    let received = std::fs::read_to_string(&ehr_log).unwrap();
+    assert!(received.contains(&accession), "{received}");
+    assert!(
+        received.contains("No acute intracranial abnormality."),
+        "{received}"
+    );
+    let associations = harness.state_mut().studies().associations().len();
+    assert!(
+        associations >= 3,
+        "worklist, MPPS and storescu associations shown: {associations}"
+    );
+    services.stop();
+}
+
+/// A peer process stopped however the test ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

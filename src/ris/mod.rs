@@ -351,11 +351,11 @@ pub fn change_status(
 ) -> Result<(), RisError> {
     let action = match to {
         ExamStatus::Preliminary | ExamStatus::Final | ExamStatus::Amended => Action::Report,
-        ExamStatus::Arrived
-        | ExamStatus::InProgress
-        | ExamStatus::Completed
-        | ExamStatus::Discontinued => Action::PerformExam,
-        ExamStatus::Scheduled => Action::Schedule,
+        ExamStatus::InProgress | ExamStatus::Completed | ExamStatus::Discontinued => {
+            Action::PerformExam
+        }
+        // Checking a patient in is the front desk's job (and the technologist's).
+        ExamStatus::Arrived | ExamStatus::Scheduled => Action::Schedule,
         _ => Action::ManageOrders,
     };
     let subject = format!("order:{accession}");

@@ -674,6 +674,27 @@ impl Store {
         self.outbound_where(destination, "status IN ('pending', 'failed')")
     }
 
+    /// A destination's last `limit` delivered messages, newest first (the monitor shows them
+    /// so staff see a report actually left).
+    pub fn outbound_recently_sent(
+        &self,
+        destination: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<OutboundMessage>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {OUTBOUND_COLUMNS} FROM hl7_outbound
+                 WHERE destination = ?1 AND status = 'sent' ORDER BY id DESC LIMIT ?2"
+            ))
+            .ctx("listing delivered messages")?;
+        let rows = stmt
+            .query_map(params![destination, limit as i64], outbound_from_row)
+            .ctx("listing delivered messages")?;
+        rows.collect::<Result<_, _>>()
+            .ctx("listing delivered messages")
+    }
+
     /// A destination's messages of any status, oldest first.
     pub fn outbound_all(&self, destination: i64) -> StoreResult<Vec<OutboundMessage>> {
         self.outbound_where(destination, "1")

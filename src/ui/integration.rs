@@ -8,13 +8,21 @@ use crate::store::Store;
 use crate::store::hl7::{Destination, InboundEntry, OutboundMessage};
 use crate::store::ris::ReconciliationItem;
 
+/// A destination, its waiting/failed queue, and its last deliveries with their ACK codes.
+type DestinationView = (
+    Destination,
+    Vec<OutboundMessage>,
+    Vec<(OutboundMessage, String)>,
+);
+
 /// The monitor's state.
 #[derive(Default)]
 pub struct IntegrationScreen {
     loaded: bool,
     /// Inbound messages with the MSA-1 of the ACK sent (read once per load, not per frame).
     inbound: Vec<(InboundEntry, String)>,
-    queues: Vec<(Destination, Vec<OutboundMessage>)>,
+    /// Each destination with its waiting/failed queue and its last delivered messages.
+    queues: Vec<DestinationView>,
     reconciliation: Vec<ReconciliationItem>,
     scanner_worklist: Vec<super::worklist_view::ScannerItem>,
     worklist_date: String,
@@ -23,6 +31,11 @@ pub struct IntegrationScreen {
 }
 
 impl IntegrationScreen {
+    /// Messages shown as delivered (tests).
+    pub fn delivered(&self) -> usize {
+        self.queues.iter().map(|q| q.2.len()).sum()
+    }
+
     /// Reads again on the next frame (the store changed).
     pub fn reload(&mut self) {
         self.loaded = false;
@@ -48,7 +61,17 @@ impl IntegrationScreen {
                 .into_iter()
                 .map(|d| {
                     let q = store.outbound_queue(d.id)?;
-                    Ok((d, q))
+                    let sent = store
+                        .outbound_recently_sent(d.id, 5)?
+                        .into_iter()
+                        .map(|m| {
+                            let code = crate::hl7::sender::read_ack(m.ack.as_bytes())
+                                .map(|(code, _, _)| code)
+                                .unwrap_or_default();
+                            (m, code)
+                        })
+                        .collect();
+                    Ok((d, q, sent))
                 })
                 .collect::<Result<_, crate::store::StoreError>>()?;
             self.reconciliation = store.open_reconciliation()?;
@@ -88,7 +111,7 @@ impl IntegrationScreen {
             if self.queues.is_empty() {
                 ui.label("No destinations. Add the EHR in Settings (or `lightbox hl7 destinations add`).");
             }
-            for (d, queue) in &self.queues {
+            for (d, queue, sent) in &self.queues {
                 let failed = queue.iter().filter(|m| m.status == "failed").count();
                 let pending = queue.len() - failed;
                 let line = format!(
@@ -126,6 +149,15 @@ impl IntegrationScreen {
                             }
                         }
                     });
+                }
+                for (m, code) in sent {
+                    ui.label(format!(
+                        "#{} {} {} {} — delivered, ACK {code}",
+                        m.id,
+                        m.kind(),
+                        m.subject,
+                        m.control_id
+                    ));
                 }
             }
             ui.separator();

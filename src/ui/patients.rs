@@ -331,7 +331,7 @@ impl PatientsScreen {
                     .id_salt("patient_record")
                     .show(ui, |ui| {
                         ui.separator();
-                        ui.strong("Orders");
+                        ui.strong("Orders and exams");
                         if selected.orders.is_empty() {
                             ui.label("No orders.");
                         }

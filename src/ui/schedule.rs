@@ -388,7 +388,6 @@ impl ScheduleScreen {
     /// In the week view (`compact`) a booking shows time and family name; the rest is in its
     /// tooltip and the side panel.
     fn booking(&mut self, ui: &mut egui::Ui, row: &WorklistRow, compact: bool) {
-        let id = egui::Id::unique(("booking", &row.order.accession));
         let full = Self::booking_label(row);
         let label = if compact {
             format!(
@@ -401,11 +400,12 @@ impl ScheduleScreen {
             full.clone()
         };
         let selected = self.selected.as_deref() == Some(row.order.accession.as_str());
+        // One widget that is both clicked (select) and dragged (move): a separate drag area
+        // on top would swallow the click.
         let response = ui
-            .dnd_drag_source(id, row.order.accession.clone(), |ui| {
-                ui.selectable_label(selected, label).on_hover_text(full)
-            })
-            .inner;
+            .add(egui::Button::selectable(selected, label).sense(egui::Sense::click_and_drag()))
+            .on_hover_text(full);
+        response.dnd_set_drag_payload(row.order.accession.clone());
         if response.clicked() {
             self.select(&row.order.accession);
         }

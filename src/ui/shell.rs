@@ -278,6 +278,11 @@ impl LightboxApp {
         self
     }
 
+    /// Messages the Integration monitor shows as delivered (for tests).
+    pub fn integration_delivered(&self) -> usize {
+        self.integration.delivered()
+    }
+
     /// The viewer (for tests).
     pub fn viewer(&mut self) -> &mut ViewerScreen {
         &mut self.viewer
