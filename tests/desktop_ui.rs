@@ -327,12 +327,28 @@ fn the_front_desk_places_an_order_and_works_the_needs_review_queue() {
         .get_by_role_and_label(Role::TextInput, "Requested time")
         .type_text("2030-06-03 09:00");
     harness.run();
+    type_into(&mut harness, "Referring physician", "Hart, Linda");
+    type_into(&mut harness, "Referring NPI", "1234567890");
+    click(&mut harness, "Place order");
+    assert!(
+        harness
+            .query_by_label_contains("not a valid 10-digit NPI")
+            .is_some()
+    );
+    assert!(lightbox::his::npi_is_valid("1245319599"));
+    replace_text(&mut harness, "Referring NPI", "1245319599");
     click(&mut harness, "Place order");
     assert!(
         harness
             .query_by_label_contains("placed, booked for 2030-06-03")
             .is_some(),
         "the first free MR slot at the requested time"
+    );
+    let placed = store.orders_of_patient(patient.id).unwrap().remove(0);
+    let referring = store.referring(placed.referring.unwrap()).unwrap();
+    assert_eq!(
+        (referring.family_name.as_str(), referring.npi.as_str()),
+        ("HART", "1245319599")
     );
     let orders = store.orders_of_patient(patient.id).unwrap();
     assert_eq!(
@@ -540,6 +556,17 @@ fn a_technologist_runs_a_walk_in_and_the_radiologist_signs_it_and_the_oru_is_que
     click(&mut harness, "Billing");
     assert_eq!(harness.state().billing().charges().len(), 1);
     assert_eq!(harness.state().billing().charges()[0].cpt, "71046");
+    // The coder corrects the diagnosis: a malformed code is refused, a good one kept.
+    replace_text(&mut harness, &format!("ICD-10 {accession}"), "R05.1, cough");
+    click(&mut harness, &format!("Save codes {accession}"));
+    assert!(
+        harness
+            .query_by_label_contains("is not an ICD-10 code")
+            .is_some()
+    );
+    replace_text(&mut harness, &format!("ICD-10 {accession}"), "R05.1");
+    click(&mut harness, &format!("Save codes {accession}"));
+    assert_eq!(store.charges(Some("pending")).unwrap()[0].icd10, "R05.1");
     type_into(&mut harness, &format!("Modifiers {accession}"), "26");
     click(&mut harness, &format!("Review {accession}"));
     click(&mut harness, "reviewed");
@@ -1021,6 +1048,10 @@ fn the_window_locks_after_inactivity_and_the_dark_theme_applies() {
         Screen::Settings,
         "back where they were"
     );
+    // Ctrl+2 goes to the second screen of the bar.
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Num2);
+    harness.run();
+    assert_eq!(harness.state().screen(), Screen::Orders);
     // The Lock button locks at once.
     click(&mut harness, "Lock");
     assert!(harness.state().locked());

@@ -56,6 +56,49 @@ pub fn review(
     Ok(())
 }
 
+/// Corrects the diagnosis codes of a pending charge before review (the coder's fix); each
+/// code must look like ICD-10-CM (letter, two digits, optional dot and up to four more).
+pub fn correct_diagnoses(
+    store: &Store,
+    actor: &Actor,
+    charge_id: i64,
+    icd10: &[String],
+) -> Result<(), RisError> {
+    access::authorise(
+        store,
+        actor,
+        Action::Administer,
+        &format!("charge:{charge_id}"),
+    )?;
+    if let Some(bad) = icd10.iter().find(|c| !looks_like_icd10(c)) {
+        return Err(RisError::Invalid(format!(
+            "{bad:?} is not an ICD-10 code (e.g. R51.9)"
+        )));
+    }
+    store.set_charge_icd10(charge_id, &icd10.join("~"))?;
+    access::audit(
+        store,
+        actor,
+        "charge.codes",
+        &format!("charge:{charge_id}"),
+        "ok",
+        &icd10.join(","),
+    )?;
+    Ok(())
+}
+
+/// Whether `code` has the shape of an ICD-10-CM code.
+pub fn looks_like_icd10(code: &str) -> bool {
+    let b = code.as_bytes();
+    let (head, tail) = code.split_once('.').unwrap_or((code, ""));
+    b.len() >= 3
+        && head.len() == 3
+        && b[0].is_ascii_uppercase()
+        && head[1..].bytes().all(|c| c.is_ascii_alphanumeric())
+        && tail.len() <= 4
+        && tail.bytes().all(|c| c.is_ascii_alphanumeric())
+}
+
 /// Marks a reviewed charge billed.
 pub fn mark_billed(store: &Store, actor: &Actor, charge_id: i64) -> Result<(), RisError> {
     access::authorise(

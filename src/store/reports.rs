@@ -322,6 +322,23 @@ impl Store {
     }
 
     /// Moves a charge to a new status (and modifiers when given).
+    /// Corrects a pending charge's diagnosis codes ('~'-separated ICD-10).
+    pub fn set_charge_icd10(&self, id: i64, icd10: &str) -> StoreResult<()> {
+        let n = self
+            .cached_execute(
+                "UPDATE charges SET icd10 = ?2 WHERE id = ?1 AND status = 'pending'",
+                params![id, icd10],
+            )
+            .ctx("correcting a charge's codes")?;
+        if n == 0 {
+            return Err(StoreError::Invalid(format!(
+                "charge {id} is not pending; only a pending charge's codes can change"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Sets a charge's status (and modifiers when given).
     pub fn set_charge_status(
         &self,
         id: i64,

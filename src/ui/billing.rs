@@ -14,10 +14,13 @@ pub struct BillingScreen {
     status: String,
     charges: Vec<ChargeRecord>,
     modifiers: std::collections::HashMap<i64, String>,
+    /// ICD-10 codes being corrected, per pending charge.
+    diagnoses: std::collections::HashMap<i64, String>,
     message: Option<(bool, String)>,
 }
 
 enum Step {
+    Codes(i64, String),
     Review(i64, String),
     Bill(i64),
     Export,
@@ -103,7 +106,24 @@ impl BillingScreen {
                     } else {
                         ui.label(&c.modifiers);
                     }
-                    ui.label(c.icd10.replace('~', ", "));
+                    if c.status == "pending" {
+                        let text = self
+                            .diagnoses
+                            .entry(c.id)
+                            .or_insert_with(|| c.icd10.replace('~', ", "));
+                        let name = format!("ICD-10 {}", c.accession);
+                        ui.horizontal(|ui| {
+                            ui.add(egui::TextEdit::singleline(text).desired_width(90.0))
+                                .widget_info(|| {
+                                    egui::WidgetInfo::labeled(egui::Role::TextInput, true, &name)
+                                });
+                            if ui.button(format!("Save codes {}", c.accession)).clicked() {
+                                step = Some(Step::Codes(c.id, text.clone()));
+                            }
+                        });
+                    } else {
+                        ui.label(c.icd10.replace('~', ", "));
+                    }
                     ui.label(c.units.to_string());
                     ui.label(format!(
                         "{}.{:02}",
@@ -135,6 +155,20 @@ impl BillingScreen {
             return;
         };
         self.message = Some(match step {
+            Step::Codes(id, text) => {
+                let codes: Vec<String> = text
+                    .split([',', ' '])
+                    .map(|c| c.trim().to_uppercase())
+                    .filter(|c| !c.is_empty())
+                    .collect();
+                match billing::correct_diagnoses(store, actor, id, &codes) {
+                    Ok(()) => {
+                        self.diagnoses.remove(&id);
+                        (true, "Diagnosis codes corrected.".into())
+                    }
+                    Err(e) => (false, format!("The codes were not changed: {e}.")),
+                }
+            }
             Step::Review(id, modifiers) => {
                 let m = modifiers.trim();
                 match billing::review(store, actor, id, (!m.is_empty()).then_some(m)) {

@@ -26,6 +26,10 @@ pub struct OrderForm {
     pub icd10: String,
     /// Requested start "YYYY-MM-DD HH:MM" (empty: to be scheduled).
     pub requested: String,
+    /// Referring physician, "FAMILY, Given" (empty: none).
+    pub referring: String,
+    /// The referring physician's NPI (optional, checked).
+    pub referring_npi: String,
 }
 
 /// The Orders screen's state.
@@ -115,6 +119,39 @@ impl OrdersScreen {
             ));
             return;
         }
+        // The referring physician (found or added; a bad NPI is explained, not guessed).
+        let referring = if f.referring.trim().is_empty() {
+            None
+        } else {
+            let (family, given) = f
+                .referring
+                .split_once(',')
+                .unwrap_or((f.referring.as_str(), ""));
+            let physician = crate::store::his::ReferringPhysician {
+                npi: f.referring_npi.trim().into(),
+                family_name: family.trim().to_uppercase(),
+                given_name: given.trim().to_uppercase(),
+                ..Default::default()
+            };
+            match crate::his::add_referring(store, actor, &physician) {
+                Ok(id) => Some(id),
+                Err(e) => {
+                    self.message = Some((false, format!("The referring physician: {e}.")));
+                    return;
+                }
+            }
+        };
+        // The patient's insurance on file (newest policy), with its authorisation if approved.
+        let policy = store
+            .insurance_of(patient.id)
+            .ok()
+            .and_then(|p| p.into_iter().next());
+        let authorisation = policy
+            .as_ref()
+            .and_then(|p| store.authorisation(p.id).ok())
+            .filter(|a| a.0 == "approved")
+            .map(|a| a.1)
+            .unwrap_or_default();
         let request = OrderRequest {
             patient: Some(patient.id),
             placer_number: String::new(),
@@ -132,9 +169,9 @@ impl OrdersScreen {
                 .map(|c| c.trim().to_uppercase())
                 .filter(|c| !c.is_empty())
                 .collect(),
-            referring: None,
-            insurance: None,
-            authorisation: String::new(),
+            referring,
+            insurance: policy.as_ref().map(|p| p.id),
+            authorisation,
             requested_time,
             supplied: None,
         };
@@ -223,6 +260,8 @@ impl OrdersScreen {
                 super::sign_in::field(ui, "Reason for exam", &mut self.form.reason, false);
                 super::sign_in::field(ui, "ICD-10", &mut self.form.icd10, false);
                 super::sign_in::field(ui, "Requested time", &mut self.form.requested, false);
+                super::sign_in::field(ui, "Referring physician", &mut self.form.referring, false);
+                super::sign_in::field(ui, "Referring NPI", &mut self.form.referring_npi, false);
             });
             if ui.button("Place order").clicked() {
                 place = true;

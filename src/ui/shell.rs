@@ -21,6 +21,16 @@ use crate::access::{Actor, Role};
 use crate::events::ServiceEvent;
 use crate::store::Store;
 
+/// The keyboard shortcuts, as the "Keys" menu lists them.
+pub const SHORTCUTS: &[&str] = &[
+    "Ctrl+1 … Ctrl+9: go to the screen in that place of the bar",
+    "Ctrl+L: lock the window now",
+    "Tab / Shift+Tab: next / previous field; Enter: sign in",
+    "Schedule: Ctrl+Up/Down moves the selected booking 15 minutes, Ctrl+Left/Right a day",
+    "Viewer: wheel or Up/Down scrolls, PageUp/PageDown by 10, Home/End; right-drag windows; Ctrl+wheel zooms; left-drag pans",
+    "Ctrl+Plus / Ctrl+Minus / Ctrl+0: larger, smaller, normal text (for 4K screens)",
+];
+
 /// The screens of the navigation bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
@@ -451,13 +461,37 @@ impl LightboxApp {
                     &self.practice
                 });
                 ui.separator();
-                for screen in Screen::for_role(actor.role) {
-                    ui.selectable_value(&mut self.screen, screen, screen.title());
+                let screens = Screen::for_role(actor.role);
+                for (n, screen) in screens.iter().enumerate() {
+                    ui.selectable_value(&mut self.screen, *screen, screen.title())
+                        .on_hover_text(format!("Ctrl+{}", n + 1));
+                }
+                // Ctrl+1…9 goes to the n-th screen of the bar.
+                const KEYS: [egui::Key; 9] = [
+                    egui::Key::Num1,
+                    egui::Key::Num2,
+                    egui::Key::Num3,
+                    egui::Key::Num4,
+                    egui::Key::Num5,
+                    egui::Key::Num6,
+                    egui::Key::Num7,
+                    egui::Key::Num8,
+                    egui::Key::Num9,
+                ];
+                for (key, screen) in KEYS.iter().zip(&screens) {
+                    if ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, *key)) {
+                        self.screen = *screen;
+                    }
                 }
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                     if ui.button("Sign out").clicked() {
                         sign_out = true;
                     }
+                    ui.menu_button("Keys", |ui| {
+                        for line in SHORTCUTS {
+                            ui.label(*line);
+                        }
+                    });
                     if ui.button("Lock").on_hover_text("Ctrl+L").clicked()
                         || ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::L))
                     {
