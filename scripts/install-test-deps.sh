@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need: cmake and g++ (the CharLS JPEG-LS codec is C++),
 # dcmtk (real DICOM peers and the reference renderer), the headless GPU stack (Mesa lavapipe +
-# Xvfb), poppler's pdftotext (reads our printed reports back) and, in .venv, pynetdicom/pydicom (+ pylibjpeg-openjpeg) and python hl7.
+# Xvfb), poppler's pdftotext (reads our printed reports back) and, in .venv, pynetdicom/pydicom
+# (+ pylibjpeg-openjpeg), python hl7 and python-xlib (closes the window in the Xvfb test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""
