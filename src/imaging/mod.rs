@@ -10,6 +10,7 @@ pub mod gpu;
 pub mod grey;
 pub mod jpeg_dct;
 pub mod lut;
+pub mod measure;
 pub mod overlay;
 pub mod rle;
 pub mod spacing;
