@@ -24,3 +24,4 @@ pub mod pacs;
 pub mod ris;
 pub mod store;
 pub mod ui;
+pub mod viewing;

@@ -167,6 +167,7 @@ pub fn seed_starter_data(store: &Store) -> Result<(), RisError> {
         }
     }
     reports::seed_templates(store)?;
+    crate::viewing::seed_protocols(store).map_err(|e| RisError::Invalid(e.to_string()))?;
     if !store.any_room()? {
         let weekday = "08:00-18:00".to_string();
         let hours = [

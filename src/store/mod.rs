@@ -12,6 +12,7 @@ pub mod nodes;
 pub mod reports;
 pub mod ris;
 pub mod settings;
+pub mod viewing;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -77,6 +78,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/008_merge_studies.sql")),
         M::up(include_str!("migrations/009_hl7_inbound.sql")),
         M::up(include_str!("migrations/010_hl7_outbound.sql")),
+        M::up(include_str!("migrations/011_viewing.sql")),
     ])
 }
 

@@ -1,0 +1,364 @@
+//! The reading lane's viewer data, independent of egui: hanging protocols (rules stored as
+//! data, the most specific one chosen per study), measurements and annotations stored per
+//! image so they show again when the study is reopened, and key images. Changes are
+//! authorised (a radiologist's act) and audited.
+
+pub mod hanging;
+
+use crate::access::{self, AccessError, Action, Actor};
+use crate::imaging::measure::{Calibration, Shape};
+use crate::store::viewing::StoredAnnotation;
+use crate::store::{Store, StoreError};
+use hanging::HangingProtocol;
+
+/// Why a viewer change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ViewingError {
+    /// The role may not.
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A protocol or shape that cannot be used, with the reason.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Adds the shipped protocols that are missing (local edits of them are kept).
+pub fn seed_protocols(store: &Store) -> Result<(), ViewingError> {
+    for p in hanging::defaults() {
+        let json = serde_json::to_string(&p).map_err(|e| ViewingError::Invalid(e.to_string()))?;
+        store.add_hanging_protocol_if_missing(&p.name, &json)?;
+    }
+    Ok(())
+}
+
+/// Every stored protocol; one whose JSON no longer reads is skipped with a log line.
+pub fn protocols(store: &Store) -> Result<Vec<HangingProtocol>, ViewingError> {
+    Ok(store
+        .hanging_protocols()?
+        .into_iter()
+        .filter_map(|p| match serde_json::from_str::<HangingProtocol>(&p.rule_json) {
+            Ok(rule) => Some(rule),
+            Err(e) => {
+                tracing::warn!(protocol = %p.name, error = %e, "a hanging protocol does not read; skipped");
+                None
+            }
+        })
+        .collect())
+}
+
+fn check(p: &HangingProtocol) -> Result<(), ViewingError> {
+    if p.name.trim().is_empty() {
+        return Err(ViewingError::Invalid("a protocol needs a name".into()));
+    }
+    if !(1..=4).contains(&p.rows) || !(1..=4).contains(&p.columns) {
+        return Err(ViewingError::Invalid(
+            "a layout is 1 to 4 rows by 1 to 4 columns".into(),
+        ));
+    }
+    if p.viewports.len() > usize::from(p.rows) * usize::from(p.columns) {
+        return Err(ViewingError::Invalid(format!(
+            "{} viewports do not fit a {}×{} layout",
+            p.viewports.len(),
+            p.rows,
+            p.columns
+        )));
+    }
+    Ok(())
+}
+
+/// Saves a protocol (new or changed) by name.
+pub fn save_protocol(
+    store: &Store,
+    actor: &Actor,
+    p: &HangingProtocol,
+) -> Result<(), ViewingError> {
+    let subject = format!("hanging_protocol:{}", p.name);
+    access::authorise(store, actor, Action::Report, &subject)?;
+    check(p)?;
+    let json = serde_json::to_string(p).map_err(|e| ViewingError::Invalid(e.to_string()))?;
+    store.save_hanging_protocol(p.name.trim(), &json, false, &actor.login)?;
+    access::audit(store, actor, "hanging_protocol.save", &subject, "ok", "")?;
+    Ok(())
+}
+
+/// "Save this layout as the protocol for studies like this": matches the study's modality,
+/// body part and (when given) description, and hangs what is on screen now.
+pub fn protocol_like(
+    name: &str,
+    study: &hanging::StudyFacts,
+    rows: u8,
+    columns: u8,
+    viewports: Vec<hanging::ViewportRule>,
+    sync_scroll: bool,
+) -> HangingProtocol {
+    HangingProtocol {
+        name: name.to_string(),
+        matches: hanging::ProtocolMatch {
+            modalities: study.modalities.clone(),
+            body_parts: study
+                .body_parts
+                .iter()
+                .filter(|b| !b.is_empty())
+                .cloned()
+                .collect(),
+            study_description: String::new(),
+            min_priors: viewports.iter().map(|v| v.series.study).max().unwrap_or(0),
+        },
+        rows,
+        columns,
+        viewports,
+        sync_scroll,
+    }
+}
+
+/// Every protocol as one JSON document (to copy to another workstation).
+pub fn export_protocols(store: &Store) -> Result<String, ViewingError> {
+    serde_json::to_string_pretty(&protocols(store)?)
+        .map_err(|e| ViewingError::Invalid(e.to_string()))
+}
+
+/// Reads protocols exported by [`export_protocols`]; returns how many were saved.
+pub fn import_protocols(store: &Store, actor: &Actor, json: &str) -> Result<usize, ViewingError> {
+    let list: Vec<HangingProtocol> = serde_json::from_str(json)
+        .map_err(|e| ViewingError::Invalid(format!("not a protocol export: {e}")))?;
+    for p in &list {
+        save_protocol(store, actor, p)?;
+    }
+    Ok(list.len())
+}
+
+/// An annotation as the viewer shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Annotation {
+    /// Row id (to delete it).
+    pub id: i64,
+    /// The image.
+    pub sop_instance_uid: String,
+    /// Its frame.
+    pub frame: u32,
+    /// What was drawn.
+    pub shape: Shape,
+    /// A manual calibration it was measured with (None: the file's own).
+    pub manual: Option<Calibration>,
+    /// Who drew it.
+    pub author: String,
+}
+
+/// Stores a measurement or annotation on an image.
+pub fn annotate(
+    store: &Store,
+    actor: &Actor,
+    study_uid: &str,
+    sop_instance_uid: &str,
+    frame: u32,
+    shape: &Shape,
+    calibration: Calibration,
+) -> Result<i64, ViewingError> {
+    let subject = format!("study:{study_uid}");
+    access::authorise(store, actor, Action::Report, &subject)?;
+    let shape_json =
+        serde_json::to_string(shape).map_err(|e| ViewingError::Invalid(e.to_string()))?;
+    let manual = match calibration {
+        Calibration::Manual {
+            mm_per_px,
+            known_mm,
+        } => Some((mm_per_px, known_mm)),
+        _ => None,
+    };
+    let id = store.insert_annotation(&StoredAnnotation {
+        id: 0,
+        study_uid: study_uid.into(),
+        sop_instance_uid: sop_instance_uid.into(),
+        frame,
+        shape_json,
+        manual,
+        created_by: actor.login.clone(),
+    })?;
+    access::audit(
+        store,
+        actor,
+        "annotation.add",
+        &subject,
+        "ok",
+        sop_instance_uid,
+    )?;
+    Ok(id)
+}
+
+/// The annotations of a study, to draw again when it is reopened.
+pub fn annotations(store: &Store, study_uid: &str) -> Result<Vec<Annotation>, ViewingError> {
+    Ok(store
+        .annotations_of_study(study_uid)?
+        .into_iter()
+        .filter_map(|a| {
+            let shape = serde_json::from_str::<Shape>(&a.shape_json)
+                .map_err(|e| tracing::warn!(id = a.id, error = %e, "an annotation does not read"))
+                .ok()?;
+            Some(Annotation {
+                id: a.id,
+                sop_instance_uid: a.sop_instance_uid,
+                frame: a.frame,
+                shape,
+                manual: a.manual.map(|(mm_per_px, known_mm)| Calibration::Manual {
+                    mm_per_px,
+                    known_mm,
+                }),
+                author: a.created_by,
+            })
+        })
+        .collect())
+}
+
+/// Removes an annotation (kept in the store, marked deleted by whom).
+pub fn remove_annotation(
+    store: &Store,
+    actor: &Actor,
+    study_uid: &str,
+    id: i64,
+) -> Result<(), ViewingError> {
+    let subject = format!("study:{study_uid}");
+    access::authorise(store, actor, Action::Report, &subject)?;
+    store.delete_annotation(id, &actor.login)?;
+    access::audit(
+        store,
+        actor,
+        "annotation.remove",
+        &subject,
+        "ok",
+        &id.to_string(),
+    )?;
+    Ok(())
+}
+
+/// Flags or unflags a key image.
+pub fn set_key_image(
+    store: &Store,
+    actor: &Actor,
+    study_uid: &str,
+    sop_instance_uid: &str,
+    frame: u32,
+    key: bool,
+) -> Result<(), ViewingError> {
+    let subject = format!("study:{study_uid}");
+    access::authorise(store, actor, Action::Report, &subject)?;
+    store.set_key_image(study_uid, sop_instance_uid, frame, key, &actor.login)?;
+    access::audit(
+        store,
+        actor,
+        if key {
+            "key_image.add"
+        } else {
+            "key_image.remove"
+        },
+        &subject,
+        "ok",
+        sop_instance_uid,
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::imaging::measure::ImagePoint;
+
+    fn setup() -> (tempfile::TempDir, Store, Actor) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.sqlite")).unwrap();
+        crate::ris::seed_starter_data(&store).unwrap();
+        let admin =
+            access::create_first_administrator(&store, "admin", "A", "long enough pw").unwrap();
+        (dir, store, admin)
+    }
+
+    #[test]
+    fn shipped_protocols_are_seeded_and_local_edits_survive_a_reseed() {
+        let (_d, store, admin) = setup();
+        let names: Vec<String> = protocols(&store)
+            .unwrap()
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        assert!(names.contains(&"CT with prior".to_string()), "{names:?}");
+        let mut ct = protocols(&store)
+            .unwrap()
+            .into_iter()
+            .find(|p| p.name == "CT with prior")
+            .unwrap();
+        ct.sync_scroll = false;
+        save_protocol(&store, &admin, &ct).unwrap();
+        seed_protocols(&store).unwrap();
+        let again = protocols(&store)
+            .unwrap()
+            .into_iter()
+            .find(|p| p.name == "CT with prior")
+            .unwrap();
+        assert!(!again.sync_scroll);
+        // Export, then import elsewhere.
+        let json = export_protocols(&store).unwrap();
+        let (_d2, other, admin2) = setup();
+        assert_eq!(
+            import_protocols(&other, &admin2, &json).unwrap(),
+            names.len()
+        );
+        assert!(import_protocols(&other, &admin2, "{not json").is_err());
+        let mut bad = ct.clone();
+        bad.rows = 5;
+        assert!(save_protocol(&store, &admin, &bad).is_err());
+    }
+
+    #[test]
+    fn measurements_are_stored_per_image_and_come_back_with_their_calibration() {
+        let (_d, store, admin) = setup();
+        let line = Shape::Length {
+            a: ImagePoint::new(1.0, 2.0),
+            b: ImagePoint::new(30.0, 2.0),
+        };
+        let manual =
+            Calibration::manual(ImagePoint::new(0.0, 0.0), ImagePoint::new(10.0, 0.0), 5.0)
+                .unwrap();
+        let id = annotate(&store, &admin, "1.2.3", "1.2.3.4", 0, &line, manual).unwrap();
+        annotate(
+            &store,
+            &admin,
+            "1.2.3",
+            "1.2.3.5",
+            2,
+            &Shape::Text {
+                at: ImagePoint::new(5.0, 5.0),
+                text: "cyst".into(),
+            },
+            Calibration::None,
+        )
+        .unwrap();
+        let back = annotations(&store, "1.2.3").unwrap();
+        assert_eq!(back.len(), 2);
+        assert_eq!(back[0].shape, line);
+        assert_eq!(back[0].manual, Some(manual));
+        assert_eq!(back[1].frame, 2);
+        remove_annotation(&store, &admin, "1.2.3", id).unwrap();
+        assert_eq!(annotations(&store, "1.2.3").unwrap().len(), 1);
+        set_key_image(&store, &admin, "1.2.3", "1.2.3.4", 0, true).unwrap();
+        assert!(store.is_key_image("1.2.3.4", 0).unwrap());
+        assert_eq!(
+            store.key_images("1.2.3").unwrap(),
+            vec![("1.2.3.4".to_string(), 0)]
+        );
+        // A front-desk user may not draw on images.
+        access::create_user(
+            &store,
+            &admin,
+            "fd",
+            "F",
+            access::Role::FrontDesk,
+            "long enough pw",
+        )
+        .unwrap();
+        let fd = access::sign_in(&store, "fd", "long enough pw", "t").unwrap();
+        assert!(annotate(&store, &fd, "1.2.3", "1.2.3.4", 0, &line, Calibration::None).is_err());
+    }
+}
