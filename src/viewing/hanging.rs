@@ -438,7 +438,7 @@ mod tests {
             .find(|p| p.name == "CR/DX two views")
             .unwrap();
         assert_eq!(
-            dx.assign(&[current.clone()]),
+            dx.assign(std::slice::from_ref(&current)),
             vec![Some((0, 0)), Some((0, 1))]
         );
         // No prior: that viewport stays empty.
