@@ -1057,6 +1057,37 @@ fn the_window_locks_after_inactivity_and_the_dark_theme_applies() {
     assert!(harness.state().locked());
 }
 
+/// Drags with the left button between two image pixel positions of the viewer.
+fn drag_on_image(harness: &mut Harness<'_, LightboxApp>, from: (f32, f32), to: (f32, f32)) {
+    step_until(harness, "the current image", |app| {
+        app.viewer().shown_size().is_some()
+    });
+    let rect = harness.state_mut().viewer().image_rect().unwrap();
+    let zoom = rect.width() / harness.state_mut().viewer().shown_size().unwrap()[0] as f32;
+    let at = |p: (f32, f32)| rect.min + egui::vec2(p.0 * zoom, p.1 * zoom);
+    let button = |pos, pressed| egui::Event::PointerButton {
+        pos,
+        button: egui::PointerButton::Primary,
+        pressed,
+        modifiers: egui::Modifiers::NONE,
+    };
+    harness.hover_at(at(from));
+    harness.step();
+    harness.event(button(at(from), true));
+    harness.step();
+    for k in 1..=4 {
+        let t = k as f32 / 4.0;
+        harness.hover_at(at((
+            from.0 + (to.0 - from.0) * t,
+            from.1 + (to.1 - from.1) * t,
+        )));
+        harness.step();
+    }
+    harness.event(button(at(to), false));
+    harness.step();
+    harness.step();
+}
+
 /// Steps frames (the viewer renders on its own thread) until `done` or 30 s.
 fn step_until(
     harness: &mut Harness<'_, LightboxApp>,
@@ -1178,6 +1209,68 @@ fn images_imported_from_a_folder_open_in_the_viewer_which_scrolls_windows_and_zo
         window.center > first_window.center,
         "{window:?} vs {first_window:?}"
     );
+    // Measure on the last slice (organ radius 8 + 11 = 19 px around the centre, 60 HU; pixels
+    // of 0.5 mm): a 40-pixel line is 20 mm, an ellipse inside the organ reads 60 HU.
+    click(&mut harness, "Length");
+    drag_on_image(&mut harness, (12.0, 32.0), (52.0, 32.0));
+    click(&mut harness, "Ellipse");
+    drag_on_image(&mut harness, (24.0, 24.0), (40.0, 40.0));
+    let measured: Vec<String> = harness
+        .state_mut()
+        .viewer()
+        .measurements()
+        .into_iter()
+        .map(|m| m.1)
+        .collect();
+    assert_eq!(measured.len(), 2, "{measured:?}");
+    assert!(
+        measured[0].starts_with("20.0 mm (Pixel Spacing)"),
+        "{measured:?}"
+    );
+    assert!(measured[1].contains("mean 60.0 HU, SD 0.0"), "{measured:?}");
+    // A manual calibration: the same 40 pixels declared 10 mm.
+    click(&mut harness, "Calibrate");
+    type_into(&mut harness, "Known length (mm)", "10");
+    drag_on_image(&mut harness, (12.0, 40.0), (52.0, 40.0));
+    click(&mut harness, "Length");
+    drag_on_image(&mut harness, (12.0, 44.0), (32.0, 44.0));
+    let measured = harness.state_mut().viewer().measurements();
+    assert!(
+        measured[2]
+            .1
+            .starts_with("5.0 mm (manual calibration against 10.0 mm)"),
+        "{measured:?}"
+    );
+    // Reopened, the measurements are there again on that slice.
+    let study = harness
+        .state_mut()
+        .viewer()
+        .study_uid()
+        .unwrap()
+        .to_string();
+    let store = Store::open(&dir.path().join("lightbox.sqlite")).unwrap();
+    harness.state_mut().viewer().open(&store, &study);
+    step_until(&mut harness, "the reopened image", |app| {
+        app.viewer().shown_size().is_some()
+    });
+    assert!(
+        harness.state_mut().viewer().measurements().is_empty(),
+        "slice 1 has none"
+    );
+    harness.state_mut().viewer().scroll_by(11);
+    step_until(&mut harness, "slice 12", |app| {
+        app.viewer().shown_size().is_some()
+    });
+    let again: Vec<String> = harness
+        .state_mut()
+        .viewer()
+        .measurements()
+        .into_iter()
+        .map(|m| m.1)
+        .collect();
+    assert_eq!(again.len(), 3, "{again:?}");
+    assert_eq!(again, measured.into_iter().map(|m| m.1).collect::<Vec<_>>());
+    click(&mut harness, "Pan");
     // 1:1 zoom; the snapshot shows the thumbnail, the image and its overlay.
     click(&mut harness, "1:1");
     step_until(&mut harness, "the thumbnail", |app| {

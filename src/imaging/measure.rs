@@ -27,7 +27,7 @@ impl ImagePoint {
 }
 
 /// How pixels become millimetres for one image.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub enum Calibration {
     /// From the file (Pixel Spacing, Imager Pixel Spacing with or without ERMF, US region).
     File(PixelSpacing),
@@ -39,6 +39,7 @@ pub enum Calibration {
         known_mm: f64,
     },
     /// Nothing: results are in pixels.
+    #[default]
     None,
 }
 

@@ -524,7 +524,7 @@ impl LightboxApp {
             Screen::Reading => self.reading.show(ui, &mut self.store, &actor),
             Screen::Billing => self.billing.show(ui, &self.store, &actor),
             Screen::Studies => self.studies.show(ui),
-            Screen::Viewer => self.viewer.show(ui, &self.store),
+            Screen::Viewer => self.viewer.show(ui, &self.store, &actor),
             Screen::Integration => {
                 let today = self.now().date().format("%Y-%m-%d").to_string();
                 self.integration

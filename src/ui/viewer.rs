@@ -10,11 +10,13 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::time::Instant;
 
 use crate::archive::ingest::Ingest;
 use crate::imaging::gpu::{GpuFrame, GpuRenderer};
+use crate::imaging::measure::{Calibration, ImagePoint, ModalityValues, Shape};
 use crate::imaging::{self, ImageFile, RenderOptions, RenderedImage, Window};
 use crate::store::Store;
 use crate::store::index::{Column, Condition, Level, Matcher};
@@ -33,6 +35,8 @@ pub struct ViewerSeries {
     pub label: String,
     /// Its image files, in instance-number order.
     pub images: Vec<PathBuf>,
+    /// Their SOP Instance UIDs (measurements are stored against them).
+    pub sop_uids: Vec<String>,
 }
 
 /// What the worker is asked.
@@ -52,6 +56,10 @@ struct Shown {
     image: RenderedImage,
     window: Option<Window>,
     spacing: String,
+    /// The file's calibration (Pixel Spacing or what stands in for it).
+    calibration: Calibration,
+    /// Modality values (HU on CT) for ROI statistics; None for colour images.
+    values: Option<Arc<ModalityValues>>,
 }
 
 enum RenderAnswer {
@@ -97,6 +105,8 @@ struct Resident {
     path: PathBuf,
     file_window: Option<Window>,
     spacing: String,
+    calibration: Calibration,
+    values: Option<Arc<ModalityValues>>,
     frame: imaging::DecodedFrame,
     gpu: Option<GpuFrame>,
 }
@@ -191,6 +201,10 @@ fn render_image(
                 )
             })
             .unwrap_or_else(|| "no pixel spacing: measurements in px".into());
+        let calibration = Calibration::from_spacing(frame.spacing);
+        let modality =
+            crate::pacs::attributes::text(file.object(), dicom_dictionary_std::tags::MODALITY);
+        let values = ModalityValues::of(&frame, &modality).map(Arc::new);
         let uploaded = match gpu {
             Some(g) => match g.upload(&frame, &RenderOptions::default()) {
                 Ok(f) => Some(f),
@@ -205,6 +219,8 @@ fn render_image(
             path,
             file_window,
             spacing,
+            calibration,
+            values,
             frame,
             gpu: uploaded,
         });
@@ -232,6 +248,8 @@ fn render_image(
         image,
         window: shown_window,
         spacing: r.spacing.clone(),
+        calibration: r.calibration,
+        values: r.values.clone(),
     })
 }
 
@@ -289,6 +307,80 @@ enum ImportProgress {
     Finished(crate::import::ImportSummary),
 }
 
+/// What the user finished drawing.
+enum Drawn {
+    /// A measurement or annotation.
+    Shape(Shape),
+    /// A line of known length for a manual calibration.
+    Calibration(ImagePoint, ImagePoint),
+}
+
+/// What a left-drag or click on the image does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Tool {
+    /// Pan (left-drag); right-drag windows in every tool.
+    #[default]
+    Navigate,
+    /// A distance (drag).
+    Length,
+    /// An angle (three clicks: end, vertex, end).
+    Angle,
+    /// A Cobb angle (four clicks: two lines).
+    Cobb,
+    /// An ellipse ROI (drag a bounding box).
+    Ellipse,
+    /// A rectangle ROI (drag).
+    Rectangle,
+    /// A pixel value (click).
+    Point,
+    /// An arrow (drag from tail to head).
+    Arrow,
+    /// A text label (click; the text from the toolbar).
+    Text,
+    /// Calibrate against a known length (drag along it).
+    Calibrate,
+}
+
+impl Tool {
+    const ALL: [Tool; 10] = [
+        Tool::Navigate,
+        Tool::Length,
+        Tool::Angle,
+        Tool::Cobb,
+        Tool::Ellipse,
+        Tool::Rectangle,
+        Tool::Point,
+        Tool::Arrow,
+        Tool::Text,
+        Tool::Calibrate,
+    ];
+
+    fn title(self) -> &'static str {
+        match self {
+            Tool::Navigate => "Pan",
+            Tool::Length => "Length",
+            Tool::Angle => "Angle",
+            Tool::Cobb => "Cobb",
+            Tool::Ellipse => "Ellipse",
+            Tool::Rectangle => "Rectangle",
+            Tool::Point => "Value",
+            Tool::Arrow => "Arrow",
+            Tool::Text => "Label",
+            Tool::Calibrate => "Calibrate",
+        }
+    }
+
+    /// Clicks a shape of this tool takes (0: drawn by dragging).
+    fn clicks(self) -> usize {
+        match self {
+            Tool::Angle => 3,
+            Tool::Cobb => 4,
+            Tool::Point | Tool::Text => 1,
+            _ => 0,
+        }
+    }
+}
+
 /// The Viewer screen's state.
 #[derive(Default)]
 pub struct ViewerScreen {
@@ -317,6 +409,23 @@ pub struct ViewerScreen {
     message: Option<(bool, String)>,
     /// The exam opened from the worklist and its relevant priors (most relevant first).
     priors: Option<(String, Vec<crate::store::reports::ArchivedStudy>)>,
+    tool: Tool,
+    /// Points of the shape being drawn (click tools), or the drag start.
+    drawing: Vec<ImagePoint>,
+    /// The study's stored measurements and annotations.
+    annotations: Vec<crate::viewing::Annotation>,
+    /// The shown image's calibration from its file.
+    calibration: Calibration,
+    /// Manual calibrations made this session, per image (SOP Instance UID).
+    manual: HashMap<String, Calibration>,
+    values: Option<Arc<ModalityValues>>,
+    /// The request generation `values` (and `calibration`) belong to: a stale answer's values
+    /// never measure the image now on screen.
+    values_generation: u64,
+    label_text: String,
+    known_mm: String,
+    /// Where the image is on screen (tests aim at it).
+    image_rect: Option<egui::Rect>,
 }
 
 impl ViewerScreen {
@@ -376,6 +485,11 @@ impl ViewerScreen {
             .map(|s| s.2)
     }
 
+    /// Where the image is on screen, once drawn (tests aim at it).
+    pub fn image_rect(&self) -> Option<egui::Rect> {
+        self.image_rect
+    }
+
     /// Series whose thumbnail is drawn.
     pub fn thumbnail_count(&self) -> usize {
         self.thumbnails.len()
@@ -410,7 +524,7 @@ impl ViewerScreen {
             }
         };
         // (series number, series, (instance number, file)) while grouping.
-        type Grouping = (i64, ViewerSeries, Vec<(i64, PathBuf)>);
+        type Grouping = (i64, ViewerSeries, Vec<(i64, PathBuf, String)>);
         let mut series: Vec<Grouping> = Vec::new();
         for row in &rows {
             let Ok(path) = safe_join(&root, &row.file_path) else {
@@ -431,19 +545,23 @@ impl ViewerScreen {
                                 row.series_description.trim()
                             ),
                             images: Vec::new(),
+                            sop_uids: Vec::new(),
                         },
                         Vec::new(),
                     ));
                     series.len() - 1
                 }
             };
-            series[at].2.push((number(&row.instance_number), path));
+            series[at]
+                .2
+                .push((number(&row.instance_number), path, row.sop_uid.clone()));
         }
         series.sort_by_key(|s| s.0);
         self.series = series
             .into_iter()
             .map(|(_, mut s, mut images)| {
                 images.sort_by_key(|i| i.0);
+                s.sop_uids = images.iter().map(|i| i.2.clone()).collect();
                 s.images = images.into_iter().map(|i| i.1).collect();
                 s
             })
@@ -537,6 +655,9 @@ impl ViewerScreen {
                             self.shown = Some((generation, texture, size));
                             self.shown_window = shown.window;
                             self.spacing = shown.spacing;
+                            self.calibration = shown.calibration;
+                            self.values = shown.values;
+                            self.values_generation = generation;
                         }
                         Err(e) => {
                             tracing::warn!(error = %e, "an image could not be shown");
@@ -561,7 +682,7 @@ impl ViewerScreen {
     }
 
     /// Draws the screen.
-    pub fn show(&mut self, ui: &mut egui::Ui, store: &Store) {
+    pub fn show(&mut self, ui: &mut egui::Ui, store: &Store, actor: &crate::access::Actor) {
         if self.worker.is_none() {
             self.worker = RenderWorker::start(ui.ctx().clone());
         }
@@ -626,9 +747,17 @@ impl ViewerScreen {
             self.open(store, &uid);
             self.priors = priors;
         }
+        egui::Panel::right("viewer_measurements")
+            .resizable(true)
+            .default_size(220.0)
+            .show(ui, |ui| self.show_measurements(ui, store, actor));
+        let mut finished = None;
         egui::CentralPanel::default()
             .frame(egui::Frame::default().fill(egui::Color32::BLACK))
-            .show(ui, |ui| self.show_image(ui));
+            .show(ui, |ui| finished = self.show_image(ui));
+        if let Some(shape) = finished {
+            self.finish_shape(shape, store, actor);
+        }
     }
 
     fn show_toolbar(&mut self, ui: &mut egui::Ui) {
@@ -684,6 +813,30 @@ impl ViewerScreen {
                 let path = PathBuf::from(self.import_path.trim());
                 self.import_path.clear();
                 self.start_import(vec![path]);
+            }
+        });
+        ui.horizontal(|ui| {
+            for tool in Tool::ALL {
+                if ui
+                    .selectable_label(self.tool == tool, tool.title())
+                    .clicked()
+                {
+                    self.tool = tool;
+                    self.drawing.clear();
+                }
+            }
+            match self.tool {
+                Tool::Text => {
+                    let label = ui.label("Label text");
+                    ui.add(egui::TextEdit::singleline(&mut self.label_text).desired_width(140.0))
+                        .labelled_by(label.id);
+                }
+                Tool::Calibrate => {
+                    let label = ui.label("Known length (mm)");
+                    ui.add(egui::TextEdit::singleline(&mut self.known_mm).desired_width(60.0))
+                        .labelled_by(label.id);
+                }
+                _ => {}
             }
         });
         let mut dismiss = false;
@@ -888,7 +1041,7 @@ impl ViewerScreen {
         }
     }
 
-    fn show_image(&mut self, ui: &mut egui::Ui) {
+    fn show_image(&mut self, ui: &mut egui::Ui) -> Option<Drawn> {
         let count = self
             .series
             .get(self.series_index)
@@ -934,9 +1087,74 @@ impl ViewerScreen {
                 self.scroll_by(if scroll < 0.0 { 1 } else { -1 });
             }
         }
-        // Left-drag pans; right-drag changes the window (horizontal: width, vertical: level).
-        if response.dragged_by(egui::PointerButton::Primary) {
-            self.pan += response.drag_delta();
+        // Where the image is: screen ↔ image pixel coordinates.
+        let zoom = self.zoom.unwrap_or_else(|| self.fit_zoom(rect));
+        let image_rect = self.shown.as_ref().map(|(_, _, size)| {
+            egui::Rect::from_center_size(
+                rect.center() + self.pan,
+                egui::vec2(size[0] as f32, size[1] as f32) * zoom,
+            )
+        });
+        self.image_rect = image_rect;
+        let to_image = |p: egui::Pos2| {
+            image_rect.map(|r| {
+                ImagePoint::new(
+                    f64::from((p.x - r.min.x) / zoom),
+                    f64::from((p.y - r.min.y) / zoom),
+                )
+            })
+        };
+        // Left-drag pans (or draws with a measuring tool); right-drag changes the window
+        // (horizontal: width, vertical: level).
+        let mut drawn = None;
+        if self.tool == Tool::Navigate {
+            if response.dragged_by(egui::PointerButton::Primary) {
+                self.pan += response.drag_delta();
+            }
+        } else if self.tool.clicks() == 0 {
+            // A drag is recognised after the pointer moved a little: start where it was pressed.
+            if response.drag_started_by(egui::PointerButton::Primary)
+                && let Some(p) = ui.input(|i| i.pointer.press_origin()).and_then(to_image)
+            {
+                self.drawing = vec![p];
+            }
+            if response.drag_stopped_by(egui::PointerButton::Primary)
+                && let (Some(a), Some(b)) = (
+                    self.drawing.first().copied(),
+                    response.interact_pointer_pos().and_then(to_image),
+                )
+            {
+                self.drawing.clear();
+                drawn = Some(self.dragged_shape(a, b));
+            }
+        } else if response.clicked_by(egui::PointerButton::Primary)
+            && let Some(p) = response.interact_pointer_pos().and_then(to_image)
+        {
+            self.drawing.push(p);
+            if self.drawing.len() == self.tool.clicks() {
+                let pts = std::mem::take(&mut self.drawing);
+                drawn = match self.tool {
+                    Tool::Angle => Some(Drawn::Shape(Shape::Angle {
+                        a: pts[0],
+                        vertex: pts[1],
+                        b: pts[2],
+                    })),
+                    Tool::Cobb => Some(Drawn::Shape(Shape::Cobb {
+                        first: (pts[0], pts[1]),
+                        second: (pts[2], pts[3]),
+                    })),
+                    Tool::Point => Some(Drawn::Shape(Shape::Point { at: pts[0] })),
+                    Tool::Text => Some(Drawn::Shape(Shape::Text {
+                        at: pts[0],
+                        text: if self.label_text.trim().is_empty() {
+                            "note".into()
+                        } else {
+                            self.label_text.trim().to_string()
+                        },
+                    })),
+                    _ => None,
+                };
+            }
         }
         if response.dragged_by(egui::PointerButton::Secondary) {
             let delta = response.drag_delta();
@@ -950,16 +1168,14 @@ impl ViewerScreen {
             }
         }
         let painter = ui.painter_at(rect);
-        if let Some((_, texture, size)) = &self.shown {
-            let zoom = self.zoom.unwrap_or_else(|| self.fit_zoom(rect));
-            let shown = egui::vec2(size[0] as f32, size[1] as f32) * zoom;
-            let image_rect = egui::Rect::from_center_size(rect.center() + self.pan, shown);
+        if let (Some((_, texture, _)), Some(image_rect)) = (&self.shown, image_rect) {
             painter.image(
                 texture.id(),
                 image_rect,
                 egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
                 egui::Color32::WHITE,
             );
+            self.paint_annotations(&painter, image_rect, zoom);
             let text = format!(
                 "Image {} / {count}\nW {:.0} L {:.0}\nZoom {:.0}%\n{}",
                 self.image_index + 1,
@@ -990,6 +1206,222 @@ impl ViewerScreen {
                 egui::FontId::proportional(16.0),
                 egui::Color32::from_gray(200),
             );
+        }
+        drawn
+    }
+
+    /// A shape drawn by dragging from `a` to `b` with the current tool.
+    fn dragged_shape(&self, a: ImagePoint, b: ImagePoint) -> Drawn {
+        match self.tool {
+            Tool::Calibrate => Drawn::Calibration(a, b),
+            Tool::Ellipse => Drawn::Shape(Shape::Ellipse {
+                centre: ImagePoint::new((a.x + b.x) / 2.0, (a.y + b.y) / 2.0),
+                radius_x: (b.x - a.x).abs() / 2.0,
+                radius_y: (b.y - a.y).abs() / 2.0,
+            }),
+            Tool::Rectangle => Drawn::Shape(Shape::Rectangle { a, b }),
+            Tool::Arrow => Drawn::Shape(Shape::Arrow { tail: a, head: b }),
+            _ => Drawn::Shape(Shape::Length { a, b }),
+        }
+    }
+
+    /// The current image's SOP Instance UID.
+    fn current_sop(&self) -> Option<String> {
+        self.series
+            .get(self.series_index)?
+            .sop_uids
+            .get(self.image_index)
+            .cloned()
+    }
+
+    /// The calibration measurements on the current image use.
+    fn current_calibration(&self) -> Calibration {
+        self.current_sop()
+            .and_then(|sop| self.manual.get(&sop).copied())
+            .unwrap_or(self.calibration)
+    }
+
+    /// The results of the current image's annotations: (id, text with source).
+    pub fn measurements(&self) -> Vec<(i64, String)> {
+        let Some(sop) = self.current_sop() else {
+            return Vec::new();
+        };
+        self.annotations
+            .iter()
+            .filter(|a| a.sop_instance_uid == sop)
+            .map(|a| {
+                let current = self.values_generation == self.generation;
+                let file_calibration = if current {
+                    self.calibration
+                } else {
+                    Calibration::None
+                };
+                let m = crate::imaging::measure::measure(
+                    &a.shape,
+                    a.manual.unwrap_or(file_calibration),
+                    self.values.as_deref().filter(|_| current),
+                );
+                let text = if m.value.is_some() && m.unit != "°" {
+                    format!("{} ({})", m.text, m.source)
+                } else {
+                    m.text
+                };
+                (a.id, text)
+            })
+            .collect()
+    }
+
+    fn finish_shape(&mut self, drawn: Drawn, store: &Store, actor: &crate::access::Actor) {
+        let (Some(study), Some(sop)) = (self.study_uid.clone(), self.current_sop()) else {
+            return;
+        };
+        match drawn {
+            Drawn::Calibration(a, b) => {
+                let known = self.known_mm.trim().replace(',', ".").parse::<f64>().ok();
+                match known.and_then(|mm| Calibration::manual(a, b, mm)) {
+                    Some(cal) => {
+                        self.manual.insert(sop, cal);
+                        self.message = Some((
+                            true,
+                            format!("This image is now measured by {}.", cal.describe()),
+                        ));
+                    }
+                    None => {
+                        self.message = Some((
+                            false,
+                            "Type the known length in mm, then drag along it.".into(),
+                        ))
+                    }
+                }
+            }
+            Drawn::Shape(shape) => {
+                let calibration = self.current_calibration();
+                match crate::viewing::annotate(store, actor, &study, &sop, 0, &shape, calibration) {
+                    Ok(_) => {
+                        self.annotations =
+                            crate::viewing::annotations(store, &study).unwrap_or_default();
+                    }
+                    Err(crate::viewing::ViewingError::Access(_)) => {
+                        self.message =
+                            Some((false, "Only a radiologist may measure and annotate.".into()))
+                    }
+                    Err(e) => self.message = Some((false, format!("Not saved: {e}."))),
+                }
+            }
+        }
+    }
+
+    fn show_measurements(
+        &mut self,
+        ui: &mut egui::Ui,
+        store: &Store,
+        actor: &crate::access::Actor,
+    ) {
+        ui.strong("Measurements");
+        let list = self.measurements();
+        if list.is_empty() {
+            ui.weak("None on this image. Pick a tool above and draw on the image.");
+        }
+        let mut remove = None;
+        for (id, text) in &list {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(text);
+                if ui.small_button(format!("Delete #{id}")).clicked() {
+                    remove = Some(*id);
+                }
+            });
+        }
+        ui.separator();
+        ui.weak(format!("Scale: {}", self.current_calibration().describe()));
+        if let (Some(id), Some(study)) = (remove, self.study_uid.clone()) {
+            match crate::viewing::remove_annotation(store, actor, &study, id) {
+                Ok(()) => self.annotations.retain(|a| a.id != id),
+                Err(e) => self.message = Some((false, format!("Not deleted: {e}."))),
+            }
+        }
+    }
+
+    /// Draws the current image's annotations over it.
+    fn paint_annotations(&self, painter: &egui::Painter, image_rect: egui::Rect, zoom: f32) {
+        let Some(sop) = self.current_sop() else {
+            return;
+        };
+        let to_screen =
+            |p: &ImagePoint| image_rect.min + egui::vec2(p.x as f32 * zoom, p.y as f32 * zoom);
+        let stroke = egui::Stroke::new(1.5, egui::Color32::from_rgb(255, 210, 0));
+        let font = egui::FontId::proportional(13.0);
+        let results = self.measurements();
+        for a in self
+            .annotations
+            .iter()
+            .filter(|a| a.sop_instance_uid == sop)
+        {
+            let label_at = match &a.shape {
+                Shape::Length { a, b } | Shape::Arrow { tail: a, head: b } => {
+                    painter.line_segment([to_screen(a), to_screen(b)], stroke);
+                    to_screen(b)
+                }
+                Shape::Polyline { points } => {
+                    painter.add(egui::Shape::line(
+                        points.iter().map(to_screen).collect(),
+                        stroke,
+                    ));
+                    points.last().map(to_screen).unwrap_or(image_rect.min)
+                }
+                Shape::Angle { a, vertex, b } => {
+                    painter.line_segment([to_screen(vertex), to_screen(a)], stroke);
+                    painter.line_segment([to_screen(vertex), to_screen(b)], stroke);
+                    to_screen(vertex)
+                }
+                Shape::Cobb { first, second } => {
+                    painter.line_segment([to_screen(&first.0), to_screen(&first.1)], stroke);
+                    painter.line_segment([to_screen(&second.0), to_screen(&second.1)], stroke);
+                    to_screen(&second.1)
+                }
+                Shape::Ellipse {
+                    centre,
+                    radius_x,
+                    radius_y,
+                } => {
+                    let c = to_screen(centre);
+                    let points: Vec<egui::Pos2> = (0..=48)
+                        .map(|i| {
+                            let t = i as f32 / 48.0 * std::f32::consts::TAU;
+                            c + egui::vec2(
+                                t.cos() * *radius_x as f32 * zoom,
+                                t.sin() * *radius_y as f32 * zoom,
+                            )
+                        })
+                        .collect();
+                    painter.add(egui::Shape::line(points, stroke));
+                    c + egui::vec2(*radius_x as f32 * zoom, 0.0)
+                }
+                Shape::Rectangle { a, b } => {
+                    painter.rect_stroke(
+                        egui::Rect::from_two_pos(to_screen(a), to_screen(b)),
+                        0.0,
+                        stroke,
+                        egui::StrokeKind::Middle,
+                    );
+                    to_screen(b)
+                }
+                Shape::Point { at } | Shape::Text { at, .. } => {
+                    painter.circle_stroke(to_screen(at), 3.0, stroke);
+                    to_screen(at)
+                }
+            };
+            if let Some((_, text)) = results.iter().find(|(id, _)| *id == a.id) {
+                painter.text(
+                    label_at + egui::vec2(6.0, -6.0),
+                    egui::Align2::LEFT_BOTTOM,
+                    text,
+                    font.clone(),
+                    egui::Color32::from_rgb(255, 230, 120),
+                );
+            }
+        }
+        for p in &self.drawing {
+            painter.circle_filled(to_screen(p), 2.5, stroke.color);
         }
     }
 
