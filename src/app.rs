@@ -129,6 +129,9 @@ pub fn validate_setting(key: &str, value: &str) -> anyhow::Result<()> {
                 anyhow::bail!("{key} is light or dark");
             }
         }
+        crate::viewing::presets::WINDOW_PRESETS_SETTING => {
+            crate::viewing::presets::parse_presets(value).map_err(anyhow::Error::msg)?;
+        }
         MRN_ISSUER_SETTING => {
             if value.trim().is_empty() || value.len() > 64 || value.contains('\\') {
                 anyhow::bail!(

@@ -1271,6 +1271,56 @@ fn images_imported_from_a_folder_open_in_the_viewer_which_scrolls_windows_and_zo
     assert_eq!(again.len(), 3, "{again:?}");
     assert_eq!(again, measured.into_iter().map(|m| m.1).collect::<Vec<_>>());
     click(&mut harness, "Pan");
+    // A CT preset (lung), a quarter turn, invert, and the view exported as a PNG.
+    click(&mut harness, "Window preset");
+    click(&mut harness, "Lung (1500/-600)");
+    step_until(&mut harness, "the lung window", |app| {
+        app.viewer()
+            .shown_window()
+            .is_some_and(|w| w.center == -600.0 && w.width == 1500.0)
+    });
+    click(&mut harness, "Rotate");
+    click(&mut harness, "Invert");
+    click(&mut harness, "Export PNG");
+    let png: Vec<_> = std::fs::read_dir(dir.path().join("exports"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        .collect();
+    assert_eq!(png.len(), 1);
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(&png[0]).unwrap(),
+    ));
+    let info = decoder.read_info().unwrap();
+    assert_eq!((info.info().width, info.info().height), (64, 64));
+    click(&mut harness, "Reset");
+    step_until(&mut harness, "the image after reset", |app| {
+        app.viewer().shown_size().is_some()
+    });
+    // Regression: Reset after a preset kept the preset's window on the GPU while the overlay
+    // said the file's. The pixels now match the file's own rendering (CPU reference, ±1).
+    let file = lightbox::imaging::ImageFile::open(&input.join("IM011")).unwrap();
+    let reference = lightbox::imaging::render_cpu(
+        &file.frame(0).unwrap(),
+        &lightbox::imaging::RenderOptions::default(),
+    );
+    let shown = harness
+        .state_mut()
+        .viewer()
+        .shown_pixels()
+        .unwrap()
+        .to_vec();
+    assert_eq!(shown.len(), reference.pixels.len());
+    let worst = shown
+        .iter()
+        .zip(&reference.pixels)
+        .map(|(a, b)| a.abs_diff(*b))
+        .max()
+        .unwrap();
+    assert!(
+        worst <= 1,
+        "after Reset the image differs from the file's window by {worst}"
+    );
     // 1:1 zoom; the snapshot shows the thumbnail, the image and its overlay.
     click(&mut harness, "1:1");
     step_until(&mut harness, "the thumbnail", |app| {

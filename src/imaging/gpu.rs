@@ -374,6 +374,14 @@ impl GpuRenderer {
             .write_buffer(&frame.uniform, 0, &frame.params.bytes());
     }
 
+    /// Puts back a uniform saved from `frame.params` (the file's own VOI after user windows):
+    /// a uniform write, never a re-upload.
+    pub fn restore_params(&self, frame: &mut GpuFrame, params: GpuParams) {
+        frame.params = params;
+        self.queue
+            .write_buffer(&frame.uniform, 0, &frame.params.bytes());
+    }
+
     /// Draws the frame into its target and waits for the GPU, without reading back: what a
     /// window change costs on screen (benchmarks use it).
     pub fn draw_and_wait(&self, frame: &GpuFrame) -> Result<(), ImagingError> {

@@ -14,6 +14,7 @@ pub mod measure;
 pub mod overlay;
 pub mod rle;
 pub mod spacing;
+pub mod view_transform;
 
 use std::path::Path;
 

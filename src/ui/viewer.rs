@@ -17,6 +17,7 @@ use std::time::Instant;
 use crate::archive::ingest::Ingest;
 use crate::imaging::gpu::{GpuFrame, GpuRenderer};
 use crate::imaging::measure::{Calibration, ImagePoint, ModalityValues, Shape};
+use crate::imaging::view_transform::ViewTransform;
 use crate::imaging::{self, ImageFile, RenderOptions, RenderedImage, Window};
 use crate::store::Store;
 use crate::store::index::{Column, Condition, Level, Matcher};
@@ -60,6 +61,8 @@ struct Shown {
     calibration: Calibration,
     /// Modality values (HU on CT) for ROI statistics; None for colour images.
     values: Option<Arc<ModalityValues>>,
+    /// The image's modality (which window presets apply).
+    modality: String,
 }
 
 enum RenderAnswer {
@@ -107,8 +110,11 @@ struct Resident {
     spacing: String,
     calibration: Calibration,
     values: Option<Arc<ModalityValues>>,
+    modality: String,
     frame: imaging::DecodedFrame,
     gpu: Option<GpuFrame>,
+    /// The uniform as uploaded (the file's own VOI), to go back to after a user window.
+    file_params: Option<crate::imaging::gpu::GpuParams>,
 }
 
 fn render_loop(
@@ -221,7 +227,9 @@ fn render_image(
             spacing,
             calibration,
             values,
+            modality,
             frame,
+            file_params: uploaded.as_ref().map(|f| f.params),
             gpu: uploaded,
         });
     }
@@ -231,8 +239,10 @@ fn render_image(
     let shown_window = window.or(r.file_window);
     let image = match (&mut r.gpu, gpu) {
         (Some(frame), Some(g)) => {
-            if let Some(w) = window {
-                g.set_window(frame, w, imaging::grey::VoiFunction::Linear);
+            match (window, r.file_params) {
+                (Some(w), _) => g.set_window(frame, w, imaging::grey::VoiFunction::Linear),
+                (None, Some(params)) => g.restore_params(frame, params),
+                (None, None) => {}
             }
             g.draw(frame).map_err(|e| e.to_string())?
         }
@@ -250,6 +260,7 @@ fn render_image(
         spacing: r.spacing.clone(),
         calibration: r.calibration,
         values: r.values.clone(),
+        modality: r.modality.clone(),
     })
 }
 
@@ -284,12 +295,19 @@ fn shrink(image: &RenderedImage, max_px: u32) -> RenderedImage {
     }
 }
 
-fn colour_image(image: &RenderedImage) -> egui::ColorImage {
+fn colour_image(image: &RenderedImage, inverted: bool) -> egui::ColorImage {
     let size = [image.columns as usize, image.rows as usize];
-    if image.channels == 3 {
-        egui::ColorImage::from_rgb(size, &image.pixels)
+    let inverted_pixels;
+    let pixels = if inverted {
+        inverted_pixels = image.pixels.iter().map(|v| 255 - v).collect::<Vec<u8>>();
+        &inverted_pixels
     } else {
-        egui::ColorImage::from_gray(size, &image.pixels)
+        &image.pixels
+    };
+    if image.channels == 3 {
+        egui::ColorImage::from_rgb(size, pixels)
+    } else {
+        egui::ColorImage::from_gray(size, pixels)
     }
 }
 
@@ -426,6 +444,14 @@ pub struct ViewerScreen {
     known_mm: String,
     /// Where the image is on screen (tests aim at it).
     image_rect: Option<egui::Rect>,
+    /// Quarter turns clockwise, mirrored, inverted greys.
+    quarter_turns: u8,
+    flipped: bool,
+    inverted: bool,
+    /// The last rendered image (texture source, PNG export).
+    last_image: Option<Arc<RenderedImage>>,
+    /// The shown image's modality.
+    modality: String,
 }
 
 impl ViewerScreen {
@@ -483,6 +509,12 @@ impl ViewerScreen {
             .as_ref()
             .filter(|s| s.0 == self.generation)
             .map(|s| s.2)
+    }
+
+    /// The pixels last rendered for the current request (tests compare them).
+    pub fn shown_pixels(&self) -> Option<&[u8]> {
+        self.shown_size()?;
+        self.last_image.as_ref().map(|i| i.pixels.as_slice())
     }
 
     /// Where the image is on screen, once drawn (tests aim at it).
@@ -647,11 +679,14 @@ impl ViewerScreen {
                     match result {
                         Ok(shown) => {
                             let size = [shown.image.columns as usize, shown.image.rows as usize];
+                            let image = Arc::new(shown.image);
                             let texture = ctx.load_texture(
                                 "viewer-image",
-                                colour_image(&shown.image),
+                                colour_image(&image, self.inverted),
                                 egui::TextureOptions::LINEAR,
                             );
+                            self.last_image = Some(image);
+                            self.modality = shown.modality;
                             self.shown = Some((generation, texture, size));
                             self.shown_window = shown.window;
                             self.spacing = shown.spacing;
@@ -670,7 +705,7 @@ impl ViewerScreen {
                     Ok(image) => {
                         let texture = ctx.load_texture(
                             format!("thumb-{series}"),
-                            colour_image(&image),
+                            colour_image(&image, false),
                             egui::TextureOptions::LINEAR,
                         );
                         self.thumbnails.insert(series, texture);
@@ -703,7 +738,7 @@ impl ViewerScreen {
             self.needs_render = false;
             self.request_render();
         }
-        self.show_toolbar(ui);
+        self.show_toolbar(ui, store);
         super::show_outcome(ui, self.message.as_ref());
         if self.series.is_empty() {
             ui.label(
@@ -760,8 +795,8 @@ impl ViewerScreen {
         }
     }
 
-    fn show_toolbar(&mut self, ui: &mut egui::Ui) {
-        ui.horizontal(|ui| {
+    fn show_toolbar(&mut self, ui: &mut egui::Ui, store: &Store) {
+        ui.horizontal_wrapped(|ui| {
             ui.heading("Viewer");
             ui.label(&self.title);
             ui.separator();
@@ -777,7 +812,57 @@ impl ViewerScreen {
                 self.zoom = None;
                 self.pan = egui::Vec2::ZERO;
                 self.window = None;
+                self.quarter_turns = 0;
+                self.flipped = false;
+                self.message = None;
+                if self.inverted {
+                    self.inverted = false;
+                    self.retexture(ui.ctx());
+                }
                 self.needs_render = true;
+            }
+            if ui
+                .button("Rotate")
+                .on_hover_text("a quarter turn clockwise")
+                .clicked()
+            {
+                self.quarter_turns = (self.quarter_turns + 1) % 4;
+            }
+            if ui
+                .button("Flip")
+                .on_hover_text("mirror left and right")
+                .clicked()
+            {
+                self.flipped = !self.flipped;
+            }
+            if ui.selectable_label(self.inverted, "Invert").clicked() {
+                self.inverted = !self.inverted;
+                self.retexture(ui.ctx());
+            }
+            let presets = crate::viewing::presets::window_presets(store, &self.modality);
+            if !presets.is_empty() {
+                egui::ComboBox::from_label("Window preset")
+                    .selected_text("choose")
+                    .show_ui(ui, |ui| {
+                        for (name, w) in &presets {
+                            if ui
+                                .selectable_label(
+                                    false,
+                                    format!("{name} ({:.0}/{:.0})", w.width, w.center),
+                                )
+                                .clicked()
+                            {
+                                self.window = Some(*w);
+                                self.needs_render = true;
+                            }
+                        }
+                    });
+            }
+            if ui
+                .add_enabled(self.last_image.is_some(), egui::Button::new("Export PNG"))
+                .clicked()
+            {
+                self.export_png(store);
             }
             ui.separator();
             let idle =
@@ -815,7 +900,7 @@ impl ViewerScreen {
                 self.start_import(vec![path]);
             }
         });
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             for tool in Tool::ALL {
                 if ui
                     .selectable_label(self.tool == tool, tool.title())
@@ -1089,20 +1174,22 @@ impl ViewerScreen {
         }
         // Where the image is: screen ↔ image pixel coordinates.
         let zoom = self.zoom.unwrap_or_else(|| self.fit_zoom(rect));
-        let image_rect = self.shown.as_ref().map(|(_, _, size)| {
+        let transform = self.transform();
+        let image_rect = transform.map(|t| {
+            let (w, h) = t.display_size();
             egui::Rect::from_center_size(
                 rect.center() + self.pan,
-                egui::vec2(size[0] as f32, size[1] as f32) * zoom,
+                egui::vec2(w as f32, h as f32) * zoom,
             )
         });
         self.image_rect = image_rect;
         let to_image = |p: egui::Pos2| {
-            image_rect.map(|r| {
-                ImagePoint::new(
-                    f64::from((p.x - r.min.x) / zoom),
-                    f64::from((p.y - r.min.y) / zoom),
-                )
-            })
+            let (r, t) = (image_rect?, transform?);
+            let (x, y) = t.image_from_display(
+                f64::from((p.x - r.min.x) / zoom),
+                f64::from((p.y - r.min.y) / zoom),
+            );
+            Some(ImagePoint::new(x, y))
         };
         // Left-drag pans (or draws with a measuring tool); right-drag changes the window
         // (horizontal: width, vertical: level).
@@ -1168,14 +1255,26 @@ impl ViewerScreen {
             }
         }
         let painter = ui.painter_at(rect);
-        if let (Some((_, texture, _)), Some(image_rect)) = (&self.shown, image_rect) {
-            painter.image(
-                texture.id(),
-                image_rect,
-                egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
-                egui::Color32::WHITE,
-            );
-            self.paint_annotations(&painter, image_rect, zoom);
+        if let (Some((_, texture, _)), Some(image_rect), Some(t)) =
+            (&self.shown, image_rect, transform)
+        {
+            // Each corner of the shown rectangle takes the texture corner that turns onto it.
+            let mut mesh = egui::Mesh::with_texture(texture.id());
+            let (dw, dh) = t.display_size();
+            for (u, v) in [(0.0, 0.0), (dw, 0.0), (dw, dh), (0.0, dh)] {
+                let (x, y) = t.image_from_display(u, v);
+                mesh.vertices.push(egui::epaint::Vertex {
+                    pos: image_rect.min + egui::vec2(u as f32 * zoom, v as f32 * zoom),
+                    uv: egui::pos2(
+                        (x / f64::from(t.columns)) as f32,
+                        (y / f64::from(t.rows)) as f32,
+                    ),
+                    color: egui::Color32::WHITE,
+                });
+            }
+            mesh.indices.extend([0, 1, 2, 0, 2, 3]);
+            painter.add(egui::Shape::mesh(mesh));
+            self.paint_annotations(&painter, image_rect, zoom, t);
             let text = format!(
                 "Image {} / {count}\nW {:.0} L {:.0}\nZoom {:.0}%\n{}",
                 self.image_index + 1,
@@ -1342,12 +1441,20 @@ impl ViewerScreen {
     }
 
     /// Draws the current image's annotations over it.
-    fn paint_annotations(&self, painter: &egui::Painter, image_rect: egui::Rect, zoom: f32) {
+    fn paint_annotations(
+        &self,
+        painter: &egui::Painter,
+        image_rect: egui::Rect,
+        zoom: f32,
+        transform: ViewTransform,
+    ) {
         let Some(sop) = self.current_sop() else {
             return;
         };
-        let to_screen =
-            |p: &ImagePoint| image_rect.min + egui::vec2(p.x as f32 * zoom, p.y as f32 * zoom);
+        let to_screen = |p: &ImagePoint| {
+            let (u, v) = transform.display_from_image(p.x, p.y);
+            image_rect.min + egui::vec2(u as f32 * zoom, v as f32 * zoom)
+        };
         let stroke = egui::Stroke::new(1.5, egui::Color32::from_rgb(255, 210, 0));
         let font = egui::FontId::proportional(13.0);
         let results = self.measurements();
@@ -1383,26 +1490,28 @@ impl ViewerScreen {
                     radius_x,
                     radius_y,
                 } => {
-                    let c = to_screen(centre);
                     let points: Vec<egui::Pos2> = (0..=48)
                         .map(|i| {
-                            let t = i as f32 / 48.0 * std::f32::consts::TAU;
-                            c + egui::vec2(
-                                t.cos() * *radius_x as f32 * zoom,
-                                t.sin() * *radius_y as f32 * zoom,
-                            )
+                            let t = f64::from(i) / 48.0 * std::f64::consts::TAU;
+                            to_screen(&ImagePoint::new(
+                                centre.x + t.cos() * radius_x,
+                                centre.y + t.sin() * radius_y,
+                            ))
                         })
                         .collect();
+                    let right = points[0];
                     painter.add(egui::Shape::line(points, stroke));
-                    c + egui::vec2(*radius_x as f32 * zoom, 0.0)
+                    right
                 }
                 Shape::Rectangle { a, b } => {
-                    painter.rect_stroke(
-                        egui::Rect::from_two_pos(to_screen(a), to_screen(b)),
-                        0.0,
-                        stroke,
-                        egui::StrokeKind::Middle,
-                    );
+                    let corners = [
+                        to_screen(a),
+                        to_screen(&ImagePoint::new(b.x, a.y)),
+                        to_screen(b),
+                        to_screen(&ImagePoint::new(a.x, b.y)),
+                        to_screen(a),
+                    ];
+                    painter.add(egui::Shape::line(corners.to_vec(), stroke));
                     to_screen(b)
                 }
                 Shape::Point { at } | Shape::Text { at, .. } => {
@@ -1426,12 +1535,86 @@ impl ViewerScreen {
     }
 
     fn fit_zoom(&self, rect: egui::Rect) -> f32 {
-        match &self.shown {
-            Some((_, _, size)) if size[0] > 0 && size[1] > 0 => {
-                (rect.width() / size[0] as f32).min(rect.height() / size[1] as f32)
+        match self.transform() {
+            Some(t) if t.columns > 0 && t.rows > 0 => {
+                let (w, h) = t.display_size();
+                (rect.width() / w as f32).min(rect.height() / h as f32)
             }
             _ => 1.0,
         }
+    }
+
+    /// How the shown image is turned on screen.
+    fn transform(&self) -> Option<ViewTransform> {
+        self.shown.as_ref().map(|(_, _, size)| ViewTransform {
+            columns: size[0] as u32,
+            rows: size[1] as u32,
+            quarter_turns: self.quarter_turns,
+            flipped: self.flipped,
+        })
+    }
+
+    /// Re-creates the texture (after Invert) from the last rendered image.
+    fn retexture(&mut self, ctx: &egui::Context) {
+        if let (Some(image), Some((generation, _, size))) = (&self.last_image, &self.shown) {
+            let texture = ctx.load_texture(
+                "viewer-image",
+                colour_image(image, self.inverted),
+                egui::TextureOptions::LINEAR,
+            );
+            self.shown = Some((*generation, texture, *size));
+        }
+    }
+
+    /// Saves the view (as rendered, turned and inverted as on screen) as a PNG in exports.
+    fn export_png(&mut self, store: &Store) {
+        let (Some(image), Some(t)) = (&self.last_image, self.transform()) else {
+            return;
+        };
+        let (w, h) = t.display_size();
+        let (w, h) = (w as u32, h as u32);
+        let channels = usize::from(image.channels);
+        let mut pixels = vec![0u8; w as usize * h as usize * channels];
+        for v in 0..h {
+            for u in 0..w {
+                let (x, y) = t.image_from_display(f64::from(u) + 0.5, f64::from(v) + 0.5);
+                let (x, y) = (x.floor() as usize, y.floor() as usize);
+                let from = (y * image.columns as usize + x) * channels;
+                let to = (v as usize * w as usize + u as usize) * channels;
+                if let (Some(src), Some(dst)) = (
+                    image.pixels.get(from..from + channels),
+                    pixels.get_mut(to..to + channels),
+                ) {
+                    for (d, s) in dst.iter_mut().zip(src) {
+                        *d = if self.inverted { 255 - s } else { *s };
+                    }
+                }
+            }
+        }
+        let out = RenderedImage {
+            columns: w,
+            rows: h,
+            channels: image.channels,
+            pixels,
+        };
+        let folder = super::exports_folder(store);
+        let file = folder.join(format!(
+            "view-{}-{}.png",
+            self.current_sop().unwrap_or_default(),
+            chrono::Local::now().format("%Y%m%d-%H%M%S")
+        ));
+        self.message = Some(
+            match std::fs::create_dir_all(&folder)
+                .map_err(|e| e.to_string())
+                .and_then(|()| imaging::write_png(&file, &out).map_err(|e| e.to_string()))
+            {
+                Ok(()) => (true, format!("View saved to {}.", file.display())),
+                Err(e) => (
+                    false,
+                    format!("The view could not be saved ({e}); check the disk."),
+                ),
+            },
+        );
     }
 }
 

@@ -4,6 +4,7 @@
 //! authorised (a radiologist's act) and audited.
 
 pub mod hanging;
+pub mod presets;
 
 use crate::access::{self, AccessError, Action, Actor};
 use crate::imaging::measure::{Calibration, Shape};
