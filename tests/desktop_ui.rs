@@ -1816,6 +1816,23 @@ fn an_exam_goes_from_registration_to_a_delivered_oru_with_pynetdicom_mpps_and_dc
         app.viewer().shown_size().is_some()
     });
     assert_eq!(harness.state_mut().viewer().series()[0].images.len(), 5);
+    // The tag browser shows the image's attributes as the scanner sent them.
+    click(&mut harness, "Tags");
+    assert!(harness.query_by_label("AccessionNumber").is_some());
+    assert!(harness.query_by_label(&accession).is_some());
+    click(&mut harness, "Tags");
+    assert!(harness.query_by_label("AccessionNumber").is_none());
+    // A key image and a measurement go into the exam's report.
+    click(&mut harness, "Key image");
+    assert_eq!(harness.state_mut().viewer().key_images().len(), 1);
+    click(&mut harness, "Length");
+    drag_on_image(&mut harness, (10.0, 32.0), (30.0, 32.0));
+    click(&mut harness, "Insert into report");
+    assert!(
+        harness
+            .query_by_label_contains("Added to the draft report of")
+            .is_some()
+    );
     click(&mut harness, "Reading");
     click(&mut harness, &format!("Claim {accession}"));
     click(&mut harness, &format!("Report {accession}"));
@@ -1823,6 +1840,16 @@ fn an_exam_goes_from_registration_to_a_delivered_oru_with_pynetdicom_mpps_and_dc
         &mut harness,
         "Report text",
         "\nNo acute intracranial abnormality.",
+    );
+    assert!(
+        harness
+            .state()
+            .reading()
+            .editor_text()
+            .unwrap()
+            .contains("KEY IMAGES: series 1 image 1."),
+        "{:?}",
+        harness.state().reading().editor_text()
     );
     click(&mut harness, "Sign final");
     assert_eq!(
@@ -1851,6 +1878,10 @@ fn an_exam_goes_from_registration_to_a_delivered_oru_with_pynetdicom_mpps_and_dc
     assert!(received.contains(&accession), "{received}");
     assert!(
         received.contains("No acute intracranial abnormality."),
+        "{received}"
+    );
+    assert!(
+        received.contains("MEASUREMENTS (image 1): 10.0 mm (Pixel Spacing)"),
         "{received}"
     );
     let associations = harness.state_mut().studies().associations().len();

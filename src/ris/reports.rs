@@ -366,3 +366,38 @@ pub fn printed_report(
         footer,
     })
 }
+
+/// Appends `text` (key images, measurements) to the exam's report still being written —
+/// starting one from the template if there is none — and returns the accession. A signed
+/// final report is not changed: that needs an addendum.
+pub fn append_to_draft(
+    store: &mut Store,
+    actor: &Actor,
+    study_uid: &str,
+    text: &str,
+) -> Result<String, RisError> {
+    let order = store
+        .order_by_study_uid(study_uid)?
+        .ok_or_else(|| RisError::NotFound(format!("an exam for study {study_uid}")))?;
+    let open = store
+        .reports_of_order(order.id)?
+        .into_iter()
+        .rev()
+        .find(|r| r.status == "draft" || (r.kind == "report" && r.status == "preliminary"));
+    let report = match open {
+        Some(r) => r,
+        None => {
+            if matches!(order.status.as_str(), "final" | "amended") {
+                return Err(RisError::Invalid(format!(
+                    "the report of {} is signed; add an addendum first",
+                    order.accession
+                )));
+            }
+            let id = start(store, actor, &order.accession)?;
+            store.report(id)?
+        }
+    };
+    let body = format!("{}\n{}", report.body.trim_end(), text.trim_end());
+    save(store, actor, report.id, &body, report.critical)?;
+    Ok(order.accession)
+}

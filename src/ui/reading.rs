@@ -49,6 +49,23 @@ impl ReadingScreen {
         self.loaded = false;
     }
 
+    /// Appends `text` to the open editor if it holds `accession`'s report (so the viewer's
+    /// "Insert into report" is not lost under the editor's next save); false otherwise.
+    pub fn insert_text(&mut self, accession: &str, text: &str) -> bool {
+        match &mut self.editor {
+            Some(editor) if editor.accession == accession && editor.status != "final" => {
+                editor.text = format!("{}\n{}", editor.text.trim_end(), text.trim_end());
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The text in the report editor (tests).
+    pub fn editor_text(&self) -> Option<&str> {
+        self.editor.as_ref().map(|e| e.text.as_str())
+    }
+
     /// The study to show in the viewer, once.
     pub fn take_open_request(&mut self) -> Option<(String, String)> {
         self.open_images.take()

@@ -551,6 +551,31 @@ impl LightboxApp {
             self.screen = Screen::Viewer;
             ui.ctx().request_repaint();
         }
+        // Key images and measurements for the exam's report: into the open editor when it holds
+        // that report, else appended to the stored draft.
+        if let Some((study, text)) = self.viewer.take_report_insert() {
+            let accession = self
+                .store
+                .order_by_study_uid(&study)
+                .ok()
+                .flatten()
+                .map(|o| o.accession);
+            let message = match accession {
+                Some(acc) if self.reading.insert_text(&acc, &text) => {
+                    format!("Added to the report of {acc} in the editor.")
+                }
+                _ => match crate::ris::reports::append_to_draft(
+                    &mut self.store,
+                    &actor,
+                    &study,
+                    &text,
+                ) {
+                    Ok(acc) => format!("Added to the draft report of {acc}."),
+                    Err(e) => format!("Not added to a report: {e}."),
+                },
+            };
+            self.viewer.say(&message);
+        }
         if sign_out {
             self.reset_screens();
             self.session = Session::SignIn(SignInForm::default());

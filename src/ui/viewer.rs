@@ -452,6 +452,12 @@ pub struct ViewerScreen {
     last_image: Option<Arc<RenderedImage>>,
     /// The shown image's modality.
     modality: String,
+    /// The study's key images: (SOP Instance UID, frame).
+    key_images: Vec<(String, u32)>,
+    /// Text for the exam's report, waiting for the shell: (study UID, text).
+    report_insert: Option<(String, String)>,
+    /// The current image's attributes, when the tag browser is open.
+    tags: Option<Vec<(String, String, String)>>,
 }
 
 impl ViewerScreen {
@@ -509,6 +515,21 @@ impl ViewerScreen {
             .as_ref()
             .filter(|s| s.0 == self.generation)
             .map(|s| s.2)
+    }
+
+    /// Shows a notice under the toolbar (the shell's answer to "Insert into report").
+    pub fn say(&mut self, text: &str) {
+        self.message = Some((!text.starts_with("Not"), text.to_string()));
+    }
+
+    /// Text the radiologist asked to put into the exam's report, once: (study UID, text).
+    pub fn take_report_insert(&mut self) -> Option<(String, String)> {
+        self.report_insert.take()
+    }
+
+    /// The study's key images (tests).
+    pub fn key_images(&self) -> &[(String, u32)] {
+        &self.key_images
     }
 
     /// The pixels last rendered for the current request (tests compare them).
@@ -786,6 +807,27 @@ impl ViewerScreen {
             .resizable(true)
             .default_size(220.0)
             .show(ui, |ui| self.show_measurements(ui, store, actor));
+        if let Some(tags) = &self.tags {
+            let mut open = true;
+            egui::Window::new("DICOM tags")
+                .open(&mut open)
+                .default_size([520.0, 480.0])
+                .show(ui.ctx(), |ui| {
+                    egui::ScrollArea::vertical().show(ui, |ui| {
+                        egui::Grid::new("tags").striped(true).show(ui, |ui| {
+                            for (name, vr, value) in tags {
+                                ui.label(name);
+                                ui.label(vr);
+                                ui.label(value);
+                                ui.end_row();
+                            }
+                        });
+                    });
+                });
+            if !open {
+                self.tags = None;
+            }
+        }
         let mut finished = None;
         egui::CentralPanel::default()
             .frame(egui::Frame::default().fill(egui::Color32::BLACK))
@@ -1432,12 +1474,120 @@ impl ViewerScreen {
         }
         ui.separator();
         ui.weak(format!("Scale: {}", self.current_calibration().describe()));
+        ui.separator();
+        let sop = self.current_sop();
+        let is_key = sop
+            .as_ref()
+            .is_some_and(|sop| self.key_images.iter().any(|k| &k.0 == sop && k.1 == 0));
+        if ui.selectable_label(is_key, "Key image").clicked()
+            && let (Some(sop), Some(study)) = (sop.clone(), self.study_uid.clone())
+        {
+            match crate::viewing::set_key_image(store, actor, &study, &sop, 0, !is_key) {
+                Ok(()) => self.key_images = store.key_images(&study).unwrap_or_default(),
+                Err(crate::viewing::ViewingError::Access(_)) => {
+                    self.message = Some((false, "Only a radiologist may mark key images.".into()))
+                }
+                Err(e) => self.message = Some((false, format!("Not marked: {e}."))),
+            }
+        }
+        ui.weak(format!(
+            "{} key images in this study",
+            self.key_images.len()
+        ));
+        if ui.button("Insert into report").clicked()
+            && let Some(study) = self.study_uid.clone()
+        {
+            let text = self.report_text();
+            self.report_insert = Some((study, text));
+        }
+        if ui.button("Tags").clicked() {
+            self.tags = if self.tags.is_some() {
+                None
+            } else {
+                Some(self.read_tags())
+            };
+        }
         if let (Some(id), Some(study)) = (remove, self.study_uid.clone()) {
             match crate::viewing::remove_annotation(store, actor, &study, id) {
                 Ok(()) => self.annotations.retain(|a| a.id != id),
                 Err(e) => self.message = Some((false, format!("Not deleted: {e}."))),
             }
         }
+    }
+
+    /// Key images and the current image's measurements as report text.
+    fn report_text(&self) -> String {
+        let mut lines = Vec::new();
+        if !self.key_images.is_empty() {
+            let positions: Vec<String> = self
+                .key_images
+                .iter()
+                .filter_map(|(sop, _)| {
+                    self.series.iter().find_map(|s| {
+                        let at = s.sop_uids.iter().position(|u| u == sop)?;
+                        Some(format!(
+                            "series {} image {}",
+                            s.label.split(' ').next().unwrap_or("?"),
+                            at + 1
+                        ))
+                    })
+                })
+                .collect();
+            lines.push(format!("KEY IMAGES: {}.", positions.join("; ")));
+        }
+        let measured = self.measurements();
+        if !measured.is_empty() {
+            lines.push(format!(
+                "MEASUREMENTS (image {}): {}.",
+                self.image_index + 1,
+                measured
+                    .into_iter()
+                    .map(|m| m.1)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ));
+        }
+        lines.join("\n")
+    }
+
+    /// The current image's attributes (keyword, VR, value), read up to the pixel data.
+    fn read_tags(&self) -> Vec<(String, String, String)> {
+        use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
+        let Some(path) = self
+            .series
+            .get(self.series_index)
+            .and_then(|s| s.images.get(self.image_index))
+        else {
+            return Vec::new();
+        };
+        let object = dicom_object::OpenFileOptions::new()
+            .read_until(dicom_dictionary_std::tags::PIXEL_DATA)
+            .open_file(path);
+        let Ok(object) = object else {
+            return vec![(
+                "(unreadable)".into(),
+                String::new(),
+                path.display().to_string(),
+            )];
+        };
+        let dictionary = dicom_dictionary_std::StandardDataDictionary;
+        object
+            .iter()
+            .map(|e| {
+                let tag = e.header().tag;
+                let name = dictionary
+                    .by_tag(tag)
+                    .map(|d| d.alias().to_string())
+                    .unwrap_or_else(|| format!("({:04X},{:04X})", tag.group(), tag.element()));
+                let value = if e.header().vr() == dicom_core::VR::SQ {
+                    format!("{} items", e.items().map_or(0, |i| i.len()))
+                } else {
+                    let v = e.to_str().map(|s| s.to_string()).unwrap_or_default();
+                    v.chars().take(120).collect()
+                };
+                (name, e.header().vr().to_string().to_string(), value)
+            })
+            .collect()
     }
 
     /// Draws the current image's annotations over it.
