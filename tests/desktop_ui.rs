@@ -1329,6 +1329,26 @@ fn images_imported_from_a_folder_open_in_the_viewer_which_scrolls_windows_and_zo
     harness.hover_at(egui::pos2(5.0, 760.0));
     harness.step();
     harness.snapshot_options("viewer", &SnapshotOptions::new().max_failed_pixels(50));
+    // The imported study matched no order: it waits in reconciliation, and the monitor links
+    // it to the right order (its headers take the order's patient and accession).
+    let items = store.open_reconciliation().unwrap();
+    assert_eq!(items.len(), 1, "{items:?}");
+    let admin = harness.state().actor().unwrap().clone();
+    let mut store = Store::open(&dir.path().join("lightbox.sqlite")).unwrap();
+    let accession = orders_waiting(&mut store, &admin, "70450", 1).remove(0);
+    click(&mut harness, "Integration");
+    type_into(
+        &mut harness,
+        &format!("Accession for #{}", items[0].id),
+        &accession,
+    );
+    click(&mut harness, &format!("Link #{}", items[0].id));
+    assert!(
+        harness
+            .query_by_label_contains(&format!("linked to {accession}: 12 images"))
+            .is_some()
+    );
+    assert!(store.open_reconciliation().unwrap().is_empty());
     drop(services);
 }
 

@@ -28,6 +28,8 @@ pub struct IntegrationScreen {
     worklist_date: String,
     open_message: Option<i64>,
     message: Option<(bool, String)>,
+    /// Accessions typed to resolve reconciliation items.
+    link_accession: std::collections::HashMap<i64, String>,
 }
 
 impl IntegrationScreen {
@@ -92,7 +94,7 @@ impl IntegrationScreen {
     pub fn show(
         &mut self,
         ui: &mut egui::Ui,
-        store: &Store,
+        store: &mut Store,
         actor: &Actor,
         today: &str,
         associations: &std::collections::VecDeque<super::study_browser::AssociationLine>,
@@ -106,6 +108,7 @@ impl IntegrationScreen {
         super::show_outcome(ui, self.message.as_ref());
         let may_act = actor.role == Role::Administrator;
         let mut action: Option<(bool, i64)> = None;
+        let mut link: Option<(i64, String)> = None;
         egui::ScrollArea::vertical().show(ui, |ui| {
             ui.strong("Outbound HL7");
             if self.queues.is_empty() {
@@ -221,6 +224,19 @@ impl IntegrationScreen {
             }
             for item in &self.reconciliation {
                 ui.label(format!("#{} {} — {}", item.id, item.study_uid, item.reason));
+                if may_act {
+                    ui.horizontal(|ui| {
+                        let text = self.link_accession.entry(item.id).or_default();
+                        let name = format!("Accession for #{}", item.id);
+                        ui.add(egui::TextEdit::singleline(text).desired_width(120.0))
+                            .widget_info(|| {
+                                egui::WidgetInfo::labeled(egui::Role::TextInput, true, &name)
+                            });
+                        if ui.button(format!("Link #{}", item.id)).clicked() {
+                            link = Some((item.id, text.trim().to_string()));
+                        }
+                    });
+                }
             }
         });
         if let Some((resend, id)) = action {
@@ -237,6 +253,29 @@ impl IntegrationScreen {
                 ),
                 Err(e) => (false, format!("Message #{id}: {e}")),
             });
+            self.loaded = false;
+        }
+        if let Some((item, accession)) = link {
+            let archive = crate::archive::ArchiveFolder::at(
+                &store
+                    .path()
+                    .parent()
+                    .map(|p| p.join("archive"))
+                    .unwrap_or_else(|| "archive".into()),
+            );
+            self.message = Some(
+                match crate::ris::reconcile::link_to_order(store, &archive, actor, item, &accession)
+                {
+                    Ok(n) => (
+                        true,
+                        format!(
+                            "#{item} linked to {accession}: {n} images now carry the order's patient and accession."
+                        ),
+                    ),
+                    Err(e) => (false, format!("#{item} was not linked: {e}.")),
+                },
+            );
+            self.link_accession.remove(&item);
             self.loaded = false;
         }
     }

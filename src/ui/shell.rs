@@ -527,8 +527,13 @@ impl LightboxApp {
             Screen::Viewer => self.viewer.show(ui, &self.store, &actor),
             Screen::Integration => {
                 let today = self.now().date().format("%Y-%m-%d").to_string();
-                self.integration
-                    .show(ui, &self.store, &actor, &today, self.studies.associations())
+                self.integration.show(
+                    ui,
+                    &mut self.store,
+                    &actor,
+                    &today,
+                    self.studies.associations(),
+                )
             }
             Screen::Settings => self.settings.show(ui, &self.store, &actor),
         });
