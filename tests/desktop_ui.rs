@@ -35,13 +35,24 @@ fn type_into(harness: &mut Harness<'_, LightboxApp>, label: &str, text: &str) {
         .find(|r| harness.query_by_role_and_label(*r, label).is_some())
         .unwrap_or(Role::PasswordInput);
     harness.get_by_role_and_label(role, label).click();
-    harness.run();
+    settle(harness);
     harness.get_by_role_and_label(role, label).type_text(text);
-    harness.run();
+    settle(harness);
 }
 
 fn click(harness: &mut Harness<'_, LightboxApp>, label: &str) {
     harness.get_by_label(label).click();
+    settle(harness);
+}
+
+/// Runs frames until the window is idle. The viewer's render thread may ask for a repaint at
+/// any moment (an answer arriving), which is not a runaway loop: a few more frames settle it.
+fn settle(harness: &mut Harness<'_, LightboxApp>) {
+    for _ in 0..5 {
+        if harness.try_run().is_ok() {
+            return;
+        }
+    }
     harness.run();
 }
 
@@ -234,6 +245,10 @@ fn the_integration_monitor_shows_live_hl7_and_resends_a_failed_message() {
         harness.query_by_label_contains("MSA|AA|ORM0001").is_some(),
         "the ACK sent"
     );
+    // The parsed view numbers the fields as the standard does.
+    click(&mut harness, "Parsed fields");
+    assert!(harness.query_by_label("MSH-10").is_some());
+    assert!(harness.query_by_label("ORC-1").is_some());
     click(&mut harness, &format!("Resend #{id}"));
     assert!(
         harness
@@ -1622,6 +1637,20 @@ fn the_demo_practice_fills_every_screen_and_each_main_screen_matches_its_referen
         .remove(0)
         .accession;
     assert!(harness.query_by_label(&mr_today).is_some());
+    // The administrator hands an exam to a radiologist.
+    click(&mut harness, "Reading");
+    let first = harness.state().reading().rows()[0].accession.clone();
+    click(&mut harness, &format!("Assign {first}"));
+    // The popup's entry (the worklist's Reader column may say "drreed" too).
+    harness.get_all_by_label("drreed").last().unwrap().click();
+    settle(&mut harness);
+    let row = store
+        .reading_rows()
+        .unwrap()
+        .into_iter()
+        .find(|r| r.accession == first)
+        .unwrap();
+    assert_eq!(row.assigned_radiologist, "drreed");
     click(&mut harness, "Billing");
     assert!(!harness.state().billing().charges().is_empty());
     harness.snapshot_options("billing", &SnapshotOptions::new().max_failed_pixels(50));

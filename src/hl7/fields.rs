@@ -188,3 +188,51 @@ mod tests {
         (super::text(pid, 3, 1), super::text(pid, 4, 1))
     }
 }
+
+/// Every non-empty field of a message as ("PID-3", value), for the monitor's parsed view.
+/// MSH is numbered as the standard does: MSH-1 is the field separator itself, MSH-2 the
+/// encoding characters.
+pub fn labelled_fields(raw: &str) -> Vec<(String, String)> {
+    let separator = raw
+        .strip_prefix("MSH")
+        .and_then(|rest| rest.chars().next())
+        .unwrap_or('|');
+    let mut out = Vec::new();
+    for segment in raw.split(['\r', '\n']).filter(|s| s.len() >= 3) {
+        let name: String = segment.chars().take(3).collect();
+        let fields: Vec<&str> = segment.split(separator).collect();
+        for (i, value) in fields.iter().enumerate().skip(1) {
+            if value.is_empty() {
+                continue;
+            }
+            // In MSH the separator is field 1, so the text after it is field 2 onwards.
+            let number = if name == "MSH" { i + 1 } else { i };
+            out.push((format!("{name}-{number}"), (*value).to_string()));
+        }
+        if name == "MSH" {
+            out.insert(
+                out.len() - fields.iter().skip(1).filter(|v| !v.is_empty()).count(),
+                ("MSH-1".into(), separator.to_string()),
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod labelled_tests {
+    #[test]
+    fn fields_are_numbered_as_the_standard_does() {
+        let raw = "MSH|^~\\&|EPIC|NORTH|LIGHTBOX||20261201||ORM^O01|42|P|2.5.1\rPID|||M1^^^EPIC||DOE^JANE";
+        let f = super::labelled_fields(raw);
+        let get = |k: &str| f.iter().find(|(l, _)| l == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("MSH-1"), Some("|"));
+        assert_eq!(get("MSH-2"), Some("^~\\&"));
+        assert_eq!(get("MSH-3"), Some("EPIC"));
+        assert_eq!(get("MSH-9"), Some("ORM^O01"));
+        assert_eq!(get("MSH-10"), Some("42"));
+        assert_eq!(get("PID-3"), Some("M1^^^EPIC"));
+        assert_eq!(get("PID-5"), Some("DOE^JANE"));
+        assert_eq!(get("PID-1"), None);
+    }
+}

@@ -195,6 +195,15 @@ impl IntegrationScreen {
                 ui.separator();
                 ui.strong(format!("Message {}", m.control_id));
                 ui.monospace(m.raw.replace('\r', "\n"));
+                egui::CollapsingHeader::new("Parsed fields").show(ui, |ui| {
+                    egui::Grid::new("parsed_fields").striped(true).show(ui, |ui| {
+                        for (label, value) in crate::hl7::fields::labelled_fields(&m.raw) {
+                            ui.label(label);
+                            ui.monospace(value);
+                            ui.end_row();
+                        }
+                    });
+                });
                 ui.strong("ACK sent");
                 ui.monospace(m.ack.replace('\r', "\n"));
             }

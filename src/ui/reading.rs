@@ -32,9 +32,12 @@ pub struct ReadingScreen {
     /// Worklist filters.
     filter: ReadingFilter,
     modalities: Vec<String>,
+    /// Active radiologists' logins (an administrator assigns exams to them).
+    radiologists: Vec<String>,
 }
 
 enum Action {
+    Assign(String, String),
     Print,
     Claim(String),
     Open(String),
@@ -81,6 +84,13 @@ impl ReadingScreen {
             return;
         }
         self.modalities = store.catalogue_modalities().unwrap_or_default();
+        self.radiologists = store
+            .users()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|u| u.active && u.role == crate::access::Role::Radiologist.code())
+            .map(|u| u.login)
+            .collect();
         match reading::reading_worklist(store, actor, &self.filter) {
             Ok(rows) => self.rows = rows,
             Err(e) => {
@@ -198,6 +208,26 @@ impl ReadingScreen {
                         if ui.button(format!("Report {}", r.accession)).clicked() {
                             action = Some(Action::Open(r.accession.clone()));
                         }
+                        if actor.role == crate::access::Role::Administrator
+                            && !self.radiologists.is_empty()
+                        {
+                            egui::ComboBox::from_label(format!("Assign {}", r.accession))
+                                .selected_text(if r.assigned_radiologist.is_empty() {
+                                    "nobody"
+                                } else {
+                                    r.assigned_radiologist.as_str()
+                                })
+                                .show_ui(ui, |ui| {
+                                    for login in &self.radiologists {
+                                        if ui.selectable_label(false, login).clicked() {
+                                            action = Some(Action::Assign(
+                                                r.accession.clone(),
+                                                login.clone(),
+                                            ));
+                                        }
+                                    }
+                                });
+                        }
                         if ui.button(format!("Images {}", r.accession)).clicked() {
                             self.open_images = Some((r.study_uid.clone(), r.accession.clone()));
                         }
@@ -268,6 +298,9 @@ impl ReadingScreen {
             return;
         };
         let result: Result<String, String> = match action {
+            Action::Assign(accession, login) => reading::assign(store, actor, &accession, &login)
+                .map(|()| format!("{accession} assigned to {login}."))
+                .map_err(|e| e.to_string()),
             Action::Print => {
                 let Some(editor) = &self.editor else {
                     return;
