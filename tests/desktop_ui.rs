@@ -1596,6 +1596,24 @@ fn the_demo_practice_fills_every_screen_and_each_main_screen_matches_its_referen
     let priors = harness.state_mut().viewer().priors();
     assert_eq!(priors.len(), 1);
     assert_ne!(priors[0], exam_uid);
+    // Hung by the shipped "CT with prior" protocol: the exam beside its prior, scrolling
+    // together.
+    assert_eq!(
+        harness.state_mut().viewer().protocol(),
+        Some("CT with prior")
+    );
+    assert_eq!(harness.state_mut().viewer().layout(), (1, 2));
+    let panes = harness.state_mut().viewer().panes();
+    assert_eq!(panes[0].as_ref().unwrap().0, exam_uid);
+    assert_eq!(panes[1].as_ref().unwrap().0, priors[0]);
+    harness.state_mut().viewer().scroll_by(3);
+    harness.step();
+    harness.step();
+    assert_eq!(harness.state_mut().viewer().image_positions(), vec![3, 3]);
+    // Switched back to one image: a single pane.
+    click(&mut harness, "Hanging protocol");
+    click(&mut harness, "one image (no protocol)");
+    assert_eq!(harness.state_mut().viewer().layout(), (1, 1));
     harness
         .get_all_by_label_contains("CT CT demo study")
         .next()

@@ -14,6 +14,7 @@ mod shell;
 mod sign_in;
 mod study_browser;
 mod viewer;
+mod viewer_grid;
 mod worklist_view;
 
 use std::sync::Arc;
@@ -33,7 +34,8 @@ pub use schedule::{CalendarSpan, ScheduleScreen};
 pub use settings::{SettingsScreen, SettingsTab};
 pub use shell::{LightboxApp, Screen};
 pub use study_browser::StudyBrowser;
-pub use viewer::{ViewerScreen, ViewerSeries};
+pub use viewer::{Pane, ViewerSeries};
+pub use viewer_grid::ViewerScreen;
 
 /// Shows the outcome of the last action: (succeeded, what to tell the user).
 fn show_outcome(ui: &mut egui::Ui, outcome: Option<&(bool, String)>) {

@@ -16,7 +16,7 @@ use super::schedule::ScheduleScreen;
 use super::settings::SettingsScreen;
 use super::sign_in::{FirstRunForm, SignInForm};
 use super::study_browser::StudyBrowser;
-use super::viewer::ViewerScreen;
+use super::viewer_grid::ViewerScreen;
 use crate::access::{Actor, Role};
 use crate::events::ServiceEvent;
 use crate::store::Store;
@@ -552,7 +552,7 @@ impl LightboxApp {
                     Vec::new()
                 });
             self.viewer.open(&self.store, &uid);
-            self.viewer.set_priors(&uid, priors);
+            self.viewer.set_priors(&self.store, &uid, priors);
             self.screen = Screen::Viewer;
             ui.ctx().request_repaint();
         }

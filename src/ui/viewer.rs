@@ -38,6 +38,12 @@ pub struct ViewerSeries {
     pub images: Vec<PathBuf>,
     /// Their SOP Instance UIDs (measurements are stored against them).
     pub sop_uids: Vec<String>,
+    /// Series Description (hanging protocols match on it).
+    pub description: String,
+    /// Modality.
+    pub modality: String,
+    /// Body Part Examined.
+    pub body_part: String,
 }
 
 /// What the worker is asked.
@@ -399,9 +405,11 @@ impl Tool {
     }
 }
 
-/// The Viewer screen's state.
+/// One viewport: a study's series, the image shown with its window, zoom and turn, its
+/// measurements, and the render thread that draws it. The Viewer screen lays panes out as the
+/// hanging protocol says.
 #[derive(Default)]
-pub struct ViewerScreen {
+pub struct Pane {
     archive_root: Option<PathBuf>,
     study_uid: Option<String>,
     title: String,
@@ -460,7 +468,7 @@ pub struct ViewerScreen {
     tags: Option<Vec<(String, String, String)>>,
 }
 
-impl ViewerScreen {
+impl Pane {
     /// The archive's ingest, so imports go through the same path as C-STORE.
     pub fn set_ingest(&mut self, ingest: Ingest) {
         self.ingest = Some(ingest);
@@ -599,6 +607,9 @@ impl ViewerScreen {
                             ),
                             images: Vec::new(),
                             sop_uids: Vec::new(),
+                            description: row.series_description.trim().to_string(),
+                            modality: row.modality.trim().to_string(),
+                            body_part: row.body_part.trim().to_string(),
                         },
                         Vec::new(),
                     ));
@@ -642,6 +653,14 @@ impl ViewerScreen {
         self.requested_thumbnails = false;
         self.needs_render = true;
         self.message = None;
+        self.drawing.clear();
+        self.tags = None;
+        // What was measured and marked on this study before is shown again.
+        self.key_images = store.key_images(study_uid).unwrap_or_default();
+        self.annotations = crate::viewing::annotations(store, study_uid).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "the study's measurements could not be read");
+            Vec::new()
+        });
         tracing::info!(
             study = study_uid,
             series = self.series.len(),
@@ -738,7 +757,9 @@ impl ViewerScreen {
     }
 
     /// Draws the screen.
-    pub fn show(&mut self, ui: &mut egui::Ui, store: &Store, actor: &crate::access::Actor) {
+    /// Starts the render thread, takes its answers and the import's progress, and asks for
+    /// what needs drawing; every frame, for every pane.
+    pub(super) fn tick(&mut self, ui: &mut egui::Ui, store: &Store) {
         if self.worker.is_none() {
             self.worker = RenderWorker::start(ui.ctx().clone());
         }
@@ -759,85 +780,88 @@ impl ViewerScreen {
             self.needs_render = false;
             self.request_render();
         }
-        self.show_toolbar(ui, store);
-        super::show_outcome(ui, self.message.as_ref());
-        if self.series.is_empty() {
-            ui.label(
-                "Open a study from the Studies screen or the reading worklist, or import images.",
-            );
-            return;
-        }
+    }
+
+    /// The notice under the toolbar.
+    pub(super) fn message(&self) -> Option<&(bool, String)> {
+        self.message.as_ref()
+    }
+
+    /// The left panel: the exam's priors and this pane's series.
+    pub(super) fn show_side(&mut self, ui: &mut egui::Ui, store: &Store) {
         let mut open_study = None;
-        egui::Panel::left("viewer_series")
-            .resizable(true)
-            .default_size(150.0)
-            .show(ui, |ui| {
-                if let Some((current, priors)) = &self.priors {
-                    ui.strong("Priors");
-                    if self.study_uid.as_deref() != Some(current.as_str())
-                        && ui.button("Back to the exam").clicked()
-                    {
-                        open_study = Some(current.clone());
-                    }
-                    if priors.is_empty() {
-                        ui.weak("No earlier studies of this patient.");
-                    }
-                    for p in priors {
-                        let shown = self.study_uid.as_deref() == Some(p.study_uid.as_str());
-                        let label = format!(
-                            "{} {} {}",
-                            super::study_browser::display_date(&p.study_date),
-                            p.modalities,
-                            p.description
-                        );
-                        if ui.selectable_label(shown, label).clicked() {
-                            open_study = Some(p.study_uid.clone());
-                        }
-                    }
-                    ui.separator();
+        if let Some((current, priors)) = &self.priors {
+            ui.strong("Priors");
+            if self.study_uid.as_deref() != Some(current.as_str())
+                && ui.button("Back to the exam").clicked()
+            {
+                open_study = Some(current.clone());
+            }
+            if priors.is_empty() {
+                ui.weak("No earlier studies of this patient.");
+            }
+            for p in priors {
+                let shown = self.study_uid.as_deref() == Some(p.study_uid.as_str());
+                let label = format!(
+                    "{} {} {}",
+                    super::study_browser::display_date(&p.study_date),
+                    p.modalities,
+                    p.description
+                );
+                if ui.selectable_label(shown, label).clicked() {
+                    open_study = Some(p.study_uid.clone());
                 }
-                self.show_series_list(ui)
-            });
+            }
+            ui.separator();
+        }
+        self.show_series_list(ui);
         if let Some(uid) = open_study {
             let priors = self.priors.take();
             self.open(store, &uid);
             self.priors = priors;
         }
-        egui::Panel::right("viewer_measurements")
-            .resizable(true)
-            .default_size(220.0)
-            .show(ui, |ui| self.show_measurements(ui, store, actor));
-        if let Some(tags) = &self.tags {
-            let mut open = true;
-            egui::Window::new("DICOM tags")
-                .open(&mut open)
-                .default_size([520.0, 480.0])
-                .show(ui.ctx(), |ui| {
-                    egui::ScrollArea::vertical().show(ui, |ui| {
-                        egui::Grid::new("tags").striped(true).show(ui, |ui| {
-                            for (name, vr, value) in tags {
-                                ui.label(name);
-                                ui.label(vr);
-                                ui.label(value);
-                                ui.end_row();
-                            }
-                        });
+    }
+
+    /// The tag browser window, when open.
+    pub(super) fn show_tags_window(&mut self, ctx: &egui::Context) {
+        let Some(tags) = &self.tags else {
+            return;
+        };
+        let mut open = true;
+        egui::Window::new("DICOM tags")
+            .open(&mut open)
+            .default_size([520.0, 480.0])
+            .show(ctx, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    egui::Grid::new("tags").striped(true).show(ui, |ui| {
+                        for (name, vr, value) in tags {
+                            ui.label(name);
+                            ui.label(vr);
+                            ui.label(value);
+                            ui.end_row();
+                        }
                     });
                 });
-            if !open {
-                self.tags = None;
-            }
+            });
+        if !open {
+            self.tags = None;
         }
-        let mut finished = None;
-        egui::CentralPanel::default()
-            .frame(egui::Frame::default().fill(egui::Color32::BLACK))
-            .show(ui, |ui| finished = self.show_image(ui));
-        if let Some(shape) = finished {
+    }
+
+    /// Draws this pane's image into `ui` (a grid cell); `active` panes take the keys.
+    pub(super) fn show_viewport(
+        &mut self,
+        ui: &mut egui::Ui,
+        store: &Store,
+        actor: &crate::access::Actor,
+        active: bool,
+    ) {
+        if let Some(shape) = self.show_image(ui, active) {
             self.finish_shape(shape, store, actor);
         }
     }
 
-    fn show_toolbar(&mut self, ui: &mut egui::Ui, store: &Store) {
+    pub(super) fn show_toolbar(&mut self, ui: &mut egui::Ui, store: &Store) {
         ui.horizontal_wrapped(|ui| {
             ui.heading("Viewer");
             ui.label(&self.title);
@@ -1111,7 +1135,7 @@ impl ViewerScreen {
         }
     }
 
-    fn show_series_list(&mut self, ui: &mut egui::Ui) {
+    pub(super) fn show_series_list(&mut self, ui: &mut egui::Ui) {
         egui::ScrollArea::vertical().show(ui, |ui| {
             let mut chosen = None;
             for (i, s) in self.series.iter().enumerate() {
@@ -1142,6 +1166,22 @@ impl ViewerScreen {
         });
     }
 
+    /// Starts this pane at `window` (a protocol's initial window).
+    pub(super) fn set_initial_window(&mut self, window: Option<Window>) {
+        self.window = window;
+        self.needs_render = true;
+    }
+
+    /// Whether this pane shows a study.
+    pub(super) fn is_empty(&self) -> bool {
+        self.series.is_empty()
+    }
+
+    /// The study's description line (patient, date, description).
+    pub(super) fn title(&self) -> &str {
+        &self.title
+    }
+
     /// Shows series `index` from its first image.
     pub fn show_series(&mut self, index: usize) {
         if index < self.series.len() {
@@ -1168,7 +1208,7 @@ impl ViewerScreen {
         }
     }
 
-    fn show_image(&mut self, ui: &mut egui::Ui) -> Option<Drawn> {
+    fn show_image(&mut self, ui: &mut egui::Ui, active: bool) -> Option<Drawn> {
         let count = self
             .series
             .get(self.series_index)
@@ -1190,7 +1230,7 @@ impl ViewerScreen {
             .map(|(_, by)| by)
             .sum::<i64>()
         });
-        if keys != 0 && ui.memory(|m| m.focused().is_none()) {
+        if active && keys != 0 && ui.memory(|m| m.focused().is_none()) {
             self.scroll_by(keys);
         }
         if response.hovered() {
@@ -1452,7 +1492,7 @@ impl ViewerScreen {
         }
     }
 
-    fn show_measurements(
+    pub(super) fn show_measurements(
         &mut self,
         ui: &mut egui::Ui,
         store: &Store,

@@ -193,7 +193,10 @@ impl HangingProtocol {
                         rule.description.is_empty()
                             || glob_matches(&rule.description, &s.description)
                     })
-                    .filter(|(_, s)| rule.plane.is_none() || s.plane == rule.plane)
+                    // A series whose plane is not known yet is not refused for it.
+                    .filter(|(_, s)| {
+                        rule.plane.is_none() || s.plane.is_none() || s.plane == rule.plane
+                    })
                     .nth(rule.nth)
                     .map(|(i, _)| (rule.study, i))?;
                 used.insert(choice);

@@ -1,0 +1,573 @@
+//! The Viewer screen: panes laid out as the hanging protocol for the study says (1×1 to 4×4,
+//! current study and priors side by side, synchronised scrolling), the protocol used shown and
+//! switchable, and "save this layout as the protocol for studies like this". The toolbar, the
+//! series list and the measurement list act on the active pane (click a pane to make it
+//! active).
+
+use super::viewer::{Pane, ViewerSeries};
+use crate::access::Actor;
+use crate::archive::ingest::Ingest;
+use crate::imaging::Window;
+use crate::store::Store;
+use crate::store::reports::ArchivedStudy;
+use crate::viewing::hanging::{self, HangingProtocol, SeriesFacts, StudyFacts};
+
+/// The Viewer screen's state.
+pub struct ViewerScreen {
+    panes: Vec<Pane>,
+    active: usize,
+    rows: u8,
+    columns: u8,
+    /// The protocol hung, if any.
+    protocol: Option<HangingProtocol>,
+    /// The exam (current study UID) and its priors.
+    priors: Option<(String, Vec<ArchivedStudy>)>,
+    ingest: Option<Ingest>,
+    sync_scroll: bool,
+    /// Where each pane was last frame (to scroll the others by the same amount).
+    positions: Vec<usize>,
+    protocol_name: String,
+    message: Option<(bool, String)>,
+}
+
+impl Default for ViewerScreen {
+    fn default() -> Self {
+        ViewerScreen {
+            panes: vec![Pane::default()],
+            active: 0,
+            rows: 1,
+            columns: 1,
+            protocol: None,
+            priors: None,
+            ingest: None,
+            sync_scroll: false,
+            positions: vec![0],
+            protocol_name: String::new(),
+            message: None,
+        }
+    }
+}
+
+impl ViewerScreen {
+    fn active(&self) -> &Pane {
+        &self.panes[self.active.min(self.panes.len() - 1)]
+    }
+
+    fn active_mut(&mut self) -> &mut Pane {
+        let i = self.active.min(self.panes.len() - 1);
+        &mut self.panes[i]
+    }
+
+    /// The archive's ingest, so imports go through the same path as C-STORE.
+    pub fn set_ingest(&mut self, ingest: Ingest) {
+        for p in &mut self.panes {
+            p.set_ingest(ingest.clone());
+        }
+        self.ingest = Some(ingest);
+    }
+
+    /// Takes the ingest back (the shell keeps it across a change of user).
+    pub fn take_ingest(&mut self) -> Option<Ingest> {
+        self.ingest.take()
+    }
+
+    /// Opens a study in one pane (its protocol is chosen when its priors are known).
+    pub fn open(&mut self, store: &Store, study_uid: &str) {
+        let mut pane = Pane::default();
+        if let Some(i) = &self.ingest {
+            pane.set_ingest(i.clone());
+        }
+        pane.open(store, study_uid);
+        self.priors = None;
+        self.panes = vec![pane];
+        self.positions = vec![0];
+        self.active = 0;
+        self.rows = 1;
+        self.columns = 1;
+        self.protocol = None;
+        self.sync_scroll = false;
+        self.hang(store, None);
+    }
+
+    /// Lists the exam's priors and hangs the study by its protocol.
+    pub fn set_priors(&mut self, store: &Store, current: &str, priors: Vec<ArchivedStudy>) {
+        self.priors = Some((current.to_string(), priors.clone()));
+        for p in &mut self.panes {
+            p.set_priors(current, priors.clone());
+        }
+        self.hang(store, None);
+    }
+
+    /// No priors list (a study opened from the archive, not from an exam).
+    pub fn clear_priors(&mut self) {
+        self.priors = None;
+        for p in &mut self.panes {
+            p.clear_priors();
+        }
+    }
+
+    /// What the protocol matching knows of the open exam.
+    fn facts(&self) -> StudyFacts {
+        let main = &self.panes[0];
+        let mut modalities: Vec<String> =
+            main.series().iter().map(|s| s.modality.clone()).collect();
+        modalities.sort();
+        modalities.dedup();
+        let mut body_parts: Vec<String> =
+            main.series().iter().map(|s| s.body_part.clone()).collect();
+        body_parts.sort();
+        body_parts.dedup();
+        StudyFacts {
+            modalities,
+            body_parts,
+            description: main
+                .title()
+                .rsplit(" · ")
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+            priors: self.priors.as_ref().map_or(0, |p| p.1.len()),
+        }
+    }
+
+    /// Lays the panes out by `name`'s protocol, or the best match when None; one pane when
+    /// nothing matches.
+    fn hang(&mut self, store: &Store, name: Option<&str>) {
+        let Some(current) = self
+            .panes
+            .first()
+            .and_then(|p| p.study_uid().map(str::to_string))
+        else {
+            return;
+        };
+        let protocols = crate::viewing::protocols(store).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "hanging protocols could not be read");
+            Vec::new()
+        });
+        let facts = self.facts();
+        let chosen = match name {
+            Some(n) => protocols.iter().find(|p| p.name == n).cloned(),
+            None => hanging::choose(&protocols, &facts).cloned(),
+        };
+        let Some(protocol) = chosen else {
+            self.protocol = None;
+            return;
+        };
+        // The studies the protocol may use: the exam, then its priors in relevance order.
+        let mut uids = vec![current.clone()];
+        if let Some((_, priors)) = &self.priors {
+            uids.extend(priors.iter().map(|p| p.study_uid.clone()));
+        }
+        let mut studies: Vec<Vec<ViewerSeries>> = Vec::new();
+        let needed = protocol
+            .viewports
+            .iter()
+            .map(|v| v.series.study)
+            .max()
+            .unwrap_or(0);
+        for uid in uids.iter().take(needed + 1) {
+            let mut probe = Pane::default();
+            probe.open(store, uid);
+            studies.push(probe.series().to_vec());
+        }
+        let facts_of: Vec<Vec<SeriesFacts>> = studies
+            .iter()
+            .map(|series| {
+                series
+                    .iter()
+                    .map(|s| SeriesFacts {
+                        description: s.description.clone(),
+                        plane: None,
+                    })
+                    .collect()
+            })
+            .collect();
+        let assignment = protocol.assign(&facts_of);
+        let mut panes = Vec::new();
+        for (rule, slot) in protocol.viewports.iter().zip(&assignment) {
+            let mut pane = Pane::default();
+            if let Some(i) = &self.ingest {
+                pane.set_ingest(i.clone());
+            }
+            if let Some((study, series)) = slot {
+                pane.open(store, &uids[*study]);
+                if let Some((c, p)) = &self.priors {
+                    pane.set_priors(c, p.clone());
+                }
+                pane.show_series(*series);
+                pane.set_initial_window(rule.window.map(|w| Window {
+                    center: w.center,
+                    width: w.width,
+                }));
+            }
+            panes.push(pane);
+        }
+        if panes.iter().all(|p| p.is_empty()) {
+            self.protocol = None;
+            return;
+        }
+        self.rows = protocol.rows;
+        self.columns = protocol.columns;
+        self.sync_scroll = protocol.sync_scroll;
+        self.positions = vec![0; panes.len()];
+        self.panes = panes;
+        self.active = self.panes.iter().position(|p| !p.is_empty()).unwrap_or(0);
+        tracing::info!(protocol = %protocol.name, viewports = self.panes.len(), "study hung");
+        self.protocol = Some(protocol);
+    }
+
+    /// The protocol hung (its name), if any.
+    pub fn protocol(&self) -> Option<&str> {
+        self.protocol.as_ref().map(|p| p.name.as_str())
+    }
+
+    /// (rows, columns) of the layout.
+    pub fn layout(&self) -> (u8, u8) {
+        (self.rows, self.columns)
+    }
+
+    /// Each pane's study UID and series index, in layout order (tests).
+    pub fn panes(&self) -> Vec<Option<(String, usize)>> {
+        self.panes
+            .iter()
+            .map(|p| p.study_uid().map(|u| (u.to_string(), p.position().0)))
+            .collect()
+    }
+
+    /// Makes pane `index` the active one (tests; a click does it in the window).
+    pub fn activate(&mut self, index: usize) {
+        if index < self.panes.len() {
+            self.active = index;
+        }
+    }
+
+    /// Each pane's image index (tests of synchronised scrolling).
+    pub fn image_positions(&self) -> Vec<usize> {
+        self.panes.iter().map(|p| p.position().1).collect()
+    }
+
+    /// Draws the screen.
+    pub fn show(&mut self, ui: &mut egui::Ui, store: &Store, actor: &Actor) {
+        for p in &mut self.panes {
+            p.tick(ui, store);
+        }
+        self.active_mut().show_toolbar(ui, store);
+        super::show_outcome(ui, self.message.as_ref().or(self.active().message()));
+        if self.panes.iter().all(|p| p.is_empty()) {
+            ui.label(
+                "Open a study from the Studies screen or the reading worklist, or import images.",
+            );
+            return;
+        }
+        self.show_protocol_bar(ui, store, actor);
+        egui::Panel::left("viewer_series")
+            .resizable(true)
+            .default_size(150.0)
+            .show(ui, |ui| {
+                let i = self.active.min(self.panes.len() - 1);
+                self.panes[i].show_side(ui, store);
+            });
+        egui::Panel::right("viewer_measurements")
+            .resizable(true)
+            .default_size(220.0)
+            .show(ui, |ui| {
+                let i = self.active.min(self.panes.len() - 1);
+                self.panes[i].show_measurements(ui, store, actor);
+            });
+        let ctx = ui.ctx().clone();
+        self.active_mut().show_tags_window(&ctx);
+        egui::CentralPanel::default()
+            .frame(egui::Frame::default().fill(egui::Color32::BLACK))
+            .show(ui, |ui| self.show_grid(ui, store, actor));
+        self.follow_scroll();
+    }
+
+    fn show_grid(&mut self, ui: &mut egui::Ui, store: &Store, actor: &Actor) {
+        let area = ui.available_rect_before_wrap();
+        let (rows, columns) = (
+            usize::from(self.rows.max(1)),
+            usize::from(self.columns.max(1)),
+        );
+        let cell = egui::vec2(area.width() / columns as f32, area.height() / rows as f32);
+        let many = self.panes.len() > 1;
+        for (i, pane) in self.panes.iter_mut().enumerate() {
+            let (r, c) = (i / columns, i % columns);
+            if r >= rows {
+                break;
+            }
+            let rect = egui::Rect::from_min_size(
+                area.min + egui::vec2(c as f32 * cell.x, r as f32 * cell.y),
+                cell,
+            )
+            .shrink(if many { 1.5 } else { 0.0 });
+            let mut child = ui.new_child(egui::UiBuilder::new().max_rect(rect));
+            child.set_clip_rect(rect);
+            if pane.is_empty() {
+                child.painter().text(
+                    rect.center(),
+                    egui::Align2::CENTER_CENTER,
+                    "no series for this viewport",
+                    egui::FontId::proportional(13.0),
+                    egui::Color32::from_gray(140),
+                );
+            } else {
+                pane.show_viewport(&mut child, store, actor, i == self.active);
+            }
+            if many {
+                let pressed = ui.input(|inp| {
+                    inp.pointer.any_pressed()
+                        && inp.pointer.interact_pos().is_some_and(|p| rect.contains(p))
+                });
+                if pressed {
+                    self.active = i;
+                }
+                let colour = if i == self.active {
+                    egui::Color32::from_rgb(255, 210, 0)
+                } else {
+                    egui::Color32::from_gray(60)
+                };
+                ui.painter().rect_stroke(
+                    rect,
+                    0.0,
+                    egui::Stroke::new(1.0, colour),
+                    egui::StrokeKind::Inside,
+                );
+            }
+        }
+        ui.allocate_rect(area, egui::Sense::hover());
+    }
+
+    /// Synchronised scrolling: when the active pane moved, the others move as many images.
+    fn follow_scroll(&mut self) {
+        let now: Vec<usize> = self.panes.iter().map(|p| p.position().1).collect();
+        if self.sync_scroll && now.len() == self.positions.len() {
+            let a = self.active.min(now.len() - 1);
+            let delta = now[a] as i64 - self.positions[a] as i64;
+            if delta != 0 {
+                for (i, p) in self.panes.iter_mut().enumerate() {
+                    if i != a && !p.is_empty() {
+                        p.scroll_by(delta);
+                    }
+                }
+            }
+        }
+        self.positions = self.panes.iter().map(|p| p.position().1).collect();
+    }
+
+    fn show_protocol_bar(&mut self, ui: &mut egui::Ui, store: &Store, actor: &Actor) {
+        let mut switch: Option<Option<String>> = None;
+        ui.horizontal_wrapped(|ui| {
+            let names: Vec<String> = crate::viewing::protocols(store)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|p| p.name)
+                .collect();
+            egui::ComboBox::from_label("Hanging protocol")
+                .selected_text(self.protocol().unwrap_or("one image (no protocol)"))
+                .show_ui(ui, |ui| {
+                    if ui
+                        .selectable_label(self.protocol.is_none(), "one image (no protocol)")
+                        .clicked()
+                    {
+                        switch = Some(None);
+                    }
+                    for n in names {
+                        if ui
+                            .selectable_label(self.protocol() == Some(n.as_str()), &n)
+                            .clicked()
+                        {
+                            switch = Some(Some(n));
+                        }
+                    }
+                });
+            ui.checkbox(&mut self.sync_scroll, "Sync scroll");
+            ui.separator();
+            let label = ui.label("New protocol name");
+            ui.add(egui::TextEdit::singleline(&mut self.protocol_name).desired_width(160.0))
+                .labelled_by(label.id);
+            if ui.button("Save layout as protocol").clicked() {
+                self.save_layout(store, actor);
+            }
+        });
+        match switch {
+            Some(Some(name)) => self.hang(store, Some(&name)),
+            Some(None) => {
+                if let Some(uid) = self
+                    .panes
+                    .first()
+                    .and_then(|p| p.study_uid().map(str::to_string))
+                {
+                    let priors = self.priors.clone();
+                    let mut pane = Pane::default();
+                    if let Some(i) = &self.ingest {
+                        pane.set_ingest(i.clone());
+                    }
+                    pane.open(store, &uid);
+                    if let Some((c, p)) = priors {
+                        pane.set_priors(&c, p);
+                    }
+                    self.panes = vec![pane];
+                    self.positions = vec![0];
+                    self.active = 0;
+                    self.rows = 1;
+                    self.columns = 1;
+                    self.protocol = None;
+                    self.sync_scroll = false;
+                }
+            }
+            None => {}
+        }
+    }
+
+    /// "Save this layout as the protocol for studies like this".
+    fn save_layout(&mut self, store: &Store, actor: &Actor) {
+        let name = self.protocol_name.trim().to_string();
+        if name.is_empty() {
+            self.message = Some((false, "Give the new protocol a name first.".into()));
+            return;
+        }
+        let current = self
+            .panes
+            .first()
+            .and_then(|p| p.study_uid().map(str::to_string));
+        let mut uids = current.into_iter().collect::<Vec<_>>();
+        if let Some((_, priors)) = &self.priors {
+            uids.extend(priors.iter().map(|p| p.study_uid.clone()));
+        }
+        let viewports = self
+            .panes
+            .iter()
+            .map(|p| {
+                let study = p
+                    .study_uid()
+                    .and_then(|u| uids.iter().position(|x| x == u))
+                    .unwrap_or(0);
+                let description = p
+                    .series()
+                    .get(p.position().0)
+                    .map(|s| s.description.clone())
+                    .unwrap_or_default();
+                hanging::ViewportRule {
+                    series: hanging::SeriesRule {
+                        study,
+                        description,
+                        plane: None,
+                        nth: 0,
+                    },
+                    window: None,
+                }
+            })
+            .collect();
+        let protocol = crate::viewing::protocol_like(
+            &name,
+            &self.facts(),
+            self.rows,
+            self.columns,
+            viewports,
+            self.sync_scroll,
+        );
+        self.message = Some(
+            match crate::viewing::save_protocol(store, actor, &protocol) {
+                Ok(()) => {
+                    self.protocol = Some(protocol);
+                    (
+                        true,
+                        format!("Saved: studies like this one now hang as \"{name}\"."),
+                    )
+                }
+                Err(crate::viewing::ViewingError::Access(_)) => (
+                    false,
+                    "Only a radiologist may save hanging protocols.".into(),
+                ),
+                Err(e) => (false, format!("Not saved: {e}.")),
+            },
+        );
+    }
+
+    // The active pane's state, for the shell and the tests.
+
+    /// Text for the exam's report, once.
+    pub fn take_report_insert(&mut self) -> Option<(String, String)> {
+        self.panes.iter_mut().find_map(|p| p.take_report_insert())
+    }
+
+    /// A notice under the toolbar.
+    pub fn say(&mut self, text: &str) {
+        self.active_mut().say(text);
+    }
+
+    /// The active pane's series.
+    pub fn series(&self) -> &[ViewerSeries] {
+        self.active().series()
+    }
+
+    /// (series, image) of the active pane.
+    pub fn position(&self) -> (usize, usize) {
+        self.active().position()
+    }
+
+    /// The active pane's window.
+    pub fn shown_window(&self) -> Option<Window> {
+        self.active().shown_window()
+    }
+
+    /// The active pane's image size, once drawn.
+    pub fn shown_size(&self) -> Option<[usize; 2]> {
+        self.active().shown_size()
+    }
+
+    /// The active pane's last rendered pixels.
+    pub fn shown_pixels(&self) -> Option<&[u8]> {
+        self.active().shown_pixels()
+    }
+
+    /// Where the active pane's image is on screen.
+    pub fn image_rect(&self) -> Option<egui::Rect> {
+        self.active().image_rect()
+    }
+
+    /// The active pane's measurements.
+    pub fn measurements(&self) -> Vec<(i64, String)> {
+        self.active().measurements()
+    }
+
+    /// The active pane's study's key images.
+    pub fn key_images(&self) -> &[(String, u32)] {
+        self.active().key_images()
+    }
+
+    /// The priors listed.
+    pub fn priors(&self) -> Vec<String> {
+        self.active().priors()
+    }
+
+    /// The active pane's study.
+    pub fn study_uid(&self) -> Option<&str> {
+        self.active().study_uid()
+    }
+
+    /// Whether an import is running.
+    pub fn importing(&self) -> bool {
+        self.panes.iter().any(|p| p.importing())
+    }
+
+    /// Thumbnails drawn in the active pane.
+    pub fn thumbnail_count(&self) -> usize {
+        self.active().thumbnail_count()
+    }
+
+    /// Scrolls the active pane.
+    pub fn scroll_by(&mut self, by: i64) {
+        self.active_mut().scroll_by(by);
+    }
+
+    /// Shows a series in the active pane.
+    pub fn show_series(&mut self, index: usize) {
+        self.active_mut().show_series(index);
+    }
+
+    /// Starts an import.
+    pub fn start_import(&mut self, paths: Vec<std::path::PathBuf>) {
+        self.active_mut().start_import(paths);
+    }
+}
