@@ -1286,6 +1286,22 @@ fn images_imported_from_a_folder_open_in_the_viewer_which_scrolls_windows_and_zo
     assert_eq!(again.len(), 3, "{again:?}");
     assert_eq!(again, measured.into_iter().map(|m| m.1).collect::<Vec<_>>());
     click(&mut harness, "Pan");
+    // Cine plays the stack (looping) until stopped.
+    let before = harness.state_mut().viewer().position().1;
+    harness.get_by_label("Cine").click();
+    for _ in 0..20 {
+        harness.step();
+        std::thread::sleep(std::time::Duration::from_millis(30));
+    }
+    harness.get_by_label("Cine").click();
+    harness.step();
+    assert_ne!(
+        harness.state_mut().viewer().position().1,
+        before,
+        "cine moved"
+    );
+    harness.state_mut().viewer().scroll_by(11);
+    settle(&mut harness);
     // A CT preset (lung), a quarter turn, invert, and the view exported as a PNG.
     click(&mut harness, "Window preset");
     click(&mut harness, "Lung (1500/-600)");

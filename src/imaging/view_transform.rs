@@ -93,3 +93,88 @@ mod tests {
         assert_eq!(f.display_from_image(0.0, 5.0), (40.0, 5.0));
     }
 }
+
+/// Letters for a direction in the patient (DICOM LPS: +x left, +y posterior, +z head): the
+/// main component first, then any other that is more than a quarter of the length ("LP",
+/// "HF" never both).
+pub fn direction_letters(d: [f64; 3]) -> String {
+    let letters = [('L', 'R'), ('P', 'A'), ('H', 'F')];
+    let mut parts: Vec<(f64, char)> = d
+        .iter()
+        .zip(letters)
+        .map(|(v, (pos, neg))| (v.abs(), if *v >= 0.0 { pos } else { neg }))
+        .collect();
+    parts.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let length = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
+    parts
+        .into_iter()
+        .filter(|(m, _)| length > 0.0 && *m > 0.25 * length)
+        .map(|(_, c)| c)
+        .collect()
+}
+
+impl ViewTransform {
+    /// The orientation markers for the edges of the image as shown — (top, right, bottom,
+    /// left) — from Image Orientation (Patient): the row direction points to the right edge and
+    /// the column direction to the bottom edge of the unturned image.
+    pub fn edge_labels(&self, orientation: [f64; 6]) -> [String; 4] {
+        let row = [orientation[0], orientation[1], orientation[2]];
+        let col = [orientation[3], orientation[4], orientation[5]];
+        let neg = |v: [f64; 3]| [-v[0], -v[1], -v[2]];
+        // Unturned: top, right, bottom, left.
+        let mut edges = [
+            direction_letters(neg(col)),
+            direction_letters(row),
+            direction_letters(col),
+            direction_letters(neg(row)),
+        ];
+        if self.flipped {
+            edges.swap(1, 3);
+        }
+        // Each quarter turn clockwise: what was on the left comes to the top.
+        for _ in 0..self.quarter_turns % 4 {
+            edges.rotate_right(1);
+        }
+        edges
+    }
+}
+
+#[cfg(test)]
+mod orientation_tests {
+    use super::*;
+
+    #[test]
+    fn an_axial_image_reads_a_on_top_and_l_on_the_right() {
+        let t = ViewTransform {
+            columns: 10,
+            rows: 10,
+            quarter_turns: 0,
+            flipped: false,
+        };
+        // Standard axial: rows run to the patient's left, columns to posterior.
+        let axial = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0];
+        assert_eq!(t.edge_labels(axial), ["A", "L", "P", "R"].map(String::from));
+        let flipped = ViewTransform { flipped: true, ..t };
+        assert_eq!(
+            flipped.edge_labels(axial),
+            ["A", "R", "P", "L"].map(String::from)
+        );
+        let turned = ViewTransform {
+            quarter_turns: 1,
+            ..t
+        };
+        assert_eq!(
+            turned.edge_labels(axial),
+            ["R", "A", "L", "P"].map(String::from)
+        );
+        // Coronal: columns run to the feet.
+        let coronal = [1.0, 0.0, 0.0, 0.0, 0.0, -1.0];
+        assert_eq!(
+            t.edge_labels(coronal),
+            ["H", "L", "F", "R"].map(String::from)
+        );
+        // Oblique components show as two letters.
+        assert_eq!(direction_letters([0.8, 0.6, 0.0]), "LP");
+        assert_eq!(direction_letters([0.0, 0.0, 0.0]), "");
+    }
+}

@@ -69,6 +69,10 @@ struct Shown {
     values: Option<Arc<ModalityValues>>,
     /// The image's modality (which window presets apply).
     modality: String,
+    /// Image Orientation (Patient), for the orientation markers.
+    orientation: Option<[f64; 6]>,
+    /// Where the slice is ("z 12.5 mm"), for the overlay.
+    position: String,
 }
 
 enum RenderAnswer {
@@ -117,6 +121,8 @@ struct Resident {
     calibration: Calibration,
     values: Option<Arc<ModalityValues>>,
     modality: String,
+    orientation: Option<[f64; 6]>,
+    position: String,
     frame: imaging::DecodedFrame,
     gpu: Option<GpuFrame>,
     /// The uniform as uploaded (the file's own VOI), to go back to after a user window.
@@ -217,6 +223,25 @@ fn render_image(
         let modality =
             crate::pacs::attributes::text(file.object(), dicom_dictionary_std::tags::MODALITY);
         let values = ModalityValues::of(&frame, &modality).map(Arc::new);
+        let numbers = |tag| {
+            file.object()
+                .get(tag)
+                .and_then(|e| e.to_multi_float64().ok())
+                .unwrap_or_default()
+        };
+        let orientation = <[f64; 6]>::try_from(
+            numbers(dicom_dictionary_std::tags::IMAGE_ORIENTATION_PATIENT).as_slice(),
+        )
+        .ok()
+        .filter(|o| o.iter().all(|v| v.is_finite()));
+        let position = match (
+            numbers(dicom_dictionary_std::tags::IMAGE_POSITION_PATIENT).as_slice(),
+            numbers(dicom_dictionary_std::tags::SLICE_LOCATION).first(),
+        ) {
+            (_, Some(location)) => format!("slice location {location:.1} mm"),
+            ([x, y, z], None) => format!("position {x:.1}, {y:.1}, {z:.1} mm"),
+            _ => String::new(),
+        };
         let uploaded = match gpu {
             Some(g) => match g.upload(&frame, &RenderOptions::default()) {
                 Ok(f) => Some(f),
@@ -234,6 +259,8 @@ fn render_image(
             calibration,
             values,
             modality,
+            orientation,
+            position,
             frame,
             file_params: uploaded.as_ref().map(|f| f.params),
             gpu: uploaded,
@@ -267,6 +294,8 @@ fn render_image(
         calibration: r.calibration,
         values: r.values.clone(),
         modality: r.modality.clone(),
+        orientation: r.orientation,
+        position: r.position.clone(),
     })
 }
 
@@ -466,6 +495,13 @@ pub struct Pane {
     report_insert: Option<(String, String)>,
     /// The current image's attributes, when the tag browser is open.
     tags: Option<Vec<(String, String, String)>>,
+    orientation: Option<[f64; 6]>,
+    slice_position: String,
+    /// Corner text and orientation markers hidden.
+    overlays_hidden: bool,
+    /// Cine: frames per second while playing.
+    cine_fps: Option<f32>,
+    cine_last: Option<std::time::Instant>,
 }
 
 impl Pane {
@@ -727,6 +763,8 @@ impl Pane {
                             );
                             self.last_image = Some(image);
                             self.modality = shown.modality;
+                            self.orientation = shown.orientation;
+                            self.slice_position = shown.position;
                             self.shown = Some((generation, texture, size));
                             self.shown_window = shown.window;
                             self.spacing = shown.spacing;
@@ -775,6 +813,25 @@ impl Pane {
             for (series, path) in firsts {
                 self.send(RenderRequest::Thumbnail { series, path });
             }
+        }
+        // Cine: the next image when its time has come (looping), without waiting on the render.
+        if let Some(fps) = self.cine_fps {
+            let due = self
+                .cine_last
+                .is_none_or(|t| t.elapsed().as_secs_f32() >= 1.0 / fps.max(1.0));
+            if due {
+                self.cine_last = Some(std::time::Instant::now());
+                let count = self
+                    .series
+                    .get(self.series_index)
+                    .map_or(0, |s| s.images.len());
+                if count > 1 {
+                    self.image_index = (self.image_index + 1) % count;
+                    self.needs_render = true;
+                }
+            }
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_secs_f32(1.0 / fps.max(1.0)));
         }
         if self.needs_render {
             self.needs_render = false;
@@ -929,6 +986,20 @@ impl Pane {
                 .clicked()
             {
                 self.export_png(store);
+            }
+            if ui
+                .selectable_label(!self.overlays_hidden, "Overlays")
+                .clicked()
+            {
+                self.overlays_hidden = !self.overlays_hidden;
+            }
+            let playing = self.cine_fps.is_some();
+            if ui.selectable_label(playing, "Cine").clicked() {
+                self.cine_fps = if playing { None } else { Some(10.0) };
+                self.cine_last = None;
+            }
+            if let Some(fps) = &mut self.cine_fps {
+                ui.add(egui::Slider::new(fps, 1.0..=60.0).text("frames/s"));
             }
             ui.separator();
             let idle =
@@ -1357,21 +1428,63 @@ impl Pane {
             mesh.indices.extend([0, 1, 2, 0, 2, 3]);
             painter.add(egui::Shape::mesh(mesh));
             self.paint_annotations(&painter, image_rect, zoom, t);
-            let text = format!(
-                "Image {} / {count}\nW {:.0} L {:.0}\nZoom {:.0}%\n{}",
-                self.image_index + 1,
-                self.shown_window.map_or(0.0, |w| w.width),
-                self.shown_window.map_or(0.0, |w| w.center),
-                zoom * 100.0,
-                self.spacing,
-            );
-            painter.text(
-                rect.left_top() + egui::vec2(8.0, 8.0),
-                egui::Align2::LEFT_TOP,
-                text,
-                egui::FontId::proportional(13.0),
-                egui::Color32::from_gray(230),
-            );
+            if !self.overlays_hidden {
+                let series = self
+                    .series
+                    .get(self.series_index)
+                    .map(|s| s.label.clone())
+                    .unwrap_or_default();
+                let text = format!(
+                    "{}\nSeries {series}\nImage {} / {count}  {}\nW {:.0} L {:.0}  Zoom {:.0}%\n{}",
+                    self.title,
+                    self.image_index + 1,
+                    self.slice_position,
+                    self.shown_window.map_or(0.0, |w| w.width),
+                    self.shown_window.map_or(0.0, |w| w.center),
+                    zoom * 100.0,
+                    self.spacing,
+                );
+                painter.text(
+                    rect.left_top() + egui::vec2(8.0, 8.0),
+                    egui::Align2::LEFT_TOP,
+                    text,
+                    egui::FontId::proportional(13.0),
+                    egui::Color32::from_gray(230),
+                );
+                if let Some(o) = self.orientation {
+                    let [top, right, bottom, left] = t.edge_labels(o);
+                    let marker = |at: egui::Pos2, align, label: &str| {
+                        painter.text(
+                            at,
+                            align,
+                            label,
+                            egui::FontId::proportional(15.0),
+                            egui::Color32::from_rgb(120, 220, 255),
+                        );
+                    };
+                    let r = image_rect.intersect(rect);
+                    marker(
+                        r.center_top() + egui::vec2(0.0, 4.0),
+                        egui::Align2::CENTER_TOP,
+                        &top,
+                    );
+                    marker(
+                        r.right_center() - egui::vec2(4.0, 0.0),
+                        egui::Align2::RIGHT_CENTER,
+                        &right,
+                    );
+                    marker(
+                        r.center_bottom() - egui::vec2(0.0, 4.0),
+                        egui::Align2::CENTER_BOTTOM,
+                        &bottom,
+                    );
+                    marker(
+                        r.left_center() + egui::vec2(4.0, 0.0),
+                        egui::Align2::LEFT_CENTER,
+                        &left,
+                    );
+                }
+            }
             painter.text(
                 rect.right_bottom() - egui::vec2(8.0, 8.0),
                 egui::Align2::RIGHT_BOTTOM,
