@@ -129,6 +129,14 @@ pub fn validate_setting(key: &str, value: &str) -> anyhow::Result<()> {
                 anyhow::bail!("{key} is light or dark");
             }
         }
+        crate::viewing::CACHE_SETTING => {
+            let n: usize = value
+                .parse()
+                .map_err(|_| anyhow::anyhow!("{key} is a whole number of MiB"))?;
+            if !(64..=65_536).contains(&n) {
+                anyhow::bail!("{key} must be between 64 and 65536 MiB");
+            }
+        }
         crate::viewing::presets::WINDOW_PRESETS_SETTING => {
             crate::viewing::presets::parse_presets(value).map_err(anyhow::Error::msg)?;
         }

@@ -1359,6 +1359,13 @@ fn images_imported_from_a_folder_open_in_the_viewer_which_scrolls_windows_and_zo
     });
     harness.hover_at(egui::pos2(5.0, 760.0));
     harness.step();
+    // Every slice went through the frame cache (decoded once, prefetched ahead of the scroll).
+    let per_slice = 64 * 64 * (4 + 8);
+    assert!(
+        harness.state_mut().viewer().cache_bytes() >= 12 * per_slice,
+        "cache holds {} bytes",
+        harness.state_mut().viewer().cache_bytes()
+    );
     harness.snapshot_options("viewer", &SnapshotOptions::new().max_failed_pixels(50));
     // The imported study matched no order: it waits in reconciliation, and the monitor links
     // it to the right order (its headers take the order's patient and accession).

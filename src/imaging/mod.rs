@@ -6,6 +6,7 @@
 //! wgpu adapter. No egui here: the viewer and `lightbox render` both call this lane.
 
 pub mod frame;
+pub mod frame_cache;
 pub mod gpu;
 pub mod grey;
 pub mod jpeg_dct;

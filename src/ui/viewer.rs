@@ -22,6 +22,9 @@ use crate::imaging::{self, ImageFile, RenderOptions, RenderedImage, Window};
 use crate::store::Store;
 use crate::store::index::{Column, Condition, Level, Matcher};
 
+/// Images decoded ahead of the scroll.
+const PREFETCH_IMAGES: usize = 8;
+
 /// Pixels on the long side of a series thumbnail.
 const THUMBNAIL_PX: u32 = 96;
 /// Requests waiting for the worker; more are dropped (the newest image request wins anyway).
@@ -53,6 +56,8 @@ enum RenderRequest {
         generation: u64,
         path: PathBuf,
         window: Option<Window>,
+        /// The next images in the scroll direction, decoded into the cache afterwards.
+        ahead: Vec<PathBuf>,
     },
     /// A series' first image, small.
     Thumbnail { series: String, path: PathBuf },
@@ -80,6 +85,8 @@ enum RenderAnswer {
         generation: u64,
         result: Result<Shown, String>,
         backend: String,
+        /// Bytes the render thread's frame cache holds.
+        cache_bytes: usize,
     },
     Thumbnail {
         series: String,
@@ -94,12 +101,12 @@ struct RenderWorker {
 }
 
 impl RenderWorker {
-    fn start(wake: egui::Context) -> Option<RenderWorker> {
+    fn start(wake: egui::Context, budget_bytes: usize) -> Option<RenderWorker> {
         let (request_tx, request_rx) = mpsc::sync_channel::<RenderRequest>(REQUEST_QUEUE);
         let (answer_tx, answer_rx) = mpsc::channel();
         let spawned = std::thread::Builder::new()
             .name("viewer-render".into())
-            .spawn(move || render_loop(request_rx, answer_tx, wake));
+            .spawn(move || render_loop(request_rx, answer_tx, wake, budget_bytes));
         match spawned {
             Ok(_) => Some(RenderWorker {
                 requests: request_tx,
@@ -113,9 +120,8 @@ impl RenderWorker {
     }
 }
 
-/// The frame resident on the GPU (or decoded for the CPU path), kept for window changes.
-struct Resident {
-    path: PathBuf,
+/// One image decoded with what display and measurement need (kept in the frame cache).
+struct Decoded {
     file_window: Option<Window>,
     spacing: String,
     calibration: Calibration,
@@ -124,15 +130,101 @@ struct Resident {
     orientation: Option<[f64; 6]>,
     position: String,
     frame: imaging::DecodedFrame,
+}
+
+impl Decoded {
+    /// Bytes it holds (stored values and modality values), for the cache budget.
+    fn bytes(&self) -> usize {
+        let pixels = self.frame.rows as usize * self.frame.columns as usize;
+        pixels * (4 + if self.values.is_some() { 8 } else { 0 }) + 1024
+    }
+}
+
+/// Decodes the first frame of `path` with its display and measurement facts.
+fn decode(path: &std::path::Path) -> Result<Decoded, String> {
+    let file = ImageFile::open(path).map_err(|e| e.to_string())?;
+    let frame = file.frame(0).map_err(|e| e.to_string())?;
+    let file_window = match imaging::chosen_voi(&frame, &RenderOptions::default()) {
+        Some(imaging::grey::Voi::Window(w, _)) => Some(w),
+        Some(imaging::grey::Voi::Table(_)) => match &frame.content {
+            imaging::FrameContent::Grey { stored, pipeline } => Some(pipeline.range_window(stored)),
+            _ => None,
+        },
+        None => None,
+    };
+    let spacing = frame
+        .spacing
+        .as_ref()
+        .map(|s| {
+            format!(
+                "{:.3} × {:.3} mm ({})",
+                s.row_mm,
+                s.column_mm,
+                s.source.describe()
+            )
+        })
+        .unwrap_or_else(|| "no pixel spacing: measurements in px".into());
+    let calibration = Calibration::from_spacing(frame.spacing);
+    let modality =
+        crate::pacs::attributes::text(file.object(), dicom_dictionary_std::tags::MODALITY);
+    let values = ModalityValues::of(&frame, &modality).map(Arc::new);
+    let numbers = |tag| {
+        file.object()
+            .get(tag)
+            .and_then(|e| e.to_multi_float64().ok())
+            .unwrap_or_default()
+    };
+    let orientation = <[f64; 6]>::try_from(
+        numbers(dicom_dictionary_std::tags::IMAGE_ORIENTATION_PATIENT).as_slice(),
+    )
+    .ok()
+    .filter(|o| o.iter().all(|v| v.is_finite()));
+    let position = match (
+        numbers(dicom_dictionary_std::tags::IMAGE_POSITION_PATIENT).as_slice(),
+        numbers(dicom_dictionary_std::tags::SLICE_LOCATION).first(),
+    ) {
+        (_, Some(location)) => format!("slice location {location:.1} mm"),
+        ([x, y, z], None) => format!("position {x:.1}, {y:.1}, {z:.1} mm"),
+        _ => String::new(),
+    };
+    Ok(Decoded {
+        file_window,
+        spacing,
+        calibration,
+        values,
+        modality,
+        orientation,
+        position,
+        frame,
+    })
+}
+
+/// The frame on the GPU (or decoded for the CPU path), kept for window changes.
+struct Resident {
+    path: PathBuf,
+    decoded: Arc<Decoded>,
     gpu: Option<GpuFrame>,
     /// The uniform as uploaded (the file's own VOI), to go back to after a user window.
     file_params: Option<crate::imaging::gpu::GpuParams>,
+}
+
+/// The render thread's decoded-frame cache.
+type Cache = crate::imaging::frame_cache::FrameCache<PathBuf, Decoded>;
+
+fn cached(cache: &mut Cache, path: &std::path::Path) -> Result<Arc<Decoded>, String> {
+    if let Some(d) = cache.get(&path.to_path_buf()) {
+        return Ok(d);
+    }
+    let decoded = decode(path)?;
+    let bytes = decoded.bytes();
+    Ok(cache.insert(path.to_path_buf(), decoded, bytes))
 }
 
 fn render_loop(
     requests: Receiver<RenderRequest>,
     answers: mpsc::Sender<RenderAnswer>,
     wake: egui::Context,
+    budget_bytes: usize,
 ) {
     let gpu = match GpuRenderer::new() {
         Ok(g) => Some(g),
@@ -146,29 +238,37 @@ fn render_loop(
         .map(|g| format!("GPU: {}", g.adapter_name))
         .unwrap_or_else(|| "CPU".into());
     let mut resident: Option<Resident> = None;
-    while let Ok(first) = requests.recv() {
+    let mut cache = Cache::new(budget_bytes);
+    // Requests taken off the channel while prefetching, handled before waiting again.
+    let mut pending: std::collections::VecDeque<RenderRequest> = std::collections::VecDeque::new();
+    while let Some(first) = pending.pop_front().or_else(|| requests.recv().ok()) {
         // Take everything waiting: thumbnails in order, only the newest image.
         let mut image = None;
         let mut thumbnails = Vec::new();
-        for request in std::iter::once(first).chain(requests.try_iter()) {
+        let waiting: Vec<RenderRequest> = pending.drain(..).chain(requests.try_iter()).collect();
+        for request in std::iter::once(first).chain(waiting) {
             match request {
                 RenderRequest::Image { .. } => image = Some(request),
                 t => thumbnails.push(t),
             }
         }
+        let mut prefetch = Vec::new();
         if let Some(RenderRequest::Image {
             generation,
             path,
             window,
+            ahead,
         }) = image
         {
-            let result = render_image(gpu.as_ref(), &mut resident, path, window);
+            let result = render_image(gpu.as_ref(), &mut resident, &mut cache, path, window);
             let _ = answers.send(RenderAnswer::Image {
                 generation,
                 result,
                 backend: backend.clone(),
+                cache_bytes: cache.used_bytes(),
             });
             wake.request_repaint();
+            prefetch = ahead;
         }
         for t in thumbnails {
             if let RenderRequest::Thumbnail { series, path } = t {
@@ -185,65 +285,32 @@ fn render_loop(
                 wake.request_repaint();
             }
         }
+        // Decode ahead of the scroll while nothing else is asked.
+        for path in prefetch {
+            if let Ok(next) = requests.try_recv() {
+                pending.push_back(next);
+                break;
+            }
+            if !cache.contains(&path)
+                && let Err(e) = cached(&mut cache, &path)
+            {
+                tracing::debug!(error = %e, "prefetch skipped an image");
+            }
+        }
     }
 }
 
 fn render_image(
     gpu: Option<&GpuRenderer>,
     resident: &mut Option<Resident>,
+    cache: &mut Cache,
     path: PathBuf,
     window: Option<Window>,
 ) -> Result<Shown, String> {
     if resident.as_ref().is_none_or(|r| r.path != path) {
-        let file = ImageFile::open(&path).map_err(|e| e.to_string())?;
-        let frame = file.frame(0).map_err(|e| e.to_string())?;
-        let file_window = match imaging::chosen_voi(&frame, &RenderOptions::default()) {
-            Some(imaging::grey::Voi::Window(w, _)) => Some(w),
-            Some(imaging::grey::Voi::Table(_)) => match &frame.content {
-                imaging::FrameContent::Grey { stored, pipeline } => {
-                    Some(pipeline.range_window(stored))
-                }
-                _ => None,
-            },
-            None => None,
-        };
-        let spacing = frame
-            .spacing
-            .as_ref()
-            .map(|s| {
-                format!(
-                    "{:.3} × {:.3} mm ({})",
-                    s.row_mm,
-                    s.column_mm,
-                    s.source.describe()
-                )
-            })
-            .unwrap_or_else(|| "no pixel spacing: measurements in px".into());
-        let calibration = Calibration::from_spacing(frame.spacing);
-        let modality =
-            crate::pacs::attributes::text(file.object(), dicom_dictionary_std::tags::MODALITY);
-        let values = ModalityValues::of(&frame, &modality).map(Arc::new);
-        let numbers = |tag| {
-            file.object()
-                .get(tag)
-                .and_then(|e| e.to_multi_float64().ok())
-                .unwrap_or_default()
-        };
-        let orientation = <[f64; 6]>::try_from(
-            numbers(dicom_dictionary_std::tags::IMAGE_ORIENTATION_PATIENT).as_slice(),
-        )
-        .ok()
-        .filter(|o| o.iter().all(|v| v.is_finite()));
-        let position = match (
-            numbers(dicom_dictionary_std::tags::IMAGE_POSITION_PATIENT).as_slice(),
-            numbers(dicom_dictionary_std::tags::SLICE_LOCATION).first(),
-        ) {
-            (_, Some(location)) => format!("slice location {location:.1} mm"),
-            ([x, y, z], None) => format!("position {x:.1}, {y:.1}, {z:.1} mm"),
-            _ => String::new(),
-        };
+        let decoded = cached(cache, &path)?;
         let uploaded = match gpu {
-            Some(g) => match g.upload(&frame, &RenderOptions::default()) {
+            Some(g) => match g.upload(&decoded.frame, &RenderOptions::default()) {
                 Ok(f) => Some(f),
                 Err(e) => {
                     tracing::warn!(error = %e, "this frame renders on the CPU");
@@ -254,14 +321,7 @@ fn render_image(
         };
         *resident = Some(Resident {
             path,
-            file_window,
-            spacing,
-            calibration,
-            values,
-            modality,
-            orientation,
-            position,
-            frame,
+            decoded,
             file_params: uploaded.as_ref().map(|f| f.params),
             gpu: uploaded,
         });
@@ -269,7 +329,8 @@ fn render_image(
     let Some(r) = resident.as_mut() else {
         return Err("nothing to show".into());
     };
-    let shown_window = window.or(r.file_window);
+    let d = r.decoded.clone();
+    let shown_window = window.or(d.file_window);
     let image = match (&mut r.gpu, gpu) {
         (Some(frame), Some(g)) => {
             match (window, r.file_params) {
@@ -280,7 +341,7 @@ fn render_image(
             g.draw(frame).map_err(|e| e.to_string())?
         }
         _ => imaging::render_cpu(
-            &r.frame,
+            &d.frame,
             &RenderOptions {
                 window,
                 overlays: false,
@@ -290,12 +351,12 @@ fn render_image(
     Ok(Shown {
         image,
         window: shown_window,
-        spacing: r.spacing.clone(),
-        calibration: r.calibration,
-        values: r.values.clone(),
-        modality: r.modality.clone(),
-        orientation: r.orientation,
-        position: r.position.clone(),
+        spacing: d.spacing.clone(),
+        calibration: d.calibration,
+        values: d.values.clone(),
+        modality: d.modality.clone(),
+        orientation: d.orientation,
+        position: d.position.clone(),
     })
 }
 
@@ -499,6 +560,10 @@ pub struct Pane {
     slice_position: String,
     /// Corner text and orientation markers hidden.
     overlays_hidden: bool,
+    /// +1 scrolling down the stack, -1 up (where to prefetch).
+    scroll_direction: i64,
+    /// Bytes the render thread's frame cache holds (shown, and reported by tests).
+    cache_bytes: usize,
     /// Cine: frames per second while playing.
     cine_fps: Option<f32>,
     cine_last: Option<std::time::Instant>,
@@ -585,6 +650,11 @@ impl Pane {
     /// Where the image is on screen, once drawn (tests aim at it).
     pub fn image_rect(&self) -> Option<egui::Rect> {
         self.image_rect
+    }
+
+    /// Bytes the render thread's frame cache holds.
+    pub fn cache_bytes(&self) -> usize {
+        self.cache_bytes
     }
 
     /// Series whose thumbnail is drawn.
@@ -682,6 +752,7 @@ impl Pane {
         self.study_uid = Some(study_uid.to_string());
         self.series_index = 0;
         self.image_index = 0;
+        self.scroll_direction = 1;
         self.window = None;
         self.zoom = None;
         self.pan = egui::Vec2::ZERO;
@@ -731,10 +802,27 @@ impl Pane {
             return;
         };
         self.generation += 1;
+        // The next images in the direction of the last scroll, for the cache.
+        let ahead = self
+            .series
+            .get(self.series_index)
+            .map(|s| {
+                (1..=PREFETCH_IMAGES as i64)
+                    .filter_map(|k| {
+                        let i = self.image_index as i64 + k * self.scroll_direction;
+                        usize::try_from(i)
+                            .ok()
+                            .and_then(|i| s.images.get(i))
+                            .cloned()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         let request = RenderRequest::Image {
             generation: self.generation,
             path,
             window: self.window,
+            ahead,
         };
         self.send(request);
     }
@@ -750,8 +838,10 @@ impl Pane {
                     generation,
                     result,
                     backend,
+                    cache_bytes,
                 } => {
                     self.backend = backend;
+                    self.cache_bytes = cache_bytes;
                     match result {
                         Ok(shown) => {
                             let size = [shown.image.columns as usize, shown.image.rows as usize];
@@ -799,7 +889,13 @@ impl Pane {
     /// what needs drawing; every frame, for every pane.
     pub(super) fn tick(&mut self, ui: &mut egui::Ui, store: &Store) {
         if self.worker.is_none() {
-            self.worker = RenderWorker::start(ui.ctx().clone());
+            let budget_mib = store
+                .setting(crate::viewing::CACHE_SETTING)
+                .ok()
+                .flatten()
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(crate::viewing::DEFAULT_CACHE_MIB);
+            self.worker = RenderWorker::start(ui.ctx().clone(), budget_mib << 20);
         }
         self.take_answers(ui.ctx());
         self.poll_import(ui, store);
@@ -1272,6 +1368,7 @@ impl Pane {
         if count == 0 {
             return;
         }
+        self.scroll_direction = by.signum();
         let next = (self.image_index as i64 + by).clamp(0, count as i64 - 1) as usize;
         if next != self.image_index {
             self.image_index = next;
@@ -1488,7 +1585,7 @@ impl Pane {
             painter.text(
                 rect.right_bottom() - egui::vec2(8.0, 8.0),
                 egui::Align2::RIGHT_BOTTOM,
-                &self.backend,
+                format!("{} · cache {} MiB", self.backend, self.cache_bytes >> 20),
                 egui::FontId::proportional(11.0),
                 egui::Color32::from_gray(160),
             );

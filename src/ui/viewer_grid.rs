@@ -551,6 +551,11 @@ impl ViewerScreen {
         self.panes.iter().any(|p| p.importing())
     }
 
+    /// Bytes the active pane's frame cache holds.
+    pub fn cache_bytes(&self) -> usize {
+        self.active().cache_bytes()
+    }
+
     /// Thumbnails drawn in the active pane.
     pub fn thumbnail_count(&self) -> usize {
         self.active().thumbnail_count()

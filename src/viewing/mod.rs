@@ -12,6 +12,12 @@ use crate::store::viewing::StoredAnnotation;
 use crate::store::{Store, StoreError};
 use hanging::HangingProtocol;
 
+/// Setting: the viewer's decoded-frame cache per viewport, in MiB.
+pub const CACHE_SETTING: &str = "viewer.cache_mib";
+/// Default cache per viewport: a 1,000-slice 512×512 CT holds about 3 GiB of stored and HU
+/// values; 768 MiB keeps the neighbourhood of the scroll on an ordinary PC.
+pub const DEFAULT_CACHE_MIB: usize = 768;
+
 /// Why a viewer change was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ViewingError {
