@@ -129,6 +129,11 @@ pub fn validate_setting(key: &str, value: &str) -> anyhow::Result<()> {
                 anyhow::bail!("{key} is light or dark");
             }
         }
+        crate::dicom::priors::PRIOR_NODES_SETTING => {
+            if value.len() > 512 || value.contains(['\\', '\n']) {
+                anyhow::bail!("{key} is a comma-separated list of DICOM node names");
+            }
+        }
         crate::viewing::CACHE_SETTING => {
             let n: usize = value
                 .parse()
@@ -391,6 +396,14 @@ pub async fn start_services(
         },
         shutdown_rx.clone(),
     ));
+    // Tomorrow's patients' priors come from the prior nodes ahead of time.
+    if let Err(e) = crate::dicom::priors::spawn_prefetcher(
+        data.database(),
+        archive.ingest.clone(),
+        shutdown_rx.clone(),
+    ) {
+        tracing::error!(error = %e, "the prior prefetcher could not start");
+    }
     tokio::spawn(scp::serve(listener, ctx, shutdown_rx));
     events.send(ServiceEvent::DicomListening { addr: dicom_addr });
     Ok(RunningServices {

@@ -692,7 +692,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let rt = runtime()?;
             let summary = rt.block_on(async {
                 if get {
-                    let classes = sop_classes_of_study(&node, &ae, &study).await;
+                    let classes = scu::sop_classes_of_study(&node, &ae, &study).await;
                     let archive = app::ArchiveServices::start(&data)?;
                     let s = scu::get(&node, &ae, &identifier, &classes, &archive.ingest).await?;
                     anyhow::Ok(s)
@@ -719,65 +719,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
     }
-}
-
-async fn sop_classes_of_study(node: &DicomNode, ae: &str, study: &str) -> Vec<String> {
-    let mut q = InMemDicomObject::new_empty();
-    q.put(DataElement::new(
-        tags::QUERY_RETRIEVE_LEVEL,
-        VR::CS,
-        PrimitiveValue::from("IMAGE"),
-    ));
-    q.put(DataElement::new(
-        tags::STUDY_INSTANCE_UID,
-        VR::UI,
-        PrimitiveValue::from(study),
-    ));
-    q.put(DataElement::new(
-        tags::SERIES_INSTANCE_UID,
-        VR::UI,
-        PrimitiveValue::Empty,
-    ));
-    q.put(DataElement::new(
-        tags::SOP_INSTANCE_UID,
-        VR::UI,
-        PrimitiveValue::Empty,
-    ));
-    q.put(DataElement::new(
-        tags::SOP_CLASS_UID,
-        VR::UI,
-        PrimitiveValue::Empty,
-    ));
-    let mut classes: Vec<String> = match scu::find(node, ae, &q).await {
-        Ok(rows) => rows
-            .iter()
-            .map(|r| lightbox::pacs::attributes::text(r, tags::SOP_CLASS_UID))
-            .filter(|c| !c.is_empty())
-            .collect(),
-        Err(e) => {
-            tracing::info!(error = %e, "cannot list the study's SOP classes; proposing common ones");
-            Vec::new()
-        }
-    };
-    if classes.is_empty() {
-        classes = [
-            "1.2.840.10008.5.1.4.1.1.2",
-            "1.2.840.10008.5.1.4.1.1.4",
-            "1.2.840.10008.5.1.4.1.1.1",
-            "1.2.840.10008.5.1.4.1.1.1.1",
-            "1.2.840.10008.5.1.4.1.1.6.1",
-            "1.2.840.10008.5.1.4.1.1.7",
-            "1.2.840.10008.5.1.4.1.1.128",
-            "1.2.840.10008.5.1.4.1.1.88.11",
-            "1.2.840.10008.5.1.4.1.1.104.1",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    }
-    classes.sort();
-    classes.dedup();
-    classes
 }
 
 fn nodes(data: &DataFolder, action: NodesAction) -> anyhow::Result<ExitCode> {

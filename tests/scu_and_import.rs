@@ -378,3 +378,134 @@ fn send_a_study_to_dcmtk_storescp() {
     ]);
     assert_eq!(r["same"], true, "{r}");
 }
+
+#[test]
+fn priors_on_another_pacs_are_fetched_for_an_exam_and_for_tomorrows_patients() {
+    let dir = tempfile::tempdir().unwrap();
+    let remote = dir.path().join("remote");
+    copy_corpus_subset(&remote);
+    let index = peer(&[
+        "corpus_index",
+        remote.join("CT_small.dcm").to_str().unwrap(),
+    ]);
+    let outside_id = index[0]["patient_id"].as_str().unwrap().to_string();
+    let prior_study = index[0]["study"].as_str().unwrap().to_string();
+    let qr = start_pyqr(&remote, &[]);
+
+    let data = lightbox::app::DataFolder::resolve(Some(dir.path())).unwrap();
+    let mut store = data.open_store().unwrap();
+    lightbox::ris::seed_starter_data(&store).unwrap();
+    let admin =
+        lightbox::access::create_first_administrator(&store, "admin", "A", "long enough pw")
+            .unwrap();
+    // The patient is known here under the other PACS's patient ID too.
+    let patient = lightbox::his::register(
+        &mut store,
+        &admin,
+        &lightbox::his::Registration {
+            patient: lightbox::store::his::PatientRecord {
+                family_name: "PRIOR".into(),
+                given_name: "PAT".into(),
+                birth_date: "1950-01-01".into(),
+                ..Default::default()
+            },
+            identifiers: vec![lightbox::store::his::PatientIdentifier {
+                value: outside_id.clone(),
+                issuer: "OLDPACS".into(),
+            }],
+            confirmed_new: true,
+        },
+    )
+    .unwrap();
+    // Nothing is fetched until a prior node is configured.
+    let services = lightbox::app::ArchiveServices::start(&data).unwrap();
+    // Ingest hands blocking work to the runtime: a multi-threaded one, as the services use.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let tomorrow = (chrono::Local::now().date_naive() + chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    let none = runtime.block_on(lightbox::dicom::priors::prefetch_for_day(
+        &store,
+        &services.ingest,
+        "LIGHTBOX",
+        &tomorrow,
+    ));
+    assert_eq!(none.missing, 0);
+    store
+        .save_node(&lightbox::store::nodes::DicomNode {
+            name: "oldpacs".into(),
+            ae_title: "PYQR".into(),
+            host: "127.0.0.1".into(),
+            port: qr.port,
+        })
+        .unwrap();
+    lightbox::app::validate_setting(lightbox::dicom::priors::PRIOR_NODES_SETTING, "oldpacs")
+        .unwrap();
+    store
+        .set_setting(lightbox::dicom::priors::PRIOR_NODES_SETTING, "oldpacs")
+        .unwrap();
+    // An exam tomorrow (an MR, booked into tomorrow's first free slot if the room is open).
+    let placed = lightbox::ris::place_order(
+        &mut store,
+        &admin,
+        &lightbox::ris::OrderRequest {
+            patient: Some(patient.id),
+            placer_number: String::new(),
+            placer_app: String::new(),
+            procedure_code: "70551".into(),
+            priority: lightbox::ris::Priority::Routine,
+            reason: "Headache".into(),
+            icd10: vec![],
+            referring: None,
+            insurance: None,
+            authorisation: String::new(),
+            requested_time: None,
+            supplied: None,
+        },
+        chrono::Local::now().naive_local(),
+    )
+    .unwrap();
+    let at = (chrono::Local::now().date_naive() + chrono::Duration::days(1))
+        .and_hms_opt(3, 0, 0)
+        .unwrap();
+    // Booked as a walk-in style step at a fixed time tomorrow, whatever the room's hours.
+    let room = store.rooms(Some("MR")).unwrap()[0].id;
+    store
+        .book_step(
+            placed.order.id,
+            Some((room, &at.format("%Y-%m-%dT%H:%M").to_string())),
+            true,
+            "scheduled",
+            "admin",
+            "test",
+        )
+        .unwrap();
+    let fetched = runtime.block_on(lightbox::dicom::priors::prefetch_for_day(
+        &store,
+        &services.ingest,
+        "LIGHTBOX",
+        &tomorrow,
+    ));
+    assert!(fetched.problems.is_empty(), "{:?}", fetched.problems);
+    assert_eq!((fetched.missing, fetched.fetched), (1, 1), "{fetched:?}");
+    assert!(fetched.instances >= 1);
+    // The prior is archived and listed as the exam's prior.
+    let priors = lightbox::ris::reading::priors(&store, &admin, &placed.order.accession).unwrap();
+    assert!(
+        priors.iter().any(|p| p.study_uid == prior_study),
+        "{priors:?}"
+    );
+    // A second run finds nothing missing.
+    let again = runtime.block_on(lightbox::dicom::priors::fetch(
+        &store,
+        &services.ingest,
+        "LIGHTBOX",
+        &lightbox::dicom::priors::prior_nodes(&store),
+        &lightbox::dicom::priors::patient_identifiers(&store, &patient.mrn),
+    ));
+    assert_eq!(again.missing, 0);
+}

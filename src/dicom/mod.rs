@@ -4,6 +4,7 @@
 
 pub mod dimse;
 pub mod lengths;
+pub mod priors;
 pub mod scp;
 pub mod scu;
 pub mod status;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+use dicom_core::{DataElement, PrimitiveValue, VR};
 use dicom_dictionary_std::tags;
 use dicom_encoding::TransferSyntaxIndex;
 use dicom_object::InMemDicomObject;
@@ -725,4 +726,65 @@ pub fn all_readable_syntaxes() -> Vec<&'static str> {
         "1.2.840.10008.1.2.4.91",
         "1.2.840.10008.1.2.5",
     ]
+}
+
+/// The SOP classes of a remote study (IMAGE-level C-FIND), to propose for a C-GET; common
+/// image classes when the node will not say.
+pub async fn sop_classes_of_study(node: &DicomNode, ae: &str, study: &str) -> Vec<String> {
+    let mut q = InMemDicomObject::new_empty();
+    q.put(DataElement::new(
+        tags::QUERY_RETRIEVE_LEVEL,
+        VR::CS,
+        PrimitiveValue::from("IMAGE"),
+    ));
+    q.put(DataElement::new(
+        tags::STUDY_INSTANCE_UID,
+        VR::UI,
+        PrimitiveValue::from(study),
+    ));
+    q.put(DataElement::new(
+        tags::SERIES_INSTANCE_UID,
+        VR::UI,
+        PrimitiveValue::Empty,
+    ));
+    q.put(DataElement::new(
+        tags::SOP_INSTANCE_UID,
+        VR::UI,
+        PrimitiveValue::Empty,
+    ));
+    q.put(DataElement::new(
+        tags::SOP_CLASS_UID,
+        VR::UI,
+        PrimitiveValue::Empty,
+    ));
+    let mut classes: Vec<String> = match find(node, ae, &q).await {
+        Ok(rows) => rows
+            .iter()
+            .map(|r| crate::pacs::attributes::text(r, tags::SOP_CLASS_UID))
+            .filter(|c| !c.is_empty())
+            .collect(),
+        Err(e) => {
+            tracing::info!(error = %e, "cannot list the study's SOP classes; proposing common ones");
+            Vec::new()
+        }
+    };
+    if classes.is_empty() {
+        classes = [
+            "1.2.840.10008.5.1.4.1.1.2",
+            "1.2.840.10008.5.1.4.1.1.4",
+            "1.2.840.10008.5.1.4.1.1.1",
+            "1.2.840.10008.5.1.4.1.1.1.1",
+            "1.2.840.10008.5.1.4.1.1.6.1",
+            "1.2.840.10008.5.1.4.1.1.7",
+            "1.2.840.10008.5.1.4.1.1.128",
+            "1.2.840.10008.5.1.4.1.1.88.11",
+            "1.2.840.10008.5.1.4.1.1.104.1",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    }
+    classes.sort();
+    classes.dedup();
+    classes
 }

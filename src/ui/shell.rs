@@ -553,6 +553,7 @@ impl LightboxApp {
                 });
             self.viewer.open(&self.store, &uid);
             self.viewer.set_priors(&self.store, &uid, priors);
+            self.viewer.fetch_priors(&self.store, &accession);
             self.screen = Screen::Viewer;
             ui.ctx().request_repaint();
         }

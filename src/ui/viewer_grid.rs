@@ -28,6 +28,11 @@ pub struct ViewerScreen {
     positions: Vec<usize>,
     protocol_name: String,
     message: Option<(bool, String)>,
+    /// Priors being fetched from the prior nodes: the exam's accession and the answer.
+    prior_fetch: Option<(
+        String,
+        std::sync::mpsc::Receiver<crate::dicom::priors::FetchSummary>,
+    )>,
 }
 
 impl Default for ViewerScreen {
@@ -44,6 +49,7 @@ impl Default for ViewerScreen {
             positions: vec![0],
             protocol_name: String::new(),
             message: None,
+            prior_fetch: None,
         }
     }
 }
@@ -96,6 +102,114 @@ impl ViewerScreen {
             p.set_priors(current, priors.clone());
         }
         self.hang(store, None);
+    }
+
+    /// Asks the prior nodes (setting `viewer.prior_nodes`) for the exam's patient's studies
+    /// not yet archived, on a thread; the priors list and the layout follow when they arrive.
+    pub fn fetch_priors(&mut self, store: &Store, accession: &str) {
+        let (Some(ingest), nodes) = (
+            self.ingest.clone(),
+            crate::dicom::priors::prior_nodes(store),
+        ) else {
+            return;
+        };
+        if nodes.is_empty() {
+            return;
+        }
+        let mrn = store
+            .order_by_accession(accession)
+            .ok()
+            .flatten()
+            .and_then(|o| o.patient)
+            .and_then(|id| store.patient(id).ok())
+            .map(|p| p.mrn);
+        let Some(mrn) = mrn else {
+            return;
+        };
+        let database = store.path().to_path_buf();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("prior-fetch".into())
+            .spawn(move || {
+                let summary = (|| {
+                    let store = Store::open(&database).ok()?;
+                    let ae = store
+                        .setting(crate::app::AE_TITLE_SETTING)
+                        .ok()
+                        .flatten()
+                        .unwrap_or_else(|| crate::app::DEFAULT_AE_TITLE.into());
+                    let runtime = tokio::runtime::Builder::new_multi_thread()
+                        .worker_threads(1)
+                        .enable_all()
+                        .build()
+                        .ok()?;
+                    let ids = crate::dicom::priors::patient_identifiers(&store, &mrn);
+                    Some(runtime.block_on(crate::dicom::priors::fetch(
+                        &store, &ingest, &ae, &nodes, &ids,
+                    )))
+                })()
+                .unwrap_or_else(|| crate::dicom::priors::FetchSummary {
+                    problems: vec!["the fetch could not start".into()],
+                    ..Default::default()
+                });
+                let _ = tx.send(summary);
+            });
+        match spawned {
+            Ok(_) => {
+                self.prior_fetch = Some((accession.to_string(), rx));
+                self.message = Some((true, "Looking for priors on the other PACS…".into()));
+            }
+            Err(e) => tracing::error!(error = %e, "the prior fetch could not start"),
+        }
+    }
+
+    fn poll_prior_fetch(&mut self, ui: &egui::Ui, store: &Store, actor: &Actor) {
+        let Some((accession, rx)) = &self.prior_fetch else {
+            return;
+        };
+        match rx.try_recv() {
+            Ok(summary) => {
+                let accession = accession.clone();
+                self.prior_fetch = None;
+                self.message = Some(if summary.problems.is_empty() {
+                    (
+                        true,
+                        format!(
+                            "{} prior studies fetched from the other PACS ({} images).",
+                            summary.fetched, summary.instances
+                        ),
+                    )
+                } else {
+                    (
+                        false,
+                        format!(
+                            "{} priors fetched; some could not be: {}",
+                            summary.fetched,
+                            summary.problems.join("; ")
+                        ),
+                    )
+                });
+                if summary.fetched > 0
+                    && let Some(current) = self
+                        .panes
+                        .first()
+                        .and_then(|p| p.study_uid().map(str::to_string))
+                    && let Ok(priors) = crate::ris::reading::priors(store, actor, &accession)
+                {
+                    self.set_priors(store, &current, priors);
+                }
+            }
+            Err(std::sync::mpsc::TryRecvError::Empty) => {
+                ui.ctx()
+                    .request_repaint_after(std::time::Duration::from_millis(200));
+            }
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => self.prior_fetch = None,
+        }
+    }
+
+    /// Whether priors are being fetched (tests).
+    pub fn fetching_priors(&self) -> bool {
+        self.prior_fetch.is_some()
     }
 
     /// No priors list (a study opened from the archive, not from an exam).
@@ -251,6 +365,7 @@ impl ViewerScreen {
         for p in &mut self.panes {
             p.tick(ui, store);
         }
+        self.poll_prior_fetch(ui, store, actor);
         self.active_mut().show_toolbar(ui, store);
         super::show_outcome(ui, self.message.as_ref().or(self.active().message()));
         if self.panes.iter().all(|p| p.is_empty()) {
