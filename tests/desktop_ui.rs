@@ -1917,6 +1917,59 @@ fn an_exam_goes_from_registration_to_a_delivered_oru_with_pynetdicom_mpps_and_dc
     assert_eq!(harness.state_mut().viewer().key_images().len(), 1);
     click(&mut harness, "Length");
     drag_on_image(&mut harness, (10.0, 32.0), (30.0, 32.0));
+    // The marks go into the archive as DICOM other viewers read (checked by dcmtk).
+    click(&mut harness, "Save marks to archive");
+    assert!(
+        harness
+            .query_by_label_contains("1 key image document, 1 presentation states")
+            .is_some()
+    );
+    let rows = store
+        .query_index(
+            lightbox::store::index::Level::Image,
+            &[lightbox::store::index::Condition {
+                column: lightbox::store::index::Column::StudyUid,
+                matcher: lightbox::store::index::Matcher::Exact(step.study_uid.clone()),
+            }],
+            100,
+        )
+        .unwrap();
+    let file_of = |class: &str| {
+        let row = rows.iter().find(|r| r.sop_class == class).expect(class);
+        dir.path().join("archive").join(&row.file_path)
+    };
+    let kos = common::dcmtk(
+        "dsrdump",
+        &[file_of(lightbox::pacs::presentation::KEY_OBJECT_SELECTION)
+            .to_str()
+            .unwrap()],
+    );
+    let kos_text = String::from_utf8_lossy(&kos.stdout);
+    assert!(
+        kos.status.success(),
+        "{kos_text}{}",
+        String::from_utf8_lossy(&kos.stderr)
+    );
+    assert!(
+        kos_text.contains("Key Object Selection Document"),
+        "{kos_text}"
+    );
+    assert!(kos_text.contains("Of Interest"), "{kos_text}");
+    let pr = common::dcmtk(
+        "dcmpschk",
+        &[
+            file_of(lightbox::pacs::presentation::GRAYSCALE_PRESENTATION_STATE)
+                .to_str()
+                .unwrap(),
+        ],
+    );
+    let pr_text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&pr.stdout),
+        String::from_utf8_lossy(&pr.stderr)
+    );
+    assert!(pr_text.contains("Test passed"), "{pr_text}");
+    assert!(!pr_text.contains("Error"), "{pr_text}");
     click(&mut harness, "Insert into report");
     assert!(
         harness

@@ -4,6 +4,7 @@
 pub mod attributes;
 pub mod coercion;
 pub mod commitment;
+pub mod presentation;
 pub mod query;
 pub mod sop_classes;
 pub mod synthetic;

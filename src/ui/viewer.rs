@@ -1750,6 +1750,43 @@ impl Pane {
             let text = self.report_text();
             self.report_insert = Some((study, text));
         }
+        if ui
+            .button("Save marks to archive")
+            .on_hover_text(
+                "key images as a Key Object Selection, measurements as presentation states",
+            )
+            .clicked()
+            && let (Some(study), Some(ingest), Some(root)) = (
+                self.study_uid.clone(),
+                self.ingest.clone(),
+                self.archive_root.clone(),
+            )
+        {
+            let archive = crate::archive::ArchiveFolder::at(&root);
+            self.message = Some(
+                match crate::viewing::export_to_archive(
+                    store,
+                    &ingest,
+                    &archive,
+                    actor,
+                    &study,
+                    chrono::Local::now().naive_local(),
+                ) {
+                    Ok(done) => (
+                        true,
+                        format!(
+                            "Archived with the study: {} key image document, {} presentation states.",
+                            done.key_object_documents, done.presentation_states
+                        ),
+                    ),
+                    Err(crate::viewing::ViewingError::Access(_)) => (
+                        false,
+                        "Only a radiologist may save marks to the archive.".into(),
+                    ),
+                    Err(e) => (false, format!("Not saved: {e}.")),
+                },
+            );
+        }
         if ui.button("Tags").clicked() {
             self.tags = if self.tags.is_some() {
                 None

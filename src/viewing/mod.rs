@@ -369,3 +369,230 @@ mod tests {
         assert!(annotate(&store, &fd, "1.2.3", "1.2.3.4", 0, &line, Calibration::None).is_err());
     }
 }
+
+/// What an export to the archive made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExportedMarks {
+    /// Key Object Selection documents (0 or 1).
+    pub key_object_documents: usize,
+    /// Presentation states (one per image with measurements).
+    pub presentation_states: usize,
+}
+
+fn reference(
+    store: &Store,
+    archive: &crate::archive::ArchiveFolder,
+    sop: &str,
+) -> Result<
+    (
+        crate::pacs::presentation::ImageReference,
+        dicom_object::InMemDicomObject,
+    ),
+    ViewingError,
+> {
+    use dicom_dictionary_std::tags;
+    let instance = store
+        .instance_by_sop_uid(sop)?
+        .ok_or_else(|| ViewingError::Invalid(format!("image {sop} is not in the archive")))?;
+    let path = archive
+        .path_of(&instance.file_path)
+        .map_err(|e| ViewingError::Invalid(e.to_string()))?;
+    let header = dicom_object::OpenFileOptions::new()
+        .read_until(tags::PIXEL_DATA)
+        .open_file(&path)
+        .map_err(|e| ViewingError::Invalid(format!("{}: {e}", path.display())))?
+        .into_inner();
+    Ok((
+        crate::pacs::presentation::ImageReference {
+            sop_class: crate::pacs::attributes::text(&header, tags::SOP_CLASS_UID),
+            sop_instance: sop.to_string(),
+            series_uid: instance.series_uid,
+            frame: 0,
+        },
+        header,
+    ))
+}
+
+fn archive_object(
+    ingest: &crate::archive::ingest::Ingest,
+    object: &dicom_object::InMemDicomObject,
+) -> Result<(), ViewingError> {
+    use dicom_encoding::TransferSyntaxIndex;
+    const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
+    let ts = dicom_transfer_syntax_registry::TransferSyntaxRegistry
+        .get(EXPLICIT_LE)
+        .ok_or_else(|| ViewingError::Invalid("no Explicit VR Little Endian".into()))?;
+    let dataset = crate::dicom::scp::encode_dataset(object, ts)
+        .map_err(|e| ViewingError::Invalid(e.to_string()))?;
+    ingest
+        .ingest_blocking(crate::archive::ingest::ReceivedObject {
+            dataset,
+            transfer_syntax: EXPLICIT_LE.into(),
+            announced_sop_class: None,
+            announced_sop_instance: None,
+            source: "lightbox".into(),
+        })
+        .map_err(|e| ViewingError::Invalid(format!("the archive refused it: {e}")))?;
+    Ok(())
+}
+
+/// The shape as presentation-state graphics, with its measurement as text.
+fn graphics_of(shape: &Shape, label: &str) -> Vec<crate::pacs::presentation::Graphic> {
+    use crate::pacs::presentation::Graphic;
+    let p = |q: &crate::imaging::measure::ImagePoint| (q.x as f32, q.y as f32);
+    let mut out = match shape {
+        Shape::Length { a, b } | Shape::Arrow { tail: a, head: b } => {
+            vec![Graphic::Polyline(vec![p(a), p(b)])]
+        }
+        Shape::Polyline { points } => vec![Graphic::Polyline(points.iter().map(p).collect())],
+        Shape::Angle { a, vertex, b } => vec![Graphic::Polyline(vec![p(a), p(vertex), p(b)])],
+        Shape::Cobb { first, second } => vec![
+            Graphic::Polyline(vec![p(&first.0), p(&first.1)]),
+            Graphic::Polyline(vec![p(&second.0), p(&second.1)]),
+        ],
+        Shape::Ellipse {
+            centre,
+            radius_x,
+            radius_y,
+        } => {
+            let (cx, cy, rx, ry) = (
+                centre.x as f32,
+                centre.y as f32,
+                *radius_x as f32,
+                *radius_y as f32,
+            );
+            let (major, minor) = if rx >= ry {
+                (
+                    [(cx - rx, cy), (cx + rx, cy)],
+                    [(cx, cy - ry), (cx, cy + ry)],
+                )
+            } else {
+                (
+                    [(cx, cy - ry), (cx, cy + ry)],
+                    [(cx - rx, cy), (cx + rx, cy)],
+                )
+            };
+            vec![Graphic::Ellipse([major[0], major[1], minor[0], minor[1]])]
+        }
+        Shape::Rectangle { a, b } => vec![Graphic::Polyline(vec![
+            p(a),
+            (b.x as f32, a.y as f32),
+            p(b),
+            (a.x as f32, b.y as f32),
+            p(a),
+        ])],
+        Shape::Point { at } => vec![Graphic::Point(p(at))],
+        Shape::Text { .. } => vec![],
+    };
+    let anchor = match shape {
+        Shape::Length { b, .. } | Shape::Rectangle { b, .. } | Shape::Arrow { head: b, .. } => p(b),
+        Shape::Polyline { points } => points.last().map(p).unwrap_or((0.0, 0.0)),
+        Shape::Angle { vertex, .. } => p(vertex),
+        Shape::Cobb { second, .. } => p(&second.1),
+        Shape::Ellipse {
+            centre, radius_x, ..
+        } => ((centre.x + radius_x) as f32, centre.y as f32),
+        Shape::Point { at } | Shape::Text { at, .. } => p(at),
+    };
+    if !label.is_empty() {
+        out.push(Graphic::Text(label.to_string(), anchor));
+    }
+    out
+}
+
+/// Stores the study's key images as a Key Object Selection document and each image's
+/// measurements as a Grayscale Softcopy Presentation State in the archive, so other viewers
+/// and the next reader see them (and they go wherever the study is sent).
+pub fn export_to_archive(
+    store: &Store,
+    ingest: &crate::archive::ingest::Ingest,
+    archive: &crate::archive::ArchiveFolder,
+    actor: &Actor,
+    study_uid: &str,
+    now: chrono::NaiveDateTime,
+) -> Result<ExportedMarks, ViewingError> {
+    use crate::pacs::presentation::{StudyContext, key_object_selection, presentation_state};
+    let subject = format!("study:{study_uid}");
+    access::authorise(store, actor, Action::Report, &subject)?;
+    let mut done = ExportedMarks::default();
+    let keys = store.key_images(study_uid)?;
+    if !keys.is_empty() {
+        let mut refs = Vec::new();
+        let mut context = None;
+        for (sop, _) in &keys {
+            let (r, header) = reference(store, archive, sop)?;
+            context.get_or_insert_with(|| StudyContext::from_image(&header));
+            refs.push(r);
+        }
+        if let Some(context) = context {
+            let kos = key_object_selection(
+                &context,
+                &refs,
+                &format!("Key images marked by {}", actor.login),
+                (&crate::ris::new_uid(), &crate::ris::new_uid()),
+                now,
+            );
+            archive_object(ingest, &kos)?;
+            done.key_object_documents = 1;
+        }
+    }
+    let marks = annotations(store, study_uid)?;
+    let mut images: Vec<&str> = marks.iter().map(|a| a.sop_instance_uid.as_str()).collect();
+    images.sort();
+    images.dedup();
+    let series_uid = crate::ris::new_uid();
+    for sop in images {
+        let (r, header) = reference(store, archive, sop)?;
+        let columns = header
+            .get(dicom_dictionary_std::tags::COLUMNS)
+            .and_then(|e| e.to_int::<u32>().ok())
+            .unwrap_or(0);
+        let rows = header
+            .get(dicom_dictionary_std::tags::ROWS)
+            .and_then(|e| e.to_int::<u32>().ok())
+            .unwrap_or(0);
+        let calibration = crate::imaging::measure::Calibration::from_spacing(
+            crate::imaging::spacing::pixel_spacing(&header),
+        );
+        let graphics: Vec<_> = marks
+            .iter()
+            .filter(|a| a.sop_instance_uid == sop)
+            .flat_map(|a| {
+                let m = crate::imaging::measure::measure(
+                    &a.shape,
+                    a.manual.unwrap_or(calibration),
+                    None,
+                );
+                let label = if m.value.is_some() && m.unit != "°" {
+                    format!("{} ({})", m.text, m.source)
+                } else {
+                    m.text
+                };
+                graphics_of(&a.shape, &label)
+            })
+            .collect();
+        let pr = presentation_state(
+            &StudyContext::from_image(&header),
+            &r,
+            (columns, rows),
+            &graphics,
+            &actor.login,
+            (&series_uid, &crate::ris::new_uid()),
+            now,
+        );
+        archive_object(ingest, &pr)?;
+        done.presentation_states += 1;
+    }
+    access::audit(
+        store,
+        actor,
+        "study.export_marks",
+        &subject,
+        "ok",
+        &format!(
+            "{} KOS, {} GSPS",
+            done.key_object_documents, done.presentation_states
+        ),
+    )?;
+    Ok(done)
+}
