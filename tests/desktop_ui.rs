@@ -1633,6 +1633,17 @@ fn the_demo_practice_fills_every_screen_and_each_main_screen_matches_its_referen
     harness.step();
     harness.step();
     assert_eq!(harness.state_mut().viewer().image_positions(), vec![3, 3]);
+    // Linked: the prior takes the exam's window (a preset) and zoom.
+    click(&mut harness, "Link window and zoom");
+    step_until(&mut harness, "the exam's image", |app| {
+        app.viewer().shown_size().is_some()
+    });
+    click(&mut harness, "Window preset");
+    click(&mut harness, "Bone (1800/400)");
+    click(&mut harness, "1:1");
+    let views = harness.state_mut().viewer().pane_views();
+    assert_eq!(views[0], views[1], "{views:?}");
+    assert_eq!(views[1].0.unwrap().width, 1800.0);
     // Switched back to one image: a single pane.
     click(&mut harness, "Hanging protocol");
     click(&mut harness, "one image (no protocol)");

@@ -1333,6 +1333,20 @@ impl Pane {
         });
     }
 
+    /// The user's window and zoom (None: the image's own / fit), for linking panes.
+    pub(super) fn view_settings(&self) -> (Option<Window>, Option<f32>) {
+        (self.window, self.zoom)
+    }
+
+    /// Takes another pane's window and zoom (linked panes).
+    pub(super) fn follow_view(&mut self, window: Option<Window>, zoom: Option<f32>) {
+        if self.window != window {
+            self.window = window;
+            self.needs_render = true;
+        }
+        self.zoom = zoom;
+    }
+
     /// Starts this pane at `window` (a protocol's initial window).
     pub(super) fn set_initial_window(&mut self, window: Option<Window>) {
         self.window = window;

@@ -24,6 +24,8 @@ pub struct ViewerScreen {
     priors: Option<(String, Vec<ArchivedStudy>)>,
     ingest: Option<Ingest>,
     sync_scroll: bool,
+    /// Window/level and zoom follow the active pane.
+    link_view: bool,
     /// Where each pane was last frame (to scroll the others by the same amount).
     positions: Vec<usize>,
     protocol_name: String,
@@ -46,6 +48,7 @@ impl Default for ViewerScreen {
             priors: None,
             ingest: None,
             sync_scroll: false,
+            link_view: false,
             positions: vec![0],
             protocol_name: String::new(),
             message: None,
@@ -355,6 +358,16 @@ impl ViewerScreen {
         }
     }
 
+    /// Links window and zoom across panes (the checkbox).
+    pub fn set_link_view(&mut self, on: bool) {
+        self.link_view = on;
+    }
+
+    /// Each pane's (window, zoom) (tests of linking).
+    pub fn pane_views(&self) -> Vec<(Option<Window>, Option<f32>)> {
+        self.panes.iter().map(|p| p.view_settings()).collect()
+    }
+
     /// Each pane's image index (tests of synchronised scrolling).
     pub fn image_positions(&self) -> Vec<usize> {
         self.panes.iter().map(|p| p.position().1).collect()
@@ -452,8 +465,18 @@ impl ViewerScreen {
         ui.allocate_rect(area, egui::Sense::hover());
     }
 
-    /// Synchronised scrolling: when the active pane moved, the others move as many images.
+    /// Synchronised scrolling: when the active pane moved, the others move as many images;
+    /// with linking on, the others also take its window and zoom.
     fn follow_scroll(&mut self) {
+        if self.link_view && self.panes.len() > 1 {
+            let a = self.active.min(self.panes.len() - 1);
+            let (window, zoom) = self.panes[a].view_settings();
+            for (i, p) in self.panes.iter_mut().enumerate() {
+                if i != a && !p.is_empty() {
+                    p.follow_view(window, zoom);
+                }
+            }
+        }
         let now: Vec<usize> = self.panes.iter().map(|p| p.position().1).collect();
         if self.sync_scroll && now.len() == self.positions.len() {
             let a = self.active.min(now.len() - 1);
@@ -496,6 +519,7 @@ impl ViewerScreen {
                     }
                 });
             ui.checkbox(&mut self.sync_scroll, "Sync scroll");
+            ui.checkbox(&mut self.link_view, "Link window and zoom");
             ui.separator();
             let label = ui.label("New protocol name");
             ui.add(egui::TextEdit::singleline(&mut self.protocol_name).desired_width(160.0))
