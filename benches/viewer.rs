@@ -96,7 +96,11 @@ fn main() {
     // The floor: drawing an empty (1×1) viewport.
     let tiny_series = SyntheticSeries::new(78, 1);
     let tiny_path = dir.path().join("tiny.dcm");
-    tiny_series.slice(0).unwrap().write_to_file(&tiny_path).unwrap();
+    tiny_series
+        .slice(0)
+        .unwrap()
+        .write_to_file(&tiny_path)
+        .unwrap();
     let tiny = ImageFile::open(&tiny_path).unwrap().frame(0).unwrap();
     let tiny_gpu = gpu.upload(&tiny, &RenderOptions::default()).unwrap();
     let mut empty = Vec::new();
@@ -107,10 +111,22 @@ fn main() {
     }
     let (e50, e99) = (percentile(empty.clone(), 0.5), percentile(empty, 0.99));
     let (s50, s99) = (percentile(scroll.clone(), 0.5), percentile(scroll, 0.99));
-    let (w50, w99) = (percentile(windowing.clone(), 0.5), percentile(windowing, 0.99));
-    println!("viewer/series: {slices} slices of 512x512 on {}", gpu.adapter_name);
-    println!("viewer/device: {:.1} ms (once, when the viewer starts)", ms(device));
-    println!("viewer/first_image: {:.1} ms (open, decode, upload, draw, read back)", ms(first));
+    let (w50, w99) = (
+        percentile(windowing.clone(), 0.5),
+        percentile(windowing, 0.99),
+    );
+    println!(
+        "viewer/series: {slices} slices of 512x512 on {}",
+        gpu.adapter_name
+    );
+    println!(
+        "viewer/device: {:.1} ms (once, when the viewer starts)",
+        ms(device)
+    );
+    println!(
+        "viewer/first_image: {:.1} ms (open, decode, upload, draw, read back)",
+        ms(first)
+    );
     println!(
         "viewer/whole_series_decoded: {:.2} s ({:.0} slices/s), cache {} MiB",
         all.as_secs_f64(),

@@ -1175,6 +1175,11 @@ fn images_imported_from_a_folder_open_in_the_viewer_which_scrolls_windows_and_zo
     });
     assert_eq!(harness.state_mut().viewer().shown_size(), Some([64, 64]));
     assert_eq!(harness.state_mut().viewer().series()[0].images.len(), 12);
+    // The series' plane comes from Image Orientation (for protocols that hang by plane).
+    assert_eq!(
+        harness.state_mut().viewer().series()[0].plane,
+        Some(lightbox::viewing::hanging::Plane::Axial)
+    );
     let first_window = harness.state_mut().viewer().shown_window().unwrap();
 
     // The wheel over the image scrolls the stack; keys too.

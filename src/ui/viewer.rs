@@ -47,6 +47,8 @@ pub struct ViewerSeries {
     pub modality: String,
     /// Body Part Examined.
     pub body_part: String,
+    /// The plane of its first image (from Image Orientation), if it says.
+    pub plane: Option<crate::viewing::hanging::Plane>,
 }
 
 /// What the worker is asked.
@@ -716,6 +718,7 @@ impl Pane {
                             description: row.series_description.trim().to_string(),
                             modality: row.modality.trim().to_string(),
                             body_part: row.body_part.trim().to_string(),
+                            plane: None,
                         },
                         Vec::new(),
                     ));
@@ -733,6 +736,7 @@ impl Pane {
                 images.sort_by_key(|i| i.0);
                 s.sop_uids = images.iter().map(|i| i.2.clone()).collect();
                 s.images = images.into_iter().map(|i| i.1).collect();
+                s.plane = s.images.first().and_then(|p| plane_of_file(p));
                 s
             })
             .collect();
@@ -2079,4 +2083,17 @@ fn safe_join(root: &std::path::Path, relative: &str) -> Result<PathBuf, ()> {
         return Err(());
     }
     Ok(root.join(p))
+}
+
+/// The plane of an image file from its Image Orientation (Patient), reading the header only.
+fn plane_of_file(path: &std::path::Path) -> Option<crate::viewing::hanging::Plane> {
+    let header = dicom_object::OpenFileOptions::new()
+        .read_until(dicom_dictionary_std::tags::PIXEL_DATA)
+        .open_file(path)
+        .ok()?;
+    let orientation = header
+        .get(dicom_dictionary_std::tags::IMAGE_ORIENTATION_PATIENT)?
+        .to_multi_float64()
+        .ok()?;
+    crate::viewing::hanging::plane_of(&orientation)
 }

@@ -294,7 +294,7 @@ impl ViewerScreen {
                     .iter()
                     .map(|s| SeriesFacts {
                         description: s.description.clone(),
-                        plane: None,
+                        plane: s.plane,
                     })
                     .collect()
             })
@@ -586,11 +586,12 @@ impl ViewerScreen {
                     .get(p.position().0)
                     .map(|s| s.description.clone())
                     .unwrap_or_default();
+                let plane = p.series().get(p.position().0).and_then(|s| s.plane);
                 hanging::ViewportRule {
                     series: hanging::SeriesRule {
                         study,
                         description,
-                        plane: None,
+                        plane,
                         nth: 0,
                     },
                     window: None,
