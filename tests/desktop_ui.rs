@@ -1372,6 +1372,17 @@ fn images_imported_from_a_folder_open_in_the_viewer_which_scrolls_windows_and_zo
         harness.state_mut().viewer().cache_bytes()
     );
     harness.snapshot_options("viewer", &SnapshotOptions::new().max_failed_pixels(50));
+    // The magnifier shows what is under the pointer, three times larger.
+    click(&mut harness, "Magnifier");
+    let centre = harness.state_mut().viewer().image_rect().unwrap().center();
+    harness.hover_at(centre);
+    harness.step();
+    harness.step();
+    harness.snapshot_options(
+        "viewer_magnifier",
+        &SnapshotOptions::new().max_failed_pixels(50),
+    );
+    click(&mut harness, "Magnifier");
     // The imported study matched no order: it waits in reconciliation, and the monitor links
     // it to the right order (its headers take the order's patient and accession).
     let items = store.open_reconciliation().unwrap();

@@ -562,6 +562,8 @@ pub struct Pane {
     slice_position: String,
     /// Corner text and orientation markers hidden.
     overlays_hidden: bool,
+    /// The magnifier follows the pointer over the image.
+    magnifier: bool,
     /// +1 scrolling down the stack, -1 up (where to prefetch).
     scroll_direction: i64,
     /// Bytes the render thread's frame cache holds (shown, and reported by tests).
@@ -1087,6 +1089,9 @@ impl Pane {
             {
                 self.export_png(store);
             }
+            if ui.selectable_label(self.magnifier, "Magnifier").clicked() {
+                self.magnifier = !self.magnifier;
+            }
             if ui
                 .selectable_label(!self.overlays_hidden, "Overlays")
                 .clicked()
@@ -1543,6 +1548,50 @@ impl Pane {
             mesh.indices.extend([0, 1, 2, 0, 2, 3]);
             painter.add(egui::Shape::mesh(mesh));
             self.paint_annotations(&painter, image_rect, zoom, t);
+            // The magnifier: a box by the pointer showing what is under it, three times larger.
+            if self.magnifier
+                && let Some(pointer) = response.hover_pos()
+            {
+                const BOX_PX: f32 = 160.0;
+                const POWER: f32 = 3.0;
+                let half = f64::from(BOX_PX / 2.0 / (zoom * POWER));
+                let cu = f64::from((pointer.x - image_rect.min.x) / zoom);
+                let cv = f64::from((pointer.y - image_rect.min.y) / zoom);
+                let target = egui::Rect::from_center_size(
+                    pointer + egui::vec2(BOX_PX * 0.6, -BOX_PX * 0.6),
+                    egui::vec2(BOX_PX, BOX_PX),
+                );
+                let mut lens = egui::Mesh::with_texture(texture.id());
+                for (k, (du, dv)) in [(-1.0, -1.0), (1.0, -1.0), (1.0, 1.0), (-1.0, 1.0)]
+                    .into_iter()
+                    .enumerate()
+                {
+                    let (x, y) = t.image_from_display(cu + du * half, cv + dv * half);
+                    let corner = [
+                        target.left_top(),
+                        target.right_top(),
+                        target.right_bottom(),
+                        target.left_bottom(),
+                    ][k];
+                    lens.vertices.push(egui::epaint::Vertex {
+                        pos: corner,
+                        uv: egui::pos2(
+                            (x / f64::from(t.columns)) as f32,
+                            (y / f64::from(t.rows)) as f32,
+                        ),
+                        color: egui::Color32::WHITE,
+                    });
+                }
+                lens.indices.extend([0, 1, 2, 0, 2, 3]);
+                painter.rect_filled(target, 0.0, egui::Color32::BLACK);
+                painter.add(egui::Shape::mesh(lens));
+                painter.rect_stroke(
+                    target,
+                    0.0,
+                    egui::Stroke::new(1.0, egui::Color32::from_rgb(255, 210, 0)),
+                    egui::StrokeKind::Outside,
+                );
+            }
             if !self.overlays_hidden {
                 let series = self
                     .series
