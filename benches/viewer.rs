@@ -78,6 +78,16 @@ fn main() {
         gpu.draw_and_wait(&g).unwrap();
         scroll.push(started.elapsed());
     }
+    // As the viewer shows it today: upload, draw and read back (the window then uploads the
+    // pixels to its own texture).
+    let mut shown = Vec::new();
+    for p in &paths {
+        let f = cache.get(p).unwrap();
+        let started = Instant::now();
+        let g = gpu.upload(&f, &RenderOptions::default()).unwrap();
+        let _ = gpu.draw(&g).unwrap();
+        shown.push(started.elapsed());
+    }
     // Window changes on the frame on the GPU: a uniform write + draw.
     let mut windowing = Vec::new();
     for i in 0..slices.max(50) {
@@ -141,6 +151,13 @@ fn main() {
         ms(s99) / ms(e99).max(1e-6),
         ms(e50),
         ms(e99)
+    );
+    println!(
+        "viewer/scroll_frame_with_read_back: p50 {:.2} ms, p99 {:.2} ms = {:.1}x / {:.1}x the empty viewport",
+        ms(r50),
+        ms(r99),
+        ms(r50) / ms(e50).max(1e-6),
+        ms(r99) / ms(e99).max(1e-6)
     );
     println!(
         "viewer/window_change: p50 {:.2} ms, p99 {:.2} ms = {:.1}x / {:.1}x the empty viewport",
