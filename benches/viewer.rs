@@ -125,6 +125,7 @@ fn main() {
         percentile(windowing.clone(), 0.5),
         percentile(windowing, 0.99),
     );
+    let (r50, r99) = (percentile(shown.clone(), 0.5), percentile(shown, 0.99));
     println!(
         "viewer/series: {slices} slices of 512x512 on {}",
         gpu.adapter_name
