@@ -2071,3 +2071,75 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+#[test]
+fn a_multi_frame_file_becomes_a_stack_and_measurements_keep_their_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = lightbox::app::DataFolder::resolve(Some(dir.path())).unwrap();
+    let services = lightbox::app::ArchiveServices::start(&data).unwrap();
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1366.0, 768.0))
+        .build_ui_state(
+            |ui, app: &mut LightboxApp| app.show(ui),
+            app(dir.path()).with_ingest(services.ingest.clone()),
+        );
+    first_run(&mut harness);
+    // A 10-frame MR (the corpus's emri_small).
+    let summary = lightbox::import::import_paths(
+        &services.ingest,
+        &[common::corpus_dicom().join("emri_small.dcm")],
+    );
+    assert_eq!(summary.imported, 1);
+    click(&mut harness, "Studies");
+    harness
+        .get_all_by_label_contains("Open ")
+        .next()
+        .unwrap()
+        .click();
+    step_until(&mut harness, "the stack of frames", |app| {
+        app.viewer().shown_size().is_some() && app.viewer().series()[0].images.len() == 10
+    });
+    assert_eq!(
+        harness.state_mut().viewer().series()[0].frames,
+        (0..10).collect::<Vec<u32>>()
+    );
+    harness.state_mut().viewer().scroll_by(9);
+    step_until(&mut harness, "frame 10", |app| {
+        app.viewer().shown_size().is_some()
+    });
+    assert_eq!(harness.state_mut().viewer().position(), (0, 9));
+    click(&mut harness, "Value");
+    let rect = harness.state_mut().viewer().image_rect().unwrap();
+    harness.hover_at(rect.center());
+    harness.step();
+    harness.event(egui::Event::PointerButton {
+        pos: rect.center(),
+        button: egui::PointerButton::Primary,
+        pressed: true,
+        modifiers: egui::Modifiers::NONE,
+    });
+    harness.step();
+    harness.event(egui::Event::PointerButton {
+        pos: rect.center(),
+        button: egui::PointerButton::Primary,
+        pressed: false,
+        modifiers: egui::Modifiers::NONE,
+    });
+    settle(&mut harness);
+    let store = Store::open(&dir.path().join("lightbox.sqlite")).unwrap();
+    let study = harness
+        .state_mut()
+        .viewer()
+        .study_uid()
+        .unwrap()
+        .to_string();
+    let stored = store.annotations_of_study(&study).unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].frame, 9, "the measurement belongs to frame 10");
+    assert_eq!(harness.state_mut().viewer().measurements().len(), 1);
+    // Frame 1 of the same file shows none of it.
+    harness.state_mut().viewer().scroll_by(-9);
+    harness.step();
+    assert!(harness.state_mut().viewer().measurements().is_empty());
+    drop(services);
+}

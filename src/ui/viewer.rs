@@ -41,6 +41,8 @@ pub struct ViewerSeries {
     pub images: Vec<PathBuf>,
     /// Their SOP Instance UIDs (measurements are stored against them).
     pub sop_uids: Vec<String>,
+    /// The frame of each entry (a multi-frame file appears once per frame).
+    pub frames: Vec<u32>,
     /// Series Description (hanging protocols match on it).
     pub description: String,
     /// Modality.
@@ -56,10 +58,10 @@ enum RenderRequest {
     /// The image to show, with a window (None = the file's own).
     Image {
         generation: u64,
-        path: PathBuf,
+        key: ImageKey,
         window: Option<Window>,
         /// The next images in the scroll direction, decoded into the cache afterwards.
-        ahead: Vec<PathBuf>,
+        ahead: Vec<ImageKey>,
     },
     /// A series' first image, small.
     Thumbnail { series: String, path: PathBuf },
@@ -80,12 +82,16 @@ struct Shown {
     orientation: Option<[f64; 6]>,
     /// Where the slice is ("z 12.5 mm"), for the overlay.
     position: String,
+    /// The file and frame shown, and how many frames the file has (a multi-frame file is
+    /// expanded into a stack when first shown).
+    key: ImageKey,
+    frame_count: u32,
 }
 
 enum RenderAnswer {
     Image {
         generation: u64,
-        result: Result<Shown, String>,
+        result: Result<Box<Shown>, String>,
         backend: String,
         /// Bytes the render thread's frame cache holds.
         cache_bytes: usize,
@@ -124,6 +130,8 @@ impl RenderWorker {
 
 /// One image decoded with what display and measurement need (kept in the frame cache).
 struct Decoded {
+    /// Frames in the file (a multi-frame file becomes a stack).
+    frame_count: u32,
     file_window: Option<Window>,
     spacing: String,
     calibration: Calibration,
@@ -142,10 +150,14 @@ impl Decoded {
     }
 }
 
-/// Decodes the first frame of `path` with its display and measurement facts.
-fn decode(path: &std::path::Path) -> Result<Decoded, String> {
+/// One image of a stack: a file and a frame of it (0 for single-frame files).
+type ImageKey = (PathBuf, u32);
+
+/// Decodes one frame of a file with its display and measurement facts.
+fn decode((path, index): &ImageKey) -> Result<Decoded, String> {
     let file = ImageFile::open(path).map_err(|e| e.to_string())?;
-    let frame = file.frame(0).map_err(|e| e.to_string())?;
+    let frame_count = file.number_of_frames();
+    let frame = file.frame(*index).map_err(|e| e.to_string())?;
     let file_window = match imaging::chosen_voi(&frame, &RenderOptions::default()) {
         Some(imaging::grey::Voi::Window(w, _)) => Some(w),
         Some(imaging::grey::Voi::Table(_)) => match &frame.content {
@@ -190,6 +202,7 @@ fn decode(path: &std::path::Path) -> Result<Decoded, String> {
         _ => String::new(),
     };
     Ok(Decoded {
+        frame_count,
         file_window,
         spacing,
         calibration,
@@ -203,7 +216,7 @@ fn decode(path: &std::path::Path) -> Result<Decoded, String> {
 
 /// The frame on the GPU (or decoded for the CPU path), kept for window changes.
 struct Resident {
-    path: PathBuf,
+    key: ImageKey,
     decoded: Arc<Decoded>,
     gpu: Option<GpuFrame>,
     /// The uniform as uploaded (the file's own VOI), to go back to after a user window.
@@ -211,15 +224,15 @@ struct Resident {
 }
 
 /// The render thread's decoded-frame cache.
-type Cache = crate::imaging::frame_cache::FrameCache<PathBuf, Decoded>;
+type Cache = crate::imaging::frame_cache::FrameCache<ImageKey, Decoded>;
 
-fn cached(cache: &mut Cache, path: &std::path::Path) -> Result<Arc<Decoded>, String> {
-    if let Some(d) = cache.get(&path.to_path_buf()) {
+fn cached(cache: &mut Cache, key: &ImageKey) -> Result<Arc<Decoded>, String> {
+    if let Some(d) = cache.get(key) {
         return Ok(d);
     }
-    let decoded = decode(path)?;
+    let decoded = decode(key)?;
     let bytes = decoded.bytes();
-    Ok(cache.insert(path.to_path_buf(), decoded, bytes))
+    Ok(cache.insert(key.clone(), decoded, bytes))
 }
 
 fn render_loop(
@@ -257,15 +270,15 @@ fn render_loop(
         let mut prefetch = Vec::new();
         if let Some(RenderRequest::Image {
             generation,
-            path,
+            key,
             window,
             ahead,
         }) = image
         {
-            let result = render_image(gpu.as_ref(), &mut resident, &mut cache, path, window);
+            let result = render_image(gpu.as_ref(), &mut resident, &mut cache, key, window);
             let _ = answers.send(RenderAnswer::Image {
                 generation,
-                result,
+                result: result.map(Box::new),
                 backend: backend.clone(),
                 cache_bytes: cache.used_bytes(),
             });
@@ -288,13 +301,13 @@ fn render_loop(
             }
         }
         // Decode ahead of the scroll while nothing else is asked.
-        for path in prefetch {
+        for key in prefetch {
             if let Ok(next) = requests.try_recv() {
                 pending.push_back(next);
                 break;
             }
-            if !cache.contains(&path)
-                && let Err(e) = cached(&mut cache, &path)
+            if !cache.contains(&key)
+                && let Err(e) = cached(&mut cache, &key)
             {
                 tracing::debug!(error = %e, "prefetch skipped an image");
             }
@@ -306,11 +319,11 @@ fn render_image(
     gpu: Option<&GpuRenderer>,
     resident: &mut Option<Resident>,
     cache: &mut Cache,
-    path: PathBuf,
+    key: ImageKey,
     window: Option<Window>,
 ) -> Result<Shown, String> {
-    if resident.as_ref().is_none_or(|r| r.path != path) {
-        let decoded = cached(cache, &path)?;
+    if resident.as_ref().is_none_or(|r| r.key != key) {
+        let decoded = cached(cache, &key)?;
         let uploaded = match gpu {
             Some(g) => match g.upload(&decoded.frame, &RenderOptions::default()) {
                 Ok(f) => Some(f),
@@ -322,7 +335,7 @@ fn render_image(
             None => None,
         };
         *resident = Some(Resident {
-            path,
+            key,
             decoded,
             file_params: uploaded.as_ref().map(|f| f.params),
             gpu: uploaded,
@@ -359,6 +372,8 @@ fn render_image(
         modality: d.modality.clone(),
         orientation: d.orientation,
         position: d.position.clone(),
+        key: r.key.clone(),
+        frame_count: d.frame_count,
     })
 }
 
@@ -717,6 +732,7 @@ impl Pane {
                             ),
                             images: Vec::new(),
                             sop_uids: Vec::new(),
+                            frames: Vec::new(),
                             description: row.series_description.trim().to_string(),
                             modality: row.modality.trim().to_string(),
                             body_part: row.body_part.trim().to_string(),
@@ -737,6 +753,7 @@ impl Pane {
             .map(|(_, mut s, mut images)| {
                 images.sort_by_key(|i| i.0);
                 s.sop_uids = images.iter().map(|i| i.2.clone()).collect();
+                s.frames = vec![0; images.len()];
                 s.images = images.into_iter().map(|i| i.1).collect();
                 s.plane = s.images.first().and_then(|p| plane_of_file(p));
                 s
@@ -799,34 +816,20 @@ impl Pane {
     }
 
     fn request_render(&mut self) {
-        let Some(path) = self
-            .series
-            .get(self.series_index)
-            .and_then(|s| s.images.get(self.image_index))
-            .cloned()
-        else {
+        let Some(key) = self.key_at(self.image_index) else {
             return;
         };
         self.generation += 1;
         // The next images in the direction of the last scroll, for the cache.
-        let ahead = self
-            .series
-            .get(self.series_index)
-            .map(|s| {
-                (1..=PREFETCH_IMAGES as i64)
-                    .filter_map(|k| {
-                        let i = self.image_index as i64 + k * self.scroll_direction;
-                        usize::try_from(i)
-                            .ok()
-                            .and_then(|i| s.images.get(i))
-                            .cloned()
-                    })
-                    .collect()
+        let ahead = (1..=PREFETCH_IMAGES as i64)
+            .filter_map(|k| {
+                let i = self.image_index as i64 + k * self.scroll_direction;
+                usize::try_from(i).ok().and_then(|i| self.key_at(i))
             })
-            .unwrap_or_default();
+            .collect();
         let request = RenderRequest::Image {
             generation: self.generation,
-            path,
+            key,
             window: self.window,
             ahead,
         };
@@ -860,6 +863,7 @@ impl Pane {
                             self.last_image = Some(image);
                             self.modality = shown.modality;
                             self.orientation = shown.orientation;
+                            self.expand_frames(&shown.key, shown.frame_count);
                             self.slice_position = shown.position;
                             self.shown = Some((generation, texture, size));
                             self.shown_window = shown.window;
@@ -1356,6 +1360,45 @@ impl Pane {
         self.zoom = zoom;
     }
 
+    /// The file and frame of entry `index` of the current series.
+    fn key_at(&self, index: usize) -> Option<ImageKey> {
+        let s = self.series.get(self.series_index)?;
+        Some((
+            s.images.get(index)?.clone(),
+            s.frames.get(index).copied().unwrap_or(0),
+        ))
+    }
+
+    /// The frame of the image shown (0 for single-frame files).
+    fn current_frame(&self) -> u32 {
+        self.series
+            .get(self.series_index)
+            .and_then(|s| s.frames.get(self.image_index))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// A multi-frame file shown for the first time becomes one stack entry per frame.
+    fn expand_frames(&mut self, key: &ImageKey, frame_count: u32) {
+        let Some(s) = self.series.get_mut(self.series_index) else {
+            return;
+        };
+        let entries: Vec<usize> = (0..s.images.len())
+            .filter(|i| s.images[*i] == key.0)
+            .collect();
+        if frame_count <= 1 || entries.len() != 1 {
+            return;
+        }
+        let at = entries[0];
+        let sop = s.sop_uids.get(at).cloned().unwrap_or_default();
+        let n = frame_count as usize;
+        s.images
+            .splice(at..=at, std::iter::repeat_n(key.0.clone(), n));
+        s.sop_uids.splice(at..=at, std::iter::repeat_n(sop, n));
+        s.frames.splice(at..=at, 0..frame_count);
+        self.image_index = at + key.1 as usize;
+    }
+
     /// Starts this pane at `window` (a protocol's initial window).
     pub(super) fn set_initial_window(&mut self, window: Option<Window>) {
         self.window = window;
@@ -1706,7 +1749,7 @@ impl Pane {
         };
         self.annotations
             .iter()
-            .filter(|a| a.sop_instance_uid == sop)
+            .filter(|a| a.sop_instance_uid == sop && a.frame == self.current_frame())
             .map(|a| {
                 let current = self.values_generation == self.generation;
                 let file_calibration = if current {
@@ -1754,7 +1797,15 @@ impl Pane {
             }
             Drawn::Shape(shape) => {
                 let calibration = self.current_calibration();
-                match crate::viewing::annotate(store, actor, &study, &sop, 0, &shape, calibration) {
+                match crate::viewing::annotate(
+                    store,
+                    actor,
+                    &study,
+                    &sop,
+                    self.current_frame(),
+                    &shape,
+                    calibration,
+                ) {
                     Ok(_) => {
                         self.annotations =
                             crate::viewing::annotations(store, &study).unwrap_or_default();
@@ -1793,13 +1844,22 @@ impl Pane {
         ui.weak(format!("Scale: {}", self.current_calibration().describe()));
         ui.separator();
         let sop = self.current_sop();
-        let is_key = sop
-            .as_ref()
-            .is_some_and(|sop| self.key_images.iter().any(|k| &k.0 == sop && k.1 == 0));
+        let is_key = sop.as_ref().is_some_and(|sop| {
+            self.key_images
+                .iter()
+                .any(|k| &k.0 == sop && k.1 == self.current_frame())
+        });
         if ui.selectable_label(is_key, "Key image").clicked()
             && let (Some(sop), Some(study)) = (sop.clone(), self.study_uid.clone())
         {
-            match crate::viewing::set_key_image(store, actor, &study, &sop, 0, !is_key) {
+            match crate::viewing::set_key_image(
+                store,
+                actor,
+                &study,
+                &sop,
+                self.current_frame(),
+                !is_key,
+            ) {
                 Ok(()) => self.key_images = store.key_images(&study).unwrap_or_default(),
                 Err(crate::viewing::ViewingError::Access(_)) => {
                     self.message = Some((false, "Only a radiologist may mark key images.".into()))
@@ -1965,7 +2025,7 @@ impl Pane {
         for a in self
             .annotations
             .iter()
-            .filter(|a| a.sop_instance_uid == sop)
+            .filter(|a| a.sop_instance_uid == sop && a.frame == self.current_frame())
         {
             let label_at = match &a.shape {
                 Shape::Length { a, b } | Shape::Arrow { tail: a, head: b } => {
