@@ -1660,6 +1660,26 @@ fn the_demo_practice_fills_every_screen_and_each_main_screen_matches_its_referen
     let views = harness.state_mut().viewer().pane_views();
     assert_eq!(views[0], views[1], "{views:?}");
     assert_eq!(views[1].0.unwrap().width, 1800.0);
+    // Saved as a protocol for studies like this one: it is stored, matches CT with a prior.
+    type_into(&mut harness, "New protocol name", "My CT compare");
+    click(&mut harness, "Save layout as protocol");
+    let saved = lightbox::viewing::protocols(&store)
+        .unwrap()
+        .into_iter()
+        .find(|p| p.name == "My CT compare")
+        .expect("saved");
+    assert_eq!((saved.rows, saved.columns), (1, 2));
+    assert_eq!(saved.matches.modalities, vec!["CT".to_string()]);
+    assert_eq!(saved.matches.min_priors, 1);
+    assert_eq!(
+        saved.viewports[1].series.study, 1,
+        "the second viewport hangs the prior"
+    );
+    // A layout picked by hand: 2×2 panes.
+    click(&mut harness, "Layout");
+    click(&mut harness, "2×2");
+    assert_eq!(harness.state_mut().viewer().layout(), (2, 2));
+    assert_eq!(harness.state_mut().viewer().panes().len(), 4);
     // Switched back to one image: a single pane.
     click(&mut harness, "Hanging protocol");
     click(&mut harness, "one image (no protocol)");

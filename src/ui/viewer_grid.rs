@@ -494,6 +494,7 @@ impl ViewerScreen {
 
     fn show_protocol_bar(&mut self, ui: &mut egui::Ui, store: &Store, actor: &Actor) {
         let mut switch: Option<Option<String>> = None;
+        let mut layout: Option<(u8, u8)> = None;
         ui.horizontal_wrapped(|ui| {
             let names: Vec<String> = crate::viewing::protocols(store)
                 .unwrap_or_default()
@@ -518,6 +519,15 @@ impl ViewerScreen {
                         }
                     }
                 });
+            egui::ComboBox::from_label("Layout")
+                .selected_text(format!("{}×{}", self.rows, self.columns))
+                .show_ui(ui, |ui| {
+                    for (r, c) in [(1, 1), (1, 2), (2, 1), (2, 2), (2, 3), (3, 3), (4, 4)] {
+                        if ui.selectable_label(false, format!("{r}×{c}")).clicked() {
+                            layout = Some((r, c));
+                        }
+                    }
+                });
             ui.checkbox(&mut self.sync_scroll, "Sync scroll");
             ui.checkbox(&mut self.link_view, "Link window and zoom");
             ui.separator();
@@ -528,6 +538,9 @@ impl ViewerScreen {
                 self.save_layout(store, actor);
             }
         });
+        if let Some((rows, columns)) = layout {
+            self.set_layout(store, rows, columns);
+        }
         match switch {
             Some(Some(name)) => self.hang(store, Some(&name)),
             Some(None) => {
@@ -556,6 +569,37 @@ impl ViewerScreen {
             }
             None => {}
         }
+    }
+
+    /// A layout chosen by hand: the panes there are kept, new ones show the current study's
+    /// next series in order.
+    pub fn set_layout(&mut self, store: &Store, rows: u8, columns: u8) {
+        let Some(current) = self
+            .panes
+            .first()
+            .and_then(|p| p.study_uid().map(str::to_string))
+        else {
+            return;
+        };
+        let wanted = usize::from(rows) * usize::from(columns);
+        self.panes.truncate(wanted);
+        let series_count = self.panes[0].series().len().max(1);
+        while self.panes.len() < wanted {
+            let mut pane = Pane::default();
+            if let Some(i) = &self.ingest {
+                pane.set_ingest(i.clone());
+            }
+            pane.open(store, &current);
+            if let Some((c, p)) = &self.priors {
+                pane.set_priors(c, p.clone());
+            }
+            pane.show_series(self.panes.len() % series_count);
+            self.panes.push(pane);
+        }
+        self.rows = rows;
+        self.columns = columns;
+        self.positions = self.panes.iter().map(|p| p.position().1).collect();
+        self.active = self.active.min(self.panes.len() - 1);
     }
 
     /// "Save this layout as the protocol for studies like this".
