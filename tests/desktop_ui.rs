@@ -2163,3 +2163,84 @@ fn a_multi_frame_file_becomes_a_stack_and_measurements_keep_their_frame() {
     assert!(harness.state_mut().viewer().measurements().is_empty());
     drop(services);
 }
+
+#[test]
+fn an_axial_slice_shows_as_a_reference_line_on_the_sagittal_series_beside_it() {
+    use dicom_core::{DataElement, PrimitiveValue, VR};
+    use dicom_dictionary_std::tags;
+    let dir = tempfile::tempdir().unwrap();
+    let data = lightbox::app::DataFolder::resolve(Some(dir.path())).unwrap();
+    let services = lightbox::app::ArchiveServices::start(&data).unwrap();
+    let input = dir.path().join("mr");
+    std::fs::create_dir_all(&input).unwrap();
+    let axial = lightbox::pacs::synthetic::SyntheticSeries::new(31, 64);
+    let mut sagittal = axial.clone();
+    sagittal.series_uid = format!("{}.9", axial.series_uid);
+    let frame_of_reference = format!("{}.4", axial.series_uid);
+    for i in 0..4 {
+        axial
+            .slice(i)
+            .unwrap()
+            .write_to_file(input.join(format!("AX{i}")))
+            .unwrap();
+        let mut s = sagittal.slice(i).unwrap();
+        let put = |s: &mut dicom_object::FileDicomObject<dicom_object::InMemDicomObject>,
+                   tag,
+                   vr,
+                   v: &str| {
+            s.put(DataElement::new(tag, vr, PrimitiveValue::from(v)));
+        };
+        // Rows run posterior, columns to the feet; through the axial block's middle.
+        put(
+            &mut s,
+            tags::IMAGE_ORIENTATION_PATIENT,
+            VR::DS,
+            "0\\1\\0\\0\\0\\-1",
+        );
+        put(
+            &mut s,
+            tags::IMAGE_POSITION_PATIENT,
+            VR::DS,
+            &format!("{}\\-128\\16", -8 + i as i32),
+        );
+        put(
+            &mut s,
+            tags::FRAME_OF_REFERENCE_UID,
+            VR::UI,
+            &frame_of_reference,
+        );
+        put(&mut s, tags::SERIES_NUMBER, VR::IS, "2");
+        s.write_to_file(input.join(format!("SAG{i}"))).unwrap();
+    }
+    let imported = lightbox::import::import_paths(&services.ingest, &[input]);
+    assert_eq!(imported.imported, 8, "{imported:?}");
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1366.0, 768.0))
+        .build_ui_state(
+            |ui, app: &mut LightboxApp| app.show(ui),
+            app(dir.path()).with_ingest(services.ingest.clone()),
+        );
+    first_run(&mut harness);
+    click(&mut harness, "Studies");
+    harness
+        .get_all_by_label_contains("Open ")
+        .next()
+        .unwrap()
+        .click();
+    step_until(&mut harness, "the axial image", |app| {
+        app.viewer().shown_size().is_some()
+    });
+    // Axial beside sagittal.
+    click(&mut harness, "Layout");
+    click(&mut harness, "1×2");
+    assert_eq!(harness.state_mut().viewer().layout(), (1, 2));
+    let series = harness.state_mut().viewer().series().to_vec();
+    assert_eq!(
+        series[1].plane,
+        Some(lightbox::viewing::hanging::Plane::Sagittal)
+    );
+    step_until(&mut harness, "the reference line", |app| {
+        app.viewer().reference_lines() == 1
+    });
+    drop(services);
+}

@@ -7,6 +7,7 @@
 
 pub mod frame;
 pub mod frame_cache;
+pub mod geometry;
 pub mod gpu;
 pub mod grey;
 pub mod jpeg_dct;

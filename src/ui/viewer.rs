@@ -86,6 +86,7 @@ struct Shown {
     /// expanded into a stack when first shown).
     key: ImageKey,
     frame_count: u32,
+    plane: Option<crate::imaging::geometry::ImagePlane>,
 }
 
 enum RenderAnswer {
@@ -132,6 +133,8 @@ impl RenderWorker {
 struct Decoded {
     /// Frames in the file (a multi-frame file becomes a stack).
     frame_count: u32,
+    /// Where the image lies in the patient (reference lines).
+    plane: Option<crate::imaging::geometry::ImagePlane>,
     file_window: Option<Window>,
     spacing: String,
     calibration: Calibration,
@@ -201,8 +204,27 @@ fn decode((path, index): &ImageKey) -> Result<Decoded, String> {
         ([x, y, z], None) => format!("position {x:.1}, {y:.1}, {z:.1} mm"),
         _ => String::new(),
     };
+    let plane = match (
+        numbers(dicom_dictionary_std::tags::IMAGE_POSITION_PATIENT).as_slice(),
+        orientation,
+        frame.spacing,
+    ) {
+        ([x, y, z], Some(o), Some(sp)) => Some(crate::imaging::geometry::ImagePlane {
+            frame_of_reference: crate::pacs::attributes::text(
+                file.object(),
+                dicom_dictionary_std::tags::FRAME_OF_REFERENCE_UID,
+            ),
+            position: [*x, *y, *z],
+            row: [o[0], o[1], o[2]],
+            column: [o[3], o[4], o[5]],
+            spacing: (sp.row_mm, sp.column_mm),
+            size: (frame.columns, frame.rows),
+        }),
+        _ => None,
+    };
     Ok(Decoded {
         frame_count,
+        plane,
         file_window,
         spacing,
         calibration,
@@ -374,6 +396,7 @@ fn render_image(
         position: d.position.clone(),
         key: r.key.clone(),
         frame_count: d.frame_count,
+        plane: d.plane.clone(),
     })
 }
 
@@ -579,6 +602,8 @@ pub struct Pane {
     overlays_hidden: bool,
     /// The magnifier follows the pointer over the image.
     magnifier: bool,
+    /// Where the shown image lies in the patient.
+    plane: Option<crate::imaging::geometry::ImagePlane>,
     /// +1 scrolling down the stack, -1 up (where to prefetch).
     scroll_direction: i64,
     /// Bytes the render thread's frame cache holds (shown, and reported by tests).
@@ -864,6 +889,7 @@ impl Pane {
                             self.modality = shown.modality;
                             self.orientation = shown.orientation;
                             self.expand_frames(&shown.key, shown.frame_count);
+                            self.plane = shown.plane.clone();
                             self.slice_position = shown.position;
                             self.shown = Some((generation, texture, size));
                             self.shown_window = shown.window;
@@ -1358,6 +1384,37 @@ impl Pane {
             self.needs_render = true;
         }
         self.zoom = zoom;
+    }
+
+    /// Where the shown image lies in the patient (reference lines).
+    pub(super) fn plane(&self) -> Option<&crate::imaging::geometry::ImagePlane> {
+        self.plane.as_ref()
+    }
+
+    /// Draws where `other`'s plane cuts this pane's image (a reference line); returns whether
+    /// there was one.
+    pub(super) fn paint_reference_line(
+        &self,
+        painter: &egui::Painter,
+        other: &crate::imaging::geometry::ImagePlane,
+    ) -> bool {
+        let (Some(plane), Some(rect), Some(t)) = (&self.plane, self.image_rect, self.transform())
+        else {
+            return false;
+        };
+        let Some((a, b)) = plane.reference_line(other) else {
+            return false;
+        };
+        let zoom = rect.width() / t.display_size().0.max(1.0) as f32;
+        let to_screen = |(x, y): (f64, f64)| {
+            let (u, v) = t.display_from_image(x, y);
+            rect.min + egui::vec2(u as f32 * zoom, v as f32 * zoom)
+        };
+        painter.line_segment(
+            [to_screen(a), to_screen(b)],
+            egui::Stroke::new(1.0, egui::Color32::from_rgb(90, 200, 255)),
+        );
+        true
     }
 
     /// The file and frame of entry `index` of the current series.

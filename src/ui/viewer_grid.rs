@@ -26,6 +26,8 @@ pub struct ViewerScreen {
     sync_scroll: bool,
     /// Window/level and zoom follow the active pane.
     link_view: bool,
+    /// Reference lines drawn in the last frame.
+    reference_lines: usize,
     /// Where each pane was last frame (to scroll the others by the same amount).
     positions: Vec<usize>,
     protocol_name: String,
@@ -49,6 +51,7 @@ impl Default for ViewerScreen {
             ingest: None,
             sync_scroll: false,
             link_view: false,
+            reference_lines: 0,
             positions: vec![0],
             protocol_name: String::new(),
             message: None,
@@ -462,7 +465,22 @@ impl ViewerScreen {
                 );
             }
         }
+        // Reference lines: where the active pane's image lies, drawn on the others.
+        self.reference_lines = 0;
+        if many && let Some(active) = self.panes.get(self.active).and_then(|p| p.plane().cloned()) {
+            let painter = ui.painter_at(area);
+            for (i, pane) in self.panes.iter().enumerate() {
+                if i != self.active && pane.paint_reference_line(&painter, &active) {
+                    self.reference_lines += 1;
+                }
+            }
+        }
         ui.allocate_rect(area, egui::Sense::hover());
+    }
+
+    /// Reference lines drawn in the last frame (tests).
+    pub fn reference_lines(&self) -> usize {
+        self.reference_lines
     }
 
     /// Synchronised scrolling: when the active pane moved, the others move as many images;
