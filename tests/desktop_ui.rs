@@ -1964,7 +1964,10 @@ fn an_exam_goes_from_registration_to_a_delivered_oru_with_pynetdicom_mpps_and_dc
     assert_eq!(harness.state_mut().viewer().key_images().len(), 1);
     click(&mut harness, "Length");
     drag_on_image(&mut harness, (10.0, 32.0), (30.0, 32.0));
-    // The marks go into the archive as DICOM other viewers read (checked by dcmtk).
+    // The marks go into the archive as DICOM other viewers read (checked by dcmtk), with the
+    // window the radiologist read in (a brain preset).
+    click(&mut harness, "Window preset");
+    click(&mut harness, "Brain (80/40)");
     click(&mut harness, "Save marks to archive");
     assert!(
         harness
@@ -2016,6 +2019,18 @@ fn an_exam_goes_from_registration_to_a_delivered_oru_with_pynetdicom_mpps_and_dc
         String::from_utf8_lossy(&pr.stderr)
     );
     assert!(pr_text.contains("Test passed"), "{pr_text}");
+    let dump = common::dcmtk(
+        "dcmdump",
+        &[
+            file_of(lightbox::pacs::presentation::GRAYSCALE_PRESENTATION_STATE)
+                .to_str()
+                .unwrap(),
+        ],
+    );
+    let dump = String::from_utf8_lossy(&dump.stdout);
+    assert!(dump.contains("(0028,1050) DS [40.0]"), "{dump}");
+    assert!(dump.contains("(0028,1051) DS [80.0]"), "{dump}");
+    assert!(dump.contains("(0070,0022) FL"), "graphic data: {dump}");
     assert!(!pr_text.contains("Error"), "{pr_text}");
     click(&mut harness, "Insert into report");
     assert!(

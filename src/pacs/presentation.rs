@@ -410,3 +410,27 @@ pub fn presentation_state(
     put(&mut obj, tags::PRESENTATION_LUT_SHAPE, VR::CS, "IDENTITY");
     obj
 }
+
+/// Adds the window the radiologist read `image` with (Softcopy VOI LUT module), so another
+/// viewer shows it the same way.
+pub fn set_window(state: &mut InMemDicomObject, image: &ImageReference, center: f64, width: f64) {
+    let mut voi = InMemDicomObject::new_empty();
+    put_seq(
+        &mut voi,
+        tags::REFERENCED_IMAGE_SEQUENCE,
+        vec![sop_reference(image)],
+    );
+    put(
+        &mut voi,
+        tags::WINDOW_CENTER,
+        VR::DS,
+        &format!("{center:.1}"),
+    );
+    put(
+        &mut voi,
+        tags::WINDOW_WIDTH,
+        VR::DS,
+        &format!("{:.1}", width.max(1.0)),
+    );
+    put_seq(state, tags::SOFTCOPY_VOILUT_SEQUENCE, vec![voi]);
+}

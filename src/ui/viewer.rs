@@ -1955,6 +1955,7 @@ impl Pane {
                     actor,
                     &study,
                     chrono::Local::now().naive_local(),
+                    self.window,
                 ) {
                     Ok(done) => (
                         true,

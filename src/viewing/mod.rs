@@ -502,7 +502,8 @@ fn graphics_of(shape: &Shape, label: &str) -> Vec<crate::pacs::presentation::Gra
 
 /// Stores the study's key images as a Key Object Selection document and each image's
 /// measurements as a Grayscale Softcopy Presentation State in the archive, so other viewers
-/// and the next reader see them (and they go wherever the study is sent).
+/// and the next reader see them (and they go wherever the study is sent); `window` is the one
+/// the radiologist set, carried in the presentation states.
 pub fn export_to_archive(
     store: &Store,
     ingest: &crate::archive::ingest::Ingest,
@@ -510,6 +511,7 @@ pub fn export_to_archive(
     actor: &Actor,
     study_uid: &str,
     now: chrono::NaiveDateTime,
+    window: Option<crate::imaging::Window>,
 ) -> Result<ExportedMarks, ViewingError> {
     use crate::pacs::presentation::{StudyContext, key_object_selection, presentation_state};
     let subject = format!("study:{study_uid}");
@@ -571,7 +573,7 @@ pub fn export_to_archive(
                 graphics_of(&a.shape, &label)
             })
             .collect();
-        let pr = presentation_state(
+        let mut pr = presentation_state(
             &StudyContext::from_image(&header),
             &r,
             (columns, rows),
@@ -580,6 +582,9 @@ pub fn export_to_archive(
             (&series_uid, &crate::ris::new_uid()),
             now,
         );
+        if let Some(w) = window {
+            crate::pacs::presentation::set_window(&mut pr, &r, w.center, w.width);
+        }
         archive_object(ingest, &pr)?;
         done.presentation_states += 1;
     }
