@@ -155,6 +155,14 @@ fn the_window_appears_and_closing_it_stops_the_program_cleanly() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Read the program's log as it comes: a full pipe would block its writes (and its exit).
+    let mut pipe = app.stderr.take().unwrap();
+    let log = std::thread::spawn(move || {
+        let mut text = String::new();
+        use std::io::Read as _;
+        let _ = pipe.read_to_string(&mut text);
+        text
+    });
     // The window appears (mapped, titled "Lightbox").
     let deadline = Instant::now() + Duration::from_secs(90);
     let window = loop {
@@ -169,24 +177,26 @@ fn the_window_appears_and_closing_it_stops_the_program_cleanly() {
         assert!(Instant::now() < deadline, "no Lightbox window appeared");
         std::thread::sleep(Duration::from_millis(250));
     };
-    // The services run while the window is open.
+    // The services run while the window is open; give the event loop a moment past the first
+    // frame (a close sent while the window is still being set up may be ignored).
     wait_for_port(port);
+    std::thread::sleep(Duration::from_millis(1500));
     // Close it as the title bar's X does; the program stops by itself, successfully.
     assert!(x.window(&["close", &window]).status.success());
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(60);
     let status = loop {
         if let Some(status) = app.try_wait().unwrap() {
             break status;
         }
         if Instant::now() > deadline {
             let _ = app.kill();
-            panic!("the program did not stop after its window was closed");
+            let _ = app.wait();
+            let stderr = log.join().unwrap_or_default();
+            panic!("the program did not stop after its window was closed: {stderr}");
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    let mut stderr = String::new();
-    use std::io::Read as _;
-    let _ = app.stderr.take().unwrap().read_to_string(&mut stderr);
+    let stderr = log.join().unwrap_or_default();
     assert!(status.success(), "exit {status:?}: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     // Its ports are free again and the store opens for the next start.
