@@ -445,10 +445,16 @@ impl ViewerScreen {
                 pane.show_viewport(&mut child, store, actor, i == self.active);
             }
             if many {
-                let pressed = ui.input(|inp| {
-                    inp.pointer.any_pressed()
-                        && inp.pointer.interact_pos().is_some_and(|p| rect.contains(p))
+                // A press on this pane itself, not on a menu or popup over it (regression: a
+                // window preset chosen from a popup lying over the other pane made that pane
+                // active, and linking then copied its window back over the choice).
+                let layer = ui.layer_id();
+                let press = ui.input(|inp| {
+                    inp.pointer
+                        .interact_pos()
+                        .filter(|p| inp.pointer.any_pressed() && rect.contains(*p))
                 });
+                let pressed = press.is_some_and(|p| ui.ctx().layer_id_at(p) == Some(layer));
                 if pressed {
                     self.active = i;
                 }
