@@ -602,6 +602,8 @@ pub struct Pane {
     overlays_hidden: bool,
     /// The magnifier follows the pointer over the image.
     magnifier: bool,
+    /// Window presets for the shown modality, read when the modality changes (not every frame).
+    presets: Option<(String, Vec<(String, Window)>)>,
     /// Where the shown image lies in the patient.
     plane: Option<crate::imaging::geometry::ImagePlane>,
     /// +1 scrolling down the stack, -1 up (where to prefetch).
@@ -1094,7 +1096,21 @@ impl Pane {
                 self.inverted = !self.inverted;
                 self.retexture(ui.ctx());
             }
-            let presets = crate::viewing::presets::window_presets(store, &self.modality);
+            if self
+                .presets
+                .as_ref()
+                .is_none_or(|(m, _)| *m != self.modality)
+            {
+                self.presets = Some((
+                    self.modality.clone(),
+                    crate::viewing::presets::window_presets(store, &self.modality),
+                ));
+            }
+            let presets = self
+                .presets
+                .as_ref()
+                .map(|p| p.1.clone())
+                .unwrap_or_default();
             if !presets.is_empty() {
                 egui::ComboBox::from_label("Window preset")
                     .selected_text("choose")

@@ -28,6 +28,9 @@ pub struct ViewerScreen {
     link_view: bool,
     /// Reference lines drawn in the last frame.
     reference_lines: usize,
+    /// The stored protocols' names, read when a study is hung or a protocol saved (not every
+    /// frame).
+    protocol_names: Vec<String>,
     /// Where each pane was last frame (to scroll the others by the same amount).
     positions: Vec<usize>,
     protocol_name: String,
@@ -52,6 +55,7 @@ impl Default for ViewerScreen {
             sync_scroll: false,
             link_view: false,
             reference_lines: 0,
+            protocol_names: Vec::new(),
             positions: vec![0],
             protocol_name: String::new(),
             message: None,
@@ -264,6 +268,7 @@ impl ViewerScreen {
             tracing::warn!(error = %e, "hanging protocols could not be read");
             Vec::new()
         });
+        self.protocol_names = protocols.iter().map(|p| p.name.clone()).collect();
         let facts = self.facts();
         let chosen = match name {
             Some(n) => protocols.iter().find(|p| p.name == n).cloned(),
@@ -520,11 +525,7 @@ impl ViewerScreen {
         let mut switch: Option<Option<String>> = None;
         let mut layout: Option<(u8, u8)> = None;
         ui.horizontal_wrapped(|ui| {
-            let names: Vec<String> = crate::viewing::protocols(store)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|p| p.name)
-                .collect();
+            let names = self.protocol_names.clone();
             egui::ComboBox::from_label("Hanging protocol")
                 .selected_text(self.protocol().unwrap_or("one image (no protocol)"))
                 .show_ui(ui, |ui| {
@@ -677,6 +678,9 @@ impl ViewerScreen {
         self.message = Some(
             match crate::viewing::save_protocol(store, actor, &protocol) {
                 Ok(()) => {
+                    if !self.protocol_names.contains(&protocol.name) {
+                        self.protocol_names.push(protocol.name.clone());
+                    }
                     self.protocol = Some(protocol);
                     (
                         true,
