@@ -82,16 +82,7 @@ impl Store {
             )
             .ctx("preparing users")?;
         let rows = stmt
-            .query_map([], |r| {
-                Ok(UserRecord {
-                    id: r.get(0)?,
-                    login: r.get(1)?,
-                    full_name: r.get(2)?,
-                    role: r.get(3)?,
-                    password_hash: r.get(4)?,
-                    active: r.get(5)?,
-                })
-            })
+            .query_map([], super::ris::user_from_row)
             .ctx("reading users")?;
         rows.collect::<Result<Vec<_>, _>>().ctx("reading users")
     }
@@ -172,17 +163,7 @@ impl Store {
                     filter.refused_only,
                     limit as i64
                 ],
-                |r| {
-                    Ok(AuditEntry {
-                        at: r.get(0)?,
-                        actor: r.get(1)?,
-                        action: r.get(2)?,
-                        subject: r.get(3)?,
-                        origin: r.get(4)?,
-                        outcome: r.get(5)?,
-                        detail: r.get(6)?,
-                    })
-                },
+                super::ris::audit_from_row,
             )
             .ctx("searching the audit log")?;
         rows.collect::<Result<Vec<_>, _>>()

@@ -619,17 +619,7 @@ impl Store {
             )
             .ctx("preparing the audit query")?;
         let rows = stmt
-            .query_map([subject], |r| {
-                Ok(AuditEntry {
-                    at: r.get(0)?,
-                    actor: r.get(1)?,
-                    action: r.get(2)?,
-                    subject: r.get(3)?,
-                    origin: r.get(4)?,
-                    outcome: r.get(5)?,
-                    detail: r.get(6)?,
-                })
-            })
+            .query_map([subject], audit_from_row)
             .ctx("reading the audit log")?;
         rows.collect::<Result<Vec<_>, _>>()
             .ctx("reading the audit log")
@@ -674,20 +664,36 @@ impl Store {
         self.cached_query_row(
             "SELECT id, login, full_name, role, password_hash, active FROM users WHERE login = ?1",
             [login],
-            |r| {
-                Ok(UserRecord {
-                    id: r.get(0)?,
-                    login: r.get(1)?,
-                    full_name: r.get(2)?,
-                    role: r.get(3)?,
-                    password_hash: r.get(4)?,
-                    active: r.get(5)?,
-                })
-            },
+            user_from_row,
         )
         .optional()
         .ctx("reading a user")
     }
+}
+
+/// An audit row read as `at, actor, action, subject, origin, outcome, detail`.
+pub(super) fn audit_from_row(r: &Row<'_>) -> rusqlite::Result<AuditEntry> {
+    Ok(AuditEntry {
+        at: r.get(0)?,
+        actor: r.get(1)?,
+        action: r.get(2)?,
+        subject: r.get(3)?,
+        origin: r.get(4)?,
+        outcome: r.get(5)?,
+        detail: r.get(6)?,
+    })
+}
+
+/// A user row read as `id, login, full_name, role, password_hash, active`.
+pub(super) fn user_from_row(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
+    Ok(UserRecord {
+        id: r.get(0)?,
+        login: r.get(1)?,
+        full_name: r.get(2)?,
+        role: r.get(3)?,
+        password_hash: r.get(4)?,
+        active: r.get(5)?,
+    })
 }
 
 fn set_status(

@@ -265,13 +265,7 @@ impl IntegrationScreen {
             self.loaded = false;
         }
         if let Some((item, accession)) = link {
-            let archive = crate::archive::ArchiveFolder::at(
-                &store
-                    .path()
-                    .parent()
-                    .map(|p| p.join("archive"))
-                    .unwrap_or_else(|| "archive".into()),
-            );
+            let archive = super::archive_folder(store);
             self.message = Some(
                 match crate::ris::reconcile::link_to_order(store, &archive, actor, item, &accession)
                 {

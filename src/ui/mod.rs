@@ -49,6 +49,17 @@ fn show_outcome(ui: &mut egui::Ui, outcome: Option<&(bool, String)>) {
     }
 }
 
+/// The archive beside the database, as a reader (the services own writing and clean-up).
+fn archive_folder(store: &crate::store::Store) -> crate::archive::ArchiveFolder {
+    crate::archive::ArchiveFolder::at(
+        &store
+            .path()
+            .parent()
+            .map(|p| p.join("archive"))
+            .unwrap_or_else(|| "archive".into()),
+    )
+}
+
 /// The `exports/` folder beside the database, where printed and exported files go.
 fn exports_folder(store: &crate::store::Store) -> std::path::PathBuf {
     store

@@ -5,7 +5,6 @@
 //! audited).
 
 use crate::access::Actor;
-use crate::archive::ArchiveFolder;
 use crate::his::{self, HisError, TimelineEntry};
 use crate::store::Store;
 use crate::store::his::{InsurancePolicy, PatientRecord};
@@ -257,16 +256,6 @@ impl RecordPanel {
         step.map(|s| self.apply(s, store, actor, patient))
     }
 
-    fn archive(store: &Store) -> ArchiveFolder {
-        ArchiveFolder::at(
-            &store
-                .path()
-                .parent()
-                .map(|p| p.join("archive"))
-                .unwrap_or_else(|| "archive".into()),
-        )
-    }
-
     fn apply(
         &mut self,
         step: Step,
@@ -392,7 +381,7 @@ impl RecordPanel {
                 let Some(preview) = self.preview.take() else {
                     return (false, "Preview the merge first.".into());
                 };
-                let archive = Self::archive(store);
+                let archive = super::archive_folder(store);
                 match his::merge_with_archive(store, &archive, actor, patient.id, preview.merged.id)
                 {
                     Ok(record) => {
@@ -410,7 +399,7 @@ impl RecordPanel {
                 }
             }
             Step::UndoMerge(id) => {
-                let archive = Self::archive(store);
+                let archive = super::archive_folder(store);
                 match his::unmerge_with_archive(store, &archive, actor, id) {
                     Ok(()) => {
                         let mrn = self.last_merge.take().map(|m| m.1).unwrap_or_default();
