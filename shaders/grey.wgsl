@@ -1,4 +1,5 @@
-// The greyscale display pipeline (DICOM PS3.3 C.11) and plain colour display for one frame.
+// The greyscale display pipeline (DICOM PS3.3 C.11) and plain colour display for one frame:
+// one layer of a texture array (a single frame is an array of one).
 // Mirrors src/imaging/grey.rs (the CPU reference); keep the two in step.
 
 struct Params {
@@ -21,12 +22,15 @@ struct Params {
     colour: u32,
     // 1 for bilinear filtering, 0 for nearest.
     bilinear: u32,
+    // The layer of the texture array to show (a series resident on the GPU scrolls by it).
+    layer: u32,
+    layer_padding: u32,
     // Image position of output pixel (0,0)'s top-left corner and image pixels per output pixel.
     image_origin: vec2<f32>,
     image_per_output: vec2<f32>,
 };
 
-@group(0) @binding(0) var frame: texture_2d<u32>;
+@group(0) @binding(0) var frame: texture_2d_array<u32>;
 @group(0) @binding(1) var<uniform> params: Params;
 // Modality LUT entries, then VOI LUT entries.
 @group(0) @binding(2) var<storage, read> tables: array<f32>;
@@ -57,13 +61,13 @@ fn modality(texel: u32) -> f32 {
 fn load_modality(p: vec2<i32>) -> f32 {
     let size = vec2<i32>(textureDimensions(frame));
     let q = clamp(p, vec2<i32>(0, 0), size - vec2<i32>(1, 1));
-    return modality(textureLoad(frame, q, 0).r);
+    return modality(textureLoad(frame, q, i32(params.layer), 0).r);
 }
 
 fn load_colour(p: vec2<i32>) -> vec3<f32> {
     let size = vec2<i32>(textureDimensions(frame));
     let q = clamp(p, vec2<i32>(0, 0), size - vec2<i32>(1, 1));
-    return vec3<f32>(textureLoad(frame, q, 0).rgb);
+    return vec3<f32>(textureLoad(frame, q, i32(params.layer), 0).rgb);
 }
 
 // VOI output in 0..1 for one modality value.

@@ -418,6 +418,90 @@ fn a_window_change_on_the_gpu_is_a_uniform_write() {
 }
 
 #[test]
+fn a_series_on_the_gpu_split_into_arrays_draws_each_slice_as_the_cpu_does() {
+    use imaging::gpu::LayerRefused;
+    let renderer = imaging::gpu::GpuRenderer::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let synthetic = lightbox::pacs::synthetic::SyntheticSeries::new(91, 64);
+    let frames: Vec<_> = (0..5)
+        .map(|i| {
+            let path = dir.path().join(format!("s{i}.dcm"));
+            synthetic
+                .slice(i * 7)
+                .unwrap()
+                .write_to_file(&path)
+                .unwrap();
+            ImageFile::open(&path).unwrap().frame(0).unwrap()
+        })
+        .collect();
+    // Two layers per array: five slices need three arrays, as a 1,000-slice CT needs four
+    // on an adapter that allows 256 layers.
+    let mut series = renderer.series_split(64, 64, 5, 2).unwrap();
+    assert_eq!(series.texture_count(), 3);
+    assert!(renderer.max_array_layers() >= 256);
+    // Loaded out of order, as the background load follows the scroll.
+    for i in [3, 0, 4, 1, 2] {
+        assert!(!series.is_loaded(i));
+        series.upload_layer(&renderer, i, &frames[i]).unwrap();
+    }
+    assert_eq!(series.loaded(), 5);
+    assert_eq!(series.bytes(), 64 * 64 * 2 * 5 + 64 * 64 * 4);
+    for (i, frame) in frames.iter().enumerate() {
+        for window in [
+            None,
+            Some(Window {
+                center: 40.0,
+                width: 400.0,
+            }),
+        ] {
+            let gpu = series
+                .draw(
+                    &renderer,
+                    i,
+                    window.map(|w| (w, imaging::VoiFunction::Linear)),
+                )
+                .unwrap();
+            let cpu = imaging::render_cpu(
+                frame,
+                &RenderOptions {
+                    window,
+                    overlays: false,
+                },
+            );
+            let what = format!("slice {i} window {window:?}");
+            assert!(max_difference(&gpu, &cpu, &what) <= 1, "{what}");
+        }
+    }
+    // Slices the series cannot hold are refused (they are shown frame by frame).
+    let other_size = ImageFile::open(&corpus_dicom().join("CT_small.dcm"))
+        .unwrap()
+        .frame(0)
+        .unwrap();
+    assert_eq!(
+        series.upload_layer(&renderer, 0, &other_size),
+        Err(LayerRefused::Size {
+            columns: 128,
+            rows: 128
+        })
+    );
+    let colour = ImageFile::open(&corpus_dicom().join("US1_UNCR.dcm"))
+        .unwrap()
+        .frame(0)
+        .unwrap();
+    assert_eq!(
+        series.upload_layer(&renderer, 1, &colour),
+        Err(LayerRefused::Colour)
+    );
+    assert_eq!(
+        series.upload_layer(&renderer, 5, &frames[0]),
+        Err(LayerRefused::Layer(5))
+    );
+    // A slice not yet on the GPU is an error, not a black image.
+    let empty = renderer.series(64, 64, 2).unwrap();
+    assert!(empty.draw(&renderer, 1, None).is_err());
+}
+
+#[test]
 fn render_command_writes_png_on_cpu_and_gpu() {
     let dir = tempfile::tempdir().unwrap();
     let file = corpus_dicom().join("emri_small.dcm");

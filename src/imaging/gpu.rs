@@ -1,7 +1,9 @@
 //! The display pipeline on the GPU (`shaders/grey.wgsl`), offscreen: a frame is uploaded once
 //! as a 16-bit (grey) or 8-bit RGBA (colour) integer texture, its LUTs as one storage buffer;
 //! each render only rewrites the uniform (window, function, view) and draws into a target that
-//! is read back. Runs on any wgpu adapter, including Mesa's lavapipe where there is no GPU.
+//! is read back. A whole greyscale series can live on the GPU as texture arrays
+//! ([`GpuSeries`]): scrolling is then a uniform write (the layer and that slice's rescale),
+//! never an upload. Runs on any wgpu adapter, including Mesa's lavapipe where there is no GPU.
 
 use eframe::egui_wgpu::wgpu;
 use wgpu::util::DeviceExt;
@@ -43,6 +45,8 @@ pub struct GpuParams {
     pub colour: u32,
     /// 1 for bilinear filtering.
     pub bilinear: u32,
+    /// The texture-array layer drawn (0 for a single frame).
+    pub layer: u32,
     /// Image position of the output's top-left corner, in image pixels.
     pub image_origin: [f32; 2],
     /// Image pixels per output pixel.
@@ -51,7 +55,7 @@ pub struct GpuParams {
 
 impl GpuParams {
     fn bytes(&self) -> Vec<u8> {
-        let words: [u32; 18] = [
+        let words: [u32; 20] = [
             self.stored_offset.to_bits(),
             self.slope.to_bits(),
             self.intercept.to_bits(),
@@ -66,6 +70,8 @@ impl GpuParams {
             self.invert,
             self.colour,
             self.bilinear,
+            self.layer,
+            0, // padding: the vec2 that follows is 8-byte aligned
             self.image_origin[0].to_bits(),
             self.image_origin[1].to_bits(),
             self.image_per_output[0].to_bits(),
@@ -85,18 +91,75 @@ pub struct GpuRenderer {
     pub adapter_name: String,
 }
 
-/// A frame resident on the GPU: its texture, tables, uniform and the target it renders into.
-pub struct GpuFrame {
+/// What a frame is drawn into (1:1 with the image) and read back from.
+struct Target {
     columns: u32,
     rows: u32,
     colour: bool,
-    uniform: wgpu::Buffer,
-    bind_group: wgpu::BindGroup,
-    target: wgpu::Texture,
+    texture: wgpu::Texture,
     readback: wgpu::Buffer,
     padded_row_bytes: u32,
+}
+
+/// A frame resident on the GPU: its texture, tables, uniform and the target it renders into.
+pub struct GpuFrame {
+    target: Target,
+    uniform: wgpu::Buffer,
+    bind_group: wgpu::BindGroup,
     /// The uniform as last written; window changes start from it.
     pub params: GpuParams,
+}
+
+/// What differs from slice to slice of a series on the GPU: the stored-value offset of its
+/// layer, its rescale and inversion, and the window the file asks for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct LayerParams {
+    stored_offset: f32,
+    slope: f32,
+    intercept: f32,
+    invert: bool,
+    file_window: super::Window,
+    file_function: VoiFunction,
+}
+
+/// A greyscale series resident on the GPU: its slices as layers of 16-bit texture arrays, as
+/// many arrays as the adapter's layer limit needs (a 1,000-slice CT on an adapter allowing
+/// 256 layers is four arrays). Slices are uploaded one by one as they are decoded; drawing a
+/// slice is a uniform write and a draw.
+pub struct GpuSeries {
+    columns: u32,
+    rows: u32,
+    layers_per_texture: u32,
+    bind_groups: Vec<wgpu::BindGroup>,
+    textures: Vec<wgpu::Texture>,
+    uniform: wgpu::Buffer,
+    target: Target,
+    layers: Vec<Option<LayerParams>>,
+}
+
+/// Why a slice cannot join a series on the GPU (it is then shown frame by frame).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LayerRefused {
+    /// Colour frames are uploaded one at a time.
+    #[error("a colour frame is not kept in a greyscale series")]
+    Colour,
+    /// The slice's size differs from the series'.
+    #[error("a {columns}×{rows} slice in a series of another size")]
+    Size {
+        /// Its columns.
+        columns: u32,
+        /// Its rows.
+        rows: u32,
+    },
+    /// Modality and VOI LUT tables are per frame.
+    #[error("a slice with a lookup table is drawn on its own")]
+    Table,
+    /// The stored values do not fit a 16-bit texture.
+    #[error("stored values span more than 16 bits")]
+    Range,
+    /// Past the series' layer count.
+    #[error("layer {0} is past the end of the series")]
+    Layer(usize),
 }
 
 fn gpu_error(reason: impl std::fmt::Display) -> ImagingError {
@@ -127,9 +190,13 @@ impl GpuRenderer {
             .or_else(|_| find(wgpu::Backends::all()))
             .map_err(|e| gpu_error(format!("no usable GPU adapter: {e}")))?;
         let adapter_name = adapter.get_info().name;
+        // The adapter's own texture size and array-layer limits: a series is split by them.
+        let mut required_limits =
+            wgpu::Limits::downlevel_defaults().using_resolution(adapter.limits());
+        required_limits.max_texture_array_layers = adapter.limits().max_texture_array_layers;
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("lightbox imaging"),
-            required_limits: wgpu::Limits::downlevel_defaults().using_resolution(adapter.limits()),
+            required_limits,
             ..Default::default()
         }))
         .map_err(gpu_error)?;
@@ -150,7 +217,7 @@ impl GpuRenderer {
                     0,
                     wgpu::BindingType::Texture {
                         sample_type: wgpu::TextureSampleType::Uint,
-                        view_dimension: wgpu::TextureViewDimension::D2,
+                        view_dimension: wgpu::TextureViewDimension::D2Array,
                         multisampled: false,
                     },
                 ),
@@ -311,8 +378,30 @@ impl GpuRenderer {
                 contents: &params.bytes(),
                 usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             });
-        let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
-        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        let bind_group = self.bind_group(&texture, &uniform, &table_buffer);
+        Ok(GpuFrame {
+            target: self.target(
+                columns,
+                rows,
+                matches!(frame.content, FrameContent::Colour { .. }),
+            ),
+            uniform,
+            bind_group,
+            params,
+        })
+    }
+
+    fn bind_group(
+        &self,
+        texture: &wgpu::Texture,
+        uniform: &wgpu::Buffer,
+        tables: &wgpu::Buffer,
+    ) -> wgpu::BindGroup {
+        let view = texture.create_view(&wgpu::TextureViewDescriptor {
+            dimension: Some(wgpu::TextureViewDimension::D2Array),
+            ..Default::default()
+        });
+        self.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("frame"),
             layout: &self.layout,
             entries: &[
@@ -326,13 +415,20 @@ impl GpuRenderer {
                 },
                 wgpu::BindGroupEntry {
                     binding: 2,
-                    resource: table_buffer.as_entire_binding(),
+                    resource: tables.as_entire_binding(),
                 },
             ],
-        });
-        let target = self.device.create_texture(&wgpu::TextureDescriptor {
+        })
+    }
+
+    fn target(&self, columns: u32, rows: u32, colour: bool) -> Target {
+        let texture = self.device.create_texture(&wgpu::TextureDescriptor {
             label: Some("display"),
-            size,
+            size: wgpu::Extent3d {
+                width: columns,
+                height: rows,
+                depth_or_array_layers: 1,
+            },
             mip_level_count: 1,
             sample_count: 1,
             dimension: wgpu::TextureDimension::D2,
@@ -348,16 +444,96 @@ impl GpuRenderer {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        Ok(GpuFrame {
+        Target {
             columns,
             rows,
-            colour: matches!(frame.content, FrameContent::Colour { .. }),
-            uniform,
-            bind_group,
-            target,
+            colour,
+            texture,
             readback,
             padded_row_bytes,
-            params,
+        }
+    }
+
+    /// The most layers one texture array may have on this adapter.
+    pub fn max_array_layers(&self) -> u32 {
+        self.device.limits().max_texture_array_layers
+    }
+
+    /// Makes room on the GPU for a greyscale series of `slices` slices of `columns`×`rows`,
+    /// split into texture arrays of at most the adapter's layer limit.
+    pub fn series(
+        &self,
+        columns: u32,
+        rows: u32,
+        slices: usize,
+    ) -> Result<GpuSeries, ImagingError> {
+        self.series_split(columns, rows, slices, self.max_array_layers())
+    }
+
+    /// As [`GpuRenderer::series`], with at most `layers_per_texture` layers per array (tests
+    /// use a small number to exercise the split).
+    pub fn series_split(
+        &self,
+        columns: u32,
+        rows: u32,
+        slices: usize,
+        layers_per_texture: u32,
+    ) -> Result<GpuSeries, ImagingError> {
+        let max = self.device.limits().max_texture_dimension_2d;
+        if columns > max || rows > max {
+            return Err(gpu_error(format!(
+                "{columns}×{rows} slices exceed the adapter's {max}-pixel textures"
+            )));
+        }
+        if slices == 0 || columns == 0 || rows == 0 {
+            return Err(gpu_error("an empty series"));
+        }
+        let per = layers_per_texture.clamp(1, self.max_array_layers().max(1));
+        let uniform = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("series params"),
+            size: GpuParams::default().bytes().len() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let tables = self
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("series tables"),
+                contents: &0f32.to_le_bytes(),
+                usage: wgpu::BufferUsages::STORAGE,
+            });
+        let mut textures = Vec::new();
+        let mut bind_groups = Vec::new();
+        let mut remaining = slices;
+        while remaining > 0 {
+            let layers = remaining.min(per as usize);
+            remaining -= layers;
+            let texture = self.device.create_texture(&wgpu::TextureDescriptor {
+                label: Some("series"),
+                size: wgpu::Extent3d {
+                    width: columns,
+                    height: rows,
+                    depth_or_array_layers: layers as u32,
+                },
+                mip_level_count: 1,
+                sample_count: 1,
+                dimension: wgpu::TextureDimension::D2,
+                format: wgpu::TextureFormat::R16Uint,
+                usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+                view_formats: &[],
+            });
+            bind_groups.push(self.bind_group(&texture, &uniform, &tables));
+            textures.push(texture);
+        }
+        Ok(GpuSeries {
+            columns,
+            rows,
+            layers_per_texture: per,
+            bind_groups,
+            textures,
+            uniform,
+            target: self.target(columns, rows, false),
+            layers: vec![None; slices],
         })
     }
 
@@ -385,7 +561,10 @@ impl GpuRenderer {
     /// Draws the frame into its target and waits for the GPU, without reading back: what a
     /// window change costs on screen (benchmarks use it).
     pub fn draw_and_wait(&self, frame: &GpuFrame) -> Result<(), ImagingError> {
-        let encoder = self.encode_draw(frame);
+        self.submit_and_wait(self.encode_draw(&frame.target, &frame.bind_group))
+    }
+
+    fn submit_and_wait(&self, encoder: wgpu::CommandEncoder) -> Result<(), ImagingError> {
         self.queue.submit([encoder.finish()]);
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
@@ -393,9 +572,9 @@ impl GpuRenderer {
         Ok(())
     }
 
-    fn encode_draw(&self, frame: &GpuFrame) -> wgpu::CommandEncoder {
-        let view = frame
-            .target
+    fn encode_draw(&self, target: &Target, bind_group: &wgpu::BindGroup) -> wgpu::CommandEncoder {
+        let view = target
+            .texture
             .create_view(&wgpu::TextureViewDescriptor::default());
         let mut encoder = self
             .device
@@ -417,7 +596,7 @@ impl GpuRenderer {
                 ..Default::default()
             });
             pass.set_pipeline(&self.pipeline);
-            pass.set_bind_group(0, &frame.bind_group, &[]);
+            pass.set_bind_group(0, bind_group, &[]);
             pass.draw(0..3, 0..1);
         }
         encoder
@@ -425,9 +604,17 @@ impl GpuRenderer {
 
     /// Draws the frame into its target and reads the pixels back.
     pub fn draw(&self, frame: &GpuFrame) -> Result<RenderedImage, ImagingError> {
-        let mut encoder = self.encode_draw(frame);
+        self.draw_and_read_back(&frame.target, &frame.bind_group)
+    }
+
+    fn draw_and_read_back(
+        &self,
+        frame: &Target,
+        bind_group: &wgpu::BindGroup,
+    ) -> Result<RenderedImage, ImagingError> {
+        let mut encoder = self.encode_draw(frame, bind_group);
         encoder.copy_texture_to_buffer(
-            frame.target.as_image_copy(),
+            frame.texture.as_image_copy(),
             wgpu::TexelCopyBufferInfo {
                 buffer: &frame.readback,
                 layout: wgpu::TexelCopyBufferLayout {
@@ -489,6 +676,173 @@ impl GpuRenderer {
             super::draw_overlays(frame, image.channels, &mut image.pixels);
         }
         Ok(image)
+    }
+}
+
+impl GpuSeries {
+    /// Slices in the series (loaded or not).
+    pub fn len(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// Whether the series has no slices (never: [`GpuRenderer::series`] refuses that).
+    pub fn is_empty(&self) -> bool {
+        self.layers.is_empty()
+    }
+
+    /// Slices uploaded so far.
+    pub fn loaded(&self) -> usize {
+        self.layers.iter().filter(|l| l.is_some()).count()
+    }
+
+    /// Whether slice `index` is on the GPU.
+    pub fn is_loaded(&self, index: usize) -> bool {
+        self.layers.get(index).is_some_and(|l| l.is_some())
+    }
+
+    /// The texture arrays the series is split into.
+    pub fn texture_count(&self) -> usize {
+        self.textures.len()
+    }
+
+    /// GPU memory the series holds: its 16-bit slices and the display target.
+    pub fn bytes(&self) -> usize {
+        let slice = self.columns as usize * self.rows as usize;
+        slice * 2 * self.layers.len() + slice * 4
+    }
+
+    /// Uploads slice `index` into its layer. Frames the series cannot hold (colour, another
+    /// size, lookup tables, more than 16 bits of range) are refused and stay on the per-frame
+    /// path.
+    pub fn upload_layer(
+        &mut self,
+        renderer: &GpuRenderer,
+        index: usize,
+        frame: &DecodedFrame,
+    ) -> Result<(), LayerRefused> {
+        if index >= self.layers.len() {
+            return Err(LayerRefused::Layer(index));
+        }
+        let FrameContent::Grey { stored, pipeline } = &frame.content else {
+            return Err(LayerRefused::Colour);
+        };
+        if (frame.columns, frame.rows) != (self.columns, self.rows) {
+            return Err(LayerRefused::Size {
+                columns: frame.columns,
+                rows: frame.rows,
+            });
+        }
+        let ModalityTransform::Rescale { slope, intercept } = pipeline.modality else {
+            return Err(LayerRefused::Table);
+        };
+        let Voi::Window(file_window, file_function) = pipeline.choose_voi(None, stored.as_slice())
+        else {
+            return Err(LayerRefused::Table);
+        };
+        let lo = stored.iter().copied().min().unwrap_or(0);
+        let hi = stored.iter().copied().max().unwrap_or(0);
+        if i64::from(hi) - i64::from(lo) > 65_535 {
+            return Err(LayerRefused::Range);
+        }
+        let texels: Vec<u8> = stored
+            .iter()
+            .flat_map(|s| ((s - lo) as u16).to_le_bytes())
+            .collect();
+        let per = self.layers_per_texture as usize;
+        let Some(texture) = self.textures.get(index / per) else {
+            return Err(LayerRefused::Layer(index));
+        };
+        renderer.queue.write_texture(
+            wgpu::TexelCopyTextureInfo {
+                texture,
+                mip_level: 0,
+                origin: wgpu::Origin3d {
+                    x: 0,
+                    y: 0,
+                    z: (index % per) as u32,
+                },
+                aspect: wgpu::TextureAspect::All,
+            },
+            &texels,
+            wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(self.columns * 2),
+                rows_per_image: Some(self.rows),
+            },
+            wgpu::Extent3d {
+                width: self.columns,
+                height: self.rows,
+                depth_or_array_layers: 1,
+            },
+        );
+        self.layers[index] = Some(LayerParams {
+            stored_offset: lo as f32,
+            slope: slope as f32,
+            intercept: intercept as f32,
+            invert: pipeline.invert,
+            file_window,
+            file_function,
+        });
+        Ok(())
+    }
+
+    /// The uniform and bind group that show slice `index` with `window` (None: the file's own).
+    fn select(
+        &self,
+        renderer: &GpuRenderer,
+        index: usize,
+        window: Option<(super::Window, VoiFunction)>,
+    ) -> Result<&wgpu::BindGroup, ImagingError> {
+        let Some(Some(layer)) = self.layers.get(index) else {
+            return Err(gpu_error(format!(
+                "slice {index} of the series is not on the GPU"
+            )));
+        };
+        let per = self.layers_per_texture as usize;
+        let bind_group = self
+            .bind_groups
+            .get(index / per)
+            .ok_or_else(|| gpu_error(format!("slice {index} has no texture array")))?;
+        let (w, function) = window.unwrap_or((layer.file_window, layer.file_function));
+        let params = GpuParams {
+            stored_offset: layer.stored_offset,
+            slope: layer.slope,
+            intercept: layer.intercept,
+            voi_kind: function.gpu_code(),
+            center: w.center as f32,
+            width: w.width as f32,
+            voi_full_scale: 1.0,
+            invert: u32::from(layer.invert),
+            layer: (index % per) as u32,
+            image_per_output: [1.0, 1.0],
+            ..GpuParams::default()
+        };
+        renderer
+            .queue
+            .write_buffer(&self.uniform, 0, &params.bytes());
+        Ok(bind_group)
+    }
+
+    /// Draws slice `index` (a uniform write and a draw) and reads it back.
+    pub fn draw(
+        &self,
+        renderer: &GpuRenderer,
+        index: usize,
+        window: Option<(super::Window, VoiFunction)>,
+    ) -> Result<RenderedImage, ImagingError> {
+        let bind_group = self.select(renderer, index, window)?;
+        renderer.draw_and_read_back(&self.target, bind_group)
+    }
+
+    /// Draws slice `index` and waits for the GPU, without reading back (benchmarks).
+    pub fn draw_and_wait(
+        &self,
+        renderer: &GpuRenderer,
+        index: usize,
+        window: Option<(super::Window, VoiFunction)>,
+    ) -> Result<(), ImagingError> {
+        let bind_group = self.select(renderer, index, window)?;
+        renderer.submit_and_wait(renderer.encode_draw(&self.target, bind_group))
     }
 }
 
