@@ -1,10 +1,17 @@
 //! Viewer benchmarks on a synthetic CT series (512×512, 16-bit; 1,000 slices with --bench,
 //! `LIGHTBOX_BENCH_SLICES` to change): time to the first image (open, decode, GPU upload, draw
-//! and read back), the whole series decoded into the frame cache, the frame time of scrolling
-//! through cached slices (upload + draw) and of a window change on the frame on the GPU, each
-//! against the frame time of drawing an empty (1×1) viewport on the same adapter, and the
-//! memory the cache holds. On a machine without a GPU this is Mesa's lavapipe; rerun it on a
-//! real GPU with `cargo bench --bench viewer`.
+//! and read back), the whole series resident on the GPU (decoded on every core, uploaded into
+//! texture arrays, as the viewer's background load does), the frame time of scrolling through
+//! the resident series (a uniform write and a draw) and of a window change, each against the
+//! frame time of drawing an empty (1×1) viewport on the same adapter, and the memory held. On
+//! a machine without a GPU this is Mesa's lavapipe; rerun it on a real GPU with
+//! `cargo bench --bench viewer`.
+//!
+//! Side by side, on the same files in the same run: Debian's Orthanc with its Web Viewer
+//! plugin (`orthanc-webviewer`) driven in headless Chromium by `benches/peers/
+//! orthanc_webviewer.py` (time to first image, whole series loaded). It needs `apt-get install
+//! dcmtk orthanc orthanc-webviewer chromium chromium-driver` and selenium in the Python that
+//! `LIGHTBOX_PYTHON` names (`scripts/install-bench-deps.sh`); `LIGHTBOX_BENCH_PEER=0` skips it.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // bench code: a failed step is a failed run
 
@@ -12,7 +19,8 @@ use std::time::{Duration, Instant};
 
 use lightbox::imaging::frame_cache::FrameCache;
 use lightbox::imaging::gpu::GpuRenderer;
-use lightbox::imaging::{ImageFile, RenderOptions, VoiFunction, Window};
+use lightbox::imaging::gpu::GpuSeries;
+use lightbox::imaging::{ImageFile, RenderOptions, VoiFunction, Window, decode_in_parallel};
 use lightbox::pacs::synthetic::SyntheticSeries;
 
 fn percentile(mut samples: Vec<Duration>, p: f64) -> Duration {
@@ -21,8 +29,153 @@ fn percentile(mut samples: Vec<Duration>, p: f64) -> Duration {
     samples[i.min(samples.len() - 1)]
 }
 
+/// Waits for the uploads queued so far (a draw of the first slice is the cheapest submit).
+fn gpu_wait(gpu: &GpuRenderer, series: &GpuSeries) {
+    series.draw_and_wait(gpu, 0, None).unwrap();
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "port {port} never opened");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Orthanc with the Web Viewer plugin on free ports, storing into `dir`: (process, HTTP port).
+fn start_orthanc_webviewer(dir: &std::path::Path) -> (std::process::Child, u16, u16) {
+    let (dicom, http) = (free_port(), free_port());
+    let config = dir.join("orthanc.json");
+    let storage = dir.join("orthanc-storage");
+    std::fs::write(
+        &config,
+        serde_json::json!({
+            "Name": "bench",
+            "StorageDirectory": storage,
+            "IndexDirectory": storage,
+            "DicomAet": "ORTHANC",
+            "DicomPort": dicom,
+            "HttpPort": http,
+            "RemoteAccessAllowed": false,
+            "AuthenticationEnabled": false,
+            "DicomCheckCalledAet": false,
+            "Plugins": ["/usr/share/orthanc/plugins/libOrthancWebViewer.so"],
+            "WebViewer": { "CachePath": dir.join("webviewer-cache") },
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let child = std::process::Command::new("Orthanc")
+        .arg(&config)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("Orthanc (apt-get install orthanc orthanc-webviewer)");
+    wait_for_port(http);
+    wait_for_port(dicom);
+    (child, dicom, http)
+}
+
+/// Stores a folder into Orthanc with dcmtk's storescu.
+fn store_into_orthanc(dicom_port: u16, folder: &std::path::Path) {
+    let status = std::process::Command::new("storescu")
+        .args([
+            "-aec",
+            "ORTHANC",
+            "+sd",
+            "127.0.0.1",
+            &dicom_port.to_string(),
+        ])
+        .arg(folder)
+        .status()
+        .expect("storescu (apt-get install dcmtk)");
+    assert!(status.success(), "storescu into Orthanc failed");
+}
+
+/// What Lightbox measured, for the side-by-side lines.
+struct Ours {
+    first_ms: f64,
+    whole_series_secs: f64,
+}
+
+/// Runs Orthanc + its Web Viewer in headless Chromium on the same files and prints ratios.
+fn compare_with_orthanc_webviewer(
+    dir: &std::path::Path,
+    files: &std::path::Path,
+    series_uid: &str,
+    slices: u32,
+    ours: &Ours,
+) {
+    let warm = dir.join("warm");
+    std::fs::create_dir_all(&warm).unwrap();
+    let warm_series = SyntheticSeries::new(79, 512);
+    for i in 0..2 {
+        warm_series
+            .slice(i)
+            .unwrap()
+            .write_to_file(warm.join(format!("W{i}.dcm")))
+            .unwrap();
+    }
+    let (mut orthanc, dicom, http) = start_orthanc_webviewer(dir);
+    store_into_orthanc(dicom, &warm);
+    store_into_orthanc(dicom, files);
+    let python = std::env::var("LIGHTBOX_PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/benches/peers/orthanc_webviewer.py"
+    );
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .arg(http.to_string())
+        .arg(series_uid)
+        .arg(&warm_series.series_uid)
+        .output()
+        .expect("python with selenium (scripts/install-bench-deps.sh)");
+    let _ = orthanc.kill();
+    let _ = orthanc.wait();
+    assert!(
+        out.status.success(),
+        "the web viewer run failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let peer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let first = peer["first_image_ms"].as_f64().unwrap();
+    let lossy = peer["whole_series_jpeg95"]["ms"].as_f64().unwrap();
+    let lossless = peer["whole_series_deflate"]["ms"].as_f64().unwrap();
+    assert_eq!(
+        peer["whole_series_deflate"]["slices"].as_u64(),
+        Some(u64::from(slices))
+    );
+    println!(
+        "peer/orthanc_webviewer: Orthanc Web Viewer in headless Chromium {}",
+        peer["browser"].as_str().unwrap_or("?")
+    );
+    println!(
+        "peer/first_image: Lightbox {:.1} ms vs web viewer {:.1} ms (navigation to first pixel) = {:.2}x (lower is faster)",
+        ours.first_ms,
+        first,
+        ours.first_ms / first
+    );
+    println!(
+        "peer/whole_series: Lightbox {:.2} s (lossless, on the GPU) vs web viewer {:.2} s lossless (deflate) = {:.2}x; vs {:.2} s with its default lossy JPEG q95 = {:.2}x",
+        ours.whole_series_secs,
+        lossless / 1000.0,
+        ours.whole_series_secs * 1000.0 / lossless,
+        lossy / 1000.0,
+        ours.whole_series_secs * 1000.0 / lossy
+    );
 }
 
 fn main() {
@@ -38,11 +191,13 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(if quick { 20 } else { 1000 });
     let dir = tempfile::tempdir().unwrap();
-    let series = SyntheticSeries::new(77, 512);
+    let files = dir.path().join("series");
+    std::fs::create_dir_all(&files).unwrap();
+    let synthetic = SyntheticSeries::new(77, 512);
     let paths: Vec<_> = (0..slices)
         .map(|i| {
-            let p = dir.path().join(format!("CT{i:05}.dcm"));
-            series.slice(i).unwrap().write_to_file(&p).unwrap();
+            let p = files.join(format!("CT{i:05}.dcm"));
+            synthetic.slice(i).unwrap().write_to_file(&p).unwrap();
             p
         })
         .collect();
@@ -59,34 +214,49 @@ fn main() {
     let first = first_started.elapsed();
     assert_eq!(image.columns, 512);
 
-    // The whole series decoded into the cache.
-    let mut cache = FrameCache::new(usize::MAX);
+    // The whole series resident on the GPU: decoded in batches on every core, each slice
+    // uploaded into its texture-array layer (the viewer's background load).
     let all_started = Instant::now();
-    for p in &paths {
-        let f = ImageFile::open(p).unwrap().frame(0).unwrap();
-        let bytes = f.rows as usize * f.columns as usize * 4;
-        cache.insert(p.clone(), f, bytes);
+    let mut series = gpu.series(512, 512, paths.len()).unwrap();
+    for (b, batch) in paths.chunks(8).enumerate() {
+        let frames = decode_in_parallel(batch, |p| ImageFile::open(p).unwrap().frame(0).unwrap());
+        for (i, f) in frames.into_iter().enumerate() {
+            series.upload_layer(&gpu, b * 8 + i, &f.unwrap()).unwrap();
+        }
     }
+    gpu_wait(&gpu, &series);
     let all = all_started.elapsed();
+    assert_eq!(series.loaded(), paths.len());
 
-    // Scrolling through cached slices: upload + draw per slice.
+    // Scrolling through the resident series: a uniform write (layer, rescale) and a draw.
     let mut scroll = Vec::new();
-    for p in &paths {
+    for i in 0..paths.len() {
+        let started = Instant::now();
+        series.draw_and_wait(&gpu, i, None).unwrap();
+        scroll.push(started.elapsed());
+    }
+    // As the viewer shows it today: draw and read back (the window then uploads the pixels
+    // to its own texture).
+    let mut shown = Vec::new();
+    for i in 0..paths.len() {
+        let started = Instant::now();
+        let _ = series.draw(&gpu, i, None).unwrap();
+        shown.push(started.elapsed());
+    }
+    // The slice-by-slice path the viewer takes for images that cannot join a series: decode
+    // already done (cache), upload + draw per slice.
+    let mut cache = FrameCache::new(usize::MAX);
+    for p in paths.iter().take(100) {
+        let f = ImageFile::open(p).unwrap().frame(0).unwrap();
+        cache.insert(p.clone(), f, 512 * 512 * 4);
+    }
+    let mut uploading = Vec::new();
+    for p in paths.iter().take(100) {
         let f = cache.get(p).unwrap();
         let started = Instant::now();
         let g = gpu.upload(&f, &RenderOptions::default()).unwrap();
         gpu.draw_and_wait(&g).unwrap();
-        scroll.push(started.elapsed());
-    }
-    // As the viewer shows it today: upload, draw and read back (the window then uploads the
-    // pixels to its own texture).
-    let mut shown = Vec::new();
-    for p in &paths {
-        let f = cache.get(p).unwrap();
-        let started = Instant::now();
-        let g = gpu.upload(&f, &RenderOptions::default()).unwrap();
-        let _ = gpu.draw(&g).unwrap();
-        shown.push(started.elapsed());
+        uploading.push(started.elapsed());
     }
     // Window changes on the frame on the GPU: a uniform write + draw.
     let mut windowing = Vec::new();
@@ -126,6 +296,10 @@ fn main() {
         percentile(windowing, 0.99),
     );
     let (r50, r99) = (percentile(shown.clone(), 0.5), percentile(shown, 0.99));
+    let (u50, u99) = (
+        percentile(uploading.clone(), 0.5),
+        percentile(uploading, 0.99),
+    );
     println!(
         "viewer/series: {slices} slices of 512x512 on {}",
         gpu.adapter_name
@@ -139,10 +313,11 @@ fn main() {
         ms(first)
     );
     println!(
-        "viewer/whole_series_decoded: {:.2} s ({:.0} slices/s), cache {} MiB",
+        "viewer/whole_series_resident: {:.2} s ({:.0} slices/s), {} texture arrays, GPU memory {} MiB",
         all.as_secs_f64(),
         f64::from(slices) / all.as_secs_f64(),
-        cache.used_bytes() >> 20
+        series.texture_count(),
+        series.bytes() >> 20
     );
     println!(
         "viewer/scroll_frame: p50 {:.2} ms, p99 {:.2} ms = {:.1}x / {:.1}x the empty viewport (p50 {:.2} ms, p99 {:.2} ms)",
@@ -161,10 +336,27 @@ fn main() {
         ms(r99) / ms(e99).max(1e-6)
     );
     println!(
+        "viewer/scroll_frame_uploading_each_slice: p50 {:.2} ms, p99 {:.2} ms (100 slices; images that cannot join a series)",
+        ms(u50),
+        ms(u99)
+    );
+    println!(
         "viewer/window_change: p50 {:.2} ms, p99 {:.2} ms = {:.1}x / {:.1}x the empty viewport",
         ms(w50),
         ms(w99),
         ms(w50) / ms(e50).max(1e-6),
         ms(w99) / ms(e99).max(1e-6)
     );
+    if !quick && std::env::var("LIGHTBOX_BENCH_PEER").as_deref() != Ok("0") {
+        compare_with_orthanc_webviewer(
+            dir.path(),
+            &files,
+            &synthetic.series_uid,
+            slices,
+            &Ours {
+                first_ms: ms(first),
+                whole_series_secs: all.as_secs_f64(),
+            },
+        );
+    }
 }

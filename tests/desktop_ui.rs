@@ -1364,13 +1364,19 @@ fn images_imported_from_a_folder_open_in_the_viewer_which_scrolls_windows_and_zo
     });
     harness.hover_at(egui::pos2(5.0, 760.0));
     harness.step();
-    // Every slice went through the frame cache (decoded once, prefetched ahead of the scroll).
-    let per_slice = 64 * 64 * (4 + 8);
+    // The whole series went onto the GPU in the background (16 bits a pixel, plus the
+    // display target); the status corner says so (see the snapshot).
+    step_until(&mut harness, "the series on the GPU", |app| {
+        app.viewer().series_loaded() == (12, 12)
+    });
+    let (cache_bytes, gpu_bytes) = harness.state_mut().viewer().memory_bytes();
+    assert_eq!(gpu_bytes, 12 * 64 * 64 * 2 + 64 * 64 * 4);
+    // The slices shown were decoded into the frame cache too (for their modality values).
     assert!(
-        harness.state_mut().viewer().cache_bytes() >= 12 * per_slice,
-        "cache holds {} bytes",
-        harness.state_mut().viewer().cache_bytes()
+        cache_bytes >= 64 * 64 * (4 + 8),
+        "cache holds {cache_bytes} bytes"
     );
+    harness.step();
     harness.snapshot_options("viewer", &SnapshotOptions::new().max_failed_pixels(50));
     // The magnifier shows what is under the pointer, three times larger.
     click(&mut harness, "Magnifier");
@@ -2257,5 +2263,100 @@ fn an_axial_slice_shows_as_a_reference_line_on_the_sagittal_series_beside_it() {
     step_until(&mut harness, "the reference line", |app| {
         app.viewer().reference_lines() == 1
     });
+    drop(services);
+}
+
+#[test]
+fn synchronised_scrolling_follows_slice_position_and_an_anchor_across_frames_of_reference() {
+    use dicom_core::{DataElement, PrimitiveValue, VR};
+    use dicom_dictionary_std::tags;
+    let dir = tempfile::tempdir().unwrap();
+    let data = lightbox::app::DataFolder::resolve(Some(dir.path())).unwrap();
+    let services = lightbox::app::ArchiveServices::start(&data).unwrap();
+    let input = dir.path().join("ct");
+    std::fs::create_dir_all(&input).unwrap();
+    let base = lightbox::pacs::synthetic::SyntheticSeries::new(41, 32);
+    let frame = format!("{}.4", base.series_uid);
+    // Series 1: 20 slices of 2.5 mm from z = 0. Series 2, same frame: 10 slices of 5 mm
+    // running down from z = 45. Series 3, another frame (as a prior is): 20 slices of 5 mm
+    // from z = 300.
+    let series: [(u32, u32, f64, f64, String); 3] = [
+        (1, 20, 0.0, 2.5, frame.clone()),
+        (2, 10, 45.0, -5.0, frame.clone()),
+        (3, 20, 300.0, 5.0, format!("{frame}.9")),
+    ];
+    for (number, slices, first_z, step_mm, frame_of_reference) in &series {
+        let mut s = base.clone();
+        s.series_uid = format!("{}.{number}", base.series_uid);
+        for i in 0..*slices {
+            let mut obj = s.slice(i).unwrap();
+            let mut put = |tag, vr, v: &str| {
+                obj.put(DataElement::new(tag, vr, PrimitiveValue::from(v)));
+            };
+            put(
+                tags::IMAGE_POSITION_PATIENT,
+                VR::DS,
+                &format!("-8\\-8\\{}", first_z + step_mm * f64::from(i)),
+            );
+            put(tags::FRAME_OF_REFERENCE_UID, VR::UI, frame_of_reference);
+            put(tags::SERIES_NUMBER, VR::IS, &number.to_string());
+            obj.write_to_file(input.join(format!("S{number}_{i:02}")))
+                .unwrap();
+        }
+    }
+    let imported = lightbox::import::import_paths(&services.ingest, &[input]);
+    assert_eq!(imported.imported, 50, "{imported:?}");
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1366.0, 768.0))
+        .build_ui_state(
+            |ui, app: &mut LightboxApp| app.show(ui),
+            app(dir.path()).with_ingest(services.ingest.clone()),
+        );
+    first_run(&mut harness);
+    click(&mut harness, "Studies");
+    harness
+        .get_all_by_label_contains("Open ")
+        .next()
+        .unwrap()
+        .click();
+    step_until(&mut harness, "the first image", |app| {
+        app.viewer().shown_size().is_some()
+    });
+    click(&mut harness, "Layout");
+    click(&mut harness, "2×2");
+    // Every pane's series loads onto the GPU, and with it where each slice lies.
+    step_until(&mut harness, "the three series loaded", |app| {
+        let loaded = app.viewer().panes_loaded();
+        loaded[..3] == [(20, 20), (10, 10), (20, 20)]
+    });
+    click(&mut harness, "Sync scroll");
+    // 8 slices down series 1 is z = 20: series 2 (same frame) is at its slice 5 (z = 20);
+    // series 3 (another frame, no anchor yet) moves as many images.
+    harness.state_mut().viewer().scroll_by(8);
+    harness.step();
+    harness.step();
+    assert_eq!(
+        harness.state_mut().viewer().image_positions()[..3],
+        [8, 5, 8]
+    );
+    // The radiologist lines the prior up by hand: sync off, series 1 two slices further
+    // (z = 25) while series 3 stays at z = 340; anchored there.
+    click(&mut harness, "Sync scroll");
+    harness.state_mut().viewer().scroll_by(2);
+    harness.step();
+    assert_eq!(
+        harness.state_mut().viewer().image_positions()[..3],
+        [10, 5, 8]
+    );
+    click(&mut harness, "Anchor sync here");
+    // 20 mm further (8 slices of 2.5 mm): series 2 by position (z = 45, its first slice),
+    // series 3 by distance from the anchor (20 mm = 4 of its slices).
+    harness.state_mut().viewer().scroll_by(8);
+    harness.step();
+    harness.step();
+    assert_eq!(
+        harness.state_mut().viewer().image_positions()[..3],
+        [18, 0, 12]
+    );
     drop(services);
 }

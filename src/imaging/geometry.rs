@@ -1,6 +1,7 @@
 //! Where an image lies in the patient (Image Position, Image Orientation, Pixel Spacing) and
 //! where another image's plane cuts it: the reference line a viewer draws on a sagittal image
-//! to show where the axial slice beside it is.
+//! to show where the axial slice beside it is, and which slice of another stack lies at the
+//! same place (synchronised scrolling by slice position).
 
 /// An image plane in patient coordinates (mm, DICOM LPS).
 #[derive(Debug, Clone, PartialEq)]
@@ -31,9 +32,63 @@ fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
     ]
 }
 
+/// Ties two stacks in different frames of reference (a prior): the leader's and the
+/// follower's slice locations when the user said "these show the same anatomy".
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SyncAnchor {
+    /// The leading stack's [`ImagePlane::location_mm`] at the anchor.
+    pub leader_mm: f64,
+    /// The following stack's location at the anchor.
+    pub follower_mm: f64,
+}
+
+/// The unit normal of a plane, or None for a degenerate orientation.
+fn unit(v: [f64; 3]) -> Option<[f64; 3]> {
+    let length = dot(v, v).sqrt();
+    (length > 1e-9).then(|| [v[0] / length, v[1] / length, v[2] / length])
+}
+
+/// Which slice of `stack` shows the place the leader's slice shows: in the same frame of
+/// reference by patient position; across frames (a prior) by the distance scrolled since the
+/// anchor. None when the stacks are not parallel, the frames differ and there is no anchor,
+/// or no slice of the stack has a known place (the caller then scrolls by image count).
+pub fn synced_slice(
+    leader: &ImagePlane,
+    stack: &[Option<ImagePlane>],
+    anchor: Option<SyncAnchor>,
+) -> Option<usize> {
+    let first = stack.iter().flatten().next()?;
+    let (n_leader, n_stack) = (unit(leader.normal())?, unit(first.normal())?);
+    let alignment = dot(n_leader, n_stack);
+    // Parallel within about 8°: a tilted gantry still follows, an orthogonal stack does not.
+    if alignment.abs() < 0.99 {
+        return None;
+    }
+    let same_frame = !leader.frame_of_reference.is_empty()
+        && leader.frame_of_reference == first.frame_of_reference;
+    let target = match anchor {
+        // Patient positions are exact within one frame: an anchor never overrides them.
+        _ if same_frame => dot(leader.position, n_stack),
+        Some(a) => a.follower_mm + alignment.signum() * (leader.location_mm() - a.leader_mm),
+        None => return None,
+    };
+    stack
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| p.as_ref().map(|p| (i, (p.location_mm() - target).abs())))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(i, _)| i)
+}
+
 impl ImagePlane {
     fn normal(&self) -> [f64; 3] {
         cross(self.row, self.column)
+    }
+
+    /// Where this slice lies in its stack: the distance of its position along its normal
+    /// (mm). Parallel slices of one stack differ only in it.
+    pub fn location_mm(&self) -> f64 {
+        unit(self.normal()).map_or(0.0, |n| dot(self.position, n))
     }
 
     /// The patient point at image pixel coordinates (x along the row, y down the column;
@@ -142,6 +197,66 @@ mod tests {
         assert!(
             (a.0 - 100.5).abs() < 1e-9 && (b.0 - 100.5).abs() < 1e-9,
             "{a:?} {b:?}"
+        );
+    }
+
+    fn stack(frame: &str, first_z: f64, step_mm: f64, slices: usize) -> Vec<Option<ImagePlane>> {
+        (0..slices)
+            .map(|i| {
+                let mut p = axial(first_z + step_mm * i as f64);
+                p.frame_of_reference = frame.into();
+                Some(p)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_stack_in_the_same_frame_follows_by_position_whatever_its_spacing() {
+        // 2.5 mm slices lead, 5 mm slices descending from z = 45 follow.
+        let leader = stack("1.2.3", 0.0, 2.5, 20);
+        let follower = stack("1.2.3", 45.0, -5.0, 10);
+        let at = |i: usize| synced_slice(leader[i].as_ref().unwrap(), &follower, None);
+        assert_eq!(at(0), Some(9)); // z 0 ↔ 45 - 5·9 = 0
+        assert_eq!(at(8), Some(5)); // z 20 ↔ 20
+        assert_eq!(at(19), Some(0)); // z 47.5: nearest is 45
+        // Slices whose place is unknown are skipped, not chosen.
+        let mut gaps = follower.clone();
+        gaps[5] = None;
+        assert!(matches!(
+            synced_slice(leader[8].as_ref().unwrap(), &gaps, None),
+            Some(4) | Some(6)
+        ));
+    }
+
+    #[test]
+    fn a_prior_in_another_frame_follows_only_from_an_anchor() {
+        let current = stack("1.2.3", 0.0, 2.5, 40);
+        // The prior was scanned with the table 300 mm elsewhere, 5 mm slices.
+        let prior = stack("9.8.7", 300.0, 5.0, 20);
+        let leader = current[10].as_ref().unwrap(); // z = 25
+        assert_eq!(synced_slice(leader, &prior, None), None);
+        // The user lined up current slice 10 (z 25) with prior slice 3 (z 315).
+        let anchor = SyncAnchor {
+            leader_mm: leader.location_mm(),
+            follower_mm: prior[3].as_ref().unwrap().location_mm(),
+        };
+        assert_eq!(synced_slice(leader, &prior, Some(anchor)), Some(3));
+        // 20 mm further down the current stack is 4 prior slices further.
+        let moved = current[18].as_ref().unwrap();
+        assert_eq!(synced_slice(moved, &prior, Some(anchor)), Some(7));
+    }
+
+    #[test]
+    fn an_orthogonal_stack_or_an_unknown_one_does_not_follow() {
+        let leader = axial(10.0);
+        assert_eq!(synced_slice(&leader, &[Some(sagittal())], None), None);
+        assert_eq!(synced_slice(&leader, &[None, None], None), None);
+        let mut unnamed = leader.clone();
+        unnamed.frame_of_reference = String::new();
+        assert_eq!(
+            synced_slice(&unnamed, &stack("", 0.0, 1.0, 3), None),
+            None,
+            "an empty frame of reference is no frame of reference"
         );
     }
 

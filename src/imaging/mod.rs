@@ -125,6 +125,46 @@ pub fn render_cpu(frame: &DecodedFrame, options: &RenderOptions) -> RenderedImag
     }
 }
 
+/// Decodes `keys` on every core (a series loading in the background is bound by decoding, not
+/// by the GPU upload), returning the results in the order of `keys` (None where a decoder
+/// thread died).
+pub fn decode_in_parallel<K: Sync, T: Send>(
+    keys: &[K],
+    decode: impl Fn(&K) -> T + Sync,
+) -> Vec<Option<T>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(keys.len());
+    if threads <= 1 {
+        return keys.iter().map(|k| Some(decode(k))).collect();
+    }
+    let decode = &decode;
+    let mut parts: Vec<Vec<(usize, T)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    keys.iter()
+                        .enumerate()
+                        .skip(t)
+                        .step_by(threads)
+                        .map(|(i, k)| (i, decode(k)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            // A decoder that panicked loses its share, never the whole batch.
+            .filter_map(|w| w.join().ok())
+            .collect()
+    });
+    let mut all: Vec<Option<T>> = keys.iter().map(|_| None).collect();
+    for (i, t) in parts.drain(..).flatten() {
+        all[i] = Some(t);
+    }
+    all
+}
+
 /// Burns the frame's overlay planes into rendered pixels.
 pub fn draw_overlays(frame: &DecodedFrame, channels: u8, pixels: &mut [u8]) {
     for overlay in &frame.overlays {

@@ -15,7 +15,8 @@ use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::time::Instant;
 
 use crate::archive::ingest::Ingest;
-use crate::imaging::gpu::{GpuFrame, GpuRenderer};
+use crate::imaging::geometry::ImagePlane;
+use crate::imaging::gpu::{GpuFrame, GpuRenderer, GpuSeries};
 use crate::imaging::measure::{Calibration, ImagePoint, ModalityValues, Shape};
 use crate::imaging::view_transform::ViewTransform;
 use crate::imaging::{self, ImageFile, RenderOptions, RenderedImage, Window};
@@ -62,6 +63,12 @@ enum RenderRequest {
         window: Option<Window>,
         /// The next images in the scroll direction, decoded into the cache afterwards.
         ahead: Vec<ImageKey>,
+        /// Every image of the shown series (loaded onto the GPU in the background) and where
+        /// `key` is in it.
+        series: Arc<[ImageKey]>,
+        index: usize,
+        /// +1 scrolling down the stack, -1 up: the background load goes that way first.
+        direction: i64,
     },
     /// A series' first image, small.
     Thumbnail { series: String, path: PathBuf },
@@ -101,6 +108,22 @@ enum RenderAnswer {
         series: String,
         result: Result<RenderedImage, String>,
     },
+    /// The modality values of an image shown from the GPU before its pixels were decoded on
+    /// the CPU (ROI statistics need them; scrolling does not wait for them).
+    Values {
+        generation: u64,
+        values: Option<Arc<ModalityValues>>,
+    },
+    /// How far the background load of the series onto the GPU is.
+    SeriesLoad {
+        loaded: usize,
+        total: usize,
+        /// Where each slice loaded so far lies (synchronised scrolling by slice position).
+        places: Arc<[Option<ImagePlane>]>,
+        /// Bytes the series holds on the GPU.
+        gpu_bytes: usize,
+        cache_bytes: usize,
+    },
 }
 
 /// The render thread: owns the GPU device and the frame on it.
@@ -129,8 +152,10 @@ impl RenderWorker {
     }
 }
 
-/// One image decoded with what display and measurement need (kept in the frame cache).
-struct Decoded {
+/// What display and measurement say about one image, without its pixels: kept for every
+/// slice of a series on the GPU, whose pixels then live only there.
+#[derive(Clone)]
+struct SliceFacts {
     /// Frames in the file (a multi-frame file becomes a stack).
     frame_count: u32,
     /// Where the image lies in the patient (reference lines).
@@ -138,10 +163,17 @@ struct Decoded {
     file_window: Option<Window>,
     spacing: String,
     calibration: Calibration,
-    values: Option<Arc<ModalityValues>>,
     modality: String,
     orientation: Option<[f64; 6]>,
     position: String,
+    /// A greyscale image (ROI statistics have modality values to read).
+    modality_values_exist: bool,
+}
+
+/// One image decoded with what display and measurement need (kept in the frame cache).
+struct Decoded {
+    facts: SliceFacts,
+    values: Option<Arc<ModalityValues>>,
     frame: imaging::DecodedFrame,
 }
 
@@ -156,8 +188,9 @@ impl Decoded {
 /// One image of a stack: a file and a frame of it (0 for single-frame files).
 type ImageKey = (PathBuf, u32);
 
-/// Decodes one frame of a file with its display and measurement facts.
-fn decode((path, index): &ImageKey) -> Result<Decoded, String> {
+/// Decodes one frame of a file with its display and measurement facts (and its modality
+/// values when `with_values`: the series load onto the GPU does without them).
+fn decode((path, index): &ImageKey, with_values: bool) -> Result<Decoded, String> {
     let file = ImageFile::open(path).map_err(|e| e.to_string())?;
     let frame_count = file.number_of_frames();
     let frame = file.frame(*index).map_err(|e| e.to_string())?;
@@ -184,7 +217,12 @@ fn decode((path, index): &ImageKey) -> Result<Decoded, String> {
     let calibration = Calibration::from_spacing(frame.spacing);
     let modality =
         crate::pacs::attributes::text(file.object(), dicom_dictionary_std::tags::MODALITY);
-    let values = ModalityValues::of(&frame, &modality).map(Arc::new);
+    let grey = matches!(frame.content, imaging::FrameContent::Grey { .. });
+    let values = if with_values {
+        ModalityValues::of(&frame, &modality).map(Arc::new)
+    } else {
+        None
+    };
     let numbers = |tag| {
         file.object()
             .get(tag)
@@ -223,15 +261,18 @@ fn decode((path, index): &ImageKey) -> Result<Decoded, String> {
         _ => None,
     };
     Ok(Decoded {
-        frame_count,
-        plane,
-        file_window,
-        spacing,
-        calibration,
+        facts: SliceFacts {
+            frame_count,
+            plane,
+            file_window,
+            spacing,
+            calibration,
+            modality,
+            orientation,
+            position,
+            modality_values_exist: grey,
+        },
         values,
-        modality,
-        orientation,
-        position,
         frame,
     })
 }
@@ -252,9 +293,147 @@ fn cached(cache: &mut Cache, key: &ImageKey) -> Result<Arc<Decoded>, String> {
     if let Some(d) = cache.get(key) {
         return Ok(d);
     }
-    let decoded = decode(key)?;
+    let decoded = decode(key, true)?;
     let bytes = decoded.bytes();
     Ok(cache.insert(key.clone(), decoded, bytes))
+}
+
+/// The shown series as it loads onto the GPU in the background: every slice decoded once,
+/// uploaded into a texture-array layer, and only its facts kept on the CPU.
+struct SeriesOnGpu {
+    keys: Arc<[ImageKey]>,
+    /// None until the first slice says its size (or when the series cannot go on the GPU).
+    gpu: Option<GpuSeries>,
+    facts: Vec<Option<Arc<SliceFacts>>>,
+    /// Slices tried (loaded, refused or unreadable): the load never retries them.
+    tried: Vec<bool>,
+    /// Where the user is and which way they scroll: the load starts there.
+    position: usize,
+    direction: i64,
+    /// The series cannot go on the GPU (no adapter, colour, over the memory budget).
+    abandoned: bool,
+}
+
+/// Slices loaded between two progress reports to the window.
+const LOAD_REPORT_EVERY: usize = 32;
+/// Slices decoded together (on every core) between two looks at the request queue.
+const LOAD_BATCH: usize = 8;
+
+impl SeriesOnGpu {
+    fn new(keys: Arc<[ImageKey]>) -> SeriesOnGpu {
+        let n = keys.len();
+        SeriesOnGpu {
+            keys,
+            gpu: None,
+            facts: vec![None; n],
+            tried: vec![false; n],
+            position: 0,
+            direction: 1,
+            abandoned: false,
+        }
+    }
+
+    /// The next slice to load: the nearest untried one in the scroll direction, then the
+    /// nearest the other way.
+    fn next_to_load(&self) -> Option<usize> {
+        if self.abandoned {
+            return None;
+        }
+        let n = self.keys.len();
+        let ahead: Box<dyn Iterator<Item = usize>> = if self.direction >= 0 {
+            Box::new(self.position..n)
+        } else {
+            Box::new((0..=self.position.min(n.saturating_sub(1))).rev())
+        };
+        let behind: Box<dyn Iterator<Item = usize>> = if self.direction >= 0 {
+            Box::new((0..self.position.min(n)).rev())
+        } else {
+            Box::new(self.position.saturating_add(1)..n)
+        };
+        ahead.chain(behind).find(|i| !self.tried[*i])
+    }
+
+    /// Decodes the next few slices on every core and puts them on the GPU (making room for
+    /// the series on the first). Returns how many were tried.
+    fn load_batch(&mut self, renderer: &GpuRenderer, budget_bytes: usize) -> usize {
+        let mut batch = Vec::new();
+        while batch.len() < LOAD_BATCH {
+            let Some(index) = self.next_to_load() else {
+                break;
+            };
+            self.tried[index] = true;
+            batch.push(index);
+        }
+        let keys: Vec<ImageKey> = batch.iter().map(|i| self.keys[*i].clone()).collect();
+        let decoded = imaging::decode_in_parallel(&keys, |k| decode(k, false));
+        for (index, d) in batch.iter().zip(decoded) {
+            match d {
+                Some(Ok(d)) => self.load(renderer, *index, d, budget_bytes),
+                Some(Err(e)) => {
+                    tracing::debug!(error = %e, "a slice could not be loaded onto the GPU");
+                }
+                None => tracing::warn!("a decoder thread stopped; the slice is shown on demand"),
+            }
+        }
+        batch.len()
+    }
+
+    /// Puts decoded slice `index` on the GPU (making room for the series on the first).
+    fn load(
+        &mut self,
+        renderer: &GpuRenderer,
+        index: usize,
+        decoded: Decoded,
+        budget_bytes: usize,
+    ) {
+        if self.abandoned {
+            return;
+        }
+        if self.gpu.is_none() {
+            let (columns, rows) = (decoded.frame.columns, decoded.frame.rows);
+            let bytes = columns as usize * rows as usize * 2 * self.keys.len();
+            if matches!(decoded.frame.content, imaging::FrameContent::Colour { .. })
+                || bytes > budget_bytes
+            {
+                tracing::debug!(
+                    slices = self.keys.len(),
+                    mib = bytes >> 20,
+                    "the series stays frame by frame (colour or over the memory budget)"
+                );
+                self.abandoned = true;
+                return;
+            }
+            match renderer.series(columns, rows, self.keys.len()) {
+                Ok(s) => self.gpu = Some(s),
+                Err(e) => {
+                    tracing::warn!(error = %e, "the series cannot go on the GPU");
+                    self.abandoned = true;
+                    return;
+                }
+            }
+        }
+        let Some(gpu) = self.gpu.as_mut() else {
+            return;
+        };
+        match gpu.upload_layer(renderer, index, &decoded.frame) {
+            Ok(()) => self.facts[index] = Some(Arc::new(decoded.facts)),
+            Err(e) => tracing::debug!(error = %e, index, "this slice is shown frame by frame"),
+        }
+    }
+
+    fn report(&self, cache_bytes: usize) -> RenderAnswer {
+        RenderAnswer::SeriesLoad {
+            loaded: self.gpu.as_ref().map_or(0, GpuSeries::loaded),
+            total: self.keys.len(),
+            places: self
+                .facts
+                .iter()
+                .map(|f| f.as_ref().and_then(|f| f.plane.clone()))
+                .collect(),
+            gpu_bytes: self.gpu.as_ref().map_or(0, GpuSeries::bytes),
+            cache_bytes,
+        }
+    }
 }
 
 fn render_loop(
@@ -275,65 +454,203 @@ fn render_loop(
         .map(|g| format!("GPU: {}", g.adapter_name))
         .unwrap_or_else(|| "CPU".into());
     let mut resident: Option<Resident> = None;
+    let mut series: Option<SeriesOnGpu> = None;
     let mut cache = Cache::new(budget_bytes);
     // Requests taken off the channel while prefetching, handled before waiting again.
     let mut pending: std::collections::VecDeque<RenderRequest> = std::collections::VecDeque::new();
-    while let Some(first) = pending.pop_front().or_else(|| requests.recv().ok()) {
-        // Take everything waiting: thumbnails in order, only the newest image.
-        let mut image = None;
-        let mut thumbnails = Vec::new();
-        let waiting: Vec<RenderRequest> = pending.drain(..).chain(requests.try_iter()).collect();
-        for request in std::iter::once(first).chain(waiting) {
-            match request {
-                RenderRequest::Image { .. } => image = Some(request),
-                t => thumbnails.push(t),
-            }
-        }
+    // An image shown from the GPU whose modality values are still to decode.
+    let mut values_wanted: Option<(u64, ImageKey)> = None;
+    loop {
+        // Wait for work only when there is nothing to load in the background.
+        let loading = gpu.is_some()
+            && values_wanted.is_none()
+            && series.as_ref().is_some_and(|s| s.next_to_load().is_some());
+        let first = match pending.pop_front() {
+            Some(r) => Some(r),
+            None if loading || values_wanted.is_some() => match requests.try_recv() {
+                Ok(r) => Some(r),
+                Err(mpsc::TryRecvError::Empty) => None,
+                Err(mpsc::TryRecvError::Disconnected) => return,
+            },
+            None => match requests.recv() {
+                Ok(r) => Some(r),
+                Err(_) => return,
+            },
+        };
         let mut prefetch = Vec::new();
-        if let Some(RenderRequest::Image {
-            generation,
-            key,
-            window,
-            ahead,
-        }) = image
-        {
-            let result = render_image(gpu.as_ref(), &mut resident, &mut cache, key, window);
-            let _ = answers.send(RenderAnswer::Image {
+        if let Some(first) = first {
+            // Take everything waiting: thumbnails in order, only the newest image.
+            let mut image = None;
+            let mut thumbnails = Vec::new();
+            let waiting: Vec<RenderRequest> =
+                pending.drain(..).chain(requests.try_iter()).collect();
+            for request in std::iter::once(first).chain(waiting) {
+                match request {
+                    RenderRequest::Image { .. } => image = Some(request),
+                    t => thumbnails.push(t),
+                }
+            }
+            if let Some(RenderRequest::Image {
                 generation,
-                result: result.map(Box::new),
-                backend: backend.clone(),
-                cache_bytes: cache.used_bytes(),
-            });
-            wake.request_repaint();
-            prefetch = ahead;
-        }
-        for t in thumbnails {
-            if let RenderRequest::Thumbnail { series, path } = t {
-                let result = ImageFile::open(&path)
-                    .and_then(|f| f.frame(0))
-                    .map(|frame| {
-                        shrink(
-                            &imaging::render_cpu(&frame, &RenderOptions::default()),
-                            THUMBNAIL_PX,
-                        )
-                    })
-                    .map_err(|e| e.to_string());
-                let _ = answers.send(RenderAnswer::Thumbnail { series, result });
+                key,
+                window,
+                ahead,
+                series: keys,
+                index,
+                direction,
+            }) = image
+            {
+                if series.as_ref().is_none_or(|s| s.keys != keys) {
+                    series = Some(SeriesOnGpu::new(keys));
+                }
+                if let Some(s) = series.as_mut() {
+                    s.position = index;
+                    s.direction = direction;
+                }
+                let result = match (gpu.as_ref(), series.as_ref()) {
+                    (Some(g), Some(s)) if s.keys.get(index) == Some(&key) => {
+                        from_series(g, s, index, &mut cache, window)
+                    }
+                    _ => None,
+                };
+                let result = match result {
+                    Some(Ok((shown, values_missing))) => {
+                        values_wanted = values_missing.then(|| (generation, key.clone()));
+                        Ok(shown)
+                    }
+                    Some(Err(e)) => Err(e),
+                    None => {
+                        values_wanted = None;
+                        render_image(gpu.as_ref(), &mut resident, &mut cache, key, window)
+                    }
+                };
+                let _ = answers.send(RenderAnswer::Image {
+                    generation,
+                    result: result.map(Box::new),
+                    backend: backend.clone(),
+                    cache_bytes: cache.used_bytes(),
+                });
                 wake.request_repaint();
+                prefetch = ahead;
+            }
+            for t in thumbnails {
+                if let RenderRequest::Thumbnail { series, path } = t {
+                    let result = ImageFile::open(&path)
+                        .and_then(|f| f.frame(0))
+                        .map(|frame| {
+                            shrink(
+                                &imaging::render_cpu(&frame, &RenderOptions::default()),
+                                THUMBNAIL_PX,
+                            )
+                        })
+                        .map_err(|e| e.to_string());
+                    let _ = answers.send(RenderAnswer::Thumbnail { series, result });
+                    wake.request_repaint();
+                }
             }
         }
-        // Decode ahead of the scroll while nothing else is asked.
+        // The values of the image on screen come first: a measurement may be waiting.
+        if let Some((generation, key)) = values_wanted.take() {
+            let values = cached(&mut cache, &key).ok().and_then(|d| d.values.clone());
+            let _ = answers.send(RenderAnswer::Values { generation, values });
+            wake.request_repaint();
+            continue;
+        }
+        // Decode ahead of the scroll while nothing else is asked (slices not on the GPU).
         for key in prefetch {
             if let Ok(next) = requests.try_recv() {
                 pending.push_back(next);
                 break;
             }
-            if !cache.contains(&key)
+            let on_gpu = series.as_ref().is_some_and(|s| {
+                s.gpu.as_ref().is_some_and(|g| {
+                    s.keys
+                        .iter()
+                        .position(|k| *k == key)
+                        .is_some_and(|i| g.is_loaded(i))
+                })
+            });
+            if !on_gpu
+                && !cache.contains(&key)
                 && let Err(e) = cached(&mut cache, &key)
             {
                 tracing::debug!(error = %e, "prefetch skipped an image");
             }
         }
+        // Then the rest of the series onto the GPU, a slice at a time, yielding to requests.
+        if let (Some(g), Some(s)) = (gpu.as_ref(), series.as_mut()) {
+            let mut since_report = 0;
+            while pending.is_empty() {
+                let tried = s.load_batch(g, budget_bytes);
+                if tried == 0 {
+                    break;
+                }
+                since_report += tried;
+                if since_report >= LOAD_REPORT_EVERY || s.next_to_load().is_none() {
+                    let _ = answers.send(s.report(cache.used_bytes()));
+                    wake.request_repaint();
+                    since_report = 0;
+                }
+                if let Ok(next) = requests.try_recv() {
+                    pending.push_back(next);
+                }
+            }
+            if since_report > 0 {
+                let _ = answers.send(s.report(cache.used_bytes()));
+                wake.request_repaint();
+            }
+        }
+    }
+}
+
+/// Draws slice `index` of the series from the GPU if it is there: the shown image and whether
+/// its modality values still need decoding. None when the slice is not on the GPU.
+fn from_series(
+    g: &GpuRenderer,
+    s: &SeriesOnGpu,
+    index: usize,
+    cache: &mut Cache,
+    window: Option<Window>,
+) -> Option<Result<(Shown, bool), String>> {
+    let gpu = s.gpu.as_ref().filter(|gpu| gpu.is_loaded(index))?;
+    let facts = s.facts.get(index)?.clone()?;
+    let key = s.keys.get(index)?.clone();
+    let image = match gpu.draw(
+        g,
+        index,
+        window.map(|w| (w, imaging::grey::VoiFunction::Linear)),
+    ) {
+        Ok(image) => image,
+        Err(e) => return Some(Err(e.to_string())),
+    };
+    let values = cache.get(&key).and_then(|d| d.values.clone());
+    let values_missing = values.is_none() && facts.modality_values_exist;
+    Some(Ok((
+        shown(image, window, &facts, values, key),
+        values_missing,
+    )))
+}
+
+/// The answer for one image: the pixels and what the overlay and measurements need.
+fn shown(
+    image: RenderedImage,
+    window: Option<Window>,
+    facts: &SliceFacts,
+    values: Option<Arc<ModalityValues>>,
+    key: ImageKey,
+) -> Shown {
+    Shown {
+        image,
+        window: window.or(facts.file_window),
+        spacing: facts.spacing.clone(),
+        calibration: facts.calibration,
+        values,
+        modality: facts.modality.clone(),
+        orientation: facts.orientation,
+        position: facts.position.clone(),
+        key,
+        frame_count: facts.frame_count,
+        plane: facts.plane.clone(),
     }
 }
 
@@ -367,7 +684,6 @@ fn render_image(
         return Err("nothing to show".into());
     };
     let d = r.decoded.clone();
-    let shown_window = window.or(d.file_window);
     let image = match (&mut r.gpu, gpu) {
         (Some(frame), Some(g)) => {
             match (window, r.file_params) {
@@ -385,19 +701,18 @@ fn render_image(
             },
         ),
     };
-    Ok(Shown {
+    Ok(shown(
         image,
-        window: shown_window,
-        spacing: d.spacing.clone(),
-        calibration: d.calibration,
-        values: d.values.clone(),
-        modality: d.modality.clone(),
-        orientation: d.orientation,
-        position: d.position.clone(),
-        key: r.key.clone(),
-        frame_count: d.frame_count,
-        plane: d.plane.clone(),
-    })
+        window,
+        &d.facts,
+        d.values.clone(),
+        r.key.clone(),
+    ))
+}
+
+/// Bytes in mebibytes, for the status corner.
+fn mib(bytes: usize) -> f64 {
+    bytes as f64 / f64::from(1u32 << 20)
 }
 
 /// Nearest-neighbour shrink so the long side is at most `max_px`.
@@ -610,6 +925,12 @@ pub struct Pane {
     scroll_direction: i64,
     /// Bytes the render thread's frame cache holds (shown, and reported by tests).
     cache_bytes: usize,
+    /// The shown series' images, as last sent to the render thread: (series index, list).
+    series_keys: Option<(usize, Arc<[ImageKey]>)>,
+    /// The series' background load onto the GPU: slices loaded, slices, GPU bytes.
+    series_load: (usize, usize, usize),
+    /// Where each slice of the shown series lies, as far as loaded.
+    slice_places: Option<Arc<[Option<ImagePlane>]>>,
     /// Cine: frames per second while playing.
     cine_fps: Option<f32>,
     cine_last: Option<std::time::Instant>,
@@ -696,11 +1017,6 @@ impl Pane {
     /// Where the image is on screen, once drawn (tests aim at it).
     pub fn image_rect(&self) -> Option<egui::Rect> {
         self.image_rect
-    }
-
-    /// Bytes the render thread's frame cache holds.
-    pub fn cache_bytes(&self) -> usize {
-        self.cache_bytes
     }
 
     /// Series whose thumbnail is drawn.
@@ -854,13 +1170,58 @@ impl Pane {
                 usize::try_from(i).ok().and_then(|i| self.key_at(i))
             })
             .collect();
+        let series = self.series_keys();
         let request = RenderRequest::Image {
             generation: self.generation,
             key,
             window: self.window,
             ahead,
+            series,
+            index: self.image_index,
+            direction: self.scroll_direction,
         };
         self.send(request);
+    }
+
+    /// Every image of the shown series (built again only when the series or its length
+    /// changes, e.g. a multi-frame file expanded into its frames).
+    fn series_keys(&mut self) -> Arc<[ImageKey]> {
+        let count = self
+            .series
+            .get(self.series_index)
+            .map_or(0, |s| s.images.len());
+        if let Some((index, keys)) = &self.series_keys
+            && *index == self.series_index
+            && keys.len() == count
+        {
+            return keys.clone();
+        }
+        let keys: Arc<[ImageKey]> = (0..count).filter_map(|i| self.key_at(i)).collect();
+        self.series_keys = Some((self.series_index, keys.clone()));
+        self.series_load = (0, count, 0);
+        self.slice_places = None;
+        keys
+    }
+
+    /// Memory the viewer holds for this pane: decoded frames on the CPU and the series on the
+    /// GPU, in bytes.
+    pub fn memory_bytes(&self) -> (usize, usize) {
+        (self.cache_bytes, self.series_load.2)
+    }
+
+    /// Where slice `index` of the shown series lies, once loaded.
+    pub(super) fn slice_place(&self, index: usize) -> Option<&ImagePlane> {
+        self.slice_places.as_ref()?.get(index)?.as_ref()
+    }
+
+    /// Where every slice of the shown series lies, as far as loaded (empty before).
+    pub(super) fn slice_places(&self) -> &[Option<ImagePlane>] {
+        self.slice_places.as_deref().unwrap_or(&[])
+    }
+
+    /// The shown series' background load onto the GPU: (slices loaded, slices).
+    pub fn series_loaded(&self) -> (usize, usize) {
+        (self.series_load.0, self.series_load.1)
     }
 
     fn take_answers(&mut self, ctx: &egui::Context) {
@@ -906,6 +1267,25 @@ impl Pane {
                                 Some((false, format!("This image cannot be shown: {e}.")));
                         }
                     }
+                }
+                RenderAnswer::Values { generation, values } => {
+                    if generation == self.values_generation {
+                        self.values = values;
+                    }
+                }
+                RenderAnswer::SeriesLoad {
+                    loaded,
+                    total,
+                    places,
+                    gpu_bytes,
+                    cache_bytes,
+                } => {
+                    self.series_load = (loaded, total, gpu_bytes);
+                    // Only for the series still shown (a late answer for the last one is not).
+                    if places.len() == self.series_keys.as_ref().map_or(0, |(_, k)| k.len()) {
+                        self.slice_places = Some(places);
+                    }
+                    self.cache_bytes = cache_bytes;
                 }
                 RenderAnswer::Thumbnail { series, result } => match result {
                     Ok(image) => {
@@ -1498,6 +1878,13 @@ impl Pane {
         }
     }
 
+    /// Goes to image `index` of the stack (synchronised scrolling by slice position).
+    pub(super) fn scroll_to(&mut self, index: usize) {
+        if index != self.image_index {
+            self.scroll_by(index as i64 - self.image_index as i64);
+        }
+    }
+
     /// Moves `by` images in the stack (clamped).
     pub fn scroll_by(&mut self, by: i64) {
         let count = self
@@ -1768,7 +2155,7 @@ impl Pane {
             painter.text(
                 rect.right_bottom() - egui::vec2(8.0, 8.0),
                 egui::Align2::RIGHT_BOTTOM,
-                format!("{} · cache {} MiB", self.backend, self.cache_bytes >> 20),
+                self.memory_text(),
                 egui::FontId::proportional(11.0),
                 egui::Color32::from_gray(160),
             );
@@ -1813,6 +2200,23 @@ impl Pane {
         self.current_sop()
             .and_then(|sop| self.manual.get(&sop).copied())
             .unwrap_or(self.calibration)
+    }
+
+    /// The status corner: where images are drawn, the series' load onto the GPU, memory.
+    fn memory_text(&self) -> String {
+        let (loaded, total, gpu_bytes) = self.series_load;
+        let series = if total == 0 || loaded == 0 {
+            String::new()
+        } else if loaded < total {
+            format!(" · loading series {loaded}/{total}")
+        } else {
+            format!(" · series on GPU {:.1} MiB", mib(gpu_bytes))
+        };
+        format!(
+            "{}{series} · cache {:.1} MiB",
+            self.backend,
+            mib(self.cache_bytes)
+        )
     }
 
     /// The results of the current image's annotations: (id, text with source).

@@ -33,6 +33,9 @@ pub struct ViewerScreen {
     protocol_names: Vec<String>,
     /// Where each pane was last frame (to scroll the others by the same amount).
     positions: Vec<usize>,
+    /// Each pane's slice location (mm) when the user anchored synchronised scrolling: stacks
+    /// in different frames of reference (a prior) then follow by distance from there.
+    sync_anchor: Option<Vec<Option<f64>>>,
     protocol_name: String,
     message: Option<(bool, String)>,
     /// Priors being fetched from the prior nodes: the exam's accession and the answer.
@@ -57,6 +60,7 @@ impl Default for ViewerScreen {
             reference_lines: 0,
             protocol_names: Vec::new(),
             positions: vec![0],
+            sync_anchor: None,
             protocol_name: String::new(),
             message: None,
             prior_fetch: None,
@@ -97,6 +101,7 @@ impl ViewerScreen {
         self.priors = None;
         self.panes = vec![pane];
         self.positions = vec![0];
+        self.sync_anchor = None;
         self.active = 0;
         self.rows = 1;
         self.columns = 1;
@@ -335,6 +340,7 @@ impl ViewerScreen {
         self.columns = protocol.columns;
         self.sync_scroll = protocol.sync_scroll;
         self.positions = vec![0; panes.len()];
+        self.sync_anchor = None;
         self.panes = panes;
         self.active = self.panes.iter().position(|p| !p.is_empty()).unwrap_or(0);
         tracing::info!(protocol = %protocol.name, viewports = self.panes.len(), "study hung");
@@ -374,6 +380,11 @@ impl ViewerScreen {
     /// Each pane's (window, zoom) (tests of linking).
     pub fn pane_views(&self) -> Vec<(Option<Window>, Option<f32>)> {
         self.panes.iter().map(|p| p.view_settings()).collect()
+    }
+
+    /// Each pane's series load onto the GPU: (slices loaded, slices).
+    pub fn panes_loaded(&self) -> Vec<(usize, usize)> {
+        self.panes.iter().map(Pane::series_loaded).collect()
     }
 
     /// Each pane's image index (tests of synchronised scrolling).
@@ -494,8 +505,11 @@ impl ViewerScreen {
         self.reference_lines
     }
 
-    /// Synchronised scrolling: when the active pane moved, the others move as many images;
-    /// with linking on, the others also take its window and zoom.
+    /// Synchronised scrolling: when the active pane moved, each other pane goes to the slice at
+    /// the same place — by patient position in the same frame of reference, by distance from
+    /// the anchor across frames — or, where slice positions are unknown (not loaded yet, no
+    /// geometry, no anchor), as many images; with linking on, the others also take its window
+    /// and zoom.
     fn follow_scroll(&mut self) {
         if self.link_view && self.panes.len() > 1 {
             let a = self.active.min(self.panes.len() - 1);
@@ -511,9 +525,24 @@ impl ViewerScreen {
             let a = self.active.min(now.len() - 1);
             let delta = now[a] as i64 - self.positions[a] as i64;
             if delta != 0 {
+                let leader = self.panes[a].slice_place(now[a]).cloned();
+                let anchor = self.sync_anchor.clone();
                 for (i, p) in self.panes.iter_mut().enumerate() {
-                    if i != a && !p.is_empty() {
-                        p.scroll_by(delta);
+                    if i == a || p.is_empty() {
+                        continue;
+                    }
+                    let anchor = anchor.as_ref().and_then(|at| {
+                        Some(crate::imaging::geometry::SyncAnchor {
+                            leader_mm: (*at.get(a)?)?,
+                            follower_mm: (*at.get(i)?)?,
+                        })
+                    });
+                    let slice = leader.as_ref().and_then(|l| {
+                        crate::imaging::geometry::synced_slice(l, p.slice_places(), anchor)
+                    });
+                    match slice {
+                        Some(index) => p.scroll_to(index),
+                        None => p.scroll_by(delta),
                     }
                 }
             }
@@ -554,6 +583,31 @@ impl ViewerScreen {
                     }
                 });
             ui.checkbox(&mut self.sync_scroll, "Sync scroll");
+            if self.panes.len() > 1 {
+                let anchored = self.sync_anchor.is_some();
+                let anchor = ui
+                    .selectable_label(anchored, "Anchor sync here")
+                    .on_hover_text(
+                        "The panes show the same anatomy now: stacks in different frames of \
+                         reference (a prior) scroll together by distance from here",
+                    );
+                if anchor.clicked() {
+                    self.sync_anchor = if anchored {
+                        None
+                    } else {
+                        Some(
+                            self.panes
+                                .iter()
+                                .map(|p| {
+                                    p.slice_place(p.position().1)
+                                        .map(crate::imaging::geometry::ImagePlane::location_mm)
+                                })
+                                .collect(),
+                        )
+                    };
+                    self.sync_scroll = true;
+                }
+            }
             ui.checkbox(&mut self.link_view, "Link window and zoom");
             ui.separator();
             let label = ui.label("New protocol name");
@@ -585,6 +639,7 @@ impl ViewerScreen {
                     }
                     self.panes = vec![pane];
                     self.positions = vec![0];
+                    self.sync_anchor = None;
                     self.active = 0;
                     self.rows = 1;
                     self.columns = 1;
@@ -763,9 +818,18 @@ impl ViewerScreen {
         self.panes.iter().any(|p| p.importing())
     }
 
-    /// Bytes the active pane's frame cache holds.
-    pub fn cache_bytes(&self) -> usize {
-        self.active().cache_bytes()
+    /// Memory the viewer holds over all its panes: (decoded frames on the CPU, series on the
+    /// GPU), in bytes.
+    pub fn memory_bytes(&self) -> (usize, usize) {
+        self.panes
+            .iter()
+            .map(Pane::memory_bytes)
+            .fold((0, 0), |(c, g), (pc, pg)| (c + pc, g + pg))
+    }
+
+    /// The active pane's series load onto the GPU: (slices loaded, slices).
+    pub fn series_loaded(&self) -> (usize, usize) {
+        self.active().series_loaded()
     }
 
     /// Thumbnails drawn in the active pane.
