@@ -2125,11 +2125,17 @@ fn a_multi_frame_file_becomes_a_stack_and_measurements_keep_their_frame() {
             app(dir.path()).with_ingest(services.ingest.clone()),
         );
     first_run(&mut harness);
-    // A 10-frame MR (the corpus's emri_small).
-    let summary = lightbox::import::import_paths(
-        &services.ingest,
-        &[common::corpus_dicom().join("emri_small.dcm")],
-    );
+    // A 10-frame clip (the corpus's emri_small) acquired at 40 ms a frame, as an ultrasound
+    // cine says in Frame Time.
+    let mut clip = dicom_object::open_file(common::corpus_dicom().join("emri_small.dcm")).unwrap();
+    clip.put(dicom_core::DataElement::new(
+        dicom_dictionary_std::tags::FRAME_TIME,
+        dicom_core::VR::DS,
+        dicom_core::PrimitiveValue::from("40"),
+    ));
+    let clip_path = dir.path().join("clip.dcm");
+    clip.write_to_file(&clip_path).unwrap();
+    let summary = lightbox::import::import_paths(&services.ingest, &[clip_path]);
     assert_eq!(summary.imported, 1);
     click(&mut harness, "Studies");
     harness
@@ -2182,6 +2188,24 @@ fn a_multi_frame_file_becomes_a_stack_and_measurements_keep_their_frame() {
     harness.state_mut().viewer().scroll_by(-9);
     harness.step();
     assert!(harness.state_mut().viewer().measurements().is_empty());
+    // Cine plays the clip at the file's own rate (25 frames/s), and says so.
+    click(&mut harness, "Pan");
+    harness.get_by_label("Cine").click();
+    harness.step();
+    assert_eq!(harness.state_mut().viewer().cine_fps(), Some(25.0));
+    assert!(harness.query_by_label("file: 25/s").is_some());
+    for _ in 0..10 {
+        harness.step();
+        std::thread::sleep(std::time::Duration::from_millis(30));
+    }
+    assert_ne!(
+        harness.state_mut().viewer().position(),
+        (0, 0),
+        "the clip plays"
+    );
+    harness.get_by_label("Cine").click();
+    harness.step();
+    assert_eq!(harness.state_mut().viewer().cine_fps(), None);
     drop(services);
 }
 

@@ -113,6 +113,37 @@ impl ImageFile {
             .max(1)
     }
 
+    /// The rate a multi-frame file (ultrasound cine, XA) should play at, frames per second:
+    /// Recommended Display Frame Rate, else Cine Rate, else from Frame Time (ms per frame),
+    /// else the mean of Frame Time Vector's increments. None when the file says nothing usable.
+    pub fn frames_per_second(&self) -> Option<f64> {
+        let floats = |tag| {
+            self.obj
+                .get(tag)
+                .and_then(|e| e.to_multi_float64().ok())
+                .unwrap_or_default()
+        };
+        let usable = |fps: f64| (fps.is_finite() && fps > 0.0 && fps <= 1000.0).then_some(fps);
+        let first = |tag| floats(tag).first().copied();
+        first(tags::RECOMMENDED_DISPLAY_FRAME_RATE)
+            .and_then(usable)
+            .or_else(|| first(tags::CINE_RATE).and_then(usable))
+            .or_else(|| {
+                first(tags::FRAME_TIME)
+                    .filter(|ms| *ms > 0.0)
+                    .and_then(|ms| usable(1000.0 / ms))
+            })
+            .or_else(|| {
+                // The first entry is the first frame's offset (0); the rest are increments.
+                let vector = floats(tags::FRAME_TIME_VECTOR);
+                let increments: Vec<f64> = vector.iter().skip(1).copied().collect();
+                let mean_ms = increments.iter().sum::<f64>() / increments.len().max(1) as f64;
+                (!increments.is_empty() && mean_ms > 0.0)
+                    .then(|| 1000.0 / mean_ms)
+                    .and_then(usable)
+            })
+    }
+
     fn fail(&self, reason: impl Into<String>) -> ImagingError {
         ImagingError::Undecodable {
             path: self.name.clone(),
@@ -664,6 +695,58 @@ mod tests {
         assert_eq!(
             stored_values(&[0xFF, 0xFF, 0xFF, 0xFF], 32, 32, true),
             vec![-1]
+        );
+    }
+
+    #[test]
+    fn a_cine_plays_at_the_rate_the_file_gives_in_order_of_preference() {
+        use dicom_core::{DataElement, PrimitiveValue, VR};
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/corpus/dicom/SC_rgb_2frame.dcm");
+        let fresh = || ImageFile::open(&path).expect("the corpus is beside the project");
+        let with = |pairs: &[(dicom_core::Tag, VR, &str)]| {
+            let mut f = fresh();
+            for (tag, vr, value) in pairs {
+                f.obj
+                    .put(DataElement::new(*tag, *vr, PrimitiveValue::from(*value)));
+            }
+            f.frames_per_second()
+        };
+        assert_eq!(fresh().frames_per_second(), None);
+        // Frame Time in ms per frame: 40 ms is 25 frames/s.
+        assert_eq!(with(&[(tags::FRAME_TIME, VR::DS, "40")]), Some(25.0));
+        // Cine Rate wins over Frame Time; Recommended Display Frame Rate over both.
+        assert_eq!(
+            with(&[
+                (tags::FRAME_TIME, VR::DS, "40"),
+                (tags::CINE_RATE, VR::IS, "15")
+            ]),
+            Some(15.0)
+        );
+        assert_eq!(
+            with(&[
+                (tags::CINE_RATE, VR::IS, "15"),
+                (tags::RECOMMENDED_DISPLAY_FRAME_RATE, VR::IS, "30")
+            ]),
+            Some(30.0)
+        );
+        // Frame Time Vector: the first entry is the offset of the first frame.
+        let mut vector = fresh();
+        vector.obj.put(DataElement::new(
+            tags::FRAME_TIME_VECTOR,
+            VR::DS,
+            PrimitiveValue::Strs(["0", "50", "50"].iter().map(|v| v.to_string()).collect()),
+        ));
+        assert_eq!(vector.frames_per_second(), Some(20.0));
+        // Nonsense is no rate: zero, negative, absurd.
+        assert_eq!(with(&[(tags::FRAME_TIME, VR::DS, "0")]), None);
+        assert_eq!(with(&[(tags::CINE_RATE, VR::IS, "-5")]), None);
+        assert_eq!(
+            with(&[
+                (tags::CINE_RATE, VR::IS, "0"),
+                (tags::FRAME_TIME, VR::DS, "0.01")
+            ]),
+            None
         );
     }
 

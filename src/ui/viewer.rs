@@ -23,6 +23,9 @@ use crate::imaging::{self, ImageFile, RenderOptions, RenderedImage, Window};
 use crate::store::Store;
 use crate::store::index::{Column, Condition, Level, Matcher};
 
+/// Cine rate when the file gives none (frames per second).
+const DEFAULT_CINE_FPS: f32 = 10.0;
+
 /// Images decoded ahead of the scroll.
 const PREFETCH_IMAGES: usize = 8;
 
@@ -94,6 +97,8 @@ struct Shown {
     key: ImageKey,
     frame_count: u32,
     plane: Option<crate::imaging::geometry::ImagePlane>,
+    /// The file's cine rate, if it gives one.
+    frames_per_second: Option<f64>,
 }
 
 enum RenderAnswer {
@@ -168,6 +173,8 @@ struct SliceFacts {
     position: String,
     /// A greyscale image (ROI statistics have modality values to read).
     modality_values_exist: bool,
+    /// The rate a multi-frame file asks to be played at (cine).
+    frames_per_second: Option<f64>,
 }
 
 /// One image decoded with what display and measurement need (kept in the frame cache).
@@ -271,6 +278,7 @@ fn decode((path, index): &ImageKey, with_values: bool) -> Result<Decoded, String
             orientation,
             position,
             modality_values_exist: grey,
+            frames_per_second: file.frames_per_second(),
         },
         values,
         frame,
@@ -651,6 +659,7 @@ fn shown(
         key,
         frame_count: facts.frame_count,
         plane: facts.plane.clone(),
+        frames_per_second: facts.frames_per_second,
     }
 }
 
@@ -933,6 +942,8 @@ pub struct Pane {
     slice_places: Option<Arc<[Option<ImagePlane>]>>,
     /// Cine: frames per second while playing.
     cine_fps: Option<f32>,
+    /// The shown file's own cine rate (ultrasound clips), which cine starts at.
+    file_fps: Option<f32>,
     cine_last: Option<std::time::Instant>,
 }
 
@@ -1209,6 +1220,11 @@ impl Pane {
         (self.cache_bytes, self.series_load.2)
     }
 
+    /// The cine rate while playing (frames per second).
+    pub fn cine_fps(&self) -> Option<f32> {
+        self.cine_fps
+    }
+
     /// Where slice `index` of the shown series lies, once loaded.
     pub(super) fn slice_place(&self, index: usize) -> Option<&ImagePlane> {
         self.slice_places.as_ref()?.get(index)?.as_ref()
@@ -1253,6 +1269,7 @@ impl Pane {
                             self.orientation = shown.orientation;
                             self.expand_frames(&shown.key, shown.frame_count);
                             self.plane = shown.plane.clone();
+                            self.file_fps = shown.frames_per_second.map(|f| f as f32);
                             self.slice_position = shown.position;
                             self.shown = Some((generation, texture, size));
                             self.shown_window = shown.window;
@@ -1328,19 +1345,29 @@ impl Pane {
                 self.send(RenderRequest::Thumbnail { series, path });
             }
         }
-        // Cine: the next image when its time has come (looping), without waiting on the render.
+        // Cine: the image its time has come for (looping), without waiting on the render. A
+        // slow frame skips images rather than slowing the clip: it plays in real time.
         if let Some(fps) = self.cine_fps {
-            let due = self
-                .cine_last
-                .is_none_or(|t| t.elapsed().as_secs_f32() >= 1.0 / fps.max(1.0));
-            if due {
-                self.cine_last = Some(std::time::Instant::now());
+            let now = std::time::Instant::now();
+            let period_secs = 1.0 / fps.max(1.0);
+            let due = match self.cine_last {
+                None => 1,
+                Some(t) => (now.duration_since(t).as_secs_f32() / period_secs) as usize,
+            };
+            if due > 0 {
+                // Keep the clip's own clock, unless far behind (a hidden window): then restart.
+                self.cine_last = match self.cine_last {
+                    Some(t) if due < 64 => {
+                        Some(t + std::time::Duration::from_secs_f32(period_secs * due as f32))
+                    }
+                    _ => Some(now),
+                };
                 let count = self
                     .series
                     .get(self.series_index)
                     .map_or(0, |s| s.images.len());
                 if count > 1 {
-                    self.image_index = (self.image_index + 1) % count;
+                    self.image_index = (self.image_index + due.min(count)) % count;
                     self.needs_render = true;
                 }
             }
@@ -1526,11 +1553,19 @@ impl Pane {
             }
             let playing = self.cine_fps.is_some();
             if ui.selectable_label(playing, "Cine").clicked() {
-                self.cine_fps = if playing { None } else { Some(10.0) };
+                // At the clip's own rate where the file gives one.
+                self.cine_fps = if playing {
+                    None
+                } else {
+                    Some(self.file_fps.unwrap_or(DEFAULT_CINE_FPS))
+                };
                 self.cine_last = None;
             }
             if let Some(fps) = &mut self.cine_fps {
-                ui.add(egui::Slider::new(fps, 1.0..=60.0).text("frames/s"));
+                ui.add(egui::Slider::new(fps, 1.0..=120.0).text("frames/s"));
+                if let Some(file_fps) = self.file_fps {
+                    ui.label(format!("file: {file_fps:.0}/s"));
+                }
             }
             ui.separator();
             let idle =

@@ -382,6 +382,11 @@ impl ViewerScreen {
         self.panes.iter().map(|p| p.view_settings()).collect()
     }
 
+    /// The active pane's cine rate while playing (frames per second).
+    pub fn cine_fps(&self) -> Option<f32> {
+        self.active().cine_fps()
+    }
+
     /// Each pane's series load onto the GPU: (slices loaded, slices).
     pub fn panes_loaded(&self) -> Vec<(usize, usize)> {
         self.panes.iter().map(Pane::series_loaded).collect()
