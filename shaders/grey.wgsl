@@ -1,5 +1,19 @@
 // The greyscale display pipeline (DICOM PS3.3 C.11) and plain colour display for one frame:
 // one layer of a texture array (a single frame is an array of one).
+//
+// The choices that are fixed for a frame (colour or grey, filtering, VOI function, a Modality
+// LUT) are pipeline-overridable constants, so each pipeline holds only its own path: a software
+// rasteriser such as lavapipe runs every branch of a shader under a mask, so one shader with
+// all paths cost four times as much per pixel as the path it took.
+
+// A colour (Rgba8Uint) frame.
+override COLOUR: bool = false;
+// Bilinear filtering (else nearest).
+override BILINEAR: bool = false;
+// 0 LINEAR, 1 LINEAR_EXACT, 2 SIGMOID, 3 VOI LUT table, 4 none (colour shown as is).
+override VOI_KIND: u32 = 0u;
+// A Modality LUT table (else rescale slope/intercept).
+override MODALITY_TABLE: bool = false;
 // Mirrors src/imaging/grey.rs (the CPU reference); keep the two in step.
 
 struct Params {
@@ -51,7 +65,7 @@ fn vs_main(@builtin(vertex_index) index: u32) -> VertexOut {
 
 fn modality(texel: u32) -> f32 {
     let stored = f32(texel) + params.stored_offset;
-    if (params.modality_len > 0u) {
+    if (MODALITY_TABLE) {
         let i = clamp(i32(stored) - params.modality_first, 0, i32(params.modality_len) - 1);
         return tables[u32(i)];
     }
@@ -74,7 +88,7 @@ fn load_colour(p: vec2<i32>) -> vec3<f32> {
 fn voi(x: f32) -> f32 {
     let c = params.center;
     let w = params.width;
-    switch params.voi_kind {
+    switch VOI_KIND {
         case 0u: {
             let w1 = max(w, 1.0);
             if (x <= c - 0.5 - (w1 - 1.0) / 2.0) { return 0.0; }
@@ -114,20 +128,23 @@ fn fs_main(in: VertexOut) -> @location(0) vec4<f32> {
     }
     let p = image - vec2<f32>(0.5, 0.5);
     let base = vec2<i32>(floor(p));
-    let f = select(vec2<f32>(0.0, 0.0), p - floor(p), params.bilinear == 1u);
-    if (params.colour == 1u) {
-        let rgb = mix(
-            mix(load_colour(base), load_colour(base + vec2<i32>(1, 0)), f.x),
-            mix(load_colour(base + vec2<i32>(0, 1)), load_colour(base + vec2<i32>(1, 1)), f.x),
-            f.y,
-        );
-        if (params.voi_kind == 4u) {
+    let f = p - floor(p);
+    if (COLOUR) {
+        var rgb = load_colour(base);
+        if (BILINEAR) {
+            rgb = mix(
+                mix(rgb, load_colour(base + vec2<i32>(1, 0)), f.x),
+                mix(load_colour(base + vec2<i32>(0, 1)), load_colour(base + vec2<i32>(1, 1)), f.x),
+                f.y,
+            );
+        }
+        if (VOI_KIND == 4u) {
             return vec4<f32>(rgb / 255.0, 1.0);
         }
         return vec4<f32>(level(voi(rgb.r)) / 255.0, level(voi(rgb.g)) / 255.0, level(voi(rgb.b)) / 255.0, 1.0);
     }
     var x = load_modality(base);
-    if (f.x > 0.0 || f.y > 0.0) {
+    if (BILINEAR) {
         x = mix(
             mix(x, load_modality(base + vec2<i32>(1, 0)), f.x),
             mix(load_modality(base + vec2<i32>(0, 1)), load_modality(base + vec2<i32>(1, 1)), f.x),

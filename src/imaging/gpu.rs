@@ -85,10 +85,34 @@ impl GpuParams {
 pub struct GpuRenderer {
     device: wgpu::Device,
     queue: wgpu::Queue,
-    pipeline: wgpu::RenderPipeline,
+    module: wgpu::ShaderModule,
+    pipeline_layout: wgpu::PipelineLayout,
+    /// One pipeline per shader variant, built on first use.
+    pipelines: std::sync::Mutex<std::collections::HashMap<ShaderVariant, wgpu::RenderPipeline>>,
     layout: wgpu::BindGroupLayout,
     /// The adapter's name, for logs and reports ("llvmpipe" is Mesa's software rasteriser).
     pub adapter_name: String,
+}
+
+/// The choices fixed per frame that `grey.wgsl` takes as pipeline constants: each variant's
+/// pipeline holds only its own path (a software rasteriser runs every branch of a shader).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct ShaderVariant {
+    colour: bool,
+    bilinear: bool,
+    voi_kind: u32,
+    modality_table: bool,
+}
+
+impl ShaderVariant {
+    fn of(params: &GpuParams) -> ShaderVariant {
+        ShaderVariant {
+            colour: params.colour == 1,
+            bilinear: params.bilinear == 1,
+            voi_kind: params.voi_kind,
+            modality_table: params.modality_len > 0,
+        }
+    }
 }
 
 /// What a frame is drawn into (1:1 with the image) and read back from.
@@ -244,38 +268,65 @@ impl GpuRenderer {
             bind_group_layouts: &[Some(&layout)],
             immediate_size: 0,
         });
-        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("grey"),
-            layout: Some(&pipeline_layout),
-            vertex: wgpu::VertexState {
-                module: &module,
-                entry_point: Some("vs_main"),
-                compilation_options: Default::default(),
-                buffers: &[],
-            },
-            primitive: wgpu::PrimitiveState::default(),
-            depth_stencil: None,
-            multisample: wgpu::MultisampleState::default(),
-            fragment: Some(wgpu::FragmentState {
-                module: &module,
-                entry_point: Some("fs_main"),
-                compilation_options: Default::default(),
-                targets: &[Some(wgpu::ColorTargetState {
-                    format: wgpu::TextureFormat::Rgba8Unorm,
-                    blend: None,
-                    write_mask: wgpu::ColorWrites::ALL,
-                })],
-            }),
-            multiview_mask: None,
-            cache: None,
-        });
         Ok(GpuRenderer {
             device,
             queue,
-            pipeline,
+            module,
+            pipeline_layout,
+            pipelines: std::sync::Mutex::new(std::collections::HashMap::new()),
             layout,
             adapter_name,
         })
+    }
+
+    /// The pipeline for one variant of the shader, built the first time it is needed.
+    fn pipeline(&self, variant: ShaderVariant) -> wgpu::RenderPipeline {
+        // A poisoned lock only means another draw panicked; the map is still whole.
+        let mut pipelines = self
+            .pipelines
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        pipelines
+            .entry(variant)
+            .or_insert_with(|| {
+                let flag = |on: bool| if on { 1.0 } else { 0.0 };
+                let constants = [
+                    ("COLOUR", flag(variant.colour)),
+                    ("BILINEAR", flag(variant.bilinear)),
+                    ("VOI_KIND", f64::from(variant.voi_kind)),
+                    ("MODALITY_TABLE", flag(variant.modality_table)),
+                ];
+                self.device
+                    .create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+                        label: Some("grey"),
+                        layout: Some(&self.pipeline_layout),
+                        vertex: wgpu::VertexState {
+                            module: &self.module,
+                            entry_point: Some("vs_main"),
+                            compilation_options: Default::default(),
+                            buffers: &[],
+                        },
+                        primitive: wgpu::PrimitiveState::default(),
+                        depth_stencil: None,
+                        multisample: wgpu::MultisampleState::default(),
+                        fragment: Some(wgpu::FragmentState {
+                            module: &self.module,
+                            entry_point: Some("fs_main"),
+                            compilation_options: wgpu::PipelineCompilationOptions {
+                                constants: &constants,
+                                ..Default::default()
+                            },
+                            targets: &[Some(wgpu::ColorTargetState {
+                                format: wgpu::TextureFormat::Rgba8Unorm,
+                                blend: None,
+                                write_mask: wgpu::ColorWrites::ALL,
+                            })],
+                        }),
+                        multiview_mask: None,
+                        cache: None,
+                    })
+            })
+            .clone()
     }
 
     /// Uploads a frame (once) and prepares a 1:1 render target for it, with the VOI the options
@@ -561,7 +612,7 @@ impl GpuRenderer {
     /// Draws the frame into its target and waits for the GPU, without reading back: what a
     /// window change costs on screen (benchmarks use it).
     pub fn draw_and_wait(&self, frame: &GpuFrame) -> Result<(), ImagingError> {
-        self.submit_and_wait(self.encode_draw(&frame.target, &frame.bind_group))
+        self.submit_and_wait(self.encode_draw(&frame.target, &frame.bind_group, &frame.params))
     }
 
     fn submit_and_wait(&self, encoder: wgpu::CommandEncoder) -> Result<(), ImagingError> {
@@ -572,7 +623,13 @@ impl GpuRenderer {
         Ok(())
     }
 
-    fn encode_draw(&self, target: &Target, bind_group: &wgpu::BindGroup) -> wgpu::CommandEncoder {
+    fn encode_draw(
+        &self,
+        target: &Target,
+        bind_group: &wgpu::BindGroup,
+        params: &GpuParams,
+    ) -> wgpu::CommandEncoder {
+        let pipeline = self.pipeline(ShaderVariant::of(params));
         let view = target
             .texture
             .create_view(&wgpu::TextureViewDescriptor::default());
@@ -595,7 +652,7 @@ impl GpuRenderer {
                 })],
                 ..Default::default()
             });
-            pass.set_pipeline(&self.pipeline);
+            pass.set_pipeline(&pipeline);
             pass.set_bind_group(0, bind_group, &[]);
             pass.draw(0..3, 0..1);
         }
@@ -604,15 +661,16 @@ impl GpuRenderer {
 
     /// Draws the frame into its target and reads the pixels back.
     pub fn draw(&self, frame: &GpuFrame) -> Result<RenderedImage, ImagingError> {
-        self.draw_and_read_back(&frame.target, &frame.bind_group)
+        self.draw_and_read_back(&frame.target, &frame.bind_group, &frame.params)
     }
 
     fn draw_and_read_back(
         &self,
         frame: &Target,
         bind_group: &wgpu::BindGroup,
+        params: &GpuParams,
     ) -> Result<RenderedImage, ImagingError> {
-        let mut encoder = self.encode_draw(frame, bind_group);
+        let mut encoder = self.encode_draw(frame, bind_group, params);
         encoder.copy_texture_to_buffer(
             frame.texture.as_image_copy(),
             wgpu::TexelCopyBufferInfo {
@@ -792,7 +850,7 @@ impl GpuSeries {
         renderer: &GpuRenderer,
         index: usize,
         window: Option<(super::Window, VoiFunction)>,
-    ) -> Result<&wgpu::BindGroup, ImagingError> {
+    ) -> Result<(&wgpu::BindGroup, GpuParams), ImagingError> {
         let Some(Some(layer)) = self.layers.get(index) else {
             return Err(gpu_error(format!(
                 "slice {index} of the series is not on the GPU"
@@ -820,7 +878,7 @@ impl GpuSeries {
         renderer
             .queue
             .write_buffer(&self.uniform, 0, &params.bytes());
-        Ok(bind_group)
+        Ok((bind_group, params))
     }
 
     /// Draws slice `index` (a uniform write and a draw) and reads it back.
@@ -830,8 +888,8 @@ impl GpuSeries {
         index: usize,
         window: Option<(super::Window, VoiFunction)>,
     ) -> Result<RenderedImage, ImagingError> {
-        let bind_group = self.select(renderer, index, window)?;
-        renderer.draw_and_read_back(&self.target, bind_group)
+        let (bind_group, params) = self.select(renderer, index, window)?;
+        renderer.draw_and_read_back(&self.target, bind_group, &params)
     }
 
     /// Draws slice `index` and waits for the GPU, without reading back (benchmarks).
@@ -841,8 +899,8 @@ impl GpuSeries {
         index: usize,
         window: Option<(super::Window, VoiFunction)>,
     ) -> Result<(), ImagingError> {
-        let bind_group = self.select(renderer, index, window)?;
-        renderer.submit_and_wait(renderer.encode_draw(&self.target, bind_group))
+        let (bind_group, params) = self.select(renderer, index, window)?;
+        renderer.submit_and_wait(renderer.encode_draw(&self.target, bind_group, &params))
     }
 }
 
