@@ -268,7 +268,7 @@ impl GpuRenderer {
             bind_group_layouts: &[Some(&layout)],
             immediate_size: 0,
         });
-        Ok(GpuRenderer {
+        let renderer = GpuRenderer {
             device,
             queue,
             module,
@@ -276,7 +276,27 @@ impl GpuRenderer {
             pipelines: std::sync::Mutex::new(std::collections::HashMap::new()),
             layout,
             adapter_name,
-        })
+        };
+        // Build the variants nearly every study uses now, while the viewer starts, not when
+        // the first image is opened: a linear window on rescaled greys (CT, MR, CR, DX) and
+        // colour shown as is (US, secondary capture).
+        for variant in [
+            ShaderVariant {
+                colour: false,
+                bilinear: false,
+                voi_kind: VoiFunction::Linear.gpu_code(),
+                modality_table: false,
+            },
+            ShaderVariant {
+                colour: true,
+                bilinear: false,
+                voi_kind: 4,
+                modality_table: false,
+            },
+        ] {
+            renderer.pipeline(variant);
+        }
+        Ok(renderer)
     }
 
     /// The pipeline for one variant of the shader, built the first time it is needed.
