@@ -153,6 +153,8 @@ impl Preferences {
 
 /// The desktop application.
 pub struct LightboxApp {
+    /// The window has drawn (and said so in the log) — eframe handles a close only after that.
+    drawn: bool,
     store: Store,
     session: Session,
     screen: Screen,
@@ -192,6 +194,7 @@ impl LightboxApp {
             .unwrap_or_default();
         let studies_store = store.reopen()?;
         Ok(LightboxApp {
+            drawn: false,
             session: if first_run {
                 Session::FirstRun(FirstRunForm::default())
             } else {
@@ -600,5 +603,10 @@ impl LightboxApp {
 impl eframe::App for LightboxApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.show(ui);
+        if !self.drawn {
+            self.drawn = true;
+            // Support and the desktop test read it: the window is up and takes events.
+            tracing::info!("the window drew its first frame");
+        }
     }
 }
