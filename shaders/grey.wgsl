@@ -138,10 +138,15 @@ fn fs_main(in: VertexOut) -> @location(0) vec4<f32> {
                 f.y,
             );
         }
-        if (VOI_KIND == 4u) {
-            return vec4<f32>(rgb / 255.0, 1.0);
+        var out = rgb;
+        if (VOI_KIND != 4u) {
+            out = vec3<f32>(level(voi(rgb.r)), level(voi(rgb.g)), level(voi(rgb.b)));
         }
-        return vec4<f32>(level(voi(rgb.r)) / 255.0, level(voi(rgb.g)) / 255.0, level(voi(rgb.b)) / 255.0, 1.0);
+        // The user's Invert on a colour frame: the display levels turned over.
+        if (params.invert == 1u) {
+            out = vec3<f32>(255.0, 255.0, 255.0) - out;
+        }
+        return vec4<f32>(out / 255.0, 1.0);
     }
     var x = load_modality(base);
     if (BILINEAR) {

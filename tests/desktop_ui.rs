@@ -1104,6 +1104,25 @@ fn drag_on_image(harness: &mut Harness<'_, LightboxApp>, from: (f32, f32), to: (
 }
 
 /// Steps frames (the viewer renders on its own thread) until `done` or 30 s.
+/// A harness whose renderer shares its wgpu device with the app, as the window does: the
+/// viewer draws images on that device and egui shows them straight from the GPU (no read
+/// back). The demo test keeps the other path (a device of the viewer's own, pixels read back).
+fn on_gpu_harness<'a>(app: LightboxApp) -> Harness<'a, LightboxApp> {
+    let screen = egui_kittest::wgpu::create_render_state(
+        egui_kittest::wgpu::default_wgpu_setup(),
+        eframe::egui_wgpu::RendererOptions::PREDICTABLE,
+    );
+    Harness::builder()
+        .with_size(egui::vec2(1366.0, 768.0))
+        .renderer(egui_kittest::wgpu::WgpuTestRenderer::from_render_state(
+            screen.clone(),
+        ))
+        .build_ui_state(
+            |ui, app: &mut LightboxApp| app.show(ui),
+            app.with_render_state(screen),
+        )
+}
+
 fn step_until(
     harness: &mut Harness<'_, LightboxApp>,
     what: &str,
@@ -1136,12 +1155,7 @@ fn images_imported_from_a_folder_open_in_the_viewer_which_scrolls_windows_and_zo
             .unwrap();
     }
     std::fs::write(input.join("README.TXT"), "not DICOM").unwrap();
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1366.0, 768.0))
-        .build_ui_state(
-            |ui, app: &mut LightboxApp| app.show(ui),
-            app(dir.path()).with_ingest(services.ingest.clone()),
-        );
+    let mut harness = on_gpu_harness(app(dir.path()).with_ingest(services.ingest.clone()));
     first_run(&mut harness);
     click(&mut harness, "Viewer");
     assert!(
@@ -1317,24 +1331,67 @@ fn images_imported_from_a_folder_open_in_the_viewer_which_scrolls_windows_and_zo
     });
     click(&mut harness, "Rotate");
     click(&mut harness, "Invert");
+    // The image is shown straight from the GPU: Export PNG reads it back first.
     click(&mut harness, "Export PNG");
-    let png: Vec<_> = std::fs::read_dir(dir.path().join("exports"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "png"))
-        .collect();
-    assert_eq!(png.len(), 1);
-    let decoder = png::Decoder::new(std::io::BufReader::new(
+    let exports = dir.path().join("exports");
+    let pngs = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(&exports)
+            .map(|d| {
+                d.map(|e| e.unwrap().path())
+                    .filter(|p| p.extension().is_some_and(|e| e == "png"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    step_until(&mut harness, "the exported view", |_| pngs().len() == 1);
+    let png = pngs();
+    let mut decoder = png::Decoder::new(std::io::BufReader::new(
         std::fs::File::open(&png[0]).unwrap(),
-    ));
-    let info = decoder.read_info().unwrap();
-    assert_eq!((info.info().width, info.info().height), (64, 64));
+    ))
+    .read_info()
+    .unwrap();
+    assert_eq!((decoder.info().width, decoder.info().height), (64, 64));
+    let mut exported = vec![0; decoder.output_buffer_size().unwrap()];
+    decoder.next_frame(&mut exported).unwrap();
+    // Its pixels are the lung window's, inverted (turned a quarter, so compared as sorted
+    // levels), within one level of the CPU reference.
+    let mut expected: Vec<u8> = lightbox::imaging::render_cpu(
+        &lightbox::imaging::ImageFile::open(&input.join("IM011"))
+            .unwrap()
+            .frame(0)
+            .unwrap(),
+        &lightbox::imaging::RenderOptions {
+            window: Some(lightbox::imaging::Window {
+                center: -600.0,
+                width: 1500.0,
+            }),
+            overlays: false,
+        },
+    )
+    .pixels
+    .iter()
+    .map(|v| 255 - v)
+    .collect();
+    expected.sort_unstable();
+    exported.sort_unstable();
+    let worst = exported
+        .iter()
+        .zip(&expected)
+        .map(|(a, b)| a.abs_diff(*b))
+        .max()
+        .unwrap();
+    assert!(worst <= 1, "the exported view differs by {worst} levels");
     click(&mut harness, "Reset");
     step_until(&mut harness, "the image after reset", |app| {
         app.viewer().shown_size().is_some()
     });
     // Regression: Reset after a preset kept the preset's window on the GPU while the overlay
-    // said the file's. The pixels now match the file's own rendering (CPU reference, ±1).
+    // said the file's. The pixels now match the file's own rendering (CPU reference, ±1),
+    // Invert undone too.
+    harness.state_mut().viewer().read_back();
+    step_until(&mut harness, "the shown pixels", |app| {
+        app.viewer().shown_pixels().is_some()
+    });
     let file = lightbox::imaging::ImageFile::open(&input.join("IM011")).unwrap();
     let reference = lightbox::imaging::render_cpu(
         &file.frame(0).unwrap(),
@@ -2118,12 +2175,7 @@ fn a_multi_frame_file_becomes_a_stack_and_measurements_keep_their_frame() {
     let dir = tempfile::tempdir().unwrap();
     let data = lightbox::app::DataFolder::resolve(Some(dir.path())).unwrap();
     let services = lightbox::app::ArchiveServices::start(&data).unwrap();
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1366.0, 768.0))
-        .build_ui_state(
-            |ui, app: &mut LightboxApp| app.show(ui),
-            app(dir.path()).with_ingest(services.ingest.clone()),
-        );
+    let mut harness = on_gpu_harness(app(dir.path()).with_ingest(services.ingest.clone()));
     first_run(&mut harness);
     // A 10-frame clip (the corpus's emri_small) acquired at 40 ms a frame, as an ultrasound
     // cine says in Frame Time.
@@ -2259,12 +2311,7 @@ fn an_axial_slice_shows_as_a_reference_line_on_the_sagittal_series_beside_it() {
     }
     let imported = lightbox::import::import_paths(&services.ingest, &[input]);
     assert_eq!(imported.imported, 8, "{imported:?}");
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1366.0, 768.0))
-        .build_ui_state(
-            |ui, app: &mut LightboxApp| app.show(ui),
-            app(dir.path()).with_ingest(services.ingest.clone()),
-        );
+    let mut harness = on_gpu_harness(app(dir.path()).with_ingest(services.ingest.clone()));
     first_run(&mut harness);
     click(&mut harness, "Studies");
     harness
@@ -2330,12 +2377,7 @@ fn synchronised_scrolling_follows_slice_position_and_an_anchor_across_frames_of_
     }
     let imported = lightbox::import::import_paths(&services.ingest, &[input]);
     assert_eq!(imported.imported, 50, "{imported:?}");
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1366.0, 768.0))
-        .build_ui_state(
-            |ui, app: &mut LightboxApp| app.show(ui),
-            app(dir.path()).with_ingest(services.ingest.clone()),
-        );
+    let mut harness = on_gpu_harness(app(dir.path()).with_ingest(services.ingest.clone()));
     first_run(&mut harness);
     click(&mut harness, "Studies");
     harness

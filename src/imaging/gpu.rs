@@ -115,8 +115,12 @@ impl ShaderVariant {
     }
 }
 
-/// What a frame is drawn into (1:1 with the image) and read back from.
+/// Numbers each display target, so a window showing it knows when it was replaced.
+static NEXT_TARGET_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// What a frame is drawn into (1:1 with the image), shown from and read back from.
 struct Target {
+    id: u64,
     columns: u32,
     rows: u32,
     colour: bool,
@@ -132,6 +136,25 @@ pub struct GpuFrame {
     bind_group: wgpu::BindGroup,
     /// The uniform as last written; window changes start from it.
     pub params: GpuParams,
+}
+
+impl GpuFrame {
+    /// The target as egui samples it (an Rgba8Unorm view of the display levels).
+    pub fn display_view(&self) -> wgpu::TextureView {
+        self.target.display_view()
+    }
+
+    /// Which target this frame draws into (changes when the frame is replaced).
+    pub fn target_id(&self) -> u64 {
+        self.target.id
+    }
+}
+
+impl Target {
+    fn display_view(&self) -> wgpu::TextureView {
+        self.texture
+            .create_view(&wgpu::TextureViewDescriptor::default())
+    }
 }
 
 /// What differs from slice to slice of a series on the GPU: the stored-value offset of its
@@ -159,6 +182,8 @@ pub struct GpuSeries {
     uniform: wgpu::Buffer,
     target: Target,
     layers: Vec<Option<LayerParams>>,
+    /// The user's Invert, on top of each slice's own.
+    user_invert: bool,
 }
 
 /// Why a slice cannot join a series on the GPU (it is then shown frame by frame).
@@ -224,6 +249,17 @@ impl GpuRenderer {
             ..Default::default()
         }))
         .map_err(gpu_error)?;
+        Ok(GpuRenderer::on_device(device, queue, adapter_name))
+    }
+
+    /// A renderer on a device made elsewhere — the window's, so that an image drawn here is
+    /// shown by egui straight from its texture (no read back, no second upload). The device's
+    /// own limits apply: a series is split by its array-layer limit.
+    pub fn on_device(
+        device: wgpu::Device,
+        queue: wgpu::Queue,
+        adapter_name: String,
+    ) -> GpuRenderer {
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("grey.wgsl"),
             source: wgpu::ShaderSource::Wgsl(SHADER.into()),
@@ -296,7 +332,7 @@ impl GpuRenderer {
         ] {
             renderer.pipeline(variant);
         }
-        Ok(renderer)
+        renderer
     }
 
     /// The pipeline for one variant of the shader, built the first time it is needed.
@@ -504,7 +540,11 @@ impl GpuRenderer {
             sample_count: 1,
             dimension: wgpu::TextureDimension::D2,
             format: wgpu::TextureFormat::Rgba8Unorm,
-            usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+            usage: wgpu::TextureUsages::RENDER_ATTACHMENT
+                | wgpu::TextureUsages::COPY_SRC
+                | wgpu::TextureUsages::TEXTURE_BINDING,
+            // egui samples its textures as Rgba8Unorm display levels (no sRGB decode), so
+            // the window shows exactly the levels written here.
             view_formats: &[],
         });
         let padded_row_bytes = (columns * 4).div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT)
@@ -516,6 +556,7 @@ impl GpuRenderer {
             mapped_at_creation: false,
         });
         Target {
+            id: NEXT_TARGET_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             columns,
             rows,
             colour,
@@ -605,6 +646,7 @@ impl GpuRenderer {
             uniform,
             target: self.target(columns, rows, false),
             layers: vec![None; slices],
+            user_invert: false,
         })
     }
 
@@ -679,6 +721,32 @@ impl GpuRenderer {
         encoder
     }
 
+    /// Draws the frame into its target without waiting: what the window then shows from the
+    /// target ([`GpuFrame::display_view`]); the queue keeps the draw before the window's.
+    pub fn draw_on_gpu(&self, frame: &GpuFrame) {
+        self.queue.submit([self
+            .encode_draw(&frame.target, &frame.bind_group, &frame.params)
+            .finish()]);
+    }
+
+    /// Reads back what the frame's target holds (the last draw).
+    pub fn read_back(&self, frame: &GpuFrame) -> Result<RenderedImage, ImagingError> {
+        self.read_back_target(
+            &frame.target,
+            self.device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("read back"),
+                }),
+        )
+    }
+
+    /// Inverts the display (the user's Invert, on top of MONOCHROME1's): a uniform write.
+    pub fn set_invert(&self, frame: &mut GpuFrame, invert: bool) {
+        frame.params.invert = u32::from(invert);
+        self.queue
+            .write_buffer(&frame.uniform, 0, &frame.params.bytes());
+    }
+
     /// Draws the frame into its target and reads the pixels back.
     pub fn draw(&self, frame: &GpuFrame) -> Result<RenderedImage, ImagingError> {
         self.draw_and_read_back(&frame.target, &frame.bind_group, &frame.params)
@@ -690,7 +758,16 @@ impl GpuRenderer {
         bind_group: &wgpu::BindGroup,
         params: &GpuParams,
     ) -> Result<RenderedImage, ImagingError> {
-        let mut encoder = self.encode_draw(frame, bind_group, params);
+        let encoder = self.encode_draw(frame, bind_group, params);
+        self.read_back_target(frame, encoder)
+    }
+
+    /// Copies the target into its read-back buffer after what `encoder` holds, and maps it.
+    fn read_back_target(
+        &self,
+        frame: &Target,
+        mut encoder: wgpu::CommandEncoder,
+    ) -> Result<RenderedImage, ImagingError> {
         encoder.copy_texture_to_buffer(
             frame.texture.as_image_copy(),
             wgpu::TexelCopyBufferInfo {
@@ -890,7 +967,7 @@ impl GpuSeries {
             center: w.center as f32,
             width: w.width as f32,
             voi_full_scale: 1.0,
-            invert: u32::from(layer.invert),
+            invert: u32::from(layer.invert != self.user_invert),
             layer: (index % per) as u32,
             image_per_output: [1.0, 1.0],
             ..GpuParams::default()
@@ -910,6 +987,47 @@ impl GpuSeries {
     ) -> Result<RenderedImage, ImagingError> {
         let (bind_group, params) = self.select(renderer, index, window)?;
         renderer.draw_and_read_back(&self.target, bind_group, &params)
+    }
+
+    /// Inverts the display of every slice (the user's Invert) from the next draw.
+    pub fn set_user_invert(&mut self, invert: bool) {
+        self.user_invert = invert;
+    }
+
+    /// Draws slice `index` into the target without waiting (the window shows it from there).
+    pub fn draw_on_gpu(
+        &self,
+        renderer: &GpuRenderer,
+        index: usize,
+        window: Option<(super::Window, VoiFunction)>,
+    ) -> Result<(), ImagingError> {
+        let (bind_group, params) = self.select(renderer, index, window)?;
+        renderer.queue.submit([renderer
+            .encode_draw(&self.target, bind_group, &params)
+            .finish()]);
+        Ok(())
+    }
+
+    /// Reads back what the target holds (the last draw).
+    pub fn read_back(&self, renderer: &GpuRenderer) -> Result<RenderedImage, ImagingError> {
+        renderer.read_back_target(
+            &self.target,
+            renderer
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("read back"),
+                }),
+        )
+    }
+
+    /// The target as egui samples it.
+    pub fn display_view(&self) -> wgpu::TextureView {
+        self.target.display_view()
+    }
+
+    /// Which target the series draws into.
+    pub fn target_id(&self) -> u64 {
+        self.target.id
     }
 
     /// Draws slice `index` and waits for the GPU, without reading back (benchmarks).

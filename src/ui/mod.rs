@@ -187,7 +187,10 @@ pub fn run_desktop(data: DataFolder) -> anyhow::Result<()> {
             if let Ok(mut guard) = repaint.lock() {
                 *guard = Some(cc.egui_ctx.clone());
             }
-            let app = LightboxApp::new(store, receiver, status)?;
+            let mut app = LightboxApp::new(store, receiver, status)?;
+            if let Some(screen) = cc.wgpu_render_state.clone() {
+                app = app.with_render_state(screen);
+            }
             Ok(Box::new(match ingest {
                 Some(ingest) => app.with_ingest(ingest),
                 None => app,

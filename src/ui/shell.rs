@@ -600,6 +600,14 @@ impl LightboxApp {
     }
 }
 
+impl LightboxApp {
+    /// The window's GPU (eframe's wgpu render state): the viewer draws images there.
+    pub fn with_render_state(mut self, screen: eframe::egui_wgpu::RenderState) -> LightboxApp {
+        self.viewer.set_render_state(screen);
+        self
+    }
+}
+
 impl eframe::App for LightboxApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.show(ui);

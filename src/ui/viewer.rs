@@ -14,6 +14,9 @@ use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::time::Instant;
 
+use eframe::egui_wgpu;
+use eframe::egui_wgpu::wgpu;
+
 use crate::archive::ingest::Ingest;
 use crate::imaging::geometry::ImagePlane;
 use crate::imaging::gpu::{GpuFrame, GpuRenderer, GpuSeries};
@@ -72,14 +75,30 @@ enum RenderRequest {
         index: usize,
         /// +1 scrolling down the stack, -1 up: the background load goes that way first.
         direction: i64,
+        /// The user's Invert (drawn by the render thread, on the GPU where there is one).
+        invert: bool,
     },
+    /// The pixels of the image last drawn (Export PNG, tests): an image shown straight from
+    /// the GPU has none on the CPU until asked.
+    ReadBack { generation: u64 },
     /// A series' first image, small.
     Thumbnail { series: String, path: PathBuf },
 }
 
+/// Where a drawn image is: pixels on the CPU (to upload as a texture), or already in a texture
+/// egui shows (the window's GPU drew it).
+enum ShownPixels {
+    Cpu(RenderedImage),
+    OnScreen {
+        texture: egui::TextureId,
+        columns: u32,
+        rows: u32,
+    },
+}
+
 /// A rendered image and what the overlay says about it.
 struct Shown {
-    image: RenderedImage,
+    image: ShownPixels,
     window: Option<Window>,
     spacing: String,
     /// The file's calibration (Pixel Spacing or what stands in for it).
@@ -119,6 +138,11 @@ enum RenderAnswer {
         generation: u64,
         values: Option<Arc<ModalityValues>>,
     },
+    /// The pixels asked for by a read back.
+    Pixels {
+        generation: u64,
+        result: Result<RenderedImage, String>,
+    },
     /// How far the background load of the series onto the GPU is.
     SeriesLoad {
         loaded: usize,
@@ -133,21 +157,41 @@ enum RenderAnswer {
 
 /// The render thread: owns the GPU device and the frame on it.
 struct RenderWorker {
-    requests: SyncSender<RenderRequest>,
+    /// None only while dropping (the thread sees the channel close and stops).
+    requests: Option<SyncSender<RenderRequest>>,
     answers: Receiver<RenderAnswer>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for RenderWorker {
+    /// Stops the render thread and waits for it (at most one batch of the background load):
+    /// a thread still drawing while the process exits can crash in the GPU driver's teardown.
+    fn drop(&mut self) {
+        drop(self.requests.take());
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            tracing::error!("the viewer's render thread panicked");
+        }
+    }
 }
 
 impl RenderWorker {
-    fn start(wake: egui::Context, budget_bytes: usize) -> Option<RenderWorker> {
+    fn start(
+        wake: egui::Context,
+        budget_bytes: usize,
+        screen: Option<egui_wgpu::RenderState>,
+    ) -> Option<RenderWorker> {
         let (request_tx, request_rx) = mpsc::sync_channel::<RenderRequest>(REQUEST_QUEUE);
         let (answer_tx, answer_rx) = mpsc::channel();
         let spawned = std::thread::Builder::new()
             .name("viewer-render".into())
-            .spawn(move || render_loop(request_rx, answer_tx, wake, budget_bytes));
+            .spawn(move || render_loop(request_rx, answer_tx, wake, budget_bytes, screen));
         match spawned {
-            Ok(_) => Some(RenderWorker {
-                requests: request_tx,
+            Ok(thread) => Some(RenderWorker {
+                requests: Some(request_tx),
                 answers: answer_rx,
+                thread: Some(thread),
             }),
             Err(e) => {
                 tracing::error!(error = %e, "the viewer's render thread could not start");
@@ -175,6 +219,9 @@ struct SliceFacts {
     modality_values_exist: bool,
     /// The rate a multi-frame file asks to be played at (cine).
     frames_per_second: Option<f64>,
+    /// Its size.
+    columns: u32,
+    rows: u32,
 }
 
 /// One image decoded with what display and measurement need (kept in the frame cache).
@@ -279,6 +326,8 @@ fn decode((path, index): &ImageKey, with_values: bool) -> Result<Decoded, String
             position,
             modality_values_exist: grey,
             frames_per_second: file.frames_per_second(),
+            columns: frame.columns,
+            rows: frame.rows,
         },
         values,
         frame,
@@ -444,19 +493,97 @@ impl SeriesOnGpu {
     }
 }
 
+/// The window's GPU, when the viewer draws on it: the pane's one egui texture, pointed at
+/// whichever target the render thread draws into.
+struct OnScreen {
+    renderer: Arc<egui::mutex::RwLock<egui_wgpu::Renderer>>,
+    device: wgpu::Device,
+    /// The texture egui shows and the target it points at now.
+    texture: Option<(egui::TextureId, u64)>,
+}
+
+impl OnScreen {
+    /// The egui texture showing target `target_id` (registered once, re-pointed when the
+    /// target changes: the id the window paints stays the same).
+    fn texture_for(
+        &mut self,
+        target_id: u64,
+        view: impl FnOnce() -> wgpu::TextureView,
+    ) -> egui::TextureId {
+        match self.texture {
+            Some((id, shown)) if shown == target_id => id,
+            Some((id, _)) => {
+                self.renderer.write().update_egui_texture_from_wgpu_texture(
+                    &self.device,
+                    &view(),
+                    wgpu::FilterMode::Linear,
+                    id,
+                );
+                self.texture = Some((id, target_id));
+                id
+            }
+            None => {
+                let id = self.renderer.write().register_native_texture(
+                    &self.device,
+                    &view(),
+                    wgpu::FilterMode::Linear,
+                );
+                self.texture = Some((id, target_id));
+                id
+            }
+        }
+    }
+}
+
+impl Drop for OnScreen {
+    fn drop(&mut self) {
+        if let Some((id, _)) = self.texture {
+            self.renderer.write().free_texture(&id);
+        }
+    }
+}
+
+/// Which target holds the image last drawn (what a read back reads).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LastDrawn {
+    Nothing,
+    Series,
+    Frame,
+    /// Drawn on the CPU: the pixels went with the answer.
+    Cpu,
+}
+
 fn render_loop(
     requests: Receiver<RenderRequest>,
     answers: mpsc::Sender<RenderAnswer>,
     wake: egui::Context,
     budget_bytes: usize,
+    screen: Option<egui_wgpu::RenderState>,
 ) {
-    let gpu = match GpuRenderer::new() {
-        Ok(g) => Some(g),
-        Err(e) => {
-            tracing::warn!(error = %e, "no GPU adapter; the viewer renders on the CPU");
-            None
-        }
+    // On the window's device where there is one (images go straight to the screen), else on a
+    // device of our own (read back, uploaded by egui), else on the CPU.
+    let (gpu, mut on_screen) = match screen {
+        Some(state) => (
+            Some(GpuRenderer::on_device(
+                state.device.clone(),
+                state.queue.clone(),
+                state.adapter.get_info().name,
+            )),
+            Some(OnScreen {
+                renderer: state.renderer.clone(),
+                device: state.device.clone(),
+                texture: None,
+            }),
+        ),
+        None => match GpuRenderer::new() {
+            Ok(g) => (Some(g), None),
+            Err(e) => {
+                tracing::warn!(error = %e, "no GPU adapter; the viewer renders on the CPU");
+                (None, None)
+            }
+        },
     };
+    let mut last_drawn = LastDrawn::Nothing;
     let backend = gpu
         .as_ref()
         .map(|g| format!("GPU: {}", g.adapter_name))
@@ -487,7 +614,7 @@ fn render_loop(
         };
         let mut prefetch = Vec::new();
         if let Some(first) = first {
-            // Take everything waiting: thumbnails in order, only the newest image.
+            // Take everything waiting: thumbnails and read backs in order, only the newest image.
             let mut image = None;
             let mut thumbnails = Vec::new();
             let waiting: Vec<RenderRequest> =
@@ -506,6 +633,7 @@ fn render_loop(
                 series: keys,
                 index,
                 direction,
+                invert,
             }) = image
             {
                 if series.as_ref().is_none_or(|s| s.keys != keys) {
@@ -515,12 +643,20 @@ fn render_loop(
                     s.position = index;
                     s.direction = direction;
                 }
-                let result = match (gpu.as_ref(), series.as_ref()) {
-                    (Some(g), Some(s)) if s.keys.get(index) == Some(&key) => {
-                        from_series(g, s, index, &mut cache, window)
-                    }
+                let result = match (gpu.as_ref(), series.as_mut()) {
+                    (Some(g), Some(s)) if s.keys.get(index) == Some(&key) => from_series(
+                        g,
+                        s,
+                        index,
+                        &mut cache,
+                        (window, invert),
+                        on_screen.as_mut(),
+                    ),
                     _ => None,
                 };
+                if matches!(result, Some(Ok(_))) {
+                    last_drawn = LastDrawn::Series;
+                }
                 let result = match result {
                     Some(Ok((shown, values_missing))) => {
                         values_wanted = values_missing.then(|| (generation, key.clone()));
@@ -529,7 +665,23 @@ fn render_loop(
                     Some(Err(e)) => Err(e),
                     None => {
                         values_wanted = None;
-                        render_image(gpu.as_ref(), &mut resident, &mut cache, key, window)
+                        let shown = render_image(
+                            gpu.as_ref(),
+                            &mut resident,
+                            &mut cache,
+                            key,
+                            (window, invert),
+                            on_screen.as_mut(),
+                        );
+                        last_drawn = match &shown {
+                            Ok(Shown {
+                                image: ShownPixels::Cpu(_),
+                                ..
+                            }) => LastDrawn::Cpu,
+                            Ok(_) => LastDrawn::Frame,
+                            Err(_) => last_drawn,
+                        };
+                        shown
                     }
                 };
                 let _ = answers.send(RenderAnswer::Image {
@@ -542,6 +694,12 @@ fn render_loop(
                 prefetch = ahead;
             }
             for t in thumbnails {
+                if let RenderRequest::ReadBack { generation } = t {
+                    let result = read_back(gpu.as_ref(), last_drawn, series.as_ref(), &resident);
+                    let _ = answers.send(RenderAnswer::Pixels { generation, result });
+                    wake.request_repaint();
+                    continue;
+                }
                 if let RenderRequest::Thumbnail { series, path } = t {
                     let result = ImageFile::open(&path)
                         .and_then(|f| f.frame(0))
@@ -566,9 +724,13 @@ fn render_loop(
         }
         // Decode ahead of the scroll while nothing else is asked (slices not on the GPU).
         for key in prefetch {
-            if let Ok(next) = requests.try_recv() {
-                pending.push_back(next);
-                break;
+            match requests.try_recv() {
+                Ok(next) => {
+                    pending.push_back(next);
+                    break;
+                }
+                Err(mpsc::TryRecvError::Disconnected) => return,
+                Err(mpsc::TryRecvError::Empty) => {}
             }
             let on_gpu = series.as_ref().is_some_and(|s| {
                 s.gpu.as_ref().is_some_and(|g| {
@@ -599,8 +761,11 @@ fn render_loop(
                     wake.request_repaint();
                     since_report = 0;
                 }
-                if let Ok(next) = requests.try_recv() {
-                    pending.push_back(next);
+                match requests.try_recv() {
+                    Ok(next) => pending.push_back(next),
+                    // The pane is gone: stop loading its series.
+                    Err(mpsc::TryRecvError::Disconnected) => return,
+                    Err(mpsc::TryRecvError::Empty) => {}
                 }
             }
             if since_report > 0 {
@@ -615,21 +780,30 @@ fn render_loop(
 /// its modality values still need decoding. None when the slice is not on the GPU.
 fn from_series(
     g: &GpuRenderer,
-    s: &SeriesOnGpu,
+    s: &mut SeriesOnGpu,
     index: usize,
     cache: &mut Cache,
-    window: Option<Window>,
+    (window, invert): (Option<Window>, bool),
+    on_screen: Option<&mut OnScreen>,
 ) -> Option<Result<(Shown, bool), String>> {
-    let gpu = s.gpu.as_ref().filter(|gpu| gpu.is_loaded(index))?;
     let facts = s.facts.get(index)?.clone()?;
     let key = s.keys.get(index)?.clone();
-    let image = match gpu.draw(
-        g,
-        index,
-        window.map(|w| (w, imaging::grey::VoiFunction::Linear)),
-    ) {
-        Ok(image) => image,
-        Err(e) => return Some(Err(e.to_string())),
+    let gpu = s.gpu.as_mut().filter(|gpu| gpu.is_loaded(index))?;
+    gpu.set_user_invert(invert);
+    let voi = window.map(|w| (w, imaging::grey::VoiFunction::Linear));
+    let image = match on_screen {
+        Some(screen) => match gpu.draw_on_gpu(g, index, voi) {
+            Ok(()) => ShownPixels::OnScreen {
+                texture: screen.texture_for(gpu.target_id(), || gpu.display_view()),
+                columns: facts.columns,
+                rows: facts.rows,
+            },
+            Err(e) => return Some(Err(e.to_string())),
+        },
+        None => match gpu.draw(g, index, voi) {
+            Ok(image) => ShownPixels::Cpu(image),
+            Err(e) => return Some(Err(e.to_string())),
+        },
     };
     let values = cache.get(&key).and_then(|d| d.values.clone());
     let values_missing = values.is_none() && facts.modality_values_exist;
@@ -639,9 +813,33 @@ fn from_series(
     )))
 }
 
+/// Reads back the image last drawn on the GPU (Export PNG, tests).
+fn read_back(
+    gpu: Option<&GpuRenderer>,
+    last_drawn: LastDrawn,
+    series: Option<&SeriesOnGpu>,
+    resident: &Option<Resident>,
+) -> Result<RenderedImage, String> {
+    let g = gpu.ok_or("no GPU drew the image")?;
+    match last_drawn {
+        LastDrawn::Series => series
+            .and_then(|s| s.gpu.as_ref())
+            .ok_or("the series is no longer on the GPU")?
+            .read_back(g)
+            .map_err(|e| e.to_string()),
+        LastDrawn::Frame => resident
+            .as_ref()
+            .and_then(|r| r.gpu.as_ref())
+            .map(|f| g.read_back(f))
+            .ok_or("the image is no longer on the GPU")?
+            .map_err(|e| e.to_string()),
+        LastDrawn::Cpu | LastDrawn::Nothing => Err("nothing drawn on the GPU".into()),
+    }
+}
+
 /// The answer for one image: the pixels and what the overlay and measurements need.
 fn shown(
-    image: RenderedImage,
+    image: ShownPixels,
     window: Option<Window>,
     facts: &SliceFacts,
     values: Option<Arc<ModalityValues>>,
@@ -668,7 +866,8 @@ fn render_image(
     resident: &mut Option<Resident>,
     cache: &mut Cache,
     key: ImageKey,
-    window: Option<Window>,
+    (window, invert): (Option<Window>, bool),
+    on_screen: Option<&mut OnScreen>,
 ) -> Result<Shown, String> {
     if resident.as_ref().is_none_or(|r| r.key != key) {
         let decoded = cached(cache, &key)?;
@@ -700,15 +899,34 @@ fn render_image(
                 (None, Some(params)) => g.restore_params(frame, params),
                 (None, None) => {}
             }
-            g.draw(frame).map_err(|e| e.to_string())?
+            // The file's own inversion (MONOCHROME1), turned over again by the user's.
+            let file_invert = r.file_params.is_some_and(|p| p.invert == 1);
+            g.set_invert(frame, file_invert != invert);
+            match on_screen {
+                Some(screen) => {
+                    g.draw_on_gpu(frame);
+                    ShownPixels::OnScreen {
+                        texture: screen.texture_for(frame.target_id(), || frame.display_view()),
+                        columns: d.frame.columns,
+                        rows: d.frame.rows,
+                    }
+                }
+                None => ShownPixels::Cpu(g.draw(frame).map_err(|e| e.to_string())?),
+            }
         }
-        _ => imaging::render_cpu(
-            &d.frame,
-            &RenderOptions {
-                window,
-                overlays: false,
-            },
-        ),
+        _ => {
+            let mut image = imaging::render_cpu(
+                &d.frame,
+                &RenderOptions {
+                    window,
+                    overlays: false,
+                },
+            );
+            if invert {
+                image.pixels.iter_mut().for_each(|v| *v = 255 - *v);
+            }
+            ShownPixels::Cpu(image)
+        }
     };
     Ok(shown(
         image,
@@ -755,19 +973,29 @@ fn shrink(image: &RenderedImage, max_px: u32) -> RenderedImage {
     }
 }
 
-fn colour_image(image: &RenderedImage, inverted: bool) -> egui::ColorImage {
+fn colour_image(image: &RenderedImage) -> egui::ColorImage {
     let size = [image.columns as usize, image.rows as usize];
-    let inverted_pixels;
-    let pixels = if inverted {
-        inverted_pixels = image.pixels.iter().map(|v| 255 - v).collect::<Vec<u8>>();
-        &inverted_pixels
-    } else {
-        &image.pixels
-    };
     if image.channels == 3 {
-        egui::ColorImage::from_rgb(size, pixels)
+        egui::ColorImage::from_rgb(size, &image.pixels)
     } else {
-        egui::ColorImage::from_gray(size, pixels)
+        egui::ColorImage::from_gray(size, &image.pixels)
+    }
+}
+
+/// The texture the shown image is painted from.
+enum ShownTexture {
+    /// Uploaded by egui from pixels read back (or drawn on the CPU).
+    Uploaded(egui::TextureHandle),
+    /// The render thread's target on the window's GPU.
+    OnGpu(egui::TextureId),
+}
+
+impl ShownTexture {
+    fn id(&self) -> egui::TextureId {
+        match self {
+            ShownTexture::Uploaded(t) => t.id(),
+            ShownTexture::OnGpu(id) => *id,
+        }
     }
 }
 
@@ -872,7 +1100,7 @@ pub struct Pane {
     image_index: usize,
     worker: Option<RenderWorker>,
     generation: u64,
-    shown: Option<(u64, egui::TextureHandle, [usize; 2])>,
+    shown: Option<(u64, ShownTexture, [usize; 2])>,
     shown_window: Option<Window>,
     window: Option<Window>,
     spacing: String,
@@ -910,8 +1138,13 @@ pub struct Pane {
     quarter_turns: u8,
     flipped: bool,
     inverted: bool,
-    /// The last rendered image (texture source, PNG export).
-    last_image: Option<Arc<RenderedImage>>,
+    /// The pixels of an image drawn (PNG export, tests) and the request they answer: with
+    /// each answer when drawn on the CPU or read back, on request when shown from the GPU.
+    last_image: Option<(u64, Arc<RenderedImage>)>,
+    /// Export PNG waits for a read back of the shown image.
+    export_pending: bool,
+    /// The read back arrived: export on the next frame (with the store at hand).
+    export_wanted: bool,
     /// The shown image's modality.
     modality: String,
     /// The study's key images: (SOP Instance UID, frame).
@@ -1019,10 +1252,20 @@ impl Pane {
         &self.key_images
     }
 
-    /// The pixels last rendered for the current request (tests compare them).
+    /// The pixels last rendered for the current request (tests compare them; after
+    /// [`Pane::read_back`] when the image was shown from the GPU).
     pub fn shown_pixels(&self) -> Option<&[u8]> {
         self.shown_size()?;
-        self.last_image.as_ref().map(|i| i.pixels.as_slice())
+        self.last_image
+            .as_ref()
+            .filter(|(g, _)| *g == self.generation)
+            .map(|(_, i)| i.pixels.as_slice())
+    }
+
+    /// Asks the render thread for the pixels of the shown image (drawn on the GPU).
+    pub fn read_back(&mut self) {
+        let generation = self.generation;
+        self.send(RenderRequest::ReadBack { generation });
     }
 
     /// Where the image is on screen, once drawn (tests aim at it).
@@ -1156,7 +1399,10 @@ impl Pane {
         let Some(worker) = &self.worker else {
             return;
         };
-        match worker.requests.try_send(request) {
+        let Some(requests) = &worker.requests else {
+            return;
+        };
+        match requests.try_send(request) {
             Ok(()) | Err(TrySendError::Full(_)) => {}
             Err(TrySendError::Disconnected(_)) => {
                 tracing::error!("the viewer's render thread stopped");
@@ -1190,6 +1436,7 @@ impl Pane {
             series,
             index: self.image_index,
             direction: self.scroll_direction,
+            invert: self.inverted,
         };
         self.send(request);
     }
@@ -1257,14 +1504,26 @@ impl Pane {
                     self.cache_bytes = cache_bytes;
                     match result {
                         Ok(shown) => {
-                            let size = [shown.image.columns as usize, shown.image.rows as usize];
-                            let image = Arc::new(shown.image);
-                            let texture = ctx.load_texture(
-                                "viewer-image",
-                                colour_image(&image, self.inverted),
-                                egui::TextureOptions::LINEAR,
-                            );
-                            self.last_image = Some(image);
+                            let (texture, size) = match shown.image {
+                                ShownPixels::Cpu(image) => {
+                                    let size = [image.columns as usize, image.rows as usize];
+                                    let texture = ctx.load_texture(
+                                        "viewer-image",
+                                        colour_image(&image),
+                                        egui::TextureOptions::LINEAR,
+                                    );
+                                    self.last_image = Some((generation, Arc::new(image)));
+                                    (ShownTexture::Uploaded(texture), size)
+                                }
+                                ShownPixels::OnScreen {
+                                    texture,
+                                    columns,
+                                    rows,
+                                } => (
+                                    ShownTexture::OnGpu(texture),
+                                    [columns as usize, rows as usize],
+                                ),
+                            };
                             self.modality = shown.modality;
                             self.orientation = shown.orientation;
                             self.expand_frames(&shown.key, shown.frame_count);
@@ -1285,6 +1544,20 @@ impl Pane {
                         }
                     }
                 }
+                RenderAnswer::Pixels { generation, result } => match result {
+                    Ok(image) => {
+                        self.last_image = Some((generation, Arc::new(image)));
+                        if self.export_pending && generation == self.generation {
+                            self.export_pending = false;
+                            self.export_wanted = true;
+                        }
+                    }
+                    Err(e) => {
+                        self.export_pending = false;
+                        tracing::warn!(error = %e, "the shown image could not be read back");
+                        self.message = Some((false, format!("The view cannot be saved: {e}.")));
+                    }
+                },
                 RenderAnswer::Values { generation, values } => {
                     if generation == self.values_generation {
                         self.values = values;
@@ -1308,7 +1581,7 @@ impl Pane {
                     Ok(image) => {
                         let texture = ctx.load_texture(
                             format!("thumb-{series}"),
-                            colour_image(&image, false),
+                            colour_image(&image),
                             egui::TextureOptions::LINEAR,
                         );
                         self.thumbnails.insert(series, texture);
@@ -1322,7 +1595,14 @@ impl Pane {
     /// Draws the screen.
     /// Starts the render thread, takes its answers and the import's progress, and asks for
     /// what needs drawing; every frame, for every pane.
-    pub(super) fn tick(&mut self, ui: &mut egui::Ui, store: &Store) {
+    /// `screen` is the window's GPU: the render thread draws there, and egui shows its
+    /// target as is (None: a device of its own, images read back and uploaded).
+    pub(super) fn tick(
+        &mut self,
+        ui: &mut egui::Ui,
+        store: &Store,
+        screen: Option<&egui_wgpu::RenderState>,
+    ) {
         if self.worker.is_none() {
             let budget_mib = store
                 .setting(crate::viewing::CACHE_SETTING)
@@ -1330,7 +1610,7 @@ impl Pane {
                 .flatten()
                 .and_then(|v| v.parse::<usize>().ok())
                 .unwrap_or(crate::viewing::DEFAULT_CACHE_MIB);
-            self.worker = RenderWorker::start(ui.ctx().clone(), budget_mib << 20);
+            self.worker = RenderWorker::start(ui.ctx().clone(), budget_mib << 20, screen.cloned());
         }
         self.take_answers(ui.ctx());
         self.poll_import(ui, store);
@@ -1479,10 +1759,7 @@ impl Pane {
                 self.quarter_turns = 0;
                 self.flipped = false;
                 self.message = None;
-                if self.inverted {
-                    self.inverted = false;
-                    self.retexture(ui.ctx());
-                }
+                self.inverted = false;
                 self.needs_render = true;
             }
             if ui
@@ -1501,7 +1778,7 @@ impl Pane {
             }
             if ui.selectable_label(self.inverted, "Invert").clicked() {
                 self.inverted = !self.inverted;
-                self.retexture(ui.ctx());
+                self.needs_render = true;
             }
             if self
                 .presets
@@ -1537,9 +1814,21 @@ impl Pane {
                     });
             }
             if ui
-                .add_enabled(self.last_image.is_some(), egui::Button::new("Export PNG"))
+                .add_enabled(
+                    self.shown_size().is_some() && !self.export_pending,
+                    egui::Button::new("Export PNG"),
+                )
                 .clicked()
             {
+                if self.shown_pixels().is_some() {
+                    self.export_png(store);
+                } else {
+                    // Shown straight from the GPU: read it back first.
+                    self.export_pending = true;
+                    self.read_back();
+                }
+            }
+            if std::mem::take(&mut self.export_wanted) {
                 self.export_png(store);
             }
             if ui.selectable_label(self.magnifier, "Magnifier").clicked() {
@@ -2631,21 +2920,9 @@ impl Pane {
         })
     }
 
-    /// Re-creates the texture (after Invert) from the last rendered image.
-    fn retexture(&mut self, ctx: &egui::Context) {
-        if let (Some(image), Some((generation, _, size))) = (&self.last_image, &self.shown) {
-            let texture = ctx.load_texture(
-                "viewer-image",
-                colour_image(image, self.inverted),
-                egui::TextureOptions::LINEAR,
-            );
-            self.shown = Some((*generation, texture, *size));
-        }
-    }
-
     /// Saves the view (as rendered, turned and inverted as on screen) as a PNG in exports.
     fn export_png(&mut self, store: &Store) {
-        let (Some(image), Some(t)) = (&self.last_image, self.transform()) else {
+        let (Some((_, image)), Some(t)) = (&self.last_image, self.transform()) else {
             return;
         };
         let (w, h) = t.display_size();
@@ -2662,9 +2939,8 @@ impl Pane {
                     image.pixels.get(from..from + channels),
                     pixels.get_mut(to..to + channels),
                 ) {
-                    for (d, s) in dst.iter_mut().zip(src) {
-                        *d = if self.inverted { 255 - s } else { *s };
-                    }
+                    // Inverted already, where the user asked, by the render thread.
+                    dst.copy_from_slice(src);
                 }
             }
         }

@@ -36,6 +36,8 @@ pub struct ViewerScreen {
     /// Each pane's slice location (mm) when the user anchored synchronised scrolling: stacks
     /// in different frames of reference (a prior) then follow by distance from there.
     sync_anchor: Option<Vec<Option<f64>>>,
+    /// The window's GPU (eframe's wgpu device), for the panes to draw on.
+    screen: Option<eframe::egui_wgpu::RenderState>,
     protocol_name: String,
     message: Option<(bool, String)>,
     /// Priors being fetched from the prior nodes: the exam's accession and the answer.
@@ -61,6 +63,7 @@ impl Default for ViewerScreen {
             protocol_names: Vec::new(),
             positions: vec![0],
             sync_anchor: None,
+            screen: None,
             protocol_name: String::new(),
             message: None,
             prior_fetch: None,
@@ -387,6 +390,18 @@ impl ViewerScreen {
         self.active().cine_fps()
     }
 
+    /// Draws images on the window's GPU: panes started from now on render there and egui shows
+    /// their targets directly (no read back, no upload).
+    pub fn set_render_state(&mut self, screen: eframe::egui_wgpu::RenderState) {
+        self.screen = Some(screen);
+    }
+
+    /// Asks the active pane's render thread for the shown image's pixels (tests of images
+    /// shown straight from the GPU).
+    pub fn read_back(&mut self) {
+        self.active_mut().read_back();
+    }
+
     /// Each pane's series load onto the GPU: (slices loaded, slices).
     pub fn panes_loaded(&self) -> Vec<(usize, usize)> {
         self.panes.iter().map(Pane::series_loaded).collect()
@@ -400,7 +415,7 @@ impl ViewerScreen {
     /// Draws the screen.
     pub fn show(&mut self, ui: &mut egui::Ui, store: &Store, actor: &Actor) {
         for p in &mut self.panes {
-            p.tick(ui, store);
+            p.tick(ui, store, self.screen.as_ref());
         }
         self.poll_prior_fetch(ui, store, actor);
         self.active_mut().show_toolbar(ui, store);
