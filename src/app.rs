@@ -135,12 +135,11 @@ pub fn validate_setting(key: &str, value: &str) -> anyhow::Result<()> {
             }
         }
         crate::viewing::CACHE_SETTING => {
-            let n: usize = value
-                .parse()
-                .map_err(|_| anyhow::anyhow!("{key} is a whole number of MiB"))?;
-            if !(64..=65_536).contains(&n) {
-                anyhow::bail!("{key} must be between 64 and 65536 MiB");
-            }
+            crate::viewing::parse_cache_mib(value).map_err(|e| anyhow::anyhow!("{key}: {e}"))?;
+        }
+        crate::viewing::overlay::OVERLAY_SETTING => {
+            crate::viewing::overlay::check_fields(value)
+                .map_err(|e| anyhow::anyhow!("{key}: {e}"))?;
         }
         crate::viewing::presets::WINDOW_PRESETS_SETTING => {
             crate::viewing::presets::parse_presets(value).map_err(anyhow::Error::msg)?;

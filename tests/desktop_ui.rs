@@ -40,6 +40,21 @@ fn type_into(harness: &mut Harness<'_, LightboxApp>, label: &str, text: &str) {
     settle(harness);
 }
 
+/// Empties a text field (as a user selects all and deletes), then types into it.
+fn retype_into(harness: &mut Harness<'_, LightboxApp>, label: &str, text: &str) {
+    harness
+        .get_by_role_and_label(Role::TextInput, label)
+        .click();
+    settle(harness);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.key_press(egui::Key::Backspace);
+    settle(harness);
+    harness
+        .get_by_role_and_label(Role::TextInput, label)
+        .type_text(text);
+    settle(harness);
+}
+
 fn click(harness: &mut Harness<'_, LightboxApp>, label: &str) {
     harness.get_by_label(label).click();
     settle(harness);
@@ -946,6 +961,67 @@ fn the_administrator_sets_up_the_practice_echoes_a_dcmtk_node_and_reads_the_audi
             .is_some()
     );
     drop(listener);
+
+    // Viewer: image memory checked before it is stored, prior nodes must exist, the corner
+    // overlay without the patient line and the zoom (a shared reading room).
+    click(&mut harness, "Viewing");
+    type_into(&mut harness, "Image memory per viewport (MiB)", "lots");
+    click(&mut harness, "Save viewer settings");
+    assert!(
+        harness
+            .query_by_label_contains("whole number of MiB")
+            .is_some()
+    );
+    retype_into(&mut harness, "Image memory per viewport (MiB)", "512");
+    type_into(
+        &mut harness,
+        "Prior nodes (names, comma-separated)",
+        "archive-two",
+    );
+    click(&mut harness, "Save viewer settings");
+    assert!(
+        harness
+            .query_by_label_contains("no DICOM node is named archive-two")
+            .is_some()
+    );
+    retype_into(
+        &mut harness,
+        "Prior nodes (names, comma-separated)",
+        "workstation",
+    );
+    click(&mut harness, "Patient and study");
+    click(&mut harness, "Zoom");
+    click(&mut harness, "Save viewer settings");
+    assert!(
+        harness.query_by_label("Viewer settings saved.").is_some(),
+        "{:?}",
+        harness
+            .query_all_by_label_contains("saved")
+            .map(|n| format!("{n:?}"))
+            .collect::<Vec<_>>()
+    );
+    harness.snapshot_options(
+        "settings_viewing",
+        &SnapshotOptions::new().max_failed_pixels(50),
+    );
+    assert_eq!(
+        store.setting("viewer.cache_mib").unwrap().as_deref(),
+        Some("512")
+    );
+    assert_eq!(
+        store.setting("viewer.prior_nodes").unwrap().as_deref(),
+        Some("workstation")
+    );
+    assert_eq!(
+        lightbox::viewing::overlay::overlay_fields(&store),
+        vec![
+            lightbox::viewing::overlay::OverlayField::Series,
+            lightbox::viewing::overlay::OverlayField::Image,
+            lightbox::viewing::overlay::OverlayField::Position,
+            lightbox::viewing::overlay::OverlayField::Window,
+            lightbox::viewing::overlay::OverlayField::Spacing,
+        ]
+    );
 
     // Users: a front-desk account, then disabled; it can no longer sign in.
     click(&mut harness, "Users");
@@ -2177,6 +2253,14 @@ fn a_multi_frame_file_becomes_a_stack_and_measurements_keep_their_frame() {
     let services = lightbox::app::ArchiveServices::start(&data).unwrap();
     let mut harness = on_gpu_harness(app(dir.path()).with_ingest(services.ingest.clone()));
     first_run(&mut harness);
+    // The practice shows no patient line in the corner (a shared reading room).
+    Store::open(&dir.path().join("lightbox.sqlite"))
+        .unwrap()
+        .set_setting(
+            "viewer.overlay",
+            "series, image, position, window, zoom, spacing",
+        )
+        .unwrap();
     // A 10-frame clip (the corpus's emri_small) acquired at 40 ms a frame, as an ultrasound
     // cine says in Frame Time.
     let mut clip = dicom_object::open_file(common::corpus_dicom().join("emri_small.dcm")).unwrap();
@@ -2207,6 +2291,10 @@ fn a_multi_frame_file_becomes_a_stack_and_measurements_keep_their_frame() {
         app.viewer().shown_size().is_some()
     });
     assert_eq!(harness.state_mut().viewer().position(), (0, 9));
+    let overlay = harness.state_mut().viewer().overlay_text();
+    assert!(overlay.contains("Image 10 / 10"), "{overlay}");
+    assert!(overlay.contains("Zoom "), "{overlay}");
+    assert!(overlay.starts_with("Series "), "no patient line: {overlay}");
     click(&mut harness, "Value");
     let rect = harness.state_mut().viewer().image_rect().unwrap();
     harness.hover_at(rect.center());

@@ -30,6 +30,8 @@ pub enum SettingsTab {
     DicomNodes,
     /// HL7 destinations.
     Hl7,
+    /// The viewer: image memory, prior nodes, corner overlay.
+    Viewer,
     /// User accounts.
     Users,
     /// The audit log.
@@ -37,13 +39,14 @@ pub enum SettingsTab {
 }
 
 impl SettingsTab {
-    const ALL: [SettingsTab; 8] = [
+    const ALL: [SettingsTab; 9] = [
         SettingsTab::Practice,
         SettingsTab::Rooms,
         SettingsTab::Catalogue,
         SettingsTab::Templates,
         SettingsTab::DicomNodes,
         SettingsTab::Hl7,
+        SettingsTab::Viewer,
         SettingsTab::Users,
         SettingsTab::Audit,
     ];
@@ -56,6 +59,7 @@ impl SettingsTab {
             SettingsTab::Templates => "Templates",
             SettingsTab::DicomNodes => "DICOM nodes",
             SettingsTab::Hl7 => "HL7 destinations",
+            SettingsTab::Viewer => "Viewing",
             SettingsTab::Users => "Users",
             SettingsTab::Audit => "Audit log",
         }
@@ -101,6 +105,15 @@ impl PracticeForm {
     }
 }
 
+/// The viewer's settings as edited.
+#[derive(Debug, Clone, Default)]
+struct ViewerForm {
+    cache_mib: String,
+    prior_nodes: String,
+    /// One tick per corner-overlay field, in `OverlayField::ALL` order.
+    overlay: Vec<bool>,
+}
+
 /// A room being edited: hours as seven text fields.
 #[derive(Debug, Clone, Default)]
 struct RoomForm {
@@ -116,6 +129,7 @@ pub struct SettingsScreen {
     tab: SettingsTab,
     loaded: bool,
     practice: PracticeForm,
+    viewer: ViewerForm,
     rooms: Vec<Room>,
     room_form: Option<RoomForm>,
     catalogue: Vec<Procedure>,
@@ -141,6 +155,7 @@ impl Default for SettingsScreen {
             tab: SettingsTab::Practice,
             loaded: false,
             practice: PracticeForm::default(),
+            viewer: ViewerForm::default(),
             rooms: Vec::new(),
             room_form: None,
             catalogue: Vec::new(),
@@ -305,6 +320,19 @@ impl SettingsScreen {
             if self.practice.theme.is_empty() {
                 self.practice.theme = "light".into();
             }
+            let overlay = crate::viewing::overlay::overlay_fields(store);
+            self.viewer = ViewerForm {
+                cache_mib: store
+                    .setting(crate::viewing::CACHE_SETTING)?
+                    .unwrap_or_else(|| crate::viewing::DEFAULT_CACHE_MIB.to_string()),
+                prior_nodes: store
+                    .setting(crate::dicom::priors::PRIOR_NODES_SETTING)?
+                    .unwrap_or_default(),
+                overlay: crate::viewing::overlay::OverlayField::ALL
+                    .iter()
+                    .map(|f| overlay.contains(f))
+                    .collect(),
+            };
             self.rooms = store.rooms(None)?;
             self.catalogue = store.procedures()?;
             self.templates = store.report_templates()?;
@@ -358,6 +386,7 @@ impl SettingsScreen {
             SettingsTab::Templates => self.show_templates(ui, store, actor),
             SettingsTab::DicomNodes => self.show_nodes(ui, store, actor),
             SettingsTab::Hl7 => self.show_destinations(ui, store, actor),
+            SettingsTab::Viewer => self.show_viewer(ui, store, actor),
             SettingsTab::Users => self.show_users(ui, store, actor),
             SettingsTab::Audit => self.show_audit(ui, store, actor),
         });
@@ -411,6 +440,99 @@ impl SettingsScreen {
                 });
             self.message = Some(outcome(result, "Practice settings saved."));
             self.loaded = false;
+        }
+    }
+
+    fn show_viewer(&mut self, ui: &mut egui::Ui, store: &Store, actor: &Actor) {
+        use crate::viewing::overlay::{OverlayField, format_fields};
+        egui::Grid::new("viewer settings")
+            .num_columns(2)
+            .show(ui, |ui| {
+                super::sign_in::field(
+                    ui,
+                    "Image memory per viewport (MiB)",
+                    &mut self.viewer.cache_mib,
+                    false,
+                );
+                super::sign_in::field(
+                    ui,
+                    "Prior nodes (names, comma-separated)",
+                    &mut self.viewer.prior_nodes,
+                    false,
+                );
+            });
+        ui.weak(
+            "Image memory holds decoded images and the series on the GPU; prior nodes are the \
+             DICOM nodes asked for a patient's earlier studies.",
+        );
+        ui.label("Corner overlay shows:");
+        ui.horizontal_wrapped(|ui| {
+            for (field, on) in OverlayField::ALL.iter().zip(self.viewer.overlay.iter_mut()) {
+                ui.checkbox(on, field.label());
+            }
+        });
+        ui.weak("Changes apply to studies opened from now on.");
+        if ui.button("Save viewer settings").clicked() {
+            let unknown: Vec<String> = self
+                .viewer
+                .prior_nodes
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty() && !self.nodes.iter().any(|d| d.name == *n))
+                .map(str::to_string)
+                .collect();
+            let result = match crate::viewing::parse_cache_mib(&self.viewer.cache_mib) {
+                Err(e) => Err(e.to_string()),
+                Ok(_) if !unknown.is_empty() => Err(format!(
+                    "no DICOM node is named {} (add it under DICOM nodes first)",
+                    unknown.join(", ")
+                )),
+                Ok(mib) => {
+                    let fields: Vec<OverlayField> = OverlayField::ALL
+                        .into_iter()
+                        .zip(&self.viewer.overlay)
+                        .filter(|(_, on)| **on)
+                        .map(|(f, _)| f)
+                        .collect();
+                    let nodes = self
+                        .viewer
+                        .prior_nodes
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|n| !n.is_empty())
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    [
+                        (crate::viewing::CACHE_SETTING, mib.to_string()),
+                        (crate::dicom::priors::PRIOR_NODES_SETTING, nodes),
+                        (
+                            crate::viewing::overlay::OVERLAY_SETTING,
+                            // Nothing ticked is stored as such (not as "all").
+                            if fields.is_empty() {
+                                "none".into()
+                            } else {
+                                format_fields(&fields)
+                            },
+                        ),
+                    ]
+                    .iter()
+                    .filter(|(key, value)| {
+                        store.setting(key).ok().flatten().as_deref() != Some(value.as_str())
+                    })
+                    .try_for_each(|(key, value)| {
+                        administration::change_setting(store, actor, key, value)
+                    })
+                    .map_err(|e| explain(&e))
+                }
+            };
+            self.message = Some(match result {
+                Ok(()) => {
+                    self.loaded = false;
+                    (true, "Viewer settings saved.".into())
+                }
+                Err(e) if e.starts_with("Not saved") => (false, e),
+                Err(e) => (false, format!("Not saved: {e}.")),
+            });
         }
     }
 

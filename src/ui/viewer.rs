@@ -1157,6 +1157,11 @@ pub struct Pane {
     slice_position: String,
     /// Corner text and orientation markers hidden.
     overlays_hidden: bool,
+    /// The corner overlay's fields as the practice set them (read when a study opens; None:
+    /// all of them).
+    overlay_fields: Option<Vec<crate::viewing::overlay::OverlayField>>,
+    /// The zoom the image was last drawn at (the overlay says it).
+    drawn_zoom: f32,
     /// The magnifier follows the pointer over the image.
     magnifier: bool,
     /// Window presets for the shown modality, read when the modality changes (not every frame).
@@ -1285,6 +1290,7 @@ impl Pane {
 
     /// Opens a study: its series by series number, images by instance number.
     pub fn open(&mut self, store: &Store, study_uid: &str) {
+        self.overlay_fields = Some(crate::viewing::overlay::overlay_fields(store));
         let root = store
             .path()
             .parent()
@@ -2227,10 +2233,6 @@ impl Pane {
     }
 
     fn show_image(&mut self, ui: &mut egui::Ui, active: bool) -> Option<Drawn> {
-        let count = self
-            .series
-            .get(self.series_index)
-            .map_or(0, |s| s.images.len());
         let (rect, response) =
             ui.allocate_exact_size(ui.available_size(), egui::Sense::click_and_drag());
         // Keys: arrows and page keys scroll; Home/End jump.
@@ -2419,22 +2421,9 @@ impl Pane {
                     egui::StrokeKind::Outside,
                 );
             }
+            self.drawn_zoom = zoom;
             if !self.overlays_hidden {
-                let series = self
-                    .series
-                    .get(self.series_index)
-                    .map(|s| s.label.clone())
-                    .unwrap_or_default();
-                let text = format!(
-                    "{}\nSeries {series}\nImage {} / {count}  {}\nW {:.0} L {:.0}  Zoom {:.0}%\n{}",
-                    self.title,
-                    self.image_index + 1,
-                    self.slice_position,
-                    self.shown_window.map_or(0.0, |w| w.width),
-                    self.shown_window.map_or(0.0, |w| w.center),
-                    zoom * 100.0,
-                    self.spacing,
-                );
+                let text = self.overlay_text();
                 painter.text(
                     rect.left_top() + egui::vec2(8.0, 8.0),
                     egui::Align2::LEFT_TOP,
@@ -2541,6 +2530,32 @@ impl Pane {
             self.backend,
             mib(self.cache_bytes)
         )
+    }
+
+    /// The corner overlay's text as drawn: the practice's fields of the shown image.
+    pub fn overlay_text(&self) -> String {
+        use crate::viewing::overlay::{OverlayField, OverlayValues, overlay_text};
+        let count = self
+            .series
+            .get(self.series_index)
+            .map_or(0, |s| s.images.len());
+        let values = OverlayValues {
+            patient: self.title.clone(),
+            series: self
+                .series
+                .get(self.series_index)
+                .map(|s| s.label.clone())
+                .unwrap_or_default(),
+            image: (self.image_index + 1, count),
+            position: self.slice_position.clone(),
+            window: self.shown_window.map(|w| (w.width, w.center)),
+            zoom: self.drawn_zoom,
+            spacing: self.spacing.clone(),
+        };
+        match &self.overlay_fields {
+            Some(fields) => overlay_text(fields, &values),
+            None => overlay_text(&OverlayField::ALL, &values),
+        }
     }
 
     /// The results of the current image's annotations: (id, text with source).

@@ -402,6 +402,11 @@ impl ViewerScreen {
         self.active_mut().read_back();
     }
 
+    /// The active pane's corner overlay text (tests).
+    pub fn overlay_text(&self) -> String {
+        self.active().overlay_text()
+    }
+
     /// Each pane's series load onto the GPU: (slices loaded, slices).
     pub fn panes_loaded(&self) -> Vec<(usize, usize)> {
         self.panes.iter().map(Pane::series_loaded).collect()

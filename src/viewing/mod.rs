@@ -4,6 +4,7 @@
 //! authorised (a radiologist's act) and audited.
 
 pub mod hanging;
+pub mod overlay;
 pub mod presets;
 
 use crate::access::{self, AccessError, Action, Actor};
@@ -17,6 +18,28 @@ pub const CACHE_SETTING: &str = "viewer.cache_mib";
 /// Default cache per viewport: a 1,000-slice 512×512 CT holds about 3 GiB of stored and HU
 /// values; 768 MiB keeps the neighbourhood of the scroll on an ordinary PC.
 pub const DEFAULT_CACHE_MIB: usize = 768;
+
+/// The most and least a viewport's image memory may be set to (MiB): below the least a CT
+/// neighbourhood does not fit; the most is a workstation's whole memory.
+pub const CACHE_MIB_RANGE: std::ops::RangeInclusive<usize> = 64..=65_536;
+
+/// Reads a memory budget typed by the administrator (MiB), refusing what cannot work.
+pub fn parse_cache_mib(text: &str) -> Result<usize, ViewingError> {
+    let mib: usize = text.trim().parse().map_err(|_| {
+        ViewingError::Invalid(format!(
+            "the image memory must be a whole number of MiB, not \"{}\"",
+            text.trim()
+        ))
+    })?;
+    if !CACHE_MIB_RANGE.contains(&mib) {
+        return Err(ViewingError::Invalid(format!(
+            "the image memory must be between {} and {} MiB",
+            CACHE_MIB_RANGE.start(),
+            CACHE_MIB_RANGE.end()
+        )));
+    }
+    Ok(mib)
+}
 
 /// Why a viewer change was refused.
 #[derive(Debug, thiserror::Error)]
