@@ -37,6 +37,28 @@ pub use study_browser::StudyBrowser;
 pub use viewer::{Pane, ViewerSeries};
 pub use viewer_grid::ViewerScreen;
 
+/// The window's wgpu device, as egui asks for it but with the adapter's own texture size and
+/// array-layer limits where they are larger: the viewer draws on this device, so a large frame
+/// stays on the GPU and a long series needs fewer texture arrays.
+fn window_wgpu_options() -> eframe::egui_wgpu::WgpuConfiguration {
+    let mut options = eframe::egui_wgpu::WgpuConfiguration::default();
+    if let eframe::egui_wgpu::WgpuSetup::CreateNew(setup) = &mut options.wgpu_setup {
+        let egui_descriptor = setup.device_descriptor.clone();
+        setup.device_descriptor = Arc::new(move |adapter| {
+            let mut descriptor = egui_descriptor(adapter);
+            let (wanted, offered) = (&mut descriptor.required_limits, adapter.limits());
+            wanted.max_texture_dimension_2d = wanted
+                .max_texture_dimension_2d
+                .max(offered.max_texture_dimension_2d);
+            wanted.max_texture_array_layers = wanted
+                .max_texture_array_layers
+                .max(offered.max_texture_array_layers);
+            descriptor
+        });
+    }
+    options
+}
+
 /// Shows the outcome of the last action: (succeeded, what to tell the user).
 fn show_outcome(ui: &mut egui::Ui, outcome: Option<&(bool, String)>) {
     if let Some((ok, text)) = outcome {
@@ -178,6 +200,7 @@ pub fn run_desktop(data: DataFolder) -> anyhow::Result<()> {
         viewport: egui::ViewportBuilder::default()
             .with_title("Lightbox")
             .with_inner_size([1280.0, 800.0]),
+        wgpu_options: window_wgpu_options(),
         ..Default::default()
     };
     let result = eframe::run_native(
