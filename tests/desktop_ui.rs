@@ -1199,6 +1199,30 @@ fn on_gpu_harness<'a>(app: LightboxApp) -> Harness<'a, LightboxApp> {
         )
 }
 
+/// Imports `input` (expecting `files` images), starts the app on the GPU harness through its
+/// first run, and opens the first study from the Studies screen, waiting for its first image.
+fn open_imported_study<'a>(
+    dir: &std::path::Path,
+    services: &lightbox::app::ArchiveServices,
+    input: std::path::PathBuf,
+    files: usize,
+) -> Harness<'a, LightboxApp> {
+    let imported = lightbox::import::import_paths(&services.ingest, &[input]);
+    assert_eq!(imported.imported, files, "{imported:?}");
+    let mut harness = on_gpu_harness(app(dir).with_ingest(services.ingest.clone()));
+    first_run(&mut harness);
+    click(&mut harness, "Studies");
+    harness
+        .get_all_by_label_contains("Open ")
+        .next()
+        .unwrap()
+        .click();
+    step_until(&mut harness, "the study's first image", |app| {
+        app.viewer().shown_size().is_some()
+    });
+    harness
+}
+
 fn step_until(
     harness: &mut Harness<'_, LightboxApp>,
     what: &str,
@@ -2397,19 +2421,7 @@ fn an_axial_slice_shows_as_a_reference_line_on_the_sagittal_series_beside_it() {
         put(&mut s, tags::SERIES_NUMBER, VR::IS, "2");
         s.write_to_file(input.join(format!("SAG{i}"))).unwrap();
     }
-    let imported = lightbox::import::import_paths(&services.ingest, &[input]);
-    assert_eq!(imported.imported, 8, "{imported:?}");
-    let mut harness = on_gpu_harness(app(dir.path()).with_ingest(services.ingest.clone()));
-    first_run(&mut harness);
-    click(&mut harness, "Studies");
-    harness
-        .get_all_by_label_contains("Open ")
-        .next()
-        .unwrap()
-        .click();
-    step_until(&mut harness, "the axial image", |app| {
-        app.viewer().shown_size().is_some()
-    });
+    let mut harness = open_imported_study(dir.path(), &services, input, 8);
     // Axial beside sagittal.
     click(&mut harness, "Layout");
     click(&mut harness, "1×2");
@@ -2463,19 +2475,7 @@ fn synchronised_scrolling_follows_slice_position_and_an_anchor_across_frames_of_
                 .unwrap();
         }
     }
-    let imported = lightbox::import::import_paths(&services.ingest, &[input]);
-    assert_eq!(imported.imported, 50, "{imported:?}");
-    let mut harness = on_gpu_harness(app(dir.path()).with_ingest(services.ingest.clone()));
-    first_run(&mut harness);
-    click(&mut harness, "Studies");
-    harness
-        .get_all_by_label_contains("Open ")
-        .next()
-        .unwrap()
-        .click();
-    step_until(&mut harness, "the first image", |app| {
-        app.viewer().shown_size().is_some()
-    });
+    let mut harness = open_imported_study(dir.path(), &services, input, 50);
     click(&mut harness, "Layout");
     click(&mut harness, "2×2");
     // Every pane's series loads onto the GPU, and with it where each slice lies.

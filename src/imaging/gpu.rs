@@ -731,13 +731,16 @@ impl GpuRenderer {
 
     /// Reads back what the frame's target holds (the last draw).
     pub fn read_back(&self, frame: &GpuFrame) -> Result<RenderedImage, ImagingError> {
-        self.read_back_target(
-            &frame.target,
-            self.device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                    label: Some("read back"),
-                }),
-        )
+        self.read_back_last_draw(&frame.target)
+    }
+
+    fn read_back_last_draw(&self, target: &Target) -> Result<RenderedImage, ImagingError> {
+        let encoder = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("read back"),
+            });
+        self.read_back_target(target, encoder)
     }
 
     /// Inverts the display (the user's Invert, on top of MONOCHROME1's): a uniform write.
@@ -994,6 +997,17 @@ impl GpuSeries {
         self.user_invert = invert;
     }
 
+    /// The commands that draw slice `index` into the target (after its uniform write).
+    fn encode(
+        &self,
+        renderer: &GpuRenderer,
+        index: usize,
+        window: Option<(super::Window, VoiFunction)>,
+    ) -> Result<wgpu::CommandEncoder, ImagingError> {
+        let (bind_group, params) = self.select(renderer, index, window)?;
+        Ok(renderer.encode_draw(&self.target, bind_group, &params))
+    }
+
     /// Draws slice `index` into the target without waiting (the window shows it from there).
     pub fn draw_on_gpu(
         &self,
@@ -1001,23 +1015,15 @@ impl GpuSeries {
         index: usize,
         window: Option<(super::Window, VoiFunction)>,
     ) -> Result<(), ImagingError> {
-        let (bind_group, params) = self.select(renderer, index, window)?;
-        renderer.queue.submit([renderer
-            .encode_draw(&self.target, bind_group, &params)
-            .finish()]);
+        renderer
+            .queue
+            .submit([self.encode(renderer, index, window)?.finish()]);
         Ok(())
     }
 
     /// Reads back what the target holds (the last draw).
     pub fn read_back(&self, renderer: &GpuRenderer) -> Result<RenderedImage, ImagingError> {
-        renderer.read_back_target(
-            &self.target,
-            renderer
-                .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                    label: Some("read back"),
-                }),
-        )
+        renderer.read_back_last_draw(&self.target)
     }
 
     /// The target as egui samples it.
@@ -1037,8 +1043,7 @@ impl GpuSeries {
         index: usize,
         window: Option<(super::Window, VoiFunction)>,
     ) -> Result<(), ImagingError> {
-        let (bind_group, params) = self.select(renderer, index, window)?;
-        renderer.submit_and_wait(renderer.encode_draw(&self.target, bind_group, &params))
+        renderer.submit_and_wait(self.encode(renderer, index, window)?)
     }
 }
 

@@ -1553,10 +1553,20 @@ impl Pane {
                 RenderAnswer::Pixels { generation, result } => match result {
                     Ok(image) => {
                         self.last_image = Some((generation, Arc::new(image)));
-                        if self.export_pending && generation == self.generation {
-                            self.export_pending = false;
-                            self.export_wanted = true;
+                        if self.export_pending {
+                            if generation == self.generation {
+                                self.export_pending = false;
+                                self.export_wanted = true;
+                            } else {
+                                // The view changed meanwhile: export what is on screen now.
+                                self.read_back();
+                            }
                         }
+                    }
+                    // Drawn on the CPU: its pixels came with the image, which is what to save.
+                    Err(_) if self.export_pending && self.shown_pixels().is_some() => {
+                        self.export_pending = false;
+                        self.export_wanted = true;
                     }
                     Err(e) => {
                         self.export_pending = false;
@@ -1821,7 +1831,8 @@ impl Pane {
             }
             if ui
                 .add_enabled(
-                    self.shown_size().is_some() && !self.export_pending,
+                    // Also while a new view is being drawn: the read back queues behind it.
+                    self.shown.is_some() && !self.export_pending,
                     egui::Button::new("Export PNG"),
                 )
                 .clicked()
