@@ -502,6 +502,66 @@ fn a_series_on_the_gpu_split_into_arrays_draws_each_slice_as_the_cpu_does() {
 }
 
 #[test]
+fn a_colour_clip_on_the_gpu_draws_each_frame_as_the_cpu_does() {
+    use imaging::gpu::LayerRefused;
+    let renderer = imaging::gpu::GpuRenderer::new().unwrap();
+    let file = ImageFile::open(&corpus_dicom().join("SC_rgb_2frame.dcm")).unwrap();
+    let frames: Vec<_> = (0..2).map(|i| file.frame(i).unwrap()).collect();
+    let (columns, rows) = (frames[0].columns, frames[0].rows);
+    let mut clip = renderer.colour_series(columns, rows, 2).unwrap();
+    for (i, f) in frames.iter().enumerate() {
+        clip.upload_layer(&renderer, i, f).unwrap();
+    }
+    assert_eq!(
+        clip.bytes(),
+        (columns * rows) as usize * 4 * 2 + (columns * rows) as usize * 4
+    );
+    for (i, frame) in frames.iter().enumerate() {
+        for window in [
+            None,
+            Some(Window {
+                center: 128.0,
+                width: 100.0,
+            }),
+        ] {
+            let gpu = clip
+                .draw(
+                    &renderer,
+                    i,
+                    window.map(|w| (w, imaging::VoiFunction::Linear)),
+                )
+                .unwrap();
+            let cpu = imaging::render_cpu(
+                frame,
+                &RenderOptions {
+                    window,
+                    overlays: false,
+                },
+            );
+            assert_eq!(gpu.channels, 3);
+            let what = format!("frame {i} window {window:?}");
+            assert!(max_difference(&gpu, &cpu, &what) <= 1, "{what}");
+        }
+    }
+    // The user's Invert turns the display levels over, on the GPU.
+    clip.set_user_invert(true);
+    let inverted = clip.draw(&renderer, 1, None).unwrap();
+    let mut expected = imaging::render_cpu(&frames[1], &RenderOptions::default());
+    expected.pixels.iter_mut().for_each(|v| *v = 255 - *v);
+    assert!(max_difference(&inverted, &expected, "inverted") <= 1);
+    // A greyscale frame does not join a colour clip.
+    let grey = ImageFile::open(&corpus_dicom().join("CT_small.dcm"))
+        .unwrap()
+        .frame(0)
+        .unwrap();
+    let mut small = renderer.colour_series(grey.columns, grey.rows, 1).unwrap();
+    assert_eq!(
+        small.upload_layer(&renderer, 0, &grey),
+        Err(LayerRefused::Grey)
+    );
+}
+
+#[test]
 fn render_command_writes_png_on_cpu_and_gpu() {
     let dir = tempfile::tempdir().unwrap();
     let file = corpus_dicom().join("emri_small.dcm");

@@ -165,12 +165,12 @@ struct LayerParams {
     slope: f32,
     intercept: f32,
     invert: bool,
-    file_window: super::Window,
-    file_function: VoiFunction,
+    /// The window the file asks for (none for colour, shown as is).
+    file_voi: Option<(super::Window, VoiFunction)>,
 }
 
-/// A greyscale series resident on the GPU: its slices as layers of 16-bit texture arrays, as
-/// many arrays as the adapter's layer limit needs (a 1,000-slice CT on an adapter allowing
+/// A series resident on the GPU: its slices as layers of 16-bit (grey) or RGBA (colour clip)
+/// texture arrays, as many arrays as the adapter's layer limit needs (a 1,000-slice CT on an adapter allowing
 /// 256 layers is four arrays). Slices are uploaded one by one as they are decoded; drawing a
 /// slice is a uniform write and a draw.
 pub struct GpuSeries {
@@ -184,14 +184,19 @@ pub struct GpuSeries {
     layers: Vec<Option<LayerParams>>,
     /// The user's Invert, on top of each slice's own.
     user_invert: bool,
+    /// RGBA frames (a colour clip) rather than 16-bit greys.
+    colour: bool,
 }
 
 /// Why a slice cannot join a series on the GPU (it is then shown frame by frame).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LayerRefused {
-    /// Colour frames are uploaded one at a time.
+    /// A colour frame in a greyscale series.
     #[error("a colour frame is not kept in a greyscale series")]
     Colour,
+    /// A greyscale frame in a colour clip.
+    #[error("a greyscale frame is not kept in a colour clip")]
+    Grey,
     /// The slice's size differs from the series'.
     #[error("a {columns}×{rows} slice in a series of another size")]
     Size {
@@ -582,6 +587,17 @@ impl GpuRenderer {
         self.series_split(columns, rows, slices, self.max_array_layers())
     }
 
+    /// Makes room on the GPU for a colour clip (ultrasound cine, secondary capture) of `frames`
+    /// frames: 8-bit RGBA texture arrays, so cine plays from the GPU as a stack scrolls.
+    pub fn colour_series(
+        &self,
+        columns: u32,
+        rows: u32,
+        frames: usize,
+    ) -> Result<GpuSeries, ImagingError> {
+        self.make_series(columns, rows, frames, self.max_array_layers(), true)
+    }
+
     /// As [`GpuRenderer::series`], with at most `layers_per_texture` layers per array (tests
     /// use a small number to exercise the split).
     pub fn series_split(
@@ -590,6 +606,17 @@ impl GpuRenderer {
         rows: u32,
         slices: usize,
         layers_per_texture: u32,
+    ) -> Result<GpuSeries, ImagingError> {
+        self.make_series(columns, rows, slices, layers_per_texture, false)
+    }
+
+    fn make_series(
+        &self,
+        columns: u32,
+        rows: u32,
+        slices: usize,
+        layers_per_texture: u32,
+        colour: bool,
     ) -> Result<GpuSeries, ImagingError> {
         let max = self.device.limits().max_texture_dimension_2d;
         if columns > max || rows > max {
@@ -630,7 +657,11 @@ impl GpuRenderer {
                 mip_level_count: 1,
                 sample_count: 1,
                 dimension: wgpu::TextureDimension::D2,
-                format: wgpu::TextureFormat::R16Uint,
+                format: if colour {
+                    wgpu::TextureFormat::Rgba8Uint
+                } else {
+                    wgpu::TextureFormat::R16Uint
+                },
                 usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
                 view_formats: &[],
             });
@@ -644,9 +675,10 @@ impl GpuRenderer {
             bind_groups,
             textures,
             uniform,
-            target: self.target(columns, rows, false),
+            target: self.target(columns, rows, colour),
             layers: vec![None; slices],
             user_invert: false,
+            colour,
         })
     }
 
@@ -866,7 +898,8 @@ impl GpuSeries {
     /// GPU memory the series holds: its 16-bit slices and the display target.
     pub fn bytes(&self) -> usize {
         let slice = self.columns as usize * self.rows as usize;
-        slice * 2 * self.layers.len() + slice * 4
+        let texel_bytes = if self.colour { 4 } else { 2 };
+        slice * texel_bytes * self.layers.len() + slice * 4
     }
 
     /// Uploads slice `index` into its layer. Frames the series cannot hold (colour, another
@@ -881,31 +914,61 @@ impl GpuSeries {
         if index >= self.layers.len() {
             return Err(LayerRefused::Layer(index));
         }
-        let FrameContent::Grey { stored, pipeline } = &frame.content else {
-            return Err(LayerRefused::Colour);
-        };
+        match (&frame.content, self.colour) {
+            (FrameContent::Grey { .. }, true) => return Err(LayerRefused::Grey),
+            (FrameContent::Colour { .. }, false) => return Err(LayerRefused::Colour),
+            _ => {}
+        }
         if (frame.columns, frame.rows) != (self.columns, self.rows) {
             return Err(LayerRefused::Size {
                 columns: frame.columns,
                 rows: frame.rows,
             });
         }
-        let ModalityTransform::Rescale { slope, intercept } = pipeline.modality else {
-            return Err(LayerRefused::Table);
+        let (texels, params): (Vec<u8>, LayerParams) = match (&frame.content, self.colour) {
+            (FrameContent::Grey { .. }, true) => return Err(LayerRefused::Grey),
+            (FrameContent::Colour { .. }, false) => return Err(LayerRefused::Colour),
+            (FrameContent::Colour { rgb }, true) => (
+                rgb.chunks_exact(3)
+                    .flat_map(|p| [p[0], p[1], p[2], 255])
+                    .collect(),
+                LayerParams {
+                    stored_offset: 0.0,
+                    slope: 1.0,
+                    intercept: 0.0,
+                    invert: false,
+                    file_voi: None,
+                },
+            ),
+            (FrameContent::Grey { stored, pipeline }, false) => {
+                let ModalityTransform::Rescale { slope, intercept } = pipeline.modality else {
+                    return Err(LayerRefused::Table);
+                };
+                let Voi::Window(file_window, file_function) =
+                    pipeline.choose_voi(None, stored.as_slice())
+                else {
+                    return Err(LayerRefused::Table);
+                };
+                let lo = stored.iter().copied().min().unwrap_or(0);
+                let hi = stored.iter().copied().max().unwrap_or(0);
+                if i64::from(hi) - i64::from(lo) > 65_535 {
+                    return Err(LayerRefused::Range);
+                }
+                (
+                    stored
+                        .iter()
+                        .flat_map(|s| ((s - lo) as u16).to_le_bytes())
+                        .collect(),
+                    LayerParams {
+                        stored_offset: lo as f32,
+                        slope: slope as f32,
+                        intercept: intercept as f32,
+                        invert: pipeline.invert,
+                        file_voi: Some((file_window, file_function)),
+                    },
+                )
+            }
         };
-        let Voi::Window(file_window, file_function) = pipeline.choose_voi(None, stored.as_slice())
-        else {
-            return Err(LayerRefused::Table);
-        };
-        let lo = stored.iter().copied().min().unwrap_or(0);
-        let hi = stored.iter().copied().max().unwrap_or(0);
-        if i64::from(hi) - i64::from(lo) > 65_535 {
-            return Err(LayerRefused::Range);
-        }
-        let texels: Vec<u8> = stored
-            .iter()
-            .flat_map(|s| ((s - lo) as u16).to_le_bytes())
-            .collect();
         let per = self.layers_per_texture as usize;
         let Some(texture) = self.textures.get(index / per) else {
             return Err(LayerRefused::Layer(index));
@@ -924,7 +987,7 @@ impl GpuSeries {
             &texels,
             wgpu::TexelCopyBufferLayout {
                 offset: 0,
-                bytes_per_row: Some(self.columns * 2),
+                bytes_per_row: Some(self.columns * if self.colour { 4 } else { 2 }),
                 rows_per_image: Some(self.rows),
             },
             wgpu::Extent3d {
@@ -933,14 +996,7 @@ impl GpuSeries {
                 depth_or_array_layers: 1,
             },
         );
-        self.layers[index] = Some(LayerParams {
-            stored_offset: lo as f32,
-            slope: slope as f32,
-            intercept: intercept as f32,
-            invert: pipeline.invert,
-            file_window,
-            file_function,
-        });
+        self.layers[index] = Some(params);
         Ok(())
     }
 
@@ -961,16 +1017,21 @@ impl GpuSeries {
             .bind_groups
             .get(index / per)
             .ok_or_else(|| gpu_error(format!("slice {index} has no texture array")))?;
-        let (w, function) = window.unwrap_or((layer.file_window, layer.file_function));
+        // A colour frame without a window is shown as is (VOI kind 4).
+        let (voi_kind, center, width) = match window.or(layer.file_voi) {
+            Some((w, function)) => (function.gpu_code(), w.center as f32, w.width as f32),
+            None => (4, 0.0, 0.0),
+        };
         let params = GpuParams {
             stored_offset: layer.stored_offset,
             slope: layer.slope,
             intercept: layer.intercept,
-            voi_kind: function.gpu_code(),
-            center: w.center as f32,
-            width: w.width as f32,
+            voi_kind,
+            center,
+            width,
             voi_full_scale: 1.0,
             invert: u32::from(layer.invert != self.user_invert),
+            colour: u32::from(self.colour),
             layer: (index % per) as u32,
             image_per_output: [1.0, 1.0],
             ..GpuParams::default()

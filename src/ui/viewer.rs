@@ -448,19 +448,25 @@ impl SeriesOnGpu {
         }
         if self.gpu.is_none() {
             let (columns, rows) = (decoded.frame.columns, decoded.frame.rows);
-            let bytes = columns as usize * rows as usize * 2 * self.keys.len();
-            if matches!(decoded.frame.content, imaging::FrameContent::Colour { .. })
-                || bytes > budget_bytes
-            {
+            // A colour clip (ultrasound cine) goes on as RGBA, a greyscale stack as 16 bits.
+            let colour = matches!(decoded.frame.content, imaging::FrameContent::Colour { .. });
+            let texel_bytes = if colour { 4 } else { 2 };
+            let bytes = columns as usize * rows as usize * texel_bytes * self.keys.len();
+            if bytes > budget_bytes {
                 tracing::debug!(
                     slices = self.keys.len(),
                     mib = bytes >> 20,
-                    "the series stays frame by frame (colour or over the memory budget)"
+                    "the series stays frame by frame (over the memory budget)"
                 );
                 self.abandoned = true;
                 return;
             }
-            match renderer.series(columns, rows, self.keys.len()) {
+            let made = if colour {
+                renderer.colour_series(columns, rows, self.keys.len())
+            } else {
+                renderer.series(columns, rows, self.keys.len())
+            };
+            match made {
                 Ok(s) => self.gpu = Some(s),
                 Err(e) => {
                     tracing::warn!(error = %e, "the series cannot go on the GPU");
