@@ -965,14 +965,14 @@ fn the_administrator_sets_up_the_practice_echoes_a_dcmtk_node_and_reads_the_audi
     // Viewer: image memory checked before it is stored, prior nodes must exist, the corner
     // overlay without the patient line and the zoom (a shared reading room).
     click(&mut harness, "Viewing");
-    type_into(&mut harness, "Image memory per viewport (MiB)", "lots");
+    type_into(&mut harness, "Image memory for the viewer (MiB)", "lots");
     click(&mut harness, "Save viewer settings");
     assert!(
         harness
             .query_by_label_contains("whole number of MiB")
             .is_some()
     );
-    retype_into(&mut harness, "Image memory per viewport (MiB)", "512");
+    retype_into(&mut harness, "Image memory for the viewer (MiB)", "512");
     type_into(
         &mut harness,
         "Prior nodes (names, comma-separated)",
@@ -2483,6 +2483,11 @@ fn synchronised_scrolling_follows_slice_position_and_an_anchor_across_frames_of_
         let loaded = app.viewer().panes_loaded();
         loaded[..3] == [(20, 20), (10, 10), (20, 20)]
     });
+    // The viewer's image memory (2 GiB by default) is shared by the four viewports.
+    assert_eq!(
+        harness.state_mut().viewer().memory_shares(),
+        vec![Some(512 << 20); 4]
+    );
     click(&mut harness, "Sync scroll");
     // 8 slices down series 1 is z = 20: series 2 (same frame) is at its slice 5 (z = 20);
     // series 3 (another frame, no anchor yet) moves as many images.

@@ -1,6 +1,6 @@
 //! Decoded frames kept for the viewer, least recently used first out, within a memory budget
-//! (setting `viewer.cache_mib`). Scrolling back over a series then never decodes again, and
-//! prefetching fills the cache ahead of the scroll.
+//! (a viewport's share of `viewer.cache_mib`). Scrolling back over a series then never decodes
+//! again, and prefetching fills the cache ahead of the scroll.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
@@ -69,6 +69,20 @@ impl<K: Clone + Eq + Hash, V> FrameCache<K, V> {
         value
     }
 
+    /// Changes the budget (the viewer's memory shared by more or fewer viewports), evicting
+    /// the least recently used until what is held fits.
+    pub fn set_budget(&mut self, budget_bytes: usize) {
+        self.budget_bytes = budget_bytes;
+        while self.used_bytes > self.budget_bytes {
+            let Some(oldest) = self.order.pop_front() else {
+                break;
+            };
+            if let Some((_, b)) = self.entries.remove(&oldest) {
+                self.used_bytes -= b;
+            }
+        }
+    }
+
     /// Bytes held.
     pub fn used_bytes(&self) -> usize {
         self.used_bytes
@@ -105,5 +119,18 @@ mod tests {
         cache.insert("a", 4, 10);
         assert_eq!(cache.used_bytes(), 50);
         assert_eq!(cache.get(&"a").as_deref(), Some(&4));
+    }
+
+    #[test]
+    fn a_smaller_budget_evicts_the_least_recently_used_at_once() {
+        let mut cache: FrameCache<u32, u32> = FrameCache::new(300);
+        for k in 0..3 {
+            cache.insert(k, k, 100);
+        }
+        cache.get(&0);
+        cache.set_budget(150);
+        assert_eq!(cache.used_bytes(), 100);
+        assert!(cache.contains(&0), "the one used last stays");
+        assert!(!cache.contains(&1) && !cache.contains(&2));
     }
 }

@@ -450,7 +450,7 @@ impl SettingsScreen {
             .show(ui, |ui| {
                 super::sign_in::field(
                     ui,
-                    "Image memory per viewport (MiB)",
+                    "Image memory for the viewer (MiB)",
                     &mut self.viewer.cache_mib,
                     false,
                 );
@@ -462,8 +462,9 @@ impl SettingsScreen {
                 );
             });
         ui.weak(
-            "Image memory holds decoded images and the series on the GPU; prior nodes are the \
-             DICOM nodes asked for a patient's earlier studies.",
+            "Image memory holds decoded images and series on the GPU, shared equally by the \
+             viewports showing a study; prior nodes are the DICOM nodes asked for a patient's \
+             earlier studies.",
         );
         ui.label("Corner overlay shows:");
         ui.horizontal_wrapped(|ui| {

@@ -81,6 +81,8 @@ enum RenderRequest {
     /// The pixels of the image last drawn (Export PNG, tests): an image shown straight from
     /// the GPU has none on the CPU until asked.
     ReadBack { generation: u64 },
+    /// This viewport's share of the viewer's image memory changed (more or fewer viewports).
+    Budget { bytes: usize },
     /// A series' first image, small.
     Thumbnail { series: String, path: PathBuf },
 }
@@ -563,7 +565,7 @@ fn render_loop(
     requests: Receiver<RenderRequest>,
     answers: mpsc::Sender<RenderAnswer>,
     wake: egui::Context,
-    budget_bytes: usize,
+    mut budget_bytes: usize,
     screen: Option<egui_wgpu::RenderState>,
 ) {
     // On the window's device where there is one (images go straight to the screen), else on a
@@ -700,6 +702,21 @@ fn render_loop(
                 prefetch = ahead;
             }
             for t in thumbnails {
+                if let RenderRequest::Budget { bytes } = t {
+                    budget_bytes = bytes;
+                    cache.set_budget(bytes);
+                    // A series on the GPU over the new share leaves it (frame by frame).
+                    if let Some(s) = series.as_mut()
+                        && s.gpu.as_ref().is_some_and(|g| g.bytes() > bytes)
+                    {
+                        s.gpu = None;
+                        s.facts.iter_mut().for_each(|f| *f = None);
+                        s.abandoned = true;
+                        last_drawn = LastDrawn::Nothing;
+                        let _ = answers.send(s.report(cache.used_bytes()));
+                    }
+                    continue;
+                }
                 if let RenderRequest::ReadBack { generation } = t {
                     let result = read_back(gpu.as_ref(), last_drawn, series.as_ref(), &resident);
                     let _ = answers.send(RenderAnswer::Pixels { generation, result });
@@ -943,6 +960,16 @@ fn render_image(
     ))
 }
 
+/// The viewer's image memory as the practice set it (MiB).
+pub(super) fn viewer_memory_mib(store: &Store) -> usize {
+    store
+        .setting(crate::viewing::CACHE_SETTING)
+        .ok()
+        .flatten()
+        .and_then(|v| crate::viewing::parse_cache_mib(&v).ok())
+        .unwrap_or(crate::viewing::DEFAULT_CACHE_MIB)
+}
+
 /// Bytes in mebibytes, for the status corner.
 fn mib(bytes: usize) -> f64 {
     bytes as f64 / f64::from(1u32 << 20)
@@ -1178,6 +1205,8 @@ pub struct Pane {
     scroll_direction: i64,
     /// Bytes the render thread's frame cache holds (shown, and reported by tests).
     cache_bytes: usize,
+    /// This viewport's share of the viewer's image memory (None: the whole, a lone viewport).
+    memory_share: Option<usize>,
     /// The shown series' images, as last sent to the render thread: (series index, list).
     series_keys: Option<(usize, Arc<[ImageKey]>)>,
     /// The series' background load onto the GPU: slices loaded, slices, GPU bytes.
@@ -1494,6 +1523,20 @@ impl Pane {
         self.slice_places.as_deref().unwrap_or(&[])
     }
 
+    /// Sets this viewport's share of the viewer's image memory (bytes): its decoded-frame cache
+    /// and its series on the GPU each stay within it.
+    pub(super) fn set_memory_share(&mut self, bytes: usize) {
+        if self.memory_share != Some(bytes) {
+            self.memory_share = Some(bytes);
+            self.send(RenderRequest::Budget { bytes });
+        }
+    }
+
+    /// This viewport's share of the viewer's image memory, once set.
+    pub fn memory_share(&self) -> Option<usize> {
+        self.memory_share
+    }
+
     /// The shown series' background load onto the GPU: (slices loaded, slices).
     pub fn series_loaded(&self) -> (usize, usize) {
         (self.series_load.0, self.series_load.1)
@@ -1626,13 +1669,10 @@ impl Pane {
         screen: Option<&egui_wgpu::RenderState>,
     ) {
         if self.worker.is_none() {
-            let budget_mib = store
-                .setting(crate::viewing::CACHE_SETTING)
-                .ok()
-                .flatten()
-                .and_then(|v| v.parse::<usize>().ok())
-                .unwrap_or(crate::viewing::DEFAULT_CACHE_MIB);
-            self.worker = RenderWorker::start(ui.ctx().clone(), budget_mib << 20, screen.cloned());
+            let budget_bytes = self
+                .memory_share
+                .unwrap_or_else(|| crate::viewing::memory_share_bytes(viewer_memory_mib(store), 1));
+            self.worker = RenderWorker::start(ui.ctx().clone(), budget_bytes, screen.cloned());
         }
         self.take_answers(ui.ctx());
         self.poll_import(ui, store);

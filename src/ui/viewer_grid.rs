@@ -38,6 +38,9 @@ pub struct ViewerScreen {
     sync_anchor: Option<Vec<Option<f64>>>,
     /// The window's GPU (eframe's wgpu device), for the panes to draw on.
     screen: Option<eframe::egui_wgpu::RenderState>,
+    /// How many viewports the image memory was last shared among (0: share again, re-reading
+    /// the setting — after a study is hung).
+    shared_among: usize,
     protocol_name: String,
     message: Option<(bool, String)>,
     /// Priors being fetched from the prior nodes: the exam's accession and the answer.
@@ -64,6 +67,7 @@ impl Default for ViewerScreen {
             positions: vec![0],
             sync_anchor: None,
             screen: None,
+            shared_among: 0,
             protocol_name: String::new(),
             message: None,
             prior_fetch: None,
@@ -105,6 +109,7 @@ impl ViewerScreen {
         self.panes = vec![pane];
         self.positions = vec![0];
         self.sync_anchor = None;
+        self.shared_among = 0;
         self.active = 0;
         self.rows = 1;
         self.columns = 1;
@@ -344,6 +349,7 @@ impl ViewerScreen {
         self.sync_scroll = protocol.sync_scroll;
         self.positions = vec![0; panes.len()];
         self.sync_anchor = None;
+        self.shared_among = 0;
         self.panes = panes;
         self.active = self.panes.iter().position(|p| !p.is_empty()).unwrap_or(0);
         tracing::info!(protocol = %protocol.name, viewports = self.panes.len(), "study hung");
@@ -407,6 +413,26 @@ impl ViewerScreen {
         self.active().overlay_text()
     }
 
+    /// Shares the viewer's image memory equally among the viewports showing a study, when
+    /// their number changes (the setting is read then, not every frame).
+    fn share_memory(&mut self, store: &Store) {
+        let showing = self.panes.iter().filter(|p| !p.is_empty()).count().max(1);
+        if showing == self.shared_among {
+            return;
+        }
+        self.shared_among = showing;
+        let share =
+            crate::viewing::memory_share_bytes(super::viewer::viewer_memory_mib(store), showing);
+        for p in &mut self.panes {
+            p.set_memory_share(share);
+        }
+    }
+
+    /// Each viewport's share of the image memory (tests).
+    pub fn memory_shares(&self) -> Vec<Option<usize>> {
+        self.panes.iter().map(Pane::memory_share).collect()
+    }
+
     /// Each pane's series load onto the GPU: (slices loaded, slices).
     pub fn panes_loaded(&self) -> Vec<(usize, usize)> {
         self.panes.iter().map(Pane::series_loaded).collect()
@@ -419,6 +445,7 @@ impl ViewerScreen {
 
     /// Draws the screen.
     pub fn show(&mut self, ui: &mut egui::Ui, store: &Store, actor: &Actor) {
+        self.share_memory(store);
         for p in &mut self.panes {
             p.tick(ui, store, self.screen.as_ref());
         }
@@ -665,6 +692,7 @@ impl ViewerScreen {
                     self.panes = vec![pane];
                     self.positions = vec![0];
                     self.sync_anchor = None;
+                    self.shared_among = 0;
                     self.active = 0;
                     self.rows = 1;
                     self.columns = 1;
@@ -704,6 +732,7 @@ impl ViewerScreen {
         self.rows = rows;
         self.columns = columns;
         self.positions = self.panes.iter().map(|p| p.position().1).collect();
+        self.shared_among = 0;
         self.active = self.active.min(self.panes.len() - 1);
     }
 

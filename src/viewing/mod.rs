@@ -13,11 +13,18 @@ use crate::store::viewing::StoredAnnotation;
 use crate::store::{Store, StoreError};
 use hanging::HangingProtocol;
 
-/// Setting: the viewer's decoded-frame cache per viewport, in MiB.
+/// Setting: the viewer's image memory in MiB, shared by the viewports showing a study (each
+/// viewport's share bounds its decoded-frame cache and, separately, its series on the GPU).
 pub const CACHE_SETTING: &str = "viewer.cache_mib";
-/// Default cache per viewport: a 1,000-slice 512×512 CT holds about 3 GiB of stored and HU
-/// values; 768 MiB keeps the neighbourhood of the scroll on an ordinary PC.
-pub const DEFAULT_CACHE_MIB: usize = 768;
+/// Default image memory: a 1,000-slice 512×512 CT is 500 MiB on the GPU; 2 GiB shows it beside
+/// its prior with room for the decoded neighbourhood of the scroll, on an ordinary PC.
+pub const DEFAULT_CACHE_MIB: usize = 2048;
+
+/// Each viewport's share of the viewer's image memory, in bytes: equal shares among the
+/// viewports showing a study (a 4×4 layout must not take sixteen times an ordinary PC's memory).
+pub fn memory_share_bytes(total_mib: usize, viewports_showing: usize) -> usize {
+    (total_mib << 20) / viewports_showing.max(1)
+}
 
 /// The most and least a viewport's image memory may be set to (MiB): below the least a CT
 /// neighbourhood does not fit; the most is a workstation's whole memory.
@@ -623,4 +630,14 @@ pub fn export_to_archive(
         ),
     )?;
     Ok(done)
+}
+
+#[cfg(test)]
+mod memory_tests {
+    #[test]
+    fn the_image_memory_is_shared_equally_by_the_viewports_showing_a_study() {
+        assert_eq!(super::memory_share_bytes(2048, 1), 2048 << 20);
+        assert_eq!(super::memory_share_bytes(2048, 4), 512 << 20);
+        assert_eq!(super::memory_share_bytes(2048, 0), 2048 << 20);
+    }
 }
