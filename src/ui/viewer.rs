@@ -369,7 +369,7 @@ struct SeriesOnGpu {
     /// Where the user is and which way they scroll: the load starts there.
     position: usize,
     direction: i64,
-    /// The series cannot go on the GPU (no adapter, colour, over the memory budget).
+    /// The series cannot go on the GPU (no adapter, over the memory budget).
     abandoned: bool,
 }
 
@@ -1207,8 +1207,10 @@ pub struct Pane {
     cache_bytes: usize,
     /// This viewport's share of the viewer's image memory (None: the whole, a lone viewport).
     memory_share: Option<usize>,
-    /// The shown series' images, as last sent to the render thread: (series index, list).
-    series_keys: Option<(usize, Arc<[ImageKey]>)>,
+    /// The shown series' images, as last sent to the render thread: (Series Instance UID,
+    /// list). Keyed by the UID, not the position: a prior opened in this pane may have as many
+    /// images at the same position.
+    series_keys: Option<(String, Arc<[ImageKey]>)>,
     /// The series' background load onto the GPU: slices loaded, slices, GPU bytes.
     series_load: (usize, usize, usize),
     /// Where each slice of the shown series lies, as far as loaded.
@@ -1485,18 +1487,18 @@ impl Pane {
     /// Every image of the shown series (built again only when the series or its length
     /// changes, e.g. a multi-frame file expanded into its frames).
     fn series_keys(&mut self) -> Arc<[ImageKey]> {
-        let count = self
+        let (uid, count) = self
             .series
             .get(self.series_index)
-            .map_or(0, |s| s.images.len());
-        if let Some((index, keys)) = &self.series_keys
-            && *index == self.series_index
+            .map_or((String::new(), 0), |s| (s.uid.clone(), s.images.len()));
+        if let Some((shown, keys)) = &self.series_keys
+            && *shown == uid
             && keys.len() == count
         {
             return keys.clone();
         }
         let keys: Arc<[ImageKey]> = (0..count).filter_map(|i| self.key_at(i)).collect();
-        self.series_keys = Some((self.series_index, keys.clone()));
+        self.series_keys = Some((uid, keys.clone()));
         self.series_load = (0, count, 0);
         self.slice_places = None;
         keys
@@ -3066,4 +3068,44 @@ fn plane_of_file(path: &std::path::Path) -> Option<crate::viewing::hanging::Plan
         .to_multi_float64()
         .ok()?;
     crate::viewing::hanging::plane_of(&orientation)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(uid: &str, folder: &str, images: usize) -> ViewerSeries {
+        ViewerSeries {
+            uid: uid.into(),
+            label: String::new(),
+            images: (0..images)
+                .map(|i| PathBuf::from(format!("{folder}/{i}")))
+                .collect(),
+            sop_uids: vec![String::new(); images],
+            frames: vec![0; images],
+            description: String::new(),
+            modality: "CT".into(),
+            body_part: String::new(),
+            plane: None,
+        }
+    }
+
+    #[test]
+    fn a_prior_opened_in_the_same_pane_with_as_many_images_gets_its_own_series_keys() {
+        // Regression: the keys sent to the render thread were cached by series position and
+        // length, so a prior with as many images kept the exam's keys (its GPU load and slice
+        // positions were the exam's).
+        let mut pane = Pane {
+            series: vec![series("1.2.3", "exam", 3)],
+            ..Pane::default()
+        };
+        let exam = pane.series_keys();
+        assert_eq!(exam[0].0, PathBuf::from("exam/0"));
+        pane.series = vec![series("1.2.4", "prior", 3)];
+        let prior = pane.series_keys();
+        assert_eq!(prior[0].0, PathBuf::from("prior/0"));
+        assert!(!Arc::ptr_eq(&exam, &prior));
+        // Unchanged, the same list is sent again (no rebuild per scroll step).
+        assert!(Arc::ptr_eq(&prior, &pane.series_keys()));
+    }
 }
