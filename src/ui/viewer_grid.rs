@@ -213,10 +213,7 @@ impl ViewerScreen {
                     )
                 });
                 if summary.fetched > 0
-                    && let Some(current) = self
-                        .panes
-                        .first()
-                        .and_then(|p| p.study_uid().map(str::to_string))
+                    && let Some(current) = self.exam_study()
                     && let Ok(priors) = crate::ris::reading::priors(store, actor, &accession)
                 {
                     self.set_priors(store, &current, priors);
@@ -267,14 +264,17 @@ impl ViewerScreen {
         }
     }
 
+    /// The study the first pane shows (the exam the layout is built around).
+    fn exam_study(&self) -> Option<String> {
+        self.panes
+            .first()
+            .and_then(|p| p.study_uid().map(str::to_string))
+    }
+
     /// Lays the panes out by `name`'s protocol, or the best match when None; one pane when
     /// nothing matches.
     fn hang(&mut self, store: &Store, name: Option<&str>) {
-        let Some(current) = self
-            .panes
-            .first()
-            .and_then(|p| p.study_uid().map(str::to_string))
-        else {
+        let Some(current) = self.exam_study() else {
             return;
         };
         let protocols = crate::viewing::protocols(store).unwrap_or_else(|e| {
@@ -675,11 +675,7 @@ impl ViewerScreen {
         match switch {
             Some(Some(name)) => self.hang(store, Some(&name)),
             Some(None) => {
-                if let Some(uid) = self
-                    .panes
-                    .first()
-                    .and_then(|p| p.study_uid().map(str::to_string))
-                {
+                if let Some(uid) = self.exam_study() {
                     let priors = self.priors.clone();
                     let mut pane = Pane::default();
                     if let Some(i) = &self.ingest {
@@ -707,11 +703,7 @@ impl ViewerScreen {
     /// A layout chosen by hand: the panes there are kept, new ones show the current study's
     /// next series in order.
     pub fn set_layout(&mut self, store: &Store, rows: u8, columns: u8) {
-        let Some(current) = self
-            .panes
-            .first()
-            .and_then(|p| p.study_uid().map(str::to_string))
-        else {
+        let Some(current) = self.exam_study() else {
             return;
         };
         let wanted = usize::from(rows) * usize::from(columns);
@@ -743,10 +735,7 @@ impl ViewerScreen {
             self.message = Some((false, "Give the new protocol a name first.".into()));
             return;
         }
-        let current = self
-            .panes
-            .first()
-            .and_then(|p| p.study_uid().map(str::to_string));
+        let current = self.exam_study();
         let mut uids = current.into_iter().collect::<Vec<_>>();
         if let Some((_, priors)) = &self.priors {
             uids.extend(priors.iter().map(|p| p.study_uid.clone()));
