@@ -220,6 +220,8 @@ pub struct ServeOptions {
     /// Keep the DICOM services running when the HL7 port cannot be bound (the desktop: the
     /// window says so); `serve` fails instead, so a server never runs half-configured.
     pub hl7_optional: bool,
+    /// Where the services take "now" from (orders booked by HL7, tomorrow's priors).
+    pub clock: crate::clock::Clock,
 }
 
 /// Setting: the HL7 MLLP port `lightbox serve` listens on (default 2575).
@@ -368,6 +370,7 @@ pub async fn start_services(
                         archive: Some(data.archive()),
                         idle_timeout: std::time::Duration::from_secs(hl7_idle_secs),
                         max_message_bytes: (hl7_max_mib as usize).saturating_mul(1 << 20),
+                        clock: options.clock,
                     };
                     tokio::spawn(crate::hl7::listener::serve(
                         hl7_listener,
@@ -392,6 +395,7 @@ pub async fn start_services(
         crate::hl7::sender::SenderConfig {
             database: data.database(),
             poll: std::time::Duration::from_millis(250),
+            clock: options.clock,
         },
         shutdown_rx.clone(),
     ));
@@ -399,6 +403,7 @@ pub async fn start_services(
     if let Err(e) = crate::dicom::priors::spawn_prefetcher(
         data.database(),
         archive.ingest.clone(),
+        options.clock,
         shutdown_rx.clone(),
     ) {
         tracing::error!(error = %e, "the prior prefetcher could not start");

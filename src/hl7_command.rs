@@ -91,6 +91,7 @@ pub fn run(
     data: &DataFolder,
     action: Hl7Action,
     actor: &lightbox::access::Actor,
+    clock: lightbox::clock::Clock,
 ) -> anyhow::Result<ExitCode> {
     let mut store = data.open_store()?;
     match action {
@@ -100,7 +101,7 @@ pub fn run(
             for file in files {
                 let bytes = std::fs::read(&file)
                     .with_context(|| format!("cannot read {}", file.display()))?;
-                let now = chrono::Local::now().naive_local();
+                let now = clock.now();
                 let report = lightbox::hl7::batch::import(&mut store, Some(&archive), &bytes, now);
                 println!(
                     "{}: {} messages, {} accepted, {} refused",

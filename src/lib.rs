@@ -12,6 +12,7 @@ pub mod access;
 pub mod administration;
 pub mod app;
 pub mod archive;
+pub mod clock;
 pub mod demo;
 pub mod dicom;
 pub mod documents;

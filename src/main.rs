@@ -33,6 +33,10 @@ struct Cli {
     /// reports) to try every screen; it is deleted when the window closes.
     #[arg(long, conflicts_with = "data_dir")]
     demo: bool,
+    /// Start the clock at this local time (YYYY-MM-DDTHH:MM) instead of the computer's: for
+    /// tests and training runs that must see a chosen day. Time then advances normally.
+    #[arg(long, global = true, value_parser = lightbox::clock::Clock::parse_start)]
+    clock: Option<lightbox::clock::Clock>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -308,6 +312,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let clock = cli.clock.unwrap_or_default();
     if cli.demo {
         if cli.command.is_some() {
             bail!("--demo opens the window; it does not go with a subcommand");
@@ -317,13 +322,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             "Preparing the demo practice in {} …",
             demo.data.root().display()
         );
-        lightbox::demo::populate(&demo.data, chrono::Local::now().naive_local())?;
-        lightbox::ui::run_desktop(demo.data.clone())?;
+        lightbox::demo::populate(&demo.data, clock.now())?;
+        lightbox::ui::run_desktop(demo.data.clone(), clock)?;
         return Ok(ExitCode::SUCCESS);
     }
     let data = DataFolder::resolve(cli.data_dir.as_deref())?;
     let Some(command) = cli.command else {
-        lightbox::ui::run_desktop(data)?;
+        lightbox::ui::run_desktop(data, clock)?;
         return Ok(ExitCode::SUCCESS);
     };
     match command {
@@ -348,6 +353,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     bind_ip: None,
                     hl7_port: Some(hl7_port),
                     hl7_optional: false,
+                    clock,
                 };
                 let services = app::start_services(&data, &options, EventSender::discard()).await?;
                 println!("listening dicom {}", services.dicom_addr);
@@ -458,7 +464,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let date = match date {
                 Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
                     .with_context(|| format!("--date {d} is not YYYY-MM-DD"))?,
-                None => chrono::Local::now().date_naive(),
+                None => clock.today(),
             };
             let rooms = store.rooms(None)?;
             let room_id = match room {
@@ -581,7 +587,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Hl7 { action } => hl7_command::run(&data, action, &cli_actor()),
+        Command::Hl7 { action } => hl7_command::run(&data, action, &cli_actor(), clock),
         Command::Check => {
             let store = data.open_store()?;
             let archive = lightbox::archive::ArchiveFolder::open(&data.archive())?;

@@ -15,11 +15,23 @@ use lightbox::events;
 use lightbox::store::Store;
 use lightbox::ui::{LightboxApp, Screen};
 
+/// The tests' "now": Wednesday 2026-11-25, 08:00 (never the wall clock, never its weekday).
+fn test_now() -> chrono::NaiveDateTime {
+    chrono::NaiveDate::from_ymd_opt(2026, 11, 25)
+        .unwrap()
+        .and_hms_opt(8, 0, 0)
+        .unwrap()
+}
+
+/// A window on a fresh store, its clock at [`test_now`].
 fn app(dir: &std::path::Path) -> LightboxApp {
     let store = Store::open(&dir.join("lightbox.sqlite")).unwrap();
     lightbox::ris::seed_starter_data(&store).unwrap();
     let (_sender, receiver) = events::channel(64, None);
-    LightboxApp::new(store, receiver, "DICOM: LIGHTBOX on 0.0.0.0:11112".into()).unwrap()
+    let mut app =
+        LightboxApp::new(store, receiver, "DICOM: LIGHTBOX on 0.0.0.0:11112".into()).unwrap();
+    app.set_clock(test_now());
+    app
 }
 
 fn harness(app: LightboxApp) -> Harness<'static, LightboxApp> {
@@ -309,6 +321,9 @@ fn the_patients_screen_matches_its_reference_image() {
 #[test]
 fn the_front_desk_places_an_order_and_works_the_needs_review_queue() {
     let dir = tempfile::tempdir().unwrap();
+    // The window's clock, not the wall clock, decides what "the past" is (regression: the
+    // Orders screen booked by the computer's clock, so a requested time that had passed in
+    // the real world moved to the next free slot).
     let mut harness = harness(app(dir.path()));
     first_run(&mut harness);
     let mut store = Store::open(&dir.path().join("lightbox.sqlite")).unwrap();
@@ -355,7 +370,7 @@ fn the_front_desk_places_an_order_and_works_the_needs_review_queue() {
     harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
     harness
         .get_by_role_and_label(Role::TextInput, "Requested time")
-        .type_text("2030-06-03 09:00");
+        .type_text("2026-11-26 09:00");
     harness.run();
     type_into(&mut harness, "Referring physician", "Hart, Linda");
     type_into(&mut harness, "Referring NPI", "1234567890");
@@ -370,7 +385,7 @@ fn the_front_desk_places_an_order_and_works_the_needs_review_queue() {
     click(&mut harness, "Place order");
     assert!(
         harness
-            .query_by_label_contains("placed, booked for 2030-06-03")
+            .query_by_label_contains("placed, booked for 2026-11-26 09:00")
             .is_some(),
         "the first free MR slot at the requested time"
     );
@@ -494,7 +509,7 @@ fn a_technologist_runs_a_walk_in_and_the_radiologist_signs_it_and_the_oru_is_que
             requested_time: None,
             supplied: None,
         },
-        chrono::Local::now().naive_local(),
+        test_now(),
     )
     .unwrap();
     let accession = placed.order.accession.clone();
@@ -571,7 +586,7 @@ fn a_technologist_runs_a_walk_in_and_the_radiologist_signs_it_and_the_oru_is_que
     }
     assert!(!text.contains("DRAFT"));
     // The ORU for the EHR is built and queued.
-    lightbox::hl7::outbound::produce(&store, chrono::Local::now().naive_local()).unwrap();
+    lightbox::hl7::outbound::produce(&store, test_now()).unwrap();
     let queued = store
         .outbound_queue(store.destinations().unwrap()[0].id)
         .unwrap();
@@ -659,7 +674,7 @@ fn orders_waiting(
                     requested_time: None,
                     supplied: None,
                 },
-                chrono::Local::now().naive_local(),
+                test_now(),
             )
             .unwrap()
             .order
@@ -807,7 +822,7 @@ fn the_front_desk_books_moves_checks_in_and_prints_preparation_on_the_schedule()
     // The second order: book, then no-show puts it back to be scheduled.
     click(&mut harness, &format!("Book {}", accessions[1]));
     let start = start_of(&store, &accessions[1]);
-    let day = chrono::NaiveDate::parse_from_str(&start[..10], "%Y-%m-%d").unwrap();
+    let day = chrono::NaiveDate::parse_from_str(start.get(..10).unwrap(), "%Y-%m-%d").unwrap();
     harness
         .state_mut()
         .schedule()
@@ -1935,6 +1950,12 @@ fn an_exam_goes_from_registration_to_a_delivered_oru_with_pynetdicom_mpps_and_dc
             &data,
             &lightbox::app::ServeOptions {
                 dicom_port: Some(0),
+                clock: lightbox::clock::Clock::starting_at(
+                    chrono::NaiveDate::from_ymd_opt(2026, 12, 2)
+                        .unwrap()
+                        .and_hms_opt(8, 0, 0)
+                        .unwrap(),
+                ),
                 ..Default::default()
             },
             sender,

@@ -785,10 +785,11 @@ fn query_matching_kinds_against_peers() {
         .find(|e| e["path"].as_str().unwrap().ends_with("CT_small.dcm"))
         .unwrap();
     let pid = ct_small["patient_id"].as_str().unwrap();
-    let pattern = format!("{}?{}*", &pid[..1], &pid[2..3]);
+    let chars: Vec<char> = pid.chars().collect();
+    let pattern = format!("{}?{}*", chars[0], chars[2]);
     let want = studies_where(&|e| {
-        let p = e["patient_id"].as_str().unwrap();
-        p.len() >= 3 && p[..1] == pid[..1] && p[2..3] == pid[2..3]
+        let p: Vec<char> = e["patient_id"].as_str().unwrap().chars().collect();
+        p.len() >= 3 && p[0] == chars[0] && p[2] == chars[2]
     });
     assert_eq!(found(&[&format!("PatientID={pattern}")]), want);
     // UID list.

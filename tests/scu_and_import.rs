@@ -425,7 +425,10 @@ fn priors_on_another_pacs_are_fetched_for_an_exam_and_for_tomorrows_patients() {
         .enable_all()
         .build()
         .unwrap();
-    let tomorrow = (chrono::Local::now().date_naive() + chrono::Duration::days(1))
+    // The test's own clock: Wednesday 2026-11-25, 08:00.
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+    let now = today.and_hms_opt(8, 0, 0).unwrap();
+    let tomorrow = (today + chrono::Duration::days(1))
         .format("%Y-%m-%d")
         .to_string();
     let none = runtime.block_on(lightbox::dicom::priors::prefetch_for_day(
@@ -466,10 +469,10 @@ fn priors_on_another_pacs_are_fetched_for_an_exam_and_for_tomorrows_patients() {
             requested_time: None,
             supplied: None,
         },
-        chrono::Local::now().naive_local(),
+        now,
     )
     .unwrap();
-    let at = (chrono::Local::now().date_naive() + chrono::Duration::days(1))
+    let at = (today + chrono::Duration::days(1))
         .and_hms_opt(3, 0, 0)
         .unwrap();
     // Booked as a walk-in style step at a fixed time tomorrow, whatever the room's hours.

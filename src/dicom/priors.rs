@@ -204,6 +204,7 @@ const PREFETCH_EVERY: std::time::Duration = std::time::Duration::from_secs(30 * 
 pub fn spawn_prefetcher(
     database: std::path::PathBuf,
     ingest: Ingest,
+    clock: crate::clock::Clock,
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
@@ -233,8 +234,7 @@ pub fn spawn_prefetcher(
                                 .ok()
                                 .flatten()
                                 .unwrap_or_else(|| crate::app::DEFAULT_AE_TITLE.into());
-                            let tomorrow = (chrono::Local::now().date_naive()
-                                + chrono::Duration::days(1))
+                            let tomorrow = (clock.today() + chrono::Duration::days(1))
                             .format("%Y-%m-%d")
                             .to_string();
                             let s = runtime.block_on(prefetch_for_day(&store, &ingest, &ae, &tomorrow));

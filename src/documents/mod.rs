@@ -258,7 +258,7 @@ mod tests {
         assert!(
             text.contains("/Count 5") || text.contains("/Count 6"),
             "{}",
-            &text[..400]
+            text.chars().take(400).collect::<String>()
         );
     }
 }

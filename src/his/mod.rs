@@ -262,8 +262,10 @@ pub fn npi_is_valid(npi: &str) -> bool {
     if npi.len() != 10 || !npi.bytes().all(|b| b.is_ascii_digit()) {
         return false;
     }
-    let digits: Vec<u32> = format!("80840{}", &npi[..9])
+    // The prefix and the first nine digits (ASCII digits only, checked above).
+    let digits: Vec<u32> = "80840"
         .bytes()
+        .chain(npi.bytes().take(9))
         .map(|b| u32::from(b - b'0'))
         .collect();
     let sum: u32 = digits
@@ -541,13 +543,8 @@ pub fn timeline(
             .map(|i| i.value),
     );
     for s in store.archived_studies_of(&ids)? {
-        let date = if s.study_date.len() == 8 {
-            format!(
-                "{}-{}-{}",
-                &s.study_date[..4],
-                &s.study_date[4..6],
-                &s.study_date[6..]
-            )
+        let date = if let Some(iso) = crate::pacs::attributes::iso_date(&s.study_date) {
+            iso
         } else {
             s.study_date.clone()
         };

@@ -103,14 +103,14 @@ pub fn normalise_delimiters(text: &str) -> String {
 pub fn unescape(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     let mut rest = value;
-    while let Some(start) = rest.find('\\') {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 1..];
-        let Some(end) = after.find('\\') else {
-            out.push_str(&rest[start..]);
+    // `split_once` cuts at the escape character itself, so every piece is whole text.
+    while let Some((before, after)) = rest.split_once('\\') {
+        out.push_str(before);
+        let Some((code, tail)) = after.split_once('\\') else {
+            out.push('\\');
+            out.push_str(after);
             return out;
         };
-        let code = &after[..end];
         match code {
             "F" => out.push('|'),
             "S" => out.push('^'),
@@ -130,23 +130,33 @@ pub fn unescape(value: &str) -> String {
             }
             _ => {}
         }
-        rest = &after[end + 1..];
+        rest = tail;
     }
     out.push_str(rest);
     out
 }
 
-/// HL7 date/time (YYYYMMDD[HHMM[SS]], offsets ignored) as a local date-time.
+/// HL7 date/time (YYYYMMDD[HHMM[SS]], offsets ignored) as a local date-time. The leading
+/// digits are read as characters: a sender's stray letter or accent ends them, never a panic.
 pub fn hl7_time(value: &str) -> Option<NaiveDateTime> {
     let digits: String = value.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let first = |n: usize| digits.chars().take(n).collect::<String>();
     match digits.len() {
-        14.. => NaiveDateTime::parse_from_str(&digits[..14], "%Y%m%d%H%M%S").ok(),
-        12..=13 => NaiveDateTime::parse_from_str(&digits[..12], "%Y%m%d%H%M").ok(),
-        8..=11 => chrono::NaiveDate::parse_from_str(&digits[..8], "%Y%m%d")
-            .ok()
-            .and_then(|d| d.and_hms_opt(0, 0, 0)),
+        14.. => NaiveDateTime::parse_from_str(&first(14), "%Y%m%d%H%M%S").ok(),
+        12..=13 => NaiveDateTime::parse_from_str(&first(12), "%Y%m%d%H%M").ok(),
+        8..=11 => hl7_date(&digits).and_then(|d| d.and_hms_opt(0, 0, 0)),
         _ => None,
     }
+}
+
+/// The date part of an HL7 date/time (its first eight digits), if it is a calendar day.
+/// `1234567é` is no date: its eighth character is not a digit.
+pub fn hl7_date(value: &str) -> Option<chrono::NaiveDate> {
+    let digits: String = value.chars().take(8).collect();
+    if digits.len() != 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    chrono::NaiveDate::parse_from_str(&digits, "%Y%m%d").ok()
 }
 
 /// The first non-empty of several values.

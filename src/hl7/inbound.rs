@@ -533,11 +533,9 @@ pub fn demographics(pid: &str) -> PatientRecord {
         middle_name: text(pid, 5, 3),
         suffix: text(pid, 5, 4),
         prefix: text(pid, 5, 5),
-        birth_date: if birth.len() >= 8 && birth[..8].bytes().all(|b| b.is_ascii_digit()) {
-            format!("{}-{}-{}", &birth[..4], &birth[4..6], &birth[6..8])
-        } else {
-            String::new()
-        },
+        birth_date: super::fields::hl7_date(birth)
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default(),
         sex: match field(pid, 8) {
             s @ ("F" | "M" | "O" | "U") => s.to_string(),
             _ => "U".into(),

@@ -28,6 +28,8 @@ pub struct Hl7Config {
     pub idle_timeout: Duration,
     /// Larger messages are refused and the connection closed.
     pub max_message_bytes: usize,
+    /// Where "now" comes from (receipt time, the slot an order is booked into).
+    pub clock: crate::clock::Clock,
 }
 
 /// Binds the HL7 port.
@@ -56,6 +58,7 @@ fn start_writer(config: &Hl7Config) -> mpsc::Sender<Job> {
     let (tx, mut rx) = mpsc::channel::<Job>(WRITER_QUEUE);
     let database = config.database.clone();
     let archive_path = config.archive.clone();
+    let clock = config.clock;
     let spawned = std::thread::Builder::new()
         .name("hl7-writer".into())
         .spawn(move || {
@@ -75,7 +78,7 @@ fn start_writer(config: &Hl7Config) -> mpsc::Sender<Job> {
                         Err(_) => break,
                     }
                 }
-                let now = chrono::Local::now().naive_local();
+                let now = clock.now();
                 if store.is_none() {
                     store = Store::open(&database)
                         .map_err(|e| tracing::error!(error = %e, "HL7: store unavailable"))
@@ -174,7 +177,7 @@ async fn connection(
             Ok(m) => m,
             Err(e) => {
                 tracing::warn!(%peer, error = %e, "HL7 message refused; connection closed");
-                let now = chrono::Local::now().naive_local();
+                let now = config.clock.now();
                 let ack = build_ack(
                     &Header::default(),
                     AckCode::Reject,
@@ -239,6 +242,7 @@ mod tests {
                 archive: None,
                 idle_timeout: Duration::from_secs(5),
                 max_message_bytes: 1 << 20,
+                clock: crate::clock::Clock::System,
             };
             let ended =
                 tokio::time::timeout(Duration::from_secs(20), serve(listener, config, rx)).await;
@@ -250,6 +254,7 @@ mod tests {
                 crate::hl7::sender::SenderConfig {
                     database: dir.path().join("db.sqlite"),
                     poll: Duration::from_millis(10),
+                    clock: crate::clock::Clock::System,
                 },
                 watch::channel(false).1,
             );

@@ -354,7 +354,7 @@ fn charge(
     body.push_str(&format!(
         "FT1|1|{}||{}|{}|CG|{code}|{}||{}|{amount}||||||||{diagnoses}||{}||{}||{code}|{modifiers}\r",
         charge.id,
-        &service_date[..service_date.len().min(8)],
+        service_date.chars().take(8).collect::<String>(),
         cx.stamp,
         escape(&name),
         charge.units,

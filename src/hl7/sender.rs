@@ -35,6 +35,8 @@ pub struct SenderConfig {
     pub database: PathBuf,
     /// How often new events and queue heads are looked for.
     pub poll: Duration,
+    /// Where "now" comes from (message time stamps, the events' dates).
+    pub clock: crate::clock::Clock,
 }
 
 /// What became of one delivery attempt.
@@ -132,6 +134,7 @@ pub async fn run(config: SenderConfig, mut shutdown: watch::Receiver<bool>) {
     let store: Arc<Mutex<Option<Store>>> = Arc::new(Mutex::new(None));
     loop {
         let database = config.database.clone();
+        let clock = config.clock;
         let slot = store.clone();
         let round = tokio::task::spawn_blocking(move || -> Result<Vec<Destination>, String> {
             let mut guard = slot.lock().map_err(|_| "store lock poisoned".to_string())?;
@@ -139,7 +142,7 @@ pub async fn run(config: SenderConfig, mut shutdown: watch::Receiver<bool>) {
                 *guard = Some(Store::open(&database).map_err(|e| e.to_string())?);
             }
             let store = guard.as_ref().ok_or("store unavailable")?;
-            let now = chrono::Local::now().naive_local();
+            let now = clock.now();
             super::outbound::produce(store, now).map_err(|e| e.to_string())?;
             store.destinations().map_err(|e| e.to_string())
         })

@@ -152,8 +152,9 @@ pub fn matcher_for(column: Column, raw: &str, tag: Tag) -> Result<Option<Matcher
 fn pad_time_upper(t: &str) -> String {
     let mut s = t.to_string();
     let full = "235959.999999";
-    if s.len() < full.len() {
-        s.push_str(&full[s.len()..]);
+    // `full` is ASCII; `get` keeps a peer's odd (multi-byte) value from ever panicking.
+    if let Some(rest) = full.get(s.len()..) {
+        s.push_str(rest);
     }
     s
 }

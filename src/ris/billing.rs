@@ -94,7 +94,7 @@ pub fn looks_like_icd10(code: &str) -> bool {
     b.len() >= 3
         && head.len() == 3
         && b[0].is_ascii_uppercase()
-        && head[1..].bytes().all(|c| c.is_ascii_alphanumeric())
+        && head.bytes().skip(1).all(|c| c.is_ascii_alphanumeric())
         && tail.len() <= 4
         && tail.bytes().all(|c| c.is_ascii_alphanumeric())
 }

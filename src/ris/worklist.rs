@@ -365,7 +365,7 @@ fn requested_dates(request: &InMemDicomObject) -> (Option<String>, Option<String
     let date = text(sps, tags::SCHEDULED_PROCEDURE_STEP_START_DATE);
     let station = text(sps, tags::SCHEDULED_STATION_AE_TITLE);
     let station = (!station.is_empty() && !station.contains(['*', '?'])).then_some(station);
-    let iso = |d: &str| (d.len() == 8).then(|| format!("{}-{}-{}", &d[..4], &d[4..6], &d[6..8]));
+    let iso = |d: &str| crate::pacs::attributes::iso_date(d);
     match date.split_once('-') {
         Some((from, to)) => (iso(from), iso(to), station),
         None if !date.is_empty() => (iso(&date), iso(&date), station),

@@ -148,7 +148,7 @@ fn open_in_system_viewer(path: &std::path::Path) {
 }
 
 /// Opens the window with the services running in the background of this process.
-pub fn run_desktop(data: DataFolder) -> anyhow::Result<()> {
+pub fn run_desktop(data: DataFolder, clock: crate::clock::Clock) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -175,6 +175,7 @@ pub fn run_desktop(data: DataFolder) -> anyhow::Result<()> {
     let options = ServeOptions {
         hl7_port: Some(hl7_port),
         hl7_optional: true,
+        clock,
         ..ServeOptions::default()
     };
     let services = runtime.block_on(app::start_services(&data, &options, sender));
@@ -210,7 +211,7 @@ pub fn run_desktop(data: DataFolder) -> anyhow::Result<()> {
             if let Ok(mut guard) = repaint.lock() {
                 *guard = Some(cc.egui_ctx.clone());
             }
-            let mut app = LightboxApp::new(store, receiver, status)?;
+            let mut app = LightboxApp::new(store, receiver, status)?.with_clock(clock);
             if let Some(screen) = cc.wgpu_render_state.clone() {
                 app = app.with_render_state(screen);
             }

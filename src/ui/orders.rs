@@ -74,7 +74,7 @@ impl OrdersScreen {
         self.loaded = true;
     }
 
-    fn place(&mut self, store: &mut Store, actor: &Actor) {
+    fn place(&mut self, store: &mut Store, actor: &Actor, now: chrono::NaiveDateTime) {
         let f = &self.form;
         let patient = match store.patient_by_identifier(f.mrn.trim(), "") {
             Ok(Some(p)) => p,
@@ -175,7 +175,6 @@ impl OrdersScreen {
             requested_time,
             supplied: None,
         };
-        let now = chrono::Local::now().naive_local();
         match ris::place_order(store, actor, &request, now) {
             Ok(placed) => {
                 let when = if placed.step.start_time.is_empty() {
@@ -209,7 +208,13 @@ impl OrdersScreen {
     }
 
     /// Draws the screen.
-    pub fn show(&mut self, ui: &mut egui::Ui, store: &mut Store, actor: &Actor) {
+    pub fn show(
+        &mut self,
+        ui: &mut egui::Ui,
+        store: &mut Store,
+        actor: &Actor,
+        now: chrono::NaiveDateTime,
+    ) {
         self.refresh(store);
         ui.heading("Orders");
         super::show_outcome(ui, self.message.as_ref());
@@ -316,7 +321,7 @@ impl OrdersScreen {
                 });
         });
         if place {
-            self.place(store, actor);
+            self.place(store, actor, now);
         }
         if let Some((accession, to)) = review {
             let note = if to == ExamStatus::Ordered {

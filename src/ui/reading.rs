@@ -135,7 +135,13 @@ impl ReadingScreen {
     }
 
     /// Draws the screen.
-    pub fn show(&mut self, ui: &mut egui::Ui, store: &mut Store, actor: &Actor) {
+    pub fn show(
+        &mut self,
+        ui: &mut egui::Ui,
+        store: &mut Store,
+        actor: &Actor,
+        now: chrono::NaiveDateTime,
+    ) {
         self.refresh(store, actor);
         ui.horizontal(|ui| {
             ui.heading("Reading worklist");
@@ -165,7 +171,12 @@ impl ReadingScreen {
             }
         });
         super::show_outcome(ui, self.message.as_ref());
-        let now = chrono::Utc::now().naive_utc();
+        // Completion times are stored in UTC; the clock reads local time.
+        let now = now
+            .and_local_timezone(chrono::Local)
+            .earliest()
+            .map(|t| t.naive_utc())
+            .unwrap_or(now);
         let mut action: Option<Action> = None;
         ui.columns(2, |columns| {
             let ui = &mut columns[0];

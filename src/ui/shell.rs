@@ -174,8 +174,8 @@ pub struct LightboxApp {
     last_input: Instant,
     /// A demo practice: the sign-in screen lists its accounts.
     demo: bool,
-    /// A fixed "now" (tests and reference images); None = the computer's clock.
-    clock: Option<chrono::NaiveDateTime>,
+    /// Where "now" comes from (tests and reference images fix it).
+    clock: crate::clock::Clock,
 }
 
 impl LightboxApp {
@@ -220,19 +220,24 @@ impl LightboxApp {
             },
             last_input: Instant::now(),
             demo: crate::demo::is_demo(&store),
-            clock: None,
+            clock: crate::clock::Clock::System,
             store,
         })
     }
 
     /// Fixes the time the screens use as "now" (tests, reference images).
     pub fn set_clock(&mut self, now: chrono::NaiveDateTime) {
-        self.clock = Some(now);
+        self.clock = crate::clock::Clock::Frozen(now);
+    }
+
+    /// Takes "now" from `clock` (the one the services run on).
+    pub fn with_clock(mut self, clock: crate::clock::Clock) -> LightboxApp {
+        self.clock = clock;
+        self
     }
 
     fn now(&self) -> chrono::NaiveDateTime {
-        self.clock
-            .unwrap_or_else(|| chrono::Local::now().naive_local())
+        self.clock.now()
     }
 
     /// Whether the window is locked.
@@ -514,7 +519,10 @@ impl LightboxApp {
         let screen = self.screen;
         egui::CentralPanel::default().show(ui, |ui| match screen {
             Screen::Patients => self.patients.show(ui, &mut self.store, &actor),
-            Screen::Orders => self.orders.show(ui, &mut self.store, &actor),
+            Screen::Orders => {
+                let now = self.now();
+                self.orders.show(ui, &mut self.store, &actor, now)
+            }
             Screen::Schedule => {
                 let now = self.now();
                 self.schedule
@@ -524,7 +532,10 @@ impl LightboxApp {
                 let today = self.now().date().format("%Y-%m-%d").to_string();
                 self.today.show(ui, &mut self.store, &actor, &today)
             }
-            Screen::Reading => self.reading.show(ui, &mut self.store, &actor),
+            Screen::Reading => {
+                let now = self.now();
+                self.reading.show(ui, &mut self.store, &actor, now)
+            }
             Screen::Billing => self.billing.show(ui, &self.store, &actor),
             Screen::Studies => self.studies.show(ui),
             Screen::Viewer => self.viewer.show(ui, &self.store, &actor),

@@ -321,16 +321,7 @@ impl StudyBrowser {
 
 /// `YYYYMMDD` as `YYYY-MM-DD`; anything else as it is.
 pub fn display_date(dicom_date: &str) -> String {
-    if dicom_date.len() == 8 && dicom_date.bytes().all(|b| b.is_ascii_digit()) {
-        format!(
-            "{}-{}-{}",
-            &dicom_date[0..4],
-            &dicom_date[4..6],
-            &dicom_date[6..8]
-        )
-    } else {
-        dicom_date.to_string()
-    }
+    crate::pacs::attributes::iso_date(dicom_date).unwrap_or_else(|| dicom_date.to_string())
 }
 
 /// A labelled search box; the label is also its accessible name (screen readers, tests).
