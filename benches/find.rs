@@ -111,12 +111,7 @@ fn find_benches(c: &mut Criterion) {
         .build()
         .expect("runtime");
     store
-        .save_node(&DicomNode {
-            name: "me".into(),
-            ae_title: "BENCH".into(),
-            host: "127.0.0.1".into(),
-            port: 1,
-        })
+        .save_node(&DicomNode::new("me", "BENCH", "127.0.0.1", 1))
         .expect("node");
     let services = rt
         .block_on(app::start_services(
@@ -128,12 +123,7 @@ fn find_benches(c: &mut Criterion) {
             EventSender::discard(),
         ))
         .expect("services");
-    let node = DicomNode {
-        name: "self".into(),
-        ae_title: "LIGHTBOX".into(),
-        host: "127.0.0.1".into(),
-        port: services.dicom_addr.port(),
-    };
+    let node = DicomNode::new("self", "LIGHTBOX", "127.0.0.1", services.dicom_addr.port());
     let mut id = InMemDicomObject::new_empty();
     id.put(DataElement::new(
         tags::QUERY_RETRIEVE_LEVEL,

@@ -131,17 +131,12 @@ fn ris_benches(c: &mut Criterion) {
         ..ServeOptions::default()
     };
     store
-        .set_setting(lightbox::store::settings::ALLOW_UNKNOWN_QUERY, "1")
+        .set_setting(lightbox::pacs::admission::ALLOW_UNKNOWN_QUERY, "1")
         .unwrap();
     let services = runtime
         .block_on(app::start_services(&data, &options, EventSender::discard()))
         .unwrap();
-    let node = DicomNode {
-        name: "self".into(),
-        ae_title: "LIGHTBOX".into(),
-        host: "127.0.0.1".into(),
-        port: services.dicom_addr.port(),
-    };
+    let node = DicomNode::new("self", "LIGHTBOX", "127.0.0.1", services.dicom_addr.port());
     group.bench_function("network/one_room_one_day_round_trip", |b| {
         b.iter(|| {
             let answers = runtime

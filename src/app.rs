@@ -13,6 +13,7 @@ use crate::archive::durability::{self, DurabilitySyncer};
 use crate::archive::ingest::Ingest;
 use crate::dicom::scp::{self, DicomConfig, DicomContext};
 use crate::events::{EventSender, ServiceEvent};
+use crate::health::HealthBoard;
 use crate::store::Store;
 
 /// Setting: our AE title.
@@ -34,7 +35,9 @@ pub const DEFAULT_DICOM_PORT: u16 = 11112;
 
 /// Checks a setting's value before it is stored, so a typo cannot stop the services.
 pub fn validate_setting(key: &str, value: &str) -> anyhow::Result<()> {
-    use crate::store::settings::{ALLOW_UNKNOWN_QUERY, ALLOW_UNKNOWN_STORE};
+    use crate::pacs::admission::{
+        ALLOW_UNKNOWN_COMMITMENT, ALLOW_UNKNOWN_MPPS, ALLOW_UNKNOWN_QUERY, ALLOW_UNKNOWN_STORE,
+    };
     match key {
         AE_TITLE_SETTING => {
             if value.is_empty() || value.len() > 16 || value.contains('\\') || !value.is_ascii() {
@@ -54,6 +57,27 @@ pub fn validate_setting(key: &str, value: &str) -> anyhow::Result<()> {
                 anyhow::bail!("{key} must be at least 1");
             }
         }
+        BIND_ADDRESS_SETTING => {
+            value.trim().parse::<IpAddr>().map_err(|_| {
+                anyhow::anyhow!("{key} is an IP address such as 0.0.0.0 or 192.168.1.10")
+            })?;
+        }
+        crate::hl7::listener::MAX_CONNECTIONS_SETTING | scp::MAX_ASSOCIATIONS_SETTING => {
+            let n: u64 = value
+                .parse()
+                .map_err(|_| anyhow::anyhow!("{key} is a whole number"))?;
+            if !(1..=10_000).contains(&n) {
+                anyhow::bail!("{key} must be between 1 and 10000");
+            }
+        }
+        crate::hl7::listener::MAX_BUFFERED_SETTING => {
+            let n: u64 = value
+                .parse()
+                .map_err(|_| anyhow::anyhow!("{key} is a whole number of MiB"))?;
+            if !(1..=4096).contains(&n) {
+                anyhow::bail!("{key} must be between 1 and 4096 MiB");
+            }
+        }
         MAX_PDU_SETTING => {
             let n: u32 = value
                 .parse()
@@ -62,7 +86,12 @@ pub fn validate_setting(key: &str, value: &str) -> anyhow::Result<()> {
                 anyhow::bail!("{key} must be between 4096 and 16777216");
             }
         }
-        k if k == ALLOW_UNKNOWN_STORE || k == ALLOW_UNKNOWN_QUERY => {
+        k if k == ALLOW_UNKNOWN_STORE
+            || k == ALLOW_UNKNOWN_QUERY
+            || k == ALLOW_UNKNOWN_MPPS
+            || k == ALLOW_UNKNOWN_COMMITMENT
+            || k == crate::hl7::sources::ALLOW_UNKNOWN_ORDERS =>
+        {
             if !matches!(
                 value,
                 "true" | "false" | "on" | "off" | "yes" | "no" | "1" | "0"
@@ -224,6 +253,10 @@ pub struct ServeOptions {
     pub clock: crate::clock::Clock,
 }
 
+/// Setting: the address the DICOM and HL7 listeners bind (default all interfaces: the
+/// scanners and the EHR must reach them; a practice may name one network card).
+pub const BIND_ADDRESS_SETTING: &str = "network.bind_address";
+
 /// Setting: the HL7 MLLP port `lightbox serve` listens on (default 2575).
 pub const HL7_PORT_SETTING: &str = "hl7.port";
 /// Setting: the practice's name (window title, report header).
@@ -251,11 +284,22 @@ pub struct ArchiveServices {
     pub ingest: Ingest,
     /// Syncs to stable storage in batches.
     pub syncer: DurabilitySyncer,
+    /// Where the services report their state.
+    pub health: HealthBoard,
 }
 
 impl ArchiveServices {
-    /// Opens the archive, recovers from an interrupted run, and starts the writer threads.
+    /// Opens the archive, recovers from an interrupted run, and starts the writer threads
+    /// (for a command such as `import`: their state is not recorded for `lightbox status`).
     pub fn start(data: &DataFolder) -> anyhow::Result<ArchiveServices> {
+        ArchiveServices::start_reporting(data, HealthBoard::new(None))
+    }
+
+    /// Like [`ArchiveServices::start`], reporting the services' state to `health`.
+    pub fn start_reporting(
+        data: &DataFolder,
+        health: HealthBoard,
+    ) -> anyhow::Result<ArchiveServices> {
         let archive =
             ArchiveFolder::open(&data.archive()).context("cannot open the archive folder")?;
         let mut store = data.open_store()?;
@@ -267,9 +311,13 @@ impl ArchiveServices {
                 "index rows without a complete file removed after an interrupted run"
             );
         }
-        let ingest = Ingest::start(archive.clone(), &data.database())?;
+        let ingest = Ingest::start(archive.clone(), &data.database(), health.clone())?;
         let syncer = DurabilitySyncer::start(archive, &data.database())?;
-        Ok(ArchiveServices { ingest, syncer })
+        Ok(ArchiveServices {
+            ingest,
+            syncer,
+            health,
+        })
     }
 }
 
@@ -286,6 +334,8 @@ pub struct RunningServices {
     shutdown: watch::Sender<bool>,
     /// The archive services (kept alive while running).
     pub archive: ArchiveServices,
+    /// Where every service reports its state.
+    pub health: HealthBoard,
 }
 
 impl RunningServices {
@@ -336,16 +386,34 @@ pub async fn start_services(
         find_limit: number(FIND_LIMIT_SETTING)?
             .map(|n| n as usize)
             .unwrap_or(defaults.find_limit),
+        max_associations: number(scp::MAX_ASSOCIATIONS_SETTING)?
+            .map(|n| n as usize)
+            .unwrap_or(defaults.max_associations),
     };
     let hl7_idle_secs = number(HL7_IDLE_TIMEOUT_SETTING)?.unwrap_or(600).max(1);
     let hl7_max_mib = number(HL7_MAX_MESSAGE_SETTING)?.unwrap_or(16).clamp(1, 256);
+    let hl7_max_connections = number(crate::hl7::listener::MAX_CONNECTIONS_SETTING)?
+        .map(|n| n as usize)
+        .unwrap_or(crate::hl7::listener::DEFAULT_MAX_CONNECTIONS);
+    let hl7_max_buffered_mib = number(crate::hl7::listener::MAX_BUFFERED_SETTING)?
+        .map(|n| n as usize)
+        .unwrap_or(crate::hl7::listener::DEFAULT_MAX_BUFFERED_MIB);
+    let stored_bind = store
+        .setting(BIND_ADDRESS_SETTING)?
+        .and_then(|v| v.trim().parse::<IpAddr>().ok());
     drop(store);
-    let archive = ArchiveServices::start(data)?;
-    let bind_ip = options.bind_ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let health = HealthBoard::new(Some(data.database()));
+    let archive = ArchiveServices::start_reporting(data, health.clone())?;
+    let bind_ip = options
+        .bind_ip
+        .or(stored_bind)
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     let (listener, dicom_addr) = scp::bind(SocketAddr::new(bind_ip, port))
         .await
         .with_context(|| {
-            format!("cannot listen for DICOM on port {port} (is another program using it?)")
+            format!(
+                "cannot listen for DICOM on {bind_ip} port {port} (is another program using it?)"
+            )
         })?;
     let ctx = Arc::new(DicomContext::new(
         config,
@@ -361,7 +429,7 @@ pub async fn start_services(
             let bound = crate::hl7::listener::bind(SocketAddr::new(bind_ip, port))
                 .await
                 .with_context(|| {
-                    format!("cannot listen for HL7 on port {port} (is another program using it?)")
+                    format!("cannot listen for HL7 on {bind_ip} port {port} (is another program using it?)")
                 });
             match bound {
                 Ok((hl7_listener, addr)) => {
@@ -371,6 +439,9 @@ pub async fn start_services(
                         idle_timeout: std::time::Duration::from_secs(hl7_idle_secs),
                         max_message_bytes: (hl7_max_mib as usize).saturating_mul(1 << 20),
                         clock: options.clock,
+                        max_connections: hl7_max_connections,
+                        max_buffered_bytes: hl7_max_buffered_mib.saturating_mul(1 << 20),
+                        health: health.clone(),
                     };
                     tokio::spawn(crate::hl7::listener::serve(
                         hl7_listener,
@@ -381,6 +452,11 @@ pub async fn start_services(
                 }
                 Err(e) if options.hl7_optional => {
                     tracing::error!(error = %format!("{e:#}"), "HL7 listener not started");
+                    health.failed(
+                        crate::hl7::listener::LISTENER_SERVICE,
+                        &format!("{e:#}"),
+                        false,
+                    );
                     hl7_error = Some(format!("{e:#}"));
                     None
                 }
@@ -391,14 +467,18 @@ pub async fn start_services(
     };
     // Outbound HL7 runs wherever the services run (desktop or serve): reports and status go
     // out even when no inbound listener is configured.
-    tokio::spawn(crate::hl7::sender::run(
-        crate::hl7::sender::SenderConfig {
-            database: data.database(),
-            poll: std::time::Duration::from_millis(250),
-            clock: options.clock,
-        },
-        shutdown_rx.clone(),
-    ));
+    let sender_config = crate::hl7::sender::SenderConfig {
+        database: data.database(),
+        poll: std::time::Duration::from_millis(250),
+        clock: options.clock,
+    };
+    let sender_shutdown = shutdown_rx.clone();
+    crate::health::supervise_task(
+        health.clone(),
+        crate::hl7::sender::SENDER_SERVICE,
+        "sending queued messages to the destinations".into(),
+        move || crate::hl7::sender::run(sender_config.clone(), sender_shutdown.clone()),
+    );
     // Tomorrow's patients' priors come from the prior nodes ahead of time.
     if let Err(e) = crate::dicom::priors::spawn_prefetcher(
         data.database(),
@@ -408,7 +488,15 @@ pub async fn start_services(
     ) {
         tracing::error!(error = %e, "the prior prefetcher could not start");
     }
-    tokio::spawn(scp::serve(listener, ctx, shutdown_rx));
+    let listener = Arc::new(listener);
+    let dicom_detail = format!("listening on {dicom_addr} as {ae_title}");
+    health.listening(scp::LISTENER_SERVICE, dicom_addr, &dicom_detail);
+    crate::health::supervise_task(
+        health.clone(),
+        scp::LISTENER_SERVICE,
+        dicom_detail,
+        move || scp::serve(listener.clone(), ctx.clone(), shutdown_rx.clone()),
+    );
     events.send(ServiceEvent::DicomListening { addr: dicom_addr });
     Ok(RunningServices {
         dicom_addr,
@@ -417,6 +505,7 @@ pub async fn start_services(
         ae_title,
         shutdown,
         archive,
+        health,
     })
 }
 

@@ -24,6 +24,11 @@ pub enum Hl7Action {
         #[command(subcommand)]
         action: DestinationAction,
     },
+    /// The systems allowed to send HL7 here (anyone else is refused with AR).
+    Sources {
+        #[command(subcommand)]
+        action: SourceAction,
+    },
     /// Each destination's messages waiting or failed (add --all for the sent ones too).
     Queue {
         /// Also list delivered and cancelled messages.
@@ -45,6 +50,36 @@ pub enum Hl7Action {
         /// How many.
         #[arg(long, default_value_t = 20)]
         limit: usize,
+    },
+}
+
+/// Source commands.
+#[derive(Subcommand)]
+pub enum SourceAction {
+    /// Add or replace a source.
+    Add {
+        /// Name shown to people ("EHR", "Dictation").
+        #[arg(long)]
+        name: String,
+        /// Sending application (MSH-3) it uses.
+        #[arg(long)]
+        application: String,
+        /// Sending facility (MSH-4); empty: any facility of that application.
+        #[arg(long, default_value = "")]
+        facility: String,
+        /// Address or host name it connects from; empty: any host.
+        #[arg(long, default_value = "")]
+        host: String,
+        /// What it may send: comma list of adt, merge, orders, results.
+        #[arg(long, default_value = "adt,orders")]
+        messages: String,
+    },
+    /// List sources as JSON.
+    List,
+    /// Remove a source.
+    Remove {
+        /// Its name.
+        name: String,
     },
 }
 
@@ -157,6 +192,38 @@ pub fn run(
             }
             DestinationAction::List => {
                 println!("{}", serde_json::to_string_pretty(&store.destinations()?)?);
+                Ok(ExitCode::SUCCESS)
+            }
+        },
+        Hl7Action::Sources { action } => match action {
+            SourceAction::Add {
+                name,
+                application,
+                facility,
+                host,
+                messages,
+            } => {
+                let source = lightbox::store::hl7_sources::Hl7Source {
+                    id: 0,
+                    name: name.clone(),
+                    application,
+                    facility,
+                    host,
+                    messages: messages.to_ascii_lowercase().replace(' ', ""),
+                };
+                lightbox::hl7::sources::save_source(&store, actor, &source)?;
+                println!("source {name} saved");
+                Ok(ExitCode::SUCCESS)
+            }
+            SourceAction::List => {
+                println!("{}", serde_json::to_string_pretty(&store.hl7_sources()?)?);
+                Ok(ExitCode::SUCCESS)
+            }
+            SourceAction::Remove { name } => {
+                if !lightbox::hl7::sources::remove_source(&store, actor, &name)? {
+                    anyhow::bail!("no HL7 source named {name:?}");
+                }
+                println!("source {name} removed");
                 Ok(ExitCode::SUCCESS)
             }
         },

@@ -8,6 +8,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
 mod hl7_command;
+mod status_command;
 use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
 use dicom_core::{DataElement, PrimitiveValue, VR};
 use dicom_dictionary_std::{StandardDataDictionary, tags};
@@ -186,6 +187,9 @@ enum Command {
     },
     /// Check the archive: every index row has its complete, readable file.
     Check,
+    /// The health of every service as JSON (state, last error, since when; the listeners are
+    /// asked to answer). Exits 1 if one is down.
+    Status,
     /// HL7 interfaces: batch import, destinations, outbound queues, inbound log.
     Hl7 {
         #[command(subcommand)]
@@ -270,6 +274,12 @@ enum NodesAction {
         /// Port.
         #[arg(long)]
         port: u16,
+        /// What it may ask of us: store, query, worklist (comma list).
+        #[arg(long, default_value = "store,query,worklist")]
+        services: String,
+        /// Accept its AE title from any host (default: only from --host, when given).
+        #[arg(long)]
+        any_host: bool,
     },
     /// List nodes.
     List,
@@ -587,6 +597,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Status => status_command::run(&data, &runtime()?),
         Command::Hl7 { action } => hl7_command::run(&data, action, &cli_actor(), clock),
         Command::Check => {
             let store = data.open_store()?;
@@ -735,18 +746,30 @@ fn nodes(data: &DataFolder, action: NodesAction) -> anyhow::Result<ExitCode> {
             ae,
             host,
             port,
+            services,
+            any_host,
         } => {
             store.save_node(&DicomNode {
                 name: name.clone(),
                 ae_title: ae,
                 host,
                 port,
+                check_host: !any_host,
+                services,
             })?;
             println!("node {name} saved");
         }
         NodesAction::List => {
             for n in store.nodes()? {
-                println!("{}\t{}\t{}:{}", n.name, n.ae_title, n.host, n.port);
+                let checked = if n.check_host && !n.host.is_empty() {
+                    "host checked"
+                } else {
+                    "any host"
+                };
+                println!(
+                    "{}\t{}\t{}:{}\t{}\t{checked}",
+                    n.name, n.ae_title, n.host, n.port, n.services
+                );
             }
         }
         NodesAction::Remove { name } => {

@@ -21,6 +21,7 @@ fn desktop_window_starts_with_its_dicom_service() {
         &["settings", "set", "dicom.port", &port.to_string()],
     );
     assert!(out.status.success());
+    trust_test_hl7_senders(dir.path());
     let hl7_port = free_port();
     let out = lightbox(
         dir.path(),

@@ -762,7 +762,7 @@ fn a_taken_hl7_port_stops_serve_but_not_the_desktop_services() {
             .hl7_error
             .as_deref()
             .unwrap_or("")
-            .contains(&format!("cannot listen for HL7 on port {port}"))
+            .contains(&format!("cannot listen for HL7 on 0.0.0.0 port {port}"))
     );
     // DICOM still answers.
     let r = dcmtk(

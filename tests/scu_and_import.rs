@@ -439,12 +439,12 @@ fn priors_on_another_pacs_are_fetched_for_an_exam_and_for_tomorrows_patients() {
     ));
     assert_eq!(none.missing, 0);
     store
-        .save_node(&lightbox::store::nodes::DicomNode {
-            name: "oldpacs".into(),
-            ae_title: "PYQR".into(),
-            host: "127.0.0.1".into(),
-            port: qr.port,
-        })
+        .save_node(&lightbox::store::nodes::DicomNode::new(
+            "oldpacs",
+            "PYQR",
+            "127.0.0.1",
+            qr.port,
+        ))
         .unwrap();
     lightbox::app::validate_setting(lightbox::dicom::priors::PRIOR_NODES_SETTING, "oldpacs")
         .unwrap();

@@ -2,6 +2,8 @@
 //! domain action makes, and the audit trail of patient data. Interfaces act as system actors
 //! (`hl7:<app>`, `dicom:<AE>`) with the rights their role gives.
 
+pub mod peers;
+
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::{Argon2, PasswordHash};
 

@@ -6,7 +6,6 @@
 //! writer thread that commits them in batches (group commit).
 
 use std::path::Path;
-use std::thread;
 
 use dicom_dictionary_std::tags;
 use dicom_encoding::TransferSyntaxIndex;
@@ -16,6 +15,10 @@ use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use tokio::sync::oneshot;
 
 use super::{ArchiveError, ArchiveFolder};
+use crate::health::{HealthBoard, supervise_thread};
+
+/// The index writer's name in the health records.
+pub const INDEX_WRITER_SERVICE: &str = "index-writer";
 use crate::pacs::attributes::{is_valid_uid, text};
 use crate::store::index::{IndexConflict, NewInstance};
 use crate::store::{Store, StoreError};
@@ -147,15 +150,36 @@ pub struct Ingest {
 }
 
 impl Ingest {
-    /// Starts the index writer thread on its own connection to `store_path`.
-    pub fn start(archive: ArchiveFolder, store_path: &Path) -> Result<Ingest, StoreError> {
-        let mut store = Store::open(store_path)?;
-        let (jobs, rx) = tokio::sync::mpsc::channel::<IndexJob>(1024);
+    /// Starts the index writer thread on its own connection to `store_path`, supervised: if
+    /// it fails it starts again (the jobs in its hands are answered with an error, so their
+    /// senders are told to send again; nothing was committed for them).
+    pub fn start(
+        archive: ArchiveFolder,
+        store_path: &Path,
+        health: HealthBoard,
+    ) -> Result<Ingest, StoreError> {
+        // Opened once here so a store that cannot be opened fails the start, not a thread.
+        let first = Store::open(store_path)?;
+        let mut first = Some(first);
+        let path = store_path.to_path_buf();
+        let (jobs, mut rx) = tokio::sync::mpsc::channel::<IndexJob>(1024);
         let writer_archive = archive.clone();
-        thread::Builder::new()
-            .name("index-writer".into())
-            .spawn(move || index_writer(&writer_archive, &mut store, rx))
-            .map_err(|e| StoreError::Invalid(format!("cannot start the index writer: {e}")))?;
+        supervise_thread(
+            health,
+            INDEX_WRITER_SERVICE,
+            "indexing received instances".into(),
+            move || {
+                let mut store = match first.take() {
+                    Some(s) => s,
+                    None => {
+                        Store::open(&path).map_err(|e| format!("cannot open the store: {e}"))?
+                    }
+                };
+                index_writer(&writer_archive, &mut store, &mut rx);
+                Ok(())
+            },
+        )
+        .map_err(|e| StoreError::Invalid(format!("cannot start the index writer: {e}")))?;
         Ok(Ingest { archive, jobs })
     }
 
@@ -431,7 +455,7 @@ fn required_uid(
 fn index_writer(
     archive: &ArchiveFolder,
     store: &mut Store,
-    mut rx: tokio::sync::mpsc::Receiver<IndexJob>,
+    rx: &mut tokio::sync::mpsc::Receiver<IndexJob>,
 ) {
     while let Some(first) = rx.blocking_recv() {
         let mut batch = vec![first];

@@ -247,6 +247,11 @@ impl MessageAssembler {
         }
     }
 
+    /// Whether part of a message has arrived (the association is not idle).
+    pub fn in_progress(&self) -> bool {
+        self.context.is_some()
+    }
+
     fn reset(&mut self) {
         self.command_bytes.clear();
         self.command = None;

@@ -1,7 +1,6 @@
 //! The DICOM listener: accepts associations and answers C-ECHO, C-STORE, C-FIND, C-MOVE,
 //! C-GET and Storage Commitment. Many associations run at once, one task each.
 
-use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -26,11 +25,15 @@ use super::scu;
 use super::status;
 use crate::archive::ingest::{Ingest, IngestError, Ingested, ReceivedObject};
 use crate::events::{EventSender, ServiceEvent};
+use crate::pacs::admission::{
+    ALLOW_UNKNOWN_COMMITMENT, ALLOW_UNKNOWN_MPPS, ALLOW_UNKNOWN_QUERY, ALLOW_UNKNOWN_STORE,
+    Admission, UnknownAePolicy,
+};
 use crate::pacs::query::{self, IndexQuery};
 use crate::pacs::sop_classes::{self as sop, storage_sop_classes};
 use crate::store::StorePool;
 use crate::store::index::Level;
-use crate::store::settings::{ALLOW_UNKNOWN_QUERY, ALLOW_UNKNOWN_STORE};
+use crate::store::nodes::DicomNode;
 
 /// Settings of the DICOM listener.
 #[derive(Debug, Clone)]
@@ -45,7 +48,14 @@ pub struct DicomConfig {
     pub idle_timeout: Duration,
     /// Most answers one C-FIND returns.
     pub find_limit: usize,
+    /// Most associations at once (the longest idle gives way to a new one).
+    pub max_associations: usize,
 }
+
+/// Setting: most DICOM associations at once (default 64).
+pub const MAX_ASSOCIATIONS_SETTING: &str = "dicom.max_associations";
+/// The listener's name in the health records.
+pub const LISTENER_SERVICE: &str = "dicom";
 
 impl Default for DicomConfig {
     fn default() -> Self {
@@ -55,6 +65,7 @@ impl Default for DicomConfig {
             max_dataset_bytes: 2 << 30,
             idle_timeout: Duration::from_secs(60),
             find_limit: 10_000,
+            max_associations: 64,
         }
     }
 }
@@ -74,6 +85,8 @@ pub struct DicomContext {
     /// Open connections for the handlers' reads.
     stores: Arc<StorePool>,
     next_id: AtomicU64,
+    /// One slot per open association.
+    slots: Arc<crate::connections::ConnectionSlots>,
 }
 
 impl DicomContext {
@@ -86,6 +99,7 @@ impl DicomContext {
         durable_rounds: watch::Receiver<u64>,
     ) -> DicomContext {
         DicomContext {
+            slots: crate::connections::ConnectionSlots::new(config.max_associations),
             config,
             stores: StorePool::new(&store_path),
             store_path,
@@ -97,20 +111,30 @@ impl DicomContext {
     }
 }
 
-/// What a calling AE may do, decided when the association opens.
-#[derive(Debug, Clone, Copy)]
-struct Permissions {
-    store: bool,
-    query: bool,
-}
-
+/// The association's gatekeeper: it decides, from the calling AE title and the address the
+/// connection comes from, what the caller may do (see [`crate::pacs::admission`]).
 struct PeerAccess {
-    known: HashSet<String>,
-    allow_unknown_store: bool,
-    allow_unknown_query: bool,
+    nodes: Vec<DicomNode>,
+    policy: UnknownAePolicy,
+    peer: std::net::IpAddr,
 }
 
-impl AccessControl for PeerAccess {
+/// The gatekeeper as dicom-ul holds it (the session keeps another handle).
+struct SharedAccess(Arc<PeerAccess>);
+
+impl PeerAccess {
+    fn decide(&self, calling_ae: &str) -> Admission {
+        crate::pacs::admission::admit(
+            &self.nodes,
+            calling_ae,
+            self.peer,
+            self.policy,
+            crate::access::peers::host_matches,
+        )
+    }
+}
+
+impl AccessControl for SharedAccess {
     fn check_access(
         &self,
         this_ae_title: &str,
@@ -122,11 +146,7 @@ impl AccessControl for PeerAccess {
             return Err(AssociationRJServiceUserReason::CalledAETitleNotRecognized);
         }
         // An unknown AE may still echo, so refuse only when the settings allow it nothing.
-        let _ = (self.allow_unknown_store, self.allow_unknown_query);
-        if !self.known.contains(calling_ae_title.trim())
-            && !self.allow_unknown_store
-            && !self.allow_unknown_query
-        {
+        if !self.0.decide(calling_ae_title).may_do_anything() {
             return Err(AssociationRJServiceUserReason::CallingAETitleNotRecognized);
         }
         Ok(())
@@ -162,24 +182,38 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)
     Ok((listener, local))
 }
 
-/// Accepts associations until `shutdown` turns true.
+/// Accepts associations until `shutdown` turns true. Each association holds one of
+/// `dicom.max_associations` slots; when all are taken the longest idle one is released for the
+/// newcomer, and a failing accept (no file descriptors left) backs off instead of spinning.
 pub async fn serve(
-    listener: TcpListener,
+    listener: Arc<TcpListener>,
     ctx: Arc<DicomContext>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let mut backoff = crate::connections::AcceptBackoff::default();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((socket, peer)) => {
+                    backoff.succeeded(LISTENER_SERVICE);
+                    let slot = match ctx.slots.admit() {
+                        Ok(slot) => slot,
+                        Err(full) => {
+                            tracing::warn!(%peer, error = %full, "DICOM connection turned away");
+                            drop(socket);
+                            continue;
+                        }
+                    };
                     // Without TCP_NODELAY every response waits ~40 ms for Nagle.
                     let _ = socket.set_nodelay(true);
                     let ctx = ctx.clone();
-                    tokio::spawn(async move { handle_connection(socket, peer, ctx).await });
+                    crate::health::spawn_connection(LISTENER_SERVICE, peer, async move {
+                        handle_connection(socket, peer, ctx, slot).await
+                    });
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    let wait = backoff.failed(LISTENER_SERVICE, &e);
+                    tokio::time::sleep(wait).await;
                 }
             },
             changed = shutdown.changed() => {
@@ -191,15 +225,21 @@ pub async fn serve(
     }
 }
 
-async fn handle_connection(socket: TcpStream, peer: SocketAddr, ctx: Arc<DicomContext>) {
-    let (known, allow_store, allow_query) = match ctx.stores.get().and_then(|s| {
+async fn handle_connection(
+    socket: TcpStream,
+    peer: SocketAddr,
+    ctx: Arc<DicomContext>,
+    slot: crate::connections::Slot,
+) {
+    let (nodes, policy) = match ctx.stores.get().and_then(|s| {
         Ok((
-            s.nodes()?
-                .into_iter()
-                .map(|n| n.ae_title)
-                .collect::<HashSet<_>>(),
-            s.flag(ALLOW_UNKNOWN_STORE, true)?,
-            s.flag(ALLOW_UNKNOWN_QUERY, false)?,
+            s.nodes()?,
+            UnknownAePolicy {
+                store: s.flag(ALLOW_UNKNOWN_STORE, true)?,
+                query: s.flag(ALLOW_UNKNOWN_QUERY, false)?,
+                mpps: s.flag(ALLOW_UNKNOWN_MPPS, false)?,
+                commitment: s.flag(ALLOW_UNKNOWN_COMMITMENT, false)?,
+            },
         ))
     }) {
         Ok(v) => v,
@@ -208,13 +248,26 @@ async fn handle_connection(socket: TcpStream, peer: SocketAddr, ctx: Arc<DicomCo
             return;
         }
     };
-    let access = PeerAccess {
-        known: known.clone(),
-        allow_unknown_store: allow_store,
-        allow_unknown_query: allow_query,
-    };
+    // Configured host names are resolved off the async workers (a slow resolver must not
+    // stall other associations); addresses need no lookup.
+    let hosts: Vec<String> = nodes
+        .iter()
+        .filter(|n| n.check_host && !n.host.trim().is_empty())
+        .map(|n| n.host.clone())
+        .collect();
+    let _ = tokio::task::spawn_blocking(move || {
+        for h in hosts {
+            crate::access::peers::addresses_of(&h);
+        }
+    })
+    .await;
+    let access = Arc::new(PeerAccess {
+        nodes,
+        policy,
+        peer: peer.ip(),
+    });
     let mut options = ServerAssociationOptions::new()
-        .ae_access_control(access)
+        .ae_access_control(SharedAccess(access.clone()))
         .with_negotiation(RoleSelection)
         .ae_title(ctx.config.ae_title.clone())
         .max_pdu_length(ctx.config.max_pdu_bytes)
@@ -238,7 +291,14 @@ async fn handle_connection(socket: TcpStream, peer: SocketAddr, ctx: Arc<DicomCo
     for uid in storage_sop_classes() {
         options = options.with_abstract_syntax(*uid);
     }
-    let mut assoc = match options.establish_async(socket).await {
+    let established = tokio::select! {
+        established = options.establish_async(socket) => established,
+        () = slot.evicted() => {
+            tracing::info!(%peer, "connection silent during negotiation while all slots were taken; closed");
+            return;
+        }
+    };
+    let mut assoc = match established {
         Ok(a) => a,
         Err(e) => {
             tracing::info!(%peer, error = %e, "association refused or failed during negotiation");
@@ -251,11 +311,30 @@ async fn handle_connection(socket: TcpStream, peer: SocketAddr, ctx: Arc<DicomCo
     };
     let id = ctx.next_id.fetch_add(1, Ordering::Relaxed);
     let calling = assoc.peer_ae_title().trim().to_string();
-    let is_known = known.contains(&calling);
-    let perms = Permissions {
-        store: is_known || allow_store,
-        query: is_known || allow_query,
-    };
+    let perms = access.decide(&calling);
+    if let Some(node) = &perms.impostor_of {
+        tracing::warn!(association = id, %peer, calling_ae = %calling, node = %node,
+            "a configured node's AE title called from another host; treated as an unknown AE");
+        let stores = ctx.stores.clone();
+        let detail = format!(
+            "AE title {calling} belongs to node {node}, which is configured on another host; treated as unknown"
+        );
+        let (actor, origin) = (format!("dicom:{calling}"), peer.to_string());
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Ok(store) = stores.get() {
+                let _ = store.audit(&crate::store::ris::AuditEntry {
+                    at: String::new(),
+                    actor,
+                    action: "dicom.wrong_host".into(),
+                    subject: "association".into(),
+                    origin,
+                    outcome: "refused".into(),
+                    detail,
+                });
+            }
+        })
+        .await;
+    }
     tracing::info!(association = id, %peer, calling_ae = %calling, "association opened");
     ctx.events.send(ServiceEvent::AssociationOpened {
         id,
@@ -278,8 +357,14 @@ async fn handle_connection(socket: TcpStream, peer: SocketAddr, ctx: Arc<DicomCo
         // Wait for the peer and for Storage Commitment reports at once. A single-PDU read is
         // safe to interrupt (dicom-ul keeps partial bytes), and the assembler keeps partial
         // messages, so nothing is lost when a report wins the race.
+        slot.set_busy(assembler.in_progress());
         let pdu = tokio::select! {
             pdu = AsyncAssociation::receive(&mut assoc) => pdu,
+            () = slot.evicted() => {
+                tracing::info!(association = id, "idle while all association slots were taken; aborted for a new one");
+                let _ = assoc.abort().await;
+                break "aborted: idle while all slots were taken".to_string();
+            }
             Some(report) = report_rx.recv() => {
                 session.next_report_id = session.next_report_id.wrapping_add(1).max(1);
                 let message_id = session.next_report_id;
@@ -340,7 +425,7 @@ struct Session {
     ctx: Arc<DicomContext>,
     id: u64,
     calling: String,
-    perms: Permissions,
+    perms: Admission,
     stored: u64,
     report_tx: tokio::sync::mpsc::Sender<CommitmentReport>,
     next_report_id: u16,
@@ -601,7 +686,7 @@ impl Session {
         msg: Message,
         pc: &dicom_ul::pdu::PresentationContextNegotiated,
     ) -> Result<(), DimseError> {
-        if !self.perms.query {
+        if !self.perms.worklist {
             let rsp = dimse::response_to(&msg.command, cf::C_FIND_RSP, status::NOT_AUTHORIZED);
             return dimse::send_message(assoc, msg.context_id, &rsp, None).await;
         }
@@ -873,7 +958,7 @@ impl Session {
             let rsp = dimse::response_to(&msg.command, rsp_field, status::SOP_CLASS_NOT_SUPPORTED);
             return dimse::send_message(assoc, msg.context_id, &rsp, None).await;
         }
-        if !self.perms.store {
+        if !self.perms.mpps {
             let rsp = dimse::response_to(&msg.command, rsp_field, status::NOT_AUTHORIZED);
             return dimse::send_message(assoc, msg.context_id, &rsp, None).await;
         }
@@ -976,6 +1061,16 @@ impl Session {
                 cf::N_ACTION_RSP,
                 status::SOP_CLASS_NOT_SUPPORTED,
             );
+            return dimse::send_message(assoc, msg.context_id, &rsp, None).await;
+        }
+        if !self.perms.commitment {
+            tracing::info!(association = self.id, calling_ae = %self.calling, "Storage Commitment refused: not allowed for this AE");
+            let rsp = dimse::response_to(&msg.command, cf::N_ACTION_RSP, status::NOT_AUTHORIZED)
+                .with_text(
+                    tags::ERROR_COMMENT,
+                    VR::LO,
+                    "this AE may not ask for storage commitment",
+                );
             return dimse::send_message(assoc, msg.context_id, &rsp, None).await;
         }
         let request = msg

@@ -13,6 +13,7 @@ use chrono::NaiveDateTime;
 use super::ack::{AckCode, AckError, build_ack};
 use super::fields::{Segments, component, field, normalise_delimiters, text, unescape};
 use super::message::{Header, decode_text, read_header};
+use super::sources::{self, Origin};
 use crate::access::{Actor, Role};
 use crate::archive::ArchiveFolder;
 use crate::his::{self, HisError, Registration};
@@ -59,19 +60,39 @@ pub fn refuse(segment: &str, field: u32, code: u16, text: impl Into<String>) -> 
     (AckCode::Error, vec![error(segment, field, code, 'E', text)])
 }
 
-/// Processes one inbound message (bytes as framed) in its own transaction and returns the
-/// ACK text to send.
+/// Processes one inbound message (bytes as framed) that the local operator vouches for (a
+/// batch file) in its own transaction and returns the ACK text to send. Messages from the
+/// network go through [`receive_in_transaction`] with their peer's address.
 pub fn receive(
     store: &mut Store,
     archive: Option<&ArchiveFolder>,
     bytes: &[u8],
     now: NaiveDateTime,
 ) -> String {
+    receive_from(
+        store,
+        archive,
+        bytes,
+        now,
+        &Origin::File {
+            operator: "local operator".into(),
+        },
+    )
+}
+
+/// Like [`receive`], from `origin`.
+pub fn receive_from(
+    store: &mut Store,
+    archive: Option<&ArchiveFolder>,
+    bytes: &[u8],
+    now: NaiveDateTime,
+    origin: &Origin,
+) -> String {
     if let Err(e) = store.begin() {
         tracing::error!(error = %e, "HL7 message could not be stored");
         return unavailable_ack(now);
     }
-    let received = receive_in_transaction(store, archive, bytes, now);
+    let received = receive_in_transaction(store, archive, bytes, now, origin);
     match store.commit() {
         Ok(()) => received.ack,
         Err(e) => {
@@ -81,6 +102,10 @@ pub fn receive(
         }
     }
 }
+
+/// What `lightbox status` sends to ask whether the listener and its writer answer: an MLLP
+/// frame that is not a message, answered AA by the writer and never stored.
+pub const STATUS_PROBE: &[u8] = b"LIGHTBOX STATUS PROBE";
 
 /// The ACK of a message handled inside a caller's transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,9 +134,18 @@ pub fn receive_in_transaction(
     archive: Option<&ArchiveFolder>,
     bytes: &[u8],
     now: NaiveDateTime,
+    origin: &Origin,
 ) -> Received {
-    let text = decode_text(bytes);
     let stamp = now.format("%Y%m%d%H%M%S").to_string();
+    if bytes == STATUS_PROBE {
+        // `lightbox status` asking whether messages are being answered: nothing is stored.
+        let ack = build_ack(&Header::default(), AckCode::Accept, &[], &stamp, "PROBE");
+        return Received {
+            ack: ack.clone(),
+            if_not_committed: ack,
+        };
+    }
+    let text = decode_text(bytes);
     let header = match read_header(&text) {
         Ok(h) => h,
         Err(e) => {
@@ -135,6 +169,13 @@ pub fn receive_in_transaction(
         header.control_id.as_str(),
     );
     let message_type = format!("{}^{}", header.message_type, header.trigger_event);
+    let peer_address = match origin {
+        Origin::Network(addr) => addr.to_string(),
+        Origin::File { .. } => String::new(),
+    };
+    if let Some(refused) = turned_away(store, &header, &text, &message_type, origin, &stamp, now) {
+        return refused;
+    }
     let internal = build_ack(
         &header,
         AckCode::Error,
@@ -160,7 +201,7 @@ pub fn receive_in_transaction(
     if let Err(e) = store.savepoint(MESSAGE_SAVEPOINT) {
         return failed(store, e.to_string());
     }
-    let stored = match store.store_inbound(key, &message_type, &text) {
+    let stored = match store.store_inbound(key, &message_type, &text, &peer_address) {
         Ok(Ok(id)) => id,
         Ok(Err(existing)) if !existing.ack.is_empty() => {
             let _ = store.release_savepoint(MESSAGE_SAVEPOINT);
@@ -177,7 +218,7 @@ pub fn receive_in_transaction(
     let actor = Actor {
         login: format!("hl7:{}", header.sending_application),
         role: Role::Interface,
-        origin: header.sending_facility.clone(),
+        origin: format!("{} ({})", origin.describe(), header.sending_facility),
     };
     let normal = normalise_delimiters(&text);
     let mut inbound = Inbound {
@@ -187,7 +228,25 @@ pub fn receive_in_transaction(
         header: header.clone(),
         now,
     };
-    let (code, errors) = process(&mut inbound, &normal);
+    // A fault in one message's handling fails that message (AE, nothing of it applied, the
+    // raw text kept), never the writer that serves every sender.
+    let processed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        process(&mut inbound, &normal)
+    }));
+    let (code, errors) = match processed {
+        Ok(outcome) => outcome,
+        Err(payload) => {
+            let why = crate::health::panic_text(payload.as_ref());
+            tracing::error!(control_id = %header.control_id, message = %message_type, error = %why,
+                "HL7 message handling failed; refused with AE");
+            refuse(
+                "MSH",
+                0,
+                207,
+                "internal error while handling this message; nothing was applied (see the log)",
+            )
+        }
+    };
     let store = inbound.store;
     let ack = build_ack(&header, code, &errors, &stamp, &ack_id);
     let finished = if code == AckCode::Accept {
@@ -198,7 +257,7 @@ pub fn receive_in_transaction(
         // Nothing of a refused message is applied: undo its changes, keep the message.
         store
             .rollback_to_savepoint(MESSAGE_SAVEPOINT)
-            .and_then(|()| store.store_inbound(key, &message_type, &text))
+            .and_then(|()| store.store_inbound(key, &message_type, &text, &peer_address))
             .and_then(|r| {
                 let id = r.unwrap_or_else(|existing| existing.id);
                 store.finish_inbound(id, "refused", &ack)
@@ -219,6 +278,89 @@ pub fn receive_in_transaction(
         }
         Err(e) => failed(store, e.to_string()),
     }
+}
+
+/// The door: a message from a sender that is not a configured source (or not allowed this
+/// kind of message, or calling from another host) is refused with AR before anything of it is
+/// applied, kept for the administrator and audited with the peer address. None: let in.
+fn turned_away(
+    store: &Store,
+    header: &Header,
+    text: &str,
+    message_type: &str,
+    origin: &Origin,
+    stamp: &str,
+    now: NaiveDateTime,
+) -> Option<Received> {
+    let class = sources::message_class(&header.message_type, &header.trigger_event);
+    let verdict = store
+        .hl7_sources()
+        .and_then(|all| Ok((all, store.flag(sources::ALLOW_UNKNOWN_ORDERS, false)?)))
+        .map(|(all, unknown_orders)| {
+            sources::admit(
+                &all,
+                &header.sending_application,
+                &header.sending_facility,
+                class,
+                origin,
+                unknown_orders,
+                crate::access::peers::host_matches,
+            )
+        });
+    let reason = match verdict {
+        Ok(sources::Verdict::Known(_)) => return None,
+        Ok(sources::Verdict::UnknownOrdersAllowed) => {
+            tracing::info!(sender = %header.sending_application, origin = %origin.describe(),
+                "orders from an unknown sender let in (hl7.allow_unknown_orders)");
+            return None;
+        }
+        Ok(sources::Verdict::Refused(reason)) => reason,
+        Err(e) => {
+            tracing::error!(error = %e, "HL7 sources could not be read; message refused");
+            let ack = unavailable_ack(now);
+            return Some(Received {
+                ack: ack.clone(),
+                if_not_committed: ack,
+            });
+        }
+    };
+    tracing::warn!(sender = %header.sending_application, facility = %header.sending_facility,
+        origin = %origin.describe(), message = %message_type, reason = %reason, "HL7 message refused at the door");
+    let ack = build_ack(
+        header,
+        AckCode::Reject,
+        &[error("MSH", 3, 207, 'E', reason.clone())],
+        stamp,
+        &format!("R{}", now.and_utc().timestamp_millis()),
+    );
+    let key = (
+        header.sending_application.as_str(),
+        header.sending_facility.as_str(),
+        header.control_id.as_str(),
+    );
+    let peer = match origin {
+        Origin::Network(addr) => addr.to_string(),
+        Origin::File { .. } => String::new(),
+    };
+    if let Err(e) = store.store_refused_at_door(key, message_type, text, &peer, &ack) {
+        tracing::error!(error = %e, "a message refused at the door could not be kept");
+    }
+    let audited = store.audit(&crate::store::ris::AuditEntry {
+        at: String::new(),
+        actor: format!("hl7:{}", header.sending_application),
+        action: "hl7.refused_sender".into(),
+        subject: format!("hl7:{}", header.control_id),
+        origin: format!("{} ({})", origin.describe(), header.sending_facility),
+        outcome: "refused".into(),
+        detail: format!("{message_type}: {reason}"),
+    });
+    if let Err(e) = audited {
+        tracing::error!(error = %e, "a refused sender could not be audited");
+    }
+    Some(Received {
+        ack: ack.clone(),
+        if_not_committed: ack,
+    })
 }
 
 /// The savepoint each message runs in.

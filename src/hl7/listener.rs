@@ -15,6 +15,8 @@ use super::inbound;
 use super::message::Header;
 use super::mllp::{MllpDecoder, frame};
 use crate::archive::ArchiveFolder;
+use crate::connections::{AcceptBackoff, BudgetShare, ByteBudget, ConnectionSlots, Slot};
+use crate::health::{HealthBoard, spawn_connection, supervise_thread};
 use crate::store::Store;
 
 /// Listener settings.
@@ -30,7 +32,38 @@ pub struct Hl7Config {
     pub max_message_bytes: usize,
     /// Where "now" comes from (receipt time, the slot an order is booked into).
     pub clock: crate::clock::Clock,
+    /// Most connections at once (the longest idle gives way to a new one).
+    pub max_connections: usize,
+    /// Most bytes of unfinished messages held for all connections together.
+    pub max_buffered_bytes: usize,
+    /// Where the listener and its writer report their state.
+    pub health: HealthBoard,
 }
+
+impl Hl7Config {
+    /// Settings with the defaults for limits, for `database`.
+    pub fn new(database: PathBuf) -> Hl7Config {
+        Hl7Config {
+            database,
+            archive: None,
+            idle_timeout: Duration::from_secs(600),
+            max_message_bytes: 16 << 20,
+            clock: crate::clock::Clock::System,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_buffered_bytes: DEFAULT_MAX_BUFFERED_MIB << 20,
+            health: HealthBoard::default(),
+        }
+    }
+}
+
+/// Setting: most HL7 connections at once (default 64).
+pub const MAX_CONNECTIONS_SETTING: &str = "hl7.max_connections";
+/// Default for [`MAX_CONNECTIONS_SETTING`].
+pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
+/// Setting: most MiB of unfinished HL7 messages held for all connections (default 64).
+pub const MAX_BUFFERED_SETTING: &str = "hl7.max_buffered_mib";
+/// Default for [`MAX_BUFFERED_SETTING`].
+pub const DEFAULT_MAX_BUFFERED_MIB: usize = 64;
 
 /// Binds the HL7 port.
 pub async fn bind(addr: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)> {
@@ -42,6 +75,7 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)
 /// A message for the writer and where its ACK goes.
 struct Job {
     bytes: Vec<u8>,
+    peer: SocketAddr,
     reply: oneshot::Sender<String>,
 }
 
@@ -53,22 +87,27 @@ const GROUP_COMMIT_MAX: usize = 256;
 /// The one thread that writes inbound messages: it takes whatever messages are waiting (from
 /// every connection), handles each in its own savepoint, commits them together and only then
 /// hands out their ACKs. One writer means no lock contention between connections; one commit
-/// per group means more connections cost less per message, not more.
+/// per group means more connections cost less per message, not more. It runs supervised: if
+/// it dies, the messages in its hands go unanswered (their senders resend: nothing was
+/// committed) and it starts again with a fresh connection to the store.
 fn start_writer(config: &Hl7Config) -> mpsc::Sender<Job> {
     let (tx, mut rx) = mpsc::channel::<Job>(WRITER_QUEUE);
     let database = config.database.clone();
-    let archive_path = config.archive.clone();
+    let archive = config.archive.as_ref().and_then(|p| match ArchiveFolder::open(p) {
+        Ok(a) => Some(a),
+        Err(e) => {
+            tracing::error!(error = %e, "HL7: archive unavailable; merges will not move studies");
+            None
+        }
+    });
     let clock = config.clock;
-    let spawned = std::thread::Builder::new()
-        .name("hl7-writer".into())
-        .spawn(move || {
-            let archive = archive_path.and_then(|p| match ArchiveFolder::open(&p) {
-                Ok(a) => Some(a),
-                Err(e) => {
-                    tracing::error!(error = %e, "HL7: archive unavailable; merges will not move studies");
-                    None
-                }
-            });
+    let spawned = supervise_thread(
+        config.health.clone(),
+        WRITER_SERVICE,
+        "storing and processing inbound messages".into(),
+        move || {
+            // A fresh connection each (re)start: a transaction a failure left open is gone
+            // with the old one.
             let mut store: Option<Store> = None;
             while let Some(first) = rx.blocking_recv() {
                 let mut jobs = vec![first];
@@ -78,66 +117,122 @@ fn start_writer(config: &Hl7Config) -> mpsc::Sender<Job> {
                         Err(_) => break,
                     }
                 }
-                let now = clock.now();
-                if store.is_none() {
-                    store = Store::open(&database)
-                        .map_err(|e| tracing::error!(error = %e, "HL7: store unavailable"))
-                        .ok();
-                }
-                let Some(s) = store.as_mut() else {
-                    for job in jobs {
-                        let _ = job.reply.send(inbound::unavailable_ack(now));
-                    }
-                    continue;
-                };
-                if let Err(e) = s.begin() {
-                    tracing::error!(error = %e, "HL7: cannot start a transaction");
-                    for job in jobs {
-                        let _ = job.reply.send(inbound::unavailable_ack(now));
-                    }
-                    store = None;
-                    continue;
-                }
-                let received: Vec<_> = jobs
-                    .iter()
-                    .map(|job| inbound::receive_in_transaction(s, archive.as_ref(), &job.bytes, now))
-                    .collect();
-                let committed = match s.commit() {
-                    Ok(()) => true,
-                    Err(e) => {
-                        tracing::error!(error = %e, messages = jobs.len(), "HL7: commit failed; senders will resend");
-                        let _ = s.rollback();
-                        false
-                    }
-                };
-                for (job, r) in jobs.into_iter().zip(received) {
-                    let _ = job.reply.send(if committed { r.ack } else { r.if_not_committed });
-                }
+                write_group(&database, archive.as_ref(), &mut store, jobs, clock.now());
             }
-        });
+            Ok(())
+        },
+    );
     if let Err(e) = spawned {
         tracing::error!(error = %e, "HL7 writer thread could not start");
+        config
+            .health
+            .failed(WRITER_SERVICE, &format!("cannot start: {e}"), false);
     }
     tx
+}
+
+/// The writer's name in the health records.
+pub const WRITER_SERVICE: &str = "hl7-writer";
+/// The listener's name in the health records.
+pub const LISTENER_SERVICE: &str = "hl7";
+
+fn write_group(
+    database: &std::path::Path,
+    archive: Option<&ArchiveFolder>,
+    store: &mut Option<Store>,
+    jobs: Vec<Job>,
+    now: chrono::NaiveDateTime,
+) {
+    if store.is_none() {
+        *store = Store::open(database)
+            .map_err(|e| tracing::error!(error = %e, "HL7: store unavailable"))
+            .ok();
+    }
+    let Some(s) = store.as_mut() else {
+        for job in jobs {
+            let _ = job.reply.send(inbound::unavailable_ack(now));
+        }
+        return;
+    };
+    if let Err(e) = s.begin() {
+        tracing::error!(error = %e, "HL7: cannot start a transaction");
+        for job in jobs {
+            let _ = job.reply.send(inbound::unavailable_ack(now));
+        }
+        *store = None;
+        return;
+    }
+    let received: Vec<_> = jobs
+        .iter()
+        .map(|job| {
+            inbound::receive_in_transaction(
+                s,
+                archive,
+                &job.bytes,
+                now,
+                &super::sources::Origin::Network(job.peer),
+            )
+        })
+        .collect();
+    fail::fail_point!("hl7-writer-before-commit");
+    let committed = match s.commit() {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::error!(error = %e, messages = jobs.len(), "HL7: commit failed; senders will resend");
+            let _ = s.rollback();
+            false
+        }
+    };
+    for (job, r) in jobs.into_iter().zip(received) {
+        let _ = job
+            .reply
+            .send(if committed { r.ack } else { r.if_not_committed });
+    }
 }
 
 /// Accepts connections until `shutdown` turns true.
 pub async fn serve(listener: TcpListener, config: Hl7Config, mut shutdown: watch::Receiver<bool>) {
     let writer = start_writer(&config);
+    let slots = ConnectionSlots::new(config.max_connections);
+    let budget = ByteBudget::new(config.max_buffered_bytes);
+    let mut backoff = AcceptBackoff::default();
+    if let Ok(addr) = listener.local_addr() {
+        config
+            .health
+            .listening(LISTENER_SERVICE, addr, &format!("listening on {addr}"));
+    }
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((socket, peer)) => {
+                    backoff.succeeded(LISTENER_SERVICE);
+                    let slot = match slots.admit() {
+                        Ok(slot) => slot,
+                        Err(full) => {
+                            tracing::warn!(%peer, error = %full, "HL7 connection turned away");
+                            drop(socket);
+                            continue;
+                        }
+                    };
                     let _ = socket.set_nodelay(true);
                     let config = config.clone();
                     let writer = writer.clone();
-                    tokio::spawn(async move { connection(socket, peer, config, writer).await });
+                    let share = BudgetShare::of(&budget);
+                    spawn_connection(
+                        LISTENER_SERVICE,
+                        peer,
+                        async move { connection(socket, peer, config, writer, slot, share).await },
+                    );
                 }
-                Err(e) => tracing::warn!(error = %e, "HL7 accept failed"),
+                Err(e) => {
+                    let wait = backoff.failed(LISTENER_SERVICE, &e);
+                    tokio::time::sleep(wait).await;
+                }
             },
             changed = shutdown.changed() => {
                 // A dropped sender is a shutdown too (else the loop spins on the closed channel).
                 if changed.is_err() || *shutdown.borrow() {
+                    config.health.stopped(LISTENER_SERVICE);
                     return;
                 }
             }
@@ -145,17 +240,45 @@ pub async fn serve(listener: TcpListener, config: Hl7Config, mut shutdown: watch
     }
 }
 
+/// An AR for a stream that cannot be read on (too large, or the budget is spent).
+fn stream_refusal(now: chrono::NaiveDateTime, text: String) -> String {
+    build_ack(
+        &Header::default(),
+        AckCode::Reject,
+        &[AckError {
+            segment: "MSH".into(),
+            sequence: 1,
+            field: 0,
+            code: 207,
+            severity: 'E',
+            text,
+        }],
+        &now.format("%Y%m%d%H%M%S").to_string(),
+        "LTOOLARGE",
+    )
+}
+
 async fn connection(
     mut socket: TcpStream,
     peer: SocketAddr,
     config: Hl7Config,
     writer: mpsc::Sender<Job>,
+    slot: Slot,
+    mut share: BudgetShare,
 ) {
     tracing::info!(%peer, "HL7 connection opened");
     let mut decoder = MllpDecoder::new(config.max_message_bytes);
     let mut buffer = vec![0u8; 64 * 1024];
     loop {
-        let read = match tokio::time::timeout(config.idle_timeout, socket.read(&mut buffer)).await {
+        slot.set_busy(decoder.in_frame());
+        let read = tokio::select! {
+            read = tokio::time::timeout(config.idle_timeout, socket.read(&mut buffer)) => read,
+            () = slot.evicted() => {
+                tracing::info!(%peer, "HL7 connection idle while all slots were taken; closed for a new one");
+                return;
+            }
+        };
+        let read = match read {
             Err(_) => {
                 tracing::info!(%peer, "HL7 connection idle; closed");
                 return;
@@ -173,34 +296,32 @@ async fn connection(
             }
             Ok(Ok(n)) => n,
         };
-        let messages = match decoder.push(&buffer[..read]) {
+        let pushed = decoder.push(buffer.get(..read).unwrap_or_default());
+        let messages = match pushed {
             Ok(m) => m,
             Err(e) => {
                 tracing::warn!(%peer, error = %e, "HL7 message refused; connection closed");
-                let now = config.clock.now();
-                let ack = build_ack(
-                    &Header::default(),
-                    AckCode::Reject,
-                    &[AckError {
-                        segment: "MSH".into(),
-                        sequence: 1,
-                        field: 0,
-                        code: 207,
-                        severity: 'E',
-                        text: e.to_string(),
-                    }],
-                    &now.format("%Y%m%d%H%M%S").to_string(),
-                    "LTOOLARGE",
-                );
+                let ack = stream_refusal(config.clock.now(), e.to_string());
                 let _ = socket.write_all(&frame(ack.as_bytes())).await;
                 return;
             }
         };
+        if let Err(spent) = share.hold(decoder.buffered()) {
+            tracing::warn!(%peer, error = %spent, "HL7 connection closed: the server holds too much unfinished data");
+            let ack = stream_refusal(
+                config.clock.now(),
+                "server busy: too many unfinished messages; send again later".into(),
+            );
+            let _ = socket.write_all(&frame(ack.as_bytes())).await;
+            return;
+        }
         for message in messages {
+            slot.set_busy(true);
             let (reply, answer) = oneshot::channel();
             if writer
                 .send(Job {
                     bytes: message,
+                    peer,
                     reply,
                 })
                 .await
@@ -238,11 +359,9 @@ mod tests {
             let (tx, rx) = watch::channel(false);
             drop(tx);
             let config = Hl7Config {
-                database: dir.path().join("db.sqlite"),
-                archive: None,
                 idle_timeout: Duration::from_secs(5),
                 max_message_bytes: 1 << 20,
-                clock: crate::clock::Clock::System,
+                ..Hl7Config::new(dir.path().join("db.sqlite"))
             };
             let ended =
                 tokio::time::timeout(Duration::from_secs(20), serve(listener, config, rx)).await;

@@ -105,6 +105,11 @@ impl MllpDecoder {
         Ok(complete)
     }
 
+    /// Bytes of the unfinished frame held (what this connection costs in memory).
+    pub fn buffered(&self) -> usize {
+        self.current.as_ref().map_or(0, Vec::capacity)
+    }
+
     /// Whether a frame is open (the peer closing now would cut a message).
     pub fn in_frame(&self) -> bool {
         self.current.is_some()

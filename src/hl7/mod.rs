@@ -14,3 +14,4 @@ pub mod message;
 pub mod mllp;
 pub mod outbound;
 pub mod sender;
+pub mod sources;

@@ -28,6 +28,9 @@ pub const RETRY_MAX_SETTING: &str = "hl7.retry_max_secs";
 /// Largest ACK accepted from a receiver.
 const MAX_ACK_BYTES: usize = 1024 * 1024;
 
+/// The sender's name in the health records.
+pub const SENDER_SERVICE: &str = "hl7-sender";
+
 /// Sender settings.
 #[derive(Debug, Clone)]
 pub struct SenderConfig {

@@ -16,36 +16,46 @@ pub struct InboundRecord {
 }
 
 impl Store {
-    /// Stores a message under its key; returns the existing record if the key was seen.
+    /// Stores a message under its key (with the peer address it came from); returns the
+    /// existing record if the key was seen. A message turned away at the door (an unknown
+    /// sender) does not hold its key: it is replaced by this one.
     pub fn store_inbound(
         &self,
         key: (&str, &str, &str),
         message_type: &str,
         raw: &str,
+        peer_address: &str,
     ) -> StoreResult<Result<i64, InboundRecord>> {
-        if let Some(existing) = self
+        if let Some((existing, at_door)) = self
             .conn
             .query_row(
-                "SELECT id, status, ack FROM hl7_inbound
+                "SELECT id, status, ack, refused_at_door FROM hl7_inbound
                  WHERE sending_application = ?1 AND sending_facility = ?2 AND control_id = ?3",
                 params![key.0, key.1, key.2],
                 |r| {
-                    Ok(InboundRecord {
-                        id: r.get(0)?,
-                        status: r.get(1)?,
-                        ack: r.get(2)?,
-                    })
+                    Ok((
+                        InboundRecord {
+                            id: r.get(0)?,
+                            status: r.get(1)?,
+                            ack: r.get(2)?,
+                        },
+                        r.get::<_, bool>(3)?,
+                    ))
                 },
             )
             .optional()
             .ctx("looking up an inbound message")?
         {
-            return Ok(Err(existing));
+            if !at_door {
+                return Ok(Err(existing));
+            }
+            self.cached_execute("DELETE FROM hl7_inbound WHERE id = ?1", [existing.id])
+                .ctx("replacing a message turned away at the door")?;
         }
         self.cached_execute(
             "INSERT INTO hl7_inbound (sending_application, sending_facility, control_id,
-                    message_type, raw) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![key.0, key.1, key.2, message_type, raw],
+                    message_type, raw, peer_address) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![key.0, key.1, key.2, message_type, raw, peer_address],
         )
         .ctx("storing an inbound message")?;
         Ok(Ok(self.conn.last_insert_rowid()))
@@ -58,6 +68,28 @@ impl Store {
             params![id, status, ack],
         )
         .ctx("recording an inbound message's outcome")?;
+        Ok(())
+    }
+
+    /// Keeps a message from an unknown sender, refused at the door with `ack`, for the
+    /// administrator to see — unless its key is already a real sender's (then the audit
+    /// row is the only trace, and the real message is untouched).
+    pub fn store_refused_at_door(
+        &self,
+        key: (&str, &str, &str),
+        message_type: &str,
+        raw: &str,
+        peer_address: &str,
+        ack: &str,
+    ) -> StoreResult<()> {
+        self.cached_execute(
+            "INSERT INTO hl7_inbound (sending_application, sending_facility, control_id,
+                    message_type, raw, peer_address, status, ack, refused_at_door)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'refused', ?7, 1)
+             ON CONFLICT (sending_application, sending_facility, control_id) DO NOTHING",
+            params![key.0, key.1, key.2, message_type, raw, peer_address, ack],
+        )
+        .ctx("keeping a message refused at the door")?;
         Ok(())
     }
 
@@ -92,6 +124,8 @@ pub struct InboundEntry {
     pub ack: String,
     /// When it came in (UTC).
     pub received_at: String,
+    /// The address it came from (empty for a batch file).
+    pub peer_address: String,
 }
 
 /// Where outbound messages go, and which events each receives.
@@ -253,7 +287,7 @@ impl Store {
             .conn
             .prepare(
                 "SELECT id, sending_application, control_id, message_type, status, raw, ack,
-                        received_at
+                        received_at, peer_address
                  FROM hl7_inbound ORDER BY id DESC LIMIT ?1",
             )
             .ctx("reading the inbound log")?;
@@ -268,6 +302,7 @@ impl Store {
                     raw: r.get(5)?,
                     ack: r.get(6)?,
                     received_at: r.get(7)?,
+                    peer_address: r.get(8)?,
                 })
             })
             .ctx("reading the inbound log")?;

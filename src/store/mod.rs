@@ -5,8 +5,10 @@
 //! the database runs in WAL mode so readers never block the single writer for long.
 
 pub mod administration;
+pub mod health;
 pub mod his;
 pub mod hl7;
+pub mod hl7_sources;
 pub mod index;
 pub mod nodes;
 pub mod reports;
@@ -79,6 +81,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/009_hl7_inbound.sql")),
         M::up(include_str!("migrations/010_hl7_outbound.sql")),
         M::up(include_str!("migrations/011_viewing.sql")),
+        M::up(include_str!("migrations/012_front_doors.sql")),
     ])
 }
 

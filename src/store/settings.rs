@@ -4,13 +4,6 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{SqlContext, Store, StoreResult};
 
-/// Setting: may an AE that is not a configured node send images (C-STORE)? Default on:
-/// a new scanner should not lose its images because nobody configured it yet.
-pub const ALLOW_UNKNOWN_STORE: &str = "dicom.allow_unknown_store";
-/// Setting: may an AE that is not a configured node query or retrieve? Default off:
-/// patient data leaves only to known nodes.
-pub const ALLOW_UNKNOWN_QUERY: &str = "dicom.allow_unknown_query";
-
 impl Store {
     /// Reads a setting's text, if set.
     pub fn setting(&self, key: &str) -> StoreResult<Option<String>> {

@@ -137,7 +137,7 @@ pub struct SettingsScreen {
     templates: Vec<ReportTemplate>,
     template_form: Option<ReportTemplate>,
     nodes: Vec<DicomNode>,
-    node_form: (String, String, String, String),
+    node_form: NodeForm,
     destinations: Vec<Destination>,
     destination_form: (String, String, String, String),
     users: Vec<UserRecord>,
@@ -163,7 +163,7 @@ impl Default for SettingsScreen {
             templates: Vec::new(),
             template_form: None,
             nodes: Vec::new(),
-            node_form: Default::default(),
+            node_form: NodeForm::default(),
             destinations: Vec::new(),
             destination_form: (String::new(), String::new(), String::new(), "oru".into()),
             users: Vec::new(),
@@ -786,15 +786,23 @@ impl SettingsScreen {
         };
         let mut step: Option<(bool, DicomNode)> = None;
         egui::Grid::new("nodes").striped(true).show(ui, |ui| {
-            for h in ["Name", "AE title", "Host", "Port", "", ""] {
+            for h in ["Name", "AE title", "Host", "Port", "May", "", ""] {
                 ui.strong(h);
             }
             ui.end_row();
             for n in &self.nodes {
                 ui.label(&n.name);
                 ui.label(&n.ae_title);
-                ui.label(&n.host);
+                if n.host.is_empty() {
+                    ui.label("any host");
+                } else if n.check_host {
+                    ui.label(&n.host)
+                        .on_hover_text("calls with this AE title are accepted only from this host");
+                } else {
+                    ui.label(format!("{} (not checked)", n.host));
+                }
                 ui.label(n.port.to_string());
+                ui.label(n.services.replace(',', ", "));
                 if ui
                     .add_enabled(
                         self.check.is_none(),
@@ -826,28 +834,51 @@ impl SettingsScreen {
         }
         ui.separator();
         ui.strong("Add or change a node");
-        let (name, ae, host, port) = &mut self.node_form;
+        let form = &mut self.node_form;
         egui::Grid::new("node_form").num_columns(2).show(ui, |ui| {
-            super::sign_in::field(ui, "Node name", name, false);
-            super::sign_in::field(ui, "Node AE title", ae, false);
-            super::sign_in::field(ui, "Node host", host, false);
-            super::sign_in::field(ui, "Node port", port, false);
+            super::sign_in::field(ui, "Node name", &mut form.name, false);
+            super::sign_in::field(ui, "Node AE title", &mut form.ae_title, false);
+            super::sign_in::field(ui, "Node host", &mut form.host, false);
+            super::sign_in::field(ui, "Node port", &mut form.port, false);
+            ui.label("May");
+            ui.horizontal(|ui| {
+                for (service, label) in [
+                    ("store", "send images"),
+                    ("query", "query and retrieve"),
+                    ("worklist", "worklist and MPPS"),
+                ] {
+                    let mut on = form.services.contains(&service);
+                    if ui.checkbox(&mut on, label).changed() {
+                        form.services.retain(|s| *s != service);
+                        if on {
+                            form.services.push(service);
+                        }
+                    }
+                }
+            });
+            ui.end_row();
+            ui.label("");
+            ui.checkbox(&mut form.check_host, "Only from this host");
+            ui.end_row();
         });
         if ui.button("Save node").clicked() {
-            self.message = Some(match port.trim().parse::<u16>() {
+            let form = &self.node_form;
+            self.message = Some(match form.port.trim().parse::<u16>() {
                 Ok(p) => {
                     let node = DicomNode {
-                        name: name.trim().into(),
-                        ae_title: ae.trim().into(),
-                        host: host.trim().into(),
+                        name: form.name.trim().into(),
+                        ae_title: form.ae_title.trim().into(),
+                        host: form.host.trim().into(),
                         port: p,
+                        check_host: form.check_host,
+                        services: lightbox_node_services(&form.services),
                     };
                     let r = outcome(
                         administration::save_node(store, actor, &node),
                         &format!("{} saved; press Echo to check it answers.", node.name),
                     );
                     if r.0 {
-                        self.node_form = Default::default();
+                        self.node_form = NodeForm::default();
                     }
                     r
                 }
@@ -1147,4 +1178,37 @@ fn parse_money(text: &str) -> Option<i64> {
         _ => return None,
     };
     (whole >= 0).then_some(whole * 100 + cents)
+}
+
+/// The node form: what a DICOM node is and what it may do.
+struct NodeForm {
+    name: String,
+    ae_title: String,
+    host: String,
+    port: String,
+    services: Vec<&'static str>,
+    check_host: bool,
+}
+
+impl Default for NodeForm {
+    fn default() -> Self {
+        NodeForm {
+            name: String::new(),
+            ae_title: String::new(),
+            host: String::new(),
+            port: String::new(),
+            services: crate::store::nodes::NODE_SERVICES.to_vec(),
+            check_host: true,
+        }
+    }
+}
+
+/// The ticked services in their usual order, as stored.
+fn lightbox_node_services(ticked: &[&str]) -> String {
+    crate::store::nodes::NODE_SERVICES
+        .iter()
+        .filter(|s| ticked.contains(s))
+        .copied()
+        .collect::<Vec<_>>()
+        .join(",")
 }

@@ -121,6 +121,57 @@ pub fn trust_test_peers(data: &Path) {
     }
 }
 
+/// The HL7 senders the tests use (sending application, what it may send), all on loopback.
+pub const TEST_HL7_SENDERS: [(&str, &str); 5] = [
+    ("EPIC", "adt,merge,orders"),
+    ("DICTATE", "results"),
+    ("BURST", "adt,orders"),
+    ("BENCH", "adt,orders"),
+    ("EHR", "adt,orders"),
+];
+
+/// Configures the test HL7 senders as sources on `data` (from 127.0.0.1 only).
+pub fn trust_test_hl7_senders(data: &Path) {
+    for (application, messages) in TEST_HL7_SENDERS {
+        let out = lightbox(
+            data,
+            &[
+                "hl7",
+                "sources",
+                "add",
+                "--name",
+                &application.to_lowercase(),
+                "--application",
+                application,
+                "--host",
+                "127.0.0.1",
+                "--messages",
+                messages,
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// The same, straight into an open store (tests that run the services in process).
+pub fn trust_test_hl7_senders_in(store: &lightbox::store::Store) {
+    for (application, messages) in TEST_HL7_SENDERS {
+        store
+            .save_hl7_source(&lightbox::store::hl7_sources::Hl7Source {
+                name: application.to_lowercase(),
+                application: application.into(),
+                host: "127.0.0.1".into(),
+                messages: messages.into(),
+                ..Default::default()
+            })
+            .expect("an HL7 source");
+    }
+}
+
 /// A `lightbox serve` child process; killed on drop.
 pub struct Server {
     pub child: Child,
@@ -136,6 +187,7 @@ impl Server {
     /// default AE titles configured as nodes (so they may query and retrieve).
     pub fn start(data: &Path) -> Server {
         trust_test_peers(data);
+        trust_test_hl7_senders(data);
         Self::start_with(data, "LIGHTBOX", 0)
     }
 
