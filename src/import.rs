@@ -6,10 +6,8 @@ use std::fs;
 use std::path::{Component, Path, PathBuf};
 
 use dicom_dictionary_std::tags;
-use dicom_object::meta::FileMetaTable;
 
 use crate::archive::ingest::{Ingest, Ingested, ReceivedObject};
-use crate::dicom::scu::dataset_offset;
 
 /// Media Storage Directory Storage: the SOP class of a DICOMDIR.
 const DICOMDIR_CLASS: &str = "1.2.840.10008.1.3.10";
@@ -132,27 +130,20 @@ fn import_file(ingest: &Ingest, path: &Path, run: &mut Run<'_>) {
             ));
             return;
         }
-        let meta = match FileMetaTable::from_reader(&bytes[128..]) {
-            Ok(m) => m,
-            Err(e) => {
-                run.summary.refused.push((
-                    path.to_path_buf(),
-                    format!("unreadable file meta group: {e}"),
-                ));
-                return;
-            }
+        // Read without judging its UIDs: a file whose SOP Instance UID has letters is still
+        // an image the practice needs (the data set's UIDs are checked at ingest).
+        let Some(meta) = crate::dicom::tolerant::meta_facts(&bytes[132..]) else {
+            run.summary
+                .refused
+                .push((path.to_path_buf(), "unreadable file meta group".to_string()));
+            return;
         };
-        if meta.media_storage_sop_class_uid().trim_end_matches('\0') == DICOMDIR_CLASS {
+        if meta.sop_class == DICOMDIR_CLASS {
             import_dicomdir(ingest, path, run);
             return;
         }
-        let offset = dataset_offset(&bytes)
-            .unwrap_or(144 + meta.information_group_length as usize)
-            .min(bytes.len());
-        (
-            bytes[offset..].to_vec(),
-            meta.transfer_syntax().trim_end_matches('\0').to_string(),
-        )
+        let offset = (132 + meta.dataset_offset).min(bytes.len());
+        (bytes[offset..].to_vec(), meta.transfer_syntax)
     } else if looks_like_raw_dataset(&bytes) {
         // A data set without preamble or meta group: Implicit VR Little Endian by default.
         (bytes, "1.2.840.10008.1.2".to_string())

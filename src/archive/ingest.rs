@@ -19,7 +19,7 @@ use crate::health::{HealthBoard, supervise_thread};
 
 /// The index writer's name in the health records.
 pub const INDEX_WRITER_SERVICE: &str = "index-writer";
-use crate::pacs::attributes::{is_valid_uid, text};
+use crate::pacs::attributes::{is_usable_uid, is_valid_uid, text};
 use crate::store::index::{IndexConflict, NewInstance};
 use crate::store::{Store, StoreError};
 
@@ -110,6 +110,9 @@ pub enum Ingested {
         sop_uid: String,
         /// Its study (the RIS matches arriving studies to orders by it).
         study_uid: String,
+        /// What was tolerated on the way in (non-conformant UIDs, UN read with the
+        /// dictionary VR, malformed numbers), for the association log.
+        tolerated: Vec<String>,
     },
     /// Already archived with identical content: nothing changed.
     Duplicate {
@@ -193,13 +196,13 @@ impl Ingest {
     pub async fn ingest(&self, object: ReceivedObject) -> Result<Ingested, IngestError> {
         // Parse and write on this worker, telling the runtime it blocks (cheaper than a hop
         // to the blocking pool; needs the multi-thread runtime, which Lightbox always uses).
-        let prepared = tokio::task::block_in_place(|| prepare(&self.archive, object))?;
-        self.index(prepared).await
+        let (prepared, tolerated) = tokio::task::block_in_place(|| prepare(&self.archive, object))?;
+        self.index(prepared, tolerated).await
     }
 
     /// The blocking form of [`Ingest::ingest`], for the importer and tests.
     pub fn ingest_blocking(&self, object: ReceivedObject) -> Result<Ingested, IngestError> {
-        let prepared = prepare(&self.archive, object)?;
+        let (prepared, tolerated) = prepare(&self.archive, object)?;
         let (tx, rx) = oneshot::channel();
         let file_path = prepared.file_path.clone();
         let sop_uid = prepared.sop_uid.clone();
@@ -211,10 +214,14 @@ impl Ingest {
             })
             .map_err(|_| IngestError::ShuttingDown)?;
         let verdict = rx.blocking_recv().map_err(|_| IngestError::ShuttingDown)?;
-        self.finish(verdict, &file_path, sop_uid, study_uid)
+        self.finish(verdict, &file_path, sop_uid, study_uid, tolerated)
     }
 
-    async fn index(&self, prepared: NewInstance) -> Result<Ingested, IngestError> {
+    async fn index(
+        &self,
+        prepared: NewInstance,
+        tolerated: Vec<String>,
+    ) -> Result<Ingested, IngestError> {
         let (tx, rx) = oneshot::channel();
         let file_path = prepared.file_path.clone();
         let sop_uid = prepared.sop_uid.clone();
@@ -229,7 +236,7 @@ impl Ingest {
             .await
             .map_err(|_| IngestError::ShuttingDown)?;
         let verdict = rx.await.map_err(|_| IngestError::ShuttingDown)?;
-        self.finish(verdict, &file_path, sop_uid, study_uid)
+        self.finish(verdict, &file_path, sop_uid, study_uid, tolerated)
     }
 
     fn finish(
@@ -238,6 +245,7 @@ impl Ingest {
         file_path: &str,
         sop_uid: String,
         study_uid: String,
+        tolerated: Vec<String>,
     ) -> Result<Ingested, IngestError> {
         let verdict = match verdict {
             Ok(v) => v,
@@ -251,7 +259,11 @@ impl Ingest {
             let _ = self.archive.delete(file_path);
         }
         match verdict {
-            IndexVerdict::Inserted => Ok(Ingested::Stored { sop_uid, study_uid }),
+            IndexVerdict::Inserted => Ok(Ingested::Stored {
+                sop_uid,
+                study_uid,
+                tolerated,
+            }),
             IndexVerdict::Duplicate => Ok(Ingested::Duplicate { sop_uid }),
             IndexVerdict::Conflict => {
                 tracing::warn!(
@@ -279,8 +291,12 @@ impl Ingest {
     }
 }
 
-/// Parses, validates and writes the file; returns the index row to commit.
-fn prepare(archive: &ArchiveFolder, object: ReceivedObject) -> Result<NewInstance, IngestError> {
+/// Parses, validates and writes the file; returns the index row to commit and what was
+/// tolerated on the way.
+fn prepare(
+    archive: &ArchiveFolder,
+    object: ReceivedObject,
+) -> Result<(NewInstance, Vec<String>), IngestError> {
     let ts = TransferSyntaxRegistry
         .get(object.transfer_syntax.trim_end_matches('\0'))
         .ok_or_else(|| IngestError::UnsupportedSyntax(object.transfer_syntax.clone()))?;
@@ -290,24 +306,40 @@ fn prepare(archive: &ArchiveFolder, object: ReceivedObject) -> Result<NewInstanc
     crate::dicom::lengths::check_for_transfer_syntax(&object.dataset, ts.uid())
         .map_err(|e| IngestError::Unreadable(e.to_string()))?;
     let header_end = pixel_data_offset(&object.dataset, ts);
-    let mut obj = match header_end {
-        Some(end) => InMemDicomObject::read_dataset_with_ts(&object.dataset[..end], ts).ok(),
+    let mut read = match header_end.and_then(|end| object.dataset.get(..end)) {
+        Some(head) => crate::dicom::tolerant::read_dataset(head, ts).ok(),
         None => None,
     };
-    if obj.is_none() {
-        obj = Some(
-            InMemDicomObject::read_dataset_with_ts(object.dataset.as_slice(), ts)
-                .map_err(|e| IngestError::Unreadable(e.to_string()))?,
+    if read.is_none() {
+        read = Some(
+            crate::dicom::tolerant::read_dataset(object.dataset.as_slice(), ts)
+                .map_err(IngestError::Unreadable)?,
         );
     }
-    let Some(mut obj) = obj else {
+    let Some(read) = read else {
         return Err(IngestError::Unreadable("no data set".into()));
     };
+    let (mut obj, mut tolerated) = (read.object, read.warnings);
 
-    let sop_class = required_uid(&obj, tags::SOP_CLASS_UID, "SOP Class UID")?;
-    let sop_uid = required_uid(&obj, tags::SOP_INSTANCE_UID, "SOP Instance UID")?;
-    let study_uid = required_uid(&obj, tags::STUDY_INSTANCE_UID, "Study Instance UID")?;
-    let series_uid = required_uid(&obj, tags::SERIES_INSTANCE_UID, "Series Instance UID")?;
+    let sop_class = required_uid(&obj, tags::SOP_CLASS_UID, "SOP Class UID", &mut tolerated)?;
+    let sop_uid = required_uid(
+        &obj,
+        tags::SOP_INSTANCE_UID,
+        "SOP Instance UID",
+        &mut tolerated,
+    )?;
+    let study_uid = required_uid(
+        &obj,
+        tags::STUDY_INSTANCE_UID,
+        "Study Instance UID",
+        &mut tolerated,
+    )?;
+    let series_uid = required_uid(
+        &obj,
+        tags::SERIES_INSTANCE_UID,
+        "Series Instance UID",
+        &mut tolerated,
+    )?;
     if let Some(announced) = &object.announced_sop_class
         && announced != &sop_class
     {
@@ -346,33 +378,36 @@ fn prepare(archive: &ArchiveFolder, object: ReceivedObject) -> Result<NewInstanc
     let file_size = (head.len() + object.dataset.len()) as u64;
     let file_path = archive.put(&[&head, &object.dataset])?;
 
-    Ok(NewInstance {
-        patient_id: text(&obj, tags::PATIENT_ID),
-        issuer: text(&obj, tags::ISSUER_OF_PATIENT_ID),
-        patient_name: text(&obj, tags::PATIENT_NAME),
-        birth_date: text(&obj, tags::PATIENT_BIRTH_DATE),
-        sex: text(&obj, tags::PATIENT_SEX),
-        study_uid,
-        study_date: text(&obj, tags::STUDY_DATE),
-        study_time: text(&obj, tags::STUDY_TIME),
-        accession: text(&obj, tags::ACCESSION_NUMBER),
-        study_id: text(&obj, tags::STUDY_ID),
-        study_description: text(&obj, tags::STUDY_DESCRIPTION),
-        referring: text(&obj, tags::REFERRING_PHYSICIAN_NAME),
-        series_uid,
-        modality: text(&obj, tags::MODALITY),
-        series_number: text(&obj, tags::SERIES_NUMBER),
-        series_description: text(&obj, tags::SERIES_DESCRIPTION),
-        body_part: text(&obj, tags::BODY_PART_EXAMINED),
-        sop_uid,
-        sop_class,
-        instance_number: text(&obj, tags::INSTANCE_NUMBER),
-        file_path,
-        file_size,
-        transfer_syntax: ts.uid().to_string(),
-        header_hash,
-        received_from: object.source,
-    })
+    Ok((
+        NewInstance {
+            patient_id: text(&obj, tags::PATIENT_ID),
+            issuer: text(&obj, tags::ISSUER_OF_PATIENT_ID),
+            patient_name: text(&obj, tags::PATIENT_NAME),
+            birth_date: text(&obj, tags::PATIENT_BIRTH_DATE),
+            sex: text(&obj, tags::PATIENT_SEX),
+            study_uid,
+            study_date: text(&obj, tags::STUDY_DATE),
+            study_time: text(&obj, tags::STUDY_TIME),
+            accession: text(&obj, tags::ACCESSION_NUMBER),
+            study_id: text(&obj, tags::STUDY_ID),
+            study_description: text(&obj, tags::STUDY_DESCRIPTION),
+            referring: text(&obj, tags::REFERRING_PHYSICIAN_NAME),
+            series_uid,
+            modality: text(&obj, tags::MODALITY),
+            series_number: text(&obj, tags::SERIES_NUMBER),
+            series_description: text(&obj, tags::SERIES_DESCRIPTION),
+            body_part: text(&obj, tags::BODY_PART_EXAMINED),
+            sop_uid,
+            sop_class,
+            instance_number: text(&obj, tags::INSTANCE_NUMBER),
+            file_path,
+            file_size,
+            transfer_syntax: ts.uid().to_string(),
+            header_hash,
+            received_from: object.source,
+        },
+        tolerated,
+    ))
 }
 
 /// Where the top-level Pixel Data element starts, if that can be told for certain from the
@@ -405,7 +440,7 @@ fn pixel_data_offset(dataset: &[u8], ts: &dicom_encoding::TransferSyntax) -> Opt
         (8usize, u32_at(rest.get(4..8)?)?)
     } else {
         let vr = rest.get(4..6)?;
-        if vr != b"OB" && vr != b"OW" || rest.get(6..8)? != [0, 0] {
+        if vr != b"OB" && vr != b"OW" && vr != b"UN" || rest.get(6..8)? != [0, 0] {
             return None;
         }
         (12usize, u32_at(rest.get(8..12)?)?)
@@ -437,13 +472,21 @@ fn header_hash(obj: &mut InMemDicomObject) -> String {
     }
 }
 
+/// A UID the object cannot be archived without. A non-conformant one (letters, say) that can
+/// still serve as an identifier is accepted and noted in `tolerated`.
 fn required_uid(
     obj: &InMemDicomObject,
     tag: dicom_core::Tag,
     name: &'static str,
+    tolerated: &mut Vec<String>,
 ) -> Result<String, IngestError> {
     let value = text(obj, tag);
     if is_valid_uid(&value) {
+        Ok(value)
+    } else if is_usable_uid(&value) {
+        tolerated.push(format!(
+            "{name} {value:?} is not a conformant UID; accepted as an identifier"
+        ));
         Ok(value)
     } else {
         Err(IngestError::BadUid { name, value })

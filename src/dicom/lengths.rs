@@ -243,7 +243,20 @@ pub fn check_file_after_marker(bytes: &[u8]) -> Result<(), LengthError> {
 
 /// Parses a data set after checking its declared lengths: the one entry point for data sets
 /// that come from peers or files (the parser alone would reserve whatever a header declares).
+/// Read tolerantly (see [`super::tolerant`]): what was repaired is logged.
 pub fn read_checked(
+    bytes: &[u8],
+    ts: &dicom_encoding::TransferSyntax,
+) -> Result<dicom_object::InMemDicomObject, String> {
+    let read = super::tolerant::read_dataset(bytes, ts)?;
+    for warning in &read.warnings {
+        tracing::warn!(%warning, "tolerated in a data set");
+    }
+    Ok(read.object)
+}
+
+/// Parses after checking declared lengths, with no repair (the tolerant reader's last step).
+pub fn read_checked_strict(
     bytes: &[u8],
     ts: &dicom_encoding::TransferSyntax,
 ) -> Result<dicom_object::InMemDicomObject, String> {

@@ -8,3 +8,4 @@ pub mod priors;
 pub mod scp;
 pub mod scu;
 pub mod status;
+pub mod tolerant;

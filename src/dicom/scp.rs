@@ -348,6 +348,7 @@ async fn handle_connection(
         calling,
         perms,
         stored: 0,
+        tolerated: 0,
         report_tx,
         next_report_id: 0x7C00,
         awaiting_ack: std::collections::HashMap::new(),
@@ -395,7 +396,14 @@ async fn handle_connection(
             }
             Ok(Some(Incoming::ReleaseRequested)) => {
                 let _ = assoc.send(&dicom_ul::pdu::Pdu::ReleaseRP).await;
-                break format!("released, {} stored", session.stored);
+                break if session.tolerated > 0 {
+                    format!(
+                        "released, {} stored ({} not conformant, accepted: see the log)",
+                        session.stored, session.tolerated
+                    )
+                } else {
+                    format!("released, {} stored", session.stored)
+                };
             }
             Ok(Some(Incoming::Released)) => break "released".to_string(),
             Err(DimseError::Aborted) => break "aborted by peer".to_string(),
@@ -427,6 +435,8 @@ struct Session {
     calling: String,
     perms: Admission,
     stored: u64,
+    /// Instances accepted with repairs (non-conformant UIDs, UN, bad numbers).
+    tolerated: u64,
     report_tx: tokio::sync::mpsc::Sender<CommitmentReport>,
     next_report_id: u16,
     awaiting_ack: std::collections::HashMap<u16, UndeliveredReport>,
@@ -517,8 +527,17 @@ impl Session {
                 source: self.calling.clone(),
             };
             match self.ctx.ingest.ingest(object).await {
-                Ok(Ingested::Stored { study_uid, .. }) => {
+                Ok(Ingested::Stored {
+                    study_uid,
+                    tolerated,
+                    sop_uid,
+                }) => {
                     self.stored += 1;
+                    if !tolerated.is_empty() {
+                        self.tolerated += 1;
+                        tracing::warn!(association = self.id, calling_ae = %self.calling, sop_instance = %sop_uid,
+                            tolerated = %tolerated.join("; "), "C-STORE accepted with repairs");
+                    }
                     self.ctx.events.send(ServiceEvent::InstanceStored {
                         association: self.id,
                         study_uid,
@@ -798,9 +817,14 @@ impl Session {
             let rsp = fail(status::NOT_AUTHORIZED, "this AE may not retrieve");
             return dimse::send_message(assoc, msg.context_id, &rsp, None).await;
         }
-        let q = match self.parse_query(&msg, pc) {
+        let q = match self.parse_query(&msg, pc).and_then(|q| {
+            query::check_retrieve_keys(&q)
+                .map(|()| q)
+                .map_err(|e| (status::IDENTIFIER_MISMATCH, e.to_string()))
+        }) {
             Ok(q) => q,
             Err((code, text)) => {
+                tracing::info!(association = self.id, calling_ae = %self.calling, error = %text, "retrieve refused");
                 let rsp = fail(code, &text);
                 return dimse::send_message(assoc, msg.context_id, &rsp, None).await;
             }

@@ -88,10 +88,14 @@ impl ImageFile {
         };
         let obj = match after_preamble {
             Some(rest) => {
-                // Refuse impossible lengths before the parser reserves them.
-                crate::dicom::lengths::check_file_after_marker(&rest[4..])
-                    .map_err(|e| unreadable(e.to_string()))?;
-                dicom_object::from_reader(rest).map_err(|e| unreadable(e.to_string()))?
+                // Impossible lengths are refused before the parser reserves them; UN and
+                // malformed numbers are read the tolerant way.
+                let (obj, warnings) =
+                    crate::dicom::tolerant::read_file_after_marker(rest).map_err(unreadable)?;
+                for warning in warnings {
+                    tracing::warn!(file = %name, %warning, "tolerated in a file");
+                }
+                obj
             }
             None => open_without_meta(bytes).map_err(unreadable)?,
         };

@@ -30,13 +30,14 @@ pub fn is_valid_uid(uid: &str) -> bool {
 /// Whether a UID that is not conformant can still serve as an identifier: the wild has
 /// files whose UIDs carry letters or stray characters, and refusing them loses the image.
 /// Files are named by internal ids, so a UID never reaches a path; what is refused is what
-/// would break DICOM encoding or a query (`\\`, control characters, over 64 bytes, empty).
+/// would break DICOM encoding or a query (`\\`, control characters, wildcards, over 64
+/// bytes, empty) and, for defence in depth, anything that reads like a path (`/`).
 pub fn is_usable_uid(uid: &str) -> bool {
     !uid.is_empty()
         && uid.len() <= 64
         && uid
             .chars()
-            .all(|c| c.is_ascii_graphic() && c != '\\' && c != '*' && c != '?')
+            .all(|c| c.is_ascii_graphic() && !matches!(c, '\\' | '*' | '?' | '/'))
 }
 
 /// A DICOM date `YYYYMMDD` as `YYYY-MM-DD`, if it is one (a real calendar day).

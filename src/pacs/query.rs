@@ -8,7 +8,7 @@ use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
 
-use super::attributes::{is_valid_uid, text, trim_padding};
+use super::attributes::{is_usable_uid, text, trim_padding};
 use crate::store::index::{Column, Condition, IndexRow, Level, Matcher};
 
 /// Why an identifier cannot be answered.
@@ -20,6 +20,36 @@ pub enum QueryError {
     /// A UID key holds something that is not a UID.
     #[error("{0} holds an invalid UID")]
     BadUid(&'static str),
+    /// A retrieve without the unique key of its level (PS3.4 C.4.2.2.1): universal or
+    /// wildcard matching would send everything.
+    #[error("a retrieve at {level} level needs {key} (one value or a list, no wildcards)")]
+    NoUniqueKey {
+        /// The level.
+        level: &'static str,
+        /// The key it needs.
+        key: &'static str,
+    },
+}
+
+/// A C-MOVE or C-GET names what it wants by the unique key of its level — Patient ID,
+/// Study/Series/SOP Instance UID — as one value or a list of UIDs (PS3.4 C.4.2.2.1); an empty
+/// or wildcard key would retrieve the whole archive, so it is refused.
+pub fn check_retrieve_keys(q: &IndexQuery) -> Result<(), QueryError> {
+    let (column, level, key) = match q.level {
+        Level::Patient => (Column::PatientId, "PATIENT", "Patient ID"),
+        Level::Study => (Column::StudyUid, "STUDY", "Study Instance UID"),
+        Level::Series => (Column::SeriesUid, "SERIES", "Series Instance UID"),
+        Level::Image => (Column::SopUid, "IMAGE", "SOP Instance UID"),
+    };
+    let unique = q
+        .conditions
+        .iter()
+        .any(|c| c.column == column && matches!(c.matcher, Matcher::Exact(_) | Matcher::AnyOf(_)));
+    if unique {
+        Ok(())
+    } else {
+        Err(QueryError::NoUniqueKey { level, key })
+    }
 }
 
 /// A parsed query: level, conditions, and the keys whose values the requester wants back.
@@ -98,7 +128,9 @@ pub fn matcher_for(column: Column, raw: &str, tag: Tag) -> Result<Option<Matcher
             .split('\\')
             .map(|u| trim_padding(u).to_string())
             .collect();
-        if list.iter().any(|u| !is_valid_uid(u)) {
+        // Tolerated non-conformant UIDs (letters) are archived as identifiers: they can be
+        // asked for too.
+        if list.iter().any(|u| !is_usable_uid(u)) {
             return Err(QueryError::BadUid(uid_name(tag)));
         }
         return Ok(Some(if list.len() == 1 {
