@@ -51,6 +51,26 @@ impl ConnectionSlots {
         self.open.lock().map(|o| o.len()).unwrap_or(0)
     }
 
+    /// Tells the longest-idle connection to close (the process ran out of file descriptors:
+    /// one idle peer gives way so the listener can accept again). Whether one was found.
+    pub fn evict_longest_idle(&self) -> bool {
+        let Ok(mut open) = self.open.lock() else {
+            return false;
+        };
+        let oldest_idle = open
+            .iter()
+            .filter(|(_, s)| !s.busy)
+            .min_by_key(|(_, s)| s.last_active)
+            .map(|(id, _)| *id);
+        match oldest_idle.and_then(|id| open.remove(&id)) {
+            Some(evicted) => {
+                evicted.evict.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Takes a slot for a new connection, evicting the longest-idle one when all are taken.
     pub fn admit(self: &Arc<Self>) -> Result<Slot, SlotsFull> {
         let Ok(mut open) = self.open.lock() else {
@@ -200,6 +220,12 @@ impl Drop for BudgetShare {
     fn drop(&mut self) {
         self.budget.used.fetch_sub(self.held, Ordering::Relaxed);
     }
+}
+
+/// Whether an accept failed for want of file descriptors (per process or system-wide).
+pub fn out_of_descriptors(error: &std::io::Error) -> bool {
+    // EMFILE 24 and ENFILE 23 on Linux and macOS; WSAEMFILE 10024 on Windows.
+    matches!(error.raw_os_error(), Some(23 | 24 | 10024))
 }
 
 /// The accept loop's manners when `accept` fails (out of file descriptors, mostly): wait a

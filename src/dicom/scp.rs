@@ -212,6 +212,9 @@ pub async fn serve(
                     });
                 }
                 Err(e) => {
+                    if crate::connections::out_of_descriptors(&e) {
+                        ctx.slots.evict_longest_idle();
+                    }
                     let wait = backoff.failed(LISTENER_SERVICE, &e);
                     tokio::time::sleep(wait).await;
                 }

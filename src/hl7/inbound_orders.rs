@@ -70,6 +70,64 @@ fn order_groups<'a>(segments: &Segments<'a>) -> (Vec<OrderGroup<'a>>, Vec<String
     (groups, shared)
 }
 
+/// The placer's identifiers (IPC, OBR-18/19/20, ZDS-1) are optional: one that does not fit
+/// what it must be — a ZDS carrying site-specific content instead of a Study Instance UID, an
+/// accession longer than DICOM allows — is ignored with a warning (ERR severity W) and
+/// Lightbox's own is used. The order itself does not need them.
+fn vet_supplied(
+    mut supplied: SuppliedIdentifiers,
+    from_ipc: bool,
+    uid_from_ipc: bool,
+    warnings: &mut Vec<AckError>,
+) -> SuppliedIdentifiers {
+    let (segment, uid_field) = if uid_from_ipc { ("IPC", 3) } else { ("ZDS", 1) };
+    let study_uid = supplied.study_uid.trim();
+    if !study_uid.is_empty() && !crate::pacs::attributes::is_valid_uid(study_uid) {
+        warnings.push(error(
+            segment,
+            uid_field,
+            102,
+            'W',
+            format!(
+                "{:?} is not a Study Instance UID; ignored, Lightbox assigns one",
+                supplied.study_uid.chars().take(64).collect::<String>()
+            ),
+        ));
+        supplied.study_uid.clear();
+    }
+    // DICOM's SH: at most 16 characters, no backslash or control characters.
+    let short_string =
+        |v: &str| v.chars().count() <= 16 && !v.chars().any(|c| c == '\\' || c.is_control());
+    let (ipc_or_obr, fields) = if from_ipc {
+        ("IPC", [1, 2, 4])
+    } else {
+        ("OBR", [18, 19, 20])
+    };
+    for ((value, name), field_number) in [
+        (&mut supplied.accession, "accession number"),
+        (
+            &mut supplied.requested_procedure_id,
+            "requested procedure ID",
+        ),
+        (&mut supplied.step_id, "scheduled procedure step ID"),
+    ]
+    .into_iter()
+    .zip(fields)
+    {
+        if !value.trim().is_empty() && !short_string(value.trim()) {
+            warnings.push(error(
+                ipc_or_obr,
+                field_number,
+                102,
+                'W',
+                format!("the {name} is longer than 16 characters or not plain text; ignored, Lightbox assigns one"),
+            ));
+            value.clear();
+        }
+    }
+    supplied
+}
+
 /// ORM^O01, OMI^O23, OMG^O19.
 pub fn orders(inbound: &mut Inbound<'_>, segments: &Segments<'_>, pid: &str) -> Outcome {
     let (groups, shared_diagnoses) = order_groups(segments);
@@ -250,6 +308,8 @@ fn new_order(
             component(field(obr, 20), 1),
         ])),
     };
+    let uid_from_ipc = !component(field(ipc, 3), 1).is_empty();
+    let supplied = vet_supplied(supplied, group.ipc.is_some(), uid_from_ipc, warnings);
     let ordered_modality = first_of(&[component(field(ipc, 5), 1), component(field(obr, 24), 1)]);
     let request = OrderRequest {
         patient: Some(patient),

@@ -225,6 +225,9 @@ pub async fn serve(listener: TcpListener, config: Hl7Config, mut shutdown: watch
                     );
                 }
                 Err(e) => {
+                    if crate::connections::out_of_descriptors(&e) {
+                        slots.evict_longest_idle();
+                    }
                     let wait = backoff.failed(LISTENER_SERVICE, &e);
                     tokio::time::sleep(wait).await;
                 }

@@ -191,6 +191,26 @@ impl Server {
         Self::start_with(data, "LIGHTBOX", 0)
     }
 
+    /// Like [`Server::start`], with the server's clock starting at `clock`
+    /// (`YYYY-MM-DDTHH:MM`): what "now" is decides which slots are free.
+    pub fn start_at(data: &Path, clock: &str) -> Server {
+        trust_test_peers(data);
+        trust_test_hl7_senders(data);
+        let mut cmd = Command::new(lightbox_bin());
+        cmd.arg("--data-dir").arg(data).args([
+            "--clock",
+            clock,
+            "serve",
+            "--ae-title",
+            "LIGHTBOX",
+            "--dicom-port",
+            "0",
+            "--hl7-port",
+            "0",
+        ]);
+        Self::spawn_command(cmd, data, "LIGHTBOX")
+    }
+
     /// Starts a server that knows no nodes (unknown-AE rules apply to every peer).
     pub fn start_untrusted(data: &Path) -> Server {
         Self::start_with(data, "LIGHTBOX", 0)
@@ -208,7 +228,7 @@ impl Server {
             "--hl7-port",
             "0",
         ]);
-        Self::spawn(cmd, data, ae)
+        Self::spawn_command(cmd, data, ae)
     }
 
     /// Starts a server whose archive folder is a tmpfs of `archive_bytes`, in a private mount
@@ -225,10 +245,12 @@ impl Server {
         );
         let mut cmd = Command::new("unshare");
         cmd.args(["-rm", "sh", "-c", &script]);
-        Self::spawn(cmd, data, "LIGHTBOX")
+        Self::spawn_command(cmd, data, "LIGHTBOX")
     }
 
-    fn spawn(mut cmd: Command, data: &Path, ae: &str) -> Server {
+    /// Starts `cmd` (a `lightbox serve` command line, perhaps wrapped) and waits until it
+    /// listens.
+    pub fn spawn_command(mut cmd: Command, data: &Path, ae: &str) -> Server {
         let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
