@@ -112,7 +112,70 @@ fn import_path(ingest: &Ingest, path: &Path, run: &mut Run<'_>) {
     }
 }
 
+/// A large Part 10 file is copied into the archive a piece at a time (its data set checked
+/// like one that came over the network), never read whole into memory.
+fn import_large_file(ingest: &Ingest, path: &Path) -> Option<Result<Ingested, String>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = fs::File::open(path).ok()?;
+    let mut head = vec![0u8; 64 * 1024];
+    let n = file.read(&mut head).ok()?;
+    head.truncate(n);
+    if head.get(128..132) != Some(b"DICM".as_slice()) {
+        return None;
+    }
+    let meta = crate::dicom::tolerant::meta_facts(head.get(132..)?)?;
+    if meta.sop_class == DICOMDIR_CLASS {
+        return None;
+    }
+    let result = (|| {
+        let announced = crate::archive::part::Announced {
+            transfer_syntax: meta.transfer_syntax.clone(),
+            sop_class: meta.sop_class.clone(),
+            sop_instance: meta.sop_instance.clone(),
+            source: "import".into(),
+        };
+        let head = crate::archive::prepare::meta_head(
+            &meta.sop_class,
+            &meta.sop_instance,
+            &meta.transfer_syntax,
+            "import",
+        )
+        .map_err(|e| e.to_string())?;
+        let mut part = ingest
+            .archive()
+            .begin_part(&head, announced)
+            .map_err(|e| e.to_string())?;
+        file.seek(SeekFrom::Start(132 + meta.dataset_offset as u64))
+            .map_err(|e| format!("cannot read: {e}"))?;
+        let mut buffer = vec![0u8; 1 << 20];
+        loop {
+            let n = file
+                .read(&mut buffer)
+                .map_err(|e| format!("cannot read: {e}"))?;
+            if n == 0 {
+                break;
+            }
+            part.write(buffer.get(..n).unwrap_or_default())
+                .map_err(|e| e.to_string())?;
+        }
+        ingest.ingest_part_blocking(part).map_err(|e| e.to_string())
+    })();
+    Some(result)
+}
+
 fn import_file(ingest: &Ingest, path: &Path, run: &mut Run<'_>) {
+    let large = fs::metadata(path)
+        .map(|m| m.len() > crate::dicom::dimse::SPILL_AFTER_BYTES as u64)
+        .unwrap_or(false);
+    if large && let Some(result) = import_large_file(ingest, path) {
+        match result {
+            Ok(Ingested::Stored { .. }) => run.summary.imported += 1,
+            Ok(Ingested::Duplicate { .. }) => run.summary.duplicates += 1,
+            Ok(Ingested::ConflictKeptExisting { .. }) => run.summary.conflicts += 1,
+            Err(e) => run.summary.refused.push((path.to_path_buf(), e)),
+        }
+        return;
+    }
     let bytes = match fs::read(path) {
         Ok(b) => b,
         Err(e) => {

@@ -152,8 +152,12 @@ enum Command {
         /// Render on the GPU (wgpu; Mesa's software adapter where there is no GPU).
         #[arg(long)]
         gpu: bool,
-        /// Draw the file's overlay planes.
+        /// Leave out the file's overlay planes (60xx), which are drawn by default as dcmtk
+        /// and the usual viewers draw them.
         #[arg(long)]
+        no_overlays: bool,
+        /// Draw the overlay planes (the default; kept for scripts written before it was).
+        #[arg(long, hide = true, conflicts_with = "no_overlays")]
         overlays: bool,
         /// Output PNG.
         #[arg(short = 'o', long = "out")]
@@ -420,9 +424,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             window,
             cpu: _,
             gpu,
-            overlays,
+            no_overlays,
+            overlays: _,
             out,
         } => {
+            let overlays = !no_overlays;
             let window = match window {
                 Some(text) => {
                     let (c, w) = text

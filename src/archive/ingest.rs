@@ -7,11 +7,6 @@
 
 use std::path::Path;
 
-use dicom_dictionary_std::tags;
-use dicom_encoding::TransferSyntaxIndex;
-use dicom_object::InMemDicomObject;
-use dicom_object::meta::FileMetaTableBuilder;
-use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use tokio::sync::oneshot;
 
 use super::{ArchiveError, ArchiveFolder};
@@ -19,7 +14,6 @@ use crate::health::{HealthBoard, supervise_thread};
 
 /// The index writer's name in the health records.
 pub const INDEX_WRITER_SERVICE: &str = "index-writer";
-use crate::pacs::attributes::{is_usable_uid, is_valid_uid, text};
 use crate::store::index::{IndexConflict, NewInstance};
 use crate::store::{Store, StoreError};
 
@@ -196,13 +190,39 @@ impl Ingest {
     pub async fn ingest(&self, object: ReceivedObject) -> Result<Ingested, IngestError> {
         // Parse and write on this worker, telling the runtime it blocks (cheaper than a hop
         // to the blocking pool; needs the multi-thread runtime, which Lightbox always uses).
-        let (prepared, tolerated) = tokio::task::block_in_place(|| prepare(&self.archive, object))?;
+        let (prepared, tolerated) =
+            tokio::task::block_in_place(|| super::prepare::prepare(&self.archive, object))?;
         self.index(prepared, tolerated).await
+    }
+
+    /// Archives an object that was streamed into a `.part` file as it arrived (see
+    /// [`super::part`]): same checks and the same guarantee as [`Ingest::ingest`].
+    pub async fn ingest_part(&self, part: super::part::PartFile) -> Result<Ingested, IngestError> {
+        let (prepared, tolerated) =
+            tokio::task::block_in_place(|| super::prepare::prepare_part(&self.archive, part))?;
+        self.index(prepared, tolerated).await
+    }
+
+    /// The blocking form of [`Ingest::ingest_part`], for the importer.
+    pub fn ingest_part_blocking(
+        &self,
+        part: super::part::PartFile,
+    ) -> Result<Ingested, IngestError> {
+        let (prepared, tolerated) = super::prepare::prepare_part(&self.archive, part)?;
+        self.index_blocking(prepared, tolerated)
     }
 
     /// The blocking form of [`Ingest::ingest`], for the importer and tests.
     pub fn ingest_blocking(&self, object: ReceivedObject) -> Result<Ingested, IngestError> {
-        let (prepared, tolerated) = prepare(&self.archive, object)?;
+        let (prepared, tolerated) = super::prepare::prepare(&self.archive, object)?;
+        self.index_blocking(prepared, tolerated)
+    }
+
+    fn index_blocking(
+        &self,
+        prepared: NewInstance,
+        tolerated: Vec<String>,
+    ) -> Result<Ingested, IngestError> {
         let (tx, rx) = oneshot::channel();
         let file_path = prepared.file_path.clone();
         let sop_uid = prepared.sop_uid.clone();
@@ -291,208 +311,6 @@ impl Ingest {
     }
 }
 
-/// Parses, validates and writes the file; returns the index row to commit and what was
-/// tolerated on the way.
-fn prepare(
-    archive: &ArchiveFolder,
-    object: ReceivedObject,
-) -> Result<(NewInstance, Vec<String>), IngestError> {
-    let ts = TransferSyntaxRegistry
-        .get(object.transfer_syntax.trim_end_matches('\0'))
-        .ok_or_else(|| IngestError::UnsupportedSyntax(object.transfer_syntax.clone()))?;
-    // Parse the attributes only: the pixel data (most of the bytes) is stored as received
-    // and needs no parsing here. Fall back to a full parse if the split is not certain.
-    // Impossible lengths are refused before any parse reserves them.
-    crate::dicom::lengths::check_for_transfer_syntax(&object.dataset, ts.uid())
-        .map_err(|e| IngestError::Unreadable(e.to_string()))?;
-    let header_end = pixel_data_offset(&object.dataset, ts);
-    let mut read = match header_end.and_then(|end| object.dataset.get(..end)) {
-        Some(head) => crate::dicom::tolerant::read_dataset(head, ts).ok(),
-        None => None,
-    };
-    if read.is_none() {
-        read = Some(
-            crate::dicom::tolerant::read_dataset(object.dataset.as_slice(), ts)
-                .map_err(IngestError::Unreadable)?,
-        );
-    }
-    let Some(read) = read else {
-        return Err(IngestError::Unreadable("no data set".into()));
-    };
-    let (mut obj, mut tolerated) = (read.object, read.warnings);
-
-    let sop_class = required_uid(&obj, tags::SOP_CLASS_UID, "SOP Class UID", &mut tolerated)?;
-    let sop_uid = required_uid(
-        &obj,
-        tags::SOP_INSTANCE_UID,
-        "SOP Instance UID",
-        &mut tolerated,
-    )?;
-    let study_uid = required_uid(
-        &obj,
-        tags::STUDY_INSTANCE_UID,
-        "Study Instance UID",
-        &mut tolerated,
-    )?;
-    let series_uid = required_uid(
-        &obj,
-        tags::SERIES_INSTANCE_UID,
-        "Series Instance UID",
-        &mut tolerated,
-    )?;
-    if let Some(announced) = &object.announced_sop_class
-        && announced != &sop_class
-    {
-        return Err(IngestError::Mismatch {
-            what: "SOP Class UID",
-            found: sop_class,
-            announced: announced.clone(),
-        });
-    }
-    if let Some(announced) = &object.announced_sop_instance
-        && announced != &sop_uid
-    {
-        return Err(IngestError::Mismatch {
-            what: "SOP Instance UID",
-            found: sop_uid,
-            announced: announced.clone(),
-        });
-    }
-
-    let meta = FileMetaTableBuilder::new()
-        .media_storage_sop_class_uid(sop_class.as_str())
-        .media_storage_sop_instance_uid(sop_uid.as_str())
-        .transfer_syntax(ts.uid())
-        .implementation_class_uid(IMPLEMENTATION_CLASS_UID)
-        .implementation_version_name(IMPLEMENTATION_VERSION)
-        .source_application_entity_title(object.source.as_str())
-        .build()
-        .map_err(|e| IngestError::Unreadable(format!("cannot build the file meta group: {e}")))?;
-    let mut head = Vec::with_capacity(400);
-    head.extend_from_slice(&[0u8; 128]);
-    head.extend_from_slice(b"DICM");
-    meta.write(&mut head)
-        .map_err(|e| IngestError::Unreadable(format!("cannot write the file meta group: {e}")))?;
-
-    let header_hash = header_hash(&mut obj);
-    let file_size = (head.len() + object.dataset.len()) as u64;
-    let file_path = archive.put(&[&head, &object.dataset])?;
-
-    Ok((
-        NewInstance {
-            patient_id: text(&obj, tags::PATIENT_ID),
-            issuer: text(&obj, tags::ISSUER_OF_PATIENT_ID),
-            patient_name: text(&obj, tags::PATIENT_NAME),
-            birth_date: text(&obj, tags::PATIENT_BIRTH_DATE),
-            sex: text(&obj, tags::PATIENT_SEX),
-            study_uid,
-            study_date: text(&obj, tags::STUDY_DATE),
-            study_time: text(&obj, tags::STUDY_TIME),
-            accession: text(&obj, tags::ACCESSION_NUMBER),
-            study_id: text(&obj, tags::STUDY_ID),
-            study_description: text(&obj, tags::STUDY_DESCRIPTION),
-            referring: text(&obj, tags::REFERRING_PHYSICIAN_NAME),
-            series_uid,
-            modality: text(&obj, tags::MODALITY),
-            series_number: text(&obj, tags::SERIES_NUMBER),
-            series_description: text(&obj, tags::SERIES_DESCRIPTION),
-            body_part: text(&obj, tags::BODY_PART_EXAMINED),
-            sop_uid,
-            sop_class,
-            instance_number: text(&obj, tags::INSTANCE_NUMBER),
-            file_path,
-            file_size,
-            transfer_syntax: ts.uid().to_string(),
-            header_hash,
-            received_from: object.source,
-        },
-        tolerated,
-    ))
-}
-
-/// Where the top-level Pixel Data element starts, if that can be told for certain from the
-/// bytes: the first (7FE0,0010) tag, if its header is consistent with the rest of the data set
-/// (its length reaches the end, allowing trailing padding, or is undefined for encapsulated
-/// data). Deflated data sets are never split.
-fn pixel_data_offset(dataset: &[u8], ts: &dicom_encoding::TransferSyntax) -> Option<usize> {
-    if ts.uid() == "1.2.840.10008.1.2.1.99" || dataset.len() < 12 {
-        return None;
-    }
-    let big_endian = ts.uid() == "1.2.840.10008.1.2.2";
-    let tag: [u8; 4] = if big_endian {
-        [0x7F, 0xE0, 0x00, 0x10]
-    } else {
-        [0xE0, 0x7F, 0x10, 0x00]
-    };
-    // Forward search (SIMD-accelerated, and the pixel data follows a header of a few KiB).
-    // A hit inside an earlier value fails the length check below and we parse in full.
-    let start = memchr::memmem::find(dataset, &tag)?;
-    let rest = &dataset[start..];
-    let u32_at = |b: &[u8]| -> Option<u32> {
-        let a: [u8; 4] = b.get(0..4)?.try_into().ok()?;
-        Some(if big_endian {
-            u32::from_be_bytes(a)
-        } else {
-            u32::from_le_bytes(a)
-        })
-    };
-    let (header_len, len) = if ts.uid() == "1.2.840.10008.1.2" {
-        (8usize, u32_at(rest.get(4..8)?)?)
-    } else {
-        let vr = rest.get(4..6)?;
-        if vr != b"OB" && vr != b"OW" && vr != b"UN" || rest.get(6..8)? != [0, 0] {
-            return None;
-        }
-        (12usize, u32_at(rest.get(8..12)?)?)
-    };
-    if len == u32::MAX {
-        return Some(start);
-    }
-    let end = start.checked_add(header_len)?.checked_add(len as usize)?;
-    // Only Data Set Trailing Padding (FFFC,FFFC) may follow the pixel data.
-    let after = dataset.get(end..)?;
-    let padding_tag: [u8; 4] = [0xFC, 0xFF, 0xFC, 0xFF];
-    (after.is_empty() || after.starts_with(&padding_tag)).then_some(start)
-}
-
-/// Hash of the attributes without pixel data in Explicit VR Little Endian: equal for the
-/// same object received in two transfer syntaxes. Consumes the pixel data of `obj`.
-fn header_hash(obj: &mut InMemDicomObject) -> String {
-    obj.remove_element(tags::PIXEL_DATA);
-    obj.remove_element(tags::DATA_SET_TRAILING_PADDING);
-    let mut bytes = Vec::new();
-    let written = TransferSyntaxRegistry
-        .get("1.2.840.10008.1.2.1")
-        .map(|ts| obj.write_dataset_with_ts(&mut bytes, ts).is_ok())
-        .unwrap_or(false);
-    if written {
-        blake3::hash(&bytes).to_hex().to_string()
-    } else {
-        String::new()
-    }
-}
-
-/// A UID the object cannot be archived without. A non-conformant one (letters, say) that can
-/// still serve as an identifier is accepted and noted in `tolerated`.
-fn required_uid(
-    obj: &InMemDicomObject,
-    tag: dicom_core::Tag,
-    name: &'static str,
-    tolerated: &mut Vec<String>,
-) -> Result<String, IngestError> {
-    let value = text(obj, tag);
-    if is_valid_uid(&value) {
-        Ok(value)
-    } else if is_usable_uid(&value) {
-        tolerated.push(format!(
-            "{name} {value:?} is not a conformant UID; accepted as an identifier"
-        ));
-        Ok(value)
-    } else {
-        Err(IngestError::BadUid { name, value })
-    }
-}
-
 /// The writer thread: takes whatever jobs are waiting, decides each against the index and
 /// commits them all in one transaction.
 fn index_writer(
@@ -539,15 +357,45 @@ fn is_same_object(archive: &ArchiveFolder, existing: &Existing, new: &NewInstanc
     if existing.transfer_syntax != new.transfer_syntax {
         return !existing.header_hash.is_empty() && existing.header_hash == new.header_hash;
     }
-    let dataset = |rel: &str| -> Option<Vec<u8>> {
-        let bytes = archive.get(rel).ok()?;
-        let offset = crate::dicom::scu::dataset_offset(&bytes)?;
-        Some(bytes[offset..].to_vec())
+    // Compared piece by piece from each file's data set on: a 2 GB duplicate costs two
+    // buffers, not two copies in memory.
+    let open = |rel: &str| -> Option<(std::io::BufReader<std::fs::File>, u64)> {
+        use std::io::{Read, Seek, SeekFrom};
+        let path = archive.path_of(rel).ok()?;
+        let mut file = std::fs::File::open(path).ok()?;
+        let mut head = vec![0u8; 144];
+        file.read_exact(&mut head).ok()?;
+        let group_len = u32::from_le_bytes([head[140], head[141], head[142], head[143]]);
+        if head.get(128..132) != Some(b"DICM".as_slice()) {
+            return None;
+        }
+        let offset = 144 + u64::from(group_len);
+        let len = file.metadata().ok()?.len().checked_sub(offset)?;
+        file.seek(SeekFrom::Start(offset)).ok()?;
+        Some((std::io::BufReader::with_capacity(1 << 16, file), len))
     };
-    match (dataset(&existing.file_path), dataset(&new.file_path)) {
-        (Some(a), Some(b)) => a == b,
-        _ => false,
+    let (Some((mut a, a_len)), Some((mut b, b_len))) =
+        (open(&existing.file_path), open(&new.file_path))
+    else {
+        return false;
+    };
+    if a_len != b_len {
+        return false;
     }
+    use std::io::Read;
+    let (mut x, mut y) = (vec![0u8; 1 << 16], vec![0u8; 1 << 16]);
+    let mut left = a_len;
+    while left > 0 {
+        let n = (left.min(x.len() as u64)) as usize;
+        let (Some(xs), Some(ys)) = (x.get_mut(..n), y.get_mut(..n)) else {
+            return false;
+        };
+        if a.read_exact(xs).is_err() || b.read_exact(ys).is_err() || xs != ys {
+            return false;
+        }
+        left -= n as u64;
+    }
+    true
 }
 
 fn decide_and_index(
@@ -636,36 +484,5 @@ fn tell_the_ris(store: &mut Store, rows: &[NewInstance]) {
         if let Err(e) = crate::ris::arrival::images_arrived(store, &arrival) {
             tracing::error!(study = %inst.study_uid, error = %e, "could not match the study to an order");
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ts(uid: &str) -> &'static dicom_encoding::TransferSyntax {
-        TransferSyntaxRegistry.get(uid).expect("known syntax")
-    }
-
-    #[test]
-    fn pixel_data_split_finds_native_pixel_data_and_refuses_lookalikes() {
-        // Explicit VR LE: (0010,0010) PN "A^B", then (7FE0,0010) OW with 4 bytes.
-        let mut ds = vec![
-            0x10, 0x00, 0x10, 0x00, b'P', b'N', 4, 0, b'A', b'^', b'B', b' ',
-        ];
-        let start = ds.len();
-        ds.extend_from_slice(&[
-            0xE0, 0x7F, 0x10, 0x00, b'O', b'W', 0, 0, 4, 0, 0, 0, 1, 2, 3, 4,
-        ]);
-        assert_eq!(
-            pixel_data_offset(&ds, ts("1.2.840.10008.1.2.1")),
-            Some(start)
-        );
-        // A length that does not reach the end exactly is not trusted.
-        let mut bad = ds.clone();
-        bad.push(9);
-        assert_eq!(pixel_data_offset(&bad, ts("1.2.840.10008.1.2.1")), None);
-        // Deflated data sets are never split.
-        assert_eq!(pixel_data_offset(&ds, ts("1.2.840.10008.1.2.1.99")), None);
     }
 }

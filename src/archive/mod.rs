@@ -7,6 +7,8 @@
 pub mod check;
 pub mod durability;
 pub mod ingest;
+pub mod part;
+pub mod prepare;
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -54,7 +56,7 @@ fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) ->
 }
 
 /// Suffix of a file still being written.
-const PARTIAL_SUFFIX: &str = ".part";
+pub(crate) const PARTIAL_SUFFIX: &str = ".part";
 
 /// The archive folder. Cheap to clone; every service holds one.
 #[derive(Debug, Clone)]
@@ -111,17 +113,7 @@ impl ArchiveFolder {
     /// Writes `parts` (concatenated) as a new file and returns its path relative to the
     /// archive. The file appears under its final name only once complete.
     pub fn put(&self, parts: &[&[u8]]) -> Result<String, ArchiveError> {
-        let id: u128 = rand::rng().random();
-        let name = format!("{id:032x}");
-        // One folder per receive day (UTC): a day's images sit together on disk (ext4 spreads
-        // new folders over block groups, so many small folders make every create slower),
-        // and a folder holds one day of a practice's work. The temporary file lives in the
-        // same folder, so the rename is a same-directory rename.
-        let day = utc_day_folder(std::time::SystemTime::now());
-        let folder = self.root.join(&day);
-        if !folder.is_dir() {
-            fs::create_dir_all(&folder).map_err(io_err("creating", &folder))?;
-        }
+        let (folder, name, day) = self.new_name()?;
         let temp = folder.join(format!("{name}{PARTIAL_SUFFIX}"));
         let relative = format!("{day}/{name}.dcm");
         let dest = self.root.join(&relative);
@@ -140,6 +132,22 @@ impl ArchiveFolder {
             return Err(io_err("renaming into", &dest)(e));
         }
         Ok(relative)
+    }
+
+    /// A new file's folder (created if needed), random name and day. One folder per receive
+    /// day (UTC): a day's images sit together on disk (ext4 spreads new folders over block
+    /// groups, so many small folders make every create slower), and a folder holds one day of
+    /// a practice's work. The temporary file lives in the same folder, so the rename is a
+    /// same-directory rename.
+    fn new_name(&self) -> Result<(PathBuf, String, String), ArchiveError> {
+        let id: u128 = rand::rng().random();
+        let name = format!("{id:032x}");
+        let day = utc_day_folder(std::time::SystemTime::now());
+        let folder = self.root.join(&day);
+        if !folder.is_dir() {
+            fs::create_dir_all(&folder).map_err(io_err("creating", &folder))?;
+        }
+        Ok((folder, name, day))
     }
 
     /// Like [`ArchiveFolder::put`], but the file and its folder are on stable storage when this

@@ -10,6 +10,7 @@ use dicom_ul::association::{Association, AsyncAssociation};
 use dicom_ul::pdu::{PDataValue, PDataValueType, Pdu};
 use tokio::net::TcpStream;
 
+use crate::archive::part::PartFile;
 use crate::pacs::attributes::trim_padding;
 
 /// Command Field values (PS3.7 E.1).
@@ -208,9 +209,70 @@ pub struct Message {
     pub context_id: u8,
     /// The command set.
     pub command: Command,
-    /// The data set bytes, in the context's transfer syntax.
+    /// The data set bytes, in the context's transfer syntax (when held in memory).
     pub dataset: Option<Vec<u8>>,
+    /// A large C-STORE data set, written into the archive as it arrived.
+    pub spilled: Option<Box<PartFile>>,
+    /// Why a large data set could not be kept (the disk refused it): the peer is told so.
+    pub refused: Option<String>,
 }
+
+impl Message {
+    /// A message whose data set (if any) is in memory.
+    pub fn in_memory(context_id: u8, command: Command, dataset: Option<Vec<u8>>) -> Message {
+        Message {
+            context_id,
+            command,
+            dataset,
+            spilled: None,
+            refused: None,
+        }
+    }
+}
+
+/// Opens the `.part` file a large C-STORE data set streams into, from its command and the
+/// presentation context it came on.
+pub type SpillTarget = Box<dyn Fn(&Command, u8) -> Result<PartFile, String> + Send + Sync>;
+
+/// The spill target for an association: the `.part` file starts with the file meta group
+/// built from the C-STORE command's SOP Class and Instance UIDs and the presentation
+/// context's transfer syntax (the data set is checked against them once complete).
+pub fn archive_spill(
+    archive: crate::archive::ArchiveFolder,
+    contexts: Vec<dicom_ul::pdu::PresentationContextNegotiated>,
+    source: String,
+) -> SpillTarget {
+    Box::new(move |command: &Command, context_id: u8| {
+        let context = contexts
+            .iter()
+            .find(|c| c.id == context_id)
+            .ok_or("unknown presentation context")?;
+        let class = command
+            .text(tags::AFFECTED_SOP_CLASS_UID)
+            .ok_or("C-STORE without Affected SOP Class UID")?;
+        let instance = command
+            .text(tags::AFFECTED_SOP_INSTANCE_UID)
+            .ok_or("C-STORE without Affected SOP Instance UID")?;
+        let transfer_syntax = context.transfer_syntax.trim_end_matches('\0').to_string();
+        let head = crate::archive::prepare::meta_head(&class, &instance, &transfer_syntax, &source)
+            .map_err(|e| e.to_string())?;
+        archive
+            .begin_part(
+                &head,
+                crate::archive::part::Announced {
+                    transfer_syntax,
+                    sop_class: class,
+                    sop_instance: instance,
+                    source: source.clone(),
+                },
+            )
+            .map_err(|e| e.to_string())
+    })
+}
+
+/// A C-STORE data set larger than this is written to disk as it arrives (smaller ones, most
+/// images, stay in memory: one write, no re-read).
+pub const SPILL_AFTER_BYTES: usize = 2 << 20;
 
 /// What the peer sent next.
 #[derive(Debug)]
@@ -226,13 +288,27 @@ pub enum Incoming {
 /// Assembles P-DATA PDUs into whole messages. Keeping this state outside the read lets a
 /// caller wait on the association and on other events at once (`tokio::select!` over a
 /// single-PDU read, which dicom-ul buffers safely) without losing half a message.
-#[derive(Debug)]
 pub struct MessageAssembler {
     max_dataset_bytes: usize,
     command_bytes: Vec<u8>,
     command: Option<Command>,
     data: Vec<u8>,
     context: Option<u8>,
+    /// Data set bytes of the current message so far (wherever they went).
+    received: usize,
+    spill: Option<SpillTarget>,
+    part: Option<Box<PartFile>>,
+    refused: Option<String>,
+}
+
+impl std::fmt::Debug for MessageAssembler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessageAssembler")
+            .field("context", &self.context)
+            .field("received", &self.received)
+            .field("spilling", &self.part.is_some())
+            .finish()
+    }
 }
 
 impl MessageAssembler {
@@ -244,7 +320,18 @@ impl MessageAssembler {
             command: None,
             data: Vec::new(),
             context: None,
+            received: 0,
+            spill: None,
+            part: None,
+            refused: None,
         }
+    }
+
+    /// C-STORE data sets over [`SPILL_AFTER_BYTES`] go to the file `target` opens, not to
+    /// memory: memory stays bounded whatever size of object a peer sends.
+    pub fn spilling_to(mut self, target: SpillTarget) -> MessageAssembler {
+        self.spill = Some(target);
+        self
     }
 
     /// Whether part of a message has arrived (the association is not idle).
@@ -257,6 +344,46 @@ impl MessageAssembler {
         self.command = None;
         self.data = Vec::new();
         self.context = None;
+        self.received = 0;
+        self.part = None;
+        self.refused = None;
+    }
+
+    /// Takes a data fragment: into the open part file, into memory, or (once the data set
+    /// outgrows memory) into a part file opened now.
+    fn take_data(&mut self, context_id: u8, bytes: Vec<u8>) {
+        if self.refused.is_some() {
+            return; // the rest of a data set that could not be kept: read and dropped
+        }
+        if let Some(part) = self.part.as_mut() {
+            if let Err(e) = part.write(&bytes) {
+                self.refused = Some(e.to_string());
+                self.part = None;
+            }
+            return;
+        }
+        if self.data.is_empty() {
+            self.data = bytes;
+        } else {
+            self.data.extend_from_slice(&bytes);
+        }
+        let is_store = self
+            .command
+            .as_ref()
+            .is_some_and(|c| c.field() == command_field::C_STORE_RQ);
+        if self.data.len() > SPILL_AFTER_BYTES
+            && is_store
+            && let (Some(target), Some(command)) = (self.spill.as_ref(), self.command.as_ref())
+        {
+            let data = std::mem::take(&mut self.data);
+            match target(command, context_id) {
+                Ok(mut part) => match part.write(&data) {
+                    Ok(()) => self.part = Some(Box::new(part)),
+                    Err(e) => self.refused = Some(e.to_string()),
+                },
+                Err(e) => self.refused = Some(e),
+            }
+        }
     }
 
     /// Takes one PDU; returns what it completed, if anything.
@@ -307,11 +434,11 @@ impl MessageAssembler {
                         if cmd.has_dataset() {
                             self.command = Some(cmd);
                         } else {
-                            done = Some(Incoming::Message(Message {
-                                context_id: pdv.presentation_context_id,
-                                command: cmd,
-                                dataset: None,
-                            }));
+                            done = Some(Incoming::Message(Message::in_memory(
+                                pdv.presentation_context_id,
+                                cmd,
+                                None,
+                            )));
                             self.reset();
                         }
                     }
@@ -320,23 +447,26 @@ impl MessageAssembler {
                     if self.command.is_none() {
                         return Err(DimseError::Protocol("data set before its command".into()));
                     }
-                    if self.data.len() + pdv.data.len() > self.max_dataset_bytes {
+                    self.received = self.received.saturating_add(pdv.data.len());
+                    if self.received > self.max_dataset_bytes {
                         return Err(DimseError::TooLarge {
                             limit_bytes: self.max_dataset_bytes,
                         });
                     }
-                    if self.data.is_empty() {
-                        self.data = pdv.data;
-                    } else {
-                        self.data.extend_from_slice(&pdv.data);
-                    }
+                    self.take_data(pdv.presentation_context_id, pdv.data);
                     if pdv.is_last
                         && let Some(cmd) = self.command.take()
                     {
+                        let spilled = self.part.take();
+                        let refused = self.refused.take();
+                        let dataset = (spilled.is_none() && refused.is_none())
+                            .then(|| std::mem::take(&mut self.data));
                         done = Some(Incoming::Message(Message {
                             context_id: pdv.presentation_context_id,
                             command: cmd,
-                            dataset: Some(std::mem::take(&mut self.data)),
+                            dataset,
+                            spilled,
+                            refused,
                         }));
                         self.reset();
                     }
@@ -356,9 +486,26 @@ where
     A: AsyncAssociation<TcpStream> + Association + Send,
 {
     let mut assembler = MessageAssembler::new(max_dataset_bytes);
+    receive_with(assoc, &mut assembler).await
+}
+
+/// Reads the next whole message with `assembler` (which may spill large data sets to disk:
+/// the writes happen on this worker, which tells the runtime it blocks).
+pub async fn receive_with<A>(
+    assoc: &mut A,
+    assembler: &mut MessageAssembler,
+) -> Result<Incoming, DimseError>
+where
+    A: AsyncAssociation<TcpStream> + Association + Send,
+{
     loop {
         let pdu = AsyncAssociation::receive(assoc).await?;
-        if let Some(incoming) = assembler.push(pdu)? {
+        let pushed = if assembler.in_progress() {
+            tokio::task::block_in_place(|| assembler.push(pdu))
+        } else {
+            assembler.push(pdu)
+        };
+        if let Some(incoming) = pushed? {
             return Ok(incoming);
         }
     }
@@ -400,6 +547,86 @@ where
     send_fragments(assoc, context_id, PDataValueType::Command, &bytes, chunk).await?;
     if let Some(data) = dataset {
         send_fragments(assoc, context_id, PDataValueType::Data, data, chunk).await?;
+    }
+    Ok(())
+}
+
+/// A stored Part 10 file opened at its data set, to be sent from disk.
+#[derive(Debug)]
+pub struct StoredDataset {
+    file: tokio::fs::File,
+    len: u64,
+}
+
+impl StoredDataset {
+    /// Opens `path` and positions it at the data set (after the file meta group).
+    pub async fn open(path: &std::path::Path) -> Result<StoredDataset, String> {
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
+        let io = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+        let mut file = tokio::fs::File::open(path).await.map_err(io)?;
+        let mut head = [0u8; 144];
+        file.read_exact(&mut head).await.map_err(io)?;
+        if head.get(128..132) != Some(b"DICM".as_slice()) {
+            return Err(format!("{} is not a Part 10 file", path.display()));
+        }
+        let group = u32::from_le_bytes([head[140], head[141], head[142], head[143]]);
+        let offset = 144 + u64::from(group);
+        let total = file.metadata().await.map_err(io)?.len();
+        let len = total
+            .checked_sub(offset)
+            .ok_or_else(|| format!("{} ends inside its meta group", path.display()))?;
+        file.seek(std::io::SeekFrom::Start(offset))
+            .await
+            .map_err(io)?;
+        Ok(StoredDataset { file, len })
+    }
+}
+
+/// Sends a message whose data set is read from a stored file and sent a PDU at a time: a
+/// 2 GB object costs one PDU of memory, not 2 GB.
+pub async fn send_message_from_file<A>(
+    assoc: &mut A,
+    context_id: u8,
+    command: &Command,
+    stored: StoredDataset,
+) -> Result<(), DimseError>
+where
+    A: AsyncAssociation<TcpStream> + Association + Send,
+{
+    use tokio::io::AsyncReadExt;
+    let StoredDataset { mut file, len } = stored;
+    let mut left = len;
+    let command = command.clone().with_dataset(true);
+    let bytes = command.encode()?;
+    let peer_max = assoc.peer_max_pdu_length() as usize;
+    let chunk = if peer_max == 0 {
+        1 << 20
+    } else {
+        peer_max.saturating_sub(6).clamp(256, 1 << 20)
+    };
+    send_fragments(assoc, context_id, PDataValueType::Command, &bytes, chunk).await?;
+    if left == 0 {
+        return send_fragments(assoc, context_id, PDataValueType::Data, &[], chunk).await;
+    }
+    let mut buffer = vec![0u8; chunk];
+    while left > 0 {
+        let n = left.min(chunk as u64) as usize;
+        let piece = buffer.get_mut(..n).unwrap_or_default();
+        file.read_exact(piece).await.map_err(|e| {
+            DimseError::Protocol(format!(
+                "a stored file could not be read while sending: {e}"
+            ))
+        })?;
+        left -= n as u64;
+        let pdu = Pdu::PData {
+            data: vec![PDataValue {
+                presentation_context_id: context_id,
+                value_type: PDataValueType::Data,
+                is_last: left == 0,
+                data: piece.to_vec(),
+            }],
+        };
+        AsyncAssociation::send(assoc, &pdu).await?;
     }
     Ok(())
 }

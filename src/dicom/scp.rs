@@ -356,7 +356,12 @@ async fn handle_connection(
         next_report_id: 0x7C00,
         awaiting_ack: std::collections::HashMap::new(),
     };
-    let mut assembler = MessageAssembler::new(ctx.config.max_dataset_bytes);
+    let mut assembler =
+        MessageAssembler::new(ctx.config.max_dataset_bytes).spilling_to(dimse::archive_spill(
+            ctx.ingest.archive().clone(),
+            assoc.presentation_contexts().to_vec(),
+            session.calling.clone(),
+        ));
     let outcome = loop {
         // Wait for the peer and for Storage Commitment reports at once. A single-PDU read is
         // safe to interrupt (dicom-ul keeps partial bytes), and the assembler keeps partial
@@ -385,6 +390,10 @@ async fn handle_connection(
             }
         };
         let incoming = match pdu {
+            // A large data set is written to disk as it arrives: tell the runtime.
+            Ok(pdu) if assembler.in_progress() => {
+                tokio::task::block_in_place(|| assembler.push(pdu))
+            }
             Ok(pdu) => assembler.push(pdu),
             Err(e) => Err(DimseError::from(e)),
         };
@@ -521,15 +530,30 @@ impl Session {
                 status::STORE_DATASET_MISMATCH,
                 Some("SOP class differs from the presentation context".to_string()),
             )
-        } else if let Some(dataset) = msg.dataset {
-            let object = ReceivedObject {
-                dataset,
-                transfer_syntax: pc.transfer_syntax.clone(),
-                announced_sop_class: announced_class.clone(),
-                announced_sop_instance: announced_inst.clone(),
-                source: self.calling.clone(),
+        } else if let Some(reason) = msg.refused {
+            tracing::error!(association = self.id, calling_ae = %self.calling,
+                sop_instance = announced_inst.as_deref().unwrap_or(""), error = %reason,
+                "C-STORE data set could not be written to the archive");
+            (
+                status::STORE_OUT_OF_RESOURCES,
+                Some(format!("cannot write to the archive: {reason}")),
+            )
+        } else if msg.spilled.is_some() || msg.dataset.is_some() {
+            let ingested = match (msg.spilled, msg.dataset) {
+                (Some(part), _) => self.ctx.ingest.ingest_part(*part).await,
+                (None, Some(dataset)) => {
+                    let object = ReceivedObject {
+                        dataset,
+                        transfer_syntax: pc.transfer_syntax.clone(),
+                        announced_sop_class: announced_class.clone(),
+                        announced_sop_instance: announced_inst.clone(),
+                        source: self.calling.clone(),
+                    };
+                    self.ctx.ingest.ingest(object).await
+                }
+                (None, None) => Err(IngestError::Unreadable("no data set".into())),
             };
-            match self.ctx.ingest.ingest(object).await {
+            match ingested {
                 Ok(Ingested::Stored {
                     study_uid,
                     tolerated,

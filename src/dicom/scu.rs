@@ -344,8 +344,16 @@ where
         tracing::warn!(sop_class = %row.sop_class, sop_uid = %row.sop_uid, "no accepted presentation context for this instance");
         return Ok(SubOutcome::Failed);
     };
+    // Stored as the peer takes it: sent from the file a PDU at a time.
+    let mut streamed = None;
     let dataset = if pc.transfer_syntax == row.transfer_syntax {
-        stored_dataset(archive, row)
+        match archive.path_of(&row.file_path) {
+            Ok(path) => dimse::StoredDataset::open(&path).await.map(|s| {
+                streamed = Some(s);
+                Vec::new()
+            }),
+            Err(e) => Err(e.to_string()),
+        }
     } else {
         match archive.path_of(&row.file_path) {
             Ok(path) => {
@@ -378,7 +386,10 @@ where
             )
             .with_u16(tags::MOVE_ORIGINATOR_MESSAGE_ID, id);
     }
-    dimse::send_message(assoc, pc.id, &rq, Some(&dataset)).await?;
+    match streamed {
+        Some(stored) => dimse::send_message_from_file(assoc, pc.id, &rq, stored).await?,
+        None => dimse::send_message(assoc, pc.id, &rq, Some(&dataset)).await?,
+    }
     let rsp = match c_get {
         Some(watch) => expect_response_watching(assoc, cf::C_STORE_RSP, watch).await?,
         None => expect_response(assoc, cf::C_STORE_RSP).await?,
@@ -614,8 +625,14 @@ pub async fn get(
     let bytes = encode_dataset(identifier, ts)?;
     dimse::send_message(&mut assoc, pc.id, &rq, Some(&bytes)).await?;
     let mut received = 0usize;
+    // Instances come back on this association; large ones go to disk as they arrive.
+    let mut assembler = dimse::MessageAssembler::new(2 << 30).spilling_to(dimse::archive_spill(
+        ingest.archive().clone(),
+        assoc.presentation_contexts().to_vec(),
+        node.ae_title.clone(),
+    ));
     loop {
-        let msg = match dimse::receive_message(&mut assoc, 2 << 30).await? {
+        let msg = match dimse::receive_with(&mut assoc, &mut assembler).await? {
             Incoming::Message(m) => m,
             _ => return Err(DimseError::Protocol("peer released during C-GET".into()).into()),
         };
@@ -626,8 +643,13 @@ pub async fn get(
                     .iter()
                     .find(|c| c.id == msg.context_id)
                     .cloned();
-                let code = match (context, msg.dataset) {
-                    (Some(ctx), Some(dataset)) => {
+                let ingested = match (context, msg.dataset, msg.spilled, msg.refused) {
+                    (_, _, _, Some(reason)) => {
+                        tracing::warn!(error = %reason, "instance received by C-GET could not be written");
+                        None
+                    }
+                    (_, _, Some(part), None) => Some(ingest.ingest_part(*part).await),
+                    (Some(ctx), Some(dataset), None, None) => {
                         let object = ReceivedObject {
                             dataset,
                             transfer_syntax: ctx.transfer_syntax.clone(),
@@ -637,20 +659,22 @@ pub async fn get(
                                 .text(tags::AFFECTED_SOP_INSTANCE_UID),
                             source: node.ae_title.clone(),
                         };
-                        match ingest.ingest(object).await {
-                            Ok(Ingested::Stored { .. }) | Ok(Ingested::Duplicate { .. }) => {
-                                received += 1;
-                                status::SUCCESS
-                            }
-                            Ok(Ingested::ConflictKeptExisting { .. }) => {
-                                status::STORE_WARNING_COERCION
-                            }
-                            Err(e) => {
-                                tracing::warn!(error = %e, "instance received by C-GET refused");
-                                status::STORE_CANNOT_UNDERSTAND
-                            }
-                        }
+                        Some(ingest.ingest(object).await)
                     }
+                    _ => None,
+                };
+                let code = match ingested {
+                    Some(ingested) => match ingested {
+                        Ok(Ingested::Stored { .. }) | Ok(Ingested::Duplicate { .. }) => {
+                            received += 1;
+                            status::SUCCESS
+                        }
+                        Ok(Ingested::ConflictKeptExisting { .. }) => status::STORE_WARNING_COERCION,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "instance received by C-GET refused");
+                            status::STORE_CANNOT_UNDERSTAND
+                        }
+                    },
                     _ => status::STORE_CANNOT_UNDERSTAND,
                 };
                 let rsp = dimse::response_to(&msg.command, cf::C_STORE_RSP, code);

@@ -268,6 +268,22 @@ impl ImageFile {
                 }
                 return Ok((data[..expected].to_vec(), false));
             }
+            // Colour lossy JPEG that the file says is YCbCr: decoded as dcmtk's IJG library
+            // does, straight to RGB.
+            let photometric =
+                crate::pacs::attributes::text(&self.obj, tags::PHOTOMETRIC_INTERPRETATION);
+            if matches!(jpeg_dct::frame_header(&stream), Some((8, 3)))
+                && matches!(photometric.as_str(), "YBR_FULL_422" | "YBR_FULL")
+            {
+                let (_, _, data) = jpeg_dct::decode_colour(&stream).map_err(|e| self.fail(e))?;
+                if data.len() < expected {
+                    return Err(self.fail(format!(
+                        "the JPEG frame holds {} bytes, {expected} expected from Rows and Columns",
+                        data.len()
+                    )));
+                }
+                return Ok((data[..expected].to_vec(), false));
+            }
         }
         if self.transfer_syntax() == rle::RLE_LOSSLESS && self.is_encapsulated() {
             let stream = encapsulated_frame(&self.obj, index).map_err(|e| self.fail(e))?;
@@ -401,7 +417,9 @@ impl ImageFile {
             } else {
                 (sample(3 * p), sample(3 * p + 1), sample(3 * p + 2))
             };
-            if still_ybr {
+            if still_ybr && photometric == "YBR_FULL_422" {
+                rgb.extend_from_slice(&ybr_422_to_rgb(a, b, c));
+            } else if still_ybr {
                 rgb.extend_from_slice(&ybr_to_rgb(a, b, c));
             } else {
                 rgb.extend_from_slice(&[a, b, c]);
@@ -428,7 +446,7 @@ impl ImageFile {
         let mut rgb = Vec::with_capacity(pixels * 3 + 3);
         for quad in data.chunks_exact(4) {
             for y in [quad[0], quad[1]] {
-                rgb.extend_from_slice(&ybr_to_rgb(y, quad[2], quad[3]));
+                rgb.extend_from_slice(&ybr_422_to_rgb(y, quad[2], quad[3]));
             }
         }
         rgb.truncate(pixels * 3);
@@ -675,14 +693,58 @@ pub fn stored_values(
     }
 }
 
-/// YCbCr (full range) to RGB, PS3.3 C.7.6.3.1.2.
+/// Per-value terms of the YCbCr (full range) to RGB conversion of PS3.3 C.7.6.3.1.2, in
+/// whole numbers as dcmtk computes them for 8-bit data (each term truncated toward zero and
+/// the 128 offsets folded in), so a colour image looks exactly as in the reference viewer.
+struct YbrTables {
+    r_from_cr: [i16; 256],
+    g_from_cb: [i16; 256],
+    g_from_cr: [i16; 256],
+    b_from_cb: [i16; 256],
+}
+
+fn ybr_tables() -> &'static YbrTables {
+    static TABLES: std::sync::OnceLock<YbrTables> = std::sync::OnceLock::new();
+    TABLES.get_or_init(|| {
+        let mut t = YbrTables {
+            r_from_cr: [0; 256],
+            g_from_cb: [0; 256],
+            g_from_cr: [0; 256],
+            b_from_cb: [0; 256],
+        };
+        for v in 0..256usize {
+            let x = v as f64;
+            // `as` truncates toward zero, like the C cast the reference uses.
+            t.r_from_cr[v] = (1.4020 * x - 0.7010 * 255.0) as i16;
+            t.g_from_cb[v] = (0.3441 * x) as i16;
+            t.g_from_cr[v] = (0.7141 * x - 0.5291 * 255.0) as i16;
+            t.b_from_cb[v] = (1.7720 * x - 0.8859 * 255.0) as i16;
+        }
+        t
+    })
+}
+
+/// YCbCr (full range) to RGB, PS3.3 C.7.6.3.1.2, in dcmtk's integer arithmetic.
 pub fn ybr_to_rgb(y: u8, cb: u8, cr: u8) -> [u8; 3] {
-    let (y, cb, cr) = (f64::from(y), f64::from(cb) - 128.0, f64::from(cr) - 128.0);
-    let clamp = |v: f64| v.round().clamp(0.0, 255.0) as u8;
+    let t = ybr_tables();
+    let (y, cb, cr) = (i32::from(y), usize::from(cb), usize::from(cr));
+    let clamp = |v: i32| v.clamp(0, 255) as u8;
     [
-        clamp(y + 1.402 * cr),
-        clamp(y - 0.344_136 * cb - 0.714_136 * cr),
-        clamp(y + 1.772 * cb),
+        clamp(y + i32::from(t.r_from_cr[cr])),
+        clamp(y - i32::from(t.g_from_cb[cb]) - i32::from(t.g_from_cr[cr])),
+        clamp(y + i32::from(t.b_from_cb[cb])),
+    ]
+}
+
+/// YCbCr (full range, 4:2:2) to RGB as dcmtk computes it for YBR_FULL_422: the same
+/// equations in floating point, each result truncated toward zero.
+pub fn ybr_422_to_rgb(y: u8, cb: u8, cr: u8) -> [u8; 3] {
+    let (y, cb, cr) = (f64::from(y), f64::from(cb), f64::from(cr));
+    let clamp = |v: f64| v.clamp(0.0, 255.0) as u8;
+    [
+        clamp(y + 1.4020 * cr - 0.7010 * 255.0),
+        clamp(y - 0.3441 * cb - 0.7141 * cr + 0.5291 * 255.0),
+        clamp(y + 1.7720 * cb - 0.8859 * 255.0),
     ]
 }
 
@@ -757,7 +819,8 @@ mod tests {
     #[test]
     fn ybr_full_to_rgb_matches_the_standard_equations() {
         assert_eq!(ybr_to_rgb(0, 128, 128), [0, 0, 0]);
-        assert_eq!(ybr_to_rgb(255, 128, 128), [255, 255, 255]);
+        // The reference's truncated terms leave white's green one level short, as dcmtk shows it.
+        assert_eq!(ybr_to_rgb(255, 128, 128), [255, 254, 255]);
         let [r, g, b] = ybr_to_rgb(76, 85, 255);
         assert!(r >= 253 && g <= 2 && b <= 2, "{r} {g} {b}");
     }

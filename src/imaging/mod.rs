@@ -178,6 +178,17 @@ pub fn draw_overlays(frame: &DecodedFrame, channels: u8, pixels: &mut [u8]) {
     }
 }
 
+/// The frame's overlay planes (60xx) as a mask, one byte per pixel (255 where a plane is
+/// set), for a viewer that draws them over the image; None when the frame has none.
+pub fn overlay_mask(frame: &DecodedFrame) -> Option<Vec<u8>> {
+    if frame.overlays.is_empty() {
+        return None;
+    }
+    let mut mask = vec![0u8; frame.rows as usize * frame.columns as usize];
+    draw_overlays(frame, 1, &mut mask);
+    mask.iter().any(|v| *v != 0).then_some(mask)
+}
+
 /// Which implementation renders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -120,6 +120,8 @@ struct Shown {
     plane: Option<crate::imaging::geometry::ImagePlane>,
     /// The file's cine rate, if it gives one.
     frames_per_second: Option<f64>,
+    /// Overlay planes (60xx) to draw over the image, 255 where set.
+    overlay_mask: Option<Arc<Vec<u8>>>,
 }
 
 enum RenderAnswer {
@@ -224,6 +226,8 @@ struct SliceFacts {
     /// Its size.
     columns: u32,
     rows: u32,
+    /// The frame's overlay planes (60xx), 255 where set, drawn over the image.
+    overlay_mask: Option<Arc<Vec<u8>>>,
 }
 
 /// One image decoded with what display and measurement need (kept in the frame cache).
@@ -330,6 +334,7 @@ fn decode((path, index): &ImageKey, with_values: bool) -> Result<Decoded, String
             frames_per_second: file.frames_per_second(),
             columns: frame.columns,
             rows: frame.rows,
+            overlay_mask: imaging::overlay_mask(&frame).map(Arc::new),
         },
         values,
         frame,
@@ -881,6 +886,7 @@ fn shown(
         frame_count: facts.frame_count,
         plane: facts.plane.clone(),
         frames_per_second: facts.frames_per_second,
+        overlay_mask: facts.overlay_mask.clone(),
     }
 }
 
@@ -1190,6 +1196,10 @@ pub struct Pane {
     slice_position: String,
     /// Corner text and orientation markers hidden.
     overlays_hidden: bool,
+    /// The shown image's overlay planes (60xx), as a texture drawn over it.
+    overlay_planes: Option<egui::TextureHandle>,
+    /// Overlay planes hidden (they are shown by default, as dcmtk and other viewers do).
+    planes_hidden: bool,
     /// The corner overlay's fields as the practice set them (read when a study opens; None:
     /// all of them).
     overlay_fields: Option<Vec<crate::viewing::overlay::OverlayField>>,
@@ -1587,6 +1597,23 @@ impl Pane {
                             self.plane = shown.plane.clone();
                             self.file_fps = shown.frames_per_second.map(|f| f as f32);
                             self.slice_position = shown.position;
+                            self.overlay_planes = shown.overlay_mask.map(|mask| {
+                                let pixels: Vec<egui::Color32> = mask
+                                    .iter()
+                                    .map(|v| {
+                                        if *v == 0 {
+                                            egui::Color32::TRANSPARENT
+                                        } else {
+                                            egui::Color32::WHITE
+                                        }
+                                    })
+                                    .collect();
+                                ctx.load_texture(
+                                    "viewer-overlay-planes",
+                                    egui::ColorImage::new(size, pixels),
+                                    egui::TextureOptions::NEAREST,
+                                )
+                            });
                             self.shown = Some((generation, texture, size));
                             self.shown_window = shown.window;
                             self.spacing = shown.spacing;
@@ -1904,6 +1931,14 @@ impl Pane {
                 .clicked()
             {
                 self.overlays_hidden = !self.overlays_hidden;
+            }
+            if self.overlay_planes.is_some()
+                && ui
+                    .selectable_label(!self.planes_hidden, "Overlay planes")
+                    .on_hover_text("the image's own graphics and region planes (60xx)")
+                    .clicked()
+            {
+                self.planes_hidden = !self.planes_hidden;
             }
             let playing = self.cine_fps.is_some();
             if ui.selectable_label(playing, "Cine").clicked() {
@@ -2434,7 +2469,20 @@ impl Pane {
                 });
             }
             mesh.indices.extend([0, 1, 2, 0, 2, 3]);
+            // The overlay planes turn and zoom with the image: the same corners, their texture.
+            let planes = (!self.planes_hidden)
+                .then_some(self.overlay_planes.as_ref())
+                .flatten()
+                .map(|planes| {
+                    let mut on_top = egui::Mesh::with_texture(planes.id());
+                    on_top.vertices = mesh.vertices.clone();
+                    on_top.indices = mesh.indices.clone();
+                    on_top
+                });
             painter.add(egui::Shape::mesh(mesh));
+            if let Some(planes) = planes {
+                painter.add(egui::Shape::mesh(planes));
+            }
             self.paint_annotations(&painter, image_rect, zoom, t);
             // The magnifier: a box by the pointer showing what is under it, three times larger.
             if self.magnifier

@@ -5,6 +5,9 @@
                                      sequences as UN of undefined length, as anonymisers write
   wild_files.py letter_uid IN OUT    SOP Instance UID with letters (non-conformant)
   wild_files.py bad_frames IN OUT    Number of Frames that is no number ("1 frame")
+  wild_files.py big MIB OUT           a multi-frame 16-bit object of about MIB MiB (breast
+                                     tomosynthesis and long cine are this large), written a
+                                     frame at a time
   wild_files.py send HOST PORT AE FILE
                                      C-STORE FILE with pynetdicom, no UID checks; prints the
                                      status as JSON
@@ -79,6 +82,59 @@ def bad_frames(src, dst):
         f.write(raw)
 
 
+def big(mib, dst):
+    """A Multi-frame Grayscale Word SC object of about `mib` MiB, Explicit VR LE, written
+    without holding its pixel data in memory."""
+    import numpy as np
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import generate_uid
+
+    rows = cols = 512
+    frame_bytes = rows * cols * 2
+    frames = max(1, int(mib) * (1 << 20) // frame_bytes)
+    ds = Dataset()
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7.3"
+    ds.SOPInstanceUID = generate_uid()
+    ds.StudyInstanceUID = generate_uid()
+    ds.SeriesInstanceUID = generate_uid()
+    ds.PatientID = "BIG-" + ds.SOPInstanceUID[-8:]
+    ds.PatientName = "LARGE^OBJECT"
+    ds.Modality = "OT"
+    ds.StudyDate = "20261125"
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.Rows = rows
+    ds.Columns = cols
+    ds.BitsAllocated = 16
+    ds.BitsStored = 12
+    ds.HighBit = 11
+    ds.PixelRepresentation = 0
+    ds.NumberOfFrames = frames
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    meta.ImplementationClassUID = "1.2.826.0.1.3680043.10.1431.99"
+    header = DicomBytesIO()
+    header.is_little_endian = True
+    header.is_implicit_VR = False
+    pydicom.filewriter.write_dataset(header, ds)
+    with open(dst, "wb") as f:
+        f.write(b"\0" * 128 + b"DICM")
+        fp = DicomBytesIO()
+        fp.is_little_endian = True
+        fp.is_implicit_VR = False
+        write_file_meta_info(fp, meta, enforce_standard=True)
+        f.write(fp.getvalue())
+        f.write(header.getvalue())
+        f.write(struct.pack("<HH", 0x7FE0, 0x0010) + b"OW\0\0" + struct.pack("<I", frames * frame_bytes))
+        ramp = (np.arange(rows * cols, dtype=np.uint32) % 4096).astype("<u2")
+        for i in range(frames):
+            f.write(((ramp + i) % 4096).astype("<u2").tobytes())
+    print(json.dumps({"sop_instance": ds.SOPInstanceUID, "study": ds.StudyInstanceUID,
+                      "patient_id": ds.PatientID, "frames": frames}))
+
+
 def send(host, port, ae, path):
     from pynetdicom import AE
     from pynetdicom import _config as netconfig
@@ -99,4 +155,4 @@ def send(host, port, ae, path):
 
 if __name__ == "__main__":
     kind, *args = sys.argv[1:]
-    {"all_un": all_un, "letter_uid": letter_uid, "bad_frames": bad_frames, "send": send}[kind](*args)
+    {"all_un": all_un, "letter_uid": letter_uid, "bad_frames": bad_frames, "big": big, "send": send}[kind](*args)
