@@ -312,12 +312,94 @@ fn write_study(
             &patient.birth_date.replace('-', ""),
         );
         put(&mut object, tags::PATIENT_SEX, VR::CS, &patient.sex);
+        // What each modality's image IOD asks for beyond the CT phantom's attributes.
+        let extra: &[(dicom_core::Tag, VR, &str)] = match modality {
+            "MR" => &[
+                (tags::SCANNING_SEQUENCE, VR::CS, "SE"),
+                (tags::SEQUENCE_VARIANT, VR::CS, "NONE"),
+                (tags::SCAN_OPTIONS, VR::CS, ""),
+                (tags::MR_ACQUISITION_TYPE, VR::CS, "2D"),
+                (tags::REPETITION_TIME, VR::DS, "500"),
+                (tags::ECHO_TIME, VR::DS, "20"),
+                (tags::ECHO_TRAIN_LENGTH, VR::IS, "1"),
+                (tags::MAGNETIC_FIELD_STRENGTH, VR::DS, "1.5"),
+            ],
+            _ => &[],
+        };
+        for (tag, vr, value) in extra {
+            put(&mut object, *tag, *vr, value);
+        }
+        if modality == "US" {
+            eight_bit_ultrasound(&mut object);
+        }
         object.update_meta(|meta| meta.media_storage_sop_class_uid = sop_class.to_string());
         object
             .write_to_file(folder.join(format!("{accession}-{i:03}.dcm")))
             .with_context(|| format!("writing a demo image of {accession}"))?;
     }
     Ok(())
+}
+
+/// An ultrasound image is 8-bit grey without rescale or patient geometry: the 16-bit phantom
+/// is brought into 0..255 through its window and the CT-only attributes are dropped.
+fn eight_bit_ultrasound(
+    object: &mut dicom_object::FileDicomObject<dicom_object::InMemDicomObject>,
+) {
+    let words: Vec<u16> = object
+        .element(tags::PIXEL_DATA)
+        .ok()
+        .and_then(|e| e.to_bytes().ok())
+        .map(|b| {
+            b.chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                .collect()
+        })
+        .unwrap_or_default();
+    // Window 40/400 on HU (stored = HU + 1024), as the phantom is read.
+    let bytes: Vec<u8> = words
+        .iter()
+        .map(|v| {
+            let hu = f64::from(*v) - 1024.0;
+            (((hu - (40.0 - 200.0)) / 400.0).clamp(0.0, 1.0) * 255.0).round() as u8
+        })
+        .collect();
+    for tag in [
+        tags::RESCALE_INTERCEPT,
+        tags::RESCALE_SLOPE,
+        tags::WINDOW_CENTER,
+        tags::WINDOW_WIDTH,
+        tags::IMAGE_POSITION_PATIENT,
+        tags::IMAGE_ORIENTATION_PATIENT,
+        tags::FRAME_OF_REFERENCE_UID,
+        tags::POSITION_REFERENCE_INDICATOR,
+        tags::SLICE_THICKNESS,
+        tags::KVP,
+        tags::PIXEL_SPACING,
+    ] {
+        object.remove_element(tag);
+    }
+    for (tag, value) in [
+        (tags::BITS_ALLOCATED, 8u16),
+        (tags::BITS_STORED, 8),
+        (tags::HIGH_BIT, 7),
+    ] {
+        object.put(DataElement::new(tag, VR::US, PrimitiveValue::from(value)));
+    }
+    object.put(DataElement::new(
+        tags::PATIENT_ORIENTATION,
+        VR::CS,
+        PrimitiveValue::Empty,
+    ));
+    object.put(DataElement::new(
+        tags::IMAGE_TYPE,
+        VR::CS,
+        PrimitiveValue::from("DERIVED\\SECONDARY"),
+    ));
+    object.put(DataElement::new(
+        tags::PIXEL_DATA,
+        VR::OB,
+        PrimitiveValue::U8(bytes.into()),
+    ));
 }
 
 /// A data folder for one demo run under the system's temporary folder; removed by

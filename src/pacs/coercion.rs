@@ -18,6 +18,31 @@ pub struct Correction {
     pub value: String,
 }
 
+/// A corrected value that is not plain ASCII (a name with an accent) is only readable if the
+/// object declares a character set that holds it: where the object declares none (ASCII), or
+/// Latin-1 for a value outside it, it now declares UTF-8 — every text value, decoded when the
+/// object was read, is written again in it.
+fn declare_utf8_if_needed(obj: &mut InMemDicomObject, corrections: &[Correction]) {
+    let declared = obj
+        .get(tags::SPECIFIC_CHARACTER_SET)
+        .and_then(|e| e.to_str().ok())
+        .map(|s| s.trim_end_matches(['\0', ' ']).to_string())
+        .unwrap_or_default();
+    let fits = |v: &str| match declared.as_str() {
+        "ISO_IR 192" => true,
+        "ISO_IR 100" => v.chars().all(|c| u32::from(c) < 0x100),
+        "" => v.is_ascii(),
+        _ => v.is_ascii(),
+    };
+    if !corrections.iter().all(|c| fits(&c.value)) {
+        obj.put(DataElement::new(
+            tags::SPECIFIC_CHARACTER_SET,
+            VR::CS,
+            PrimitiveValue::from("ISO_IR 192"),
+        ));
+    }
+}
+
 /// Applies `corrections` to `obj`; attributes whose value changes are recorded with their old
 /// values in a new Original Attributes Sequence item. Returns how many changed.
 pub fn correct_attributes(
@@ -56,6 +81,7 @@ pub fn correct_attributes(
     if changed == 0 {
         return 0;
     }
+    declare_utf8_if_needed(obj, corrections);
     let mut item = InMemDicomObject::new_empty();
     item.put(DataElement::new(
         tags::MODIFIED_ATTRIBUTES_SEQUENCE,
@@ -71,6 +97,12 @@ pub fn correct_attributes(
         tags::MODIFYING_SYSTEM,
         VR::LO,
         PrimitiveValue::from(modifying_system),
+    ));
+    // Type 2: who the values came from, when known (here: not recorded separately).
+    item.put(DataElement::new(
+        tags::SOURCE_OF_PREVIOUS_VALUES,
+        VR::LO,
+        PrimitiveValue::Empty,
     ));
     item.put(DataElement::new(
         tags::REASON_FOR_THE_ATTRIBUTE_MODIFICATION,

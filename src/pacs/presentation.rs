@@ -65,7 +65,16 @@ impl StudyContext {
 
     fn apply(&self, obj: &mut InMemDicomObject) {
         for (tag, vr, value) in &self.attributes {
+            // An image without a declared character set: none is written (an empty Specific
+            // Character Set is not allowed), unless a copied value needs one.
+            if *tag == tags::SPECIFIC_CHARACTER_SET && value.is_empty() {
+                continue;
+            }
             put(obj, *tag, *vr, value);
+        }
+        let declared = obj.get(tags::SPECIFIC_CHARACTER_SET).is_some();
+        if !declared && self.attributes.iter().any(|(_, _, v)| !v.is_ascii()) {
+            put(obj, tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192");
         }
         put(obj, tags::STUDY_INSTANCE_UID, VR::UI, &self.study_uid);
     }
@@ -268,6 +277,8 @@ pub fn presentation_state(
 ) -> InMemDicomObject {
     let mut obj = InMemDicomObject::new_empty();
     context.apply(&mut obj);
+    // General Series: laterality is not known for a presentation state of any image.
+    put(&mut obj, tags::LATERALITY, VR::CS, "");
     identity(
         &mut obj,
         GRAYSCALE_PRESENTATION_STATE,

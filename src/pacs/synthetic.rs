@@ -77,6 +77,9 @@ impl SyntheticSeries {
         let put = |obj: &mut InMemDicomObject, tag, vr, v: &str| {
             obj.put(DataElement::new(tag, vr, PrimitiveValue::from(v)));
         };
+        if !self.patient_name.is_ascii() {
+            put(&mut obj, tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192");
+        }
         put(&mut obj, tags::SOP_CLASS_UID, VR::UI, CT_IMAGE_STORAGE);
         put(&mut obj, tags::SOP_INSTANCE_UID, VR::UI, &sop_uid);
         put(&mut obj, tags::STUDY_DATE, VR::DA, &self.study_date);
@@ -164,6 +167,26 @@ impl SyntheticSeries {
             VR::US,
             PrimitiveValue::from(0u16),
         ));
+        // What the CT Image IOD asks of every image (dciodvfy checks the demo and bench
+        // series): type 2 attributes may be empty, type 1 ones carry a value.
+        put(
+            &mut obj,
+            tags::IMAGE_TYPE,
+            VR::CS,
+            "DERIVED\\SECONDARY\\AXIAL",
+        );
+        put(&mut obj, tags::REFERRING_PHYSICIAN_NAME, VR::PN, "");
+        put(&mut obj, tags::PATIENT_POSITION, VR::CS, "HFS");
+        put(&mut obj, tags::LATERALITY, VR::CS, "");
+        put(&mut obj, tags::POSITION_REFERENCE_INDICATOR, VR::LO, "");
+        put(
+            &mut obj,
+            tags::MANUFACTURER,
+            VR::LO,
+            "Lightbox synthetic phantom",
+        );
+        put(&mut obj, tags::KVP, VR::DS, "120");
+        put(&mut obj, tags::ACQUISITION_NUMBER, VR::IS, "1");
         put(&mut obj, tags::WINDOW_CENTER, VR::DS, "40");
         put(&mut obj, tags::WINDOW_WIDTH, VR::DS, "400");
         put(&mut obj, tags::RESCALE_INTERCEPT, VR::DS, "-1024");
