@@ -82,6 +82,19 @@ pub fn populate(data: &DataFolder, now: NaiveDateTime) -> anyhow::Result<()> {
         role: Role::Radiologist,
         origin: "demo".into(),
     };
+    // The demo EHR may send registrations and orders (from this computer).
+    crate::hl7::sources::save_source(
+        &store,
+        &admin,
+        &crate::store::hl7_sources::Hl7Source {
+            id: 0,
+            name: "Springfield EHR".into(),
+            application: "SPRINGFIELD".into(),
+            facility: String::new(),
+            host: "127.0.0.1".into(),
+            messages: "adt,merge,orders".into(),
+        },
+    )?;
     crate::hl7::outbound::add_destination(
         &store,
         &admin,

@@ -2540,3 +2540,58 @@ fn synchronised_scrolling_follows_slice_position_and_an_anchor_across_frames_of_
     );
     drop(services);
 }
+
+#[test]
+fn an_hl7_source_is_added_in_settings_and_a_restarted_service_shows_in_the_status_bar() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut harness = harness(app(dir.path()));
+    first_run(&mut harness);
+    click(&mut harness, "Settings");
+    click(&mut harness, "HL7 sources");
+    type_into(&mut harness, "Source name", "Dictation");
+    type_into(&mut harness, "Sending application (MSH-3)", "DICTATE");
+    type_into(&mut harness, "Source host (empty: any)", "10.1.2.3");
+    click(&mut harness, "orders (ORM, OMI, OMG)");
+    click(&mut harness, "registrations and visits (ADT)");
+    click(&mut harness, "dictated reports (ORU)");
+    click(&mut harness, "Save source");
+    let store = Store::open(&dir.path().join("lightbox.sqlite")).unwrap();
+    let sources = store.hl7_sources().unwrap();
+    assert_eq!(sources.len(), 1, "{sources:?}");
+    assert_eq!(
+        (
+            sources[0].application.as_str(),
+            sources[0].host.as_str(),
+            sources[0].messages.as_str()
+        ),
+        ("DICTATE", "10.1.2.3", "results")
+    );
+    assert!(harness.query_by_label_contains("Dictation saved").is_some());
+    // A service of this process restarted by its supervisor: the status bar says so.
+    let board = lightbox::health::HealthBoard::new(Some(dir.path().join("lightbox.sqlite")));
+    board.running("hl7-writer", "storing and processing inbound messages");
+    board.failed("hl7-writer", "panic: disk on fire", true);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    harness.run();
+    assert!(
+        harness
+            .query_by_label_contains("hl7-writer restarting")
+            .is_some(),
+        "the status bar does not show the restarting writer"
+    );
+    board.running("hl7-writer", "storing and processing inbound messages");
+    harness.run();
+    assert!(
+        harness
+            .query_by_label_contains("hl7-writer restarted 1×")
+            .is_some()
+    );
+    click(&mut harness, "Integration");
+    // In the status bar and in the Integration screen's services.
+    assert_eq!(
+        harness
+            .query_all_by_label_contains("panic: disk on fire")
+            .count(),
+        2
+    );
+}

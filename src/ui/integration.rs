@@ -30,6 +30,8 @@ pub struct IntegrationScreen {
     message: Option<(bool, String)>,
     /// Accessions typed to resolve reconciliation items.
     link_accession: std::collections::HashMap<i64, String>,
+    /// Each background service's last reported state.
+    services: Vec<crate::health::ServiceHealth>,
 }
 
 impl IntegrationScreen {
@@ -77,6 +79,7 @@ impl IntegrationScreen {
                 })
                 .collect::<Result<_, crate::store::StoreError>>()?;
             self.reconciliation = store.open_reconciliation()?;
+            self.services = store.service_health()?;
             self.scanner_worklist = super::worklist_view::read(store, &self.worklist_date)?;
             Ok(())
         })();
@@ -110,6 +113,34 @@ impl IntegrationScreen {
         let mut action: Option<(bool, i64)> = None;
         let mut link: Option<(i64, String)> = None;
         egui::ScrollArea::vertical().show(ui, |ui| {
+            ui.strong("Services");
+            if self.services.is_empty() {
+                ui.label("No service has reported yet: the services have not started here.");
+            }
+            egui::Grid::new("services").striped(true).show(ui, |ui| {
+                for h in ["Service", "State", "Since (UTC)", "Restarts", "Last error"] {
+                    ui.strong(h);
+                }
+                ui.end_row();
+                for s in &self.services {
+                    ui.label(&s.service).on_hover_text(&s.detail);
+                    let state = s.state.code();
+                    if s.state == crate::health::ServiceState::Running {
+                        ui.label(state);
+                    } else {
+                        ui.colored_label(ui.visuals().error_fg_color, state);
+                    }
+                    ui.label(s.since.replace('T', " ").trim_end_matches('Z'));
+                    ui.label(s.restarts.to_string());
+                    if s.last_error.is_empty() {
+                        ui.label("");
+                    } else {
+                        ui.colored_label(ui.visuals().warn_fg_color, &s.last_error);
+                    }
+                    ui.end_row();
+                }
+            });
+            ui.separator();
             ui.strong("Outbound HL7");
             if self.queues.is_empty() {
                 ui.label("No destinations. Add the EHR in Settings (or `lightbox hl7 destinations add`).");
@@ -175,7 +206,8 @@ impl IntegrationScreen {
                 ui.end_row();
                 for (m, code) in &self.inbound {
                     ui.label(m.received_at.get(..19).unwrap_or(&m.received_at).replace('T', " "));
-                    ui.label(&m.sending_application);
+                    ui.label(&m.sending_application)
+                        .on_hover_text(format!("from {}", m.peer_address));
                     ui.label(&m.message_type);
                     if ui.link(&m.control_id).clicked() {
                         self.open_message = if self.open_message == Some(m.id) {

@@ -3,6 +3,7 @@
 
 mod billing;
 mod exams_today;
+mod hl7_sources;
 mod integration;
 mod orders;
 mod patient_record;

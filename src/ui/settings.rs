@@ -30,6 +30,8 @@ pub enum SettingsTab {
     DicomNodes,
     /// HL7 destinations.
     Hl7,
+    /// HL7 sources: who may send.
+    Hl7Sources,
     /// The viewer: image memory, prior nodes, corner overlay.
     Viewer,
     /// User accounts.
@@ -39,13 +41,14 @@ pub enum SettingsTab {
 }
 
 impl SettingsTab {
-    const ALL: [SettingsTab; 9] = [
+    const ALL: [SettingsTab; 10] = [
         SettingsTab::Practice,
         SettingsTab::Rooms,
         SettingsTab::Catalogue,
         SettingsTab::Templates,
         SettingsTab::DicomNodes,
         SettingsTab::Hl7,
+        SettingsTab::Hl7Sources,
         SettingsTab::Viewer,
         SettingsTab::Users,
         SettingsTab::Audit,
@@ -59,6 +62,7 @@ impl SettingsTab {
             SettingsTab::Templates => "Templates",
             SettingsTab::DicomNodes => "DICOM nodes",
             SettingsTab::Hl7 => "HL7 destinations",
+            SettingsTab::Hl7Sources => "HL7 sources",
             SettingsTab::Viewer => "Viewing",
             SettingsTab::Users => "Users",
             SettingsTab::Audit => "Audit log",
@@ -138,6 +142,7 @@ pub struct SettingsScreen {
     template_form: Option<ReportTemplate>,
     nodes: Vec<DicomNode>,
     node_form: NodeForm,
+    sources: super::hl7_sources::Hl7SourcesTab,
     destinations: Vec<Destination>,
     destination_form: (String, String, String, String),
     users: Vec<UserRecord>,
@@ -164,6 +169,7 @@ impl Default for SettingsScreen {
             template_form: None,
             nodes: Vec::new(),
             node_form: NodeForm::default(),
+            sources: Default::default(),
             destinations: Vec::new(),
             destination_form: (String::new(), String::new(), String::new(), "oru".into()),
             users: Vec::new(),
@@ -338,6 +344,7 @@ impl SettingsScreen {
             self.templates = store.report_templates()?;
             self.nodes = store.nodes()?;
             self.destinations = store.destinations()?;
+            self.sources.refresh(store)?;
             self.users = store.users()?;
             Ok(())
         })();
@@ -386,6 +393,15 @@ impl SettingsScreen {
             SettingsTab::Templates => self.show_templates(ui, store, actor),
             SettingsTab::DicomNodes => self.show_nodes(ui, store, actor),
             SettingsTab::Hl7 => self.show_destinations(ui, store, actor),
+            SettingsTab::Hl7Sources => {
+                if let Some(done) = self.sources.show(ui, store, actor) {
+                    self.message = Some(match done {
+                        Ok(text) => (true, text),
+                        Err(text) => (false, text),
+                    });
+                    self.loaded = false;
+                }
+            }
             SettingsTab::Viewer => self.show_viewer(ui, store, actor),
             SettingsTab::Users => self.show_users(ui, store, actor),
             SettingsTab::Audit => self.show_audit(ui, store, actor),

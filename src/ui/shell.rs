@@ -174,6 +174,8 @@ pub struct LightboxApp {
     last_input: Instant,
     /// A demo practice: the sign-in screen lists its accounts.
     demo: bool,
+    /// Services that are not running, or were restarted, as the status bar names them.
+    service_problems: Vec<String>,
     /// Where "now" comes from (tests and reference images fix it).
     clock: crate::clock::Clock,
 }
@@ -221,6 +223,7 @@ impl LightboxApp {
             last_input: Instant::now(),
             demo: crate::demo::is_demo(&store),
             clock: crate::clock::Clock::System,
+            service_problems: Vec::new(),
             store,
         })
     }
@@ -341,6 +344,7 @@ impl LightboxApp {
             && v != self.data_version
         {
             self.data_version = v;
+            self.service_problems = service_problems(&self.store);
             self.patients.reload();
             self.orders.reload();
             self.schedule.reload();
@@ -514,7 +518,16 @@ impl LightboxApp {
             });
         });
         egui::Panel::bottom("status_bar").show(ui, |ui| {
-            ui.label(self.studies.status());
+            if self.service_problems.is_empty() {
+                ui.label(self.studies.status());
+            } else {
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(self.studies.status());
+                    for problem in &self.service_problems {
+                        ui.colored_label(ui.visuals().error_fg_color, problem);
+                    }
+                });
+            }
         });
         let screen = self.screen;
         egui::CentralPanel::default().show(ui, |ui| match screen {
@@ -628,4 +641,32 @@ impl eframe::App for LightboxApp {
             tracing::info!("the window drew its first frame");
         }
     }
+}
+
+/// The status bar's warnings: every service that is down or restarting, and any that was
+/// restarted (with why), so an outage shows where everyone looks.
+fn service_problems(store: &Store) -> Vec<String> {
+    use crate::health::ServiceState;
+    let Ok(services) = store.service_health() else {
+        return vec!["service state unknown".into()];
+    };
+    let this_process = std::process::id();
+    services
+        .iter()
+        .filter(|s| s.process_id == this_process)
+        .filter_map(|s| match s.state {
+            ServiceState::Down | ServiceState::Restarting => Some(format!(
+                "{} {} since {}: {}",
+                s.service,
+                s.state.code(),
+                s.since.replace('T', " ").trim_end_matches('Z'),
+                s.last_error
+            )),
+            ServiceState::Running if s.restarts > 0 => Some(format!(
+                "{} restarted {}× (last: {})",
+                s.service, s.restarts, s.last_error
+            )),
+            _ => None,
+        })
+        .collect()
 }

@@ -23,6 +23,10 @@ pub struct FirstRunForm {
     pub password: String,
     /// Password again.
     pub repeat: String,
+    /// The EHR's sending application (MSH-3), if it sends orders here (optional).
+    pub ehr_application: String,
+    /// The address the EHR connects from (optional).
+    pub ehr_host: String,
     /// What went wrong, in the practice's words.
     pub error: Option<String>,
 }
@@ -38,6 +42,8 @@ impl Default for FirstRunForm {
             full_name: String::new(),
             password: String::new(),
             repeat: String::new(),
+            ehr_application: String::new(),
+            ehr_host: String::new(),
             error: None,
         }
     }
@@ -75,6 +81,20 @@ impl FirstRunForm {
                     "The settings could not be saved. Check the disk and try again.".to_string()
                 })?;
             }
+            // The EHR, if named, may send registrations and orders from the start; anyone
+            // else is refused until configured in Settings → HL7 sources.
+            if !self.ehr_application.trim().is_empty() {
+                let source = crate::store::hl7_sources::Hl7Source {
+                    id: 0,
+                    name: "EHR".into(),
+                    application: self.ehr_application.trim().into(),
+                    facility: String::new(),
+                    host: self.ehr_host.trim().into(),
+                    messages: "adt,orders".into(),
+                };
+                crate::hl7::sources::save_source(store, &actor, &source)
+                    .map_err(|e| format!("The EHR could not be saved: {e}."))?;
+            }
             Ok(actor)
         })();
         match result {
@@ -103,6 +123,13 @@ impl FirstRunForm {
             field(ui, "AE title", &mut self.ae_title, false);
             field(ui, "DICOM port", &mut self.dicom_port, false);
             field(ui, "HL7 port", &mut self.hl7_port, false);
+            field(
+                ui,
+                "EHR sending application (optional)",
+                &mut self.ehr_application,
+                false,
+            );
+            field(ui, "EHR host (optional)", &mut self.ehr_host, false);
             field(ui, "Administrator login", &mut self.login, false);
             field(ui, "Full name", &mut self.full_name, false);
             field(ui, "Password", &mut self.password, true);
