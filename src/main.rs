@@ -103,6 +103,10 @@ enum Command {
         /// HL7 MLLP port (default: stored setting hl7.port, else 2575; 0 picks a free port).
         #[arg(long)]
         hl7_port: Option<u16>,
+        /// Address both listeners bind (default: setting network.bind_address, else all
+        /// interfaces — the scanners and the EHR must reach them).
+        #[arg(long)]
+        bind: Option<std::net::IpAddr>,
     },
     /// Import files, folders (recursively) and DICOMDIRs into the archive.
     Import {
@@ -350,6 +354,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ae_title,
             dicom_port,
             hl7_port,
+            bind,
         } => {
             let rt = runtime()?;
             rt.block_on(async {
@@ -364,7 +369,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let options = ServeOptions {
                     ae_title,
                     dicom_port,
-                    bind_ip: None,
+                    bind_ip: bind,
                     hl7_port: Some(hl7_port),
                     hl7_optional: false,
                     clock,

@@ -193,6 +193,37 @@ fn a_sop_instance_uid_with_letters_is_accepted_and_can_be_asked_for() {
 }
 
 #[test]
+fn explicit_vr_is_chosen_over_implicit_when_a_peer_proposes_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/wild_files.py");
+    let negotiate = |syntaxes: &[&str]| -> serde_json::Value {
+        let out = Command::new(python())
+            .arg(&script)
+            .args(["negotiate", "127.0.0.1", &server.port(), "LIGHTBOX"])
+            .args(syntaxes)
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+            panic!("{}", String::from_utf8_lossy(&out.stderr));
+        })
+    };
+    let (implicit, explicit, jpeg_ls) = (
+        "1.2.840.10008.1.2",
+        "1.2.840.10008.1.2.1",
+        "1.2.840.10008.1.2.4.80",
+    );
+    // pynetdicom's default order proposes Implicit first.
+    assert_eq!(negotiate(&[implicit, explicit])["accepted"][0], explicit);
+    assert_eq!(negotiate(&[implicit])["accepted"][0], implicit);
+    // A compressed syntax proposed first is still taken as proposed.
+    assert_eq!(
+        negotiate(&[jpeg_ls, implicit, explicit])["accepted"][0],
+        jpeg_ls
+    );
+}
+
+#[test]
 fn render_reads_a_malformed_number_of_frames_as_absent_as_dcmtk_does() {
     let dir = tempfile::tempdir().unwrap();
     let file = wild("bad_frames", "CT_small.dcm", &dir.path().join("frames.dcm"));

@@ -8,6 +8,9 @@
   wild_files.py big MIB OUT           a multi-frame 16-bit object of about MIB MiB (breast
                                      tomosynthesis and long cine are this large), written a
                                      frame at a time
+  wild_files.py negotiate HOST PORT AE TS...
+                                     proposes CT Image Storage with the transfer syntaxes in
+                                     the order given; prints the one accepted as JSON
   wild_files.py send HOST PORT AE FILE
                                      C-STORE FILE with pynetdicom, no UID checks; prints the
                                      status as JSON
@@ -135,6 +138,18 @@ def big(mib, dst):
                       "patient_id": ds.PatientID, "frames": frames}))
 
 
+def negotiate(host, port, ae, *syntaxes):
+    from pynetdicom import AE
+
+    peer = AE(ae_title="PYPEER")
+    peer.add_requested_context("1.2.840.10008.5.1.4.1.1.2", list(syntaxes))
+    assoc = peer.associate(host, int(port), ae_title=ae)
+    accepted = [str(c.transfer_syntax[0]) for c in assoc.accepted_contexts] if assoc.is_established else []
+    if assoc.is_established:
+        assoc.release()
+    print(json.dumps({"accepted": accepted}))
+
+
 def send(host, port, ae, path):
     from pynetdicom import AE
     from pynetdicom import _config as netconfig
@@ -155,4 +170,4 @@ def send(host, port, ae, path):
 
 if __name__ == "__main__":
     kind, *args = sys.argv[1:]
-    {"all_un": all_un, "letter_uid": letter_uid, "bad_frames": bad_frames, "big": big, "send": send}[kind](*args)
+    {"all_un": all_un, "letter_uid": letter_uid, "bad_frames": bad_frames, "big": big, "negotiate": negotiate, "send": send}[kind](*args)
