@@ -393,6 +393,61 @@ fn three_hundred_idle_connections_under_a_low_file_limit_leave_echo_and_mllp_ans
     drop(idle);
 }
 
+/// A value in kB from /proc/PID/status (Linux).
+fn proc_status_kib(pid: u32, key: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn forty_connections_holding_unfinished_15_mib_frames_cost_the_budget_not_600_mib() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let pid = server.child.id();
+    let idle_kib = proc_status_kib(pid, "VmRSS:");
+    let port = server.hl7_port;
+    // Each opens a frame and sends 15 MiB of it, never the end.
+    let senders: Vec<_> = (0..40)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+                    return None;
+                };
+                let chunk = vec![b'X'; 1 << 20];
+                let _ = stream.write_all(&[0x0b]);
+                for _ in 0..15 {
+                    if stream.write_all(&chunk).is_err() {
+                        break; // refused: the server closed the connection
+                    }
+                }
+                Some(stream)
+            })
+        })
+        .collect();
+    let streams: Vec<TcpStream> = senders
+        .into_iter()
+        .filter_map(|h| h.join().ok().flatten())
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let peak_mib = proc_status_kib(pid, "VmHWM:").saturating_sub(idle_kib) / 1024;
+    // The default budget for unfinished messages is 64 MiB (buffers grow by doubling).
+    assert!(
+        peak_mib < 200,
+        "the server's memory grew by {peak_mib} MiB for 40 unfinished 15 MiB frames"
+    );
+    // And it still takes a real message.
+    let mut stream = connect(port);
+    let message = std::fs::read(corpus().join("hl7/adt_a04_register.hl7")).unwrap();
+    let ack = exchange(&mut stream, &message).expect("an ACK while others hold frames open");
+    assert_eq!(msa(&ack).0, "AA", "{ack}");
+    drop(streams);
+    assert_echo(&server);
+}
+
 /// xorshift64*: seeded, so a failure names the case that reproduces it.
 struct Rng(u64);
 

@@ -334,6 +334,19 @@ impl MessageAssembler {
         self
     }
 
+    /// Whether taking `pdu` may write to disk (a spilled data set, or one about to spill): the
+    /// caller then tells the async runtime it blocks. Small messages never do.
+    pub fn will_write(&self, pdu: &Pdu) -> bool {
+        if self.part.is_some() {
+            return true;
+        }
+        let incoming: usize = match pdu {
+            Pdu::PData { data } => data.iter().map(|v| v.data.len()).sum(),
+            _ => 0,
+        };
+        self.spill.is_some() && self.data.len() + incoming > SPILL_AFTER_BYTES
+    }
+
     /// Whether part of a message has arrived (the association is not idle).
     pub fn in_progress(&self) -> bool {
         self.context.is_some()
@@ -500,7 +513,7 @@ where
 {
     loop {
         let pdu = AsyncAssociation::receive(assoc).await?;
-        let pushed = if assembler.in_progress() {
+        let pushed = if assembler.will_write(&pdu) {
             tokio::task::block_in_place(|| assembler.push(pdu))
         } else {
             assembler.push(pdu)

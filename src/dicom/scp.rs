@@ -391,7 +391,7 @@ async fn handle_connection(
         };
         let incoming = match pdu {
             // A large data set is written to disk as it arrives: tell the runtime.
-            Ok(pdu) if assembler.in_progress() => {
+            Ok(pdu) if assembler.will_write(&pdu) => {
                 tokio::task::block_in_place(|| assembler.push(pdu))
             }
             Ok(pdu) => assembler.push(pdu),
