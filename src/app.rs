@@ -312,7 +312,7 @@ impl ArchiveServices {
             );
         }
         let ingest = Ingest::start(archive.clone(), &data.database(), health.clone())?;
-        let syncer = DurabilitySyncer::start(archive, &data.database())?;
+        let syncer = DurabilitySyncer::start(archive, &data.database(), health.clone())?;
         Ok(ArchiveServices {
             ingest,
             syncer,
@@ -485,6 +485,7 @@ pub async fn start_services(
         archive.ingest.clone(),
         options.clock,
         shutdown_rx.clone(),
+        health.clone(),
     ) {
         tracing::error!(error = %e, "the prior prefetcher could not start");
     }

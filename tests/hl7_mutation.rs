@@ -14,21 +14,6 @@ use common::*;
 use lightbox::hl7::inbound::receive;
 use lightbox::store::Store;
 
-/// xorshift64*: seeded, so a failure names the case that reproduces it.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
 fn mutate(rng: &mut Rng, original: &[u8]) -> Vec<u8> {
     let mut m = original.to_vec();
     for _ in 0..1 + rng.below(4) {

@@ -448,21 +448,6 @@ fn forty_connections_holding_unfinished_15_mib_frames_cost_the_budget_not_600_mi
     assert_echo(&server);
 }
 
-/// xorshift64*: seeded, so a failure names the case that reproduces it.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
 /// Text a sender might put anywhere: accents, CJK, Greek, emoji, combining marks, Latin-1
 /// bytes that are not UTF-8, HL7 delimiters and escapes.
 fn wild_bytes(rng: &mut Rng) -> Vec<u8> {

@@ -32,6 +32,9 @@ fn sync_interval() -> Duration {
         .unwrap_or(SYNC_INTERVAL)
 }
 
+/// The syncer's name in the health records.
+pub const SYNC_SERVICE: &str = "durability-sync";
+
 /// Handle to the sync thread. Dropping it stops the thread after a last round.
 pub struct DurabilitySyncer {
     stop: Arc<AtomicBool>,
@@ -40,21 +43,36 @@ pub struct DurabilitySyncer {
 }
 
 impl DurabilitySyncer {
-    /// Starts the sync thread on its own connection.
+    /// Starts the sync thread on its own connection, supervised (a failure restarts it with
+    /// a fresh connection; what was not yet synced is found again in the next round).
     pub fn start(
         archive: ArchiveFolder,
         store_path: &Path,
+        health: crate::health::HealthBoard,
     ) -> Result<DurabilitySyncer, StoreError> {
         let store = Store::open(store_path)?;
         store.set_synchronous_full()?;
+        let mut first = Some(store);
+        let path = store_path.to_path_buf();
         let stop = Arc::new(AtomicBool::new(false));
         let (tx, rounds) = watch::channel(0u64);
         let stop2 = stop.clone();
-        let thread = thread::Builder::new()
-            .name("durability-sync".into())
-            .spawn(move || {
-                let mut store = store;
-                let mut round = 0u64;
+        let mut round = 0u64;
+        let thread = crate::health::supervise_thread(
+            health,
+            SYNC_SERVICE,
+            "flushing received files and the index to stable storage".into(),
+            move || {
+                let mut store = match first.take() {
+                    Some(s) => s,
+                    None => {
+                        let s = Store::open(&path)
+                            .map_err(|e| format!("cannot open the store: {e}"))?;
+                        s.set_synchronous_full()
+                            .map_err(|e| format!("cannot set synchronous mode: {e}"))?;
+                        s
+                    }
+                };
                 loop {
                     let stopping = stop2.load(Ordering::Acquire);
                     match sync_round(&archive, &mut store) {
@@ -72,8 +90,10 @@ impl DurabilitySyncer {
                     }
                     thread::park_timeout(sync_interval());
                 }
-            })
-            .map_err(|e| StoreError::Invalid(format!("cannot start the sync thread: {e}")))?;
+                Ok(())
+            },
+        )
+        .map_err(|e| StoreError::Invalid(format!("cannot start the sync thread: {e}")))?;
         Ok(DurabilitySyncer {
             stop,
             rounds,

@@ -550,18 +550,23 @@ where
 {
     let command = command.clone().with_dataset(dataset.is_some());
     let bytes = command.encode()?;
-    let peer_max = assoc.peer_max_pdu_length() as usize;
-    // PDV item header (4-byte length, context id, control byte) is 6 bytes.
-    let chunk = if peer_max == 0 {
-        1 << 20
-    } else {
-        peer_max.saturating_sub(6).clamp(256, 1 << 20)
-    };
+    let chunk = fragment_size(assoc);
     send_fragments(assoc, context_id, PDataValueType::Command, &bytes, chunk).await?;
     if let Some(data) = dataset {
         send_fragments(assoc, context_id, PDataValueType::Data, data, chunk).await?;
     }
     Ok(())
+}
+
+/// How many data bytes go in one P-DATA fragment: what the peer's maximum PDU length leaves
+/// after the 6-byte PDV item header (1 MiB when it sets no maximum).
+fn fragment_size<A: Association>(assoc: &A) -> usize {
+    let peer_max = assoc.peer_max_pdu_length() as usize;
+    if peer_max == 0 {
+        1 << 20
+    } else {
+        peer_max.saturating_sub(6).clamp(256, 1 << 20)
+    }
 }
 
 /// A stored Part 10 file opened at its data set, to be sent from disk.
@@ -611,12 +616,7 @@ where
     let mut left = len;
     let command = command.clone().with_dataset(true);
     let bytes = command.encode()?;
-    let peer_max = assoc.peer_max_pdu_length() as usize;
-    let chunk = if peer_max == 0 {
-        1 << 20
-    } else {
-        peer_max.saturating_sub(6).clamp(256, 1 << 20)
-    };
+    let chunk = fragment_size(assoc);
     send_fragments(assoc, context_id, PDataValueType::Command, &bytes, chunk).await?;
     if left == 0 {
         return send_fragments(assoc, context_id, PDataValueType::Data, &[], chunk).await;

@@ -200,30 +200,28 @@ const PREFETCH_EVERY: std::time::Duration = std::time::Duration::from_secs(30 * 
 
 /// The background job: every half hour, fetches the priors of tomorrow's patients from the
 /// prior nodes. Runs on its own thread (the store is not shared across tasks); stops when
-/// `shutdown` says so or its sender is gone.
+/// `shutdown` says so or its sender is gone. Supervised: a failure restarts it.
 pub fn spawn_prefetcher(
     database: std::path::PathBuf,
     ingest: Ingest,
     clock: crate::clock::Clock,
     shutdown: tokio::sync::watch::Receiver<bool>,
+    health: crate::health::HealthBoard,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name("prior-prefetch".into())
-        .spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
+    crate::health::supervise_thread(
+        health,
+        "prior-prefetch",
+        "fetching tomorrow's patients' priors every half hour".into(),
+        move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(1)
                 .enable_all()
-                .build() {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::error!(error = %e, "the prior prefetcher could not start");
-                    return;
-                }
-            };
+                .build()
+                .map_err(|e| format!("cannot start its runtime: {e}"))?;
             let mut last_run: Option<std::time::Instant> = None;
             loop {
                 if *shutdown.borrow() || shutdown.has_changed().is_err() {
-                    return;
+                    return Ok(());
                 }
                 if last_run.is_none_or(|t| t.elapsed() >= PREFETCH_EVERY) {
                     last_run = Some(std::time::Instant::now());
@@ -235,18 +233,22 @@ pub fn spawn_prefetcher(
                                 .flatten()
                                 .unwrap_or_else(|| crate::app::DEFAULT_AE_TITLE.into());
                             let tomorrow = (clock.today() + chrono::Duration::days(1))
-                            .format("%Y-%m-%d")
-                            .to_string();
-                            let s = runtime.block_on(prefetch_for_day(&store, &ingest, &ae, &tomorrow));
+                                .format("%Y-%m-%d")
+                                .to_string();
+                            let s =
+                                runtime.block_on(prefetch_for_day(&store, &ingest, &ae, &tomorrow));
                             for p in &s.problems {
                                 tracing::warn!(problem = %p, "a prior could not be fetched");
                             }
                         }
                         Ok(_) => {}
-                        Err(e) => tracing::error!(error = %e, "the prior prefetcher cannot open the store"),
+                        Err(e) => {
+                            tracing::error!(error = %e, "the prior prefetcher cannot open the store")
+                        }
                     }
                 }
                 std::thread::sleep(std::time::Duration::from_secs(1));
             }
-        })
+        },
+    )
 }

@@ -673,32 +673,7 @@ fn decode_scan(
             reader.restart()?;
             predictor = 0;
         }
-        let mut coefficients = [0i32; 64];
-        let t = u32::from(reader.decode(dc)?);
-        if t > 16 {
-            return Err("DC difference too large".into());
-        }
-        let diff = extend(reader.receive(t), t);
-        predictor += diff;
-        coefficients[0] = predictor * i32::from(quant[0]);
-        let mut k = 1;
-        while k < 64 {
-            let rs = reader.decode(ac)?;
-            let (r, s) = (usize::from(rs >> 4), u32::from(rs & 15));
-            if s == 0 {
-                if r == 15 {
-                    k += 16;
-                    continue;
-                }
-                break;
-            }
-            k += r;
-            if k > 63 {
-                return Err("AC coefficients run past the block".into());
-            }
-            coefficients[ZIGZAG[k]] = extend(reader.receive(s), s) * i32::from(quant[k]);
-            k += 1;
-        }
+        let coefficients = decode_block(&mut reader, (dc, ac), quant, &mut predictor)?;
         let pixels = idct_islow(&coefficients, precision);
         let (bx, by) = (block % blocks_x, block / blocks_x);
         for y in 0..8 {
