@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 export LIGHTBOX_PYTHON="$PWD/.venv/bin/python"
 export TCP_NODELAY=1
 if command -v cargo-nextest >/dev/null 2>&1; then
-  cargo nextest run --all-targets --no-fail-fast
+  cargo nextest run --workspace --all-targets --no-fail-fast
 else
-  cargo test --all-targets --no-fail-fast
+  cargo test --workspace --all-targets --no-fail-fast
 fi

@@ -15,63 +15,7 @@ use std::time::Duration;
 
 use crate::store::Store;
 
-/// What a service is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ServiceState {
-    /// Working.
-    Running,
-    /// It failed and is being started again.
-    Restarting,
-    /// It failed and is not running (it could not be started).
-    Down,
-    /// Stopped on purpose (shutdown).
-    Stopped,
-}
-
-impl ServiceState {
-    /// The word stored and shown.
-    pub fn code(self) -> &'static str {
-        match self {
-            ServiceState::Running => "running",
-            ServiceState::Restarting => "restarting",
-            ServiceState::Down => "down",
-            ServiceState::Stopped => "stopped",
-        }
-    }
-
-    /// The state named by [`ServiceState::code`].
-    pub fn from_code(code: &str) -> Option<ServiceState> {
-        Some(match code {
-            "running" => ServiceState::Running,
-            "restarting" => ServiceState::Restarting,
-            "down" => ServiceState::Down,
-            "stopped" => ServiceState::Stopped,
-            _ => return None,
-        })
-    }
-}
-
-/// One service's last reported state.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ServiceHealth {
-    /// Its name (`dicom`, `hl7`, `hl7-writer`, `hl7-sender`, `index-writer`, …).
-    pub service: String,
-    /// Its state.
-    pub state: ServiceState,
-    /// What it is doing ("listening on 0.0.0.0:11112").
-    pub detail: String,
-    /// Where a listener listens (empty for other services).
-    pub address: String,
-    /// The last failure, kept after a successful restart so the cause stays visible.
-    pub last_error: String,
-    /// How many times it was restarted by the supervisor.
-    pub restarts: u32,
-    /// When the state began (UTC, RFC 3339).
-    pub since: String,
-    /// The process that reported it.
-    pub process_id: u32,
-}
+pub use lightbox_store::health::{ServiceHealth, ServiceState};
 
 /// Where services report. Cheap to clone; every service holds one.
 #[derive(Debug, Clone, Default)]

@@ -17,10 +17,7 @@ pub const INDEX_WRITER_SERVICE: &str = "index-writer";
 use crate::store::index::{IndexConflict, NewInstance};
 use crate::store::{Store, StoreError};
 
-/// Our implementation class UID, written in every file meta group we create.
-pub const IMPLEMENTATION_CLASS_UID: &str = "1.2.826.0.1.3680043.10.1431.1";
-/// Our implementation version name.
-pub const IMPLEMENTATION_VERSION: &str = "LIGHTBOX_010";
+pub use lightbox_codec::uids::{IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION};
 
 /// A data set as it arrived, before anything was checked.
 #[derive(Debug, Clone)]

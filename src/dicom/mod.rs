@@ -3,9 +3,8 @@
 //! this folder only speaks the protocol.
 
 pub mod dimse;
-pub mod lengths;
+pub use lightbox_codec::{lengths, tolerant};
 pub mod priors;
 pub mod scp;
 pub mod scu;
 pub mod status;
-pub mod tolerant;

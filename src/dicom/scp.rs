@@ -1371,34 +1371,12 @@ fn store_failure_status(e: &IngestError) -> u16 {
     }
 }
 
-/// Encodes a data set in a transfer syntax, in UTF-8 when it declares ISO_IR 192.
+/// Encodes a data set in a transfer syntax (see [`lightbox_codec::encode::encode_dataset`]).
 pub fn encode_dataset(
     obj: &InMemDicomObject,
     ts: &dicom_encoding::TransferSyntax,
 ) -> Result<Vec<u8>, DimseError> {
-    let mut out = Vec::new();
-    let declared = obj
-        .get(tags::SPECIFIC_CHARACTER_SET)
-        .and_then(|e| e.to_str().ok())
-        .map(|s| s.to_string())
-        .unwrap_or_default();
-    let result = if declared.contains("192") {
-        obj.write_dataset_with_ts_cs(
-            &mut out,
-            ts,
-            dicom_encoding::text::SpecificCharacterSet::ISO_IR_192,
-        )
-    } else if declared.contains("ISO_IR 100") {
-        obj.write_dataset_with_ts_cs(
-            &mut out,
-            ts,
-            dicom_encoding::text::SpecificCharacterSet::ISO_IR_100,
-        )
-    } else {
-        obj.write_dataset_with_ts(&mut out, ts)
-    };
-    result.map_err(|e| DimseError::Encode(e.to_string()))?;
-    Ok(out)
+    lightbox_codec::encode::encode_dataset(obj, ts).map_err(DimseError::Encode)
 }
 
 /// Reads a stored file's attributes up to the pixel data (for IMAGE-level answers).

@@ -265,16 +265,7 @@ pub fn stored_dataset(archive: &ArchiveFolder, row: &IndexRow) -> Result<Vec<u8>
     Ok(bytes[offset..].to_vec())
 }
 
-/// Where the data set starts in a Part 10 file: 128-byte preamble, "DICM", then the meta
-/// group whose length (0002,0000) is the first element.
-pub fn dataset_offset(file: &[u8]) -> Option<usize> {
-    if file.len() < 144 || &file[128..132] != b"DICM" || file[132..136] != [2, 0, 0, 0] {
-        return None;
-    }
-    let len = u32::from_le_bytes([file[140], file[141], file[142], file[143]]) as usize;
-    let offset = 144usize.checked_add(len)?;
-    (offset <= file.len()).then_some(offset)
-}
+pub use lightbox_codec::encode::dataset_offset;
 
 /// Re-encodes a stored instance in another transfer syntax (decoding compressed pixel data
 /// where a decoder exists).

@@ -2,10 +2,8 @@
 //! means, choosing what a retrieve sends. No sockets and no SQL here.
 
 pub mod admission;
-pub mod attributes;
+pub use lightbox_codec::{attributes, sop_classes, synthetic};
 pub mod coercion;
 pub mod commitment;
 pub mod presentation;
 pub mod query;
-pub mod sop_classes;
-pub mod synthetic;

@@ -191,10 +191,7 @@ pub fn seed_starter_data(store: &Store) -> Result<(), RisError> {
     Ok(())
 }
 
-/// A new UID under the 2.25 (UUID-derived) root: no registered root needed, never clashes.
-pub fn new_uid() -> String {
-    format!("2.25.{}", rand::random::<u128>())
-}
+pub use lightbox_codec::uids::new_uid;
 
 /// Places an order: validated, numbered (filler number, accession), given its Study Instance
 /// UID and scheduled step, then placed on the schedule (walk-in, first free slot at or after the

@@ -12,8 +12,7 @@ use crate::pacs::attributes::text;
 use crate::store::Store;
 use crate::store::ris::PerformedStep;
 
-/// The MPPS SOP class.
-pub const MPPS_SOP_CLASS: &str = "1.2.840.10008.3.1.2.3.3";
+pub use lightbox_codec::sop_classes::MPPS as MPPS_SOP_CLASS;
 
 /// A refusal with the DIMSE status and comment the scanner gets.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

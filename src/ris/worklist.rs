@@ -14,8 +14,7 @@ use crate::store::ris::WorklistRow;
 
 use super::RisError;
 
-/// The Modality Worklist Information Model – FIND SOP class.
-pub const MODALITY_WORKLIST_FIND: &str = "1.2.840.10008.5.1.4.31";
+pub use lightbox_codec::sop_classes::MODALITY_WORKLIST_FIND;
 
 fn put(obj: &mut InMemDicomObject, tag: Tag, vr: VR, value: &str) {
     obj.put(DataElement::new(tag, vr, PrimitiveValue::from(value)));

@@ -6,7 +6,7 @@ use dicom_dictionary_std::tags;
 use dicom_object::meta::FileMetaTableBuilder;
 use dicom_object::{FileDicomObject, InMemDicomObject};
 
-use crate::archive::ingest::{IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION};
+use crate::uids::{IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION};
 
 /// CT Image Storage.
 pub const CT_IMAGE_STORAGE: &str = "1.2.840.10008.5.1.4.1.1.2";

@@ -3,6 +3,11 @@
 //! All SQL lives below this folder, behind typed functions: domain code, services and
 //! screens never build SQL strings. Each thread opens its own [`Store`] (a connection);
 //! the database runs in WAL mode so readers never block the single writer for long.
+//!
+//! Depends on: SQLite (rusqlite) only. Used by: the domain (through the Practice API) and the
+//! services; never by the screens or the command line.
+
+#![warn(missing_docs)]
 
 pub mod administration;
 pub mod health;

@@ -417,7 +417,7 @@ pub fn measure(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::imaging::spacing::{SpacingSource, pixel_spacing};
+    use crate::spacing::{SpacingSource, pixel_spacing};
 
     fn close(a: f64, b: f64, tolerance: f64) {
         assert!((a - b).abs() <= tolerance, "{a} vs {b}");
@@ -678,11 +678,11 @@ mod tests {
 
     #[test]
     fn hounsfield_units_come_through_the_modality_transform_of_a_real_ct_file() {
-        let series = crate::pacs::synthetic::SyntheticSeries::new(3, 128);
+        let series = lightbox_codec::synthetic::SyntheticSeries::new(3, 128);
         let object = series.slice(0).unwrap();
         let mut bytes = Vec::new();
         object.write_all(&mut bytes).unwrap();
-        let file = crate::imaging::ImageFile::from_bytes(&bytes, "synthetic").unwrap();
+        let file = crate::ImageFile::from_bytes(&bytes, "synthetic").unwrap();
         let frame = file.frame(0).unwrap();
         let values = ModalityValues::of(&frame, "CT").unwrap();
         let cal = Calibration::from_spacing(frame.spacing);

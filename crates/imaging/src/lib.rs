@@ -4,6 +4,11 @@
 //! not: greyscale lossy JPEG (8/12-bit) in `jpeg_dct`, 1-bit, native YBR_FULL_422, palettes); `grey` is the
 //! PS3.3 C.11 pipeline on the CPU; `gpu` runs the same pipeline in `shaders/grey.wgsl` on any
 //! wgpu adapter. No egui here: the viewer and `lightbox render` both call this lane.
+//!
+//! Depends on: lightbox-codec, dicom-rs, wgpu. Used by: the domain (measurements in the
+//! viewing lane), the screens, `lightbox render`.
+
+#![warn(missing_docs)]
 
 pub mod frame;
 pub mod frame_cache;

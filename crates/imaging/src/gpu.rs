@@ -5,13 +5,12 @@
 //! ([`GpuSeries`]): scrolling is then a uniform write (the layer and that slice's rescale),
 //! never an upload. Runs on any wgpu adapter, including Mesa's lavapipe where there is no GPU.
 
-use eframe::egui_wgpu::wgpu;
 use wgpu::util::DeviceExt;
 
 use super::grey::{ModalityTransform, Voi, VoiFunction};
 use super::{DecodedFrame, FrameContent, ImagingError, RenderOptions, RenderedImage};
 
-const SHADER: &str = include_str!("../../shaders/grey.wgsl");
+const SHADER: &str = include_str!("../../../shaders/grey.wgsl");
 
 /// The uniform block of `grey.wgsl` (field order and sizes must match the shader).
 #[repr(C)]

@@ -4,6 +4,11 @@ use std::sync::OnceLock;
 
 use dicom_dictionary_std::uids;
 
+/// Modality Worklist Information Model – FIND.
+pub const MODALITY_WORKLIST_FIND: &str = "1.2.840.10008.5.1.4.31";
+/// Modality Performed Procedure Step.
+pub const MPPS: &str = "1.2.840.10008.3.1.2.3.3";
+
 /// Verification (C-ECHO).
 pub const VERIFICATION: &str = uids::VERIFICATION;
 /// Patient Root Q/R FIND.
@@ -41,7 +46,7 @@ pub fn storage_sop_classes() -> &'static [&'static str] {
 }
 
 /// The table of storage classes, generated from the standard dictionary (see the file).
-const STORAGE_CLASSES_TABLE: &str = include_str!("../../assets/storage_sop_classes.tsv");
+const STORAGE_CLASSES_TABLE: &str = include_str!("../../../assets/storage_sop_classes.tsv");
 
 /// Whether `uid` is a storage SOP class the archive accepts.
 pub fn is_storage_class(uid: &str) -> bool {

@@ -15,8 +15,8 @@ use super::lut::{Palette, lut_from_item};
 use super::overlay::{Overlay, read_overlays};
 use super::spacing::{PixelSpacing, pixel_spacing};
 use super::{ImagingError, jpeg_dct, rle};
-use crate::pacs::attributes::text;
 use dicom_core::DicomValue;
+use lightbox_codec::attributes::text;
 
 /// A decoded frame larger than this is refused before any allocation: a damaged Rows or
 /// Columns must give an error, not an out-of-memory abort.
@@ -91,7 +91,7 @@ impl ImageFile {
                 // Impossible lengths are refused before the parser reserves them; UN and
                 // malformed numbers are read the tolerant way.
                 let (obj, warnings) =
-                    crate::dicom::tolerant::read_file_after_marker(rest).map_err(unreadable)?;
+                    lightbox_codec::tolerant::read_file_after_marker(rest).map_err(unreadable)?;
                 for warning in warnings {
                     tracing::warn!(file = %name, %warning, "tolerated in a file");
                 }
@@ -271,7 +271,7 @@ impl ImageFile {
             // Colour lossy JPEG that the file says is YCbCr: decoded as dcmtk's IJG library
             // does, straight to RGB.
             let photometric =
-                crate::pacs::attributes::text(&self.obj, tags::PHOTOMETRIC_INTERPRETATION);
+                lightbox_codec::attributes::text(&self.obj, tags::PHOTOMETRIC_INTERPRETATION);
             if matches!(jpeg_dct::frame_header(&stream), Some((8, 3)))
                 && matches!(photometric.as_str(), "YBR_FULL_422" | "YBR_FULL")
             {
@@ -640,7 +640,7 @@ fn open_without_meta(bytes: &[u8]) -> Result<DefaultDicomObject, String> {
         return Err("neither a DICOM file (no DICM marker) nor a bare data set".into());
     }
     let explicit = head[4].is_ascii_uppercase() && head[5].is_ascii_uppercase();
-    crate::dicom::lengths::check_declared_lengths(bytes, explicit, false)
+    lightbox_codec::lengths::check_declared_lengths(bytes, explicit, false)
         .map_err(|e| e.to_string())?;
     let uid = if explicit {
         "1.2.840.10008.1.2.1"
@@ -768,7 +768,7 @@ mod tests {
     fn a_cine_plays_at_the_rate_the_file_gives_in_order_of_preference() {
         use dicom_core::{DataElement, PrimitiveValue, VR};
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/corpus/dicom/SC_rgb_2frame.dcm");
+            .join("../../../shared/corpus/dicom/SC_rgb_2frame.dcm");
         let fresh = || ImageFile::open(&path).expect("the corpus is beside the project");
         let with = |pairs: &[(dicom_core::Tag, VR, &str)]| {
             let mut f = fresh();

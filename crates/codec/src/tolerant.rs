@@ -507,7 +507,7 @@ pub fn read_file_after_marker(
                 .transfer_syntax(facts.transfer_syntax.as_str())
                 .media_storage_sop_class_uid(facts.sop_class.as_str())
                 .media_storage_sop_instance_uid(facts.sop_instance.as_str())
-                .implementation_class_uid(crate::archive::ingest::IMPLEMENTATION_CLASS_UID)
+                .implementation_class_uid(crate::uids::IMPLEMENTATION_CLASS_UID)
                 .build()
                 .map_err(|e| e.to_string())?
         }
@@ -594,7 +594,7 @@ mod tests {
         let Ok(read) = read else {
             panic!("read: {read:?}");
         };
-        let text = |tag| crate::pacs::attributes::text(&read.object, tag);
+        let text = |tag| crate::attributes::text(&read.object, tag);
         assert_eq!(text(tags::SOP_CLASS_UID), "1.2.840.10008.5.1.4.1.1.2");
         assert_eq!(text(tags::PATIENT_NAME), "DOE^JANE");
         assert_eq!(text(tags::PATIENT_ID), "ID-7");
@@ -609,7 +609,7 @@ mod tests {
             .get(Tag(0x0008, 0x1140))
             .and_then(|e| e.items())
             .and_then(|i| i.first())
-            .map(|i| crate::pacs::attributes::text(i, tags::REFERENCED_SOP_INSTANCE_UID));
+            .map(|i| crate::attributes::text(i, tags::REFERENCED_SOP_INSTANCE_UID));
         assert_eq!(item.as_deref(), Some("1.2.3.4"));
         assert!(!read.warnings.is_empty());
     }
