@@ -14,180 +14,17 @@ use crate::archive::ingest::Ingest;
 use crate::dicom::scp::{self, DicomConfig, DicomContext};
 use crate::events::{EventSender, ServiceEvent};
 use crate::health::HealthBoard;
+pub use crate::practice::*;
+use crate::settings::{
+    FIND_LIMIT_SETTING, HL7_IDLE_TIMEOUT_SETTING, HL7_MAX_MESSAGE_SETTING, IDLE_TIMEOUT_SETTING,
+    MAX_INSTANCE_SETTING, MAX_PDU_SETTING,
+};
 use crate::store::Store;
 
-/// Setting: our AE title.
-pub const AE_TITLE_SETTING: &str = "dicom.ae_title";
-/// Setting: our DICOM port.
-pub const DICOM_PORT_SETTING: &str = "dicom.port";
-/// Setting: seconds an association may stay silent before it is aborted.
-pub const IDLE_TIMEOUT_SETTING: &str = "dicom.idle_timeout_secs";
-/// Setting: largest PDU we accept, in bytes.
-pub const MAX_PDU_SETTING: &str = "dicom.max_pdu_bytes";
-/// Setting: largest single instance we accept, in MiB.
-pub const MAX_INSTANCE_SETTING: &str = "dicom.max_instance_mib";
-/// Setting: most answers one C-FIND returns.
-pub const FIND_LIMIT_SETTING: &str = "dicom.find_limit";
-/// Default AE title.
-pub const DEFAULT_AE_TITLE: &str = "LIGHTBOX";
-/// Default DICOM port.
-pub const DEFAULT_DICOM_PORT: u16 = 11112;
-
-/// Checks a setting's value before it is stored, so a typo cannot stop the services.
+/// Checks a setting's value before it is stored (see [`crate::settings`]).
 pub fn validate_setting(key: &str, value: &str) -> anyhow::Result<()> {
-    use crate::pacs::admission::{
-        ALLOW_UNKNOWN_COMMITMENT, ALLOW_UNKNOWN_MPPS, ALLOW_UNKNOWN_QUERY, ALLOW_UNKNOWN_STORE,
-    };
-    match key {
-        AE_TITLE_SETTING => {
-            if value.is_empty() || value.len() > 16 || value.contains('\\') || !value.is_ascii() {
-                anyhow::bail!("an AE title is 1 to 16 ASCII characters without backslash");
-            }
-        }
-        DICOM_PORT_SETTING | HL7_PORT_SETTING => {
-            value
-                .parse::<u16>()
-                .map_err(|_| anyhow::anyhow!("a port is a number from 0 to 65535"))?;
-        }
-        IDLE_TIMEOUT_SETTING | FIND_LIMIT_SETTING | MAX_INSTANCE_SETTING => {
-            let n: u64 = value
-                .parse()
-                .map_err(|_| anyhow::anyhow!("{key} is a whole number"))?;
-            if n == 0 {
-                anyhow::bail!("{key} must be at least 1");
-            }
-        }
-        BIND_ADDRESS_SETTING => {
-            value.trim().parse::<IpAddr>().map_err(|_| {
-                anyhow::anyhow!("{key} is an IP address such as 0.0.0.0 or 192.168.1.10")
-            })?;
-        }
-        crate::hl7::listener::MAX_CONNECTIONS_SETTING | scp::MAX_ASSOCIATIONS_SETTING => {
-            let n: u64 = value
-                .parse()
-                .map_err(|_| anyhow::anyhow!("{key} is a whole number"))?;
-            if !(1..=10_000).contains(&n) {
-                anyhow::bail!("{key} must be between 1 and 10000");
-            }
-        }
-        crate::hl7::listener::MAX_BUFFERED_SETTING => {
-            let n: u64 = value
-                .parse()
-                .map_err(|_| anyhow::anyhow!("{key} is a whole number of MiB"))?;
-            if !(1..=4096).contains(&n) {
-                anyhow::bail!("{key} must be between 1 and 4096 MiB");
-            }
-        }
-        MAX_PDU_SETTING => {
-            let n: u32 = value
-                .parse()
-                .map_err(|_| anyhow::anyhow!("{key} is a whole number"))?;
-            if !(4096..=16_777_216).contains(&n) {
-                anyhow::bail!("{key} must be between 4096 and 16777216");
-            }
-        }
-        k if k == ALLOW_UNKNOWN_STORE
-            || k == ALLOW_UNKNOWN_QUERY
-            || k == ALLOW_UNKNOWN_MPPS
-            || k == ALLOW_UNKNOWN_COMMITMENT
-            || k == crate::hl7::sources::ALLOW_UNKNOWN_ORDERS =>
-        {
-            if !matches!(
-                value,
-                "true" | "false" | "on" | "off" | "yes" | "no" | "1" | "0"
-            ) {
-                anyhow::bail!("{k} is on or off");
-            }
-        }
-        crate::ris::WALK_IN_MODALITIES => {
-            // A comma-separated list of DICOM modality codes (may be empty: no walk-ins).
-            if !value
-                .split(',')
-                .map(str::trim)
-                .filter(|m| !m.is_empty())
-                .all(|m| {
-                    m.len() <= 16
-                        && m.chars()
-                            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-                })
-            {
-                anyhow::bail!("{key} is a list of modality codes such as CR,DX");
-            }
-        }
-        HL7_IDLE_TIMEOUT_SETTING
-        | HL7_MAX_MESSAGE_SETTING
-        | crate::hl7::sender::RETRY_INITIAL_SETTING
-        | crate::hl7::sender::RETRY_MAX_SETTING => {
-            let n: u64 = value
-                .parse()
-                .map_err(|_| anyhow::anyhow!("{key} is a whole number"))?;
-            let range = match key {
-                HL7_IDLE_TIMEOUT_SETTING => 1..=86_400,
-                HL7_MAX_MESSAGE_SETTING => 1..=256,
-                crate::hl7::sender::RETRY_INITIAL_SETTING => 10..=600_000,
-                _ => 1..=86_400,
-            };
-            if !range.contains(&n) {
-                anyhow::bail!(
-                    "{key} must be between {} and {}",
-                    range.start(),
-                    range.end()
-                );
-            }
-        }
-        PRACTICE_NAME_SETTING => {
-            if value.trim().is_empty() || value.chars().count() > 120 {
-                anyhow::bail!("{key} is the practice's name, 1 to 120 characters");
-            }
-        }
-        PRACTICE_ADDRESS_SETTING | PRACTICE_PHONE_SETTING => {
-            if value.chars().count() > 200 {
-                anyhow::bail!("{key} is at most 200 characters");
-            }
-        }
-        LOCK_AFTER_SETTING => {
-            let n: u64 = value
-                .parse()
-                .map_err(|_| anyhow::anyhow!("{key} is a whole number of minutes (0 = never)"))?;
-            if n > 480 {
-                anyhow::bail!("{key} must be between 0 (never) and 480 minutes");
-            }
-        }
-        THEME_SETTING => {
-            if !matches!(value, "light" | "dark") {
-                anyhow::bail!("{key} is light or dark");
-            }
-        }
-        crate::dicom::priors::PRIOR_NODES_SETTING => {
-            if value.len() > 512 || value.contains(['\\', '\n']) {
-                anyhow::bail!("{key} is a comma-separated list of DICOM node names");
-            }
-        }
-        crate::viewing::CACHE_SETTING => {
-            crate::viewing::parse_cache_mib(value).map_err(|e| anyhow::anyhow!("{key}: {e}"))?;
-        }
-        crate::viewing::overlay::OVERLAY_SETTING => {
-            crate::viewing::overlay::check_fields(value)
-                .map_err(|e| anyhow::anyhow!("{key}: {e}"))?;
-        }
-        crate::viewing::presets::WINDOW_PRESETS_SETTING => {
-            crate::viewing::presets::parse_presets(value).map_err(anyhow::Error::msg)?;
-        }
-        MRN_ISSUER_SETTING => {
-            if value.trim().is_empty() || value.len() > 64 || value.contains('\\') {
-                anyhow::bail!(
-                    "{key} is the practice's assigning authority name, 1 to 64 characters"
-                );
-            }
-        }
-        other => anyhow::bail!("unknown setting {other:?}"),
-    }
-    Ok(())
+    crate::settings::validate(key, value).map_err(anyhow::Error::msg)
 }
-
-/// Setting: the assigning authority (Issuer of Patient ID) of the practice MRN, sent to the
-/// scanners with the worklist.
-pub const MRN_ISSUER_SETTING: &str = "his.mrn_issuer";
 
 /// The practice's data folder: the database and the archive.
 #[derive(Debug, Clone)]
@@ -252,31 +89,6 @@ pub struct ServeOptions {
     /// Where the services take "now" from (orders booked by HL7, tomorrow's priors).
     pub clock: crate::clock::Clock,
 }
-
-/// Setting: the address the DICOM and HL7 listeners bind (default all interfaces: the
-/// scanners and the EHR must reach them; a practice may name one network card).
-pub const BIND_ADDRESS_SETTING: &str = "network.bind_address";
-
-/// Setting: the HL7 MLLP port `lightbox serve` listens on (default 2575).
-pub const HL7_PORT_SETTING: &str = "hl7.port";
-/// Setting: the practice's name (window title, report header).
-pub const PRACTICE_NAME_SETTING: &str = "practice.name";
-/// Setting: the practice's address, printed under its name on reports and letters.
-pub const PRACTICE_ADDRESS_SETTING: &str = "practice.address";
-/// Setting: the practice's phone number, printed on reports and preparation sheets.
-pub const PRACTICE_PHONE_SETTING: &str = "practice.phone";
-/// Setting: minutes without input before the desktop locks (0 = never).
-pub const LOCK_AFTER_SETTING: &str = "desktop.lock_after_minutes";
-/// Default minutes before the desktop locks: a shared front-desk PC should not stay open.
-pub const DEFAULT_LOCK_AFTER_MINUTES: u64 = 15;
-/// Setting: `light` or `dark` theme for the desktop.
-pub const THEME_SETTING: &str = "desktop.theme";
-/// Setting: an HL7 connection silent this many seconds is closed (default 600).
-pub const HL7_IDLE_TIMEOUT_SETTING: &str = "hl7.idle_timeout_secs";
-/// Setting: the largest inbound HL7 message in MiB (default 16).
-pub const HL7_MAX_MESSAGE_SETTING: &str = "hl7.max_message_mib";
-/// The standard MLLP port.
-pub const DEFAULT_HL7_PORT: u16 = 2575;
 
 /// The archive services without the network: ingest and the durability syncer.
 pub struct ArchiveServices {

@@ -113,16 +113,7 @@ impl HealthBoard {
     }
 }
 
-/// The text of a panic's payload.
-pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a panic without a message".to_string()
-    }
-}
+pub use crate::faults::panic_text;
 
 /// The wait before restart number `restarts` (1 s doubling to 30 s): a service that dies at
 /// once again must not spin or flood the log.

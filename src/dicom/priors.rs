@@ -16,8 +16,7 @@ use crate::store::Store;
 use crate::store::index::{Column, Condition, Level, Matcher};
 use crate::store::nodes::DicomNode;
 
-/// Setting: the DICOM nodes (by name, comma-separated) asked for a patient's priors.
-pub const PRIOR_NODES_SETTING: &str = "viewer.prior_nodes";
+pub use crate::viewing::PRIOR_NODES_SETTING;
 
 /// What a fetch did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

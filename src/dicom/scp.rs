@@ -52,8 +52,7 @@ pub struct DicomConfig {
     pub max_associations: usize,
 }
 
-/// Setting: most DICOM associations at once (default 64).
-pub const MAX_ASSOCIATIONS_SETTING: &str = "dicom.max_associations";
+pub use crate::settings::MAX_ASSOCIATIONS_SETTING;
 /// The listener's name in the health records.
 pub const LISTENER_SERVICE: &str = "dicom";
 

@@ -56,12 +56,10 @@ impl Hl7Config {
     }
 }
 
-/// Setting: most HL7 connections at once (default 64).
-pub const MAX_CONNECTIONS_SETTING: &str = "hl7.max_connections";
+pub use crate::settings::HL7_MAX_CONNECTIONS_SETTING as MAX_CONNECTIONS_SETTING;
 /// Default for [`MAX_CONNECTIONS_SETTING`].
 pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
-/// Setting: most MiB of unfinished HL7 messages held for all connections (default 64).
-pub const MAX_BUFFERED_SETTING: &str = "hl7.max_buffered_mib";
+pub use crate::settings::HL7_MAX_BUFFERED_SETTING as MAX_BUFFERED_SETTING;
 /// Default for [`MAX_BUFFERED_SETTING`].
 pub const DEFAULT_MAX_BUFFERED_MIB: usize = 64;
 

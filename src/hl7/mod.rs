@@ -1,17 +1,9 @@
-//! The HL7 v2 lane: MLLP transport to and from the referring EHRs, billing and dictation
-//! systems. Inbound messages become domain calls (HIS registration, RIS orders, dictated
-//! reports); domain events (reports signed, exam status, charges, registrations) go back out
-//! through a persistent queue per destination.
+//! The HL7 transport: MLLP framing, the listener and the outbound sender. The messages
+//! themselves (reading, ACKs, inbound processing, outbound builders, sources) are the domain's
+//! `hl7` lane, re-exported here.
 
-pub mod ack;
-pub mod batch;
-pub mod codes;
-pub mod fields;
-pub mod inbound;
-pub mod inbound_orders;
+pub use lightbox_domain::hl7::*;
+
 pub mod listener;
-pub mod message;
 pub mod mllp;
-pub mod outbound;
 pub mod sender;
-pub mod sources;

@@ -14,16 +14,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-use super::fields::{Segments, field, text};
-use super::message::decode_text;
 use super::mllp::{MllpDecoder, frame};
 use crate::store::Store;
 use crate::store::hl7::{Destination, OutboundMessage};
 
-/// Setting: the first retry delay in milliseconds (doubles per attempt).
-pub const RETRY_INITIAL_SETTING: &str = "hl7.retry_initial_ms";
-/// Setting: the longest retry delay in seconds.
-pub const RETRY_MAX_SETTING: &str = "hl7.retry_max_secs";
+pub use crate::settings::HL7_RETRY_INITIAL_SETTING as RETRY_INITIAL_SETTING;
+pub use crate::settings::HL7_RETRY_MAX_SETTING as RETRY_MAX_SETTING;
 
 /// Largest ACK accepted from a receiver.
 const MAX_ACK_BYTES: usize = 1024 * 1024;
@@ -58,26 +54,7 @@ pub enum Delivery {
     Retry(String),
 }
 
-/// Reads an ACK: (MSA-1, MSA-2, reason from ERR-8 / MSA-3).
-pub fn read_ack(bytes: &[u8]) -> Option<(String, String, String)> {
-    let decoded = decode_text(bytes);
-    let normal = super::fields::normalise_delimiters(&decoded);
-    let segments = Segments::new(&normal);
-    let msa = segments.first("MSA")?;
-    let reason = segments
-        .first("ERR")
-        .map(|err| {
-            let user = text(err, 8, 1);
-            if user.is_empty() {
-                text(err, 3, 2)
-            } else {
-                user
-            }
-        })
-        .filter(|r| !r.is_empty())
-        .unwrap_or_else(|| text(msa, 3, 1));
-    Some((field(msa, 1).to_string(), text(msa, 2, 1), reason))
-}
+pub use super::ack::read_ack;
 
 /// Sends one message on `stream` and waits for its ACK (matched by MSA-2).
 pub async fn deliver(

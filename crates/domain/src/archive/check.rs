@@ -2,8 +2,8 @@
 //! crash and by the kill -9 tests.
 
 use super::ArchiveFolder;
-use crate::dicom::scu::dataset_offset;
 use crate::store::{Store, StoreError};
+use lightbox_codec::encode::dataset_offset;
 
 /// What the check found.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

@@ -79,7 +79,7 @@ fn pid(store: &Store, patient: Option<i64>) -> Result<String, StoreError> {
     };
     let record = store.patient(patient)?;
     let issuer = store
-        .setting(crate::app::MRN_ISSUER_SETTING)?
+        .setting(crate::practice::MRN_ISSUER_SETTING)?
         .unwrap_or_else(|| "LIGHTBOX".into());
     // The referrer's own identifiers first: that is what its chart files by.
     let mut ids: Vec<String> = store
@@ -437,7 +437,7 @@ fn produce_for(
 ) -> Result<usize, StoreError> {
     let (mut history, mut charges, audit) = store.destination_cursors(destination.id)?;
     let facility = store
-        .setting(crate::app::MRN_ISSUER_SETTING)?
+        .setting(crate::practice::MRN_ISSUER_SETTING)?
         .unwrap_or_else(|| "LIGHTBOX".into());
     let stamp = now.format("%Y%m%d%H%M%S").to_string();
     let mut queued = 0;

@@ -236,7 +236,7 @@ pub fn receive_in_transaction(
     let (code, errors) = match processed {
         Ok(outcome) => outcome,
         Err(payload) => {
-            let why = crate::health::panic_text(payload.as_ref());
+            let why = crate::faults::panic_text(payload.as_ref());
             tracing::error!(control_id = %header.control_id, message = %message_type, error = %why,
                 "HL7 message handling failed; refused with AE");
             refuse(

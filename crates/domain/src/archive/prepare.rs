@@ -11,12 +11,11 @@ use dicom_object::meta::FileMetaTableBuilder;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 
 use super::ArchiveFolder;
-use super::ingest::{
-    IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION, IngestError, ReceivedObject,
-};
 use super::part::PartFile;
+use super::received::{IngestError, ReceivedObject};
 use crate::pacs::attributes::{is_usable_uid, is_valid_uid, text};
 use crate::store::index::NewInstance;
+use lightbox_codec::uids::{IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION};
 
 fn transfer_syntax(uid: &str) -> Result<&'static dicom_encoding::TransferSyntax, IngestError> {
     TransferSyntaxRegistry
@@ -26,20 +25,20 @@ fn transfer_syntax(uid: &str) -> Result<&'static dicom_encoding::TransferSyntax,
 
 /// Parses, validates and writes an object that arrived whole; returns the index row to commit
 /// and what was tolerated on the way.
-pub(super) fn prepare(
+pub fn prepare(
     archive: &ArchiveFolder,
     object: ReceivedObject,
 ) -> Result<(NewInstance, Vec<String>), IngestError> {
     let ts = transfer_syntax(&object.transfer_syntax)?;
     // Impossible lengths are refused before any parse reserves them.
-    crate::dicom::lengths::check_for_transfer_syntax(&object.dataset, ts.uid())
+    lightbox_codec::lengths::check_for_transfer_syntax(&object.dataset, ts.uid())
         .map_err(|e| IngestError::Unreadable(e.to_string()))?;
     let read = pixel_data_offset(&object.dataset, object.dataset.len() as u64, ts)
         .and_then(|end| object.dataset.get(..end))
-        .and_then(|head| crate::dicom::tolerant::read_dataset(head, ts).ok());
+        .and_then(|head| lightbox_codec::tolerant::read_dataset(head, ts).ok());
     let read = match read {
         Some(r) => r,
-        None => crate::dicom::tolerant::read_dataset(object.dataset.as_slice(), ts)
+        None => lightbox_codec::tolerant::read_dataset(object.dataset.as_slice(), ts)
             .map_err(IngestError::Unreadable)?,
     };
     let (obj, mut tolerated) = (read.object, read.warnings);
@@ -61,7 +60,7 @@ pub(super) fn prepare(
 /// Validates an object streamed into `part` and gives the file its final name. The header is
 /// read from the kept prefix, or from the file when the attributes before the pixel data are
 /// larger than the prefix.
-pub(super) fn prepare_part(
+pub fn prepare_part(
     archive: &ArchiveFolder,
     mut part: PartFile,
 ) -> Result<(NewInstance, Vec<String>), IngestError> {
@@ -76,8 +75,8 @@ pub(super) fn prepare_part(
     };
     let (obj, mut tolerated) = match from_prefix {
         Some(head) => {
-            let read =
-                crate::dicom::tolerant::read_dataset(head, ts).map_err(IngestError::Unreadable)?;
+            let read = lightbox_codec::tolerant::read_dataset(head, ts)
+                .map_err(IngestError::Unreadable)?;
             (read.object, read.warnings)
         }
         None => {
@@ -88,7 +87,7 @@ pub(super) fn prepare_part(
                 .open_file(part.temp_path())
                 .map_err(|e| IngestError::Unreadable(e.to_string()))?;
             let mut obj = file.into_inner();
-            let warnings = crate::dicom::tolerant::drop_malformed_numbers(&mut obj);
+            let warnings = lightbox_codec::tolerant::drop_malformed_numbers(&mut obj);
             (obj, warnings)
         }
     };

@@ -88,7 +88,7 @@ pub fn import(
     }
     for message in messages {
         let ack = super::inbound::receive(store, archive, &message, now);
-        match super::sender::read_ack(ack.as_bytes()) {
+        match super::ack::read_ack(ack.as_bytes()) {
             Some((code, _, _)) if code == "AA" || code == "CA" => report.accepted += 1,
             Some((code, control, reason)) => {
                 report.refused.push((control, format!("{code}: {reason}")))

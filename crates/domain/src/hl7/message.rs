@@ -114,7 +114,7 @@ mod tests {
     fn corpus(name: &str) -> Vec<u8> {
         std::fs::read(
             std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../shared/corpus/hl7")
+                .join("../../../shared/corpus/hl7")
                 .join(name),
         )
         .unwrap_or_default()

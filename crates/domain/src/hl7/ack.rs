@@ -132,6 +132,28 @@ fn code_text(code: u16) -> &'static str {
     }
 }
 
+/// Reads an ACK: (MSA-1, MSA-2, reason from ERR-8 / MSA-3).
+pub fn read_ack(bytes: &[u8]) -> Option<(String, String, String)> {
+    use super::fields::{Segments, field, text};
+    let decoded = super::message::decode_text(bytes);
+    let normal = super::fields::normalise_delimiters(&decoded);
+    let segments = Segments::new(&normal);
+    let msa = segments.first("MSA")?;
+    let reason = segments
+        .first("ERR")
+        .map(|err| {
+            let user = text(err, 8, 1);
+            if user.is_empty() {
+                text(err, 3, 2)
+            } else {
+                user
+            }
+        })
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| text(msa, 3, 1));
+    Some((field(msa, 1).to_string(), text(msa, 2, 1), reason))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

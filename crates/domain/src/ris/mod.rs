@@ -129,7 +129,7 @@ pub struct PlacedOrder {
 /// Loads the starter catalogue and one room per catalogue modality into a fresh store.
 pub fn seed_starter_data(store: &Store) -> Result<(), RisError> {
     if store.catalogue_is_empty()? {
-        for (n, line) in include_str!("../../assets/procedure_catalogue.tsv")
+        for (n, line) in include_str!("../../../../assets/procedure_catalogue.tsv")
             .lines()
             .enumerate()
             .skip(1)

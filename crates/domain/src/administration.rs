@@ -37,7 +37,7 @@ pub fn change_setting(
 ) -> Result<(), AdminError> {
     let subject = format!("setting:{key}");
     authorise(store, actor, &subject)?;
-    crate::app::validate_setting(key, value).map_err(|e| AdminError::Invalid(e.to_string()))?;
+    crate::settings::validate(key, value).map_err(AdminError::Invalid)?;
     store.set_setting(key, value)?;
     access::audit(store, actor, "setting.change", &subject, "ok", value)?;
     Ok(())
@@ -66,7 +66,7 @@ fn check_room(room: &Room) -> Result<(), AdminError> {
             "a room needs its modality code (CT, MR, DX…)".into(),
         ));
     }
-    crate::app::validate_setting(crate::app::AE_TITLE_SETTING, room.station_ae.trim())
+    crate::settings::check_ae_title(room.station_ae.trim())
         .map_err(|e| AdminError::Invalid(format!("the scanner's AE title: {e}")))?;
     room.hours.iter().try_for_each(|h| check_hours(h))
 }
@@ -347,8 +347,16 @@ mod tests {
         assert!(check_hours("18:00-08:00").is_err());
         assert!(check_hours("8-6").is_err());
         let (_d, store, admin) = store();
-        assert!(change_setting(&store, &admin, crate::app::DICOM_PORT_SETTING, "eighty").is_err());
-        change_setting(&store, &admin, crate::app::DICOM_PORT_SETTING, "11113").unwrap();
+        assert!(
+            change_setting(
+                &store,
+                &admin,
+                crate::practice::DICOM_PORT_SETTING,
+                "eighty"
+            )
+            .is_err()
+        );
+        change_setting(&store, &admin, crate::practice::DICOM_PORT_SETTING, "11113").unwrap();
         let found = search_audit(
             &store,
             &admin,
@@ -371,7 +379,7 @@ mod tests {
         access::create_user(&store, &admin, "fd", "F", Role::FrontDesk, "long enough pw").unwrap();
         let fd = access::sign_in(&store, "fd", "long enough pw", "test").unwrap();
         assert!(matches!(
-            change_setting(&store, &fd, crate::app::PRACTICE_NAME_SETTING, "X"),
+            change_setting(&store, &fd, crate::practice::PRACTICE_NAME_SETTING, "X"),
             Err(AdminError::Access(_))
         ));
         assert!(search_audit(&store, &fd, &AuditFilter::default()).is_err());

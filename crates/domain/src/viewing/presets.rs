@@ -84,7 +84,7 @@ mod tests {
         );
         assert!(window_presets(&store, "MR").is_empty());
         let json = r#"{"mr": [["T2 soft", 300, 600]]}"#;
-        crate::app::validate_setting(WINDOW_PRESETS_SETTING, json).unwrap();
+        crate::settings::validate(WINDOW_PRESETS_SETTING, json).unwrap();
         store.set_setting(WINDOW_PRESETS_SETTING, json).unwrap();
         assert_eq!(window_presets(&store, "MR")[0].0, "T2 soft");
         assert_eq!(
@@ -93,9 +93,8 @@ mod tests {
             "CT keeps the built-in list"
         );
         assert!(
-            crate::app::validate_setting(WINDOW_PRESETS_SETTING, r#"{"CT": [["x", 1, 0]]}"#)
-                .is_err()
+            crate::settings::validate(WINDOW_PRESETS_SETTING, r#"{"CT": [["x", 1, 0]]}"#).is_err()
         );
-        assert!(crate::app::validate_setting(WINDOW_PRESETS_SETTING, "not json").is_err());
+        assert!(crate::settings::validate(WINDOW_PRESETS_SETTING, "not json").is_err());
     }
 }

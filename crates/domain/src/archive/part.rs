@@ -1,6 +1,6 @@
 //! A file being received: a large object is written into the archive as its bytes arrive,
 //! never held whole in memory. It is a `.part` file (invisible to the index and removed at the
-//! next start if the process dies) until [`crate::archive::ingest::Ingest::ingest_part`]
+//! next start if the process dies) until the ingest service's `ingest_part`
 //! validates it and renames it to its final `.dcm` name — the same durability contract as an
 //! object that arrived in one piece.
 

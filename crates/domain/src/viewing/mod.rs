@@ -13,6 +13,9 @@ use crate::store::viewing::StoredAnnotation;
 use crate::store::{Store, StoreError};
 use hanging::HangingProtocol;
 
+/// Setting: the DICOM nodes (by name, comma-separated) asked for a patient's priors.
+pub const PRIOR_NODES_SETTING: &str = "viewer.prior_nodes";
+
 /// Setting: the viewer's image memory in MiB, shared by the viewports showing a study (each
 /// viewport's share bounds its decoded-frame cache and, separately, its series on the GPU).
 pub const CACHE_SETTING: &str = "viewer.cache_mib";
@@ -444,7 +447,7 @@ fn reference(
 }
 
 fn archive_object(
-    ingest: &crate::archive::ingest::Ingest,
+    ingest: &dyn crate::archive::received::ObjectArchiver,
     object: &dicom_object::InMemDicomObject,
 ) -> Result<(), ViewingError> {
     use dicom_encoding::TransferSyntaxIndex;
@@ -452,10 +455,10 @@ fn archive_object(
     let ts = dicom_transfer_syntax_registry::TransferSyntaxRegistry
         .get(EXPLICIT_LE)
         .ok_or_else(|| ViewingError::Invalid("no Explicit VR Little Endian".into()))?;
-    let dataset = crate::dicom::scp::encode_dataset(object, ts)
-        .map_err(|e| ViewingError::Invalid(e.to_string()))?;
+    let dataset =
+        lightbox_codec::encode::encode_dataset(object, ts).map_err(ViewingError::Invalid)?;
     ingest
-        .ingest_blocking(crate::archive::ingest::ReceivedObject {
+        .archive_object(crate::archive::received::ReceivedObject {
             dataset,
             transfer_syntax: EXPLICIT_LE.into(),
             announced_sop_class: None,
@@ -536,7 +539,7 @@ fn graphics_of(shape: &Shape, label: &str) -> Vec<crate::pacs::presentation::Gra
 /// the radiologist set, carried in the presentation states.
 pub fn export_to_archive(
     store: &Store,
-    ingest: &crate::archive::ingest::Ingest,
+    ingest: &dyn crate::archive::received::ObjectArchiver,
     archive: &crate::archive::ArchiveFolder,
     actor: &Actor,
     study_uid: &str,
@@ -561,7 +564,10 @@ pub fn export_to_archive(
                 &context,
                 &refs,
                 &format!("Key images marked by {}", actor.login),
-                (&crate::ris::new_uid(), &crate::ris::new_uid()),
+                (
+                    &lightbox_codec::uids::new_uid(),
+                    &lightbox_codec::uids::new_uid(),
+                ),
                 now,
             );
             archive_object(ingest, &kos)?;
@@ -572,7 +578,7 @@ pub fn export_to_archive(
     let mut images: Vec<&str> = marks.iter().map(|a| a.sop_instance_uid.as_str()).collect();
     images.sort();
     images.dedup();
-    let series_uid = crate::ris::new_uid();
+    let series_uid = lightbox_codec::uids::new_uid();
     for sop in images {
         let (r, header) = reference(store, archive, sop)?;
         let columns = header
@@ -609,7 +615,7 @@ pub fn export_to_archive(
             (columns, rows),
             &graphics,
             &actor.login,
-            (&series_uid, &crate::ris::new_uid()),
+            (&series_uid, &lightbox_codec::uids::new_uid()),
             now,
         );
         if let Some(w) = window {
