@@ -9,12 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod app;
-pub mod archive;
-pub mod connections;
 pub mod demo;
-pub mod dicom;
-pub mod health;
-pub mod hl7;
 pub mod import;
 pub mod ui;
 
@@ -23,4 +18,5 @@ pub use lightbox_domain::{
     viewing,
 };
 pub use lightbox_imaging as imaging;
+pub use lightbox_services::{archive, connections, dicom, health, hl7};
 pub use lightbox_store as store;

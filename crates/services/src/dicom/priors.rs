@@ -227,10 +227,10 @@ pub fn spawn_prefetcher(
                     match Store::open(&database) {
                         Ok(store) if !prior_nodes(&store).is_empty() => {
                             let ae = store
-                                .setting(crate::app::AE_TITLE_SETTING)
+                                .setting(crate::practice::AE_TITLE_SETTING)
                                 .ok()
                                 .flatten()
-                                .unwrap_or_else(|| crate::app::DEFAULT_AE_TITLE.into());
+                                .unwrap_or_else(|| crate::practice::DEFAULT_AE_TITLE.into());
                             let tomorrow = (clock.today() + chrono::Duration::days(1))
                                 .format("%Y-%m-%d")
                                 .to_string();
