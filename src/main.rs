@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
+mod cli_identity;
 mod hl7_command;
 mod status_command;
 use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
@@ -38,6 +39,14 @@ struct Cli {
     /// tests and training runs that must see a chosen day. Time then advances normally.
     #[arg(long, global = true, value_parser = lightbox::clock::Clock::parse_start)]
     clock: Option<lightbox::clock::Clock>,
+    /// Act as this Lightbox user (the password from LIGHTBOX_PASSWORD, --password-stdin or a
+    /// prompt). Without it, only the operating system's administrator may read or change
+    /// patient data, and is recorded as such.
+    #[arg(long, global = true)]
+    user: Option<String>,
+    /// Read the --user password from the first line of standard input.
+    #[arg(long, global = true)]
+    password_stdin: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -331,6 +340,11 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let clock = cli.clock.unwrap_or_default();
+    let identity = cli_identity::CliIdentity {
+        user: cli.user.clone(),
+        password_stdin: cli.password_stdin,
+    };
+    let who = |store: &lightbox::store::Store| cli_identity::actor(store, &identity);
     if cli.demo {
         if cli.command.is_some() {
             bail!("--demo opens the window; it does not go with a subcommand");
@@ -389,8 +403,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Import { paths } => {
+            let actor = who(&data.open_store()?)?;
             let archive = app::ArchiveServices::start(&data)?;
             let summary = lightbox::import::import_paths(&archive.ingest, &paths);
+            lightbox::access::audit(
+                &data.open_store()?,
+                &actor,
+                "archive.import",
+                "archive",
+                "ok",
+                &format!(
+                    "{} imported, {} duplicates, {} refused",
+                    summary.imported,
+                    summary.duplicates,
+                    summary.refused.len()
+                ),
+            )?;
             println!(
                 "imported {}, duplicates {}, conflicts {}, refused {}",
                 summary.imported,
@@ -408,7 +436,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
-        Command::Nodes { action } => nodes(&data, action),
+        Command::Nodes { action } => nodes(&data, action, &who),
         Command::Settings { action } => {
             let store = data.open_store()?;
             match action {
@@ -416,8 +444,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     println!("{}", store.setting(&key)?.unwrap_or_default());
                 }
                 SettingsAction::Set { key, value } => {
-                    lightbox::app::validate_setting(&key, &value)?;
-                    store.set_setting(&key, &value)?;
+                    lightbox::administration::change_setting(&store, &who(&store)?, &key, &value)?;
                     println!("{key} = {value}");
                 }
             }
@@ -476,12 +503,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Exam { accession } => {
             let store = data.open_store()?;
-            let exam = lightbox::ris::exam_json(&store, &cli_actor(), &accession)?;
+            let exam = lightbox::ris::exam_json(&store, &who(&store)?, &accession)?;
             println!("{}", serde_json::to_string_pretty(&exam)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Worklist { date, room } => {
             let store = data.open_store()?;
+            let actor = who(&store)?;
             let date = match date {
                 Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
                     .with_context(|| format!("--date {d} is not YYYY-MM-DD"))?,
@@ -522,7 +550,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .collect();
             lightbox::access::audit(
                 &store,
-                &cli_actor(),
+                &actor,
                 "worklist.read",
                 &format!("worklist:{date}"),
                 "ok",
@@ -533,6 +561,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Patients { action } => {
             let mut store = data.open_store()?;
+            let actor = who(&store)?;
             let archive = lightbox::archive::ArchiveFolder::open(&data.archive())?;
             match action {
                 PatientsAction::Merge { keep, merge } => {
@@ -544,11 +573,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     };
                     let (kept, merged) = (row(&keep)?, row(&merge)?);
                     let record = lightbox::his::merge_with_archive(
-                        &mut store,
-                        &archive,
-                        &cli_actor(),
-                        kept,
-                        merged,
+                        &mut store, &archive, &actor, kept, merged,
                     )?;
                     println!(
                         "merge {}: {merge} into {keep}; {} orders moved",
@@ -557,12 +582,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     );
                 }
                 PatientsAction::Unmerge { merge_id } => {
-                    lightbox::his::unmerge_with_archive(
-                        &mut store,
-                        &archive,
-                        &cli_actor(),
-                        merge_id,
-                    )?;
+                    lightbox::his::unmerge_with_archive(&mut store, &archive, &actor, merge_id)?;
                     println!("merge {merge_id} undone");
                 }
             }
@@ -570,6 +590,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Reconcile { action } => {
             let mut store = data.open_store()?;
+            let actor = who(&store)?;
             match action {
                 ReconcileAction::List => {
                     let items = store.open_reconciliation()?;
@@ -578,11 +599,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ReconcileAction::Link { item, accession } => {
                     let archive = lightbox::archive::ArchiveFolder::open(&data.archive())?;
                     let n = lightbox::ris::reconcile::link_to_order(
-                        &mut store,
-                        &archive,
-                        &cli_actor(),
-                        item,
-                        &accession,
+                        &mut store, &archive, &actor, item, &accession,
                     )?;
                     println!("linked item {item} to {accession}; {n} instances corrected");
                 }
@@ -593,12 +610,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 } => {
                     let archive = lightbox::archive::ArchiveFolder::open(&data.archive())?;
                     let n = lightbox::ris::reconcile::split_series(
-                        &mut store,
-                        &archive,
-                        &cli_actor(),
-                        item,
-                        &series,
-                        &accession,
+                        &mut store, &archive, &actor, item, &series, &accession,
                     )?;
                     println!(
                         "split {} series of item {item} to {accession}; {n} instances corrected",
@@ -609,7 +621,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Status => status_command::run(&data, &runtime()?),
-        Command::Hl7 { action } => hl7_command::run(&data, action, &cli_actor(), clock),
+        Command::Hl7 { action } => {
+            let actor = who(&data.open_store()?)?;
+            hl7_command::run(&data, action, &actor, clock)
+        }
         Command::Check => {
             let store = data.open_store()?;
             let archive = lightbox::archive::ArchiveFolder::open(&data.archive())?;
@@ -672,6 +687,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 bail!("nothing in the archive matches");
             }
             let ae = our_ae(&store)?;
+            let actor = who(&store)?;
+            lightbox::access::audit(
+                &store,
+                &actor,
+                "archive.send",
+                &format!("node:{}", node.name),
+                "ok",
+                &format!("{} instances", rows.len()),
+            )?;
             let archive = lightbox::archive::ArchiveFolder::open(&data.archive())?;
             let progress = runtime()?.block_on(scu::send(&node, &ae, &archive, &rows))?;
             println!(
@@ -692,6 +716,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Query { from, keys } => {
             let store = data.open_store()?;
             let node = find_node(&store, &from)?;
+            lightbox::access::audit(
+                &store,
+                &who(&store)?,
+                "dicom.query",
+                &format!("node:{}", node.name),
+                "ok",
+                &keys.join(" "),
+            )?;
             let ae = our_ae(&store)?;
             let identifier = identifier_from_keys(&keys)?;
             let results = runtime()?.block_on(scu::find(&node, &ae, &identifier))?;
@@ -704,6 +736,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Retrieve { from, study, get } => {
             let store = data.open_store()?;
             let node = find_node(&store, &from)?;
+            lightbox::access::audit(
+                &store,
+                &who(&store)?,
+                "dicom.retrieve",
+                &format!("study:{study}"),
+                "ok",
+                &format!("from node {}", node.name),
+            )?;
             let ae = our_ae(&store)?;
             drop(store);
             let mut identifier = InMemDicomObject::new_empty();
@@ -749,7 +789,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn nodes(data: &DataFolder, action: NodesAction) -> anyhow::Result<ExitCode> {
+fn nodes(
+    data: &DataFolder,
+    action: NodesAction,
+    who: &dyn Fn(&lightbox::store::Store) -> anyhow::Result<lightbox::access::Actor>,
+) -> anyhow::Result<ExitCode> {
     let store = data.open_store()?;
     match action {
         NodesAction::Add {
@@ -760,14 +804,18 @@ fn nodes(data: &DataFolder, action: NodesAction) -> anyhow::Result<ExitCode> {
             services,
             any_host,
         } => {
-            store.save_node(&DicomNode {
-                name: name.clone(),
-                ae_title: ae,
-                host,
-                port,
-                check_host: !any_host,
-                services,
-            })?;
+            lightbox::administration::save_node(
+                &store,
+                &who(&store)?,
+                &DicomNode {
+                    name: name.clone(),
+                    ae_title: ae,
+                    host,
+                    port,
+                    check_host: !any_host,
+                    services,
+                },
+            )?;
             println!("node {name} saved");
         }
         NodesAction::List => {
@@ -784,9 +832,10 @@ fn nodes(data: &DataFolder, action: NodesAction) -> anyhow::Result<ExitCode> {
             }
         }
         NodesAction::Remove { name } => {
-            if !store.remove_node(&name)? {
+            if store.node_by_name(&name)?.is_none() {
                 bail!("no node named {name:?}");
             }
+            lightbox::administration::remove_node(&store, &who(&store)?, &name)?;
             println!("node {name} removed");
         }
         NodesAction::Echo { name } => {
@@ -855,17 +904,4 @@ fn dataset_to_json(obj: &InMemDicomObject) -> String {
         map.insert(name, serde_json::Value::String(value));
     }
     serde_json::Value::Object(map).to_string()
-}
-
-/// The command line acts as the local administrator (it runs with the data folder's owner's
-/// rights); its reads and changes are audited under the OS user's name.
-fn cli_actor() -> lightbox::access::Actor {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "unknown".into());
-    lightbox::access::Actor {
-        login: format!("cli:{user}"),
-        role: lightbox::access::Role::Administrator,
-        origin: "command line".into(),
-    }
 }

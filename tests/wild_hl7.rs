@@ -175,13 +175,23 @@ fn forged_orders_and_results_from_an_unknown_sender_are_refused_and_audited() {
     let refused = store
         .search_audit(
             &AuditFilter {
-                action: "hl7.refused_sender".into(),
+                subject: "hl7:F".into(),
+                refused_only: true,
                 ..AuditFilter::default()
             },
             10,
         )
         .unwrap();
     assert_eq!(refused.len(), 3, "{refused:?}");
+    // The EHR sending a result it may not is refused as a role would be (Report); strangers
+    // are refused as unknown senders.
+    let actions: std::collections::BTreeSet<&str> =
+        refused.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["Report", "hl7.refused_sender"].into_iter().collect(),
+        "{refused:?}"
+    );
     assert!(
         refused.iter().all(|e| e.origin.starts_with("127.0.0.1:")),
         "{refused:?}"

@@ -307,14 +307,19 @@ fn turned_away(
                 crate::access::peers::host_matches,
             )
         });
-    let reason = match verdict {
+    let (reason, audit_action) = match verdict {
         Ok(sources::Verdict::Known(_)) => return None,
         Ok(sources::Verdict::UnknownOrdersAllowed) => {
             tracing::info!(sender = %header.sending_application, origin = %origin.describe(),
                 "orders from an unknown sender let in (hl7.allow_unknown_orders)");
             return None;
         }
-        Ok(sources::Verdict::Refused(reason)) => reason,
+        // The same refusal as a role's (the audit row names the action it would have been).
+        Ok(sources::Verdict::NotAllowed { source, class }) => (
+            format!("source {source} may not send {class} messages"),
+            format!("{:?}", sources::action_of(&class)),
+        ),
+        Ok(sources::Verdict::Refused(reason)) => (reason, "hl7.refused_sender".to_string()),
         Err(e) => {
             tracing::error!(error = %e, "HL7 sources could not be read; message refused");
             let ack = unavailable_ack(now);
@@ -348,7 +353,7 @@ fn turned_away(
     let audited = store.audit(&crate::store::ris::AuditEntry {
         at: String::new(),
         actor: format!("hl7:{}", header.sending_application),
-        action: "hl7.refused_sender".into(),
+        action: audit_action,
         subject: format!("hl7:{}", header.control_id),
         origin: format!("{} ({})", origin.describe(), header.sending_facility),
         outcome: "refused".into(),

@@ -55,6 +55,14 @@ pub enum Verdict {
     Known(String),
     /// An unknown sender, let in because it only places orders and the setting allows that.
     UnknownOrdersAllowed,
+    /// A configured source sending a kind of message it may not (an order feed sending
+    /// results): refused like any action a role may not take.
+    NotAllowed {
+        /// The source.
+        source: String,
+        /// What it sent (adt, merge, orders, results).
+        class: String,
+    },
     /// Refused, with the reason given in the ACK.
     Refused(String),
 }
@@ -91,13 +99,13 @@ pub fn admit(
     if class == Some("orders") && allow_unknown_orders {
         return Verdict::UnknownOrdersAllowed;
     }
-    Verdict::Refused(if let Some(source) = from_here.first() {
-        format!(
-            "source {} may not send {} messages",
-            source.name,
-            class.unwrap_or("these")
-        )
-    } else if let Some(source) = named.first() {
+    if let (Some(source), Some(class)) = (from_here.first(), class) {
+        return Verdict::NotAllowed {
+            source: source.name.clone(),
+            class: class.to_string(),
+        };
+    }
+    Verdict::Refused(if let Some(source) = named.first() {
         format!(
             "{application}/{facility} is source {}, which sends from another host, not {peer}",
             source.name
@@ -105,6 +113,17 @@ pub fn admit(
     } else {
         format!("unknown sender {application}/{facility} from {peer}: not a configured HL7 source")
     })
+}
+
+/// The permission a kind of message needs, as the roles know them.
+pub fn action_of(class: &str) -> crate::access::Action {
+    use crate::access::Action;
+    match class {
+        "merge" => Action::MergePatients,
+        "orders" => Action::ManageOrders,
+        "results" => Action::Report,
+        _ => Action::EditPatient,
+    }
 }
 
 /// Checks a comma list of message kinds.
@@ -215,7 +234,7 @@ mod tests {
         // Results and merges are not this source's to send.
         assert!(matches!(
             admit("EPIC", "NORTHCLINIC", Some("results"), &from("10.0.0.9"), false),
-            Verdict::Refused(r) if r.contains("may not send results")
+            Verdict::NotAllowed { source, class } if source == "EHR" && class == "results"
         ));
         // The right names from the wrong host.
         assert!(matches!(
