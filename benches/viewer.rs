@@ -211,7 +211,7 @@ fn main() {
     let services = lightbox::app::ArchiveServices::start(&data).unwrap();
     let imported = lightbox::import::import_paths(&services.ingest, std::slice::from_ref(&files));
     assert_eq!(imported.imported, slices as usize, "{imported:?}");
-    let store = data.open_store().unwrap();
+    let practice = data.open_practice().unwrap();
     // The import is over: stop the services so their last flush does not share the
     // measurement (a practice opens a study long after it arrived).
     drop(services);
@@ -221,7 +221,7 @@ fn main() {
     // the first one (the device is made when the viewer starts).
     let first_started = Instant::now();
     let mut pane = lightbox::ui::Pane::default();
-    pane.open(&store, &synthetic.study_uid);
+    pane.open(&practice, &synthetic.study_uid);
     let listed = first_started.elapsed();
     let first_file = pane.series()[0].images[0].clone();
     assert_eq!(pane.series()[0].images.len(), slices as usize);

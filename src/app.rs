@@ -14,11 +14,11 @@ use crate::archive::ingest::Ingest;
 use crate::dicom::scp::{self, DicomConfig, DicomContext};
 use crate::events::{EventSender, ServiceEvent};
 use crate::health::HealthBoard;
-pub use crate::practice::*;
 use crate::settings::{
     FIND_LIMIT_SETTING, HL7_IDLE_TIMEOUT_SETTING, HL7_MAX_MESSAGE_SETTING, IDLE_TIMEOUT_SETTING,
     MAX_INSTANCE_SETTING, MAX_PDU_SETTING,
 };
+pub use crate::site::*;
 use crate::store::Store;
 
 /// Checks a setting's value before it is stored (see [`crate::settings`]).
@@ -61,6 +61,12 @@ impl DataFolder {
     /// The archive folder.
     pub fn archive(&self) -> PathBuf {
         self.root.join("archive")
+    }
+
+    /// Opens the practice (the Practice API over the database): what the window and the
+    /// command line act through.
+    pub fn open_practice(&self) -> anyhow::Result<lightbox_domain::Practice> {
+        Ok(lightbox_domain::Practice::over(self.open_store()?))
     }
 
     /// Opens the store (creating and migrating it).

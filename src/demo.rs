@@ -16,19 +16,9 @@ use crate::app::{self, ArchiveServices, DataFolder};
 use crate::his::{self, Registration};
 use crate::pacs::synthetic::{SYNTHETIC_ROOT, SyntheticSeries};
 use crate::ris::{self, ExamStatus, OrderRequest, Priority, reports};
-use crate::store::Store;
 use crate::store::his::PatientRecord;
 
-/// The password of every demo account (shown on the sign-in screen in demo mode).
-pub const DEMO_PASSWORD: &str = "demo-password";
-
-/// The demo accounts: (login, role).
-pub const DEMO_USERS: [(&str, Role); 4] = [
-    ("admin", Role::Administrator),
-    ("frontdesk", Role::FrontDesk),
-    ("tech", Role::Technologist),
-    ("drreed", Role::Radiologist),
-];
+pub use crate::demo_accounts::{DEMO_PASSWORD, DEMO_USERS};
 
 const PATIENTS: [(&str, &str, &str, &str); 12] = [
     ("GARCIA", "MARIA", "1968-04-12", "F"),
@@ -437,13 +427,4 @@ impl Drop for DemoFolder {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(self.data.root());
     }
-}
-
-/// Whether `store` is a demo practice (the sign-in screen then shows the demo accounts).
-pub fn is_demo(store: &Store) -> bool {
-    store
-        .setting(app::PRACTICE_NAME_SETTING)
-        .ok()
-        .flatten()
-        .is_some_and(|n| n.ends_with("(demo)"))
 }

@@ -12,25 +12,7 @@ use crate::archive::ingest::{Ingest, Ingested, ReceivedObject};
 /// Media Storage Directory Storage: the SOP class of a DICOMDIR.
 const DICOMDIR_CLASS: &str = "1.2.840.10008.1.3.10";
 
-/// What an import did, file by file.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct ImportSummary {
-    /// Newly archived.
-    pub imported: usize,
-    /// Already archived with identical content.
-    pub duplicates: usize,
-    /// Already archived with different content (existing copy kept).
-    pub conflicts: usize,
-    /// Files refused, with the reason.
-    pub refused: Vec<(PathBuf, String)>,
-}
-
-impl ImportSummary {
-    /// Whether anything at all could be read (the command fails only if not).
-    pub fn read_anything(&self) -> bool {
-        self.imported + self.duplicates + self.conflicts > 0
-    }
-}
+pub use crate::archive::ImportSummary;
 
 /// Imports every path: files, folders recursively, DICOMDIRs by their references.
 pub fn import_paths(ingest: &Ingest, paths: &[PathBuf]) -> ImportSummary {

@@ -10,13 +10,15 @@
 
 pub mod app;
 pub mod demo;
+pub mod desktop;
 pub mod import;
-pub mod ui;
 
+pub use lightbox_domain::demo as demo_accounts;
 pub use lightbox_domain::{
-    access, administration, clock, documents, events, faults, his, pacs, practice, ris, settings,
-    viewing,
+    access, administration, changes, clock, documents, events, faults, his, pacs, practice,
+    records, ris, settings, site, viewing,
 };
 pub use lightbox_imaging as imaging;
 pub use lightbox_services::{archive, connections, dicom, health, hl7};
 pub use lightbox_store as store;
+pub use lightbox_ui as ui;

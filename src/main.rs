@@ -355,12 +355,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             demo.data.root().display()
         );
         lightbox::demo::populate(&demo.data, clock.now())?;
-        lightbox::ui::run_desktop(demo.data.clone(), clock)?;
+        lightbox::desktop::run(demo.data.clone(), clock)?;
         return Ok(ExitCode::SUCCESS);
     }
     let data = DataFolder::resolve(cli.data_dir.as_deref())?;
     let Some(command) = cli.command else {
-        lightbox::ui::run_desktop(data, clock)?;
+        lightbox::desktop::run(data, clock)?;
         return Ok(ExitCode::SUCCESS);
     };
     match command {

@@ -12,6 +12,7 @@ use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable as _;
 use egui_kittest::{Harness, SnapshotOptions};
 use lightbox::events;
+use lightbox::practice::Practice;
 use lightbox::store::Store;
 use lightbox::ui::{LightboxApp, Screen};
 
@@ -28,10 +29,26 @@ fn app(dir: &std::path::Path) -> LightboxApp {
     let store = Store::open(&dir.join("lightbox.sqlite")).unwrap();
     lightbox::ris::seed_starter_data(&store).unwrap();
     let (_sender, receiver) = events::channel(64, None);
-    let mut app =
-        LightboxApp::new(store, receiver, "DICOM: LIGHTBOX on 0.0.0.0:11112".into()).unwrap();
+    let mut app = LightboxApp::new(
+        Practice::over(store),
+        receiver,
+        "DICOM: LIGHTBOX on 0.0.0.0:11112".into(),
+    )
+    .unwrap();
     app.set_clock(test_now());
     app
+}
+
+/// The window's services over the archive services a test started in `dir`.
+fn window_services(
+    dir: &std::path::Path,
+    ingest: &lightbox::archive::ingest::Ingest,
+) -> std::sync::Arc<dyn lightbox::ui::WindowServices> {
+    let data = lightbox::app::DataFolder::resolve(Some(dir)).unwrap();
+    std::sync::Arc::new(lightbox::desktop::ServicesForWindow::new(
+        &data,
+        Some(ingest.clone()),
+    ))
 }
 
 fn harness(app: LightboxApp) -> Harness<'static, LightboxApp> {
@@ -881,7 +898,11 @@ fn replace_text(harness: &mut Harness<'_, LightboxApp>, label: &str, text: &str)
 #[test]
 fn the_administrator_sets_up_the_practice_echoes_a_dcmtk_node_and_reads_the_audit_log() {
     let dir = tempfile::tempdir().unwrap();
-    let mut harness = harness(app(dir.path()));
+    // The window's network requests go through the services' requester (no archive needed).
+    let data = lightbox::app::DataFolder::resolve(Some(dir.path())).unwrap();
+    let mut harness = harness(app(dir.path()).with_services(std::sync::Arc::new(
+        lightbox::desktop::ServicesForWindow::new(&data, None),
+    )));
     first_run(&mut harness);
     click(&mut harness, "Settings");
     // Practice: letterhead and a bad port explained.
@@ -1224,7 +1245,8 @@ fn open_imported_study<'a>(
 ) -> Harness<'a, LightboxApp> {
     let imported = lightbox::import::import_paths(&services.ingest, &[input]);
     assert_eq!(imported.imported, files, "{imported:?}");
-    let mut harness = on_gpu_harness(app(dir).with_ingest(services.ingest.clone()));
+    let mut harness =
+        on_gpu_harness(app(dir).with_services(window_services(dir, &services.ingest)));
     first_run(&mut harness);
     click(&mut harness, "Studies");
     harness
@@ -1270,7 +1292,9 @@ fn images_imported_from_a_folder_open_in_the_viewer_which_scrolls_windows_and_zo
             .unwrap();
     }
     std::fs::write(input.join("README.TXT"), "not DICOM").unwrap();
-    let mut harness = on_gpu_harness(app(dir.path()).with_ingest(services.ingest.clone()));
+    let mut harness = on_gpu_harness(
+        app(dir.path()).with_services(window_services(dir.path(), &services.ingest)),
+    );
     first_run(&mut harness);
     click(&mut harness, "Viewer");
     assert!(
@@ -1397,8 +1421,8 @@ fn images_imported_from_a_folder_open_in_the_viewer_which_scrolls_windows_and_zo
         .study_uid()
         .unwrap()
         .to_string();
-    let store = Store::open(&dir.path().join("lightbox.sqlite")).unwrap();
-    harness.state_mut().viewer().open(&store, &study);
+    let practice = Practice::open(&dir.path().join("lightbox.sqlite")).unwrap();
+    harness.state_mut().viewer().open(&practice, &study);
     step_until(&mut harness, "the reopened image", |app| {
         app.viewer().shown_size().is_some()
     });
@@ -1563,10 +1587,10 @@ fn images_imported_from_a_folder_open_in_the_viewer_which_scrolls_windows_and_zo
     click(&mut harness, "Magnifier");
     // The imported study matched no order: it waits in reconciliation, and the monitor links
     // it to the right order (its headers take the order's patient and accession).
+    let mut store = Store::open(&dir.path().join("lightbox.sqlite")).unwrap();
     let items = store.open_reconciliation().unwrap();
     assert_eq!(items.len(), 1, "{items:?}");
     let admin = harness.state().actor().unwrap().clone();
-    let mut store = Store::open(&dir.path().join("lightbox.sqlite")).unwrap();
     let accession = orders_waiting(&mut store, &admin, "70450", 1).remove(0);
     click(&mut harness, "Integration");
     type_into(
@@ -1721,8 +1745,12 @@ fn demo_app(dir: &std::path::Path) -> LightboxApp {
     lightbox::demo::populate(&data, now).unwrap();
     let store = data.open_store().unwrap();
     let (_sender, receiver) = events::channel(64, None);
-    let mut app =
-        LightboxApp::new(store, receiver, "DICOM: LIGHTBOX on 0.0.0.0:11112".into()).unwrap();
+    let mut app = LightboxApp::new(
+        Practice::over(store),
+        receiver,
+        "DICOM: LIGHTBOX on 0.0.0.0:11112".into(),
+    )
+    .unwrap();
     app.set_clock(now);
     app
 }
@@ -1964,9 +1992,9 @@ fn an_exam_goes_from_registration_to_a_delivered_oru_with_pynetdicom_mpps_and_dc
     let port = services.dicom_addr.port().to_string();
     let store = data.open_store().unwrap();
     lightbox::ris::seed_starter_data(&store).unwrap();
-    let mut app = LightboxApp::new(store, receiver, "test".into())
+    let mut app = LightboxApp::new(Practice::over(store), receiver, "test".into())
         .unwrap()
-        .with_ingest(services.archive.ingest.clone());
+        .with_services(window_services(data.root(), &services.archive.ingest));
     let wednesday = chrono::NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
     app.set_clock(wednesday.and_hms_opt(8, 0, 0).unwrap());
     let mut harness = harness(app);
@@ -2296,7 +2324,9 @@ fn a_multi_frame_file_becomes_a_stack_and_measurements_keep_their_frame() {
     let dir = tempfile::tempdir().unwrap();
     let data = lightbox::app::DataFolder::resolve(Some(dir.path())).unwrap();
     let services = lightbox::app::ArchiveServices::start(&data).unwrap();
-    let mut harness = on_gpu_harness(app(dir.path()).with_ingest(services.ingest.clone()));
+    let mut harness = on_gpu_harness(
+        app(dir.path()).with_services(window_services(dir.path(), &services.ingest)),
+    );
     first_run(&mut harness);
     // The practice shows no patient line in the corner (a shared reading room).
     Store::open(&dir.path().join("lightbox.sqlite"))

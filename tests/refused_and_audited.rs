@@ -78,8 +78,12 @@ fn the_desktop_refuses_a_front_desk_merge_and_audits_it() {
     let dir = tempfile::tempdir().unwrap();
     let (store, _admin, keep, merge) = practice(dir.path());
     let (_sender, receiver) = lightbox::events::channel(64, None);
-    let app =
-        lightbox::ui::LightboxApp::new(store.reopen().unwrap(), receiver, "test".into()).unwrap();
+    let app = lightbox::ui::LightboxApp::new(
+        lightbox::practice::Practice::over(store.reopen().unwrap()),
+        receiver,
+        "test".into(),
+    )
+    .unwrap();
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1366.0, 768.0))
         .build_ui_state(|ui, app: &mut lightbox::ui::LightboxApp| app.show(ui), app);

@@ -17,7 +17,13 @@ use lightbox::ui::StudyBrowser;
 
 use common::*;
 
-fn app_with_corpus(dir: &std::path::Path) -> (StudyBrowser, lightbox::events::EventSender) {
+fn app_with_corpus(
+    dir: &std::path::Path,
+) -> (
+    StudyBrowser,
+    lightbox::events::EventSender,
+    lightbox::access::Actor,
+) {
     let mut paths = vec![];
     for name in ["CT_small.dcm", "MR_small.dcm", "US1_UNCR.dcm"] {
         paths.push(corpus_dicom().join(name).display().to_string());
@@ -31,20 +37,40 @@ fn app_with_corpus(dir: &std::path::Path) -> (StudyBrowser, lightbox::events::Ev
         String::from_utf8_lossy(&out.stderr)
     );
     let store = Store::open(&dir.join("lightbox.sqlite")).unwrap();
+    let admin =
+        lightbox::access::create_first_administrator(&store, "admin", "Admin", PASSWORD).unwrap();
+    lightbox::access::create_user(
+        &store,
+        &admin,
+        "tina",
+        "Tina Tech",
+        lightbox::access::Role::Technologist,
+        PASSWORD,
+    )
+    .unwrap();
+    let practice = lightbox::practice::Practice::over(store);
+    let tech = practice.sign_in("tina", PASSWORD, "test").unwrap();
     let (sender, receiver) = events::channel(64, None);
     (
-        StudyBrowser::new(store, receiver, "DICOM: LIGHTBOX on 0.0.0.0:11112".into()),
+        StudyBrowser::new(
+            practice,
+            receiver,
+            "DICOM: LIGHTBOX on 0.0.0.0:11112".into(),
+        ),
         sender,
+        tech,
     )
 }
+
+const PASSWORD: &str = "long enough password";
 
 #[test]
 fn lists_studies_filters_by_patient_name_and_shows_associations_live() {
     let dir = tempfile::tempdir().unwrap();
-    let (app, sender) = app_with_corpus(dir.path());
+    let (app, sender, tech) = app_with_corpus(dir.path());
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1366.0, 768.0))
-        .build_ui_state(|ui, app: &mut StudyBrowser| app.show(ui), app);
+        .build_ui_state(move |ui, app: &mut StudyBrowser| app.show(ui, &tech), app);
     harness.run();
     assert!(harness.query_by_label("3 studies").is_some());
     assert_eq!(harness.state().studies().len(), 3);
@@ -105,7 +131,7 @@ fn lists_studies_filters_by_patient_name_and_shows_associations_live() {
 #[test]
 fn study_browser_matches_its_reference_image() {
     let dir = tempfile::tempdir().unwrap();
-    let (app, sender) = app_with_corpus(dir.path());
+    let (app, sender, tech) = app_with_corpus(dir.path());
     let peer: SocketAddr = "127.0.0.1:40000".parse().unwrap();
     sender.send(ServiceEvent::AssociationOpened {
         id: 1,
@@ -114,7 +140,7 @@ fn study_browser_matches_its_reference_image() {
     });
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1366.0, 768.0))
-        .build_ui_state(|ui, app: &mut StudyBrowser| app.show(ui), app);
+        .build_ui_state(move |ui, app: &mut StudyBrowser| app.show(ui, &tech), app);
     harness.run();
     // Rendered on Mesa lavapipe; tolerance: egui's default per-pixel colour threshold, and at
     // most 50 pixels may exceed it (font hinting differences between Mesa versions).

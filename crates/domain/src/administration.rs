@@ -40,6 +40,11 @@ pub fn change_setting(
     crate::settings::validate(key, value).map_err(AdminError::Invalid)?;
     store.set_setting(key, value)?;
     access::audit(store, actor, "setting.change", &subject, "ok", value)?;
+    crate::changes::record(
+        store,
+        actor,
+        &crate::changes::Change::SettingChanged { key: key.into() },
+    )?;
     Ok(())
 }
 
@@ -347,16 +352,8 @@ mod tests {
         assert!(check_hours("18:00-08:00").is_err());
         assert!(check_hours("8-6").is_err());
         let (_d, store, admin) = store();
-        assert!(
-            change_setting(
-                &store,
-                &admin,
-                crate::practice::DICOM_PORT_SETTING,
-                "eighty"
-            )
-            .is_err()
-        );
-        change_setting(&store, &admin, crate::practice::DICOM_PORT_SETTING, "11113").unwrap();
+        assert!(change_setting(&store, &admin, crate::site::DICOM_PORT_SETTING, "eighty").is_err());
+        change_setting(&store, &admin, crate::site::DICOM_PORT_SETTING, "11113").unwrap();
         let found = search_audit(
             &store,
             &admin,
@@ -379,7 +376,7 @@ mod tests {
         access::create_user(&store, &admin, "fd", "F", Role::FrontDesk, "long enough pw").unwrap();
         let fd = access::sign_in(&store, "fd", "long enough pw", "test").unwrap();
         assert!(matches!(
-            change_setting(&store, &fd, crate::practice::PRACTICE_NAME_SETTING, "X"),
+            change_setting(&store, &fd, crate::site::PRACTICE_NAME_SETTING, "X"),
             Err(AdminError::Access(_))
         ));
         assert!(search_audit(&store, &fd, &AuditFilter::default()).is_err());

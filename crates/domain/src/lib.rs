@@ -15,7 +15,9 @@
 pub mod access;
 pub mod administration;
 pub mod archive;
+pub mod changes;
 pub mod clock;
+pub mod demo;
 pub mod documents;
 pub mod events;
 pub mod faults;
@@ -25,7 +27,21 @@ pub mod pacs;
 pub mod practice;
 pub mod ris;
 pub mod settings;
+pub mod site;
 pub mod viewing;
 
 pub use lightbox_imaging as imaging;
-pub use lightbox_store as store;
+// The store stays inside: front ends reach the practice through [`practice::Practice`].
+use lightbox_store as store;
+
+pub use practice::{Practice, PracticeError};
+
+/// The records the Practice API hands out and takes (patients, orders, reports, nodes …), as
+/// the store defines them; the store itself is not among them.
+pub mod records {
+    pub use lightbox_store::StoreError;
+    pub use lightbox_store::changes::StoredChange;
+    pub use lightbox_store::{
+        administration, health, his, hl7, hl7_sources, index, nodes, reports, ris, viewing,
+    };
+}

@@ -1,12 +1,12 @@
 //! Every practice setting in one table: its key, its default, what it means and the check its
 //! value must pass before it is stored (so a typo cannot stop the services). The keys a lane
-//! reads are defined in that lane (`practice`, `ris`, `viewing`, `pacs::admission`,
+//! reads are defined in that lane (`site`, `ris`, `viewing`, `pacs::admission`,
 //! `hl7::sources`); the network services' own limits are defined here. Lanes never import this
 //! module: it imports them.
 
 use std::net::IpAddr;
 
-use crate::practice::*;
+use crate::site::*;
 
 /// Setting: seconds an association may stay silent before it is aborted.
 pub const IDLE_TIMEOUT_SETTING: &str = "dicom.idle_timeout_secs";

@@ -15,6 +15,7 @@ pub mod frame_cache;
 pub mod geometry;
 pub mod gpu;
 pub mod grey;
+pub mod header;
 pub mod jpeg_dct;
 pub mod lut;
 pub mod measure;

@@ -15,7 +15,7 @@ pub mod health;
 pub mod hl7;
 
 pub use lightbox_domain::{
-    access, administration, clock, events, faults, his, pacs, practice, ris, settings, viewing,
+    access, administration, clock, events, faults, his, pacs, ris, settings, site, viewing,
 };
 pub use lightbox_imaging as imaging;
 pub use lightbox_store as store;

@@ -217,17 +217,6 @@ pub struct StatusEvent {
     pub at: String,
 }
 
-/// A patient change made by a person (not by an interface), for ADT out.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PatientEvent {
-    /// audit_log row.
-    pub id: i64,
-    /// patient.register or patient.update.
-    pub action: String,
-    /// The patient's MRN.
-    pub mrn: String,
-}
-
 const DESTINATION_COLUMNS: &str = "id, name, host, port, version, receiving_application, \
      receiving_facility, events, report_text, ack_timeout_secs, enabled";
 
@@ -513,11 +502,11 @@ impl Store {
         self.cached_execute(
             "INSERT INTO hl7_destinations (name, host, port, version, receiving_application,
                     receiving_facility, events, report_text, ack_timeout_secs, enabled,
-                    history_cursor, charge_cursor, audit_cursor)
+                    history_cursor, charge_cursor, change_cursor)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,
                     (SELECT coalesce(max(id), 0) FROM exam_history),
                     (SELECT coalesce(max(id), 0) FROM charges),
-                    (SELECT coalesce(max(id), 0) FROM audit_log))",
+                    (SELECT coalesce(max(id), 0) FROM practice_changes))",
             params![
                 d.name,
                 d.host,
@@ -549,10 +538,10 @@ impl Store {
         rows.collect::<Result<_, _>>().ctx("listing destinations")
     }
 
-    /// A destination's cursors: (exam history, charges, audit log).
+    /// A destination's cursors: (exam history, charges, change journal).
     pub fn destination_cursors(&self, id: i64) -> StoreResult<(i64, i64, i64)> {
         self.cached_query_row(
-            "SELECT history_cursor, charge_cursor, audit_cursor FROM hl7_destinations
+            "SELECT history_cursor, charge_cursor, change_cursor FROM hl7_destinations
                  WHERE id = ?1",
             [id],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -560,12 +549,12 @@ impl Store {
         .ctx("reading a destination's cursors")
     }
 
-    /// The last row ids of the exam history, charges and audit log.
+    /// The last row ids of the exam history, charges and change journal.
     pub fn log_heads(&self) -> StoreResult<(i64, i64, i64)> {
         self.cached_query_row(
             "SELECT (SELECT coalesce(max(id), 0) FROM exam_history),
                     (SELECT coalesce(max(id), 0) FROM charges),
-                    (SELECT coalesce(max(id), 0) FROM audit_log)",
+                    (SELECT coalesce(max(id), 0) FROM practice_changes)",
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
@@ -576,7 +565,7 @@ impl Store {
     pub fn set_destination_cursors(&self, id: i64, cursors: (i64, i64, i64)) -> StoreResult<()> {
         self.cached_execute(
             "UPDATE hl7_destinations SET history_cursor = ?2, charge_cursor = ?3,
-                    audit_cursor = ?4 WHERE id = ?1",
+                    change_cursor = ?4 WHERE id = ?1",
             params![id, cursors.0, cursors.1, cursors.2],
         )
         .ctx("moving a destination's cursors")?;
@@ -618,47 +607,6 @@ impl Store {
             })
             .ctx("reading new charges")?;
         rows.collect::<Result<_, _>>().ctx("reading new charges")
-    }
-
-    /// Patient registrations and updates after `cursor` made by people (not interfaces),
-    /// plus the last audit row id looked at.
-    pub fn patient_events_after(
-        &self,
-        cursor: i64,
-        limit: usize,
-    ) -> StoreResult<(Vec<PatientEvent>, i64)> {
-        let last: i64 = self
-            .conn
-            .query_row(
-                "SELECT coalesce(max(id), ?1) FROM (SELECT id FROM audit_log WHERE id > ?1
-                 ORDER BY id LIMIT ?2)",
-                params![cursor, limit as i64],
-                |r| r.get(0),
-            )
-            .ctx("reading the audit log")?;
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT id, action, substr(subject, 9) FROM audit_log
-                 WHERE id > ?1 AND id <= ?2 AND outcome = 'ok'
-                   AND action IN ('patient.register', 'patient.update')
-                   AND actor NOT LIKE 'hl7:%' ORDER BY id",
-            )
-            .ctx("reading patient changes")?;
-        let rows = stmt
-            .query_map(params![cursor, last], |r| {
-                Ok(PatientEvent {
-                    id: r.get(0)?,
-                    action: r.get(1)?,
-                    mrn: r.get(2)?,
-                })
-            })
-            .ctx("reading patient changes")?;
-        Ok((
-            rows.collect::<Result<_, _>>()
-                .ctx("reading patient changes")?,
-            last,
-        ))
     }
 
     /// A patient by MRN.

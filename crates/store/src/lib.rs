@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod administration;
+pub mod changes;
 pub mod health;
 pub mod his;
 pub mod hl7;
@@ -87,6 +88,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/010_hl7_outbound.sql")),
         M::up(include_str!("migrations/011_viewing.sql")),
         M::up(include_str!("migrations/012_front_doors.sql")),
+        M::up(include_str!("migrations/013_practice_changes.sql")),
     ])
 }
 

@@ -427,6 +427,12 @@ impl Store {
             params![order_id, actor, order.status, note],
         )
         .ctx("recording the order's first status")?;
+        super::exec_cached(
+            &tx,
+            "INSERT INTO practice_changes (kind, subject, actor) VALUES (?1, ?2, ?3)",
+            params![super::changes::ORDER_PLACED, order.accession, actor],
+        )
+        .ctx("recording the order's first status")?;
         tx.commit().ctx("committing an order")?;
         Ok((order_id, step_id))
     }
@@ -703,10 +709,12 @@ fn set_status(
     actor: &str,
     note: &str,
 ) -> StoreResult<()> {
-    let old: String = tx
-        .query_row("SELECT status FROM orders WHERE id = ?1", [order_id], |r| {
-            r.get(0)
-        })
+    let (old, accession): (String, String) = tx
+        .query_row(
+            "SELECT status, accession FROM orders WHERE id = ?1",
+            [order_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()
         .ctx("reading an order's status")?
         .ok_or_else(|| StoreError::NotFound(format!("order {order_id}")))?;
@@ -724,6 +732,16 @@ fn set_status(
         "INSERT INTO exam_history (order_id, actor, from_status, to_status, note)
          VALUES (?1, ?2, ?3, ?4, ?5)",
         params![order_id, actor, old, new_status, note],
+    )
+    .ctx("recording a status change")?;
+    super::exec_cached(
+        tx,
+        "INSERT INTO practice_changes (kind, subject, actor) VALUES (?1, ?2, ?3)",
+        params![
+            super::changes::EXAM_STATUS,
+            format!("{accession} {new_status}"),
+            actor
+        ],
     )
     .ctx("recording a status change")?;
     Ok(())

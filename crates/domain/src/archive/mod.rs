@@ -224,6 +224,27 @@ fn sync_folder(_folder: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// What an import did, file by file.
+/// (Files, folders and DICOMDIRs are read by the services' importer; the window shows this.)
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ImportSummary {
+    /// Newly archived.
+    pub imported: usize,
+    /// Already archived with identical content.
+    pub duplicates: usize,
+    /// Already archived with different content (existing copy kept).
+    pub conflicts: usize,
+    /// Files refused, with the reason.
+    pub refused: Vec<(PathBuf, String)>,
+}
+
+impl ImportSummary {
+    /// Whether anything at all could be read (the command fails only if not).
+    pub fn read_anything(&self) -> bool {
+        self.imported + self.duplicates + self.conflicts > 0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -16,7 +16,7 @@ pub struct Letterhead {
 
 /// The practice's letterhead from its settings (name, address, phone).
 pub fn letterhead(store: &crate::store::Store) -> Letterhead {
-    use crate::practice as app;
+    use crate::site as app;
     let setting = |key| store.setting(key).ok().flatten().unwrap_or_default();
     let name = setting(app::PRACTICE_NAME_SETTING);
     Letterhead {

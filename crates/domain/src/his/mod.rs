@@ -3,6 +3,7 @@
 //! is the HIS, ADT messages call the same functions.
 
 use crate::access::{self, AccessError, Action, Actor};
+use crate::changes::{self, Change};
 use crate::store::his::{InsurancePolicy, PatientIdentifier, PatientRecord};
 use crate::store::{Store, StoreError};
 
@@ -105,6 +106,13 @@ pub fn register(
         "ok",
         "",
     )?;
+    changes::record(
+        store,
+        actor,
+        &Change::PatientRegistered {
+            mrn: record.mrn.clone(),
+        },
+    )?;
     Ok(record)
 }
 
@@ -131,6 +139,7 @@ pub fn update_patient(
     }
     store.update_patient(&record)?;
     access::audit(store, actor, "patient.update", &subject, "ok", "")?;
+    changes::record(store, actor, &Change::PatientUpdated { mrn: record.mrn })?;
     Ok(())
 }
 
@@ -216,6 +225,15 @@ pub fn merge(
         "ok",
         &format!("merged {merged_mrn}; merge {}", record.id),
     )?;
+    changes::record(
+        store,
+        actor,
+        &Change::PatientsMerged {
+            kept: kept_mrn,
+            merged: merged_mrn,
+            undone: false,
+        },
+    )?;
     Ok(record)
 }
 
@@ -237,6 +255,15 @@ pub fn unmerge(store: &mut Store, actor: &Actor, merge_id: i64) -> Result<(), Hi
         &format!("patient:{kept_mrn}"),
         "ok",
         &format!("merge {merge_id}"),
+    )?;
+    changes::record(
+        store,
+        actor,
+        &Change::PatientsMerged {
+            kept: kept_mrn,
+            merged: store.patient(record.merged)?.mrn,
+            undone: true,
+        },
     )?;
     Ok(())
 }

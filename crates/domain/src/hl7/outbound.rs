@@ -12,6 +12,7 @@ use chrono::NaiveDateTime;
 
 use super::ack::escape;
 use super::codes;
+use crate::changes::Change;
 use crate::store::hl7::Destination;
 use crate::store::reports::ReportRecord;
 use crate::store::ris::OrderRecord;
@@ -79,7 +80,7 @@ fn pid(store: &Store, patient: Option<i64>) -> Result<String, StoreError> {
     };
     let record = store.patient(patient)?;
     let issuer = store
-        .setting(crate::practice::MRN_ISSUER_SETTING)?
+        .setting(crate::site::MRN_ISSUER_SETTING)?
         .unwrap_or_else(|| "LIGHTBOX".into());
     // The referrer's own identifiers first: that is what its chart files by.
     let mut ids: Vec<String> = store
@@ -372,13 +373,8 @@ fn adt(
     store: &Store,
     cx: &Context<'_>,
     patient: i64,
-    action: &str,
+    event: &str,
 ) -> Result<Option<String>, StoreError> {
-    let event = if action == "patient.register" {
-        "A04"
-    } else {
-        "A08"
-    };
     let mut body = String::new();
     body.push_str(&format!("EVN|{event}|{}\r", cx.stamp));
     body.push_str(&pid(store, Some(patient))?);
@@ -435,9 +431,9 @@ fn produce_for(
     destination: &Destination,
     now: NaiveDateTime,
 ) -> Result<usize, StoreError> {
-    let (mut history, mut charges, audit) = store.destination_cursors(destination.id)?;
+    let (mut history, mut charges, journal_cursor) = store.destination_cursors(destination.id)?;
     let facility = store
-        .setting(crate::practice::MRN_ISSUER_SETTING)?
+        .setting(crate::site::MRN_ISSUER_SETTING)?
         .unwrap_or_else(|| "LIGHTBOX".into());
     let stamp = now.format("%Y%m%d%H%M%S").to_string();
     let mut queued = 0;
@@ -496,18 +492,27 @@ fn produce_for(
             charge(store, cx, charge_id, &order)
         })?;
     }
-    let (patients, audit) = store.patient_events_after(audit, ROUND_LIMIT)?;
+    // Patients registered or changed here (an interface's own changes are not echoed back).
+    let (journal, journal_cursor) = crate::changes::after(store, journal_cursor, ROUND_LIMIT)?;
     if destination.takes("adt") {
-        for event in patients {
-            let Some(patient) = store.patient_by_mrn(&event.mrn)? else {
+        for entry in journal {
+            if entry.actor.starts_with("hl7:") {
+                continue;
+            }
+            let (mrn, event) = match &entry.change {
+                Change::PatientRegistered { mrn } => (mrn, "A04"),
+                Change::PatientUpdated { mrn } => (mrn, "A08"),
+                _ => continue,
+            };
+            let Some(patient) = store.patient_by_mrn(mrn)? else {
                 continue;
             };
-            queue("adt", &format!("patient:{}", event.mrn), &|cx| {
-                adt(store, cx, patient, &event.action)
+            queue("adt", &format!("patient:{mrn}"), &|cx| {
+                adt(store, cx, patient, event)
             })?;
         }
     }
-    store.set_destination_cursors(destination.id, (history, charges, audit))?;
+    store.set_destination_cursors(destination.id, (history, charges, journal_cursor))?;
     Ok(queued)
 }
 

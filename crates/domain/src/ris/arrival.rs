@@ -93,6 +93,13 @@ pub fn images_arrived(store: &mut Store, arrival: &Arrival) -> Result<ArrivalOut
         role: access::Role::Interface,
         origin: arrival.sender.clone(),
     };
+    crate::changes::record(
+        store,
+        &actor,
+        &crate::changes::Change::ImagesArrived {
+            study_uid: arrival.study_uid.clone(),
+        },
+    )?;
     let by_uid = store.order_by_study_uid(&arrival.study_uid)?;
     let order = match by_uid {
         Some(o) => Some(o),

@@ -159,7 +159,7 @@ pub(crate) fn patient_corrections(
     accession: Option<&str>,
 ) -> Result<(Vec<Correction>, IndexedPatient), RisError> {
     let issuer = store
-        .setting(crate::practice::MRN_ISSUER_SETTING)?
+        .setting(crate::site::MRN_ISSUER_SETTING)?
         .unwrap_or_else(|| "LIGHTBOX".into());
     let mut name = [
         patient.family_name.as_str(),

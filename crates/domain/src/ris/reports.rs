@@ -156,6 +156,13 @@ pub fn sign(
         .to_string();
     store.save_report(&report, &actor.login)?;
     access::audit(store, actor, "report.sign", &subject, "ok", report_status)?;
+    crate::changes::record(
+        store,
+        actor,
+        &crate::changes::Change::ReportSigned {
+            accession: order.accession,
+        },
+    )?;
     Ok(())
 }
 

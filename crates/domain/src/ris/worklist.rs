@@ -411,6 +411,58 @@ pub fn declare_character_set(answer: &mut InMemDicomObject, latin1_asked: bool) 
     put(answer, tags::SPECIFIC_CHARACTER_SET, VR::CS, value);
 }
 
+/// One line of a scanner's worklist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScannerItem {
+    /// Scheduled Station AE Title.
+    pub station_ae: String,
+    /// SPS start date and time as sent (YYYYMMDD HHMMSS).
+    pub start: String,
+    /// Patient's Name as sent (DICOM PN).
+    pub patient_name: String,
+    /// Patient ID.
+    pub patient_id: String,
+    /// Accession Number.
+    pub accession: String,
+    /// Modality of the step.
+    pub modality: String,
+    /// Scheduled Procedure Step Description.
+    pub description: String,
+}
+
+/// The worklist items of `date` for every station, as the C-FIND SCP would answer them,
+/// read back attribute by attribute (what the scanner shows).
+pub fn scanner_view(
+    store: &Store,
+    date: &str,
+) -> Result<Vec<ScannerItem>, crate::store::StoreError> {
+    let rows = store.worklist_rows(Some(date), Some(date), None)?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let item = worklist_item(row);
+            let step = item
+                .get(tags::SCHEDULED_PROCEDURE_STEP_SEQUENCE)
+                .and_then(|e| e.items())
+                .and_then(|items| items.first().cloned())
+                .unwrap_or_else(InMemDicomObject::new_empty);
+            ScannerItem {
+                station_ae: text(&step, tags::SCHEDULED_STATION_AE_TITLE),
+                start: format!(
+                    "{} {}",
+                    text(&step, tags::SCHEDULED_PROCEDURE_STEP_START_DATE),
+                    text(&step, tags::SCHEDULED_PROCEDURE_STEP_START_TIME)
+                ),
+                patient_name: text(&item, tags::PATIENT_NAME),
+                patient_id: text(&item, tags::PATIENT_ID),
+                accession: text(&item, tags::ACCESSION_NUMBER),
+                modality: text(&step, tags::MODALITY),
+                description: text(&step, tags::SCHEDULED_PROCEDURE_STEP_DESCRIPTION),
+            }
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

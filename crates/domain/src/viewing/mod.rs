@@ -300,6 +300,19 @@ pub fn set_key_image(
     Ok(())
 }
 
+/// What a fetch of priors from the prior nodes did (the services fetch; the viewer says it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FetchSummary {
+    /// Studies found on the nodes and not in the archive.
+    pub missing: usize,
+    /// Of those, studies retrieved.
+    pub fetched: usize,
+    /// Instances archived.
+    pub instances: usize,
+    /// Why some could not be asked or retrieved (node: reason).
+    pub problems: Vec<String>,
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -18,18 +18,7 @@ use crate::store::nodes::DicomNode;
 
 pub use crate::viewing::PRIOR_NODES_SETTING;
 
-/// What a fetch did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FetchSummary {
-    /// Studies found on the nodes and not in the archive.
-    pub missing: usize,
-    /// Of those, studies retrieved.
-    pub fetched: usize,
-    /// Instances archived.
-    pub instances: usize,
-    /// Why some could not be asked or retrieved (node: reason).
-    pub problems: Vec<String>,
-}
+pub use crate::viewing::FetchSummary;
 
 /// The nodes to ask, from the setting (unknown names are skipped with a log line).
 pub fn prior_nodes(store: &Store) -> Vec<DicomNode> {
@@ -227,10 +216,10 @@ pub fn spawn_prefetcher(
                     match Store::open(&database) {
                         Ok(store) if !prior_nodes(&store).is_empty() => {
                             let ae = store
-                                .setting(crate::practice::AE_TITLE_SETTING)
+                                .setting(crate::site::AE_TITLE_SETTING)
                                 .ok()
                                 .flatten()
-                                .unwrap_or_else(|| crate::practice::DEFAULT_AE_TITLE.into());
+                                .unwrap_or_else(|| crate::site::DEFAULT_AE_TITLE.into());
                             let tomorrow = (clock.today() + chrono::Duration::days(1))
                                 .format("%Y-%m-%d")
                                 .to_string();

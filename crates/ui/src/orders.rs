@@ -5,9 +5,9 @@
 use chrono::NaiveDateTime;
 
 use crate::access::Actor;
+use crate::practice::Practice;
+use crate::records::ris::{OrderRecord, Procedure};
 use crate::ris::{self, ExamStatus, OrderRequest, Priority};
-use crate::store::Store;
-use crate::store::ris::{OrderRecord, Procedure};
 
 /// The order entry form.
 #[derive(Debug, Clone, Default)]
@@ -54,14 +54,14 @@ impl OrdersScreen {
         &self.needs_review
     }
 
-    fn refresh(&mut self, store: &Store) {
+    fn refresh(&mut self, practice: &Practice, actor: &Actor) {
         if self.loaded {
             return;
         }
-        let read = (|| -> Result<(), crate::store::StoreError> {
-            self.catalogue = store.procedures()?;
-            self.needs_review = store.orders_with_status(ExamStatus::NeedsReview.code())?;
-            self.recent = store.recent_orders(50)?;
+        let read = (|| -> Result<(), ris::RisError> {
+            self.catalogue = practice.procedures()?;
+            self.needs_review = practice.orders_with_status(actor, ExamStatus::NeedsReview)?;
+            self.recent = practice.recent_orders(actor, 50)?;
             Ok(())
         })();
         if let Err(e) = read {
@@ -74,9 +74,9 @@ impl OrdersScreen {
         self.loaded = true;
     }
 
-    fn place(&mut self, store: &mut Store, actor: &Actor, now: chrono::NaiveDateTime) {
+    fn place(&mut self, practice: &mut Practice, actor: &Actor, now: chrono::NaiveDateTime) {
         let f = &self.form;
-        let patient = match store.patient_by_identifier(f.mrn.trim(), "") {
+        let patient = match practice.patient_by_mrn(actor, f.mrn.trim()) {
             Ok(Some(p)) => p,
             Ok(None) => {
                 self.message = Some((
@@ -127,13 +127,13 @@ impl OrdersScreen {
                 .referring
                 .split_once(',')
                 .unwrap_or((f.referring.as_str(), ""));
-            let physician = crate::store::his::ReferringPhysician {
+            let physician = crate::records::his::ReferringPhysician {
                 npi: f.referring_npi.trim().into(),
                 family_name: family.trim().to_uppercase(),
                 given_name: given.trim().to_uppercase(),
                 ..Default::default()
             };
-            match crate::his::add_referring(store, actor, &physician) {
+            match practice.add_referring(actor, &physician) {
                 Ok(id) => Some(id),
                 Err(e) => {
                     self.message = Some((false, format!("The referring physician: {e}.")));
@@ -142,15 +142,8 @@ impl OrdersScreen {
             }
         };
         // The patient's insurance on file (newest policy), with its authorisation if approved.
-        let policy = store
-            .insurance_of(patient.id)
-            .ok()
-            .and_then(|p| p.into_iter().next());
-        let authorisation = policy
-            .as_ref()
-            .and_then(|p| store.authorisation(p.id).ok())
-            .filter(|a| a.0 == "approved")
-            .map(|a| a.1)
+        let (policy, authorisation) = practice
+            .insurance_for_order(actor, patient.id)
             .unwrap_or_default();
         let request = OrderRequest {
             patient: Some(patient.id),
@@ -170,12 +163,12 @@ impl OrdersScreen {
                 .filter(|c| !c.is_empty())
                 .collect(),
             referring,
-            insurance: policy.as_ref().map(|p| p.id),
+            insurance: policy,
             authorisation,
             requested_time,
             supplied: None,
         };
-        match ris::place_order(store, actor, &request, now) {
+        match practice.place_order(actor, &request, now) {
             Ok(placed) => {
                 let when = if placed.step.start_time.is_empty() {
                     "to be scheduled".to_string()
@@ -211,11 +204,11 @@ impl OrdersScreen {
     pub fn show(
         &mut self,
         ui: &mut egui::Ui,
-        store: &mut Store,
+        practice: &mut Practice,
         actor: &Actor,
         now: chrono::NaiveDateTime,
     ) {
-        self.refresh(store);
+        self.refresh(practice, actor);
         ui.heading("Orders");
         super::show_outcome(ui, self.message.as_ref());
         let mut place = false;
@@ -321,7 +314,7 @@ impl OrdersScreen {
                 });
         });
         if place {
-            self.place(store, actor, now);
+            self.place(practice, actor, now);
         }
         if let Some((accession, to)) = review {
             let note = if to == ExamStatus::Ordered {
@@ -329,12 +322,10 @@ impl OrdersScreen {
             } else {
                 "cancelled after review"
             };
-            self.message = Some(
-                match ris::change_status(store, actor, &accession, to, note) {
-                    Ok(()) => (true, format!("{accession}: {note}.")),
-                    Err(e) => (false, format!("{accession}: {e}.")),
-                },
-            );
+            self.message = Some(match practice.change_status(actor, &accession, to, note) {
+                Ok(()) => (true, format!("{accession}: {note}.")),
+                Err(e) => (false, format!("{accession}: {e}.")),
+            });
             self.loaded = false;
         }
     }

@@ -3,10 +3,9 @@
 //! resend/cancel actions, and the studies waiting in reconciliation.
 
 use crate::access::{Actor, Role};
-use crate::hl7::outbound;
-use crate::store::Store;
-use crate::store::hl7::{Destination, InboundEntry, OutboundMessage};
-use crate::store::ris::ReconciliationItem;
+use crate::practice::Practice;
+use crate::records::hl7::{Destination, InboundEntry, OutboundMessage};
+use crate::records::ris::ReconciliationItem;
 
 /// A destination, its waiting/failed queue, and its last deliveries with their ACK codes.
 type DestinationView = (
@@ -31,7 +30,7 @@ pub struct IntegrationScreen {
     /// Accessions typed to resolve reconciliation items.
     link_accession: std::collections::HashMap<i64, String>,
     /// Each background service's last reported state.
-    services: Vec<crate::health::ServiceHealth>,
+    services: Vec<crate::records::health::ServiceHealth>,
 }
 
 impl IntegrationScreen {
@@ -45,42 +44,42 @@ impl IntegrationScreen {
         self.loaded = false;
     }
 
-    fn refresh(&mut self, store: &Store) {
+    fn refresh(&mut self, practice: &Practice, actor: &Actor) {
         if self.loaded {
             return;
         }
-        let read = (|| -> Result<(), crate::store::StoreError> {
-            self.inbound = store
-                .inbound_log(100)?
+        let read = (|| -> Result<(), crate::practice::PracticeError> {
+            self.inbound = practice
+                .inbound_log(actor, 100)?
                 .into_iter()
                 .map(|m| {
-                    let code = crate::hl7::sender::read_ack(m.ack.as_bytes())
+                    let code = crate::hl7::ack::read_ack(m.ack.as_bytes())
                         .map(|(code, _, _)| code)
                         .unwrap_or_default();
                     (m, code)
                 })
                 .collect();
-            self.queues = store
-                .destinations()?
+            self.queues = practice
+                .outbound_queues(actor, 5)?
                 .into_iter()
-                .map(|d| {
-                    let q = store.outbound_queue(d.id)?;
-                    let sent = store
-                        .outbound_recently_sent(d.id, 5)?
+                .map(|(d, q, sent)| {
+                    let sent = sent
                         .into_iter()
                         .map(|m| {
-                            let code = crate::hl7::sender::read_ack(m.ack.as_bytes())
+                            let code = crate::hl7::ack::read_ack(m.ack.as_bytes())
                                 .map(|(code, _, _)| code)
                                 .unwrap_or_default();
                             (m, code)
                         })
                         .collect();
-                    Ok((d, q, sent))
+                    (d, q, sent)
                 })
-                .collect::<Result<_, crate::store::StoreError>>()?;
-            self.reconciliation = store.open_reconciliation()?;
-            self.services = store.service_health()?;
-            self.scanner_worklist = super::worklist_view::read(store, &self.worklist_date)?;
+                .collect();
+            self.reconciliation = practice.open_reconciliation(actor)?;
+            self.services = practice.service_health()?;
+            self.scanner_worklist = practice
+                .scanner_worklist(actor, &self.worklist_date)
+                .map_err(|e| crate::practice::PracticeError::Invalid(e.to_string()))?;
             Ok(())
         })();
         if let Err(e) = read {
@@ -97,7 +96,7 @@ impl IntegrationScreen {
     pub fn show(
         &mut self,
         ui: &mut egui::Ui,
-        store: &mut Store,
+        practice: &mut Practice,
         actor: &Actor,
         today: &str,
         associations: &std::collections::VecDeque<super::study_browser::AssociationLine>,
@@ -106,7 +105,7 @@ impl IntegrationScreen {
             self.worklist_date = today.to_string();
             self.loaded = false;
         }
-        self.refresh(store);
+        self.refresh(practice, actor);
         ui.heading("Integration");
         super::show_outcome(ui, self.message.as_ref());
         let may_act = actor.role == Role::Administrator;
@@ -125,7 +124,7 @@ impl IntegrationScreen {
                 for s in &self.services {
                     ui.label(&s.service).on_hover_text(&s.detail);
                     let state = s.state.code();
-                    if s.state == crate::health::ServiceState::Running {
+                    if s.state == crate::records::health::ServiceState::Running {
                         ui.label(state);
                     } else {
                         ui.colored_label(ui.visuals().error_fg_color, state);
@@ -282,9 +281,9 @@ impl IntegrationScreen {
         });
         if let Some((resend, id)) = action {
             let result = if resend {
-                outbound::resend(store, actor, id)
+                practice.resend(actor, id)
             } else {
-                outbound::cancel(store, actor, id)
+                practice.cancel_outbound(actor, id)
             };
             self.message = Some(match result {
                 Ok(()) if resend => (true, format!("Message #{id} will be sent again.")),
@@ -297,19 +296,15 @@ impl IntegrationScreen {
             self.loaded = false;
         }
         if let Some((item, accession)) = link {
-            let archive = super::archive_folder(store);
-            self.message = Some(
-                match crate::ris::reconcile::link_to_order(store, &archive, actor, item, &accession)
-                {
-                    Ok(n) => (
-                        true,
-                        format!(
-                            "#{item} linked to {accession}: {n} images now carry the order's patient and accession."
-                        ),
+            self.message = Some(match practice.link_to_order(actor, item, &accession) {
+                Ok(n) => (
+                    true,
+                    format!(
+                        "#{item} linked to {accession}: {n} images now carry the order's patient and accession."
                     ),
-                    Err(e) => (false, format!("#{item} was not linked: {e}.")),
-                },
-            );
+                ),
+                Err(e) => (false, format!("#{item} was not linked: {e}.")),
+            });
             self.link_accession.remove(&item);
             self.loaded = false;
         }

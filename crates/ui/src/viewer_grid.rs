@@ -6,11 +6,12 @@
 
 use super::viewer::{Pane, ViewerSeries};
 use crate::access::Actor;
-use crate::archive::ingest::Ingest;
 use crate::imaging::Window;
-use crate::store::Store;
-use crate::store::reports::ArchivedStudy;
+use crate::practice::Practice;
+use crate::records::reports::ArchivedStudy;
 use crate::viewing::hanging::{self, HangingProtocol, SeriesFacts, StudyFacts};
+use crate::window_services::WindowServices;
+use std::sync::Arc;
 
 /// The Viewer screen's state.
 pub struct ViewerScreen {
@@ -22,7 +23,8 @@ pub struct ViewerScreen {
     protocol: Option<HangingProtocol>,
     /// The exam (current study UID) and its priors.
     priors: Option<(String, Vec<ArchivedStudy>)>,
-    ingest: Option<Ingest>,
+    /// The running services (imports, prior fetches, archiving marks).
+    services: Option<Arc<dyn WindowServices>>,
     sync_scroll: bool,
     /// Window/level and zoom follow the active pane.
     link_view: bool,
@@ -46,7 +48,7 @@ pub struct ViewerScreen {
     /// Priors being fetched from the prior nodes: the exam's accession and the answer.
     prior_fetch: Option<(
         String,
-        std::sync::mpsc::Receiver<crate::dicom::priors::FetchSummary>,
+        std::sync::mpsc::Receiver<crate::viewing::FetchSummary>,
     )>,
 }
 
@@ -59,7 +61,7 @@ impl Default for ViewerScreen {
             columns: 1,
             protocol: None,
             priors: None,
-            ingest: None,
+            services: None,
             sync_scroll: false,
             link_view: false,
             reference_lines: 0,
@@ -85,26 +87,27 @@ impl ViewerScreen {
         &mut self.panes[i]
     }
 
-    /// The archive's ingest, so imports go through the same path as C-STORE.
-    pub fn set_ingest(&mut self, ingest: Ingest) {
+    /// The running services, for every pane.
+    pub fn set_services(&mut self, services: Arc<dyn WindowServices>) {
         for p in &mut self.panes {
-            p.set_ingest(ingest.clone());
+            p.set_services(services.clone());
         }
-        self.ingest = Some(ingest);
+        self.services = Some(services);
     }
 
-    /// Takes the ingest back (the shell keeps it across a change of user).
-    pub fn take_ingest(&mut self) -> Option<Ingest> {
-        self.ingest.take()
+    /// A new pane with the services.
+    fn new_pane(&self) -> Pane {
+        let mut pane = Pane::default();
+        if let Some(s) = &self.services {
+            pane.set_services(s.clone());
+        }
+        pane
     }
 
     /// Opens a study in one pane (its protocol is chosen when its priors are known).
-    pub fn open(&mut self, store: &Store, study_uid: &str) {
-        let mut pane = Pane::default();
-        if let Some(i) = &self.ingest {
-            pane.set_ingest(i.clone());
-        }
-        pane.open(store, study_uid);
+    pub fn open(&mut self, practice: &Practice, study_uid: &str) {
+        let mut pane = self.new_pane();
+        pane.open(practice, study_uid);
         self.priors = None;
         self.panes = vec![pane];
         self.positions = vec![0];
@@ -115,67 +118,38 @@ impl ViewerScreen {
         self.columns = 1;
         self.protocol = None;
         self.sync_scroll = false;
-        self.hang(store, None);
+        self.hang(practice, None);
     }
 
     /// Lists the exam's priors and hangs the study by its protocol.
-    pub fn set_priors(&mut self, store: &Store, current: &str, priors: Vec<ArchivedStudy>) {
+    pub fn set_priors(&mut self, practice: &Practice, current: &str, priors: Vec<ArchivedStudy>) {
         self.priors = Some((current.to_string(), priors.clone()));
         for p in &mut self.panes {
             p.set_priors(current, priors.clone());
         }
-        self.hang(store, None);
+        self.hang(practice, None);
     }
 
     /// Asks the prior nodes (setting `viewer.prior_nodes`) for the exam's patient's studies
     /// not yet archived, on a thread; the priors list and the layout follow when they arrive.
-    pub fn fetch_priors(&mut self, store: &Store, accession: &str) {
-        let (Some(ingest), nodes) = (
-            self.ingest.clone(),
-            crate::dicom::priors::prior_nodes(store),
-        ) else {
+    pub fn fetch_priors(&mut self, practice: &Practice, accession: &str) {
+        let Some(services) = self.services.clone().filter(|s| s.archive_running()) else {
             return;
         };
-        if nodes.is_empty() {
-            return;
-        }
-        let mrn = store
-            .order_by_accession(accession)
+        let configured = practice
+            .setting(crate::viewing::PRIOR_NODES_SETTING)
             .ok()
             .flatten()
-            .and_then(|o| o.patient)
-            .and_then(|id| store.patient(id).ok())
-            .map(|p| p.mrn);
-        let Some(mrn) = mrn else {
+            .is_some_and(|n| !n.trim().is_empty());
+        if !configured {
             return;
-        };
-        let database = store.path().to_path_buf();
+        }
         let (tx, rx) = std::sync::mpsc::channel();
+        let accession_owned = accession.to_string();
         let spawned = std::thread::Builder::new()
             .name("prior-fetch".into())
             .spawn(move || {
-                let summary = (|| {
-                    let store = Store::open(&database).ok()?;
-                    let ae = store
-                        .setting(crate::app::AE_TITLE_SETTING)
-                        .ok()
-                        .flatten()
-                        .unwrap_or_else(|| crate::app::DEFAULT_AE_TITLE.into());
-                    let runtime = tokio::runtime::Builder::new_multi_thread()
-                        .worker_threads(1)
-                        .enable_all()
-                        .build()
-                        .ok()?;
-                    let ids = crate::dicom::priors::patient_identifiers(&store, &mrn);
-                    Some(runtime.block_on(crate::dicom::priors::fetch(
-                        &store, &ingest, &ae, &nodes, &ids,
-                    )))
-                })()
-                .unwrap_or_else(|| crate::dicom::priors::FetchSummary {
-                    problems: vec!["the fetch could not start".into()],
-                    ..Default::default()
-                });
-                let _ = tx.send(summary);
+                let _ = tx.send(services.fetch_priors(&accession_owned));
             });
         match spawned {
             Ok(_) => {
@@ -186,7 +160,7 @@ impl ViewerScreen {
         }
     }
 
-    fn poll_prior_fetch(&mut self, ui: &egui::Ui, store: &Store, actor: &Actor) {
+    fn poll_prior_fetch(&mut self, ui: &egui::Ui, practice: &Practice, actor: &Actor) {
         let Some((accession, rx)) = &self.prior_fetch else {
             return;
         };
@@ -214,9 +188,9 @@ impl ViewerScreen {
                 });
                 if summary.fetched > 0
                     && let Some(current) = self.exam_study()
-                    && let Ok(priors) = crate::ris::reading::priors(store, actor, &accession)
+                    && let Ok(priors) = practice.priors(actor, &accession)
                 {
-                    self.set_priors(store, &current, priors);
+                    self.set_priors(practice, &current, priors);
                 }
             }
             Err(std::sync::mpsc::TryRecvError::Empty) => {
@@ -273,11 +247,11 @@ impl ViewerScreen {
 
     /// Lays the panes out by `name`'s protocol, or the best match when None; one pane when
     /// nothing matches.
-    fn hang(&mut self, store: &Store, name: Option<&str>) {
+    fn hang(&mut self, practice: &Practice, name: Option<&str>) {
         let Some(current) = self.exam_study() else {
             return;
         };
-        let protocols = crate::viewing::protocols(store).unwrap_or_else(|e| {
+        let protocols = practice.hanging_protocols().unwrap_or_else(|e| {
             tracing::warn!(error = %e, "hanging protocols could not be read");
             Vec::new()
         });
@@ -305,7 +279,7 @@ impl ViewerScreen {
             .unwrap_or(0);
         for uid in uids.iter().take(needed + 1) {
             let mut probe = Pane::default();
-            probe.open(store, uid);
+            probe.open(practice, uid);
             studies.push(probe.series().to_vec());
         }
         let facts_of: Vec<Vec<SeriesFacts>> = studies
@@ -324,11 +298,11 @@ impl ViewerScreen {
         let mut panes = Vec::new();
         for (rule, slot) in protocol.viewports.iter().zip(&assignment) {
             let mut pane = Pane::default();
-            if let Some(i) = &self.ingest {
-                pane.set_ingest(i.clone());
+            if let Some(s) = &self.services {
+                pane.set_services(s.clone());
             }
             if let Some((study, series)) = slot {
-                pane.open(store, &uids[*study]);
+                pane.open(practice, &uids[*study]);
                 if let Some((c, p)) = &self.priors {
                     pane.set_priors(c, p.clone());
                 }
@@ -415,14 +389,14 @@ impl ViewerScreen {
 
     /// Shares the viewer's image memory equally among the viewports showing a study, when
     /// their number changes (the setting is read then, not every frame).
-    fn share_memory(&mut self, store: &Store) {
+    fn share_memory(&mut self, practice: &Practice) {
         let showing = self.panes.iter().filter(|p| !p.is_empty()).count().max(1);
         if showing == self.shared_among {
             return;
         }
         self.shared_among = showing;
         let share =
-            crate::viewing::memory_share_bytes(super::viewer::viewer_memory_mib(store), showing);
+            crate::viewing::memory_share_bytes(super::viewer::viewer_memory_mib(practice), showing);
         for p in &mut self.panes {
             p.set_memory_share(share);
         }
@@ -444,13 +418,13 @@ impl ViewerScreen {
     }
 
     /// Draws the screen.
-    pub fn show(&mut self, ui: &mut egui::Ui, store: &Store, actor: &Actor) {
-        self.share_memory(store);
+    pub fn show(&mut self, ui: &mut egui::Ui, practice: &Practice, actor: &Actor) {
+        self.share_memory(practice);
         for p in &mut self.panes {
-            p.tick(ui, store, self.screen.as_ref());
+            p.tick(ui, practice, self.screen.as_ref());
         }
-        self.poll_prior_fetch(ui, store, actor);
-        self.active_mut().show_toolbar(ui, store);
+        self.poll_prior_fetch(ui, practice, actor);
+        self.active_mut().show_toolbar(ui, practice);
         super::show_outcome(ui, self.message.as_ref().or(self.active().message()));
         if self.panes.iter().all(|p| p.is_empty()) {
             ui.label(
@@ -458,30 +432,30 @@ impl ViewerScreen {
             );
             return;
         }
-        self.show_protocol_bar(ui, store, actor);
+        self.show_protocol_bar(ui, practice, actor);
         egui::Panel::left("viewer_series")
             .resizable(true)
             .default_size(150.0)
             .show(ui, |ui| {
                 let i = self.active.min(self.panes.len() - 1);
-                self.panes[i].show_side(ui, store);
+                self.panes[i].show_side(ui, practice);
             });
         egui::Panel::right("viewer_measurements")
             .resizable(true)
             .default_size(220.0)
             .show(ui, |ui| {
                 let i = self.active.min(self.panes.len() - 1);
-                self.panes[i].show_measurements(ui, store, actor);
+                self.panes[i].show_measurements(ui, practice, actor);
             });
         let ctx = ui.ctx().clone();
         self.active_mut().show_tags_window(&ctx);
         egui::CentralPanel::default()
             .frame(egui::Frame::default().fill(egui::Color32::BLACK))
-            .show(ui, |ui| self.show_grid(ui, store, actor));
+            .show(ui, |ui| self.show_grid(ui, practice, actor));
         self.follow_scroll();
     }
 
-    fn show_grid(&mut self, ui: &mut egui::Ui, store: &Store, actor: &Actor) {
+    fn show_grid(&mut self, ui: &mut egui::Ui, practice: &Practice, actor: &Actor) {
         let area = ui.available_rect_before_wrap();
         let (rows, columns) = (
             usize::from(self.rows.max(1)),
@@ -510,7 +484,7 @@ impl ViewerScreen {
                     egui::Color32::from_gray(140),
                 );
             } else {
-                pane.show_viewport(&mut child, store, actor, i == self.active);
+                pane.show_viewport(&mut child, practice, actor, i == self.active);
             }
             if many {
                 // A press on this pane itself, not on a menu or popup over it (regression: a
@@ -602,7 +576,7 @@ impl ViewerScreen {
         self.positions = self.panes.iter().map(|p| p.position().1).collect();
     }
 
-    fn show_protocol_bar(&mut self, ui: &mut egui::Ui, store: &Store, actor: &Actor) {
+    fn show_protocol_bar(&mut self, ui: &mut egui::Ui, practice: &Practice, actor: &Actor) {
         let mut switch: Option<Option<String>> = None;
         let mut layout: Option<(u8, u8)> = None;
         ui.horizontal_wrapped(|ui| {
@@ -666,22 +640,22 @@ impl ViewerScreen {
             ui.add(egui::TextEdit::singleline(&mut self.protocol_name).desired_width(160.0))
                 .labelled_by(label.id);
             if ui.button("Save layout as protocol").clicked() {
-                self.save_layout(store, actor);
+                self.save_layout(practice, actor);
             }
         });
         if let Some((rows, columns)) = layout {
-            self.set_layout(store, rows, columns);
+            self.set_layout(practice, rows, columns);
         }
         match switch {
-            Some(Some(name)) => self.hang(store, Some(&name)),
+            Some(Some(name)) => self.hang(practice, Some(&name)),
             Some(None) => {
                 if let Some(uid) = self.exam_study() {
                     let priors = self.priors.clone();
                     let mut pane = Pane::default();
-                    if let Some(i) = &self.ingest {
-                        pane.set_ingest(i.clone());
+                    if let Some(s) = &self.services {
+                        pane.set_services(s.clone());
                     }
-                    pane.open(store, &uid);
+                    pane.open(practice, &uid);
                     if let Some((c, p)) = priors {
                         pane.set_priors(&c, p);
                     }
@@ -702,7 +676,7 @@ impl ViewerScreen {
 
     /// A layout chosen by hand: the panes there are kept, new ones show the current study's
     /// next series in order.
-    pub fn set_layout(&mut self, store: &Store, rows: u8, columns: u8) {
+    pub fn set_layout(&mut self, practice: &Practice, rows: u8, columns: u8) {
         let Some(current) = self.exam_study() else {
             return;
         };
@@ -711,10 +685,10 @@ impl ViewerScreen {
         let series_count = self.panes[0].series().len().max(1);
         while self.panes.len() < wanted {
             let mut pane = Pane::default();
-            if let Some(i) = &self.ingest {
-                pane.set_ingest(i.clone());
+            if let Some(s) = &self.services {
+                pane.set_services(s.clone());
             }
-            pane.open(store, &current);
+            pane.open(practice, &current);
             if let Some((c, p)) = &self.priors {
                 pane.set_priors(c, p.clone());
             }
@@ -729,7 +703,7 @@ impl ViewerScreen {
     }
 
     /// "Save this layout as the protocol for studies like this".
-    fn save_layout(&mut self, store: &Store, actor: &Actor) {
+    fn save_layout(&mut self, practice: &Practice, actor: &Actor) {
         let name = self.protocol_name.trim().to_string();
         if name.is_empty() {
             self.message = Some((false, "Give the new protocol a name first.".into()));
@@ -773,25 +747,23 @@ impl ViewerScreen {
             viewports,
             self.sync_scroll,
         );
-        self.message = Some(
-            match crate::viewing::save_protocol(store, actor, &protocol) {
-                Ok(()) => {
-                    if !self.protocol_names.contains(&protocol.name) {
-                        self.protocol_names.push(protocol.name.clone());
-                    }
-                    self.protocol = Some(protocol);
-                    (
-                        true,
-                        format!("Saved: studies like this one now hang as \"{name}\"."),
-                    )
+        self.message = Some(match practice.save_protocol(actor, &protocol) {
+            Ok(()) => {
+                if !self.protocol_names.contains(&protocol.name) {
+                    self.protocol_names.push(protocol.name.clone());
                 }
-                Err(crate::viewing::ViewingError::Access(_)) => (
-                    false,
-                    "Only a radiologist may save hanging protocols.".into(),
-                ),
-                Err(e) => (false, format!("Not saved: {e}.")),
-            },
-        );
+                self.protocol = Some(protocol);
+                (
+                    true,
+                    format!("Saved: studies like this one now hang as \"{name}\"."),
+                )
+            }
+            Err(crate::viewing::ViewingError::Access(_)) => (
+                false,
+                "Only a radiologist may save hanging protocols.".into(),
+            ),
+            Err(e) => (false, format!("Not saved: {e}.")),
+        });
     }
 
     // The active pane's state, for the shell and the tests.

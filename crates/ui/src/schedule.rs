@@ -10,9 +10,9 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 
 use crate::access::Actor;
 use crate::documents::PrintedDocument;
+use crate::practice::Practice;
+use crate::records::ris::{OrderRecord, Procedure, Room, WorklistRow};
 use crate::ris::{self, ExamStatus, LOCAL_TIME_FORMAT, scheduling};
-use crate::store::Store;
-use crate::store::ris::{OrderRecord, Procedure, Room, WorklistRow};
 
 /// How far ahead a suggestion looks.
 const SUGGESTION_DAYS: u32 = 62;
@@ -160,26 +160,27 @@ impl ScheduleScreen {
         }
     }
 
-    fn refresh(&mut self, store: &Store, day: NaiveDate, now: NaiveDateTime) {
+    fn refresh(&mut self, practice: &Practice, actor: &Actor, day: NaiveDate, now: NaiveDateTime) {
         if self.loaded {
             return;
         }
         self.loaded = true;
         let read = (|| -> Result<(), ris::RisError> {
-            self.rooms = store.rooms(None)?;
+            self.rooms = practice.rooms(None)?;
             self.days.clear();
             for d in self.shown_days(day) {
-                let rows = store
-                    .day_exams(&d.format("%Y-%m-%d").to_string())?
+                let rows = practice
+                    .day_exams(actor, &d.format("%Y-%m-%d").to_string())?
                     .into_iter()
                     .map(|(r, _)| r)
                     .filter(|r| !r.step.walk_in || r.order.status != "cancelled")
                     .collect();
                 self.days.insert(d, rows);
             }
-            self.procedures = store.procedures()?;
+            self.procedures = practice.procedures()?;
             let procedures = &self.procedures;
-            self.waiting = scheduling::to_be_scheduled(store)?
+            self.waiting = practice
+                .to_be_scheduled(actor)?
                 .into_iter()
                 .enumerate()
                 .map(|(i, order)| {
@@ -188,15 +189,10 @@ impl ScheduleScreen {
                         .find(|p| p.code == order.procedure_code)
                         .cloned();
                     let suggestion = match (&procedure, i < SUGGESTED_ORDERS) {
-                        (Some(p), true) => scheduling::find_slot(
-                            store,
-                            &p.modality,
-                            p.duration_minutes,
-                            now,
-                            SUGGESTION_DAYS,
-                        )
-                        .ok()
-                        .flatten(),
+                        (Some(p), true) => practice
+                            .find_slot(&p.modality, p.duration_minutes, now, SUGGESTION_DAYS)
+                            .ok()
+                            .flatten(),
                         _ => None,
                     };
                     Waiting {
@@ -237,13 +233,13 @@ impl ScheduleScreen {
     pub fn show(
         &mut self,
         ui: &mut egui::Ui,
-        store: &mut Store,
+        practice: &mut Practice,
         actor: &Actor,
         today: NaiveDate,
         now: NaiveDateTime,
     ) {
         let day = *self.day.get_or_insert(today);
-        self.refresh(store, day, now);
+        self.refresh(practice, actor, day, now);
         let mut step: Option<Step> = None;
         ui.horizontal(|ui| {
             ui.heading("Schedule");
@@ -310,7 +306,7 @@ impl ScheduleScreen {
             })
         });
         if let Some(step) = step {
-            self.apply(step, store, actor);
+            self.apply(step, practice, actor);
         }
     }
 
@@ -631,10 +627,10 @@ impl ScheduleScreen {
             .unwrap_or_default()
     }
 
-    fn apply(&mut self, step: Step, store: &mut Store, actor: &Actor) {
+    fn apply(&mut self, step: Step, practice: &mut Practice, actor: &Actor) {
         self.message = Some(match step {
             Step::Book(accession, room, at) => {
-                match scheduling::book(store, actor, &accession, room, at, "booked at the desk") {
+                match practice.book(actor, &accession, room, at, "booked at the desk") {
                     Ok(()) => {
                         self.selected = Some(accession.clone());
                         self.move_to.clear();
@@ -655,12 +651,12 @@ impl ScheduleScreen {
                 }
             }
             Step::Status(accession, to, done) => {
-                match ris::change_status(store, actor, &accession, to, "at the front desk") {
+                match practice.change_status(actor, &accession, to, "at the front desk") {
                     Ok(()) => (true, format!("{accession} {done}.")),
                     Err(e) => (false, format!("{accession}: {e}.")),
                 }
             }
-            Step::NoShow(accession) => match scheduling::no_show(store, actor, &accession) {
+            Step::NoShow(accession) => match practice.no_show(actor, &accession) {
                 Ok(()) => {
                     self.selected = None;
                     (
@@ -670,21 +666,21 @@ impl ScheduleScreen {
                 }
                 Err(e) => (false, format!("{accession}: {e}.")),
             },
-            Step::Print(accession) => self.print_preparation(store, &accession),
+            Step::Print(accession) => self.print_preparation(practice, &accession),
         });
         self.loaded = false;
     }
 
-    fn print_preparation(&self, store: &Store, accession: &str) -> (bool, String) {
+    fn print_preparation(&self, practice: &Practice, accession: &str) -> (bool, String) {
         let Some(row) = self
             .selected_row()
             .filter(|r| r.order.accession == accession)
         else {
             return (false, "Select the booking again.".into());
         };
-        let procedure = store.procedure(&row.order.procedure_code).ok().flatten();
+        let procedure = practice.procedure(&row.order.procedure_code).ok().flatten();
         let document = PrintedDocument {
-            letterhead: crate::documents::letterhead(store),
+            letterhead: practice.letterhead(),
             title: "Preparing for your exam".into(),
             facts: vec![
                 (
@@ -712,7 +708,7 @@ impl ScheduleScreen {
                 .into(),
         };
         super::save_and_open(
-            store,
+            practice,
             &format!("preparation-{accession}.pdf"),
             &document.to_pdf(),
         )

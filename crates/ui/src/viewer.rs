@@ -17,14 +17,13 @@ use std::time::Instant;
 use eframe::egui_wgpu;
 use eframe::egui_wgpu::wgpu;
 
-use crate::archive::ingest::Ingest;
 use crate::imaging::geometry::ImagePlane;
 use crate::imaging::gpu::{GpuFrame, GpuRenderer, GpuSeries};
 use crate::imaging::measure::{Calibration, ImagePoint, ModalityValues, Shape};
 use crate::imaging::view_transform::ViewTransform;
 use crate::imaging::{self, ImageFile, RenderOptions, RenderedImage, Window};
-use crate::store::Store;
-use crate::store::index::{Column, Condition, Level, Matcher};
+use crate::practice::Practice;
+use crate::window_services::WindowServices;
 
 /// Cine rate when the file gives none (frames per second).
 const DEFAULT_CINE_FPS: f32 = 10.0;
@@ -275,50 +274,19 @@ fn decode((path, index): &ImageKey, with_values: bool) -> Result<Decoded, String
         })
         .unwrap_or_else(|| "no pixel spacing: measurements in px".into());
     let calibration = Calibration::from_spacing(frame.spacing);
-    let modality =
-        crate::pacs::attributes::text(file.object(), dicom_dictionary_std::tags::MODALITY);
+    let geometry =
+        imaging::header::slice_geometry(file.object(), frame.spacing, frame.columns, frame.rows);
+    let (modality, position, orientation, plane) = (
+        geometry.modality,
+        geometry.position,
+        geometry.orientation,
+        geometry.plane,
+    );
     let grey = matches!(frame.content, imaging::FrameContent::Grey { .. });
     let values = if with_values {
         ModalityValues::of(&frame, &modality).map(Arc::new)
     } else {
         None
-    };
-    let numbers = |tag| {
-        file.object()
-            .get(tag)
-            .and_then(|e| e.to_multi_float64().ok())
-            .unwrap_or_default()
-    };
-    let orientation = <[f64; 6]>::try_from(
-        numbers(dicom_dictionary_std::tags::IMAGE_ORIENTATION_PATIENT).as_slice(),
-    )
-    .ok()
-    .filter(|o| o.iter().all(|v| v.is_finite()));
-    let position = match (
-        numbers(dicom_dictionary_std::tags::IMAGE_POSITION_PATIENT).as_slice(),
-        numbers(dicom_dictionary_std::tags::SLICE_LOCATION).first(),
-    ) {
-        (_, Some(location)) => format!("slice location {location:.1} mm"),
-        ([x, y, z], None) => format!("position {x:.1}, {y:.1}, {z:.1} mm"),
-        _ => String::new(),
-    };
-    let plane = match (
-        numbers(dicom_dictionary_std::tags::IMAGE_POSITION_PATIENT).as_slice(),
-        orientation,
-        frame.spacing,
-    ) {
-        ([x, y, z], Some(o), Some(sp)) => Some(crate::imaging::geometry::ImagePlane {
-            frame_of_reference: crate::pacs::attributes::text(
-                file.object(),
-                dicom_dictionary_std::tags::FRAME_OF_REFERENCE_UID,
-            ),
-            position: [*x, *y, *z],
-            row: [o[0], o[1], o[2]],
-            column: [o[3], o[4], o[5]],
-            spacing: (sp.row_mm, sp.column_mm),
-            size: (frame.columns, frame.rows),
-        }),
-        _ => None,
     };
     Ok(Decoded {
         facts: SliceFacts {
@@ -967,13 +935,8 @@ fn render_image(
 }
 
 /// The viewer's image memory as the practice set it (MiB).
-pub(super) fn viewer_memory_mib(store: &Store) -> usize {
-    store
-        .setting(crate::viewing::CACHE_SETTING)
-        .ok()
-        .flatten()
-        .and_then(|v| crate::viewing::parse_cache_mib(&v).ok())
-        .unwrap_or(crate::viewing::DEFAULT_CACHE_MIB)
+pub(super) fn viewer_memory_mib(practice: &Practice) -> usize {
+    practice.viewer_memory_mib()
 }
 
 /// Bytes in mebibytes, for the status corner.
@@ -1044,12 +1007,12 @@ struct ImportJob {
     total_files: usize,
     progress: Receiver<ImportProgress>,
     done_files: usize,
-    summary: Option<crate::import::ImportSummary>,
+    summary: Option<lightbox_domain::archive::ImportSummary>,
 }
 
 enum ImportProgress {
     File(usize),
-    Finished(crate::import::ImportSummary),
+    Finished(lightbox_domain::archive::ImportSummary),
 }
 
 /// What the user finished drawing.
@@ -1149,13 +1112,14 @@ pub struct Pane {
     thumbnails: HashMap<String, egui::TextureHandle>,
     requested_thumbnails: bool,
     needs_render: bool,
-    ingest: Option<Ingest>,
+    /// The running services (imports, archiving marks).
+    services: Option<Arc<dyn WindowServices>>,
     import: Option<ImportJob>,
     picked: Option<Receiver<Vec<PathBuf>>>,
     import_path: String,
     message: Option<(bool, String)>,
     /// The exam opened from the worklist and its relevant priors (most relevant first).
-    priors: Option<(String, Vec<crate::store::reports::ArchivedStudy>)>,
+    priors: Option<(String, Vec<crate::records::reports::ArchivedStudy>)>,
     tool: Tool,
     /// Points of the shape being drawn (click tools), or the drag start.
     drawing: Vec<ImagePoint>,
@@ -1233,13 +1197,21 @@ pub struct Pane {
 }
 
 impl Pane {
-    /// The archive's ingest, so imports go through the same path as C-STORE.
-    pub fn set_ingest(&mut self, ingest: Ingest) {
-        self.ingest = Some(ingest);
+    /// The running services: imports go through the archive's ingest (the C-STORE path).
+    pub fn set_services(&mut self, services: Arc<dyn WindowServices>) {
+        self.services = Some(services);
+    }
+
+    fn archive_running(&self) -> bool {
+        self.services.as_ref().is_some_and(|s| s.archive_running())
     }
 
     /// Lists `priors` of the exam `current` beside its series, to open with one click.
-    pub fn set_priors(&mut self, current: &str, priors: Vec<crate::store::reports::ArchivedStudy>) {
+    pub fn set_priors(
+        &mut self,
+        current: &str,
+        priors: Vec<crate::records::reports::ArchivedStudy>,
+    ) {
         self.priors = Some((current.to_string(), priors));
     }
 
@@ -1259,11 +1231,6 @@ impl Pane {
     /// The study shown.
     pub fn study_uid(&self) -> Option<&str> {
         self.study_uid.as_deref()
-    }
-
-    /// Takes the ingest back (the shell keeps it across a change of user).
-    pub fn take_ingest(&mut self) -> Option<Ingest> {
-        self.ingest.take()
     }
 
     /// The series of the open study.
@@ -1336,21 +1303,10 @@ impl Pane {
     }
 
     /// Opens a study: its series by series number, images by instance number.
-    pub fn open(&mut self, store: &Store, study_uid: &str) {
-        self.overlay_fields = Some(crate::viewing::overlay::overlay_fields(store));
-        let root = store
-            .path()
-            .parent()
-            .map(|p| p.join("archive"))
-            .unwrap_or_else(|| "archive".into());
-        let rows = store.query_index(
-            Level::Image,
-            &[Condition {
-                column: Column::StudyUid,
-                matcher: Matcher::Exact(study_uid.to_string()),
-            }],
-            100_000,
-        );
+    pub fn open(&mut self, practice: &Practice, study_uid: &str) {
+        self.overlay_fields = Some(practice.overlay_fields());
+        let root = practice.archive().root().to_path_buf();
+        let rows = practice.study_images(study_uid);
         let rows = match rows {
             Ok(r) => r,
             Err(e) => {
@@ -1436,8 +1392,8 @@ impl Pane {
         self.drawing.clear();
         self.tags = None;
         // What was measured and marked on this study before is shown again.
-        self.key_images = store.key_images(study_uid).unwrap_or_default();
-        self.annotations = crate::viewing::annotations(store, study_uid).unwrap_or_else(|e| {
+        self.key_images = practice.key_images(study_uid).unwrap_or_default();
+        self.annotations = practice.annotations(study_uid).unwrap_or_else(|e| {
             tracing::warn!(error = %e, "the study's measurements could not be read");
             Vec::new()
         });
@@ -1694,17 +1650,17 @@ impl Pane {
     pub(super) fn tick(
         &mut self,
         ui: &mut egui::Ui,
-        store: &Store,
+        practice: &Practice,
         screen: Option<&egui_wgpu::RenderState>,
     ) {
         if self.worker.is_none() {
-            let budget_bytes = self
-                .memory_share
-                .unwrap_or_else(|| crate::viewing::memory_share_bytes(viewer_memory_mib(store), 1));
+            let budget_bytes = self.memory_share.unwrap_or_else(|| {
+                crate::viewing::memory_share_bytes(viewer_memory_mib(practice), 1)
+            });
             self.worker = RenderWorker::start(ui.ctx().clone(), budget_bytes, screen.cloned());
         }
         self.take_answers(ui.ctx());
-        self.poll_import(ui, store);
+        self.poll_import(ui, practice);
         if !self.requested_thumbnails {
             self.requested_thumbnails = true;
             let firsts: Vec<(String, PathBuf)> = self
@@ -1757,7 +1713,7 @@ impl Pane {
     }
 
     /// The left panel: the exam's priors and this pane's series.
-    pub(super) fn show_side(&mut self, ui: &mut egui::Ui, store: &Store) {
+    pub(super) fn show_side(&mut self, ui: &mut egui::Ui, practice: &Practice) {
         let mut open_study = None;
         if let Some((current, priors)) = &self.priors {
             ui.strong("Priors");
@@ -1786,7 +1742,7 @@ impl Pane {
         self.show_series_list(ui);
         if let Some(uid) = open_study {
             let priors = self.priors.take();
-            self.open(store, &uid);
+            self.open(practice, &uid);
             self.priors = priors;
         }
     }
@@ -1821,16 +1777,16 @@ impl Pane {
     pub(super) fn show_viewport(
         &mut self,
         ui: &mut egui::Ui,
-        store: &Store,
+        practice: &Practice,
         actor: &crate::access::Actor,
         active: bool,
     ) {
         if let Some(shape) = self.show_image(ui, active) {
-            self.finish_shape(shape, store, actor);
+            self.finish_shape(shape, practice, actor);
         }
     }
 
-    pub(super) fn show_toolbar(&mut self, ui: &mut egui::Ui, store: &Store) {
+    pub(super) fn show_toolbar(&mut self, ui: &mut egui::Ui, practice: &Practice) {
         ui.horizontal_wrapped(|ui| {
             ui.heading("Viewer");
             ui.label(&self.title);
@@ -1878,7 +1834,7 @@ impl Pane {
             {
                 self.presets = Some((
                     self.modality.clone(),
-                    crate::viewing::presets::window_presets(store, &self.modality),
+                    practice.window_presets(&self.modality),
                 ));
             }
             let presets = self
@@ -1913,7 +1869,7 @@ impl Pane {
                 .clicked()
             {
                 if self.shown_pixels().is_some() {
-                    self.export_png(store);
+                    self.export_png(practice);
                 } else {
                     // Shown straight from the GPU: read it back first.
                     self.export_pending = true;
@@ -1921,7 +1877,7 @@ impl Pane {
                 }
             }
             if std::mem::take(&mut self.export_wanted) {
-                self.export_png(store);
+                self.export_png(practice);
             }
             if ui.selectable_label(self.magnifier, "Magnifier").clicked() {
                 self.magnifier = !self.magnifier;
@@ -1961,7 +1917,7 @@ impl Pane {
                 self.import.as_ref().is_none_or(|j| j.summary.is_some()) && self.picked.is_none();
             if ui
                 .add_enabled(
-                    idle && self.ingest.is_some(),
+                    idle && self.archive_running(),
                     egui::Button::new("Import files…"),
                 )
                 .clicked()
@@ -1970,7 +1926,7 @@ impl Pane {
             }
             if ui
                 .add_enabled(
-                    idle && self.ingest.is_some(),
+                    idle && self.archive_running(),
                     egui::Button::new("Import folder…"),
                 )
                 .clicked()
@@ -1982,7 +1938,7 @@ impl Pane {
                 .labelled_by(label.id);
             if ui
                 .add_enabled(
-                    idle && self.ingest.is_some() && !self.import_path.trim().is_empty(),
+                    idle && self.archive_running() && !self.import_path.trim().is_empty(),
                     egui::Button::new("Import"),
                 )
                 .clicked()
@@ -2077,7 +2033,7 @@ impl Pane {
 
     /// Starts importing `paths` on a background thread.
     pub fn start_import(&mut self, paths: Vec<PathBuf>) {
-        let Some(ingest) = self.ingest.clone() else {
+        let Some(services) = self.services.clone().filter(|s| s.archive_running()) else {
             self.message = Some((
                 false,
                 "Importing needs the archive services, which are not running.".into(),
@@ -2085,10 +2041,10 @@ impl Pane {
             return;
         };
         let (tx, rx) = mpsc::channel();
-        let total_files = crate::import::count_files(&paths);
+        let total_files = services.count_files(&paths);
         std::thread::spawn(move || {
             let mut last = Instant::now();
-            let summary = crate::import::import_paths_reporting(&ingest, &paths, &mut |done, _| {
+            let summary = services.import(&paths, &mut |done| {
                 // At most ~20 updates a second: enough for a smooth bar.
                 if last.elapsed().as_millis() >= 50 {
                     last = Instant::now();
@@ -2112,7 +2068,7 @@ impl Pane {
         });
     }
 
-    fn poll_import(&mut self, ui: &mut egui::Ui, store: &Store) {
+    fn poll_import(&mut self, ui: &mut egui::Ui, practice: &Practice) {
         if let Some(rx) = &self.picked {
             match rx.try_recv() {
                 Ok(paths) => {
@@ -2155,7 +2111,7 @@ impl Pane {
         {
             // Images of the open study may have arrived.
             let (s, i) = (self.series_index, self.image_index);
-            self.open(store, &uid);
+            self.open(practice, &uid);
             self.series_index = s.min(self.series.len().saturating_sub(1));
             self.image_index = i;
         }
@@ -2695,7 +2651,7 @@ impl Pane {
             .collect()
     }
 
-    fn finish_shape(&mut self, drawn: Drawn, store: &Store, actor: &crate::access::Actor) {
+    fn finish_shape(&mut self, drawn: Drawn, practice: &Practice, actor: &crate::access::Actor) {
         let (Some(study), Some(sop)) = (self.study_uid.clone(), self.current_sop()) else {
             return;
         };
@@ -2720,8 +2676,7 @@ impl Pane {
             }
             Drawn::Shape(shape) => {
                 let calibration = self.current_calibration();
-                match crate::viewing::annotate(
-                    store,
+                match practice.annotate(
                     actor,
                     &study,
                     &sop,
@@ -2730,8 +2685,7 @@ impl Pane {
                     calibration,
                 ) {
                     Ok(_) => {
-                        self.annotations =
-                            crate::viewing::annotations(store, &study).unwrap_or_default();
+                        self.annotations = practice.annotations(&study).unwrap_or_default();
                     }
                     Err(crate::viewing::ViewingError::Access(_)) => {
                         self.message =
@@ -2746,7 +2700,7 @@ impl Pane {
     pub(super) fn show_measurements(
         &mut self,
         ui: &mut egui::Ui,
-        store: &Store,
+        practice: &Practice,
         actor: &crate::access::Actor,
     ) {
         ui.strong("Measurements");
@@ -2775,15 +2729,8 @@ impl Pane {
         if ui.selectable_label(is_key, "Key image").clicked()
             && let (Some(sop), Some(study)) = (sop.clone(), self.study_uid.clone())
         {
-            match crate::viewing::set_key_image(
-                store,
-                actor,
-                &study,
-                &sop,
-                self.current_frame(),
-                !is_key,
-            ) {
-                Ok(()) => self.key_images = store.key_images(&study).unwrap_or_default(),
+            match practice.set_key_image(actor, &study, &sop, self.current_frame(), !is_key) {
+                Ok(()) => self.key_images = practice.key_images(&study).unwrap_or_default(),
                 Err(crate::viewing::ViewingError::Access(_)) => {
                     self.message = Some((false, "Only a radiologist may mark key images.".into()))
                 }
@@ -2806,18 +2753,15 @@ impl Pane {
                 "key images as a Key Object Selection, measurements as presentation states",
             )
             .clicked()
-            && let (Some(study), Some(ingest), Some(root)) = (
-                self.study_uid.clone(),
-                self.ingest.clone(),
-                self.archive_root.clone(),
-            )
+            && let (Some(study), Some(services)) = (self.study_uid.clone(), self.services.clone())
         {
-            let archive = crate::archive::ArchiveFolder::at(&root);
-            self.message = Some(
-                match crate::viewing::export_to_archive(
-                    store,
-                    &ingest,
-                    &archive,
+            self.message = Some(match services.archiver() {
+                None => (
+                    false,
+                    "Saving marks needs the archive services, which are not running.".into(),
+                ),
+                Some(archiver) => match practice.export_marks(
+                    archiver,
                     actor,
                     &study,
                     chrono::Local::now().naive_local(),
@@ -2836,7 +2780,7 @@ impl Pane {
                     ),
                     Err(e) => (false, format!("Not saved: {e}.")),
                 },
-            );
+            });
         }
         if ui.button("Tags").clicked() {
             self.tags = if self.tags.is_some() {
@@ -2846,7 +2790,7 @@ impl Pane {
             };
         }
         if let (Some(id), Some(study)) = (remove, self.study_uid.clone()) {
-            match crate::viewing::remove_annotation(store, actor, &study, id) {
+            match practice.remove_annotation(actor, &study, id) {
                 Ok(()) => self.annotations.retain(|a| a.id != id),
                 Err(e) => self.message = Some((false, format!("Not deleted: {e}."))),
             }
@@ -2890,7 +2834,6 @@ impl Pane {
 
     /// The current image's attributes (keyword, VR, value), read up to the pixel data.
     fn read_tags(&self) -> Vec<(String, String, String)> {
-        use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
         let Some(path) = self
             .series
             .get(self.series_index)
@@ -2898,34 +2841,13 @@ impl Pane {
         else {
             return Vec::new();
         };
-        let object = dicom_object::OpenFileOptions::new()
-            .read_until(dicom_dictionary_std::tags::PIXEL_DATA)
-            .open_file(path);
-        let Ok(object) = object else {
-            return vec![(
+        imaging::header::attribute_listing(path).unwrap_or_else(|_| {
+            vec![(
                 "(unreadable)".into(),
                 String::new(),
                 path.display().to_string(),
-            )];
-        };
-        let dictionary = dicom_dictionary_std::StandardDataDictionary;
-        object
-            .iter()
-            .map(|e| {
-                let tag = e.header().tag;
-                let name = dictionary
-                    .by_tag(tag)
-                    .map(|d| d.alias().to_string())
-                    .unwrap_or_else(|| format!("({:04X},{:04X})", tag.group(), tag.element()));
-                let value = if e.header().vr() == dicom_core::VR::SQ {
-                    format!("{} items", e.items().map_or(0, |i| i.len()))
-                } else {
-                    let v = e.to_str().map(|s| s.to_string()).unwrap_or_default();
-                    v.chars().take(120).collect()
-                };
-                (name, e.header().vr().to_string().to_string(), value)
-            })
-            .collect()
+            )]
+        })
     }
 
     /// Draws the current image's annotations over it.
@@ -3043,7 +2965,7 @@ impl Pane {
     }
 
     /// Saves the view (as rendered, turned and inverted as on screen) as a PNG in exports.
-    fn export_png(&mut self, store: &Store) {
+    fn export_png(&mut self, practice: &Practice) {
         let (Some((_, image)), Some(t)) = (&self.last_image, self.transform()) else {
             return;
         };
@@ -3072,7 +2994,7 @@ impl Pane {
             channels: image.channels,
             pixels,
         };
-        let folder = super::exports_folder(store);
+        let folder = practice.exports_folder();
         let file = folder.join(format!(
             "view-{}-{}.png",
             self.current_sop().unwrap_or_default(),
@@ -3107,15 +3029,7 @@ fn safe_join(root: &std::path::Path, relative: &str) -> Result<PathBuf, ()> {
 
 /// The plane of an image file from its Image Orientation (Patient), reading the header only.
 fn plane_of_file(path: &std::path::Path) -> Option<crate::viewing::hanging::Plane> {
-    let header = dicom_object::OpenFileOptions::new()
-        .read_until(dicom_dictionary_std::tags::PIXEL_DATA)
-        .open_file(path)
-        .ok()?;
-    let orientation = header
-        .get(dicom_dictionary_std::tags::IMAGE_ORIENTATION_PATIENT)?
-        .to_multi_float64()
-        .ok()?;
-    crate::viewing::hanging::plane_of(&orientation)
+    crate::viewing::hanging::plane_of(&imaging::header::orientation_of_file(path)?)
 }
 
 #[cfg(test)]

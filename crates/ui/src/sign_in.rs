@@ -1,8 +1,8 @@
 //! First run (practice, AE title and ports, the first administrator) and sign-in.
 
 use crate::access::{self, Actor};
-use crate::app;
-use crate::store::Store;
+use crate::practice::{FirstRun, Practice, SetUpError};
+use crate::site;
 
 /// The first-run form: what a new practice must decide before anyone signs in.
 #[derive(Debug, Clone)]
@@ -35,9 +35,9 @@ impl Default for FirstRunForm {
     fn default() -> FirstRunForm {
         FirstRunForm {
             practice: String::new(),
-            ae_title: app::DEFAULT_AE_TITLE.into(),
-            dicom_port: app::DEFAULT_DICOM_PORT.to_string(),
-            hl7_port: app::DEFAULT_HL7_PORT.to_string(),
+            ae_title: site::DEFAULT_AE_TITLE.into(),
+            dicom_port: site::DEFAULT_DICOM_PORT.to_string(),
+            hl7_port: site::DEFAULT_HL7_PORT.to_string(),
             login: "admin".into(),
             full_name: String::new(),
             password: String::new(),
@@ -52,51 +52,36 @@ impl Default for FirstRunForm {
 impl FirstRunForm {
     /// Saves the settings and creates the administrator; the signed-in administrator on
     /// success.
-    pub fn submit(&mut self, store: &Store) -> Option<Actor> {
-        let result = (|| -> Result<Actor, String> {
-            if self.password != self.repeat {
-                return Err("The two passwords differ. Type the same password twice.".into());
-            }
-            let settings = [
-                (app::PRACTICE_NAME_SETTING, self.practice.trim()),
-                (app::AE_TITLE_SETTING, self.ae_title.trim()),
-                (app::DICOM_PORT_SETTING, self.dicom_port.trim()),
-                (app::HL7_PORT_SETTING, self.hl7_port.trim()),
-            ];
-            for (key, value) in settings {
-                app::validate_setting(key, value).map_err(|e| format!("{e}"))?;
-            }
-            let actor = access::create_first_administrator(
-                store,
-                self.login.trim(),
-                self.full_name.trim(),
-                &self.password,
-            )
-            .map_err(|e| match e {
-                access::AccessError::WeakPassword(why) => format!("{why}."),
-                other => format!("The administrator could not be created: {other}."),
-            })?;
-            for (key, value) in settings {
-                store.set_setting(key, value).map_err(|_| {
-                    "The settings could not be saved. Check the disk and try again.".to_string()
-                })?;
-            }
-            // The EHR, if named, may send registrations and orders from the start; anyone
-            // else is refused until configured in Settings → HL7 sources.
-            if !self.ehr_application.trim().is_empty() {
-                let source = crate::store::hl7_sources::Hl7Source {
-                    id: 0,
-                    name: "EHR".into(),
-                    application: self.ehr_application.trim().into(),
-                    facility: String::new(),
-                    host: self.ehr_host.trim().into(),
-                    messages: "adt,orders".into(),
-                };
-                crate::hl7::sources::save_source(store, &actor, &source)
-                    .map_err(|e| format!("The EHR could not be saved: {e}."))?;
-            }
-            Ok(actor)
-        })();
+    pub fn submit(&mut self, practice: &mut Practice) -> Option<Actor> {
+        let result = if self.password != self.repeat {
+            Err("The two passwords differ. Type the same password twice.".to_string())
+        } else {
+            practice
+                .set_up(&FirstRun {
+                    practice_name: self.practice.trim().into(),
+                    ae_title: self.ae_title.trim().into(),
+                    dicom_port: self.dicom_port.trim().into(),
+                    hl7_port: self.hl7_port.trim().into(),
+                    login: self.login.trim().into(),
+                    full_name: self.full_name.trim().into(),
+                    password: self.password.clone(),
+                    ehr_application: self.ehr_application.trim().into(),
+                    ehr_host: self.ehr_host.trim().into(),
+                })
+                .map_err(|e| match e {
+                    SetUpError::Invalid(why) => why,
+                    SetUpError::WeakPassword(why) => format!("{why}."),
+                    SetUpError::AlreadySetUp => {
+                        "This practice is already set up: sign in instead.".into()
+                    }
+                    SetUpError::Failed(why) => {
+                        tracing::error!(error = %why, "the first run failed");
+                        format!(
+                            "The practice could not be set up: {why}. Check the disk and try again."
+                        )
+                    }
+                })
+        };
         match result {
             Ok(actor) => {
                 self.error = None;
@@ -112,7 +97,7 @@ impl FirstRunForm {
     }
 
     /// Draws the form; returns the administrator once created.
-    pub fn show(&mut self, ui: &mut egui::Ui, store: &Store) -> Option<Actor> {
+    pub fn show(&mut self, ui: &mut egui::Ui, practice: &mut Practice) -> Option<Actor> {
         let mut done = None;
         ui.heading("Welcome to Lightbox");
         ui.label("Set up this practice. The DICOM and HL7 settings can be changed later.");
@@ -140,7 +125,7 @@ impl FirstRunForm {
         }
         let enter = ui.input(|i| i.key_pressed(egui::Key::Enter));
         if ui.button("Create practice").clicked() || enter {
-            done = self.submit(store);
+            done = self.submit(practice);
         }
         done
     }
@@ -159,11 +144,11 @@ pub struct SignInForm {
 
 impl SignInForm {
     /// Draws the form; returns the actor once signed in.
-    pub fn show(&mut self, ui: &mut egui::Ui, store: &Store, practice: &str) -> Option<Actor> {
-        ui.heading(if practice.is_empty() {
+    pub fn show(&mut self, ui: &mut egui::Ui, practice: &Practice, name: &str) -> Option<Actor> {
+        ui.heading(if name.is_empty() {
             "Lightbox".to_string()
         } else {
-            practice.to_string()
+            name.to_string()
         });
         ui.label("Sign in to continue.");
         egui::Grid::new("sign_in").num_columns(2).show(ui, |ui| {
@@ -175,7 +160,7 @@ impl SignInForm {
         }
         let enter = ui.input(|i| i.key_pressed(egui::Key::Enter));
         if ui.button("Sign in").clicked() || enter {
-            match access::sign_in(store, self.login.trim(), &self.password, "desktop") {
+            match practice.sign_in(self.login.trim(), &self.password, "desktop") {
                 Ok(actor) => {
                     self.password.clear();
                     self.error = None;

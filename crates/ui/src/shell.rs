@@ -1,5 +1,5 @@
 //! The window around the screens: first run or sign-in, then a navigation bar shaped by the
-//! user's role, the current screen, and a status bar. Every frame it asks the store whether
+//! user's role, the current screen, and a status bar. Every frame it asks the practice whether
 //! another connection committed (`PRAGMA data_version`): if so the screens read again, so an
 //! HL7 order, an arriving study or a failed ORU shows within a second, without a refresh button.
 
@@ -19,7 +19,9 @@ use super::study_browser::StudyBrowser;
 use super::viewer_grid::ViewerScreen;
 use crate::access::{Actor, Role};
 use crate::events::ServiceEvent;
-use crate::store::Store;
+use crate::practice::Practice;
+use crate::window_services::{NoServices, WindowServices};
+use std::sync::Arc;
 
 /// The keyboard shortcuts, as the "Keys" menu lists them.
 pub const SHORTCUTS: &[&str] = &[
@@ -131,22 +133,20 @@ struct Preferences {
 impl Preferences {
     const REREAD: Duration = Duration::from_secs(1);
 
-    fn refresh(&mut self, store: &Store) {
+    fn refresh(&mut self, practice: &Practice) {
         if self.read_at.is_some_and(|t| t.elapsed() < Self::REREAD) {
             return;
         }
         self.read_at = Some(Instant::now());
-        self.dark = store
-            .setting(crate::app::THEME_SETTING)
+        self.dark = practice
+            .setting(crate::site::THEME_SETTING)
             .ok()
             .flatten()
             .is_some_and(|t| t == "dark");
-        let minutes = store
-            .setting(crate::app::LOCK_AFTER_SETTING)
-            .ok()
-            .flatten()
-            .and_then(|m| m.parse::<u64>().ok())
-            .unwrap_or(crate::app::DEFAULT_LOCK_AFTER_MINUTES);
+        let minutes = practice.setting_or(
+            crate::site::LOCK_AFTER_SETTING,
+            crate::site::DEFAULT_LOCK_AFTER_MINUTES,
+        );
         self.lock_after = (minutes > 0).then(|| Duration::from_secs(minutes * 60));
     }
 }
@@ -155,10 +155,13 @@ impl Preferences {
 pub struct LightboxApp {
     /// The window has drawn (and said so in the log) — eframe handles a close only after that.
     drawn: bool,
-    store: Store,
+    practice: Practice,
+    /// The network and the archive's ingest, as the wiring provides them.
+    services: Arc<dyn WindowServices>,
     session: Session,
     screen: Screen,
-    practice: String,
+    /// The practice's name (the navigation bar, the sign-in screen).
+    practice_name: String,
     studies: StudyBrowser,
     patients: PatientsScreen,
     orders: OrdersScreen,
@@ -181,20 +184,17 @@ pub struct LightboxApp {
 }
 
 impl LightboxApp {
-    /// The window over `store`, listening to service `events`; `status` is the services'
-    /// state for the status bar. Starts with the first-run form on a store without users.
+    /// The window over `practice`, listening to service `events`; `status` is the services'
+    /// state for the status bar. Starts with the first-run form on a practice without users.
+    /// Without [`LightboxApp::with_services`] it has no network and no ingest.
     pub fn new(
-        store: Store,
+        practice: Practice,
         events: Receiver<ServiceEvent>,
         status: String,
-    ) -> Result<LightboxApp, crate::store::StoreError> {
-        let first_run = store.user_count().map(|n| n == 0).unwrap_or(false);
-        let practice = store
-            .setting(crate::app::PRACTICE_NAME_SETTING)
-            .ok()
-            .flatten()
-            .unwrap_or_default();
-        let studies_store = store.reopen()?;
+    ) -> Result<LightboxApp, crate::records::StoreError> {
+        let first_run = practice.needs_first_run();
+        let name = practice.name();
+        let studies_practice = practice.reopen()?;
         Ok(LightboxApp {
             drawn: false,
             session: if first_run {
@@ -203,8 +203,8 @@ impl LightboxApp {
                 Session::SignIn(SignInForm::default())
             },
             screen: Screen::Patients,
-            practice,
-            studies: StudyBrowser::new(studies_store, events, status),
+            practice_name: name,
+            studies: StudyBrowser::new(studies_practice, events, status),
             patients: PatientsScreen::default(),
             orders: OrdersScreen::default(),
             schedule: ScheduleScreen::default(),
@@ -214,17 +214,18 @@ impl LightboxApp {
             integration: IntegrationScreen::default(),
             settings: SettingsScreen::default(),
             viewer: ViewerScreen::default(),
-            data_version: store.data_version().unwrap_or(0),
+            data_version: practice.data_version(),
             preferences: Preferences {
                 dark: false,
                 lock_after: None,
                 read_at: None,
             },
             last_input: Instant::now(),
-            demo: crate::demo::is_demo(&store),
+            demo: practice.is_demo(),
             clock: crate::clock::Clock::System,
             service_problems: Vec::new(),
-            store,
+            services: Arc::new(NoServices),
+            practice,
         })
     }
 
@@ -263,11 +264,8 @@ impl LightboxApp {
         self.billing = BillingScreen::default();
         self.integration = IntegrationScreen::default();
         self.settings = SettingsScreen::default();
-        let ingest = self.viewer.take_ingest();
         self.viewer = ViewerScreen::default();
-        if let Some(ingest) = ingest {
-            self.viewer.set_ingest(ingest);
-        }
+        self.viewer.set_services(self.services.clone());
     }
 
     /// Who is signed in, if anyone.
@@ -293,9 +291,12 @@ impl LightboxApp {
         &mut self.schedule
     }
 
-    /// Imports from the window go through the running archive's ingest.
-    pub fn with_ingest(mut self, ingest: crate::archive::ingest::Ingest) -> LightboxApp {
-        self.viewer.set_ingest(ingest);
+    /// The running services: imports go through the archive's ingest, echoes and priors over
+    /// the network (the wiring provides them; tests provide the services they started).
+    pub fn with_services(mut self, services: Arc<dyn WindowServices>) -> LightboxApp {
+        self.viewer.set_services(services.clone());
+        self.settings.set_services(services.clone());
+        self.services = services;
         self
     }
 
@@ -340,21 +341,21 @@ impl LightboxApp {
     }
 
     fn poll_changes(&mut self) {
-        if let Ok(v) = self.store.data_version()
-            && v != self.data_version
-        {
-            self.data_version = v;
-            self.service_problems = service_problems(&self.store);
-            self.patients.reload();
-            self.orders.reload();
-            self.schedule.reload();
-            self.today.reload();
-            self.reading.reload();
-            self.billing.reload();
-            self.integration.reload();
-            self.settings.reload();
-            self.studies.reload();
+        let version = self.practice.data_version();
+        if version == self.data_version {
+            return;
         }
+        self.data_version = version;
+        self.service_problems = service_problems(&self.practice);
+        self.patients.reload();
+        self.orders.reload();
+        self.schedule.reload();
+        self.today.reload();
+        self.reading.reload();
+        self.billing.reload();
+        self.integration.reload();
+        self.settings.reload();
+        self.studies.reload();
     }
 
     /// Draws the window.
@@ -363,7 +364,7 @@ impl LightboxApp {
         self.poll_changes();
         // Look for changes from the services at least twice a second.
         ui.ctx().request_repaint_after(Duration::from_millis(500));
-        self.preferences.refresh(&self.store);
+        self.preferences.refresh(&self.practice);
         ui.ctx().set_theme(if self.preferences.dark {
             egui::Theme::Dark
         } else {
@@ -400,14 +401,10 @@ impl LightboxApp {
         let actor = match &mut self.session {
             Session::FirstRun(form) => {
                 let mut done = None;
-                egui::CentralPanel::default().show(ui, |ui| done = form.show(ui, &self.store));
+                egui::CentralPanel::default()
+                    .show(ui, |ui| done = form.show(ui, &mut self.practice));
                 if let Some(actor) = done {
-                    self.practice = self
-                        .store
-                        .setting(crate::app::PRACTICE_NAME_SETTING)
-                        .ok()
-                        .flatten()
-                        .unwrap_or_default();
+                    self.practice_name = self.practice.name();
                     self.session = Session::SignedIn(actor);
                 }
                 return;
@@ -416,12 +413,12 @@ impl LightboxApp {
                 let mut done = None;
                 let demo = self.demo;
                 egui::CentralPanel::default().show(ui, |ui| {
-                    done = form.show(ui, &self.store, &self.practice);
+                    done = form.show(ui, &self.practice, &self.practice_name);
                     if demo {
                         ui.separator();
                         ui.label(format!(
                             "Demo practice: sign in as {} with the password {}.",
-                            crate::demo::DEMO_USERS
+                            lightbox_domain::demo::DEMO_USERS
                                 .iter()
                                 .map(|(login, role)| format!(
                                     "{login} ({})",
@@ -429,7 +426,7 @@ impl LightboxApp {
                                 ))
                                 .collect::<Vec<_>>()
                                 .join(", "),
-                            crate::demo::DEMO_PASSWORD
+                            lightbox_domain::demo::DEMO_PASSWORD
                         ));
                     }
                 });
@@ -449,7 +446,7 @@ impl LightboxApp {
                         "Lightbox locked itself after a while without use. {} can enter their password to carry on where they were; someone else can sign in instead.",
                         previous.login
                     ));
-                    done = form.show(ui, &self.store, &self.practice);
+                    done = form.show(ui, &self.practice, &self.practice_name);
                 });
                 if let Some(actor) = done {
                     if actor.login != previous.login {
@@ -467,10 +464,10 @@ impl LightboxApp {
         let mut lock = false;
         egui::Panel::top("navigation").show(ui, |ui| {
             ui.horizontal(|ui| {
-                ui.strong(if self.practice.is_empty() {
+                ui.strong(if self.practice_name.is_empty() {
                     "Lightbox"
                 } else {
-                    &self.practice
+                    &self.practice_name
                 });
                 ui.separator();
                 let screens = Screen::for_role(actor.role);
@@ -531,78 +528,68 @@ impl LightboxApp {
         });
         let screen = self.screen;
         egui::CentralPanel::default().show(ui, |ui| match screen {
-            Screen::Patients => self.patients.show(ui, &mut self.store, &actor),
+            Screen::Patients => self.patients.show(ui, &mut self.practice, &actor),
             Screen::Orders => {
                 let now = self.now();
-                self.orders.show(ui, &mut self.store, &actor, now)
+                self.orders.show(ui, &mut self.practice, &actor, now)
             }
             Screen::Schedule => {
                 let now = self.now();
                 self.schedule
-                    .show(ui, &mut self.store, &actor, now.date(), now)
+                    .show(ui, &mut self.practice, &actor, now.date(), now)
             }
             Screen::Today => {
                 let today = self.now().date().format("%Y-%m-%d").to_string();
-                self.today.show(ui, &mut self.store, &actor, &today)
+                self.today.show(ui, &mut self.practice, &actor, &today)
             }
             Screen::Reading => {
                 let now = self.now();
-                self.reading.show(ui, &mut self.store, &actor, now)
+                self.reading.show(ui, &mut self.practice, &actor, now)
             }
-            Screen::Billing => self.billing.show(ui, &self.store, &actor),
-            Screen::Studies => self.studies.show(ui),
-            Screen::Viewer => self.viewer.show(ui, &self.store, &actor),
+            Screen::Billing => self.billing.show(ui, &self.practice, &actor),
+            Screen::Studies => self.studies.show(ui, &actor),
+            Screen::Viewer => self.viewer.show(ui, &self.practice, &actor),
             Screen::Integration => {
                 let today = self.now().date().format("%Y-%m-%d").to_string();
                 self.integration.show(
                     ui,
-                    &mut self.store,
+                    &mut self.practice,
                     &actor,
                     &today,
                     self.studies.associations(),
                 )
             }
-            Screen::Settings => self.settings.show(ui, &self.store, &actor),
+            Screen::Settings => self.settings.show(ui, &self.practice, &actor),
         });
         // A study asked for on the Studies or Reading screen opens in the viewer.
         if let Some(uid) = self.studies.take_open_request() {
-            self.viewer.open(&self.store, &uid);
+            self.viewer.open(&self.practice, &uid);
             self.viewer.clear_priors();
             self.screen = Screen::Viewer;
             ui.ctx().request_repaint();
         }
         if let Some((uid, accession)) = self.reading.take_open_request() {
             // The exam with its relevant priors (same patient under every identifier).
-            let priors = crate::ris::reading::priors(&self.store, &actor, &accession)
+            let priors = self.practice.priors(&actor, &accession)
                 .unwrap_or_else(|e| {
                     tracing::warn!(error = %e, accession = %accession, "priors could not be listed");
                     Vec::new()
                 });
-            self.viewer.open(&self.store, &uid);
-            self.viewer.set_priors(&self.store, &uid, priors);
-            self.viewer.fetch_priors(&self.store, &accession);
+            self.viewer.open(&self.practice, &uid);
+            self.viewer.set_priors(&self.practice, &uid, priors);
+            self.viewer.fetch_priors(&self.practice, &accession);
             self.screen = Screen::Viewer;
             ui.ctx().request_repaint();
         }
         // Key images and measurements for the exam's report: into the open editor when it holds
         // that report, else appended to the stored draft.
         if let Some((study, text)) = self.viewer.take_report_insert() {
-            let accession = self
-                .store
-                .order_by_study_uid(&study)
-                .ok()
-                .flatten()
-                .map(|o| o.accession);
+            let accession = self.practice.accession_of_study(&actor, &study);
             let message = match accession {
                 Some(acc) if self.reading.insert_text(&acc, &text) => {
                     format!("Added to the report of {acc} in the editor.")
                 }
-                _ => match crate::ris::reports::append_to_draft(
-                    &mut self.store,
-                    &actor,
-                    &study,
-                    &text,
-                ) {
+                _ => match self.practice.append_to_draft(&actor, &study, &text) {
                     Ok(acc) => format!("Added to the draft report of {acc}."),
                     Err(e) => format!("Not added to a report: {e}."),
                 },
@@ -645,9 +632,9 @@ impl eframe::App for LightboxApp {
 
 /// The status bar's warnings: every service that is down or restarting, and any that was
 /// restarted (with why), so an outage shows where everyone looks.
-fn service_problems(store: &Store) -> Vec<String> {
-    use crate::health::ServiceState;
-    let Ok(services) = store.service_health() else {
+fn service_problems(practice: &Practice) -> Vec<String> {
+    use crate::records::health::ServiceState;
+    let Ok(services) = practice.service_health() else {
         return vec!["service state unknown".into()];
     };
     let this_process = std::process::id();

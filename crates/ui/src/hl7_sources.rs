@@ -2,8 +2,8 @@
 //! with AR), what each may send, and from which host.
 
 use crate::access::Actor;
-use crate::store::Store;
-use crate::store::hl7_sources::{Hl7Source, MESSAGE_CLASSES};
+use crate::practice::Practice;
+use crate::records::hl7_sources::{Hl7Source, MESSAGE_CLASSES};
 
 /// The tab's state: the sources as read, and the form to add one.
 #[derive(Default)]
@@ -45,8 +45,8 @@ fn label(class: &str) -> &'static str {
 
 impl Hl7SourcesTab {
     /// Reads the sources again.
-    pub fn refresh(&mut self, store: &Store) -> Result<(), crate::store::StoreError> {
-        self.sources = store.hl7_sources()?;
+    pub fn refresh(&mut self, practice: &Practice) -> Result<(), crate::records::StoreError> {
+        self.sources = practice.hl7_sources()?;
         Ok(())
     }
 
@@ -54,7 +54,7 @@ impl Hl7SourcesTab {
     pub fn show(
         &mut self,
         ui: &mut egui::Ui,
-        store: &Store,
+        practice: &Practice,
         actor: &Actor,
     ) -> Option<Result<String, String>> {
         let mut outcome = None;
@@ -89,7 +89,8 @@ impl Hl7SourcesTab {
         });
         if let Some(name) = remove {
             outcome = Some(
-                crate::hl7::sources::remove_source(store, actor, &name)
+                practice
+                    .remove_hl7_source(actor, &name)
                     .map(|_| format!("{name} removed; its messages are refused from now on."))
                     .map_err(|e| format!("Not removed: {e}.")),
             );
@@ -145,7 +146,7 @@ impl Hl7SourcesTab {
             outcome = Some(if messages.is_empty() {
                 Err("Tick at least one kind of message the source may send.".into())
             } else {
-                match crate::hl7::sources::save_source(store, actor, &source) {
+                match practice.save_hl7_source(actor, &source) {
                     Ok(_) => {
                         *form = SourceForm::default();
                         Ok(format!("{} saved.", source.name))

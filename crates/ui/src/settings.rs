@@ -8,12 +8,14 @@ use std::sync::mpsc::{self, Receiver};
 
 use crate::access::{Actor, Role};
 use crate::administration::{self, AdminError};
-use crate::app;
-use crate::store::Store;
-use crate::store::administration::{AuditFilter, ReportTemplate};
-use crate::store::hl7::Destination;
-use crate::store::nodes::DicomNode;
-use crate::store::ris::{AuditEntry, Procedure, Room, UserRecord};
+use crate::practice::Practice;
+use crate::records::administration::{AuditFilter, ReportTemplate};
+use crate::records::hl7::Destination;
+use crate::records::nodes::DicomNode;
+use crate::records::ris::{AuditEntry, Procedure, Room, UserRecord};
+use crate::site;
+use crate::window_services::{NoServices, WindowServices};
+use std::sync::Arc;
 
 /// The settings tabs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,14 +86,14 @@ struct PracticeForm {
 }
 
 const PRACTICE_KEYS: [&str; 8] = [
-    app::PRACTICE_NAME_SETTING,
-    app::PRACTICE_ADDRESS_SETTING,
-    app::PRACTICE_PHONE_SETTING,
-    app::AE_TITLE_SETTING,
-    app::DICOM_PORT_SETTING,
-    app::HL7_PORT_SETTING,
-    app::LOCK_AFTER_SETTING,
-    app::THEME_SETTING,
+    site::PRACTICE_NAME_SETTING,
+    site::PRACTICE_ADDRESS_SETTING,
+    site::PRACTICE_PHONE_SETTING,
+    site::AE_TITLE_SETTING,
+    site::DICOM_PORT_SETTING,
+    site::HL7_PORT_SETTING,
+    site::LOCK_AFTER_SETTING,
+    site::THEME_SETTING,
 ];
 
 impl PracticeForm {
@@ -152,6 +154,8 @@ pub struct SettingsScreen {
     /// A network check running in the background: what it is, and where its answer comes.
     check: Option<(String, Receiver<(bool, String)>)>,
     message: Option<(bool, String)>,
+    /// The network, through the running services.
+    services: Arc<dyn WindowServices>,
 }
 
 impl Default for SettingsScreen {
@@ -178,6 +182,7 @@ impl Default for SettingsScreen {
             audit: Vec::new(),
             check: None,
             message: None,
+            services: Arc::new(NoServices),
         }
     }
 }
@@ -213,71 +218,52 @@ fn spawn_check(work: impl FnOnce() -> (bool, String) + Send + 'static) -> Receiv
     rx
 }
 
-/// C-ECHO to `node` calling as `calling_ae`, with its own small runtime (the window has none).
-fn echo_node(node: DicomNode, calling_ae: String) -> (bool, String) {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => return (false, format!("Echo could not start: {e}")),
-    };
-    let started = std::time::Instant::now();
-    let result = runtime.block_on(async {
-        tokio::time::timeout(
-            std::time::Duration::from_secs(10),
-            crate::dicom::scu::echo(&node, &calling_ae),
-        )
-        .await
-    });
-    match result {
-        Ok(Ok(())) => (
+/// C-ECHO to `node` calling as `calling_ae`, through the running services.
+fn echo_node(services: &dyn WindowServices, node: DicomNode, calling_ae: String) -> (bool, String) {
+    match services.echo(&node, &calling_ae) {
+        Ok(round_trip) => (
             true,
             format!(
                 "{} answered the echo in {} ms.",
                 node.name,
-                started.elapsed().as_millis()
+                round_trip.as_millis()
             ),
         ),
-        Ok(Err(e)) => (
+        Err(e) => (
             false,
             format!(
                 "{} did not answer the echo: {e}. Check its AE title, host and port, and that it knows our AE title {calling_ae}.",
                 node.name
             ),
         ),
-        Err(_) => (
-            false,
-            format!("{} did not answer within 10 seconds.", node.name),
-        ),
     }
 }
 
-/// Opens a TCP connection to an HL7 destination (the receiving engine's MLLP port).
-fn test_destination(name: String, host: String, port: u16) -> (bool, String) {
-    use std::net::ToSocketAddrs;
-    let addresses = match (host.as_str(), port).to_socket_addrs() {
-        Ok(a) => a.collect::<Vec<_>>(),
-        Err(e) => return (false, format!("{name}: the host {host} is unknown ({e}).")),
-    };
-    for address in &addresses {
-        if std::net::TcpStream::connect_timeout(address, std::time::Duration::from_secs(5)).is_ok()
-        {
-            return (
-                true,
-                format!("{name} accepts connections on {address}; messages can be delivered."),
-            );
-        }
-    }
-    (
-        false,
-        format!(
-            "{name}: nothing accepts connections on {host}:{port}. Check the address and that the receiving interface is running."
+/// Whether an HL7 destination (the receiving engine's MLLP port) accepts connections.
+fn test_destination(
+    services: &dyn WindowServices,
+    name: String,
+    host: String,
+    port: u16,
+) -> (bool, String) {
+    match services.reach_hl7(&host, port) {
+        Ok(address) => (
+            true,
+            format!("{name} accepts connections on {address}; messages can be delivered."),
         ),
-    )
+        Err(e) => (
+            false,
+            format!("{name}: {e}. Check the address and that the receiving interface is running."),
+        ),
+    }
 }
 
 impl SettingsScreen {
+    /// Echoes and connection tests go through `services`.
+    pub fn set_services(&mut self, services: Arc<dyn WindowServices>) {
+        self.services = services;
+    }
+
     /// Reads again on the next frame.
     pub fn reload(&mut self) {
         self.loaded = false;
@@ -298,54 +284,55 @@ impl SettingsScreen {
         self.check.is_some()
     }
 
-    fn refresh(&mut self, store: &Store) {
+    fn refresh(&mut self, practice: &Practice, actor: &Actor) {
         if self.loaded {
             return;
         }
         self.loaded = true;
-        let read = (|| -> Result<(), crate::store::StoreError> {
+        let read = (|| -> Result<(), crate::records::StoreError> {
             let mut values = Vec::new();
             for key in PRACTICE_KEYS {
-                values.push(store.setting(key)?.unwrap_or_default());
+                values.push(practice.setting(key)?.unwrap_or_default());
             }
             for (field, value) in self.practice.fields().into_iter().zip(values) {
                 *field = value;
             }
             if self.practice.ae_title.is_empty() {
-                self.practice.ae_title = app::DEFAULT_AE_TITLE.into();
+                self.practice.ae_title = site::DEFAULT_AE_TITLE.into();
             }
             if self.practice.dicom_port.is_empty() {
-                self.practice.dicom_port = app::DEFAULT_DICOM_PORT.to_string();
+                self.practice.dicom_port = site::DEFAULT_DICOM_PORT.to_string();
             }
             if self.practice.hl7_port.is_empty() {
-                self.practice.hl7_port = app::DEFAULT_HL7_PORT.to_string();
+                self.practice.hl7_port = site::DEFAULT_HL7_PORT.to_string();
             }
             if self.practice.lock_minutes.is_empty() {
-                self.practice.lock_minutes = app::DEFAULT_LOCK_AFTER_MINUTES.to_string();
+                self.practice.lock_minutes = site::DEFAULT_LOCK_AFTER_MINUTES.to_string();
             }
             if self.practice.theme.is_empty() {
                 self.practice.theme = "light".into();
             }
-            let overlay = crate::viewing::overlay::overlay_fields(store);
+            let overlay = practice.overlay_fields();
             self.viewer = ViewerForm {
-                cache_mib: store
+                cache_mib: practice
                     .setting(crate::viewing::CACHE_SETTING)?
                     .unwrap_or_else(|| crate::viewing::DEFAULT_CACHE_MIB.to_string()),
-                prior_nodes: store
-                    .setting(crate::dicom::priors::PRIOR_NODES_SETTING)?
+                prior_nodes: practice
+                    .setting(crate::viewing::PRIOR_NODES_SETTING)?
                     .unwrap_or_default(),
                 overlay: crate::viewing::overlay::OverlayField::ALL
                     .iter()
                     .map(|f| overlay.contains(f))
                     .collect(),
             };
-            self.rooms = store.rooms(None)?;
-            self.catalogue = store.procedures()?;
-            self.templates = store.report_templates()?;
-            self.nodes = store.nodes()?;
-            self.destinations = store.destinations()?;
-            self.sources.refresh(store)?;
-            self.users = store.users()?;
+            self.rooms = practice.rooms(None)?;
+            self.catalogue = practice.procedures()?;
+            self.templates = practice.report_templates()?;
+            self.nodes = practice.nodes()?;
+            self.destinations = practice.destinations()?;
+            self.sources.refresh(practice)?;
+            // Only an administrator sees the accounts (others never open this screen).
+            self.users = practice.users(actor).unwrap_or_default();
             Ok(())
         })();
         if let Err(e) = read {
@@ -355,8 +342,8 @@ impl SettingsScreen {
     }
 
     /// Draws the screen.
-    pub fn show(&mut self, ui: &mut egui::Ui, store: &Store, actor: &Actor) {
-        self.refresh(store);
+    pub fn show(&mut self, ui: &mut egui::Ui, practice: &Practice, actor: &Actor) {
+        self.refresh(practice, actor);
         if let Some((what, rx)) = &self.check {
             match rx.try_recv() {
                 Ok(answer) => {
@@ -387,14 +374,14 @@ impl SettingsScreen {
         super::show_outcome(ui, self.message.as_ref());
         ui.separator();
         egui::ScrollArea::vertical().show(ui, |ui| match self.tab {
-            SettingsTab::Practice => self.show_practice(ui, store, actor),
-            SettingsTab::Rooms => self.show_rooms(ui, store, actor),
-            SettingsTab::Catalogue => self.show_catalogue(ui, store, actor),
-            SettingsTab::Templates => self.show_templates(ui, store, actor),
-            SettingsTab::DicomNodes => self.show_nodes(ui, store, actor),
-            SettingsTab::Hl7 => self.show_destinations(ui, store, actor),
+            SettingsTab::Practice => self.show_practice(ui, practice, actor),
+            SettingsTab::Rooms => self.show_rooms(ui, practice, actor),
+            SettingsTab::Catalogue => self.show_catalogue(ui, practice, actor),
+            SettingsTab::Templates => self.show_templates(ui, practice, actor),
+            SettingsTab::DicomNodes => self.show_nodes(ui, practice, actor),
+            SettingsTab::Hl7 => self.show_destinations(ui, practice, actor),
             SettingsTab::Hl7Sources => {
-                if let Some(done) = self.sources.show(ui, store, actor) {
+                if let Some(done) = self.sources.show(ui, practice, actor) {
                     self.message = Some(match done {
                         Ok(text) => (true, text),
                         Err(text) => (false, text),
@@ -402,13 +389,13 @@ impl SettingsScreen {
                     self.loaded = false;
                 }
             }
-            SettingsTab::Viewer => self.show_viewer(ui, store, actor),
-            SettingsTab::Users => self.show_users(ui, store, actor),
-            SettingsTab::Audit => self.show_audit(ui, store, actor),
+            SettingsTab::Viewer => self.show_viewer(ui, practice, actor),
+            SettingsTab::Users => self.show_users(ui, practice, actor),
+            SettingsTab::Audit => self.show_audit(ui, practice, actor),
         });
     }
 
-    fn show_practice(&mut self, ui: &mut egui::Ui, store: &Store, actor: &Actor) {
+    fn show_practice(&mut self, ui: &mut egui::Ui, practice: &Practice, actor: &Actor) {
         let labels = [
             "Practice name",
             "Address",
@@ -441,17 +428,18 @@ impl SettingsScreen {
                 .iter()
                 .zip(&values)
                 .try_for_each(|(key, value)| {
-                    let unchanged = store.setting(key).ok().flatten().as_deref() == Some(value);
+                    let unchanged = practice.setting(key).ok().flatten().as_deref() == Some(value);
                     let optional_empty = value.is_empty()
                         && matches!(
                             *key,
-                            app::PRACTICE_ADDRESS_SETTING | app::PRACTICE_PHONE_SETTING
+                            site::PRACTICE_ADDRESS_SETTING | site::PRACTICE_PHONE_SETTING
                         );
-                    if unchanged || (optional_empty && store.setting(key).ok().flatten().is_none())
+                    if unchanged
+                        || (optional_empty && practice.setting(key).ok().flatten().is_none())
                     {
                         Ok(())
                     } else {
-                        administration::change_setting(store, actor, key, value)
+                        practice.change_setting(actor, key, value)
                     }
                 });
             self.message = Some(outcome(result, "Practice settings saved."));
@@ -459,7 +447,7 @@ impl SettingsScreen {
         }
     }
 
-    fn show_viewer(&mut self, ui: &mut egui::Ui, store: &Store, actor: &Actor) {
+    fn show_viewer(&mut self, ui: &mut egui::Ui, practice: &Practice, actor: &Actor) {
         use crate::viewing::overlay::{OverlayField, format_fields};
         egui::Grid::new("viewer settings")
             .num_columns(2)
@@ -521,7 +509,7 @@ impl SettingsScreen {
                         .join(", ");
                     [
                         (crate::viewing::CACHE_SETTING, mib.to_string()),
-                        (crate::dicom::priors::PRIOR_NODES_SETTING, nodes),
+                        (crate::viewing::PRIOR_NODES_SETTING, nodes),
                         (
                             crate::viewing::overlay::OVERLAY_SETTING,
                             // Nothing ticked is stored as such (not as "all").
@@ -534,11 +522,9 @@ impl SettingsScreen {
                     ]
                     .iter()
                     .filter(|(key, value)| {
-                        store.setting(key).ok().flatten().as_deref() != Some(value.as_str())
+                        practice.setting(key).ok().flatten().as_deref() != Some(value.as_str())
                     })
-                    .try_for_each(|(key, value)| {
-                        administration::change_setting(store, actor, key, value)
-                    })
+                    .try_for_each(|(key, value)| practice.change_setting(actor, key, value))
                     .map_err(|e| explain(&e))
                 }
             };
@@ -553,7 +539,7 @@ impl SettingsScreen {
         }
     }
 
-    fn show_rooms(&mut self, ui: &mut egui::Ui, store: &Store, actor: &Actor) {
+    fn show_rooms(&mut self, ui: &mut egui::Ui, practice: &Practice, actor: &Actor) {
         const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
         egui::Grid::new("rooms").striped(true).show(ui, |ui| {
             for h in ["Room", "Modality", "Scanner AE"].iter().chain(DAYS.iter()) {
@@ -617,8 +603,8 @@ impl SettingsScreen {
                     hours: form.hours.clone().map(|h| h.trim().to_string()),
                 };
                 let result = match form.id {
-                    Some(_) => administration::change_room(store, actor, &room),
-                    None => administration::add_room(store, actor, &room).map(|_| ()),
+                    Some(_) => practice.change_room(actor, &room),
+                    None => practice.add_room(actor, &room).map(|_| ()),
                 };
                 done = Some(outcome(result, &format!("Room {} saved.", room.name)));
             }
@@ -626,7 +612,7 @@ impl SettingsScreen {
                 && ui.button("Retire room").clicked()
             {
                 done = Some(outcome(
-                    administration::retire_room(store, actor, id),
+                    practice.retire_room(actor, id),
                     "Room retired; its past exams keep their room.",
                 ));
             }
@@ -646,7 +632,7 @@ impl SettingsScreen {
         }
     }
 
-    fn show_catalogue(&mut self, ui: &mut egui::Ui, store: &Store, actor: &Actor) {
+    fn show_catalogue(&mut self, ui: &mut egui::Ui, practice: &Practice, actor: &Actor) {
         if let Some((p, duration, charge)) = &mut self.procedure_form {
             egui::Grid::new("procedure_form")
                 .num_columns(2)
@@ -671,7 +657,7 @@ impl SettingsScreen {
                             p.charge_cents = cents;
                             p.modality = p.modality.trim().to_uppercase();
                             let r = outcome(
-                                administration::save_procedure(store, actor, p),
+                                practice.save_procedure(actor, p),
                                 &format!("Procedure {} saved.", p.code),
                             );
                             close = r.0;
@@ -734,7 +720,7 @@ impl SettingsScreen {
         });
     }
 
-    fn show_templates(&mut self, ui: &mut egui::Ui, store: &Store, actor: &Actor) {
+    fn show_templates(&mut self, ui: &mut egui::Ui, practice: &Practice, actor: &Actor) {
         for t in &self.templates {
             ui.horizontal(|ui| {
                 ui.label(format!(
@@ -778,7 +764,7 @@ impl SettingsScreen {
             if ui.button("Save template").clicked() {
                 t.modality = t.modality.trim().to_uppercase();
                 let r = outcome(
-                    administration::save_template(store, actor, t),
+                    practice.save_template(actor, t),
                     &format!("Template {} saved.", t.name),
                 );
                 close = r.0;
@@ -794,9 +780,9 @@ impl SettingsScreen {
         }
     }
 
-    fn show_nodes(&mut self, ui: &mut egui::Ui, store: &Store, actor: &Actor) {
+    fn show_nodes(&mut self, ui: &mut egui::Ui, practice: &Practice, actor: &Actor) {
         let calling = if self.practice.ae_title.is_empty() {
-            app::DEFAULT_AE_TITLE.to_string()
+            site::DEFAULT_AE_TITLE.to_string()
         } else {
             self.practice.ae_title.clone()
         };
@@ -837,11 +823,15 @@ impl SettingsScreen {
         match step {
             Some((true, node)) => {
                 let what = format!("Echo to {}", node.name);
-                self.check = Some((what, spawn_check(move || echo_node(node, calling))));
+                let services = self.services.clone();
+                self.check = Some((
+                    what,
+                    spawn_check(move || echo_node(services.as_ref(), node, calling)),
+                ));
             }
             Some((false, node)) => {
                 self.message = Some(outcome(
-                    administration::remove_node(store, actor, &node.name),
+                    practice.remove_node(actor, &node.name),
                     &format!("{} removed.", node.name),
                 ));
                 self.loaded = false;
@@ -890,7 +880,7 @@ impl SettingsScreen {
                         services: lightbox_node_services(&form.services),
                     };
                     let r = outcome(
-                        administration::save_node(store, actor, &node),
+                        practice.save_node(actor, &node),
                         &format!("{} saved; press Echo to check it answers.", node.name),
                     );
                     if r.0 {
@@ -904,7 +894,7 @@ impl SettingsScreen {
         }
     }
 
-    fn show_destinations(&mut self, ui: &mut egui::Ui, store: &Store, actor: &Actor) {
+    fn show_destinations(&mut self, ui: &mut egui::Ui, practice: &Practice, actor: &Actor) {
         let mut test: Option<Destination> = None;
         egui::Grid::new("destinations")
             .striped(true)
@@ -932,10 +922,10 @@ impl SettingsScreen {
             });
         if let Some(d) = test {
             let what = format!("Connecting to {}", d.name);
-            self.check = Some((
-                what,
-                spawn_check(move || test_destination(d.name, d.host, d.port)),
-            ));
+            self.check = Some((what, {
+                let services = self.services.clone();
+                spawn_check(move || test_destination(services.as_ref(), d.name, d.host, d.port))
+            }));
         }
         ui.separator();
         ui.strong("Add a destination");
@@ -962,7 +952,7 @@ impl SettingsScreen {
                         enabled: true,
                         ..Default::default()
                     };
-                    match crate::hl7::outbound::add_destination(store, actor, &d) {
+                    match practice.add_destination(actor, &d) {
                         Ok(_) => {
                             self.destination_form =
                                 (String::new(), String::new(), String::new(), "oru".into());
@@ -980,7 +970,7 @@ impl SettingsScreen {
         }
     }
 
-    fn show_users(&mut self, ui: &mut egui::Ui, store: &Store, actor: &Actor) {
+    fn show_users(&mut self, ui: &mut egui::Ui, practice: &Practice, actor: &Actor) {
         let roles = [
             Role::FrontDesk,
             Role::Technologist,
@@ -1021,7 +1011,7 @@ impl SettingsScreen {
         });
         if let Some((login, role, active)) = change {
             self.message = Some(outcome(
-                administration::change_user(store, actor, &login, role, active),
+                practice.change_user(actor, &login, role, active),
                 &format!(
                     "{login}: {} , {}.",
                     role.code().replace('_', " "),
@@ -1050,8 +1040,7 @@ impl SettingsScreen {
         ui.horizontal(|ui| {
             if ui.button("Create user").clicked() {
                 self.message = Some(
-                    match crate::access::create_user(
-                        store,
+                    match practice.create_user(
                         actor,
                         login.trim(),
                         full_name.trim(),
@@ -1067,7 +1056,7 @@ impl SettingsScreen {
             }
             if ui.button("Set password").clicked() {
                 self.message = Some(outcome(
-                    administration::reset_password(store, actor, login.trim(), password),
+                    practice.reset_password(actor, login.trim(), password),
                     &format!("New password set for {}.", login.trim()),
                 ));
                 password_set = true;
@@ -1081,7 +1070,7 @@ impl SettingsScreen {
         }
     }
 
-    fn show_audit(&mut self, ui: &mut egui::Ui, store: &Store, actor: &Actor) {
+    fn show_audit(&mut self, ui: &mut egui::Ui, practice: &Practice, actor: &Actor) {
         let f = &mut self.audit_filter;
         egui::Grid::new("audit_filter")
             .num_columns(4)
@@ -1103,7 +1092,7 @@ impl SettingsScreen {
         let mut export = false;
         ui.horizontal(|ui| {
             if ui.button("Search audit log").clicked() {
-                match administration::search_audit(store, actor, &self.audit_filter) {
+                match practice.search_audit(actor, &self.audit_filter) {
                     Ok(entries) => {
                         self.message = Some((
                             true,
@@ -1134,7 +1123,7 @@ impl SettingsScreen {
         });
         if export {
             let name = format!("audit-{}.csv", chrono::Local::now().format("%Y%m%d-%H%M%S"));
-            let folder = super::exports_folder(store);
+            let folder = practice.exports_folder();
             let file = folder.join(&name);
             self.message = Some(
                 match std::fs::create_dir_all(&folder)
@@ -1213,7 +1202,7 @@ impl Default for NodeForm {
             ae_title: String::new(),
             host: String::new(),
             port: String::new(),
-            services: crate::store::nodes::NODE_SERVICES.to_vec(),
+            services: crate::records::nodes::NODE_SERVICES.to_vec(),
             check_host: true,
         }
     }
@@ -1221,7 +1210,7 @@ impl Default for NodeForm {
 
 /// The ticked services in their usual order, as stored.
 fn lightbox_node_services(ticked: &[&str]) -> String {
-    crate::store::nodes::NODE_SERVICES
+    crate::records::nodes::NODE_SERVICES
         .iter()
         .filter(|s| ticked.contains(s))
         .copied()

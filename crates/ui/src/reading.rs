@@ -4,10 +4,10 @@
 //! Everything goes through the report rules (`ris::reports`).
 
 use crate::access::Actor;
-use crate::ris::reading::{self, ReadingFilter};
-use crate::ris::{ExamStatus, reports};
-use crate::store::Store;
-use crate::store::reports::ReadingRow;
+use crate::practice::Practice;
+use crate::records::reports::ReadingRow;
+use crate::ris::ExamStatus;
+use crate::ris::reading::ReadingFilter;
 
 /// The report being edited.
 struct Editor {
@@ -79,19 +79,13 @@ impl ReadingScreen {
         &self.rows
     }
 
-    fn refresh(&mut self, store: &Store, actor: &Actor) {
+    fn refresh(&mut self, practice: &Practice, actor: &Actor) {
         if self.loaded {
             return;
         }
-        self.modalities = store.catalogue_modalities().unwrap_or_default();
-        self.radiologists = store
-            .users()
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|u| u.active && u.role == crate::access::Role::Radiologist.code())
-            .map(|u| u.login)
-            .collect();
-        match reading::reading_worklist(store, actor, &self.filter) {
+        self.modalities = practice.catalogue_modalities().unwrap_or_default();
+        self.radiologists = practice.radiologists();
+        match practice.reading_worklist(actor, &self.filter) {
             Ok(rows) => self.rows = rows,
             Err(e) => {
                 tracing::error!(error = %e, "reading worklist could not be read");
@@ -104,25 +98,15 @@ impl ReadingScreen {
         self.loaded = true;
     }
 
-    fn open(&mut self, store: &mut Store, actor: &Actor, accession: &str) -> Result<(), String> {
-        let order = store
-            .order_by_accession(accession)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("{accession} not found"))?;
-        let existing = store
-            .reports_of_order(order.id)
+    fn open(
+        &mut self,
+        practice: &mut Practice,
+        actor: &Actor,
+        accession: &str,
+    ) -> Result<(), String> {
+        let report = practice
+            .open_report(actor, accession)
             .map_err(|e| e.to_string())?;
-        let latest = existing
-            .into_iter()
-            .rev()
-            .find(|r| r.status != "final" || r.kind == "report");
-        let report = match latest {
-            Some(r) => r,
-            None => {
-                let id = reports::start(store, actor, accession).map_err(|e| e.to_string())?;
-                store.report(id).map_err(|e| e.to_string())?
-            }
-        };
         self.editor = Some(Editor {
             accession: accession.to_string(),
             report_id: report.id,
@@ -138,11 +122,11 @@ impl ReadingScreen {
     pub fn show(
         &mut self,
         ui: &mut egui::Ui,
-        store: &mut Store,
+        practice: &mut Practice,
         actor: &Actor,
         now: chrono::NaiveDateTime,
     ) {
-        self.refresh(store, actor);
+        self.refresh(practice, actor);
         ui.horizontal(|ui| {
             ui.heading("Reading worklist");
             ui.separator();
@@ -309,7 +293,8 @@ impl ReadingScreen {
             return;
         };
         let result: Result<String, String> = match action {
-            Action::Assign(accession, login) => reading::assign(store, actor, &accession, &login)
+            Action::Assign(accession, login) => practice
+                .assign(actor, &accession, &login)
                 .map(|()| format!("{accession} assigned to {login}."))
                 .map_err(|e| e.to_string()),
             Action::Print => {
@@ -317,10 +302,10 @@ impl ReadingScreen {
                     return;
                 };
                 let accession = editor.accession.clone();
-                match reports::printed_report(store, actor, &accession) {
+                match practice.printed_report(actor, &accession) {
                     Ok(doc) => {
                         let (ok, text) = super::save_and_open(
-                            store,
+                            practice,
                             &format!("report-{accession}.pdf"),
                             &doc.to_pdf(),
                         );
@@ -329,28 +314,25 @@ impl ReadingScreen {
                     Err(e) => Err(format!("The report could not be printed: {e}.")),
                 }
             }
-            Action::Claim(accession) => reading::assign(store, actor, &accession, &actor.login)
+            Action::Claim(accession) => practice
+                .assign(actor, &accession, &actor.login)
                 .map(|()| format!("{accession} is yours."))
                 .map_err(|e| e.to_string()),
             Action::Open(accession) => self
-                .open(store, actor, &accession)
+                .open(practice, actor, &accession)
                 .map(|()| format!("{accession} open.")),
             Action::Save | Action::Sign(_) | Action::Addendum => {
                 let Some(editor) = &mut self.editor else {
                     return;
                 };
-                let saved = reports::save(
-                    store,
-                    actor,
-                    editor.report_id,
-                    &editor.text,
-                    editor.critical,
-                )
-                .map_err(|e| e.to_string());
+                let saved = practice
+                    .save_report(actor, editor.report_id, &editor.text, editor.critical)
+                    .map_err(|e| e.to_string());
                 match (action, saved) {
                     (_, Err(e)) if editor.status != "final" => Err(e),
                     (Action::Save, _) => Ok("Draft saved.".into()),
-                    (Action::Sign(to), _) => reports::sign(store, actor, editor.report_id, to)
+                    (Action::Sign(to), _) => practice
+                        .sign_report(actor, editor.report_id, to)
                         .map(|()| {
                             editor.status = if to == ExamStatus::Preliminary {
                                 "preliminary".into()
@@ -362,8 +344,8 @@ impl ReadingScreen {
                         .map_err(|e| e.to_string()),
                     (_, _) => {
                         let accession = editor.accession.clone();
-                        reports::add_addendum(store, actor, &accession, "ADDENDUM:\n")
-                            .and_then(|id| store.report(id).map_err(Into::into))
+                        practice
+                            .add_addendum(actor, &accession, "ADDENDUM:\n")
                             .map(|r| {
                                 *editor = Editor {
                                     accession: accession.clone(),

@@ -5,9 +5,9 @@
 //! audited).
 
 use crate::access::Actor;
-use crate::his::{self, HisError, TimelineEntry};
-use crate::store::Store;
-use crate::store::his::{InsurancePolicy, PatientRecord};
+use crate::his::{HisError, TimelineEntry};
+use crate::practice::{MergePreview, PatientChart, Practice};
+use crate::records::his::{InsurancePolicy, PatientRecord};
 
 /// The edit form's fields.
 #[derive(Debug, Clone, Default)]
@@ -28,15 +28,6 @@ struct InsuranceForm {
     plan: String,
     member_number: String,
     requires_authorisation: bool,
-}
-
-/// What a merge would do, shown before it is done.
-#[derive(Debug, Clone)]
-struct MergePreview {
-    merged: PatientRecord,
-    orders: usize,
-    identifiers: usize,
-    studies: usize,
 }
 
 /// The record panel's state (one per open patient).
@@ -76,18 +67,10 @@ fn explain(e: HisError) -> String {
 }
 
 impl RecordPanel {
-    /// Reads the parts of the record this panel shows.
-    pub fn load(&mut self, store: &Store, actor: &Actor, patient: &PatientRecord) {
-        self.insurance = store
-            .insurance_of(patient.id)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|p| {
-                let auth = store.authorisation(p.id).unwrap_or_default();
-                (p, auth)
-            })
-            .collect();
-        self.timeline = his::timeline(store, actor, patient.id).unwrap_or_default();
+    /// Takes the parts of the chart this panel shows.
+    pub fn load(&mut self, chart: PatientChart) {
+        self.insurance = chart.insurance;
+        self.timeline = chart.timeline;
     }
 
     /// The timeline shown (tests).
@@ -99,7 +82,7 @@ impl RecordPanel {
     pub fn show(
         &mut self,
         ui: &mut egui::Ui,
-        store: &mut Store,
+        practice: &mut Practice,
         actor: &Actor,
         patient: &PatientRecord,
     ) -> Option<(bool, String)> {
@@ -253,13 +236,13 @@ impl RecordPanel {
                     ));
                 }
             });
-        step.map(|s| self.apply(s, store, actor, patient))
+        step.map(|s| self.apply(s, practice, actor, patient))
     }
 
     fn apply(
         &mut self,
         step: Step,
-        store: &mut Store,
+        practice: &mut Practice,
         actor: &Actor,
         patient: &PatientRecord,
     ) -> (bool, String) {
@@ -289,7 +272,7 @@ impl RecordPanel {
                     alerts: f.alerts.trim().into(),
                     ..patient.clone()
                 };
-                match his::update_patient(store, actor, &record) {
+                match practice.update_patient(actor, &record) {
                     Ok(()) => {
                         self.edit = None;
                         (true, format!("{} saved.", patient.mrn))
@@ -317,7 +300,7 @@ impl RecordPanel {
                     relationship: "self".into(),
                     ..InsurancePolicy::default()
                 };
-                match his::add_insurance(store, actor, &policy) {
+                match practice.add_insurance(actor, &policy) {
                     Ok(_) => {
                         self.insurance_form = None;
                         (true, format!("{} added.", policy.payer))
@@ -326,7 +309,7 @@ impl RecordPanel {
                 }
             }
             Step::Eligibility(policy, eligible) => {
-                match his::record_eligibility(store, actor, policy, eligible) {
+                match practice.record_eligibility(actor, policy, eligible) {
                     Ok(()) => (
                         true,
                         if eligible {
@@ -340,7 +323,7 @@ impl RecordPanel {
             }
             Step::Authorise(policy) => {
                 let (number, from, to) = &self.authorisation_form;
-                match his::record_authorisation(store, actor, policy, number, from, to) {
+                match practice.record_authorisation(actor, policy, number, from, to) {
                     Ok(()) => {
                         self.authorisation_form = Default::default();
                         (true, "Authorisation recorded.".into())
@@ -350,28 +333,9 @@ impl RecordPanel {
             }
             Step::PreviewMerge => {
                 let mrn = self.merge_mrn.trim().to_string();
-                let merged = match store.patient_by_identifier(&mrn, "") {
-                    Ok(Some(p)) => p,
-                    Ok(None) => return (false, format!("No patient has MRN {mrn}.")),
-                    Err(e) => return (false, explain(e.into())),
-                };
-                match his::merge_preview(store, actor, patient.id, merged.id) {
-                    Ok((orders, identifiers)) => {
-                        let mut ids = vec![merged.mrn.clone()];
-                        ids.extend(
-                            store
-                                .patient_identifiers(merged.id)
-                                .unwrap_or_default()
-                                .into_iter()
-                                .map(|i| i.value),
-                        );
-                        let studies = store.archived_studies_of(&ids).map_or(0, |s| s.len());
-                        self.preview = Some(MergePreview {
-                            merged,
-                            orders: orders.len(),
-                            identifiers: identifiers.len(),
-                            studies,
-                        });
+                match practice.merge_preview(actor, patient.id, &mrn) {
+                    Ok(preview) => {
+                        self.preview = Some(preview);
                         (true, "Check the preview, then merge.".into())
                     }
                     Err(e) => (false, explain(e)),
@@ -381,9 +345,7 @@ impl RecordPanel {
                 let Some(preview) = self.preview.take() else {
                     return (false, "Preview the merge first.".into());
                 };
-                let archive = super::archive_folder(store);
-                match his::merge_with_archive(store, &archive, actor, patient.id, preview.merged.id)
-                {
+                match practice.merge_patients(actor, patient.id, preview.merged.id) {
                     Ok(record) => {
                         self.last_merge = Some((record.id, preview.merged.mrn.clone()));
                         self.merge_mrn.clear();
@@ -398,19 +360,16 @@ impl RecordPanel {
                     Err(e) => (false, explain(e)),
                 }
             }
-            Step::UndoMerge(id) => {
-                let archive = super::archive_folder(store);
-                match his::unmerge_with_archive(store, &archive, actor, id) {
-                    Ok(()) => {
-                        let mrn = self.last_merge.take().map(|m| m.1).unwrap_or_default();
-                        (
-                            true,
-                            format!("Merge undone: {mrn} is a separate patient again."),
-                        )
-                    }
-                    Err(e) => (false, explain(e)),
+            Step::UndoMerge(id) => match practice.unmerge_patients(actor, id) {
+                Ok(()) => {
+                    let mrn = self.last_merge.take().map(|m| m.1).unwrap_or_default();
+                    (
+                        true,
+                        format!("Merge undone: {mrn} is a separate patient again."),
+                    )
                 }
-            }
+                Err(e) => (false, explain(e)),
+            },
         }
     }
 }

@@ -3,9 +3,9 @@
 //! MPPS (arrived, start, complete, discontinue). Every step goes through the exam status rules.
 
 use crate::access::Actor;
-use crate::ris::{self, ExamStatus};
-use crate::store::Store;
-use crate::store::ris::WorklistRow;
+use crate::practice::Practice;
+use crate::records::ris::WorklistRow;
+use crate::ris::ExamStatus;
 
 /// The screen's state.
 #[derive(Default)]
@@ -43,13 +43,13 @@ impl ExamsTodayScreen {
             .collect()
     }
 
-    fn refresh(&mut self, store: &Store, today: &str) {
+    fn refresh(&mut self, practice: &Practice, actor: &Actor, today: &str) {
         if self.loaded_for.as_deref() == Some(today) {
             return;
         }
-        match store
-            .day_exams(today)
-            .and_then(|rows| Ok((rows, super::worklist_view::read(store, today)?)))
+        match practice
+            .day_exams(actor, today)
+            .and_then(|rows| Ok((rows, practice.scanner_worklist(actor, today)?)))
         {
             Ok((rows, scanner)) => {
                 self.rows = rows;
@@ -67,8 +67,8 @@ impl ExamsTodayScreen {
     }
 
     /// Draws the screen for `today` (YYYY-MM-DD).
-    pub fn show(&mut self, ui: &mut egui::Ui, store: &mut Store, actor: &Actor, today: &str) {
-        self.refresh(store, today);
+    pub fn show(&mut self, ui: &mut egui::Ui, practice: &mut Practice, actor: &Actor, today: &str) {
+        self.refresh(practice, actor, today);
         ui.heading(format!("Today's exams — {today}"));
         super::show_outcome(ui, self.message.as_ref());
         let mut step: Option<(String, ExamStatus, &'static str)> = None;
@@ -111,7 +111,7 @@ impl ExamsTodayScreen {
         });
         if let Some((accession, to, label)) = step {
             self.message = Some(
-                match ris::change_status(store, actor, &accession, to, "by hand at the desk") {
+                match practice.change_status(actor, &accession, to, "by hand at the desk") {
                     Ok(()) => (true, format!("{accession}: {}.", label.to_lowercase())),
                     Err(e) => (false, format!("{accession}: {e}.")),
                 },

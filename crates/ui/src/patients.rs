@@ -3,10 +3,10 @@
 //! registrations go through the HIS domain, so they are authorised and audited.
 
 use crate::access::Actor;
-use crate::his::{self, HisError, Registration};
-use crate::store::Store;
-use crate::store::his::{PatientIdentifier, PatientRecord};
-use crate::store::ris::OrderRecord;
+use crate::his::{HisError, Registration};
+use crate::practice::Practice;
+use crate::records::his::{PatientIdentifier, PatientRecord};
+use crate::records::ris::OrderRecord;
 
 /// The registration form.
 #[derive(Debug, Clone, Default)]
@@ -84,10 +84,13 @@ impl PatientsScreen {
         &self.results
     }
 
-    fn refresh(&mut self, store: &Store, actor: &Actor) {
+    fn refresh(&mut self, practice: &Practice, actor: &Actor) {
         if self.searched.as_deref() != Some(self.query.as_str()) {
-            match store.search_patients(&self.query, 200) {
+            match practice.search_patients(actor, &self.query, 200) {
                 Ok(rows) => self.results = rows,
+                Err(HisError::Access(_)) => {
+                    self.message = Some((false, "Your role may not see patients.".into()));
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "patient search failed");
                     self.message = Some((
@@ -101,18 +104,26 @@ impl PatientsScreen {
         if let Some(selected) = &mut self.selected
             && !selected.loaded
         {
-            let id = selected.patient.id;
-            if let Ok(p) = his::read_patient(store, actor, id) {
-                selected.patient = p;
+            match practice.patient_chart(actor, selected.patient.id) {
+                Ok(chart) => {
+                    selected.patient = chart.patient.clone();
+                    selected.identifiers = chart.identifiers.clone();
+                    selected.orders = chart.orders.clone();
+                    selected.record.load(chart);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "a patient's chart could not be read");
+                    self.message = Some((
+                        false,
+                        "The patient's record could not be read. Try again.".into(),
+                    ));
+                }
             }
-            selected.identifiers = store.patient_identifiers(id).unwrap_or_default();
-            selected.orders = store.orders_of_patient(id).unwrap_or_default();
-            selected.record.load(store, actor, &selected.patient);
             selected.loaded = true;
         }
     }
 
-    fn register(&mut self, store: &mut Store, actor: &Actor, confirmed_new: bool) {
+    fn register(&mut self, practice: &mut Practice, actor: &Actor, confirmed_new: bool) {
         let Some(form) = &self.form else {
             return;
         };
@@ -153,7 +164,7 @@ impl PatientsScreen {
             ));
             return;
         }
-        match his::register(store, actor, &registration) {
+        match practice.register_patient(actor, &registration) {
             Ok(patient) => {
                 self.message = Some((
                     true,
@@ -192,8 +203,8 @@ impl PatientsScreen {
     }
 
     /// Draws the screen.
-    pub fn show(&mut self, ui: &mut egui::Ui, store: &mut Store, actor: &Actor) {
-        self.refresh(store, actor);
+    pub fn show(&mut self, ui: &mut egui::Ui, practice: &mut Practice, actor: &Actor) {
+        self.refresh(practice, actor);
         ui.heading("Patients");
         ui.horizontal(|ui| {
             let label = ui.label("Search patients");
@@ -283,7 +294,7 @@ impl PatientsScreen {
             ui.separator();
         }
         if let Some(confirmed) = register {
-            self.register(store, actor, confirmed);
+            self.register(practice, actor, confirmed);
         }
         let mut changed = false;
         let mut record_message = None;
@@ -346,7 +357,7 @@ impl PatientsScreen {
                         }
                         ui.separator();
                         let patient = selected.patient.clone();
-                        if let Some(outcome) = selected.record.show(ui, store, actor, &patient) {
+                        if let Some(outcome) = selected.record.show(ui, practice, actor, &patient) {
                             if outcome.0 {
                                 selected.loaded = false;
                                 changed = true;

@@ -3,9 +3,8 @@
 //! step goes through `ris::billing` (authorised, audited).
 
 use crate::access::Actor;
-use crate::ris::billing;
-use crate::store::Store;
-use crate::store::reports::ChargeRecord;
+use crate::practice::Practice;
+use crate::records::reports::ChargeRecord;
 
 /// The screen's state.
 #[derive(Default)]
@@ -37,14 +36,14 @@ impl BillingScreen {
         &self.charges
     }
 
-    fn refresh(&mut self, store: &Store) {
+    fn refresh(&mut self, practice: &Practice, actor: &Actor) {
         if self.loaded {
             return;
         }
         if self.status.is_empty() {
             self.status = "pending".into();
         }
-        match store.charges(Some(&self.status)) {
+        match practice.charges(actor, Some(&self.status)) {
             Ok(c) => self.charges = c,
             Err(e) => {
                 tracing::error!(error = %e, "charges could not be read");
@@ -58,8 +57,8 @@ impl BillingScreen {
     }
 
     /// Draws the screen. Exports go to `exports/` beside the database.
-    pub fn show(&mut self, ui: &mut egui::Ui, store: &Store, actor: &Actor) {
-        self.refresh(store);
+    pub fn show(&mut self, ui: &mut egui::Ui, practice: &Practice, actor: &Actor) {
+        self.refresh(practice, actor);
         ui.heading("Billing");
         super::show_outcome(ui, self.message.as_ref());
         let mut step = None;
@@ -161,7 +160,7 @@ impl BillingScreen {
                     .map(|c| c.trim().to_uppercase())
                     .filter(|c| !c.is_empty())
                     .collect();
-                match billing::correct_diagnoses(store, actor, id, &codes) {
+                match practice.correct_diagnoses(actor, id, &codes) {
                     Ok(()) => {
                         self.diagnoses.remove(&id);
                         (true, "Diagnosis codes corrected.".into())
@@ -171,24 +170,30 @@ impl BillingScreen {
             }
             Step::Review(id, modifiers) => {
                 let m = modifiers.trim();
-                match billing::review(store, actor, id, (!m.is_empty()).then_some(m)) {
+                match practice.review_charge(actor, id, (!m.is_empty()).then_some(m)) {
                     Ok(()) => (true, "Charge reviewed.".into()),
                     Err(e) => (false, format!("The charge was not reviewed: {e}.")),
                 }
             }
-            Step::Bill(id) => match billing::mark_billed(store, actor, id) {
+            Step::Bill(id) => match practice.mark_billed(actor, id) {
                 Ok(()) => (true, "Charge marked billed.".into()),
                 Err(e) => (false, format!("The charge was not marked billed: {e}.")),
             },
             Step::Export => {
-                let folder = super::exports_folder(store);
+                let folder = practice.exports_folder();
                 let file = folder.join(format!(
                     "charges-{}-{}.csv",
                     self.status,
                     chrono::Local::now().format("%Y%m%d-%H%M%S")
                 ));
-                let written = std::fs::create_dir_all(&folder)
-                    .and_then(|()| std::fs::write(&file, billing::export_csv(&self.charges)));
+                let written = practice
+                    .charges_csv(actor, &self.charges)
+                    .map_err(|e| e.to_string())
+                    .and_then(|csv| {
+                        std::fs::create_dir_all(&folder)
+                            .and_then(|()| std::fs::write(&file, csv))
+                            .map_err(|e| e.to_string())
+                    });
                 match written {
                     Ok(()) => (
                         true,

@@ -4,9 +4,10 @@
 use std::collections::VecDeque;
 use std::sync::mpsc::Receiver;
 
+use crate::access::Actor;
 use crate::events::ServiceEvent;
-use crate::store::Store;
-use crate::store::index::{Column, Condition, IndexRow, Level, Matcher};
+use crate::practice::Practice;
+use crate::records::index::{Column, Condition, IndexRow, Level, Matcher};
 
 /// What the staff typed into the search bar.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -103,7 +104,7 @@ pub struct AssociationLine {
 
 /// The Studies screen: the archive's studies with a search bar and the live association list.
 pub struct StudyBrowser {
-    store: Store,
+    practice: Practice,
     events: Receiver<ServiceEvent>,
     status: String,
     search: StudySearch,
@@ -118,10 +119,10 @@ pub struct StudyBrowser {
 const MAX_ASSOCIATION_LINES: usize = 200;
 
 impl StudyBrowser {
-    /// A screen over `store`, listening to `events`; `status` is shown in the status bar.
-    pub fn new(store: Store, events: Receiver<ServiceEvent>, status: String) -> StudyBrowser {
+    /// A screen over `practice`, listening to `events`; `status` is shown in the status bar.
+    pub fn new(practice: Practice, events: Receiver<ServiceEvent>, status: String) -> StudyBrowser {
         StudyBrowser {
-            store,
+            practice,
             events,
             status,
             search: StudySearch::default(),
@@ -183,13 +184,13 @@ impl StudyBrowser {
         }
     }
 
-    fn refresh_studies(&mut self) {
+    fn refresh_studies(&mut self, actor: &Actor) {
         if self.searched.as_ref() == Some(&self.search) {
             return;
         }
         match self
-            .store
-            .query_index(Level::Study, &self.search.conditions(), 500)
+            .practice
+            .find_studies(actor, Level::Study, &self.search.conditions(), 500)
         {
             Ok(rows) => {
                 self.studies = rows;
@@ -228,10 +229,10 @@ impl StudyBrowser {
         self.searched = None;
     }
 
-    /// Draws the screen.
-    pub fn show(&mut self, ui: &mut egui::Ui) {
+    /// Draws the screen for `actor`.
+    pub fn show(&mut self, ui: &mut egui::Ui, actor: &Actor) {
         self.drain_events();
-        self.refresh_studies();
+        self.refresh_studies(actor);
         egui::Panel::bottom("status").show(ui, |ui| {
             ui.label(&self.status);
         });

@@ -1,0 +1,149 @@
+//! Images: finding studies in the archive, opening one in the viewer, and what the viewer
+//! keeps beside the images — annotations and measurements, key images, hanging protocols,
+//! window presets — and archiving those marks with the study.
+
+use super::{Practice, PracticeError};
+use crate::access::{Action, Actor};
+use crate::archive::received::ObjectArchiver;
+use crate::imaging::Window;
+use crate::store::index::{Column, Condition, IndexRow, Level, Matcher};
+use crate::viewing::hanging::HangingProtocol;
+use crate::viewing::{self, Annotation, ExportedMarks, ViewingError};
+
+impl Practice {
+    /// Studies (or series, images) matching `conditions`, at most `limit`.
+    pub fn find_studies(
+        &self,
+        actor: &Actor,
+        level: Level,
+        conditions: &[Condition],
+        limit: usize,
+    ) -> Result<Vec<IndexRow>, PracticeError> {
+        self.allow(actor, Action::ReadPatient, "archive")?;
+        Ok(self.store.query_index(level, conditions, limit)?)
+    }
+
+    /// Records that `actor` opened a study in the viewer (audited once per opening; the
+    /// viewer's panes then read its images).
+    pub fn open_study(&self, actor: &Actor, study_uid: &str) -> Result<(), PracticeError> {
+        let subject = format!("study:{study_uid}");
+        self.allow(actor, Action::ReadPatient, &subject)?;
+        self.audit_read(actor, "study.open", &subject, "");
+        Ok(())
+    }
+
+    /// The images of a study (one row per instance), for the viewer's panes.
+    pub fn study_images(&self, study_uid: &str) -> Result<Vec<IndexRow>, PracticeError> {
+        Ok(self.store.query_index(
+            Level::Image,
+            &[Condition {
+                column: Column::StudyUid,
+                matcher: Matcher::Exact(study_uid.to_string()),
+            }],
+            100_000,
+        )?)
+    }
+
+    /// The key images of a study: (SOP Instance UID, frame).
+    pub fn key_images(&self, study_uid: &str) -> Result<Vec<(String, u32)>, PracticeError> {
+        Ok(self.store.key_images(study_uid)?)
+    }
+
+    /// Marks or unmarks a key image.
+    pub fn set_key_image(
+        &self,
+        actor: &Actor,
+        study_uid: &str,
+        sop_instance_uid: &str,
+        frame: u32,
+        key: bool,
+    ) -> Result<(), ViewingError> {
+        viewing::set_key_image(&self.store, actor, study_uid, sop_instance_uid, frame, key)
+    }
+
+    /// The annotations and measurements of a study.
+    pub fn annotations(&self, study_uid: &str) -> Result<Vec<Annotation>, ViewingError> {
+        viewing::annotations(&self.store, study_uid)
+    }
+
+    /// Saves an annotation or measurement; its id.
+    pub fn annotate(
+        &self,
+        actor: &Actor,
+        study_uid: &str,
+        sop_instance_uid: &str,
+        frame: u32,
+        shape: &crate::imaging::measure::Shape,
+        calibration: crate::imaging::measure::Calibration,
+    ) -> Result<i64, ViewingError> {
+        viewing::annotate(
+            &self.store,
+            actor,
+            study_uid,
+            sop_instance_uid,
+            frame,
+            shape,
+            calibration,
+        )
+    }
+
+    /// Removes an annotation.
+    pub fn remove_annotation(
+        &self,
+        actor: &Actor,
+        study_uid: &str,
+        id: i64,
+    ) -> Result<(), ViewingError> {
+        viewing::remove_annotation(&self.store, actor, study_uid, id)
+    }
+
+    /// The hanging protocols.
+    pub fn hanging_protocols(&self) -> Result<Vec<HangingProtocol>, ViewingError> {
+        viewing::protocols(&self.store)
+    }
+
+    /// Saves a hanging protocol.
+    pub fn save_protocol(
+        &self,
+        actor: &Actor,
+        protocol: &HangingProtocol,
+    ) -> Result<(), ViewingError> {
+        viewing::save_protocol(&self.store, actor, protocol)
+    }
+
+    /// The window presets for a modality (the practice's, else the defaults).
+    pub fn window_presets(&self, modality: &str) -> Vec<(String, Window)> {
+        viewing::presets::window_presets(&self.store, modality)
+    }
+
+    /// The viewer's image memory as the practice set it, in MiB.
+    pub fn viewer_memory_mib(&self) -> usize {
+        self.store
+            .setting(viewing::CACHE_SETTING)
+            .ok()
+            .flatten()
+            .and_then(|v| viewing::parse_cache_mib(&v).ok())
+            .unwrap_or(viewing::DEFAULT_CACHE_MIB)
+    }
+
+    /// Archives a study's marks with it: key images as a Key Object Selection, measurements as
+    /// presentation states, through `archiver` (the running archive's ingest).
+    pub fn export_marks(
+        &self,
+        archiver: &dyn ObjectArchiver,
+        actor: &Actor,
+        study_uid: &str,
+        now: chrono::NaiveDateTime,
+        window: Option<Window>,
+    ) -> Result<ExportedMarks, ViewingError> {
+        viewing::export_to_archive(
+            &self.store,
+            archiver,
+            &self.archive(),
+            actor,
+            study_uid,
+            now,
+            window,
+        )
+    }
+}

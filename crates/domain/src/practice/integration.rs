@@ -1,0 +1,87 @@
+//! The hand-offs: HL7 in and out (the inbound log, the outbound queues, resend and cancel) and
+//! the reconciliation queue of studies that did not match their order safely.
+
+use super::{Practice, PracticeError};
+use crate::access::{Action, Actor};
+use crate::hl7::outbound::{self, OutboundError};
+use crate::ris::{RisError, reconcile};
+use crate::store::StoreError;
+use crate::store::hl7::{Destination, InboundEntry, OutboundMessage};
+use crate::store::ris::ReconciliationItem;
+
+/// One destination's queue: the destination, what waits, and the last few delivered.
+pub type DestinationQueue = (Destination, Vec<OutboundMessage>, Vec<OutboundMessage>);
+
+impl Practice {
+    /// The latest inbound HL7 messages (raw text included: the monitor shows them).
+    pub fn inbound_log(
+        &self,
+        actor: &Actor,
+        limit: usize,
+    ) -> Result<Vec<InboundEntry>, PracticeError> {
+        self.allow(actor, Action::Administer, "hl7:inbound")?;
+        Ok(self.store.inbound_log(limit)?)
+    }
+
+    /// Every destination's queue, with the last `sent` messages delivered.
+    pub fn outbound_queues(
+        &self,
+        actor: &Actor,
+        sent: usize,
+    ) -> Result<Vec<DestinationQueue>, PracticeError> {
+        self.allow(actor, Action::Administer, "hl7:outbound")?;
+        self.store
+            .destinations()?
+            .into_iter()
+            .map(|d| {
+                let waiting = self.store.outbound_queue(d.id)?;
+                let delivered = self.store.outbound_recently_sent(d.id, sent)?;
+                Ok((d, waiting, delivered))
+            })
+            .collect::<Result<_, StoreError>>()
+            .map_err(Into::into)
+    }
+
+    /// Sends a failed or held outbound message again.
+    pub fn resend(&self, actor: &Actor, message: i64) -> Result<(), OutboundError> {
+        outbound::resend(&self.store, actor, message)
+    }
+
+    /// Cancels an outbound message.
+    pub fn cancel_outbound(&self, actor: &Actor, message: i64) -> Result<(), OutboundError> {
+        outbound::cancel(&self.store, actor, message)
+    }
+
+    /// The open reconciliation items.
+    pub fn open_reconciliation(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<ReconciliationItem>, PracticeError> {
+        self.allow(actor, Action::ReadPatient, "reconciliation")?;
+        Ok(self.store.open_reconciliation()?)
+    }
+
+    /// Links an item's study to the right order (headers corrected, originals kept); the
+    /// number of instances corrected.
+    pub fn link_to_order(
+        &mut self,
+        actor: &Actor,
+        item: i64,
+        accession: &str,
+    ) -> Result<usize, RisError> {
+        let archive = self.archive();
+        reconcile::link_to_order(&mut self.store, &archive, actor, item, accession)
+    }
+
+    /// Splits series out of an item's study into the right order; the instances corrected.
+    pub fn split_series(
+        &mut self,
+        actor: &Actor,
+        item: i64,
+        series: &[String],
+        accession: &str,
+    ) -> Result<usize, RisError> {
+        let archive = self.archive();
+        reconcile::split_series(&mut self.store, &archive, actor, item, series, accession)
+    }
+}

@@ -1,0 +1,175 @@
+//! The Practice API: the one door the desktop window and the command line (and, next, the
+//! practice server) go through. Every call names who acts; the permission check and the audit
+//! row happen here or in the lane function it calls, once. The SQLite store is held privately:
+//! a front end holding a `Practice` can do what the practice allows and nothing more, and a
+//! crate that depends only on `lightbox-domain` cannot name `Store` at all.
+//!
+//! The methods are grouped by the lane they open onto: `patients` (HIS), `orders` (orders,
+//! scheduling, exams), `reading` (worklist, reports, priors), `images` (the archive index and
+//! the viewer's annotations, protocols and key images), `integration` (HL7 sources and
+//! queues, reconciliation), `billing` and `administration` (set-up, users, settings, audit).
+//! Plain practice facts a screen needs before anyone signs in (the practice's name, whether it
+//! is the demo) need no actor.
+
+mod administration;
+mod billing;
+mod images;
+mod integration;
+mod orders;
+mod patients;
+mod reading;
+
+use std::path::{Path, PathBuf};
+
+use crate::access::{self, AccessError, Action, Actor};
+use crate::archive::ArchiveFolder;
+use crate::changes::JournalEntry;
+use crate::store::{Store, StoreError};
+
+pub use administration::{FirstRun, SetUpError};
+pub use patients::{MergePreview, PatientChart};
+
+/// The practice as its staff and interfaces act on it: its database, the archive beside it
+/// and where printed documents go.
+pub struct Practice {
+    store: Store,
+}
+
+impl Practice {
+    /// Opens the practice whose database is at `database` (the archive and the exports folder
+    /// live beside it).
+    pub fn open(database: &Path) -> Result<Practice, StoreError> {
+        Ok(Practice::over(Store::open(database)?))
+    }
+
+    /// The practice over an open store (the wiring and tests open it; front ends receive the
+    /// `Practice`).
+    pub fn over(store: Store) -> Practice {
+        Practice { store }
+    }
+
+    /// A second door onto the same practice, for another thread (the viewer's loader).
+    pub fn reopen(&self) -> Result<Practice, StoreError> {
+        Ok(Practice {
+            store: self.store.reopen()?,
+        })
+    }
+
+    /// The folder holding the database (the data folder).
+    fn folder(&self) -> PathBuf {
+        self.store
+            .path()
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+
+    /// The archive beside the database, as a reader (the services own writing and clean-up).
+    pub fn archive(&self) -> ArchiveFolder {
+        ArchiveFolder::at(&self.folder().join("archive"))
+    }
+
+    /// The `exports/` folder beside the database, where printed and exported files go.
+    pub fn exports_folder(&self) -> PathBuf {
+        self.folder().join("exports")
+    }
+
+    /// A number that changes whenever another connection commits: the window reads again
+    /// when it does (an HL7 order, an arriving study, a failed ORU).
+    pub fn data_version(&self) -> i64 {
+        self.store.data_version().unwrap_or(0)
+    }
+
+    /// A practice setting (not patient data: names, ports, preferences).
+    pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.store.setting(key)
+    }
+
+    /// A setting as a number, or `default` when unset or unreadable.
+    pub fn setting_or(&self, key: &str, default: u64) -> u64 {
+        self.store
+            .setting(key)
+            .ok()
+            .flatten()
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(default)
+    }
+
+    /// The practice's name (the window title and the sign-in screen).
+    pub fn name(&self) -> String {
+        self.setting(crate::site::PRACTICE_NAME_SETTING)
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    /// Whether this is the throw-away demo practice (the sign-in screen lists its accounts).
+    pub fn is_demo(&self) -> bool {
+        crate::demo::is_demo(&self.store)
+    }
+
+    /// Whether the practice has no user yet: the first run creates its administrator.
+    pub fn needs_first_run(&self) -> bool {
+        self.store.user_count().map(|n| n == 0).unwrap_or(false)
+    }
+
+    /// Signs a person in; `origin` names the workstation or front end ("desktop", "command
+    /// line"). Audited by [`access::sign_in`].
+    pub fn sign_in(&self, login: &str, password: &str, origin: &str) -> Result<Actor, AccessError> {
+        access::sign_in(&self.store, login, password, origin)
+    }
+
+    /// The practice's letterhead for printed documents.
+    pub fn letterhead(&self) -> crate::documents::Letterhead {
+        crate::documents::letterhead(&self.store)
+    }
+
+    /// Every service's last reported state (the status bar and `lightbox status`).
+    pub fn service_health(&self) -> Result<Vec<crate::records::health::ServiceHealth>, StoreError> {
+        self.store.service_health()
+    }
+
+    /// Checks `actor` may do `action` (a refusal is audited) — for the calls below that read
+    /// the store directly.
+    fn allow(&self, actor: &Actor, action: Action, subject: &str) -> Result<(), AccessError> {
+        access::authorise(&self.store, actor, action, subject)
+    }
+
+    /// Records that `actor` read `subject` (reads of patient data are audited, never their
+    /// content).
+    fn audit_read(&self, actor: &Actor, action: &str, subject: &str, detail: &str) {
+        if let Err(e) = access::audit(&self.store, actor, action, subject, "ok", detail) {
+            tracing::error!(error = %e, action, "a read could not be audited");
+        }
+    }
+
+    /// Follows the practice's changes: up to `limit` after `cursor`, and the next cursor.
+    /// Start at [`Practice::changes_head`].
+    pub fn changes_after(
+        &self,
+        cursor: i64,
+        limit: usize,
+    ) -> Result<(Vec<JournalEntry>, i64), StoreError> {
+        crate::changes::after(&self.store, cursor, limit)
+    }
+
+    /// Where a new follower of the changes starts (after everything recorded so far).
+    pub fn changes_head(&self) -> i64 {
+        crate::changes::head(&self.store).unwrap_or(0)
+    }
+}
+
+/// Why a Practice API call did not happen: refused, invalid, or the store failed. Lane errors
+/// keep their own enums; calls that only read carry this one.
+#[derive(Debug, thiserror::Error)]
+pub enum PracticeError {
+    /// Not allowed (the refusal is in the audit log).
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The request itself is wrong (unknown MRN, no such node), in words for the user.
+    #[error("{0}")]
+    Invalid(String),
+}

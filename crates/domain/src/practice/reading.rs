@@ -1,0 +1,126 @@
+//! Reading and reporting: the radiologists' worklist, assignment, the report editor's drafts,
+//! signing and addenda, the printed report, an exam's priors.
+
+use super::Practice;
+use crate::access::{Actor, Role};
+use crate::documents::PrintedDocument;
+use crate::ris::reading::{self, ReadingFilter};
+use crate::ris::{ExamStatus, RisError, reports};
+use crate::store::reports::{ArchivedStudy, ReadingRow, ReportRecord};
+
+impl Practice {
+    /// The reading worklist, filtered.
+    pub fn reading_worklist(
+        &self,
+        actor: &Actor,
+        filter: &ReadingFilter,
+    ) -> Result<Vec<ReadingRow>, RisError> {
+        reading::reading_worklist(&self.store, actor, filter)
+    }
+
+    /// The logins of the active radiologists (to assign exams to).
+    pub fn radiologists(&self) -> Vec<String> {
+        self.store
+            .users()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|u| u.active && u.role == Role::Radiologist.code())
+            .map(|u| u.login)
+            .collect()
+    }
+
+    /// Assigns an exam to a radiologist.
+    pub fn assign(
+        &self,
+        actor: &Actor,
+        accession: &str,
+        radiologist: &str,
+    ) -> Result<(), RisError> {
+        reading::assign(&self.store, actor, accession, radiologist)
+    }
+
+    /// The report to edit for an exam: its open draft or signed report, or a new draft.
+    pub fn open_report(
+        &mut self,
+        actor: &Actor,
+        accession: &str,
+    ) -> Result<ReportRecord, RisError> {
+        let order = crate::ris::order_named(&self.store, accession)?;
+        let latest = self
+            .store
+            .reports_of_order(order.id)?
+            .into_iter()
+            .rev()
+            .find(|r| r.status != "final" || r.kind == "report");
+        match latest {
+            Some(r) => {
+                self.allow(
+                    actor,
+                    crate::access::Action::ReadPatient,
+                    &format!("order:{accession}"),
+                )?;
+                Ok(r)
+            }
+            None => {
+                let id = reports::start(&mut self.store, actor, accession)?;
+                Ok(self.store.report(id)?)
+            }
+        }
+    }
+
+    /// Saves a draft's text.
+    pub fn save_report(
+        &mut self,
+        actor: &Actor,
+        report: i64,
+        body: &str,
+        critical: bool,
+    ) -> Result<(), RisError> {
+        reports::save(&mut self.store, actor, report, body, critical)
+    }
+
+    /// Signs a report preliminary or final (the exam's status moves with it).
+    pub fn sign_report(
+        &mut self,
+        actor: &Actor,
+        report: i64,
+        to: ExamStatus,
+    ) -> Result<(), RisError> {
+        reports::sign(&mut self.store, actor, report, to)
+    }
+
+    /// Starts an addendum to a final report; the new addendum.
+    pub fn add_addendum(
+        &mut self,
+        actor: &Actor,
+        accession: &str,
+        body: &str,
+    ) -> Result<ReportRecord, RisError> {
+        let id = reports::add_addendum(&mut self.store, actor, accession, body)?;
+        Ok(self.store.report(id)?)
+    }
+
+    /// The signed report as a printable document.
+    pub fn printed_report(
+        &self,
+        actor: &Actor,
+        accession: &str,
+    ) -> Result<PrintedDocument, RisError> {
+        reports::printed_report(&self.store, actor, accession)
+    }
+
+    /// Appends text (key images, measurements) to the exam's draft report; the accession.
+    pub fn append_to_draft(
+        &mut self,
+        actor: &Actor,
+        study_uid: &str,
+        text: &str,
+    ) -> Result<String, RisError> {
+        reports::append_to_draft(&mut self.store, actor, study_uid, text)
+    }
+
+    /// The exam's relevant priors (same patient under every identifier), newest first.
+    pub fn priors(&self, actor: &Actor, accession: &str) -> Result<Vec<ArchivedStudy>, RisError> {
+        reading::priors(&self.store, actor, accession)
+    }
+}

@@ -1,0 +1,139 @@
+//! The desktop window: the egui screens of every role. It acts on the practice only through
+//! the Practice API (`lightbox_domain::Practice`, which checks and audits each call), draws
+//! images through `lightbox-imaging`, and asks the network of the running services through
+//! [`WindowServices`], which the wiring installs. It never writes SQL, never opens a socket and
+//! never talks DICOM itself.
+//!
+//! Depends on: lightbox-domain (the Practice API and its records), lightbox-imaging. Used by:
+//! the `lightbox` binary (the desktop wiring).
+
+mod billing;
+mod exams_today;
+mod hl7_sources;
+mod integration;
+mod orders;
+mod patient_record;
+mod patients;
+mod reading;
+mod schedule;
+mod settings;
+mod shell;
+mod sign_in;
+mod study_browser;
+mod viewer;
+mod viewer_grid;
+mod window_services;
+mod worklist_view;
+
+use std::sync::Arc;
+
+use lightbox_domain::{
+    access, administration, clock, documents, events, his, hl7, pacs, practice, records, ris, site,
+    viewing,
+};
+use lightbox_imaging as imaging;
+
+pub use window_services::{NoServices, WindowServices};
+
+pub use billing::BillingScreen;
+pub use exams_today::ExamsTodayScreen;
+pub use integration::IntegrationScreen;
+pub use orders::OrdersScreen;
+pub use patients::PatientsScreen;
+pub use reading::ReadingScreen;
+pub use schedule::{CalendarSpan, ScheduleScreen};
+pub use settings::{SettingsScreen, SettingsTab};
+pub use shell::{LightboxApp, Screen};
+pub use study_browser::StudyBrowser;
+pub use viewer::{Pane, ViewerSeries};
+pub use viewer_grid::ViewerScreen;
+
+/// The window's wgpu device, as egui asks for it but with the adapter's own texture size and
+/// array-layer limits where they are larger: the viewer draws on this device, so a large frame
+/// stays on the GPU and a long series needs fewer texture arrays.
+pub fn window_wgpu_options() -> eframe::egui_wgpu::WgpuConfiguration {
+    let mut options = eframe::egui_wgpu::WgpuConfiguration::default();
+    if let eframe::egui_wgpu::WgpuSetup::CreateNew(setup) = &mut options.wgpu_setup {
+        let egui_descriptor = setup.device_descriptor.clone();
+        setup.device_descriptor = Arc::new(move |adapter| {
+            let mut descriptor = egui_descriptor(adapter);
+            let (wanted, offered) = (&mut descriptor.required_limits, adapter.limits());
+            wanted.max_texture_dimension_2d = wanted
+                .max_texture_dimension_2d
+                .max(offered.max_texture_dimension_2d);
+            wanted.max_texture_array_layers = wanted
+                .max_texture_array_layers
+                .max(offered.max_texture_array_layers);
+            descriptor
+        });
+    }
+    options
+}
+
+/// Shows the outcome of the last action: (succeeded, what to tell the user).
+fn show_outcome(ui: &mut egui::Ui, outcome: Option<&(bool, String)>) {
+    if let Some((ok, text)) = outcome {
+        let colour = if *ok {
+            ui.visuals().hyperlink_color
+        } else {
+            ui.visuals().error_fg_color
+        };
+        ui.colored_label(colour, text);
+    }
+}
+
+/// Writes `bytes` as `name` into the exports folder and opens it in the system's viewer (to
+/// print); says where it went, or what to do when the disk refused.
+fn save_and_open(practice: &practice::Practice, name: &str, bytes: &[u8]) -> (bool, String) {
+    let folder = practice.exports_folder();
+    let file = folder.join(name);
+    match std::fs::create_dir_all(&folder).and_then(|()| std::fs::write(&file, bytes)) {
+        Ok(()) => {
+            open_in_system_viewer(&file);
+            (
+                true,
+                format!("Saved to {} and opened for printing.", file.display()),
+            )
+        }
+        Err(e) => {
+            tracing::error!(error = %e, file = %file.display(), "a document could not be written");
+            (
+                false,
+                format!(
+                    "{} could not be written ({e}). Check that the disk has room and try again.",
+                    file.display()
+                ),
+            )
+        }
+    }
+}
+
+/// Hands a file to the desktop's default application. Tests set `LIGHTBOX_NO_OPEN` so no
+/// viewer pops up; a missing viewer is only logged (the file is saved either way).
+fn open_in_system_viewer(path: &std::path::Path) {
+    if std::env::var_os("LIGHTBOX_NO_OPEN").is_some() {
+        return;
+    }
+    #[cfg(target_os = "windows")]
+    let spawned = std::process::Command::new("cmd")
+        .args(["/C", "start", ""])
+        .arg(path)
+        .spawn();
+    #[cfg(target_os = "macos")]
+    let spawned = std::process::Command::new("open").arg(path).spawn();
+    #[cfg(not(any(target_os = "windows", target_os = "macos")))]
+    let spawned = std::process::Command::new("xdg-open")
+        .arg(path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    match spawned {
+        // Reap the launcher when it exits so it does not linger as a zombie.
+        Ok(mut child) => {
+            std::thread::spawn(move || child.wait());
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, file = %path.display(), "no viewer could open the file")
+        }
+    }
+}
