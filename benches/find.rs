@@ -12,9 +12,9 @@ use dicom_object::InMemDicomObject;
 use lightbox::app::{self, DataFolder, ServeOptions};
 use lightbox::dicom::scu;
 use lightbox::events::EventSender;
-use lightbox::store::Store;
-use lightbox::store::index::{Column, Condition, Level, Matcher, NewInstance};
-use lightbox::store::nodes::DicomNode;
+use lightbox_store::Store;
+use lightbox_store::index::{Column, Condition, Level, Matcher, NewInstance};
+use lightbox_store::nodes::DicomNode;
 
 const STUDIES: usize = 2_000;
 const SERIES_PER_STUDY: usize = 2;

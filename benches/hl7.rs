@@ -15,7 +15,7 @@ use lightbox::access::{Actor, Role};
 use lightbox::app::{self, DataFolder, ServeOptions};
 use lightbox::events::EventSender;
 use lightbox::ris::{self, ExamStatus};
-use lightbox::store::hl7::Destination;
+use lightbox_store::hl7::Destination;
 
 /// Messages per intake run.
 const MESSAGES: usize = 2_000;
@@ -141,7 +141,11 @@ struct Practice {
 fn practice(runtime: &tokio::runtime::Runtime) -> Practice {
     let dir = tempfile::tempdir().unwrap();
     let data = DataFolder::resolve(Some(dir.path())).unwrap();
-    drop(data.open_store().unwrap());
+    drop({
+        let s = lightbox_store::Store::open(&data.database()).unwrap();
+        lightbox::ris::seed_starter_data(&s).unwrap();
+        s
+    });
     let options = ServeOptions {
         dicom_port: Some(0),
         hl7_port: Some(0),
@@ -199,7 +203,11 @@ fn main() {
     else {
         return;
     };
-    let store = data.open_store().unwrap();
+    let store = {
+        let s = lightbox_store::Store::open(&data.database()).unwrap();
+        lightbox::ris::seed_starter_data(&s).unwrap();
+        s
+    };
     let first_run = run;
 
     // ORU out, measured here rather than by the service's sender: stop the services first.

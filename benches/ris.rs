@@ -13,10 +13,10 @@ use lightbox::app::{self, DataFolder, ServeOptions};
 use lightbox::dicom::scu;
 use lightbox::events::EventSender;
 use lightbox::ris::{self, scheduling};
-use lightbox::store::Store;
-use lightbox::store::his::PatientRecord;
-use lightbox::store::nodes::DicomNode;
-use lightbox::store::ris::{OrderRecord, StepRecord};
+use lightbox_store::Store;
+use lightbox_store::his::PatientRecord;
+use lightbox_store::nodes::DicomNode;
+use lightbox_store::ris::{OrderRecord, StepRecord};
 
 const STEPS: usize = 50_000;
 
@@ -113,7 +113,11 @@ fn worklist_request(station: &str, date: &str) -> InMemDicomObject {
 fn ris_benches(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let data = DataFolder::resolve(Some(dir.path())).unwrap();
-    let mut store = data.open_store().unwrap();
+    let mut store = {
+        let s = lightbox_store::Store::open(&data.database()).unwrap();
+        lightbox::ris::seed_starter_data(&s).unwrap();
+        s
+    };
     fill_schedule(&mut store);
     // One day in the middle of the schedule.
     let date = (day0() + Duration::days(400)).format("%Y%m%d").to_string();

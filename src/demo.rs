@@ -1,8 +1,9 @@
 //! `lightbox --demo`: a believable practice on a throw-away data folder, so anyone can try
 //! every screen at once — rooms, this week's schedule, patients, orders in every state,
 //! synthetic studies (phantoms in several modalities, with a prior), signed reports, an EHR
-//! destination and an account per role. Everything is made through the same domain functions
-//! the screens and interfaces use, so the data obeys the same rules.
+//! destination and an account per role. Everything is made through the Practice API the
+//! screens use, by the demo's own administrator and radiologist, so the data obeys the same
+//! rules and the audit log reads like a real practice's.
 
 use std::path::Path;
 
@@ -11,12 +12,12 @@ use chrono::{Datelike, Duration, NaiveDateTime, NaiveTime};
 use dicom_core::{DataElement, PrimitiveValue, VR};
 use dicom_dictionary_std::tags;
 
-use crate::access::{self, Actor, Role};
 use crate::app::{self, ArchiveServices, DataFolder};
-use crate::his::{self, Registration};
+use crate::his::Registration;
 use crate::pacs::synthetic::{SYNTHETIC_ROOT, SyntheticSeries};
-use crate::ris::{self, ExamStatus, OrderRequest, Priority, reports};
-use crate::store::his::PatientRecord;
+use crate::practice::FirstRun;
+use crate::records::his::PatientRecord;
+use crate::ris::{ExamStatus, OrderRequest, Priority};
 
 pub use crate::demo_accounts::{DEMO_PASSWORD, DEMO_USERS};
 
@@ -47,36 +48,39 @@ enum Stage {
     Cancelled,
 }
 
-/// Fills `data` (a fresh folder) with the demo practice as of `now`.
+/// Fills `data` (a fresh folder) with the demo practice as of `now`, through the Practice API
+/// as its administrator and radiologist would.
 pub fn populate(data: &DataFolder, now: NaiveDateTime) -> anyhow::Result<()> {
-    let mut store = data.open_store()?;
-    ris::seed_starter_data(&store)?;
+    let mut practice = data.open_practice()?;
+    practice.seed_starter_data()?;
+    let admin = practice
+        .set_up(&FirstRun {
+            practice_name: "Riverside Imaging (demo)".into(),
+            ae_title: app::DEFAULT_AE_TITLE.into(),
+            // Any free ports: the demo never clashes with a real install on the same PC.
+            dicom_port: "0".into(),
+            hl7_port: "0".into(),
+            login: "admin".into(),
+            full_name: "Alex Admin".into(),
+            password: DEMO_PASSWORD.into(),
+            ehr_application: String::new(),
+            ehr_host: String::new(),
+        })
+        .context("setting up the demo practice")?;
     for (key, value) in [
-        (app::PRACTICE_NAME_SETTING, "Riverside Imaging (demo)"),
         (app::PRACTICE_ADDRESS_SETTING, "12 River Road, Springfield"),
         (app::PRACTICE_PHONE_SETTING, "555-0142"),
-        // Any free ports: the demo never clashes with a real install on the same PC.
-        (app::DICOM_PORT_SETTING, "0"),
-        (app::HL7_PORT_SETTING, "0"),
         (app::LOCK_AFTER_SETTING, "0"),
     ] {
-        store.set_setting(key, value)?;
+        practice.change_setting(&admin, key, value)?;
     }
-    let admin = access::create_first_administrator(&store, "admin", "Alex Admin", DEMO_PASSWORD)
-        .context("creating the demo administrator")?;
     for (login, role) in &DEMO_USERS[1..] {
-        access::create_user(&store, &admin, login, login, *role, DEMO_PASSWORD)?;
+        practice.create_user(&admin, login, login, *role, DEMO_PASSWORD)?;
     }
-    let radiologist = Actor {
-        login: "drreed".into(),
-        role: Role::Radiologist,
-        origin: "demo".into(),
-    };
-    // The demo EHR may send registrations and orders (from this computer).
-    crate::hl7::sources::save_source(
-        &store,
+    let radiologist = practice.sign_in("drreed", DEMO_PASSWORD, "demo")?;
+    practice.save_hl7_source(
         &admin,
-        &crate::store::hl7_sources::Hl7Source {
+        &crate::records::hl7_sources::Hl7Source {
             id: 0,
             name: "Springfield EHR".into(),
             application: "SPRINGFIELD".into(),
@@ -85,10 +89,9 @@ pub fn populate(data: &DataFolder, now: NaiveDateTime) -> anyhow::Result<()> {
             messages: "adt,merge,orders".into(),
         },
     )?;
-    crate::hl7::outbound::add_destination(
-        &store,
+    practice.add_destination(
         &admin,
-        &crate::store::hl7::Destination {
+        &crate::records::hl7::Destination {
             name: "Springfield EHR".into(),
             host: "127.0.0.1".into(),
             port: 2576,
@@ -103,8 +106,7 @@ pub fn populate(data: &DataFolder, now: NaiveDateTime) -> anyhow::Result<()> {
     let patients: Vec<PatientRecord> = PATIENTS
         .iter()
         .map(|(family, given, birth, sex)| {
-            his::register(
-                &mut store,
+            practice.register_patient(
                 &admin,
                 &Registration {
                     patient: PatientRecord {
@@ -153,8 +155,7 @@ pub fn populate(data: &DataFolder, now: NaiveDateTime) -> anyhow::Result<()> {
     let mut series_number = 0u64;
     for (patient, code, day, hour, minute, stage) in plan {
         let when = at(day, hour, minute);
-        let placed = ris::place_order(
-            &mut store,
+        let placed = practice.place_order(
             &admin,
             &request(&patients[patient], code, Priority::Routine, Some(when)),
             when - Duration::hours(2),
@@ -172,12 +173,12 @@ pub fn populate(data: &DataFolder, now: NaiveDateTime) -> anyhow::Result<()> {
             ],
         };
         for to in steps {
-            ris::change_status(&mut store, &admin, &accession, *to, "demo")?;
+            practice.change_status(&admin, &accession, *to, "demo")?;
         }
         // Images of exams done; the scan in progress has not sent any yet.
         if matches!(stage, Stage::Completed | Stage::Preliminary | Stage::Final) {
             series_number += 1;
-            let procedure = store.procedure(code)?;
+            let procedure = practice.procedure(code)?;
             let modality = procedure.map(|p| p.modality).unwrap_or_else(|| "CT".into());
             write_study(
                 &images,
@@ -190,40 +191,37 @@ pub fn populate(data: &DataFolder, now: NaiveDateTime) -> anyhow::Result<()> {
             )?;
         }
         if matches!(stage, Stage::Preliminary | Stage::Final) {
-            let id = reports::start(&mut store, &radiologist, &accession)?;
+            let report = practice.open_report(&radiologist, &accession)?;
             let body = format!(
                 "TECHNIQUE: Standard protocol.\n\nFINDINGS: No acute abnormality.\n\nIMPRESSION: Normal {} examination.",
                 code
             );
-            reports::save(&mut store, &radiologist, id, &body, false)?;
+            practice.save_report(&radiologist, report.id, &body, false)?;
             let to = if matches!(stage, Stage::Final) {
                 ExamStatus::Final
             } else {
                 ExamStatus::Preliminary
             };
-            reports::sign(&mut store, &radiologist, id, to)?;
+            practice.sign_report(&radiologist, report.id, to)?;
         }
     }
     // Waiting for a slot, a STAT walk-in, and one that needs review.
-    ris::place_order(
-        &mut store,
+    practice.place_order(
         &admin,
         &request(&patients[4], "70553", Priority::Routine, None),
         now,
     )?;
-    ris::place_order(
-        &mut store,
+    practice.place_order(
         &admin,
         &request(&patients[5], "71046", Priority::Stat, None),
         now,
     )?;
-    ris::place_order(
-        &mut store,
+    practice.place_order(
         &admin,
         &request(&patients[6], "99999", Priority::Routine, None),
         now,
     )?;
-    drop(store);
+    drop(practice);
     let services = ArchiveServices::start(data)?;
     let summary = crate::import::import_paths(&services.ingest, std::slice::from_ref(&images));
     tracing::info!(

@@ -76,41 +76,15 @@ impl WindowServices for ServicesForWindow {
     }
 
     fn fetch_priors(&self, accession: &str) -> FetchSummary {
-        let problem = |why: String| FetchSummary {
-            problems: vec![why],
-            ..FetchSummary::default()
-        };
-        let Some(ingest) = &self.ingest else {
-            return problem("the archive services are not running".into());
-        };
-        let store = match self.data.open_store() {
-            Ok(s) => s,
-            Err(e) => return problem(format!("the database could not be opened: {e:#}")),
-        };
-        let nodes = crate::dicom::priors::prior_nodes(&store);
-        let mrn = store
-            .order_by_accession(accession)
-            .ok()
-            .flatten()
-            .and_then(|o| o.patient)
-            .and_then(|id| store.patient(id).ok())
-            .map(|p| p.mrn);
-        let Some(mrn) = mrn else {
-            return problem(format!("no patient is known for {accession}"));
-        };
-        let ae = store
-            .setting(crate::site::AE_TITLE_SETTING)
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| crate::site::DEFAULT_AE_TITLE.into());
-        let runtime = match Self::runtime() {
-            Ok(r) => r,
-            Err(e) => return problem(e),
-        };
-        let ids = crate::dicom::priors::patient_identifiers(&store, &mrn);
-        runtime.block_on(crate::dicom::priors::fetch(
-            &store, ingest, &ae, &nodes, &ids,
-        ))
+        match &self.ingest {
+            Some(ingest) => {
+                crate::dicom::priors::fetch_for_exam(&self.data.database(), ingest, accession)
+            }
+            None => FetchSummary {
+                problems: vec!["the archive services are not running".into()],
+                ..FetchSummary::default()
+            },
+        }
     }
 
     fn count_files(&self, paths: &[PathBuf]) -> usize {
@@ -151,7 +125,7 @@ pub fn run(data: DataFolder, clock: crate::clock::Clock) -> anyhow::Result<()> {
     // The desktop runs the HL7 listener too (stored port, else 2575); if that port is taken the
     // DICOM services still run and the status bar says why HL7 does not.
     let hl7_port = data
-        .open_store()
+        .open_practice()
         .ok()
         .and_then(|s| s.setting(app::HL7_PORT_SETTING).ok().flatten())
         .and_then(|p| p.parse().ok())

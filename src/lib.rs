@@ -8,10 +8,8 @@
 
 #![warn(missing_docs)]
 
-pub mod app;
 pub mod demo;
 pub mod desktop;
-pub mod import;
 
 pub use lightbox_domain::demo as demo_accounts;
 pub use lightbox_domain::{
@@ -19,6 +17,7 @@ pub use lightbox_domain::{
     records, ris, settings, site, viewing,
 };
 pub use lightbox_imaging as imaging;
+pub use lightbox_services::archive::import;
+pub use lightbox_services::wiring as app;
 pub use lightbox_services::{archive, connections, dicom, health, hl7};
-pub use lightbox_store as store;
 pub use lightbox_ui as ui;

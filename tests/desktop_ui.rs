@@ -13,8 +13,8 @@ use egui_kittest::kittest::Queryable as _;
 use egui_kittest::{Harness, SnapshotOptions};
 use lightbox::events;
 use lightbox::practice::Practice;
-use lightbox::store::Store;
 use lightbox::ui::{LightboxApp, Screen};
+use lightbox_store::Store;
 
 /// The tests' "now": Wednesday 2026-11-25, 08:00 (never the wall clock, never its weekday).
 fn test_now() -> chrono::NaiveDateTime {
@@ -231,7 +231,7 @@ fn the_integration_monitor_shows_live_hl7_and_resends_a_failed_message() {
     let destination = lightbox::hl7::outbound::add_destination(
         &store,
         &admin,
-        &lightbox::store::hl7::Destination {
+        &lightbox_store::hl7::Destination {
             name: "EHR".into(),
             host: "127.0.0.1".into(),
             port: 2599,
@@ -349,7 +349,7 @@ fn the_front_desk_places_an_order_and_works_the_needs_review_queue() {
         &mut store,
         &admin,
         &lightbox::his::Registration {
-            patient: lightbox::store::his::PatientRecord {
+            patient: lightbox_store::his::PatientRecord {
                 family_name: "DOE".into(),
                 given_name: "JANE".into(),
                 birth_date: "1970-03-15".into(),
@@ -481,7 +481,7 @@ fn a_technologist_runs_a_walk_in_and_the_radiologist_signs_it_and_the_oru_is_que
     lightbox::hl7::outbound::add_destination(
         &store,
         &admin,
-        &lightbox::store::hl7::Destination {
+        &lightbox_store::hl7::Destination {
             name: "EHR".into(),
             host: "127.0.0.1".into(),
             port: 2599,
@@ -498,7 +498,7 @@ fn a_technologist_runs_a_walk_in_and_the_radiologist_signs_it_and_the_oru_is_que
         &mut store,
         &admin,
         &lightbox::his::Registration {
-            patient: lightbox::store::his::PatientRecord {
+            patient: lightbox_store::his::PatientRecord {
                 family_name: "DOE".into(),
                 given_name: "JANE".into(),
                 birth_date: "1970-03-15".into(),
@@ -661,7 +661,7 @@ fn orders_waiting(
         store,
         actor,
         &lightbox::his::Registration {
-            patient: lightbox::store::his::PatientRecord {
+            patient: lightbox_store::his::PatientRecord {
                 family_name: "DOE".into(),
                 given_name: "JANE".into(),
                 birth_date: "1970-03-15".into(),
@@ -1622,7 +1622,7 @@ fn the_front_desk_edits_a_patient_records_insurance_and_merges_a_duplicate_with_
         &mut store,
         &admin,
         &lightbox::his::Registration {
-            patient: lightbox::store::his::PatientRecord {
+            patient: lightbox_store::his::PatientRecord {
                 family_name: "DOE".into(),
                 given_name: "JANE".into(),
                 birth_date: "1970-03-15".into(),
@@ -1743,7 +1743,11 @@ fn demo_app(dir: &std::path::Path) -> LightboxApp {
         .and_hms_opt(10, 0, 0)
         .unwrap();
     lightbox::demo::populate(&data, now).unwrap();
-    let store = data.open_store().unwrap();
+    let store = {
+        let s = lightbox_store::Store::open(&data.database()).unwrap();
+        lightbox::ris::seed_starter_data(&s).unwrap();
+        s
+    };
     let (_sender, receiver) = events::channel(64, None);
     let mut app = LightboxApp::new(
         Practice::over(store),
@@ -1785,7 +1789,7 @@ fn the_demo_practice_fills_every_screen_and_each_main_screen_matches_its_referen
     }
     // Studies of several modalities, and a prior for the first patient.
     let studies = store
-        .query_index(lightbox::store::index::Level::Study, &[], 100)
+        .query_index(lightbox_store::index::Level::Study, &[], 100)
         .unwrap();
     let modalities: std::collections::BTreeSet<String> = studies
         .iter()
@@ -1990,7 +1994,11 @@ fn an_exam_goes_from_registration_to_a_delivered_oru_with_pynetdicom_mpps_and_dc
         ))
         .unwrap();
     let port = services.dicom_addr.port().to_string();
-    let store = data.open_store().unwrap();
+    let store = {
+        let s = lightbox_store::Store::open(&data.database()).unwrap();
+        lightbox::ris::seed_starter_data(&s).unwrap();
+        s
+    };
     lightbox::ris::seed_starter_data(&store).unwrap();
     let mut app = LightboxApp::new(Practice::over(store), receiver, "test".into())
         .unwrap()
@@ -2188,10 +2196,10 @@ fn an_exam_goes_from_registration_to_a_delivered_oru_with_pynetdicom_mpps_and_dc
     );
     let rows = store
         .query_index(
-            lightbox::store::index::Level::Image,
-            &[lightbox::store::index::Condition {
-                column: lightbox::store::index::Column::StudyUid,
-                matcher: lightbox::store::index::Matcher::Exact(step.study_uid.clone()),
+            lightbox_store::index::Level::Image,
+            &[lightbox_store::index::Condition {
+                column: lightbox_store::index::Column::StudyUid,
+                matcher: lightbox_store::index::Matcher::Exact(step.study_uid.clone()),
             }],
             100,
         )

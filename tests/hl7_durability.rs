@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use common::*;
-use lightbox::store::Store;
+use lightbox_store::Store;
 
 fn burst(port: u16, count: usize) -> std::process::Child {
     Command::new(python())

@@ -11,7 +11,7 @@ use std::process::Command;
 use chrono::NaiveDate;
 use common::*;
 use lightbox::hl7::inbound::receive;
-use lightbox::store::Store;
+use lightbox_store::Store;
 
 fn message(name: &str) -> Vec<u8> {
     std::fs::read(corpus().join("hl7").join(name)).unwrap()
@@ -518,7 +518,7 @@ fn enhanced_mode_gets_a_commit_ack_and_the_application_ack_is_queued() {
             role: lightbox::access::Role::Administrator,
             origin: "test".into(),
         },
-        &lightbox::store::hl7::Destination {
+        &lightbox_store::hl7::Destination {
             name: "EPIC acks".into(),
             host: "127.0.0.1".into(),
             port: 2576,
@@ -576,7 +576,7 @@ fn oru_from_dictation_files_the_report_and_is_forwarded() {
     lightbox::hl7::outbound::add_destination(
         &store,
         &admin,
-        &lightbox::store::hl7::Destination {
+        &lightbox_store::hl7::Destination {
             name: "EHR".into(),
             host: "127.0.0.1".into(),
             port: 2576,

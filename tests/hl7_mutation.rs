@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::*;
 use lightbox::hl7::inbound::receive;
-use lightbox::store::Store;
+use lightbox_store::Store;
 
 fn mutate(rng: &mut Rng, original: &[u8]) -> Vec<u8> {
     let mut m = original.to_vec();

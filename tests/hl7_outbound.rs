@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use lightbox::access::{Actor, Role};
 use lightbox::ris::{self, ExamStatus};
-use lightbox::store::Store;
+use lightbox_store::Store;
 
 struct Receiver {
     child: Child,
@@ -298,7 +298,7 @@ fn registrations_here_go_out_as_adt_and_interface_changes_do_not_echo() {
     lightbox::hl7::outbound::add_destination(
         &store,
         &admin,
-        &lightbox::store::hl7::Destination {
+        &lightbox_store::hl7::Destination {
             name: "Billing".into(),
             host: "127.0.0.1".into(),
             port: 2999,
@@ -313,7 +313,7 @@ fn registrations_here_go_out_as_adt_and_interface_changes_do_not_echo() {
     .unwrap();
     let desk = actor("fran", Role::FrontDesk);
     let registration = lightbox::his::Registration {
-        patient: lightbox::store::his::PatientRecord {
+        patient: lightbox_store::his::PatientRecord {
             family_name: "O'BRIEN|SMITH".into(),
             given_name: "ÉILÍS".into(),
             birth_date: "1981-02-03".into(),

@@ -12,8 +12,8 @@ use egui::accesskit::Role as A11yRole;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use lightbox::access::{Actor, Role};
-use lightbox::store::Store;
-use lightbox::store::administration::AuditFilter;
+use lightbox_store::Store;
+use lightbox_store::administration::AuditFilter;
 
 const PASSWORD: &str = "long enough password";
 
@@ -37,14 +37,14 @@ fn practice(dir: &std::path::Path) -> (Store, Actor, String, String) {
             &mut store,
             &admin,
             &lightbox::his::Registration {
-                patient: lightbox::store::his::PatientRecord {
+                patient: lightbox_store::his::PatientRecord {
                     family_name: "NOWAK".into(),
                     given_name: given.into(),
                     birth_date: "1950-05-05".into(),
                     sex: "F".into(),
                     ..Default::default()
                 },
-                identifiers: vec![lightbox::store::his::PatientIdentifier {
+                identifiers: vec![lightbox_store::his::PatientIdentifier {
                     value: format!("EXT-{given}"),
                     issuer: "NORTHCLINIC".into(),
                 }],
@@ -59,7 +59,7 @@ fn practice(dir: &std::path::Path) -> (Store, Actor, String, String) {
 }
 
 /// The refused merges audited for `actor`.
-fn refused_merges(store: &Store, actor: &str) -> Vec<lightbox::store::ris::AuditEntry> {
+fn refused_merges(store: &Store, actor: &str) -> Vec<lightbox_store::ris::AuditEntry> {
     store
         .search_audit(
             &AuditFilter {
@@ -214,7 +214,7 @@ fn an_order_feed_sending_a_merge_is_refused_and_audited_like_a_role() {
     let (store, _admin, _keep, _merge) = practice(dir.path());
     // EPIC is trusted for registrations and orders, not for merges.
     store
-        .save_hl7_source(&lightbox::store::hl7_sources::Hl7Source {
+        .save_hl7_source(&lightbox_store::hl7_sources::Hl7Source {
             name: "ehr".into(),
             application: "EPIC".into(),
             host: "127.0.0.1".into(),
@@ -235,4 +235,89 @@ fn an_order_feed_sending_a_merge_is_refused_and_audited_like_a_role() {
         String::from_utf8_lossy(&out.stdout)
     );
     assert_eq!(refused_merges(&store, "hl7:EPIC").len(), 1);
+}
+
+#[test]
+fn without_a_user_the_command_line_is_the_os_administrator_recorded_as_such_or_nobody() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _admin, _keep, _merge) = practice(dir.path());
+    let out = std::process::Command::new(lightbox_bin())
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["settings", "set", "practice.phone", "555-0199"])
+        // A name from the environment is no identity.
+        .env("USER", "admin")
+        .env_remove("LIGHTBOX_PASSWORD")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let changes = store
+        .search_audit(
+            &AuditFilter {
+                action: "setting.change".into(),
+                ..AuditFilter::default()
+            },
+            10,
+        )
+        .unwrap();
+    if running_as_root() {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert_eq!(changes[0].actor, "os-administrator");
+        assert!(changes[0].origin.contains("operating system administrator"));
+    } else {
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--user"));
+        assert!(changes.is_empty(), "{changes:?}");
+    }
+}
+
+#[test]
+fn a_new_server_gets_its_first_administrator_from_the_command_line_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let init = |login: &str| {
+        std::process::Command::new(lightbox_bin())
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["users", "init", "--login", login, "--name", "Zoë Ødegård"])
+            .args(["--practice", "Praxis Müller 東京"])
+            .env("LIGHTBOX_PASSWORD", PASSWORD)
+            .output()
+            .unwrap()
+    };
+    let first = init("zoe");
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    // Once there is a user, nobody creates another administrator this way.
+    let second = init("mallory");
+    assert!(!second.status.success());
+    let store = Store::open(&dir.path().join("lightbox.sqlite")).unwrap();
+    let users = store.users().unwrap();
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0].full_name, "Zoë Ødegård");
+    assert_eq!(users[0].role, "administrator");
+    assert_eq!(
+        store.setting("practice.name").unwrap().as_deref(),
+        Some("Praxis Müller 東京")
+    );
+    // And that administrator can act.
+    let out = std::process::Command::new(lightbox_bin())
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["--user", "zoe", "nodes", "list"])
+        .env("LIGHTBOX_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -11,8 +11,8 @@ use lightbox::access::{self, AccessError, Actor, Role};
 use lightbox::his::{self, HisError, Registration};
 use lightbox::ris::scheduling;
 use lightbox::ris::{self, ExamStatus, OrderRequest, Priority, RisError};
-use lightbox::store::Store;
-use lightbox::store::his::{InsurancePolicy, PatientIdentifier, PatientRecord};
+use lightbox_store::Store;
+use lightbox_store::his::{InsurancePolicy, PatientIdentifier, PatientRecord};
 
 /// Monday 30 November 2026, 09:00 local.
 fn monday_9am() -> NaiveDateTime {
@@ -873,7 +873,7 @@ fn merging_two_patients_is_explicit_audited_and_can_be_undone() {
 
 #[test]
 fn relevant_priors_come_same_modality_and_body_part_first_then_newest() {
-    use lightbox::store::index::NewInstance;
+    use lightbox_store::index::NewInstance;
     let dir = tempfile::tempdir().unwrap();
     let mut store = fresh_store(dir.path());
     let p = patient(&mut store, "Doe", "Jane", "1980-02-03");
@@ -916,7 +916,7 @@ fn relevant_priors_come_same_modality_and_body_part_first_then_newest() {
 
 #[test]
 fn referring_physicians_encounters_and_authorisations() {
-    use lightbox::store::his::ReferringPhysician;
+    use lightbox_store::his::ReferringPhysician;
     let dir = tempfile::tempdir().unwrap();
     let mut store = fresh_store(dir.path());
     let p = patient(&mut store, "Doe", "Jane", "1980-02-03");

@@ -393,7 +393,11 @@ fn priors_on_another_pacs_are_fetched_for_an_exam_and_for_tomorrows_patients() {
     let qr = start_pyqr(&remote, &[]);
 
     let data = lightbox::app::DataFolder::resolve(Some(dir.path())).unwrap();
-    let mut store = data.open_store().unwrap();
+    let mut store = {
+        let s = lightbox_store::Store::open(&data.database()).unwrap();
+        lightbox::ris::seed_starter_data(&s).unwrap();
+        s
+    };
     lightbox::ris::seed_starter_data(&store).unwrap();
     let admin =
         lightbox::access::create_first_administrator(&store, "admin", "A", "long enough pw")
@@ -403,13 +407,13 @@ fn priors_on_another_pacs_are_fetched_for_an_exam_and_for_tomorrows_patients() {
         &mut store,
         &admin,
         &lightbox::his::Registration {
-            patient: lightbox::store::his::PatientRecord {
+            patient: lightbox_store::his::PatientRecord {
                 family_name: "PRIOR".into(),
                 given_name: "PAT".into(),
                 birth_date: "1950-01-01".into(),
                 ..Default::default()
             },
-            identifiers: vec![lightbox::store::his::PatientIdentifier {
+            identifiers: vec![lightbox_store::his::PatientIdentifier {
                 value: outside_id.clone(),
                 issuer: "OLDPACS".into(),
             }],
@@ -439,7 +443,7 @@ fn priors_on_another_pacs_are_fetched_for_an_exam_and_for_tomorrows_patients() {
     ));
     assert_eq!(none.missing, 0);
     store
-        .save_node(&lightbox::store::nodes::DicomNode::new(
+        .save_node(&lightbox_store::nodes::DicomNode::new(
             "oldpacs",
             "PYQR",
             "127.0.0.1",

@@ -12,8 +12,8 @@ use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable as _;
 use egui_kittest::{Harness, SnapshotOptions};
 use lightbox::events::{self, ServiceEvent};
-use lightbox::store::Store;
 use lightbox::ui::StudyBrowser;
+use lightbox_store::Store;
 
 use common::*;
 

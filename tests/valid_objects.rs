@@ -57,7 +57,11 @@ fn sop_class_of(path: &Path) -> String {
 fn synthetic_series_key_images_and_presentation_states_pass_dciodvfy() {
     let dir = tempfile::tempdir().unwrap();
     let data = lightbox::app::DataFolder::resolve(Some(&dir.path().join("data"))).unwrap();
-    let store = data.open_store().unwrap();
+    let store = {
+        let s = lightbox_store::Store::open(&data.database()).unwrap();
+        lightbox::ris::seed_starter_data(&s).unwrap();
+        s
+    };
     let services = lightbox::app::ArchiveServices::start(&data).unwrap();
     let series = SyntheticSeries::new(77, 64);
     let files = dir.path().join("ct");
@@ -149,7 +153,11 @@ fn headers_rewritten_by_a_patient_merge_pass_dciodvfy() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let folder = lightbox::app::DataFolder::resolve(Some(&data)).unwrap();
-    let mut store = folder.open_store().unwrap();
+    let mut store = {
+        let s = lightbox_store::Store::open(&folder.database()).unwrap();
+        lightbox::ris::seed_starter_data(&s).unwrap();
+        s
+    };
     let admin = lightbox::access::create_first_administrator(
         &store,
         "admin",
@@ -157,12 +165,12 @@ fn headers_rewritten_by_a_patient_merge_pass_dciodvfy() {
         "long enough password",
     )
     .unwrap();
-    let register = |store: &mut lightbox::store::Store, given: &str| {
+    let register = |store: &mut lightbox_store::Store, given: &str| {
         lightbox::his::register(
             store,
             &admin,
             &lightbox::his::Registration {
-                patient: lightbox::store::his::PatientRecord {
+                patient: lightbox_store::his::PatientRecord {
                     family_name: "MÜLLER".into(),
                     given_name: given.into(),
                     birth_date: "1960-01-02".into(),

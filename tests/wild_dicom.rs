@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::*;
-use lightbox::store::Store;
-use lightbox::store::administration::AuditFilter;
+use lightbox_store::Store;
+use lightbox_store::administration::AuditFilter;
 
 /// Writes a wild file from a corpus file with the pydicom peer.
 fn wild(kind: &str, source: &str, out: &Path) -> PathBuf {
@@ -112,10 +112,10 @@ fn a_data_set_sent_all_in_vr_un_is_archived_with_its_dictionary_values() {
     let store = Store::open(&data.join("lightbox.sqlite")).unwrap();
     let rows = store
         .query_index(
-            lightbox::store::index::Level::Image,
-            &[lightbox::store::index::Condition {
-                column: lightbox::store::index::Column::StudyUid,
-                matcher: lightbox::store::index::Matcher::Exact(study.clone()),
+            lightbox_store::index::Level::Image,
+            &[lightbox_store::index::Condition {
+                column: lightbox_store::index::Column::StudyUid,
+                matcher: lightbox_store::index::Matcher::Exact(study.clone()),
             }],
             10,
         )

@@ -13,8 +13,8 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use common::*;
-use lightbox::store::Store;
-use lightbox::store::administration::AuditFilter;
+use lightbox_store::Store;
+use lightbox_store::administration::AuditFilter;
 
 /// Sends one framed message; the ACK text, or None if the connection closed unanswered.
 fn exchange(stream: &mut TcpStream, message: &[u8]) -> Option<String> {
@@ -265,7 +265,11 @@ fn a_zds_with_site_content_is_ignored_with_a_warning_and_both_procedures_reach_t
 fn the_hl7_writer_killed_mid_message_comes_back_and_the_resend_is_applied_once() {
     let dir = tempfile::tempdir().unwrap();
     let data = lightbox::app::DataFolder::resolve(Some(dir.path())).unwrap();
-    trust_test_hl7_senders_in(&data.open_store().unwrap());
+    trust_test_hl7_senders_in(&{
+        let s = lightbox_store::Store::open(&data.database()).unwrap();
+        lightbox::ris::seed_starter_data(&s).unwrap();
+        s
+    });
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let services = runtime
         .block_on(lightbox::app::start_services(
@@ -317,7 +321,11 @@ fn the_hl7_writer_killed_mid_message_comes_back_and_the_resend_is_applied_once()
         std::thread::sleep(Duration::from_millis(200));
     };
     assert_eq!(msa(&ack).0, "AA", "{ack}");
-    let store = data.open_store().unwrap();
+    let store = {
+        let s = lightbox_store::Store::open(&data.database()).unwrap();
+        lightbox::ris::seed_starter_data(&s).unwrap();
+        s
+    };
     assert!(
         store
             .patient_by_identifier("100234", "NORTHCLINIC")

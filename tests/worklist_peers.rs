@@ -15,8 +15,8 @@ use common::*;
 use lightbox::access::{Actor, Role};
 use lightbox::his::{self, Registration};
 use lightbox::ris::{self, OrderRequest, Priority};
-use lightbox::store::Store;
-use lightbox::store::his::PatientRecord;
+use lightbox_store::Store;
+use lightbox_store::his::PatientRecord;
 
 fn at(day: u32, hour: u32, minute: u32) -> NaiveDateTime {
     NaiveDate::from_ymd_opt(2026, 12, day)

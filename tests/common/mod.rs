@@ -74,11 +74,56 @@ pub fn lightbox_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_lightbox"))
 }
 
+/// The administrator the tests' commands act as when they do not run as the operating
+/// system's administrator (root may act without `--user`; anyone else names a Lightbox user).
+pub const TEST_ADMIN: &str = "test-admin";
+/// Its password.
+pub const TEST_ADMIN_PASSWORD: &str = "test administrator password";
+
+/// Whether the tests run as the operating system's administrator.
+pub fn running_as_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// A `lightbox` command on a data folder, acting as root (CI containers) or, for anyone
+/// else, as [`TEST_ADMIN`] (created on first use).
+pub fn lightbox_command(data: &Path) -> Command {
+    let mut cmd = Command::new(lightbox_bin());
+    cmd.arg("--data-dir").arg(data);
+    if !running_as_root() {
+        let store = lightbox_store::Store::open(&data.join("lightbox.sqlite")).expect("database");
+        if store.user(TEST_ADMIN).expect("users").is_none() {
+            let created = if store.user_count().expect("users") == 0 {
+                lightbox::access::create_first_administrator(
+                    &store,
+                    TEST_ADMIN,
+                    "Test Admin",
+                    TEST_ADMIN_PASSWORD,
+                )
+                .map(|_| ())
+            } else {
+                lightbox::access::create_user(
+                    &store,
+                    &lightbox::access::Actor::system(),
+                    TEST_ADMIN,
+                    "Test Admin",
+                    lightbox::access::Role::Administrator,
+                    TEST_ADMIN_PASSWORD,
+                )
+                .map(|_| ())
+            };
+            created.expect("the test administrator");
+        }
+        cmd.args(["--user", TEST_ADMIN])
+            .env("LIGHTBOX_PASSWORD", TEST_ADMIN_PASSWORD);
+    }
+    cmd
+}
+
 /// Runs a lightbox subcommand on a data folder.
 pub fn lightbox(data: &Path, args: &[&str]) -> Output {
-    Command::new(lightbox_bin())
-        .arg("--data-dir")
-        .arg(data)
+    lightbox_command(data)
         .args(args)
         .output()
         .expect("lightbox runs")
@@ -158,10 +203,10 @@ pub fn trust_test_hl7_senders(data: &Path) {
 }
 
 /// The same, straight into an open store (tests that run the services in process).
-pub fn trust_test_hl7_senders_in(store: &lightbox::store::Store) {
+pub fn trust_test_hl7_senders_in(store: &lightbox_store::Store) {
     for (application, messages) in TEST_HL7_SENDERS {
         store
-            .save_hl7_source(&lightbox::store::hl7_sources::Hl7Source {
+            .save_hl7_source(&lightbox_store::hl7_sources::Hl7Source {
                 name: application.to_lowercase(),
                 application: application.into(),
                 host: "127.0.0.1".into(),

@@ -10,6 +10,11 @@ use std::path::{Path, PathBuf};
 
 use super::{ArchiveError, ArchiveFolder, PARTIAL_SUFFIX};
 
+/// A data set larger than this is written to a part file as it arrives, by the DICOM
+/// listener and the importer alike (smaller ones, most images, stay in memory: one write, no
+/// re-read).
+pub const SPILL_AFTER_BYTES: usize = 2 << 20;
+
 /// The start of the data set kept in memory to read the identifying attributes from (the
 /// pixel data, most of the bytes, follows a header of a few KiB).
 pub const PREFIX_BYTES: usize = 1 << 20;

@@ -140,15 +140,25 @@ pub fn check_messages(messages: &str) -> Result<(), String> {
     }
 }
 
+/// Why a source could not be saved or removed.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// Only an administrator may (the refusal is audited).
+    #[error(transparent)]
+    Access(#[from] access::AccessError),
+    /// The source as given cannot be used (the text says why).
+    #[error("{0}")]
+    Invalid(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
 /// Adds or replaces a source (administrators only; audited).
-pub fn save_source(
-    store: &Store,
-    actor: &Actor,
-    source: &Hl7Source,
-) -> Result<i64, crate::administration::AdminError> {
+pub fn save_source(store: &Store, actor: &Actor, source: &Hl7Source) -> Result<i64, SourceError> {
     let subject = format!("hl7_source:{}", source.name.trim());
     access::authorise(store, actor, Action::Administer, &subject)?;
-    check_messages(&source.messages).map_err(crate::administration::AdminError::Invalid)?;
+    check_messages(&source.messages).map_err(SourceError::Invalid)?;
     let id = store.save_hl7_source(source)?;
     access::audit(
         store,
@@ -172,11 +182,7 @@ pub fn save_source(
 }
 
 /// Removes a source (administrators only; audited).
-pub fn remove_source(
-    store: &Store,
-    actor: &Actor,
-    name: &str,
-) -> Result<bool, crate::administration::AdminError> {
+pub fn remove_source(store: &Store, actor: &Actor, name: &str) -> Result<bool, SourceError> {
     let subject = format!("hl7_source:{name}");
     access::authorise(store, actor, Action::Administer, &subject)?;
     let removed = store.remove_hl7_source(name)?;

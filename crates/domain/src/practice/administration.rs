@@ -109,6 +109,12 @@ impl Practice {
         Ok(actor)
     }
 
+    /// Loads the starter procedure catalogue and one room per modality into a new practice
+    /// (nothing happens if it has them already).
+    pub fn seed_starter_data(&self) -> Result<(), crate::ris::RisError> {
+        crate::ris::seed_starter_data(&self.store)
+    }
+
     /// Changes a setting (checked against the settings table; audited).
     pub fn change_setting(&self, actor: &Actor, key: &str, value: &str) -> Result<(), AdminError> {
         administration::change_setting(&self.store, actor, key, value)
@@ -194,12 +200,20 @@ impl Practice {
     }
 
     /// Adds or changes an HL7 source; its row id.
-    pub fn save_hl7_source(&self, actor: &Actor, source: &Hl7Source) -> Result<i64, AdminError> {
+    pub fn save_hl7_source(
+        &self,
+        actor: &Actor,
+        source: &Hl7Source,
+    ) -> Result<i64, crate::hl7::sources::SourceError> {
         crate::hl7::sources::save_source(&self.store, actor, source)
     }
 
     /// Removes an HL7 source; whether there was one.
-    pub fn remove_hl7_source(&self, actor: &Actor, name: &str) -> Result<bool, AdminError> {
+    pub fn remove_hl7_source(
+        &self,
+        actor: &Actor,
+        name: &str,
+    ) -> Result<bool, crate::hl7::sources::SourceError> {
         crate::hl7::sources::remove_source(&self.store, actor, name)
     }
 

@@ -23,6 +23,39 @@ impl Practice {
         Ok(self.store.query_index(level, conditions, limit)?)
     }
 
+    /// Checks that `actor` may ask the network for or about patient data (a query, a
+    /// retrieve, a send to another site, an import of files) and records that they did:
+    /// `action` (`dicom.query`, `archive.send`…), `subject` and `detail` go into the audit log.
+    pub fn authorise_exchange(
+        &self,
+        actor: &Actor,
+        action: &str,
+        subject: &str,
+        detail: &str,
+    ) -> Result<(), PracticeError> {
+        self.allow(actor, Action::ReadPatient, subject)?;
+        crate::access::audit(&self.store, actor, action, subject, "ok", detail)?;
+        Ok(())
+    }
+
+    /// Checks the archive: every index row has its complete, readable file (Administer).
+    pub fn check_archive(
+        &self,
+        actor: &Actor,
+    ) -> Result<crate::archive::check::CheckReport, PracticeError> {
+        self.allow(actor, Action::Administer, "archive")?;
+        let archive = crate::archive::ArchiveFolder::open(self.archive().root())
+            .map_err(|e| PracticeError::Invalid(e.to_string()))?;
+        let report = crate::archive::check::check_archive(&archive, &self.store)?;
+        self.audit_read(
+            actor,
+            "archive.check",
+            "archive",
+            &format!("{} instances", report.instances),
+        );
+        Ok(report)
+    }
+
     /// Records that `actor` opened a study in the viewer (audited once per opening; the
     /// viewer's panes then read its images).
     pub fn open_study(&self, actor: &Actor, study_uid: &str) -> Result<(), PracticeError> {

@@ -42,6 +42,53 @@ impl Practice {
             .map_err(Into::into)
     }
 
+    /// Every destination with its messages: the waiting ones, or with `all` every one kept.
+    pub fn outbound_messages(
+        &self,
+        actor: &Actor,
+        all: bool,
+    ) -> Result<Vec<(Destination, Vec<OutboundMessage>)>, PracticeError> {
+        self.allow(actor, Action::Administer, "hl7:outbound")?;
+        self.store
+            .destinations()?
+            .into_iter()
+            .map(|d| {
+                let messages = if all {
+                    self.store.outbound_all(d.id)?
+                } else {
+                    self.store.outbound_queue(d.id)?
+                };
+                Ok((d, messages))
+            })
+            .collect::<Result<_, StoreError>>()
+            .map_err(Into::into)
+    }
+
+    /// Files a batch of HL7 messages (a file from an EHR's export, FHS/BHS or plain) as if each
+    /// had arrived from its sender: the same sources, checks and audit. Needs Administer.
+    pub fn import_hl7_batch(
+        &mut self,
+        actor: &Actor,
+        bytes: &[u8],
+        now: chrono::NaiveDateTime,
+    ) -> Result<crate::hl7::batch::BatchReport, PracticeError> {
+        self.allow(actor, Action::Administer, "hl7:batch")?;
+        let archive = self.archive();
+        let report = crate::hl7::batch::import(&mut self.store, Some(&archive), bytes, now);
+        self.audit_read(
+            actor,
+            "hl7.batch_import",
+            "hl7:batch",
+            &format!(
+                "{} messages, {} accepted, {} refused",
+                report.messages,
+                report.accepted,
+                report.refused.len()
+            ),
+        );
+        Ok(report)
+    }
+
     /// Sends a failed or held outbound message again.
     pub fn resend(&self, actor: &Actor, message: i64) -> Result<(), OutboundError> {
         outbound::resend(&self.store, actor, message)

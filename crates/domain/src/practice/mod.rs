@@ -27,6 +27,9 @@ use crate::changes::JournalEntry;
 use crate::store::{Store, StoreError};
 
 pub use administration::{FirstRun, SetUpError};
+
+/// The login the operating system's administrator acts under (audit rows say so).
+pub const OS_ADMINISTRATOR: &str = "os-administrator";
 pub use patients::{MergePreview, PatientChart};
 
 /// The practice as its staff and interfaces act on it: its database, the archive beside it
@@ -122,6 +125,27 @@ impl Practice {
     /// The practice's letterhead for printed documents.
     pub fn letterhead(&self) -> crate::documents::Letterhead {
         crate::documents::letterhead(&self.store)
+    }
+
+    /// The actor for someone the operating system says is its administrator (root, an
+    /// elevated account): the practice's administrator role, under the login
+    /// [`OS_ADMINISTRATOR`], recorded as such in the audit log. `origin` says how it was
+    /// recognised. Only the wiring of a local front end may call it, after asking the OS.
+    pub fn act_as_os_administrator(&self, origin: &str) -> Result<Actor, StoreError> {
+        let actor = Actor {
+            login: OS_ADMINISTRATOR.into(),
+            role: access::Role::Administrator,
+            origin: origin.into(),
+        };
+        access::audit(
+            &self.store,
+            &actor,
+            "user.os_administrator",
+            "cli",
+            "ok",
+            "",
+        )?;
+        Ok(actor)
     }
 
     /// Every service's last reported state (the status bar and `lightbox status`).

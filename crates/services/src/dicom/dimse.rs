@@ -270,9 +270,7 @@ pub fn archive_spill(
     })
 }
 
-/// A C-STORE data set larger than this is written to disk as it arrives (smaller ones, most
-/// images, stay in memory: one write, no re-read).
-pub const SPILL_AFTER_BYTES: usize = 2 << 20;
+pub use crate::archive::part::SPILL_AFTER_BYTES;
 
 /// What the peer sent next.
 #[derive(Debug)]

@@ -240,3 +240,46 @@ pub fn spawn_prefetcher(
         },
     )
 }
+
+/// Fetches the priors of the exam `accession` (its patient under every identifier) from the
+/// prior nodes into the archive, on a small runtime of its own: what the viewer asks for when
+/// a radiologist opens an exam. Blocking; for a worker thread.
+pub fn fetch_for_exam(
+    database: &std::path::Path,
+    ingest: &Ingest,
+    accession: &str,
+) -> FetchSummary {
+    let problem = |why: String| FetchSummary {
+        problems: vec![why],
+        ..FetchSummary::default()
+    };
+    let store = match Store::open(database) {
+        Ok(s) => s,
+        Err(e) => return problem(format!("the database could not be opened: {e}")),
+    };
+    let nodes = prior_nodes(&store);
+    let mrn = store
+        .order_by_accession(accession)
+        .ok()
+        .flatten()
+        .and_then(|o| o.patient)
+        .and_then(|id| store.patient(id).ok())
+        .map(|p| p.mrn);
+    let Some(mrn) = mrn else {
+        return problem(format!("no patient is known for {accession}"));
+    };
+    let ae = store
+        .setting(crate::site::AE_TITLE_SETTING)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| crate::site::DEFAULT_AE_TITLE.into());
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return problem(format!("the fetch could not start: {e}")),
+    };
+    let ids = patient_identifiers(&store, &mrn);
+    runtime.block_on(fetch(&store, ingest, &ae, &nodes, &ids))
+}

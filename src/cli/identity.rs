@@ -6,11 +6,8 @@
 use std::io::BufRead;
 
 use anyhow::{Context, bail};
-use lightbox::access::{self, Actor, Role};
-use lightbox::store::Store;
-
-/// The login the OS administrator acts under (audit rows say so).
-pub const OS_ADMINISTRATOR: &str = "os-administrator";
+use lightbox::access::{self, Actor};
+use lightbox::practice::Practice;
 
 /// How the command line was told to identify itself.
 #[derive(Debug, Clone, Default)]
@@ -36,7 +33,9 @@ fn is_os_administrator() -> Option<String> {
     None
 }
 
-fn password(identity: &CliIdentity, login: &str) -> anyhow::Result<String> {
+/// The password for `login`: LIGHTBOX_PASSWORD, else the first line of standard input with
+/// `--password-stdin`, else a prompt on the terminal.
+pub fn password(identity: &CliIdentity, login: &str) -> anyhow::Result<String> {
     if let Ok(p) = std::env::var("LIGHTBOX_PASSWORD") {
         return Ok(p);
     }
@@ -53,15 +52,17 @@ fn password(identity: &CliIdentity, login: &str) -> anyhow::Result<String> {
 }
 
 /// The actor the command acts as; signing in is audited like the desktop's.
-pub fn actor(store: &Store, identity: &CliIdentity) -> anyhow::Result<Actor> {
+pub fn actor(practice: &Practice, identity: &CliIdentity) -> anyhow::Result<Actor> {
     if let Some(login) = &identity.user {
         let password = password(identity, login)?;
-        return access::sign_in(store, login, &password, "command line").map_err(|e| match e {
-            access::AccessError::BadCredentials => {
-                anyhow::anyhow!("unknown login or wrong password for {login:?}")
-            }
-            other => anyhow::anyhow!("cannot sign in: {other}"),
-        });
+        return practice
+            .sign_in(login, &password, "command line")
+            .map_err(|e| match e {
+                access::AccessError::BadCredentials => {
+                    anyhow::anyhow!("unknown login or wrong password for {login:?}")
+                }
+                other => anyhow::anyhow!("cannot sign in: {other}"),
+            });
     }
     let Some(how) = is_os_administrator() else {
         bail!(
@@ -69,11 +70,7 @@ pub fn actor(store: &Store, identity: &CliIdentity) -> anyhow::Result<Actor> {
              or a prompt), or run as the operating system's administrator"
         );
     };
-    let actor = Actor {
-        login: OS_ADMINISTRATOR.into(),
-        role: Role::Administrator,
-        origin: format!("command line, operating system administrator ({how})"),
-    };
-    access::audit(store, &actor, "user.os_administrator", "cli", "ok", "")?;
-    Ok(actor)
+    Ok(practice.act_as_os_administrator(&format!(
+        "command line, operating system administrator ({how})"
+    ))?)
 }

@@ -105,7 +105,7 @@ fn import_large_file(ingest: &Ingest, path: &Path) -> Option<Result<Ingested, St
     if head.get(128..132) != Some(b"DICM".as_slice()) {
         return None;
     }
-    let meta = crate::dicom::tolerant::meta_facts(head.get(132..)?)?;
+    let meta = lightbox_codec::tolerant::meta_facts(head.get(132..)?)?;
     if meta.sop_class == DICOMDIR_CLASS {
         return None;
     }
@@ -147,7 +147,7 @@ fn import_large_file(ingest: &Ingest, path: &Path) -> Option<Result<Ingested, St
 
 fn import_file(ingest: &Ingest, path: &Path, run: &mut Run<'_>) {
     let large = fs::metadata(path)
-        .map(|m| m.len() > crate::dicom::dimse::SPILL_AFTER_BYTES as u64)
+        .map(|m| m.len() > crate::archive::part::SPILL_AFTER_BYTES as u64)
         .unwrap_or(false);
     if large && let Some(result) = import_large_file(ingest, path) {
         match result {
@@ -168,7 +168,7 @@ fn import_file(ingest: &Ingest, path: &Path, run: &mut Run<'_>) {
         }
     };
     let (dataset, ts) = if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
-        if let Err(e) = crate::dicom::lengths::check_file_after_marker(&bytes[132..]) {
+        if let Err(e) = lightbox_codec::lengths::check_file_after_marker(&bytes[132..]) {
             run.summary.refused.push((
                 path.to_path_buf(),
                 format!("not a readable DICOM file: {e}"),
@@ -177,7 +177,7 @@ fn import_file(ingest: &Ingest, path: &Path, run: &mut Run<'_>) {
         }
         // Read without judging its UIDs: a file whose SOP Instance UID has letters is still
         // an image the practice needs (the data set's UIDs are checked at ingest).
-        let Some(meta) = crate::dicom::tolerant::meta_facts(&bytes[132..]) else {
+        let Some(meta) = lightbox_codec::tolerant::meta_facts(&bytes[132..]) else {
             run.summary
                 .refused
                 .push((path.to_path_buf(), "unreadable file meta group".to_string()));

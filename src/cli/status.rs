@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use lightbox::app::DataFolder;
-use lightbox::health::ServiceState;
+use lightbox::records::health::ServiceState;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// How long a probe waits for an answer.
@@ -27,7 +27,7 @@ fn reachable(address: &str) -> Option<SocketAddr> {
 
 /// A C-ECHO; an association rejection is an answer too (the listener is alive).
 async fn probe_dicom(addr: SocketAddr, ae_title: &str) -> Result<(), String> {
-    let node = lightbox::store::nodes::DicomNode::new(
+    let node = lightbox::records::nodes::DicomNode::new(
         "status probe",
         ae_title,
         &addr.ip().to_string(),
@@ -82,11 +82,11 @@ async fn probe_hl7(addr: SocketAddr) -> Result<(), String> {
 
 /// Runs `lightbox status`.
 pub fn run(data: &DataFolder, runtime: &tokio::runtime::Runtime) -> anyhow::Result<ExitCode> {
-    let store = data.open_store()?;
-    let ae_title = store
+    let practice = data.open_practice()?;
+    let ae_title = practice
         .setting(lightbox::app::AE_TITLE_SETTING)?
         .unwrap_or_else(|| lightbox::app::DEFAULT_AE_TITLE.to_string());
-    let services = store.service_health()?;
+    let services = practice.service_health()?;
     let mut all_up = !services.is_empty();
     let mut report = Vec::new();
     let mut silent_processes = Vec::new();

@@ -5,9 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
-use lightbox::app::DataFolder;
-use lightbox::hl7::outbound;
-use lightbox::store::hl7::Destination;
+use lightbox::practice::Practice;
+use lightbox::records::hl7::Destination;
 
 /// What to do with the HL7 interfaces.
 #[derive(Subcommand)]
@@ -123,21 +122,19 @@ pub enum DestinationAction {
 
 /// Runs one `hl7` command.
 pub fn run(
-    data: &DataFolder,
+    practice: &mut Practice,
     action: Hl7Action,
     actor: &lightbox::access::Actor,
     clock: lightbox::clock::Clock,
 ) -> anyhow::Result<ExitCode> {
-    let mut store = data.open_store()?;
     match action {
         Hl7Action::Import { files } => {
-            let archive = lightbox::archive::ArchiveFolder::open(&data.archive())?;
             let mut failed = false;
             for file in files {
                 let bytes = std::fs::read(&file)
                     .with_context(|| format!("cannot read {}", file.display()))?;
                 let now = clock.now();
-                let report = lightbox::hl7::batch::import(&mut store, Some(&archive), &bytes, now);
+                let report = practice.import_hl7_batch(actor, &bytes, now)?;
                 println!(
                     "{}: {} messages, {} accepted, {} refused",
                     file.display(),
@@ -186,12 +183,15 @@ pub fn run(
                     ack_timeout_secs: ack_timeout,
                     enabled: true,
                 };
-                let id = outbound::add_destination(&store, actor, &destination)?;
+                let id = practice.add_destination(actor, &destination)?;
                 println!("destination {id} {name} added");
                 Ok(ExitCode::SUCCESS)
             }
             DestinationAction::List => {
-                println!("{}", serde_json::to_string_pretty(&store.destinations()?)?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&practice.destinations()?)?
+                );
                 Ok(ExitCode::SUCCESS)
             }
         },
@@ -203,7 +203,7 @@ pub fn run(
                 host,
                 messages,
             } => {
-                let source = lightbox::store::hl7_sources::Hl7Source {
+                let source = lightbox::records::hl7_sources::Hl7Source {
                     id: 0,
                     name: name.clone(),
                     application,
@@ -211,16 +211,19 @@ pub fn run(
                     host,
                     messages: messages.to_ascii_lowercase().replace(' ', ""),
                 };
-                lightbox::hl7::sources::save_source(&store, actor, &source)?;
+                practice.save_hl7_source(actor, &source)?;
                 println!("source {name} saved");
                 Ok(ExitCode::SUCCESS)
             }
             SourceAction::List => {
-                println!("{}", serde_json::to_string_pretty(&store.hl7_sources()?)?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&practice.hl7_sources()?)?
+                );
                 Ok(ExitCode::SUCCESS)
             }
             SourceAction::Remove { name } => {
-                if !lightbox::hl7::sources::remove_source(&store, actor, &name)? {
+                if !practice.remove_hl7_source(actor, &name)? {
                     anyhow::bail!("no HL7 source named {name:?}");
                 }
                 println!("source {name} removed");
@@ -228,12 +231,7 @@ pub fn run(
             }
         },
         Hl7Action::Queue { all } => {
-            for d in store.destinations()? {
-                let messages = if all {
-                    store.outbound_all(d.id)?
-                } else {
-                    store.outbound_queue(d.id)?
-                };
+            for (d, messages) in practice.outbound_messages(actor, all)? {
                 let failed = messages.iter().filter(|m| m.status == "failed").count();
                 println!(
                     "{} ({}:{}, {}): {} pending, {failed} failed{}",
@@ -265,19 +263,19 @@ pub fn run(
             Ok(ExitCode::SUCCESS)
         }
         Hl7Action::Resend { id } => {
-            outbound::resend(&store, actor, id)?;
+            practice.resend(actor, id)?;
             println!("message {id} will be sent again");
             Ok(ExitCode::SUCCESS)
         }
         Hl7Action::Cancel { id } => {
-            outbound::cancel(&store, actor, id)?;
+            practice.cancel_outbound(actor, id)?;
             println!("message {id} cancelled");
             Ok(ExitCode::SUCCESS)
         }
         Hl7Action::Log { limit } => {
             println!(
                 "{}",
-                serde_json::to_string_pretty(&store.inbound_log(limit)?)?
+                serde_json::to_string_pretty(&practice.inbound_log(actor, limit)?)?
             );
             Ok(ExitCode::SUCCESS)
         }

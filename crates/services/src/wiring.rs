@@ -1,5 +1,6 @@
-//! Wiring: where the data folder is, and starting the background services that both the
-//! desktop window and `lightbox serve` run.
+//! Wiring: where the data folder is, opening the practice in it, and starting the background
+//! services that both the desktop window and `lightbox serve` run. The database is opened here
+//! for the services only; front ends get the Practice API ([`DataFolder::open_practice`]).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -70,7 +71,7 @@ impl DataFolder {
     }
 
     /// Opens the store (creating and migrating it).
-    pub fn open_store(&self) -> anyhow::Result<Store> {
+    pub(crate) fn open_store(&self) -> anyhow::Result<Store> {
         let store = Store::open(&self.database()).context("cannot open the Lightbox database")?;
         // A fresh store starts with the starter catalogue and one room per modality.
         crate::ris::seed_starter_data(&store).context("cannot load the starter catalogue")?;
