@@ -59,7 +59,7 @@ fn practice(dir: &std::path::Path) -> (Store, Actor, String, String) {
 }
 
 /// The refused merges audited for `actor`.
-fn refused_merges(store: &Store, actor: &str) -> Vec<lightbox_store::ris::AuditEntry> {
+fn refused_merges(store: &Store, actor: &str) -> Vec<lightbox_store::access::AuditEntry> {
     store
         .search_audit(
             &AuditFilter {

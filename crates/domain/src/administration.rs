@@ -4,9 +4,10 @@
 //! log, so "who changed the CT room's hours" has an answer.
 
 use crate::access::{self, AccessError, Action, Actor, Role};
+use crate::store::access::AuditEntry;
 use crate::store::administration::{AuditFilter, ReportTemplate};
 use crate::store::nodes::DicomNode;
-use crate::store::ris::{AuditEntry, Procedure, Room};
+use crate::store::ris::{Procedure, Room};
 use crate::store::{Store, StoreError};
 
 /// Why a change was refused.

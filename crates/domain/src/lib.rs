@@ -42,6 +42,6 @@ pub mod records {
     pub use lightbox_store::StoreError;
     pub use lightbox_store::changes::StoredChange;
     pub use lightbox_store::{
-        administration, health, his, hl7, hl7_sources, index, nodes, reports, ris, viewing,
+        access, administration, health, his, hl7, hl7_sources, index, nodes, reports, ris, viewing,
     };
 }

@@ -2,6 +2,9 @@
 //! Decoding goes through dicom-pixeldata one frame at a time; what it does not cover (1-bit
 //! segmentations, native YBR_FULL_422, 16-bit colour, palettes, files without a meta group,
 //! 12-bit lossy JPEG) is done here or in `jpeg_dct`.
+//!
+//! Kept as one file (~830 lines): every path ends in the same `DecodedFrame` and the choice of
+//! path is the point of the file; the decoders it falls back to live in their own modules.
 
 use std::path::Path;
 

@@ -4,6 +4,10 @@
 //! integer "islow" transform of the IJG library that dcmtk is built on, so results agree with
 //! it. Colour (8-bit YCbCr, 4:4:4, 4:2:2, 4:2:0, one interleaved scan) is decoded the same
 //! way, with IJG's default upsampling and colour conversion.
+//!
+//! Kept as one file (~830 lines): the Huffman reader, the IDCT and the colour conversion share
+//! one scan state and are checked together against dcmtk; split, each piece would be unreadable
+//! without the others.
 
 /// Whether frames of this transfer syntax may be for this decoder (baseline or extended).
 pub fn handles(transfer_syntax: &str) -> bool {

@@ -20,6 +20,7 @@ pub mod jpeg_dct;
 pub mod lut;
 pub mod measure;
 pub mod overlay;
+pub mod residency;
 pub mod rle;
 pub mod spacing;
 pub mod view_transform;

@@ -3,7 +3,8 @@
 
 use rusqlite::params;
 
-use super::ris::{AuditEntry, Room, UserRecord};
+use super::access::{AuditEntry, UserRecord};
+use super::ris::Room;
 use super::{SqlContext, Store, StoreError, StoreResult};
 
 /// Filters for the audit log viewer; empty fields do not filter.
@@ -82,7 +83,7 @@ impl Store {
             )
             .ctx("preparing users")?;
         let rows = stmt
-            .query_map([], super::ris::user_from_row)
+            .query_map([], super::access::user_from_row)
             .ctx("reading users")?;
         rows.collect::<Result<Vec<_>, _>>().ctx("reading users")
     }
@@ -163,7 +164,7 @@ impl Store {
                     filter.refused_only,
                     limit as i64
                 ],
-                super::ris::audit_from_row,
+                super::access::audit_from_row,
             )
             .ctx("searching the audit log")?;
         rows.collect::<Result<Vec<_>, _>>()

@@ -9,6 +9,7 @@
 
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod administration;
 pub mod changes;
 pub mod health;

@@ -7,7 +7,7 @@ pub mod peers;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::{Argon2, PasswordHash};
 
-use crate::store::ris::AuditEntry;
+use crate::store::access::AuditEntry;
 use crate::store::{Store, StoreError};
 
 /// A role shapes what a user sees and may do.

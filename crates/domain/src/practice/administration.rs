@@ -10,11 +10,12 @@ use crate::administration::{self, AdminError};
 use crate::hl7::outbound::OutboundError;
 use crate::site;
 use crate::store::StoreError;
+use crate::store::access::{AuditEntry, UserRecord};
 use crate::store::administration::{AuditFilter, ReportTemplate};
 use crate::store::hl7::Destination;
 use crate::store::hl7_sources::Hl7Source;
 use crate::store::nodes::DicomNode;
-use crate::store::ris::{AuditEntry, Procedure, Room, UserRecord};
+use crate::store::ris::{Procedure, Room};
 
 /// What the first run decides: the practice, how the scanners and the EHR reach it, and its
 /// first administrator.
