@@ -72,7 +72,7 @@ fn kill9_during_a_burst_keeps_every_acknowledged_order_and_a_resend_doubles_noth
     );
     drop(server);
     let server = Server::start_untrusted(dir.path());
-    let store = Store::open(&dir.path().join("lightbox.sqlite")).unwrap();
+    let store = common::store(dir.path());
     let found = present(&store, COUNT);
     let lost: Vec<_> = acked.difference(&found).collect();
     assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");

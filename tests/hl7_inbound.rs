@@ -46,7 +46,7 @@ fn msa(ack: &str) -> (String, String) {
 #[test]
 fn registration_orders_cancellation_and_resends() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("lightbox.sqlite")).unwrap();
+    let mut store = common::store(dir.path());
     lightbox::ris::seed_starter_data(&store).unwrap();
     let now = NaiveDate::from_ymd_opt(2026, 11, 27)
         .unwrap()
@@ -108,7 +108,7 @@ fn registration_orders_cancellation_and_resends() {
 #[test]
 fn messages_that_cannot_be_understood_are_rejected_with_a_reason() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("lightbox.sqlite")).unwrap();
+    let mut store = common::store(dir.path());
     lightbox::ris::seed_starter_data(&store).unwrap();
     let now = NaiveDate::from_ymd_opt(2026, 11, 27)
         .unwrap()
@@ -177,7 +177,7 @@ fn every_corpus_message_over_mllp_send_gets_its_ack_and_the_omi_order_is_on_the_
         assert!(text.contains(expected), "{name}: {text}");
         assert!(text.contains("ACK^"), "{name}: {text}");
     }
-    let store = Store::open(&dir.path().join("lightbox.sqlite")).unwrap();
+    let store = common::store(dir.path());
     // A08 changed the address; the cancel cancelled the MRI; A40 named an unknown prior.
     let doe = store
         .patient_by_identifier("100234", "NORTHCLINIC")
@@ -244,7 +244,7 @@ fn msg(lines: &[&str]) -> Vec<u8> {
 }
 
 fn fresh_store(dir: &std::path::Path) -> Store {
-    let store = Store::open(&dir.join("lightbox.sqlite")).unwrap();
+    let store = common::store(dir);
     lightbox::ris::seed_starter_data(&store).unwrap();
     store
 }
@@ -718,7 +718,7 @@ fn a_batch_file_imports_through_the_same_processing_and_twice_changes_nothing() 
         assert!(out.status.success(), "round {round}: {text}");
         assert!(text.contains("3 messages, 3 accepted, 0 refused"), "{text}");
     }
-    let store = Store::open(&data.join("lightbox.sqlite")).unwrap();
+    let store = common::store(&data);
     assert_eq!(store.orders_by_placer_number("ORD448812").unwrap().len(), 1);
     assert!(store.order_by_accession("ACC550021").unwrap().is_some());
     assert_eq!(store.inbound_log(10).unwrap().len(), 3);

@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use common::*;
 use lightbox::hl7::inbound::receive;
-use lightbox_store::Store;
 
 fn mutate(rng: &mut Rng, original: &[u8]) -> Vec<u8> {
     let mut m = original.to_vec();
@@ -73,7 +72,7 @@ fn corpus_messages() -> Vec<(String, Vec<u8>)> {
 #[test]
 fn thousands_of_mutated_messages_each_get_an_ack_and_never_a_panic() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("lightbox.sqlite")).unwrap();
+    let mut store = common::store(dir.path());
     lightbox::ris::seed_starter_data(&store).unwrap();
     let now = chrono::NaiveDate::from_ymd_opt(2026, 11, 27)
         .unwrap()

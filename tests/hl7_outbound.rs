@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use lightbox::access::{Actor, Role};
 use lightbox::ris::{self, ExamStatus};
-use lightbox_store::Store;
 
 struct Receiver {
     child: Child,
@@ -145,7 +144,7 @@ fn results_status_and_charges_reach_the_ehr_in_order_through_failures_and_a_rest
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("MSA|AA"));
     // The exam runs (as the screens would do it) on the same store the server uses.
-    let mut store = Store::open(&data.join("lightbox.sqlite")).unwrap();
+    let mut store = common::store(&data);
     let accession = store.order_by_placer("EPIC", "ORD448812").unwrap().unwrap();
     let tech = actor("tina", Role::Technologist);
     for to in [
@@ -293,7 +292,7 @@ fn results_status_and_charges_reach_the_ehr_in_order_through_failures_and_a_rest
 #[test]
 fn registrations_here_go_out_as_adt_and_interface_changes_do_not_echo() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("lightbox.sqlite")).unwrap();
+    let mut store = common::store(dir.path());
     let admin = actor("admin", Role::Administrator);
     lightbox::hl7::outbound::add_destination(
         &store,

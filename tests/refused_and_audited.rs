@@ -19,7 +19,7 @@ const PASSWORD: &str = "long enough password";
 
 /// A practice with an administrator, a front-desk user and two patients (MRNs returned).
 fn practice(dir: &std::path::Path) -> (Store, Actor, String, String) {
-    let mut store = Store::open(&dir.join("lightbox.sqlite")).unwrap();
+    let mut store = common::store(dir);
     lightbox::ris::seed_starter_data(&store).unwrap();
     let admin =
         lightbox::access::create_first_administrator(&store, "admin", "Admin", PASSWORD).unwrap();
@@ -298,7 +298,7 @@ fn a_new_server_gets_its_first_administrator_from_the_command_line_once() {
     // Once there is a user, nobody creates another administrator this way.
     let second = init("mallory");
     assert!(!second.status.success());
-    let store = Store::open(&dir.path().join("lightbox.sqlite")).unwrap();
+    let store = common::store(dir.path());
     let users = store.users().unwrap();
     assert_eq!(users.len(), 1);
     assert_eq!(users[0].full_name, "Zoë Ødegård");

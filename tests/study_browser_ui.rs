@@ -13,7 +13,6 @@ use egui_kittest::kittest::Queryable as _;
 use egui_kittest::{Harness, SnapshotOptions};
 use lightbox::events::{self, ServiceEvent};
 use lightbox::ui::StudyBrowser;
-use lightbox_store::Store;
 
 use common::*;
 
@@ -36,7 +35,7 @@ fn app_with_corpus(
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let store = Store::open(&dir.join("lightbox.sqlite")).unwrap();
+    let store = common::store(dir);
     let admin =
         lightbox::access::create_first_administrator(&store, "admin", "Admin", PASSWORD).unwrap();
     lightbox::access::create_user(

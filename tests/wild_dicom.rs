@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::*;
-use lightbox_store::Store;
 use lightbox_store::administration::AuditFilter;
 
 /// Writes a wild file from a corpus file with the pydicom peer.
@@ -109,7 +108,7 @@ fn a_data_set_sent_all_in_vr_un_is_archived_with_its_dictionary_values() {
     let found = find_study_of_patient(&server, &patient_id);
     assert!(found.contains(&study), "{found}");
     // The archived file renders like the original.
-    let store = Store::open(&data.join("lightbox.sqlite")).unwrap();
+    let store = common::store(&data);
     let rows = store
         .query_index(
             lightbox_store::index::Level::Image,
@@ -299,7 +298,7 @@ fn a_known_ae_title_from_another_host_gets_no_patient_data_and_is_audited() {
     );
     let text = String::from_utf8_lossy(&found.stderr);
     assert!(!text.contains("PatientName"), "answers were given: {text}");
-    let store = Store::open(&data.join("lightbox.sqlite")).unwrap();
+    let store = common::store(&data);
     let audit = store
         .search_audit(
             &AuditFilter {

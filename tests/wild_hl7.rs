@@ -13,7 +13,6 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use common::*;
-use lightbox_store::Store;
 use lightbox_store::administration::AuditFilter;
 
 /// Sends one framed message; the ACK text, or None if the connection closed unanswered.
@@ -111,7 +110,7 @@ fn accented_cjk_and_latin1_text_in_every_pid_pv1_and_obr_field_round_trips() {
     let ack = exchange(&mut stream, &latin1).expect("ACK");
     assert_eq!(msa(&ack).0, "AA", "{ack}");
     drop(server);
-    let store = Store::open(&dir.path().join("lightbox.sqlite")).unwrap();
+    let store = common::store(dir.path());
     let yamada = store
         .patient_by_identifier("UNI-1", "NORTHCLINIC")
         .unwrap()
@@ -142,7 +141,7 @@ fn forged_orders_and_results_from_an_unknown_sender_are_refused_and_audited() {
     // A real order from the configured EHR, to forge a result for.
     let orm = std::fs::read(corpus().join("hl7/orm_o01_new_mri.hl7")).unwrap();
     assert_eq!(msa(&exchange(&mut stream, &orm).unwrap()).0, "AA");
-    let store = Store::open(&dir.path().join("lightbox.sqlite")).unwrap();
+    let store = common::store(dir.path());
     let accession = store.order_by_placer("EPIC", "ORD448812").unwrap().unwrap();
     // The forger: an unknown application, and the EHR's own names sending a result it may not.
     let forged_oru = |app: &str, control: &str| {
@@ -243,7 +242,7 @@ fn a_zds_with_site_content_is_ignored_with_a_warning_and_both_procedures_reach_t
         ack.contains("ERR|") && ack.contains("|W|"),
         "warnings expected: {ack}"
     );
-    let store = Store::open(&dir.path().join("lightbox.sqlite")).unwrap();
+    let store = common::store(dir.path());
     for placer in ["ZP-1", "ZP-2"] {
         let accession = store.order_by_placer("EPIC", placer).unwrap().unwrap();
         let order = store.order_by_accession(&accession).unwrap().unwrap();

@@ -15,7 +15,6 @@ use common::*;
 use lightbox::access::{Actor, Role};
 use lightbox::his::{self, Registration};
 use lightbox::ris::{self, OrderRequest, Priority};
-use lightbox_store::Store;
 use lightbox_store::his::PatientRecord;
 
 fn at(day: u32, hour: u32, minute: u32) -> NaiveDateTime {
@@ -28,7 +27,7 @@ fn at(day: u32, hour: u32, minute: u32) -> NaiveDateTime {
 /// Three patients (one with a non-ASCII name), six exams in CT and MR over two days, one
 /// cancelled (must not appear) and one waiting without a slot (must not appear).
 fn build_schedule(data: &Path) -> BTreeSet<String> {
-    let mut store = Store::open(&data.join("lightbox.sqlite")).unwrap();
+    let mut store = common::store(data);
     ris::seed_starter_data(&store).unwrap();
     let desk = Actor {
         login: "anna".into(),
@@ -112,7 +111,7 @@ fn build_schedule(data: &Path) -> BTreeSet<String> {
 
 /// Writes the worklist items wlmscpfs serves for AE `ae` from the same store.
 fn write_wlmscpfs_files(data: &Path, dir: &Path, ae: &str) {
-    let store = Store::open(&data.join("lightbox.sqlite")).unwrap();
+    let store = common::store(data);
     let folder = dir.join(ae);
     std::fs::create_dir_all(&folder).unwrap();
     std::fs::write(folder.join("lockfile"), b"").unwrap();
@@ -521,7 +520,7 @@ fn a_study_from_storescu_with_the_worklist_keys_makes_the_exam_ready_and_a_wrong
     );
     store_file(&stray);
     assert_eq!(exam(dir.path(), &scheduled[1])["status"], "scheduled");
-    let store = Store::open(&dir.path().join("lightbox.sqlite")).unwrap();
+    let store = common::store(dir.path());
     let queue = store.open_reconciliation().unwrap();
     assert_eq!(queue.len(), 2, "{queue:?}");
     assert!(
@@ -552,7 +551,7 @@ fn a_study_from_storescu_with_the_worklist_keys_makes_the_exam_ready_and_a_wrong
     assert!(String::from_utf8_lossy(&r.stdout).contains("1 instances corrected"));
     let linked = exam(dir.path(), &scheduled[1]);
     assert_eq!(linked["status"], "completed");
-    let store = Store::open(&dir.path().join("lightbox.sqlite")).unwrap();
+    let store = common::store(dir.path());
     assert_eq!(
         store.open_reconciliation().unwrap().len(),
         1,
@@ -660,7 +659,7 @@ fn splitting_a_series_out_of_a_mixed_study_gives_it_the_orders_study_and_patient
     );
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     assert_eq!(exam(dir.path(), &scheduled[2])["status"], "completed");
-    let store = Store::open(&dir.path().join("lightbox.sqlite")).unwrap();
+    let store = common::store(dir.path());
     let moved = store
         .study_instances(target["study_uid"].as_str().unwrap())
         .unwrap();
@@ -726,7 +725,7 @@ fn merging_patients_moves_their_archived_studies_and_undo_moves_them_back() {
     );
     assert!(r.status.success());
     let patient_of = |dir: &Path| {
-        let store = Store::open(&dir.join("lightbox.sqlite")).unwrap();
+        let store = common::store(dir);
         let instances = store.study_instances("1.2.826.0.1.3680043.10.99").unwrap();
         let file = dir.join("archive").join(&instances[0].file_path);
         let dump = dcmtk("dcmdump", &[file.to_str().unwrap()]);

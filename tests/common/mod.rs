@@ -422,3 +422,8 @@ impl Rng {
         (self.next() % n.max(1) as u64) as usize
     }
 }
+
+/// The store of a data folder, opened directly (tests look behind the front ends' backs).
+pub fn store(data: &Path) -> lightbox_store::Store {
+    lightbox_store::Store::open(&data.join("lightbox.sqlite")).expect("the test's database opens")
+}
