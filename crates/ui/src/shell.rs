@@ -1,10 +1,15 @@
 //! The window around the screens: first run or sign-in, then a navigation bar shaped by the
 //! user's role, the current screen, and a status bar. Every frame it asks the practice whether
-//! another connection committed (`PRAGMA data_version`): if so the screens read again, so an
-//! HL7 order, an arriving study or a failed ORU shows within a second, without a refresh button.
+//! another connection committed (`PRAGMA data_version`): if so it follows the practice's change
+//! journal and the screens a change concerns read again (an HL7 order reads the order lists
+//! again, arriving images the study browser), so it shows within a second, without a refresh
+//! button. A commit the journal does not describe (the interface log, service health, a draft)
+//! reads every screen again, as before the journal.
 
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
+
+use crate::changes::Change;
 
 use super::billing::BillingScreen;
 use super::exams_today::ExamsTodayScreen;
@@ -173,6 +178,8 @@ pub struct LightboxApp {
     settings: SettingsScreen,
     viewer: ViewerScreen,
     data_version: i64,
+    /// Where this window is in the practice's change journal.
+    journal_cursor: i64,
     preferences: Preferences,
     last_input: Instant,
     /// A demo practice: the sign-in screen lists its accounts.
@@ -215,6 +222,7 @@ impl LightboxApp {
             settings: SettingsScreen::default(),
             viewer: ViewerScreen::default(),
             data_version: practice.data_version(),
+            journal_cursor: practice.changes_head(),
             preferences: Preferences {
                 dark: false,
                 lock_after: None,
@@ -343,19 +351,53 @@ impl LightboxApp {
     fn poll_changes(&mut self) {
         let version = self.practice.data_version();
         if version == self.data_version {
+            // No other connection committed: whatever the journal gained is this window's own
+            // doing (its screens read again already). Skip it, so the next look sorts only
+            // others' changes; a commit landing meanwhile changes the version and, finding
+            // nothing journaled, reads every screen.
+            self.journal_cursor = self.practice.changes_head();
             return;
         }
         self.data_version = version;
+        // Always: the interface log and the services' health are not journal changes.
         self.service_problems = service_problems(&self.practice);
-        self.patients.reload();
-        self.orders.reload();
-        self.schedule.reload();
-        self.today.reload();
-        self.reading.reload();
-        self.billing.reload();
         self.integration.reload();
-        self.settings.reload();
-        self.studies.reload();
+        let changes = match self
+            .practice
+            .changes_after(self.journal_cursor, JOURNAL_READ)
+        {
+            Ok((entries, next)) => {
+                self.journal_cursor = next;
+                Some(entries)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the change journal could not be read");
+                None
+            }
+        };
+        let reads = match changes {
+            Some(entries) if !entries.is_empty() && entries.len() < JOURNAL_READ => {
+                ScreensToRead::for_changes(entries.iter().map(|e| &e.change))
+            }
+            // Nothing journaled (a commit of another kind) or too much to sort: read it all.
+            _ => ScreensToRead::all(),
+        };
+        if reads.patients {
+            self.patients.reload();
+        }
+        if reads.exams {
+            self.orders.reload();
+            self.schedule.reload();
+            self.today.reload();
+            self.reading.reload();
+            self.billing.reload();
+        }
+        if reads.studies {
+            self.studies.reload();
+        }
+        if reads.settings {
+            self.settings.reload();
+        }
     }
 
     /// Draws the window.
@@ -656,4 +698,87 @@ fn service_problems(practice: &Practice) -> Vec<String> {
             _ => None,
         })
         .collect()
+}
+
+/// Changes read from the journal at one look; more means read every screen again.
+const JOURNAL_READ: usize = 256;
+
+/// Which screens a batch of journal changes asks to read again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct ScreensToRead {
+    patients: bool,
+    exams: bool,
+    studies: bool,
+    settings: bool,
+}
+
+impl ScreensToRead {
+    fn all() -> ScreensToRead {
+        ScreensToRead {
+            patients: true,
+            exams: true,
+            studies: true,
+            settings: true,
+        }
+    }
+
+    fn for_changes<'a>(changes: impl Iterator<Item = &'a Change>) -> ScreensToRead {
+        let mut reads = ScreensToRead::default();
+        for change in changes {
+            reads.patients |= change.concerns_patients();
+            // Exam lists show the patient's name: a patient's change reads them again too.
+            reads.exams |= change.concerns_exams() || change.concerns_patients();
+            reads.studies |= change.concerns_studies() || change.concerns_patients();
+            reads.settings |= matches!(change, Change::SettingChanged { .. });
+        }
+        reads
+    }
+}
+
+#[cfg(test)]
+mod journal_tests {
+    use super::*;
+
+    #[test]
+    fn an_order_reads_the_exam_lists_again_and_not_the_study_browser() {
+        let reads = ScreensToRead::for_changes(
+            [Change::OrderPlaced {
+                accession: "A1".into(),
+            }]
+            .iter(),
+        );
+        assert!(reads.exams);
+        assert!(!reads.studies && !reads.patients && !reads.settings);
+    }
+
+    #[test]
+    fn arriving_images_read_the_study_browser_and_a_setting_the_settings() {
+        let images = ScreensToRead::for_changes(
+            [Change::ImagesArrived {
+                study_uid: "1.2.3".into(),
+            }]
+            .iter(),
+        );
+        assert!(images.studies && !images.exams);
+        let setting = ScreensToRead::for_changes(
+            [Change::SettingChanged {
+                key: "practice.name".into(),
+            }]
+            .iter(),
+        );
+        assert!(setting.settings && !setting.patients);
+    }
+
+    #[test]
+    fn a_merge_reads_patients_exams_and_studies() {
+        let reads = ScreensToRead::for_changes(
+            [Change::PatientsMerged {
+                kept: "M1".into(),
+                merged: "M2".into(),
+                undone: false,
+            }]
+            .iter(),
+        );
+        assert!(reads.patients && reads.exams && reads.studies);
+    }
 }
