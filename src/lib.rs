@@ -1,10 +1,12 @@
 //! Lightbox: a RIS/PACS for small imaging practices in one program.
 //!
-//! This crate is the wiring (`app`: data folder, starting the services), the services that
-//! run on threads and sockets (`dicom`, the HL7 transport in `hl7`, the archive's ingest and
-//! durability syncer, `health`, `connections`), the desktop window (`ui`), the demo and the
-//! import. The domain, the store, the codec and the imaging lane are crates of their own
-//! (see ARCHITECTURE.md); they are re-exported here under their lane names.
+//! This crate is the `lightbox` binary's library: the command line (`src/cli/`), the desktop
+//! wiring (`desktop`: the window over the running services) and the demo practice. The lanes
+//! live in the workspace's crates (see ARCHITECTURE.md) and are re-exported here under their
+//! lane names for the tests and benches; the store is not among them.
+//!
+//! Depends on: lightbox-services, lightbox-ui, lightbox-domain, lightbox-imaging. Used by:
+//! the `lightbox` binary, the integration tests and the benches.
 
 #![warn(missing_docs)]
 

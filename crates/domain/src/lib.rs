@@ -7,8 +7,9 @@
 //! `hl7` (message reading, ACKs, inbound processing, outbound builders, sources),
 //! `administration` (practice set-up), `settings` (every setting's key and check).
 //!
-//! Depends on: lightbox-store, lightbox-codec, lightbox-imaging. Used by: lightbox-services
-//! and the `lightbox` binary; the screens and the command line through the Practice API.
+//! Depends on: lightbox-store, lightbox-codec, lightbox-imaging. Used by: lightbox-services,
+//! lightbox-ui and the `lightbox` binary (the screens and the command line through the Practice
+//! API only).
 
 #![warn(missing_docs)]
 
