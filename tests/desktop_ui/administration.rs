@@ -56,7 +56,7 @@ fn the_integration_monitor_shows_live_hl7_and_resends_a_failed_message() {
     harness.run();
     assert!(
         harness
-            .query_by_label_contains("0 waiting, 1 failed")
+            .query_by_label_contains("0 waiting, 0 retrying after errors, 1 failed")
             .is_some()
     );
     assert!(
@@ -64,6 +64,8 @@ fn the_integration_monitor_shows_live_hl7_and_resends_a_failed_message() {
             .query_by_label_contains("AE: unknown patient")
             .is_some()
     );
+    // Every screen's status bar says a message did not get through, a click from its cause.
+    assert!(harness.query_by_label("HL7: 1 message(s) failed").is_some());
     // The reference image before any inbound message (receipt times differ per run).
     harness.snapshot_options(
         "integration_monitor",
@@ -100,6 +102,25 @@ fn the_integration_monitor_shows_live_hl7_and_resends_a_failed_message() {
         store.outbound_queue(destination).unwrap()[0].status,
         "pending"
     );
+    // Still pending after a failed attempt (the EHR down) is trouble too, not "0 failed".
+    store.outbound_retry(id, "connection refused", 0).unwrap();
+    harness.run();
+    assert!(
+        harness
+            .query_by_label("HL7: 1 message(s) not delivered yet, retrying")
+            .is_some()
+    );
+    assert!(
+        harness
+            .query_by_label_contains("0 waiting, 1 retrying after errors, 0 failed")
+            .is_some()
+    );
+    click(&mut harness, "Patients");
+    click(
+        &mut harness,
+        "HL7: 1 message(s) not delivered yet, retrying",
+    );
+    assert_eq!(harness.state().screen(), Screen::Integration);
 }
 
 #[test]

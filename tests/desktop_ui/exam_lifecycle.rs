@@ -95,8 +95,29 @@ fn a_technologist_runs_a_walk_in_and_the_radiologist_signs_it_and_the_oru_is_que
     sign_in_as(&mut harness, "drjones", "long enough password");
     assert_eq!(harness.state().screen(), Screen::Reading);
     assert!(harness.query_by_label("STAT").is_some());
-    click(&mut harness, &format!("Claim {accession}"));
-    click(&mut harness, &format!("Report {accession}"));
+    // The row names the patient (two identifiers) and the procedure, not only codes.
+    assert!(harness.query_by_label("DOE, JANE").is_some());
+    assert!(harness.query_by_label_contains("1970-03-15 (").is_some());
+    click(&mut harness, &accession);
+    // A message appearing does not move the rows: the accession's cell stays where it was.
+    let row_before = harness.get_by_label(&accession).rect();
+    click(&mut harness, "Claim");
+    assert!(harness.query_by_label_contains("is yours").is_some());
+    let row_after = harness.get_by_label(&accession).rect();
+    assert_eq!(row_before, row_after, "the row moved under the mouse");
+    click(&mut harness, "Open report");
+    // The editor is docked beside the worklist, never over it, under the patient's banner.
+    let editor = harness.get_by_label("Report text").rect();
+    let row = harness.get_by_label(&accession).rect();
+    assert!(
+        !editor.intersects(row),
+        "editor {editor:?} overlaps the worklist row {row:?}"
+    );
+    assert!(harness.query_by_label_contains("MRN ").is_some());
+    // The template came with the indication and the comparison filled in.
+    let draft = harness.state().reading().editor_text().unwrap().to_string();
+    assert!(draft.contains("Cough (R05)"), "{draft}");
+    assert!(draft.contains("COMPARISON: None."), "{draft}");
     let started = store.reports_of_order(placed.order.id).unwrap().remove(0);
     assert!(
         started.body.contains("VIEWS:"),
@@ -109,7 +130,37 @@ fn a_technologist_runs_a_walk_in_and_the_radiologist_signs_it_and_the_oru_is_que
         "\nNo acute cardiopulmonary process.",
     );
     click(&mut harness, "Sign final");
+    // Nothing is signed until the radiologist confirms, and the dialog says whose report.
+    assert_eq!(
+        store
+            .order_by_accession(&accession)
+            .unwrap()
+            .unwrap()
+            .status,
+        "completed"
+    );
+    assert!(harness.query_by_label("Sign the final report?").is_some());
+    assert!(harness.query_by_label_contains("DOE, JANE — ").is_some());
+    click(&mut harness, "Sign final now");
     assert!(harness.query_by_label_contains("signed final").is_some());
+    // The signature names the radiologist and the local time, not a bare login and UTC.
+    assert!(
+        harness
+            .query_by_label_contains("Signed by drjones (drjones) on")
+            .is_some()
+    );
+    // One audit entry for opening the worklist, however often it was read again since.
+    let reads = store
+        .search_audit(
+            &lightbox_store::administration::AuditFilter {
+                actor: "drjones".into(),
+                action: "reading_worklist.read".into(),
+                ..Default::default()
+            },
+            50,
+        )
+        .unwrap();
+    assert_eq!(reads.len(), 1, "{reads:?}");
     let order = store.order_by_accession(&accession).unwrap().unwrap();
     assert_eq!(order.status, "final");
     let report = store.reports_of_order(order.id).unwrap().remove(0);
@@ -402,7 +453,8 @@ fn an_exam_goes_from_registration_to_a_delivered_oru_with_pynetdicom_mpps_and_dc
             .iter()
             .any(|r| r.accession == accession)
     );
-    click(&mut harness, &format!("Images {accession}"));
+    click(&mut harness, &accession);
+    click(&mut harness, "Images");
     step_until(&mut harness, "the image", |app| {
         app.viewer().shown_size().is_some()
     });
@@ -493,8 +545,9 @@ fn an_exam_goes_from_registration_to_a_delivered_oru_with_pynetdicom_mpps_and_dc
             .is_some()
     );
     click(&mut harness, "Reading");
-    click(&mut harness, &format!("Claim {accession}"));
-    click(&mut harness, &format!("Report {accession}"));
+    click(&mut harness, &accession);
+    click(&mut harness, "Claim");
+    click(&mut harness, "Open report");
     type_into(
         &mut harness,
         "Report text",
@@ -511,6 +564,7 @@ fn an_exam_goes_from_registration_to_a_delivered_oru_with_pynetdicom_mpps_and_dc
         harness.state().reading().editor_text()
     );
     click(&mut harness, "Sign final");
+    click(&mut harness, "Sign final now");
     assert_eq!(
         store
             .order_by_accession(&accession)

@@ -66,7 +66,44 @@ fn first_run_sign_in_and_registering_a_patient_with_the_duplicate_warning() {
     type_into(&mut harness, "Family name", "Nguyen");
     type_into(&mut harness, "Birth date", "02/11/1958");
     click(&mut harness, "Save patient");
-    assert!(harness.query_by_label_contains("YYYY-MM-DD").is_some());
+    // Beside the field, in words that say what is wrong with this value.
+    assert!(
+        harness
+            .query_by_label_contains("write it as year-month-day")
+            .is_some()
+    );
+    assert!(
+        harness
+            .query_by_label_contains("see the fields marked in red")
+            .is_some()
+    );
+    // A day the calendar does not have is told apart from a wrong format.
+    retype_into(&mut harness, "Birth date", "1980-02-31");
+    click(&mut harness, "Save patient");
+    assert!(
+        harness
+            .query_by_label_contains("1980-02-31 is not a day of the calendar")
+            .is_some()
+    );
+    // A birth date after today (the practice clock's) is refused; Enter submits the form.
+    retype_into(&mut harness, "Birth date", "2030-01-01");
+    harness.key_press(egui::Key::Enter);
+    settle(&mut harness);
+    assert!(
+        harness
+            .query_by_label_contains("2030-01-01 is in the future")
+            .is_some()
+    );
+    // A family name longer than DICOM's 64 characters is refused beside its field.
+    retype_into(&mut harness, "Family name", &"Ø".repeat(210));
+    retype_into(&mut harness, "Birth date", "1958-11-02");
+    click(&mut harness, "Save patient");
+    assert!(
+        harness
+            .query_by_label_contains("210 characters; at most 64")
+            .is_some()
+    );
+    assert!(store.search_patients("ØØØ", 10).unwrap().is_empty());
 
     // Search as you type, by outside ID.
     let search = harness.get_by_role_and_label(Role::TextInput, "Search patients");

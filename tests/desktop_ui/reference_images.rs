@@ -100,6 +100,25 @@ fn the_demo_practice_fills_every_screen_and_each_main_screen_matches_its_referen
     // Radiologist: the worklist holds the completed and preliminary exams.
     sign_in_as(&mut harness, "drreed", "demo-password");
     assert_eq!(harness.state().reading().rows().len(), 5);
+    // Every exam row names its patient with the birth date: two identifiers on each row.
+    for row in harness.state().reading().rows().to_vec() {
+        let name = format!("{}, {}", row.family_name.to_uppercase(), row.given_name);
+        assert!(
+            harness.query_all_by_label(&name).next().is_some(),
+            "{name} not shown"
+        );
+        assert!(
+            harness
+                .query_all_by_label_contains(&format!("{} (", row.birth_date))
+                .next()
+                .is_some()
+        );
+    }
+    // The reading room: the worklist and the report editor docked beside it.
+    let first = harness.state().reading().rows()[0].accession.clone();
+    click(&mut harness, &first);
+    click(&mut harness, "Open report");
+    harness.snapshot_options("reading", &SnapshotOptions::new().max_failed_pixels(50));
     // GARCIA's head CT opens with last year's head CT listed as its prior.
     let garcia_exam = store
         .orders_of_patient(garcia.id)
@@ -107,7 +126,8 @@ fn the_demo_practice_fills_every_screen_and_each_main_screen_matches_its_referen
         .into_iter()
         .find(|o| o.status == "completed")
         .unwrap();
-    click(&mut harness, &format!("Images {}", garcia_exam.accession));
+    click(&mut harness, &garcia_exam.accession);
+    click(&mut harness, "Images");
     assert_eq!(harness.state().screen(), Screen::Viewer);
     let exam_uid = harness
         .state_mut()
@@ -186,7 +206,8 @@ fn the_demo_practice_fills_every_screen_and_each_main_screen_matches_its_referen
     );
     // Only the unassigned exams when asked.
     click(&mut harness, "Reading");
-    click(&mut harness, &format!("Claim {}", garcia_exam.accession));
+    click(&mut harness, &garcia_exam.accession);
+    click(&mut harness, "Claim");
     click(&mut harness, "Unassigned");
     assert_eq!(harness.state().reading().rows().len(), 4);
     click(&mut harness, "Mine");
@@ -211,7 +232,8 @@ fn the_demo_practice_fills_every_screen_and_each_main_screen_matches_its_referen
     // The administrator hands an exam to a radiologist.
     click(&mut harness, "Reading");
     let first = harness.state().reading().rows()[0].accession.clone();
-    click(&mut harness, &format!("Assign {first}"));
+    click(&mut harness, &first);
+    click(&mut harness, "Assign to");
     // The popup's entry (the worklist's Reader column may say "drreed" too).
     harness.get_all_by_label("drreed").last().unwrap().click();
     settle(&mut harness);

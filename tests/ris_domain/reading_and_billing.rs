@@ -148,13 +148,28 @@ fn a_completed_exam_gets_one_charge_that_is_reviewed_billed_and_exported() {
 
 #[test]
 fn the_reading_worklist_puts_stat_first_then_the_oldest_and_filters() {
+    use lightbox::access::ReadOccasion;
     use lightbox::ris::reading::{self, ReadingFilter};
     let dir = tempfile::tempdir().unwrap();
     let mut store = fresh_store(dir.path());
     let routine_ct = completed_exam(&mut store, "71250", Priority::Routine, 1, 9);
     let routine_mr = completed_exam(&mut store, "70551", Priority::Routine, 1, 10);
     let stat_ct = completed_exam(&mut store, "70450", Priority::Stat, 1, 11);
-    let list = reading::reading_worklist(&store, &rita(), &ReadingFilter::default()).unwrap();
+    let list = reading::reading_worklist(
+        &store,
+        &rita(),
+        &ReadingFilter::default(),
+        ReadOccasion::Opened,
+    )
+    .unwrap();
+    // Each row names its patient and procedure (two identifiers and what was done).
+    assert!(
+        list.iter().all(|r| r.family_name == "Doe"
+            && r.given_name == "Jane"
+            && r.birth_date == "1980-02-03"
+            && !r.procedure_name.is_empty()),
+        "{list:?}"
+    );
     let order: Vec<&str> = list.iter().map(|r| r.accession.as_str()).collect();
     assert_eq!(
         order,
@@ -167,6 +182,7 @@ fn the_reading_worklist_puts_stat_first_then_the_oldest_and_filters() {
             modality: Some("MR".into()),
             ..Default::default()
         },
+        ReadOccasion::Refreshed,
     )
     .unwrap();
     assert_eq!(mr.len(), 1);
@@ -178,12 +194,24 @@ fn the_reading_worklist_puts_stat_first_then_the_oldest_and_filters() {
             radiologist: Some("rita".into()),
             ..Default::default()
         },
+        ReadOccasion::Refreshed,
     )
     .unwrap();
     assert_eq!(
         mine.iter().map(|r| r.accession.clone()).collect::<Vec<_>>(),
         [routine_ct]
     );
+    // One opening, two reads after changes: one audit entry, not three.
+    let reads = store
+        .search_audit(
+            &lightbox_store::administration::AuditFilter {
+                action: "reading_worklist.read".into(),
+                ..Default::default()
+            },
+            10,
+        )
+        .unwrap();
+    assert_eq!(reads.len(), 1, "{reads:?}");
 }
 
 #[test]

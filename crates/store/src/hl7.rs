@@ -652,6 +652,22 @@ impl Store {
         .ctx("reading a queue's head")
     }
 
+    /// Outbound messages in trouble across every destination: (failed for good, still pending
+    /// after at least one failed attempt, the newest error). The status bar shows them.
+    pub fn outbound_trouble(&self) -> StoreResult<(i64, i64, String)> {
+        self.cached_query_row(
+            "SELECT COALESCE(SUM(status = 'failed'), 0),
+                    COALESCE(SUM(status = 'pending' AND attempts > 0), 0),
+                    COALESCE((SELECT last_error FROM hl7_outbound
+                              WHERE status IN ('pending', 'failed') AND last_error != ''
+                              ORDER BY id DESC LIMIT 1), '')
+             FROM hl7_outbound WHERE status IN ('pending', 'failed')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .ctx("counting outbound messages in trouble")
+    }
+
     /// A destination's messages still to send or failed, oldest first.
     pub fn outbound_queue(&self, destination: i64) -> StoreResult<Vec<OutboundMessage>> {
         self.outbound_where(destination, "status IN ('pending', 'failed')")

@@ -88,6 +88,40 @@ pub struct ReadingRow {
     pub assigned_radiologist: String,
     /// Study Instance UID.
     pub study_uid: String,
+    /// The patient's family name.
+    pub family_name: String,
+    /// The patient's given name.
+    pub given_name: String,
+    /// The patient's birth date (YYYY-MM-DD or empty).
+    pub birth_date: String,
+    /// The patient's sex (F, M, O, U).
+    pub sex: String,
+    /// The procedure's name in the catalogue ('' if the code is not there).
+    pub procedure_name: String,
+    /// The patient's alerts and allergies.
+    pub alerts: String,
+    /// The patient's pregnancy status.
+    pub pregnancy: String,
+}
+
+/// Who an exam is for and what it is, for list rows that stand for exams (order lists, the
+/// waiting list, billing): the patient's name, birth date and sex, and the procedure's name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExamSubject {
+    /// Accession.
+    pub accession: String,
+    /// The patient's MRN ('' when the order has no patient yet).
+    pub mrn: String,
+    /// Family name.
+    pub family_name: String,
+    /// Given name.
+    pub given_name: String,
+    /// YYYY-MM-DD or empty.
+    pub birth_date: String,
+    /// F, M, O, U.
+    pub sex: String,
+    /// The procedure's name in the catalogue ('' if the code is not there).
+    pub procedure_name: String,
 }
 
 const REPORT_COLUMNS: &str =
@@ -368,6 +402,44 @@ impl Store {
         Ok(())
     }
 
+    /// The patient and procedure of each of `accessions` that exists.
+    pub fn exam_subjects(&self, accessions: &[String]) -> StoreResult<Vec<ExamSubject>> {
+        let mut out = Vec::with_capacity(accessions.len());
+        // In chunks: SQLite limits the number of parameters of one statement.
+        for chunk in accessions.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let mut stmt = self
+                .conn
+                .prepare(&format!(
+                    "SELECT o.accession, COALESCE(p.mrn, ''), COALESCE(p.family_name, ''),
+                            COALESCE(p.given_name, ''), COALESCE(p.birth_date, ''),
+                            COALESCE(p.sex, ''), COALESCE(pr.name, '')
+                     FROM orders o
+                     LEFT JOIN his_patients p ON p.id = o.patient
+                     LEFT JOIN procedures pr ON pr.code = o.procedure_code
+                     WHERE o.accession IN ({marks})"
+                ))
+                .ctx("preparing the exams' subjects")?;
+            let rows = stmt
+                .query_map(rusqlite::params_from_iter(chunk.iter()), |r| {
+                    Ok(ExamSubject {
+                        accession: r.get(0)?,
+                        mrn: r.get(1)?,
+                        family_name: r.get(2)?,
+                        given_name: r.get(3)?,
+                        birth_date: r.get(4)?,
+                        sex: r.get(5)?,
+                        procedure_name: r.get(6)?,
+                    })
+                })
+                .ctx("reading the exams' subjects")?;
+            for row in rows {
+                out.push(row.ctx("reading the exams' subjects")?);
+            }
+        }
+        Ok(out)
+    }
+
     /// Exams ready to read (completed) or awaiting a final (preliminary): STAT first, then
     /// ASAP, then routine; within a priority the oldest first.
     pub fn reading_rows(&self) -> StoreResult<Vec<ReadingRow>> {
@@ -376,7 +448,10 @@ impl Store {
             .prepare_cached(
                 "SELECT o.accession, o.status, o.priority, o.completed_at, o.procedure_code,
                         COALESCE(pr.modality, ''), COALESCE(p.mrn, ''), o.referring,
-                        o.assigned_radiologist, s.study_uid
+                        o.assigned_radiologist, s.study_uid,
+                        COALESCE(p.family_name, ''), COALESCE(p.given_name, ''),
+                        COALESCE(p.birth_date, ''), COALESCE(p.sex, ''), COALESCE(pr.name, ''),
+                        COALESCE(p.alerts, ''), COALESCE(p.pregnancy, 'unknown')
                  FROM orders o
                  JOIN scheduled_steps s ON s.order_id = o.id
                  LEFT JOIN procedures pr ON pr.code = o.procedure_code
@@ -399,6 +474,13 @@ impl Store {
                     referring: r.get(7)?,
                     assigned_radiologist: r.get(8)?,
                     study_uid: r.get(9)?,
+                    family_name: r.get(10)?,
+                    given_name: r.get(11)?,
+                    birth_date: r.get(12)?,
+                    sex: r.get(13)?,
+                    procedure_name: r.get(14)?,
+                    alerts: r.get(15)?,
+                    pregnancy: r.get(16)?,
                 })
             })
             .ctx("reading the reading worklist")?;

@@ -12,6 +12,8 @@ pub struct BillingScreen {
     loaded: bool,
     status: String,
     charges: Vec<ChargeRecord>,
+    /// Who each charge's exam was for and what it was.
+    subjects: crate::patient_banner::ExamSubjects,
     modifiers: std::collections::HashMap<i64, String>,
     /// ICD-10 codes being corrected, per pending charge.
     diagnoses: std::collections::HashMap<i64, String>,
@@ -44,7 +46,13 @@ impl BillingScreen {
             self.status = "pending".into();
         }
         match practice.charges(actor, Some(&self.status)) {
-            Ok(c) => self.charges = c,
+            Ok(c) => {
+                let accessions: Vec<String> = c.iter().map(|c| c.accession.clone()).collect();
+                self.subjects = practice
+                    .exam_subjects(actor, &accessions)
+                    .unwrap_or_default();
+                self.charges = c;
+            }
             Err(e) => {
                 tracing::error!(error = %e, "charges could not be read");
                 self.message = Some((
@@ -57,7 +65,13 @@ impl BillingScreen {
     }
 
     /// Draws the screen. Exports go to `exports/` beside the database.
-    pub fn show(&mut self, ui: &mut egui::Ui, practice: &Practice, actor: &Actor) {
+    pub fn show(
+        &mut self,
+        ui: &mut egui::Ui,
+        practice: &Practice,
+        actor: &Actor,
+        today: chrono::NaiveDate,
+    ) {
         self.refresh(practice, actor);
         ui.heading("Billing");
         super::show_outcome(ui, self.message.as_ref());
@@ -77,6 +91,9 @@ impl BillingScreen {
         egui::ScrollArea::vertical().show(ui, |ui| {
             egui::Grid::new("charges").striped(true).show(ui, |ui| {
                 for h in [
+                    "Patient",
+                    "Born",
+                    "Procedure",
                     "Accession",
                     "CPT",
                     "Modifiers",
@@ -90,6 +107,21 @@ impl BillingScreen {
                 }
                 ui.end_row();
                 for c in &self.charges {
+                    ui.label(crate::patient_banner::subject_name(
+                        &self.subjects,
+                        &c.accession,
+                    ));
+                    ui.label(crate::patient_banner::subject_born(
+                        &self.subjects,
+                        &c.accession,
+                        today,
+                    ));
+                    ui.label(
+                        self.subjects
+                            .get(&c.accession)
+                            .map(|s| s.procedure_name.clone())
+                            .unwrap_or_default(),
+                    );
                     ui.label(&c.accession);
                     ui.label(&c.cpt);
                     if c.status == "pending" {

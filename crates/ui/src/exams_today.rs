@@ -70,6 +70,8 @@ impl ExamsTodayScreen {
     pub fn show(&mut self, ui: &mut egui::Ui, practice: &mut Practice, actor: &Actor, today: &str) {
         self.refresh(practice, actor, today);
         ui.heading(format!("Today's exams — {today}"));
+        let today_date = chrono::NaiveDate::parse_from_str(today, "%Y-%m-%d")
+            .unwrap_or_else(|_| chrono::Local::now().date_naive());
         super::show_outcome(ui, self.message.as_ref());
         let mut step: Option<(String, ExamStatus, &'static str)> = None;
         if self.rows.is_empty() {
@@ -91,10 +93,13 @@ impl ExamsTodayScreen {
                 ui.horizontal(|ui| {
                     let time = row.step.start_time.get(11..16).unwrap_or("walk-in");
                     ui.label(format!(
-                        "{time} {} · {}, {} · {} · {} · {images} images",
+                        "{time} {} · {} · {} · {} · {} · {images} images",
                         row.order.accession,
-                        row.patient.family_name,
-                        row.patient.given_name,
+                        crate::patient_banner::display_name(
+                            &row.patient.family_name,
+                            &row.patient.given_name
+                        ),
+                        crate::patient_banner::birth_with_age(&row.patient.birth_date, today_date),
                         row.procedure_name,
                         row.order.status.replace('_', " "),
                     ));

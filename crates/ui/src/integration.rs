@@ -146,12 +146,16 @@ impl IntegrationScreen {
             }
             for (d, queue, sent) in &self.queues {
                 let failed = queue.iter().filter(|m| m.status == "failed").count();
-                let pending = queue.len() - failed;
+                let retrying = queue
+                    .iter()
+                    .filter(|m| m.status == "pending" && m.attempts > 0)
+                    .count();
+                let pending = queue.len() - failed - retrying;
                 let line = format!(
-                    "{} ({}:{}, HL7 {}) — {pending} waiting, {failed} failed",
+                    "{} ({}:{}, HL7 {}) — {pending} waiting, {retrying} retrying after errors, {failed} failed",
                     d.name, d.host, d.port, d.version
                 );
-                if failed > 0 {
+                if failed + retrying > 0 {
                     ui.colored_label(ui.visuals().error_fg_color, line);
                 } else {
                     ui.label(line);

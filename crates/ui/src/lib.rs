@@ -12,6 +12,7 @@ mod exams_today;
 mod hl7_sources;
 mod integration;
 mod orders;
+mod patient_banner;
 mod patient_record;
 mod patients;
 mod reading;
@@ -72,13 +73,43 @@ pub fn window_wgpu_options() -> eframe::egui_wgpu::WgpuConfiguration {
 
 /// Shows the outcome of the last action: (succeeded, what to tell the user).
 fn show_outcome(ui: &mut egui::Ui, outcome: Option<&(bool, String)>) {
-    if let Some((ok, text)) = outcome {
-        let colour = if *ok {
-            ui.visuals().hyperlink_color
-        } else {
-            ui.visuals().error_fg_color
-        };
-        ui.colored_label(colour, text);
+    message_strip(ui, outcome);
+}
+
+/// Height of the message strip every screen keeps under its title, message or not.
+pub const MESSAGE_STRIP_HEIGHT: f32 = 24.0;
+
+/// The outcome of the last action on one line of fixed height, reserved whether or not there
+/// is a message: a message appearing or going never moves what is below it (a click meant for
+/// one row must not land on the next). Longer text is cut with "…" and shown whole on hover.
+fn message_strip(ui: &mut egui::Ui, outcome: Option<&(bool, String)>) {
+    let width = ui.available_width();
+    let (rect, response) = ui.allocate_exact_size(
+        egui::vec2(width, MESSAGE_STRIP_HEIGHT),
+        egui::Sense::hover(),
+    );
+    let Some((ok, text)) = outcome else {
+        return;
+    };
+    let visuals = ui.visuals();
+    let (fill, colour, mark) = if *ok {
+        (visuals.faint_bg_color, visuals.hyperlink_color, "Done:")
+    } else {
+        (visuals.extreme_bg_color, visuals.error_fg_color, "Problem:")
+    };
+    ui.painter().rect_filled(rect, 3.0, fill);
+    let line = text.lines().next().unwrap_or_default();
+    let shown = format!("{mark} {line}");
+    let font = egui::TextStyle::Body.resolve(ui.style());
+    let mut job = egui::text::LayoutJob::simple_singleline(shown, font, colour);
+    job.wrap = egui::text::TextWrapping::truncate_at_width(rect.width() - 12.0);
+    let galley = ui.painter().layout_job(job);
+    let at = egui::pos2(rect.left() + 6.0, rect.center().y - galley.size().y / 2.0);
+    ui.painter().galley(at, galley.clone(), colour);
+    // The whole text for a screen reader and on hover.
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, text));
+    if galley.elided || text.lines().count() > 1 {
+        response.on_hover_text(text.as_str());
     }
 }
 

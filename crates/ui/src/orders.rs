@@ -39,6 +39,8 @@ pub struct OrdersScreen {
     catalogue: Vec<Procedure>,
     needs_review: Vec<OrderRecord>,
     recent: Vec<OrderRecord>,
+    /// Who each listed order is for and what it is.
+    subjects: crate::patient_banner::ExamSubjects,
     form: OrderForm,
     message: Option<(bool, String)>,
 }
@@ -62,6 +64,15 @@ impl OrdersScreen {
             self.catalogue = practice.procedures()?;
             self.needs_review = practice.orders_with_status(actor, ExamStatus::NeedsReview)?;
             self.recent = practice.recent_orders(actor, 50)?;
+            let accessions: Vec<String> = self
+                .needs_review
+                .iter()
+                .chain(&self.recent)
+                .map(|o| o.accession.clone())
+                .collect();
+            self.subjects = practice
+                .exam_subjects(actor, &accessions)
+                .unwrap_or_default();
             Ok(())
         })();
         if let Err(e) = read {
@@ -272,9 +283,19 @@ impl OrdersScreen {
             for o in &self.needs_review {
                 ui.horizontal(|ui| {
                     ui.label(format!(
-                        "{} · {} · {} — {}",
+                        "{} · {} · {} · {} · {} — {}",
+                        crate::patient_banner::subject_name(&self.subjects, &o.accession),
+                        crate::patient_banner::subject_born(
+                            &self.subjects,
+                            &o.accession,
+                            now.date()
+                        ),
+                        crate::patient_banner::subject_procedure(
+                            &self.subjects,
+                            &o.accession,
+                            &o.procedure_code
+                        ),
                         o.accession,
-                        o.procedure_code,
                         if o.placer_app.is_empty() {
                             "entered here"
                         } else {
@@ -295,13 +316,34 @@ impl OrdersScreen {
             egui::Grid::new("recent_orders")
                 .striped(true)
                 .show(ui, |ui| {
-                    for h in ["Accession", "Procedure", "Priority", "Status", "From"] {
+                    for h in [
+                        "Patient",
+                        "Born",
+                        "Procedure",
+                        "Accession",
+                        "Priority",
+                        "Status",
+                        "From",
+                    ] {
                         ui.strong(h);
                     }
                     ui.end_row();
                     for o in &self.recent {
+                        ui.label(crate::patient_banner::subject_name(
+                            &self.subjects,
+                            &o.accession,
+                        ));
+                        ui.label(crate::patient_banner::subject_born(
+                            &self.subjects,
+                            &o.accession,
+                            now.date(),
+                        ));
+                        ui.label(crate::patient_banner::subject_procedure(
+                            &self.subjects,
+                            &o.accession,
+                            &o.procedure_code,
+                        ));
                         ui.label(&o.accession);
-                        ui.label(&o.procedure_code);
                         ui.label(&o.priority);
                         ui.label(o.status.replace('_', " "));
                         ui.label(if o.placer_app.is_empty() {

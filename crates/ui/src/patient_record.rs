@@ -19,6 +19,8 @@ struct EditForm {
     phone: String,
     address: String,
     alerts: String,
+    /// What stopped the last save, by field label.
+    problems: Vec<(&'static str, String)>,
 }
 
 /// A new policy's fields.
@@ -85,6 +87,7 @@ impl RecordPanel {
         practice: &mut Practice,
         actor: &Actor,
         patient: &PatientRecord,
+        today: chrono::NaiveDate,
     ) -> Option<(bool, String)> {
         let mut step = None;
         ui.horizontal(|ui| {
@@ -97,21 +100,62 @@ impl RecordPanel {
                     phone: patient.phone.clone(),
                     address: patient.address.clone(),
                     alerts: patient.alerts.clone(),
+                    problems: Vec::new(),
                 });
             }
         });
         if let Some(form) = &mut self.edit {
+            let problem = |field: &str| {
+                form.problems
+                    .iter()
+                    .find(|(f, _)| *f == field)
+                    .map(|(_, why)| why.clone())
+            };
+            let problems = [
+                problem("Family name"),
+                problem("Given name"),
+                problem("Birth date"),
+            ];
+            let mut enter = false;
             egui::Grid::new("edit_patient")
-                .num_columns(2)
+                .num_columns(3)
                 .show(ui, |ui| {
-                    super::sign_in::field(ui, "Edit family name", &mut form.family, false);
-                    super::sign_in::field(ui, "Edit given name", &mut form.given, false);
-                    super::sign_in::field(ui, "Edit birth date", &mut form.birth_date, false);
-                    super::sign_in::field(ui, "Edit sex (F, M, O, U)", &mut form.sex, false);
-                    super::sign_in::field(ui, "Edit phone", &mut form.phone, false);
-                    super::sign_in::field(ui, "Edit address", &mut form.address, false);
-                    super::sign_in::field(ui, "Alerts and allergies", &mut form.alerts, false);
+                    for ((label, value), why) in [
+                        ("Edit family name", &mut form.family),
+                        ("Edit given name", &mut form.given),
+                        ("Edit birth date", &mut form.birth_date),
+                    ]
+                    .into_iter()
+                    .zip(&problems)
+                    {
+                        let field = super::sign_in::checked_field(ui, label, value, why.as_deref());
+                        enter |= super::sign_in::submitted(ui, &field);
+                    }
+                    // Sex is a choice, never free text.
+                    let label = ui.label("Edit sex");
+                    egui::ComboBox::from_id_salt("edit_sex")
+                        .selected_text(crate::patient_banner::sex_word(&form.sex))
+                        .show_ui(ui, |ui| {
+                            for (code, word) in crate::his::SEX_CODES {
+                                ui.selectable_value(&mut form.sex, code.to_string(), word);
+                            }
+                        })
+                        .response
+                        .labelled_by(label.id);
+                    ui.label("");
+                    ui.end_row();
+                    for (label, value) in [
+                        ("Edit phone", &mut form.phone),
+                        ("Edit address", &mut form.address),
+                        ("Alerts and allergies", &mut form.alerts),
+                    ] {
+                        let field = super::sign_in::checked_field(ui, label, value, None);
+                        enter |= super::sign_in::submitted(ui, &field);
+                    }
                 });
+            if enter {
+                step = Some(Step::SaveEdit);
+            }
             ui.horizontal(|ui| {
                 if ui.button("Save changes").clicked() {
                     step = Some(Step::SaveEdit);
@@ -236,7 +280,7 @@ impl RecordPanel {
                     ));
                 }
             });
-        step.map(|s| self.apply(s, practice, actor, patient))
+        step.map(|s| self.apply(s, practice, actor, patient, today))
     }
 
     fn apply(
@@ -245,23 +289,13 @@ impl RecordPanel {
         practice: &mut Practice,
         actor: &Actor,
         patient: &PatientRecord,
+        today: chrono::NaiveDate,
     ) -> (bool, String) {
         match step {
             Step::SaveEdit => {
                 let Some(f) = &self.edit else {
                     return (false, "Nothing to save.".into());
                 };
-                if !f.birth_date.trim().is_empty()
-                    && chrono::NaiveDate::parse_from_str(f.birth_date.trim(), "%Y-%m-%d").is_err()
-                {
-                    return (
-                        false,
-                        "Write the birth date as YYYY-MM-DD, e.g. 1970-03-15.".into(),
-                    );
-                }
-                if f.family.trim().is_empty() {
-                    return (false, "A patient needs at least a family name.".into());
-                }
                 let record = PatientRecord {
                     family_name: f.family.trim().to_uppercase(),
                     given_name: f.given.trim().to_uppercase(),
@@ -272,6 +306,13 @@ impl RecordPanel {
                     alerts: f.alerts.trim().into(),
                     ..patient.clone()
                 };
+                let problems = crate::his::demographics_problems(&record, today);
+                if !problems.is_empty() {
+                    if let Some(form) = &mut self.edit {
+                        form.problems = problems;
+                    }
+                    return (false, "Not saved: see the fields marked in red.".into());
+                }
                 match practice.update_patient(actor, &record) {
                     Ok(()) => {
                         self.edit = None;

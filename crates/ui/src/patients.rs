@@ -25,6 +25,10 @@ pub struct RegisterForm {
     pub outside_id: String,
     /// … and who issued it.
     pub issuer: String,
+    /// What stopped the last save, by field label.
+    pub problems: Vec<(&'static str, String)>,
+    /// Put the cursor in the first field on the next frame (a form just opened).
+    pub focus_first: bool,
 }
 
 /// The Patients screen's state.
@@ -123,7 +127,13 @@ impl PatientsScreen {
         }
     }
 
-    fn register(&mut self, practice: &mut Practice, actor: &Actor, confirmed_new: bool) {
+    fn register(
+        &mut self,
+        practice: &mut Practice,
+        actor: &Actor,
+        confirmed_new: bool,
+        today: chrono::NaiveDate,
+    ) {
         let Some(form) = &self.form else {
             return;
         };
@@ -150,18 +160,15 @@ impl PatientsScreen {
             identifiers,
             confirmed_new,
         };
-        if registration.patient.family_name.is_empty() {
-            self.message = Some((false, "A patient needs at least a family name.".into()));
-            return;
-        }
-        if !registration.patient.birth_date.is_empty()
-            && chrono::NaiveDate::parse_from_str(&registration.patient.birth_date, "%Y-%m-%d")
-                .is_err()
-        {
+        let problems = crate::his::demographics_problems(&registration.patient, today);
+        if !problems.is_empty() {
             self.message = Some((
                 false,
-                "Write the birth date as YYYY-MM-DD, e.g. 1970-03-15.".into(),
+                "The patient was not saved: see the fields marked in red.".into(),
             ));
+            if let Some(form) = &mut self.form {
+                form.problems = problems;
+            }
             return;
         }
         match practice.register_patient(actor, &registration) {
@@ -203,7 +210,13 @@ impl PatientsScreen {
     }
 
     /// Draws the screen.
-    pub fn show(&mut self, ui: &mut egui::Ui, practice: &mut Practice, actor: &Actor) {
+    pub fn show(
+        &mut self,
+        ui: &mut egui::Ui,
+        practice: &mut Practice,
+        actor: &Actor,
+        today: chrono::NaiveDate,
+    ) {
         self.refresh(practice, actor);
         ui.heading("Patients");
         ui.horizontal(|ui| {
@@ -223,6 +236,7 @@ impl PatientsScreen {
                     } else {
                         String::new()
                     },
+                    focus_first: true,
                     ..RegisterForm::default()
                 });
                 self.duplicates.clear();
@@ -235,10 +249,44 @@ impl PatientsScreen {
         let mut open: Option<PatientRecord> = None;
         if let Some(form) = &mut self.form {
             ui.strong("New patient");
-            egui::Grid::new("register").num_columns(2).show(ui, |ui| {
-                super::sign_in::field(ui, "Family name", &mut form.family, false);
-                super::sign_in::field(ui, "Given name", &mut form.given, false);
-                super::sign_in::field(ui, "Birth date", &mut form.birth_date, false);
+            let problem = |field: &str| {
+                form.problems
+                    .iter()
+                    .find(|(f, _)| *f == field)
+                    .map(|(_, why)| why.clone())
+            };
+            let (family_problem, given_problem, birth_problem) = (
+                problem("Family name"),
+                problem("Given name"),
+                problem("Birth date"),
+            );
+            let mut enter = false;
+            egui::Grid::new("register").num_columns(3).show(ui, |ui| {
+                let family = super::sign_in::checked_field(
+                    ui,
+                    "Family name",
+                    &mut form.family,
+                    family_problem.as_deref(),
+                );
+                // A new form starts in its first field.
+                if std::mem::take(&mut form.focus_first) {
+                    family.request_focus();
+                }
+                let given = super::sign_in::checked_field(
+                    ui,
+                    "Given name",
+                    &mut form.given,
+                    given_problem.as_deref(),
+                );
+                let birth = super::sign_in::checked_field(
+                    ui,
+                    "Birth date",
+                    &mut form.birth_date,
+                    birth_problem.as_deref(),
+                );
+                for field in [&family, &given, &birth] {
+                    enter |= super::sign_in::submitted(ui, field);
+                }
                 let label = ui.label("Sex");
                 egui::ComboBox::from_id_salt("sex")
                     .selected_text(match form.sex.as_str() {
@@ -259,13 +307,24 @@ impl PatientsScreen {
                     })
                     .response
                     .labelled_by(label.id);
+                ui.label("");
                 ui.end_row();
-                super::sign_in::field(ui, "Phone", &mut form.phone, false);
-                super::sign_in::field(ui, "Outside ID", &mut form.outside_id, false);
-                super::sign_in::field(ui, "Issued by", &mut form.issuer, false);
+                for (label, value) in [
+                    ("Phone", &mut form.phone),
+                    ("Outside ID", &mut form.outside_id),
+                    ("Issued by", &mut form.issuer),
+                ] {
+                    let field = super::sign_in::checked_field(ui, label, value, None);
+                    enter |= super::sign_in::submitted(ui, &field);
+                }
             });
             ui.horizontal(|ui| {
-                if ui.button("Save patient").clicked() {
+                if ui
+                    .button("Save patient")
+                    .on_hover_text("or Enter")
+                    .clicked()
+                    || enter
+                {
                     register = Some(false);
                 }
                 if !self.duplicates.is_empty() && ui.button("Register anyway").clicked() {
@@ -294,7 +353,7 @@ impl PatientsScreen {
             ui.separator();
         }
         if let Some(confirmed) = register {
-            self.register(practice, actor, confirmed);
+            self.register(practice, actor, confirmed, today);
         }
         let mut changed = false;
         let mut record_message = None;
@@ -313,9 +372,12 @@ impl PatientsScreen {
                             if ui.link(&p.mrn).clicked() {
                                 open = Some(p.clone());
                             }
-                            ui.label(format!("{}, {}", p.family_name, p.given_name));
-                            ui.label(&p.birth_date);
-                            ui.label(&p.sex);
+                            ui.label(crate::patient_banner::display_name(
+                                &p.family_name,
+                                &p.given_name,
+                            ));
+                            ui.label(crate::patient_banner::birth_with_age(&p.birth_date, today));
+                            ui.label(crate::patient_banner::sex_word(&p.sex));
                             ui.end_row();
                         }
                     });
@@ -323,15 +385,18 @@ impl PatientsScreen {
             let ui = &mut columns[1];
             if let Some(selected) = &mut self.selected {
                 let p = &selected.patient;
-                ui.strong(format!(
-                    "{}, {} — MRN {}",
-                    p.family_name, p.given_name, p.mrn
-                ));
-                let mut facts = vec![format!("Born {}", p.birth_date), format!("sex {}", p.sex)];
+                crate::patient_banner::show(
+                    ui,
+                    &crate::patient_banner::PatientIdentity::from(p),
+                    today,
+                );
+                let mut facts = Vec::new();
                 if !p.phone.is_empty() {
                     facts.push(format!("phone {}", p.phone));
                 }
-                ui.label(facts.join(" · "));
+                if !facts.is_empty() {
+                    ui.label(facts.join(" · "));
+                }
                 if !p.address.is_empty() {
                     ui.label(&p.address);
                 }
@@ -357,7 +422,9 @@ impl PatientsScreen {
                         }
                         ui.separator();
                         let patient = selected.patient.clone();
-                        if let Some(outcome) = selected.record.show(ui, practice, actor, &patient) {
+                        if let Some(outcome) =
+                            selected.record.show(ui, practice, actor, &patient, today)
+                        {
                             if outcome.0 {
                                 selected.loaded = false;
                                 changed = true;

@@ -1,15 +1,19 @@
-//! The radiologist's reading worklist (completed exams by priority and waiting time, STAT
-//! marked, claim) and the report editor beside it: the procedure's template, free text, the
-//! critical-result flag, save, sign preliminary or final, and an addendum after the final.
-//! Everything goes through the report rules (`ris::reports`).
+//! The reading room: the radiologist's worklist (completed exams by priority and waiting time,
+//! STAT marked) as a table that names each exam's patient and procedure, and the report editor
+//! docked beside it (never over it) with the patient banner, the template with indication,
+//! technique and comparison filled in, save, sign preliminary or final (final after a
+//! confirmation that lists empty sections), and an addendum after the final. A row is selected
+//! (click, or up/down) and acted on from the toolbar above the table; Enter or a double click
+//! opens its report. Everything goes through the report rules (`ris::reports`).
 
-use crate::access::Actor;
+use crate::access::{Actor, ReadOccasion};
+use crate::patient_banner::{self, PatientIdentity};
 use crate::practice::Practice;
 use crate::records::reports::ReadingRow;
 use crate::ris::ExamStatus;
 use crate::ris::reading::ReadingFilter;
 
-/// The report being edited.
+/// The report being edited, with whose it is.
 struct Editor {
     accession: String,
     report_id: i64,
@@ -17,15 +21,26 @@ struct Editor {
     status: String,
     text: String,
     critical: bool,
+    patient: PatientIdentity,
+    procedure: String,
+    /// "Dr Ana Reed (drreed) on 2026-12-06 14:32 (UTC+01:00)" once signed.
+    signature: String,
 }
 
 /// The screen's state.
 #[derive(Default)]
 pub struct ReadingScreen {
     loaded: bool,
+    /// Set when the radiologist opened the screen or changed its filter: the next read is
+    /// audited (reads after changes elsewhere are not).
+    just_opened: bool,
     rows: Vec<ReadingRow>,
+    /// The exam selected in the table (accession).
+    selected: Option<String>,
     editor: Option<Editor>,
     message: Option<(bool, String)>,
+    /// A sign-final waiting for the radiologist's confirmation.
+    confirming: Option<ExamStatus>,
     /// A study the radiologist asked to see: (study UID, accession); the shell opens the
     /// viewer with the exam's priors.
     open_images: Option<(String, String)>,
@@ -50,6 +65,12 @@ impl ReadingScreen {
     /// Reads again on the next frame (the store changed).
     pub fn reload(&mut self) {
         self.loaded = false;
+    }
+
+    /// The radiologist came to this screen: read it again, and audit that they looked.
+    pub fn opened(&mut self) {
+        self.loaded = false;
+        self.just_opened = true;
     }
 
     /// Appends `text` to the open editor if it holds `accession`'s report (so the viewer's
@@ -79,14 +100,34 @@ impl ReadingScreen {
         &self.rows
     }
 
+    /// The selected exam's accession (for tests).
+    pub fn selected(&self) -> Option<&str> {
+        self.selected.as_deref()
+    }
+
     fn refresh(&mut self, practice: &Practice, actor: &Actor) {
         if self.loaded {
             return;
         }
         self.modalities = practice.catalogue_modalities().unwrap_or_default();
         self.radiologists = practice.radiologists();
-        match practice.reading_worklist(actor, &self.filter) {
-            Ok(rows) => self.rows = rows,
+        let occasion = if std::mem::take(&mut self.just_opened) {
+            ReadOccasion::Opened
+        } else {
+            ReadOccasion::Refreshed
+        };
+        match practice.reading_worklist(actor, &self.filter, occasion) {
+            Ok(rows) => {
+                // The selection stays on its exam; a new list starts at the first.
+                if self
+                    .selected
+                    .as_ref()
+                    .is_none_or(|s| !rows.iter().any(|r| &r.accession == s))
+                {
+                    self.selected = rows.first().map(|r| r.accession.clone());
+                }
+                self.rows = rows;
+            }
             Err(e) => {
                 tracing::error!(error = %e, "reading worklist could not be read");
                 self.message = Some((
@@ -107,13 +148,21 @@ impl ReadingScreen {
         let report = practice
             .open_report(actor, accession)
             .map_err(|e| e.to_string())?;
+        let row = self.rows.iter().find(|r| r.accession == accession);
+        let patient = row.map(identity_of).unwrap_or_default();
+        let procedure = row
+            .map(procedure_text)
+            .unwrap_or_else(|| accession.to_string());
         self.editor = Some(Editor {
             accession: accession.to_string(),
             report_id: report.id,
+            signature: practice.signature(&report),
             kind: report.kind,
             status: report.status,
             text: report.body,
             critical: report.critical,
+            patient,
+            procedure,
         });
         Ok(())
     }
@@ -131,14 +180,18 @@ impl ReadingScreen {
             ui.heading("Reading worklist");
             ui.separator();
             let before = self.filter.clone();
-            egui::ComboBox::from_label("Modality")
+            let label = ui.label("Modality");
+            egui::ComboBox::from_id_salt("reading_modality")
                 .selected_text(self.filter.modality.clone().unwrap_or_else(|| "All".into()))
                 .show_ui(ui, |ui| {
                     ui.selectable_value(&mut self.filter.modality, None, "All");
                     for m in &self.modalities {
                         ui.selectable_value(&mut self.filter.modality, Some(m.clone()), m);
                     }
-                });
+                })
+                .response
+                .labelled_by(label.id);
+            ui.label("Reader");
             ui.selectable_value(&mut self.filter.radiologist, None, "Anyone's");
             ui.selectable_value(
                 &mut self.filter.radiologist,
@@ -151,147 +204,360 @@ impl ReadingScreen {
                 "Unassigned",
             );
             if self.filter != before {
-                self.loaded = false;
+                self.opened();
             }
         });
         super::show_outcome(ui, self.message.as_ref());
+        let today = now.date();
         // Completion times are stored in UTC; the clock reads local time.
-        let now = now
+        let now_utc = now
             .and_local_timezone(chrono::Local)
             .earliest()
             .map(|t| t.naive_utc())
             .unwrap_or(now);
         let mut action: Option<Action> = None;
-        ui.columns(2, |columns| {
-            let ui = &mut columns[0];
-            if self.rows.is_empty() {
-                ui.label("Nothing to read.");
+        let editor_width = (ui.available_width() * 0.5).max(360.0);
+        egui::Panel::right("report_editor")
+            .resizable(true)
+            .default_size(editor_width)
+            .min_size(320.0)
+            .show(ui, |ui| {
+                self.show_editor(ui, today, &mut action);
+            });
+        self.show_worklist(ui, actor, today, now_utc, &mut action);
+        self.confirm_sign(ui.ctx(), &mut action);
+        if let Some(action) = action {
+            self.act(practice, actor, action);
+        }
+    }
+
+    /// The toolbar for the selected exam and the table of exams.
+    fn show_worklist(
+        &mut self,
+        ui: &mut egui::Ui,
+        actor: &Actor,
+        today: chrono::NaiveDate,
+        now_utc: chrono::NaiveDateTime,
+        action: &mut Option<Action>,
+    ) {
+        let selected_row = self
+            .selected
+            .as_ref()
+            .and_then(|s| self.rows.iter().find(|r| &r.accession == s))
+            .cloned();
+        ui.horizontal(|ui| {
+            let Some(row) = &selected_row else {
+                ui.weak("Select an exam.");
+                return;
+            };
+            ui.strong(format!(
+                "{} · {}",
+                patient_banner::display_name(&row.family_name, &row.given_name),
+                procedure_text(row)
+            ));
+            ui.separator();
+            if ui
+                .add_enabled(
+                    row.assigned_radiologist.is_empty(),
+                    egui::Button::new("Claim"),
+                )
+                .on_hover_text("assign this exam to me")
+                .clicked()
+            {
+                *action = Some(Action::Claim(row.accession.clone()));
             }
-            egui::Grid::new("reading").striped(true).show(ui, |ui| {
+            if ui
+                .button("Open report")
+                .on_hover_text("Enter, or double-click the row")
+                .clicked()
+            {
+                *action = Some(Action::Open(row.accession.clone()));
+            }
+            if ui.button("Images").clicked() {
+                self.open_images = Some((row.study_uid.clone(), row.accession.clone()));
+            }
+            if actor.role == crate::access::Role::Administrator && !self.radiologists.is_empty() {
+                let label = ui.label("Assign to");
+                egui::ComboBox::from_id_salt("reading_assign")
+                    .selected_text(if row.assigned_radiologist.is_empty() {
+                        "nobody"
+                    } else {
+                        row.assigned_radiologist.as_str()
+                    })
+                    .show_ui(ui, |ui| {
+                        for login in &self.radiologists {
+                            if ui.selectable_label(false, login).clicked() {
+                                *action =
+                                    Some(Action::Assign(row.accession.clone(), login.clone()));
+                            }
+                        }
+                    })
+                    .response
+                    .labelled_by(label.id);
+            }
+        });
+        ui.separator();
+        if self.rows.is_empty() {
+            ui.label("Nothing to read.");
+            return;
+        }
+        // Up/down move the selection and Enter opens its report, unless typing somewhere.
+        let typing = ui.ctx().memory(|m| m.focused().is_some());
+        let mut scroll_to = None;
+        if !typing && self.confirming.is_none() {
+            let index = self
+                .selected
+                .as_ref()
+                .and_then(|s| self.rows.iter().position(|r| &r.accession == s));
+            let (down, up, enter) = ui.input_mut(|i| {
+                (
+                    i.consume_key(egui::Modifiers::NONE, egui::Key::ArrowDown),
+                    i.consume_key(egui::Modifiers::NONE, egui::Key::ArrowUp),
+                    i.consume_key(egui::Modifiers::NONE, egui::Key::Enter),
+                )
+            });
+            let moved = match index {
+                Some(i) if down => Some((i + 1).min(self.rows.len() - 1)),
+                Some(i) if up => Some(i.saturating_sub(1)),
+                None if down || up => Some(0),
+                _ => None,
+            };
+            if let Some(i) = moved {
+                self.selected = Some(self.rows[i].accession.clone());
+                scroll_to = Some(i);
+            }
+            if enter && let Some(s) = &self.selected {
+                *action = Some(Action::Open(s.clone()));
+            }
+        }
+        let error = ui.visuals().error_fg_color;
+        let mut table = egui_extras::TableBuilder::new(ui)
+            .id_salt("reading_table")
+            .striped(true)
+            .resizable(true)
+            .sense(egui::Sense::click())
+            .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+            .column(egui_extras::Column::auto().at_least(48.0)) // priority
+            .column(
+                egui_extras::Column::initial(170.0)
+                    .at_least(100.0)
+                    .clip(true),
+            ) // patient
+            .column(
+                egui_extras::Column::initial(130.0)
+                    .at_least(90.0)
+                    .clip(true),
+            ) // born
+            .column(
+                egui_extras::Column::initial(200.0)
+                    .at_least(100.0)
+                    .clip(true),
+            ) // procedure
+            .column(egui_extras::Column::auto().at_least(60.0)) // status
+            .column(egui_extras::Column::auto().at_least(70.0)) // waiting
+            .column(egui_extras::Column::auto().at_least(60.0)) // reader
+            .column(egui_extras::Column::remainder().at_least(90.0).clip(true)); // accession
+        if let Some(i) = scroll_to {
+            table = table.scroll_to_row(i, None);
+        }
+        let mut clicked = None;
+        let mut double_clicked = None;
+        table
+            .header(22.0, |mut header| {
                 for h in [
                     "Priority",
-                    "Accession",
-                    "Modality",
+                    "Patient",
+                    "Born",
                     "Procedure",
                     "Status",
                     "Waiting",
                     "Reader",
-                    "",
+                    "Accession",
                 ] {
-                    ui.strong(h);
-                }
-                ui.end_row();
-                for r in &self.rows {
-                    if r.priority == "STAT" {
-                        ui.colored_label(ui.visuals().error_fg_color, "STAT");
-                    } else {
-                        ui.label(&r.priority);
-                    }
-                    ui.label(&r.accession);
-                    ui.label(&r.modality);
-                    ui.label(&r.procedure_code);
-                    ui.label(r.status.replace('_', " "));
-                    ui.label(waiting_since(&r.completed_at, now))
-                        .on_hover_text(format!("images complete {} UTC", r.completed_at));
-                    ui.label(&r.assigned_radiologist);
-                    ui.horizontal(|ui| {
-                        if r.assigned_radiologist.is_empty()
-                            && ui.button(format!("Claim {}", r.accession)).clicked()
-                        {
-                            action = Some(Action::Claim(r.accession.clone()));
-                        }
-                        if ui.button(format!("Report {}", r.accession)).clicked() {
-                            action = Some(Action::Open(r.accession.clone()));
-                        }
-                        if actor.role == crate::access::Role::Administrator
-                            && !self.radiologists.is_empty()
-                        {
-                            egui::ComboBox::from_label(format!("Assign {}", r.accession))
-                                .selected_text(if r.assigned_radiologist.is_empty() {
-                                    "nobody"
-                                } else {
-                                    r.assigned_radiologist.as_str()
-                                })
-                                .show_ui(ui, |ui| {
-                                    for login in &self.radiologists {
-                                        if ui.selectable_label(false, login).clicked() {
-                                            action = Some(Action::Assign(
-                                                r.accession.clone(),
-                                                login.clone(),
-                                            ));
-                                        }
-                                    }
-                                });
-                        }
-                        if ui.button(format!("Images {}", r.accession)).clicked() {
-                            self.open_images = Some((r.study_uid.clone(), r.accession.clone()));
-                        }
+                    header.col(|ui| {
+                        ui.strong(h);
                     });
-                    ui.end_row();
                 }
-            });
-            let ui = &mut columns[1];
-            match &mut self.editor {
-                None => {
-                    ui.label("Choose an exam to report.");
-                }
-                Some(editor) => {
-                    ui.strong(format!(
-                        "{} {} — {}",
-                        if editor.kind == "addendum" {
-                            "Addendum to"
+            })
+            .body(|body| {
+                body.rows(24.0, self.rows.len(), |mut row| {
+                    let r = &self.rows[row.index()];
+                    row.set_selected(self.selected.as_deref() == Some(r.accession.as_str()));
+                    row.col(|ui| {
+                        if r.priority == "STAT" {
+                            ui.add(
+                                egui::Label::new(egui::RichText::new("STAT").strong().color(error))
+                                    .selectable(false),
+                            );
                         } else {
-                            "Report"
-                        },
-                        editor.accession,
-                        editor.status
-                    ));
-                    let final_report = editor.status == "final";
-                    let label = ui.label("Report text");
-                    ui.add_enabled(
-                        !final_report,
-                        egui::TextEdit::multiline(&mut editor.text)
-                            .desired_rows(18)
-                            .desired_width(f32::INFINITY),
-                    )
-                    .labelled_by(label.id);
-                    ui.add_enabled(
-                        !final_report,
-                        egui::Checkbox::new(&mut editor.critical, "Critical result"),
-                    );
-                    ui.horizontal(|ui| {
-                        if ui.button("Print report").clicked() {
-                            action = Some(Action::Print);
-                        }
-                        if final_report {
-                            if ui.button("Add addendum").clicked() {
-                                action = Some(Action::Addendum);
-                            }
-                            return;
-                        }
-                        if ui.button("Save draft").clicked() {
-                            action = Some(Action::Save);
-                        }
-                        if editor.kind == "report"
-                            && editor.status == "draft"
-                            && ui.button("Sign preliminary").clicked()
-                        {
-                            action = Some(Action::Sign(ExamStatus::Preliminary));
-                        }
-                        if ui.button("Sign final").clicked() {
-                            action = Some(Action::Sign(if editor.kind == "addendum" {
-                                ExamStatus::Amended
-                            } else {
-                                ExamStatus::Final
-                            }));
+                            cell(ui, &r.priority);
                         }
                     });
-                }
-            }
-        });
-        let Some(action) = action else {
+                    row.col(|ui| {
+                        cell(
+                            ui,
+                            &patient_banner::display_name(&r.family_name, &r.given_name),
+                        );
+                    });
+                    row.col(|ui| {
+                        cell(ui, &patient_banner::birth_with_age(&r.birth_date, today));
+                    });
+                    row.col(|ui| cell(ui, &procedure_text(r)));
+                    row.col(|ui| cell(ui, &r.status.replace('_', " ")));
+                    row.col(|ui| {
+                        cell(ui, &waiting_since(&r.completed_at, now_utc));
+                    });
+                    row.col(|ui| cell(ui, &r.assigned_radiologist));
+                    row.col(|ui| cell(ui, &r.accession));
+                    let response = row.response();
+                    if response.clicked() {
+                        clicked = Some(r.accession.clone());
+                    }
+                    if response.double_clicked() {
+                        double_clicked = Some(r.accession.clone());
+                    }
+                });
+            });
+        if let Some(accession) = clicked {
+            self.selected = Some(accession);
+        }
+        if let Some(accession) = double_clicked {
+            *action = Some(Action::Open(accession));
+        }
+    }
+
+    /// The report editor: banner, text, critical flag, the actions, the signature.
+    fn show_editor(
+        &mut self,
+        ui: &mut egui::Ui,
+        today: chrono::NaiveDate,
+        action: &mut Option<Action>,
+    ) {
+        let Some(editor) = &mut self.editor else {
+            ui.add_space(8.0);
+            ui.weak("Select an exam and open its report (Enter).");
             return;
         };
+        patient_banner::show(ui, &editor.patient, today);
+        ui.strong(format!(
+            "{} · {} · {} ({})",
+            if editor.kind == "addendum" {
+                "Addendum"
+            } else {
+                "Report"
+            },
+            editor.procedure,
+            editor.accession,
+            editor.status
+        ));
+        let final_report = editor.status == "final";
+        ui.horizontal(|ui| {
+            if ui.button("Print report").clicked() {
+                *action = Some(Action::Print);
+            }
+            if final_report {
+                if ui.button("Add addendum").clicked() {
+                    *action = Some(Action::Addendum);
+                }
+                return;
+            }
+            if ui.button("Save draft").clicked() {
+                *action = Some(Action::Save);
+            }
+            if editor.kind == "report"
+                && editor.status == "draft"
+                && ui.button("Sign preliminary").clicked()
+            {
+                *action = Some(Action::Sign(ExamStatus::Preliminary));
+            }
+            ui.add_space(24.0);
+            if ui
+                .button("Sign final")
+                .on_hover_text("asks for confirmation first")
+                .clicked()
+            {
+                self.confirming = Some(if editor.kind == "addendum" {
+                    ExamStatus::Amended
+                } else {
+                    ExamStatus::Final
+                });
+            }
+        });
+        ui.add_enabled(
+            !final_report,
+            egui::Checkbox::new(&mut editor.critical, "Critical result"),
+        );
+        if !editor.signature.is_empty() {
+            ui.label(format!("Signed by {}", editor.signature));
+        }
+        let empty = crate::ris::reports::empty_sections(&editor.text);
+        if !final_report && !empty.is_empty() {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                format!("Empty: {}", empty.join(", ")),
+            );
+        }
+        let label = ui.label("Report text");
+        egui::ScrollArea::vertical()
+            .id_salt("report_text")
+            .show(ui, |ui| {
+                ui.add_enabled(
+                    !final_report,
+                    egui::TextEdit::multiline(&mut editor.text)
+                        .desired_rows(18)
+                        .desired_width(f32::INFINITY),
+                )
+                .labelled_by(label.id);
+            });
+    }
+
+    /// Asks before a final signature: whose report, and which sections are still empty.
+    fn confirm_sign(&mut self, ctx: &egui::Context, action: &mut Option<Action>) {
+        let (Some(to), Some(editor)) = (self.confirming, &self.editor) else {
+            return;
+        };
+        let empty = crate::ris::reports::empty_sections(&editor.text);
+        let mut decided = None;
+        let modal = egui::Modal::new(egui::Id::unique("confirm_sign_final")).show(ctx, |ui| {
+            ui.set_max_width(460.0);
+            ui.heading("Sign the final report?");
+            ui.label(format!(
+                "{} — {} ({}). A final report cannot be changed afterwards; corrections become addenda.",
+                patient_banner::display_name(&editor.patient.family_name, &editor.patient.given_name),
+                editor.procedure,
+                editor.accession
+            ));
+            if !empty.is_empty() {
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    format!("These sections are empty: {}.", empty.join(", ")),
+                );
+            }
+            ui.add_space(8.0);
+            ui.horizontal(|ui| {
+                if ui.button("Go back to the report").clicked() {
+                    decided = Some(false);
+                }
+                ui.add_space(40.0);
+                if ui.button("Sign final now").clicked() {
+                    decided = Some(true);
+                }
+            });
+        });
+        if modal.should_close() && decided.is_none() {
+            decided = Some(false);
+        }
+        match decided {
+            Some(true) => {
+                self.confirming = None;
+                *action = Some(Action::Sign(to));
+            }
+            Some(false) => self.confirming = None,
+            None => {}
+        }
+    }
+
+    fn act(&mut self, practice: &mut Practice, actor: &Actor, action: Action) {
         let result: Result<String, String> = match action {
             Action::Assign(accession, login) => practice
                 .assign(actor, &accession, &login)
@@ -339,6 +605,11 @@ impl ReadingScreen {
                             } else {
                                 "final".into()
                             };
+                            if let Ok(report) = practice.open_report(actor, &editor.accession)
+                                && report.id == editor.report_id
+                            {
+                                editor.signature = practice.signature(&report);
+                            }
                             format!("{} signed {}.", editor.accession, editor.status)
                         })
                         .map_err(|e| e.to_string()),
@@ -347,14 +618,12 @@ impl ReadingScreen {
                         practice
                             .add_addendum(actor, &accession, "ADDENDUM:\n")
                             .map(|r| {
-                                *editor = Editor {
-                                    accession: accession.clone(),
-                                    report_id: r.id,
-                                    kind: r.kind,
-                                    status: r.status,
-                                    text: r.body,
-                                    critical: false,
-                                };
+                                editor.report_id = r.id;
+                                editor.kind = r.kind;
+                                editor.status = r.status;
+                                editor.text = r.body;
+                                editor.critical = false;
+                                editor.signature = String::new();
                                 format!("Addendum to {accession} started.")
                             })
                             .map_err(|e| e.to_string())
@@ -367,6 +636,33 @@ impl ReadingScreen {
             Err(e) => (false, e),
         });
         self.loaded = false;
+    }
+}
+
+/// A table cell's text: not selectable (a click selects the row), cut to the column.
+fn cell(ui: &mut egui::Ui, text: &str) {
+    ui.add(egui::Label::new(text).selectable(false).truncate());
+}
+
+/// The patient of a worklist row, for the banner.
+fn identity_of(r: &ReadingRow) -> PatientIdentity {
+    PatientIdentity {
+        family_name: r.family_name.clone(),
+        given_name: r.given_name.clone(),
+        birth_date: r.birth_date.clone(),
+        sex: r.sex.clone(),
+        mrn: r.mrn.clone(),
+        alerts: r.alerts.clone(),
+        pregnancy: r.pregnancy.clone(),
+    }
+}
+
+/// "CT head without contrast (70450)", or the code alone when the catalogue has no name.
+fn procedure_text(r: &ReadingRow) -> String {
+    if r.procedure_name.is_empty() {
+        r.procedure_code.clone()
+    } else {
+        format!("{} ({})", r.procedure_name, r.procedure_code)
     }
 }
 

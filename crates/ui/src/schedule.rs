@@ -54,6 +54,8 @@ pub struct ScheduleScreen {
     /// Booked exams per shown day.
     days: BTreeMap<NaiveDate, Vec<WorklistRow>>,
     waiting: Vec<Waiting>,
+    /// Who each waiting order is for.
+    subjects: crate::patient_banner::ExamSubjects,
     procedures: Vec<Procedure>,
     selected: Option<String>,
     /// One room, or every room.
@@ -72,6 +74,7 @@ impl Default for ScheduleScreen {
             rooms: Vec::new(),
             days: BTreeMap::new(),
             waiting: Vec::new(),
+            subjects: Default::default(),
             procedures: Vec::new(),
             selected: None,
             room_filter: None,
@@ -179,8 +182,13 @@ impl ScheduleScreen {
             }
             self.procedures = practice.procedures()?;
             let procedures = &self.procedures;
-            self.waiting = practice
-                .to_be_scheduled(actor)?
+            let waiting_orders = practice.to_be_scheduled(actor)?;
+            let accessions: Vec<String> =
+                waiting_orders.iter().map(|o| o.accession.clone()).collect();
+            self.subjects = practice
+                .exam_subjects(actor, &accessions)
+                .unwrap_or_default();
+            self.waiting = waiting_orders
                 .into_iter()
                 .enumerate()
                 .map(|(i, order)| {
@@ -294,7 +302,7 @@ impl ScheduleScreen {
         egui::Panel::left("schedule_waiting")
             .resizable(true)
             .default_size(300.0)
-            .show(ui, |ui| self.show_waiting(ui, &mut step));
+            .show(ui, |ui| self.show_waiting(ui, &mut step, today));
         egui::Panel::right("schedule_selected")
             .resizable(true)
             .default_size(320.0)
@@ -329,7 +337,7 @@ impl ScheduleScreen {
         nudge(egui::Key::ArrowRight, Duration::days(1));
     }
 
-    fn show_waiting(&mut self, ui: &mut egui::Ui, step: &mut Option<Step>) {
+    fn show_waiting(&mut self, ui: &mut egui::Ui, step: &mut Option<Step>, today: NaiveDate) {
         ui.strong(format!("To be scheduled ({})", self.waiting.len()));
         egui::ScrollArea::vertical()
             .id_salt("waiting_list")
@@ -342,8 +350,16 @@ impl ScheduleScreen {
                         .map(|p| p.name.as_str())
                         .unwrap_or("unknown procedure");
                     ui.label(format!(
-                        "{} · {} · {}",
-                        w.order.accession, name, w.order.priority
+                        "{} · {} · {} · {} · {}",
+                        crate::patient_banner::subject_name(&self.subjects, &w.order.accession),
+                        crate::patient_banner::subject_born(
+                            &self.subjects,
+                            &w.order.accession,
+                            today
+                        ),
+                        name,
+                        w.order.accession,
+                        w.order.priority
                     ));
                     match w.suggestion {
                         Some(slot) => {
@@ -373,7 +389,7 @@ impl ScheduleScreen {
             "{} {} · {}, {} · {} · {}",
             row.step.start_time.get(11..16).unwrap_or("walk-in"),
             row.order.accession,
-            row.patient.family_name,
+            row.patient.family_name.to_uppercase(),
             row.patient.given_name,
             row.procedure_name,
             row.order.status.replace('_', " ")

@@ -180,6 +180,10 @@ pub struct LightboxApp {
     data_version: i64,
     /// Where this window is in the practice's change journal.
     journal_cursor: i64,
+    /// The screen drawn last frame (a different one now means the person went there).
+    shown_screen: Option<Screen>,
+    /// Outbound messages not delivered (the status bar says so in every screen).
+    delivery_trouble: crate::practice::DeliveryTrouble,
     preferences: Preferences,
     last_input: Instant,
     /// A demo practice: the sign-in screen lists its accounts.
@@ -223,6 +227,8 @@ impl LightboxApp {
             viewer: ViewerScreen::default(),
             data_version: practice.data_version(),
             journal_cursor: practice.changes_head(),
+            shown_screen: None,
+            delivery_trouble: practice.delivery_trouble().unwrap_or_default(),
             preferences: Preferences {
                 dark: false,
                 lock_after: None,
@@ -274,6 +280,7 @@ impl LightboxApp {
         self.settings = SettingsScreen::default();
         self.viewer = ViewerScreen::default();
         self.viewer.set_services(self.services.clone());
+        self.shown_screen = None;
     }
 
     /// Who is signed in, if anyone.
@@ -361,6 +368,7 @@ impl LightboxApp {
         self.data_version = version;
         // Always: the interface log and the services' health are not journal changes.
         self.service_problems = service_problems(&self.practice);
+        self.delivery_trouble = self.practice.delivery_trouble().unwrap_or_default();
         self.integration.reload();
         let changes = match self
             .practice
@@ -447,6 +455,7 @@ impl LightboxApp {
                     .show(ui, |ui| done = form.show(ui, &mut self.practice));
                 if let Some(actor) = done {
                     self.practice_name = self.practice.name();
+                    self.shown_screen = None;
                     self.session = Session::SignedIn(actor);
                 }
                 return;
@@ -475,6 +484,7 @@ impl LightboxApp {
                 if let Some(actor) = done {
                     // Each role starts on its own main screen.
                     self.screen = Screen::for_role(actor.role)[0];
+                    self.shown_screen = None;
                     self.session = Session::SignedIn(actor);
                 }
                 return;
@@ -496,6 +506,7 @@ impl LightboxApp {
                         self.screen = Screen::for_role(actor.role)[0];
                     }
                     self.last_input = Instant::now();
+                    self.shown_screen = None;
                     self.session = Session::SignedIn(actor);
                 }
                 return;
@@ -556,21 +567,63 @@ impl LightboxApp {
                 });
             });
         });
+        let mut go_to_integration = false;
         egui::Panel::bottom("status_bar").show(ui, |ui| {
-            if self.service_problems.is_empty() {
-                ui.label(self.studies.status());
-            } else {
-                ui.horizontal_wrapped(|ui| {
-                    ui.label(self.studies.status());
-                    for problem in &self.service_problems {
-                        ui.colored_label(ui.visuals().error_fg_color, problem);
+            ui.horizontal_wrapped(|ui| {
+                // Trouble first, where the eye lands, each a click away from its cause.
+                let trouble = &self.delivery_trouble;
+                if trouble.any() {
+                    let text = match (trouble.failed, trouble.retrying) {
+                        (0, r) => format!("HL7: {r} message(s) not delivered yet, retrying"),
+                        (f, 0) => format!("HL7: {f} message(s) failed"),
+                        (f, r) => format!("HL7: {f} message(s) failed, {r} retrying"),
+                    };
+                    let shown = ui
+                        .add(
+                            egui::Button::new(
+                                egui::RichText::new(text).color(ui.visuals().error_fg_color),
+                            )
+                            .frame(false),
+                        )
+                        .on_hover_text(if trouble.last_error.is_empty() {
+                            "Open Integration to see the queue".to_string()
+                        } else {
+                            format!(
+                                "Last error: {}. Open Integration to see the queue.",
+                                trouble.last_error
+                            )
+                        });
+                    if shown.clicked() {
+                        go_to_integration = true;
                     }
-                });
-            }
+                    ui.separator();
+                }
+                for problem in &self.service_problems {
+                    ui.colored_label(
+                        ui.visuals().error_fg_color,
+                        format!("Service problem: {problem}"),
+                    );
+                    ui.separator();
+                }
+                ui.label(self.studies.status());
+            });
         });
+        if go_to_integration && Screen::for_role(actor.role).contains(&Screen::Integration) {
+            self.screen = Screen::Integration;
+        }
         let screen = self.screen;
+        if self.shown_screen != Some(screen) {
+            // The person came to this screen: lists that are audited record the opening.
+            self.shown_screen = Some(screen);
+            if screen == Screen::Reading {
+                self.reading.opened();
+            }
+        }
         egui::CentralPanel::default().show(ui, |ui| match screen {
-            Screen::Patients => self.patients.show(ui, &mut self.practice, &actor),
+            Screen::Patients => {
+                let today = self.now().date();
+                self.patients.show(ui, &mut self.practice, &actor, today)
+            }
             Screen::Orders => {
                 let now = self.now();
                 self.orders.show(ui, &mut self.practice, &actor, now)
@@ -588,7 +641,10 @@ impl LightboxApp {
                 let now = self.now();
                 self.reading.show(ui, &mut self.practice, &actor, now)
             }
-            Screen::Billing => self.billing.show(ui, &self.practice, &actor),
+            Screen::Billing => {
+                let today = self.now().date();
+                self.billing.show(ui, &self.practice, &actor, today)
+            }
             Screen::Studies => self.studies.show(ui, &actor),
             Screen::Viewer => self.viewer.show(ui, &self.practice, &actor),
             Screen::Integration => {

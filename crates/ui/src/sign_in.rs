@@ -193,3 +193,33 @@ pub fn field(ui: &mut egui::Ui, label: &str, value: &mut String, password: bool)
     .labelled_by(label.id);
     ui.end_row();
 }
+
+/// A labelled one-line field of a form grid with three columns: label, field, and the reason
+/// it cannot be saved (in the error colour, beside the field, empty when fine). Returns the
+/// field's response (see [`submitted`]).
+pub fn checked_field(
+    ui: &mut egui::Ui,
+    label: &str,
+    value: &mut String,
+    problem: Option<&str>,
+) -> egui::Response {
+    let label = ui.label(label);
+    let response = ui
+        .add(egui::TextEdit::singleline(value).desired_width(240.0))
+        .labelled_by(label.id);
+    match problem {
+        Some(why) => {
+            ui.colored_label(ui.visuals().error_fg_color, why);
+        }
+        None => {
+            ui.label("");
+        }
+    }
+    ui.end_row();
+    response
+}
+
+/// Whether Enter was pressed in this field (forms submit on Enter).
+pub fn submitted(ui: &egui::Ui, field: &egui::Response) -> bool {
+    field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter))
+}

@@ -51,6 +51,17 @@ impl Role {
     }
 }
 
+/// Why a list is read: a person opened it (or changed what it shows), which the audit log
+/// records, or the window read it again because the data changed underneath, which it does not
+/// (the person did nothing; one entry per opening, not one per refresh).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadOccasion {
+    /// The person opened the list or changed its filter: audited.
+    Opened,
+    /// Read again after a change elsewhere: permission checked, not audited again.
+    Refreshed,
+}
+
 /// What someone wants to do (checked against their role).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {

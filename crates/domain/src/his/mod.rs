@@ -29,6 +29,97 @@ pub enum HisError {
     Store(#[from] StoreError),
 }
 
+/// The longest a name part may be: DICOM's PN allows 64 characters per component group, and
+/// every name goes into image headers and worklists.
+pub const NAME_PART_MAX_CHARS: usize = 64;
+
+/// The sex codes a record takes (DICOM and HL7 agree on these).
+pub const SEX_CODES: [(&str, &str); 4] = [
+    ("F", "female"),
+    ("M", "male"),
+    ("O", "other"),
+    ("U", "unknown"),
+];
+
+/// What is wrong with a patient's demographics, field by field ("Birth date", why), in the
+/// words the form shows beside the field; empty when they can be saved. `today` is the
+/// practice clock's date (a birth date after it is refused).
+pub fn demographics_problems(
+    p: &PatientRecord,
+    today: chrono::NaiveDate,
+) -> Vec<(&'static str, String)> {
+    let mut problems = Vec::new();
+    if p.family_name.trim().is_empty() {
+        problems.push(("Family name", "a family name is required".to_string()));
+    }
+    for (field, value) in [
+        ("Family name", &p.family_name),
+        ("Given name", &p.given_name),
+        ("Middle name", &p.middle_name),
+        ("Prefix", &p.prefix),
+        ("Suffix", &p.suffix),
+    ] {
+        let length = value.chars().count();
+        if length > NAME_PART_MAX_CHARS {
+            problems.push((
+                field,
+                format!("{length} characters; at most {NAME_PART_MAX_CHARS} fit in DICOM and HL7"),
+            ));
+        }
+        // DICOM's name separators and value delimiter (HL7's own are escaped on the way out).
+        if value.contains(['^', '\\', '=']) {
+            problems.push((field, "may not contain ^, = or \\".to_string()));
+        }
+    }
+    if let Some(why) = birth_date_problem(&p.birth_date, today) {
+        problems.push(("Birth date", why));
+    }
+    if !p.sex.is_empty() && !SEX_CODES.iter().any(|(code, _)| *code == p.sex) {
+        problems.push((
+            "Sex",
+            format!("{:?} is not one of female, male, other or unknown", p.sex),
+        ));
+    }
+    problems
+}
+
+/// Why a birth date cannot be saved, if it cannot: the format, a day the calendar does not
+/// have, the future, before 1900. Each gets its own words.
+pub fn birth_date_problem(value: &str, today: chrono::NaiveDate) -> Option<String> {
+    if value.is_empty() {
+        return None;
+    }
+    let parts: Vec<&str> = value.split('-').collect();
+    let shaped = parts.len() == 3
+        && parts[0].len() == 4
+        && parts[1].len() == 2
+        && parts[2].len() == 2
+        && parts.iter().all(|p| p.chars().all(|c| c.is_ascii_digit()));
+    if !shaped {
+        return Some(format!(
+            "write it as year-month-day, e.g. 1980-02-03 (not {value:?})"
+        ));
+    }
+    let Ok(date) = chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d") else {
+        return Some(format!("{value} is not a day of the calendar"));
+    };
+    if date > today {
+        return Some(format!("{value} is in the future"));
+    }
+    if date < chrono::NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(date) {
+        return Some(format!("{value} is before 1900"));
+    }
+    None
+}
+
+/// The latest date a birth date may have when the caller has no clock: tomorrow by the system
+/// clock, so a record typed just after midnight somewhere else is not refused. The window checks
+/// against the practice clock before it gets here.
+fn latest_plausible_today() -> chrono::NaiveDate {
+    let today = chrono::Local::now().date_naive();
+    today.succ_opt().unwrap_or(today)
+}
+
 /// What registration asks for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Registration {
@@ -50,16 +141,11 @@ pub fn register(
 ) -> Result<PatientRecord, HisError> {
     access::authorise(store, actor, Action::EditPatient, "patient:new")?;
     let p = &registration.patient;
-    if p.family_name.trim().is_empty() {
-        return Err(HisError::Invalid("a family name is required".into()));
-    }
-    if !p.birth_date.is_empty()
-        && chrono::NaiveDate::parse_from_str(&p.birth_date, "%Y-%m-%d").is_err()
+    if let Some((field, why)) = demographics_problems(p, latest_plausible_today())
+        .into_iter()
+        .next()
     {
-        return Err(HisError::Invalid(format!(
-            "birth date {:?} is not YYYY-MM-DD",
-            p.birth_date
-        )));
+        return Err(HisError::Invalid(format!("{field}: {why}")));
     }
     for identifier in &registration.identifiers {
         if identifier.issuer.trim().is_empty() {
@@ -126,6 +212,12 @@ pub fn update_patient(
     let existing = store.patient(patient.id)?;
     let subject = format!("patient:{}", existing.mrn);
     access::authorise(store, actor, Action::EditPatient, &subject)?;
+    if let Some((field, why)) = demographics_problems(patient, latest_plausible_today())
+        .into_iter()
+        .next()
+    {
+        return Err(HisError::Invalid(format!("{field}: {why}")));
+    }
     let mut record = patient.clone();
     record.mrn = existing.mrn;
     if record.sex.is_empty() {
@@ -582,4 +674,58 @@ pub fn timeline(
     }
     out.sort_by(|a, b| b.at.cmp(&a.at));
     Ok(out)
+}
+
+#[cfg(test)]
+mod demographics_tests {
+    use super::*;
+
+    fn day(y: i32, m: u32, d: u32) -> chrono::NaiveDate {
+        chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default()
+    }
+
+    #[test]
+    fn each_bad_birth_date_gets_its_own_words() {
+        let today = day(2026, 12, 6);
+        assert!(birth_date_problem("1980-02-03", today).is_none());
+        assert!(birth_date_problem("", today).is_none());
+        let shape = birth_date_problem("31/02/1980", today).unwrap_or_default();
+        let calendar = birth_date_problem("1980-02-31", today).unwrap_or_default();
+        assert!(shape.contains("year-month-day"), "{shape}");
+        assert!(calendar.contains("not a day of the calendar"), "{calendar}");
+        assert_ne!(shape, calendar);
+        assert!(
+            birth_date_problem("2030-01-01", today)
+                .unwrap_or_default()
+                .contains("future")
+        );
+        assert!(
+            birth_date_problem("1880-01-01", today)
+                .unwrap_or_default()
+                .contains("1900")
+        );
+    }
+
+    #[test]
+    fn long_names_odd_separators_and_bad_sex_are_named_by_field() {
+        let p = PatientRecord {
+            family_name: "Ø".repeat(210),
+            given_name: "Zoë^X".into(),
+            sex: "Q".into(),
+            ..PatientRecord::default()
+        };
+        let fields: Vec<&str> = demographics_problems(&p, day(2026, 12, 6))
+            .into_iter()
+            .map(|(f, _)| f)
+            .collect();
+        assert_eq!(fields, ["Family name", "Given name", "Sex"]);
+        let ok = PatientRecord {
+            family_name: "山田".into(),
+            given_name: "太郎".into(),
+            sex: "M".into(),
+            birth_date: "1990-05-17".into(),
+            ..PatientRecord::default()
+        };
+        assert!(demographics_problems(&ok, day(2026, 12, 6)).is_empty());
+    }
 }

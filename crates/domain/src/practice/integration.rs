@@ -23,6 +23,18 @@ impl Practice {
         Ok(self.store.inbound_log(limit)?)
     }
 
+    /// Outbound deliveries in trouble (for the status bar every signed-in person sees: a report
+    /// that does not reach the doctor is everyone's business): failed for good, pending after a
+    /// failed attempt, and the newest error. No patient data; not audited.
+    pub fn delivery_trouble(&self) -> Result<DeliveryTrouble, PracticeError> {
+        let (failed, retrying, last_error) = self.store.outbound_trouble()?;
+        Ok(DeliveryTrouble {
+            failed: usize::try_from(failed).unwrap_or(0),
+            retrying: usize::try_from(retrying).unwrap_or(0),
+            last_error,
+        })
+    }
+
     /// Every destination's queue, with the last `sent` messages delivered.
     pub fn outbound_queues(
         &self,
@@ -130,5 +142,23 @@ impl Practice {
     ) -> Result<usize, RisError> {
         let archive = self.archive();
         reconcile::split_series(&mut self.store, &archive, actor, item, series, accession)
+    }
+}
+
+/// Outbound HL7 messages that have not gone through.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryTrouble {
+    /// Failed for good (an AR/AE, or out of attempts): waiting for a person to resend or cancel.
+    pub failed: usize,
+    /// Still pending, after at least one failed attempt (the receiver down, a timeout).
+    pub retrying: usize,
+    /// The newest error of either kind.
+    pub last_error: String,
+}
+
+impl DeliveryTrouble {
+    /// Whether anything is in trouble.
+    pub fn any(&self) -> bool {
+        self.failed + self.retrying > 0
     }
 }

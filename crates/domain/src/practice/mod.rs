@@ -30,6 +30,7 @@ pub use administration::{FirstRun, SetUpError};
 
 /// The login the operating system's administrator acts under (audit rows say so).
 pub const OS_ADMINISTRATOR: &str = "os-administrator";
+pub use integration::DeliveryTrouble;
 pub use patients::{MergePreview, PatientChart};
 
 /// The practice as its staff and interfaces act on it: its database, the archive beside it

@@ -2,20 +2,24 @@
 //! signing and addenda, the printed report, an exam's priors.
 
 use super::Practice;
+use crate::access::ReadOccasion;
 use crate::access::{Actor, Role};
 use crate::documents::PrintedDocument;
 use crate::ris::reading::{self, ReadingFilter};
 use crate::ris::{ExamStatus, RisError, reports};
-use crate::store::reports::{ArchivedStudy, ReadingRow, ReportRecord};
+use crate::store::reports::{ArchivedStudy, ExamSubject, ReadingRow, ReportRecord};
 
 impl Practice {
-    /// The reading worklist, filtered.
+    /// The reading worklist, filtered, with each exam's patient (name, birth date, sex) and
+    /// procedure name. Audited when the person opened it or changed the filter
+    /// ([`ReadOccasion::Opened`]), not when the window reads it again after a change.
     pub fn reading_worklist(
         &self,
         actor: &Actor,
         filter: &ReadingFilter,
+        occasion: ReadOccasion,
     ) -> Result<Vec<ReadingRow>, RisError> {
-        reading::reading_worklist(&self.store, actor, filter)
+        reading::reading_worklist(&self.store, actor, filter, occasion)
     }
 
     /// The logins of the active radiologists (to assign exams to).
@@ -37,6 +41,37 @@ impl Practice {
         radiologist: &str,
     ) -> Result<(), RisError> {
         reading::assign(&self.store, actor, accession, radiologist)
+    }
+
+    /// Who each exam is for and what it is (patient name, birth date, sex, MRN, procedure
+    /// name), for list rows that stand for exams: the list is what the person opened, so the
+    /// rows are not audited one by one. Keyed by accession.
+    pub fn exam_subjects(
+        &self,
+        actor: &Actor,
+        accessions: &[String],
+    ) -> Result<std::collections::HashMap<String, ExamSubject>, RisError> {
+        crate::access::authorise(
+            &self.store,
+            actor,
+            crate::access::Action::ReadPatient,
+            "exam-list",
+        )?;
+        Ok(self
+            .store
+            .exam_subjects(accessions)?
+            .into_iter()
+            .map(|s| (s.accession.clone(), s))
+            .collect())
+    }
+
+    /// How a signed report's signature reads: full name, login and local time (empty while
+    /// unsigned).
+    pub fn signature(&self, report: &ReportRecord) -> String {
+        if report.signer.is_empty() {
+            return String::new();
+        }
+        crate::ris::reports::signature(&self.store, &report.signer, &report.signed_at)
     }
 
     /// The report to edit for an exam: its open draft or signed report, or a new draft.

@@ -23,6 +23,7 @@ pub fn reading_worklist(
     store: &Store,
     actor: &Actor,
     filter: &ReadingFilter,
+    occasion: access::ReadOccasion,
 ) -> Result<Vec<ReadingRow>, RisError> {
     access::authorise(store, actor, Action::ReadPatient, "reading-worklist")?;
     let rows = store
@@ -42,14 +43,16 @@ pub fn reading_worklist(
                 .is_none_or(|who| r.assigned_radiologist == who)
         })
         .collect::<Vec<_>>();
-    access::audit(
-        store,
-        actor,
-        "reading_worklist.read",
-        "reading-worklist",
-        "ok",
-        &format!("{} exams", rows.len()),
-    )?;
+    if occasion == access::ReadOccasion::Opened {
+        access::audit(
+            store,
+            actor,
+            "reading_worklist.read",
+            "reading-worklist",
+            "ok",
+            &format!("{} exams", rows.len()),
+        )?;
+    }
     Ok(rows)
 }
 

@@ -73,10 +73,129 @@ pub fn start(store: &mut Store, actor: &Actor, accession: &str) -> Result<i64, R
         .procedure(&order.procedure_code)?
         .map(|p| p.modality)
         .unwrap_or_default();
-    let body = store.report_template(&modality)?.unwrap_or_default();
+    let template = store.report_template(&modality)?.unwrap_or_default();
+    let procedure_name = store
+        .procedure(&order.procedure_code)?
+        .map(|p| p.name)
+        .unwrap_or_default();
+    let comparison = super::reading::priors(store, actor, accession)
+        .map(|priors| {
+            priors
+                .iter()
+                .take(3)
+                .map(|p| {
+                    let date = match (
+                        p.study_date.get(..4),
+                        p.study_date.get(4..6),
+                        p.study_date.get(6..8),
+                    ) {
+                        (Some(y), Some(m), Some(d)) => format!("{y}-{m}-{d}"),
+                        _ => p.study_date.clone(),
+                    };
+                    format!("{date} {} {}", p.modalities, p.description)
+                        .trim()
+                        .to_string()
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+        .unwrap_or_default();
+    let indication = match (order.reason.trim(), order.icd10.trim()) {
+        ("", "") => String::new(),
+        (reason, "") => reason.to_string(),
+        ("", code) => code.to_string(),
+        (reason, code) => format!("{reason} ({code})"),
+    };
+    let body = prefilled(&template, &indication, &procedure_name, &comparison);
     let id = store.insert_report(order.id, "report", &body, &actor.login)?;
     access::audit(store, actor, "report.start", &subject, "ok", "")?;
     Ok(id)
+}
+
+/// A template with what the order and the archive already say filled in: the clinical
+/// indication (the order's reason and ICD-10 code), the technique (the procedure's name, where
+/// the template leaves it open) and the comparison (the relevant priors, or "None."). Sections
+/// the template does not have are not added.
+pub fn prefilled(template: &str, indication: &str, technique: &str, comparison: &str) -> String {
+    let comparison = if comparison.trim().is_empty() {
+        "None."
+    } else {
+        comparison
+    };
+    template
+        .lines()
+        .map(|line| {
+            let fill = match line.trim_end() {
+                "CLINICAL INDICATION:" => indication,
+                "TECHNIQUE:" => technique,
+                "COMPARISON:" => comparison,
+                _ => "",
+            };
+            if fill.trim().is_empty() {
+                line.to_string()
+            } else {
+                format!("{} {}", line.trim_end(), fill.trim())
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + if template.ends_with('\n') { "\n" } else { "" }
+}
+
+/// The template sections of a report left empty ("FINDINGS:" with nothing under it), by
+/// heading: warned about before signing. A heading is a line in capitals ending in a colon,
+/// optionally with text after it on the same line.
+pub fn empty_sections(body: &str) -> Vec<String> {
+    let heading_of = |line: &str| -> Option<(String, String)> {
+        let (head, rest) = line.split_once(':')?;
+        let head = head.trim();
+        let is_heading = !head.is_empty()
+            && head.chars().any(|c| c.is_alphabetic())
+            && head
+                .chars()
+                .all(|c| c.is_uppercase() || c.is_ascii_digit() || " -/()".contains(c));
+        is_heading.then(|| (head.to_string(), rest.trim().to_string()))
+    };
+    let mut empty = Vec::new();
+    let mut current: Option<(String, bool)> = None;
+    for line in body.lines() {
+        if let Some((head, rest)) = heading_of(line) {
+            if let Some((previous, false)) = current.take() {
+                empty.push(previous);
+            }
+            current = Some((head, !rest.is_empty()));
+        } else if let Some((_, filled)) = current.as_mut() {
+            *filled |= !line.trim().is_empty();
+        }
+    }
+    if let Some((previous, false)) = current {
+        empty.push(previous);
+    }
+    empty
+}
+
+/// How a signature reads on screen and on paper: the signer's full name as the practice set it
+/// up (with their credentials if written there), their login, and the local time with its
+/// offset from UTC.
+pub fn signature(store: &Store, login: &str, signed_at_utc: &str) -> String {
+    let name = store
+        .user(login)
+        .ok()
+        .flatten()
+        .map(|u| u.full_name)
+        .filter(|n| !n.trim().is_empty());
+    let who = match name {
+        Some(full) => format!("{full} ({login})"),
+        None => login.to_string(),
+    };
+    let when = chrono::DateTime::parse_from_rfc3339(signed_at_utc)
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M (UTC%:z)")
+                .to_string()
+        })
+        .unwrap_or_else(|_| signed_at_utc.to_string());
+    format!("{who} on {when}")
 }
 
 fn editable(report: &ReportRecord) -> Result<(), RisError> {
@@ -328,17 +447,13 @@ pub fn printed_report(
         sections.push(("Report".to_string(), r.body.clone()));
         footer = if signed {
             format!(
-                "{} report signed by {} on {} (UTC).",
+                "{} report signed by {}.",
                 if r.status == "final" {
                     "Final"
                 } else {
                     "Preliminary"
                 },
-                r.signer,
-                r.signed_at
-                    .get(..16)
-                    .unwrap_or(&r.signed_at)
-                    .replace('T', " ")
+                signature(store, &r.signer, &r.signed_at)
             )
         } else {
             "DRAFT: not signed; not for clinical use.".to_string()
@@ -350,12 +465,8 @@ pub fn printed_report(
     {
         sections.push((
             format!(
-                "Addendum signed by {} on {} (UTC)",
-                a.signer,
-                a.signed_at
-                    .get(..16)
-                    .unwrap_or(&a.signed_at)
-                    .replace('T', " ")
+                "Addendum signed by {}",
+                signature(store, &a.signer, &a.signed_at)
             ),
             a.body.clone(),
         ));
@@ -407,4 +518,35 @@ pub fn append_to_draft(
     let body = format!("{}\n{}", report.body.trim_end(), text.trim_end());
     save(store, actor, report.id, &body, report.critical)?;
     Ok(order.accession)
+}
+
+#[cfg(test)]
+mod template_tests {
+    use super::*;
+
+    #[test]
+    fn a_template_gets_the_indication_technique_and_comparison_filled_in() {
+        let body = prefilled(
+            "CLINICAL INDICATION:\n\nTECHNIQUE:\n\nCOMPARISON:\n\nFINDINGS:\n\nIMPRESSION:\n",
+            "Kopfschmerz seit 3 Tagen (R51)",
+            "CT head without contrast",
+            "",
+        );
+        assert!(body.starts_with("CLINICAL INDICATION: Kopfschmerz seit 3 Tagen (R51)\n"));
+        assert!(body.contains("TECHNIQUE: CT head without contrast\n"));
+        assert!(body.contains("COMPARISON: None.\n"));
+        assert!(body.ends_with("IMPRESSION:\n"));
+        // A template whose technique is already written keeps it.
+        let ct = prefilled("TECHNIQUE: CT\nContrast:\n", "", "CT head", "");
+        assert_eq!(ct, "TECHNIQUE: CT\nContrast:\n");
+    }
+
+    #[test]
+    fn empty_sections_are_found_by_heading() {
+        let body = "CLINICAL INDICATION: Husten\n\nCOMPARISON: None.\n\nFINDINGS:\n\nIMPRESSION:\nNo acute disease.\nBI-RADS:\n";
+        assert_eq!(empty_sections(body), ["FINDINGS", "BI-RADS"]);
+        assert!(empty_sections("FINDINGS: normal\nIMPRESSION:\n正常。\n").is_empty());
+        // Free text without headings has no sections to be empty.
+        assert!(empty_sections("Normal chest radiograph.").is_empty());
+    }
 }
