@@ -355,10 +355,12 @@ fn an_exam_goes_from_registration_to_a_delivered_oru_with_pynetdicom_mpps_and_dc
     assert_eq!(step.start_time, "2026-12-02T09:00");
     click(&mut harness, "Schedule");
     harness
-        .get_by_label_contains(&format!("{accession} · RIVERA"))
+        .get_by_label_contains(&format!("RIVERA, ROBERTO\n{accession}"))
         .click();
     harness.run();
     click(&mut harness, "Check in");
+    // Booked for today (the window's clock): no question asked.
+    assert!(harness.query_by_label("Check in on another day?").is_none());
     assert_eq!(
         store
             .order_by_accession(&accession)

@@ -305,7 +305,7 @@ fn the_front_desk_books_moves_checks_in_and_prints_preparation_on_the_schedule()
 
     // Select it and move it with the keyboard: 15 minutes later, then back.
     harness
-        .get_by_label_contains(&format!("{} · DOE, JANE", accessions[0]))
+        .get_by_label_contains(&format!("DOE, JANE\n{}", accessions[0]))
         .click();
     harness.run();
     harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::ArrowDown);
@@ -320,18 +320,19 @@ fn the_front_desk_books_moves_checks_in_and_prints_preparation_on_the_schedule()
     click(&mut harness, "Rooms");
     click(&mut harness, "MR 1");
     let booking = harness
-        .get_by_label_contains(&format!("{} · DOE, JANE", accessions[0]))
+        .get_by_label_contains(&format!("DOE, JANE\n{}", accessions[0]))
         .rect();
     let target_hour = (later.format("%H").to_string().parse::<u32>().unwrap() + 2).min(16);
-    let target = harness
+    // The hour's row on the day view's one time axis, in the booking's room column.
+    let hour_label = harness
         .get_all_by_label(&format!("{target_hour:02}:00"))
         .map(|n| n.rect())
-        .min_by(|a, b| {
-            (a.center().x - booking.center().x)
-                .abs()
-                .total_cmp(&(b.center().x - booking.center().x).abs())
-        })
+        .next()
         .unwrap();
+    let target = egui::Rect::from_center_size(
+        egui::pos2(booking.center().x, hour_label.center().y),
+        egui::vec2(2.0, 2.0),
+    );
     harness.drag_at(booking.center());
     harness.run();
     harness.hover_at(booking.center() + egui::vec2(5.0, 5.0));
@@ -363,12 +364,22 @@ fn the_front_desk_books_moves_checks_in_and_prints_preparation_on_the_schedule()
 
     // Check in; the preparation sheet prints as a PDF a real reader can read.
     harness
-        .get_all_by_label_contains(&format!("{} · DOE, JANE", accessions[0]))
+        .get_all_by_label_contains(&format!("DOE, JANE\n{}", accessions[0]))
         .next()
         .unwrap()
         .click();
     harness.run();
     click(&mut harness, "Check in");
+    // A booking on another day than the clock's asks before checking in.
+    let booked_today =
+        start_of(&store, &accessions[0]).starts_with(&test_now().format("%Y-%m-%d").to_string());
+    assert_eq!(
+        harness.query_by_label("Check in on another day?").is_some(),
+        !booked_today
+    );
+    if !booked_today {
+        click(&mut harness, "Check in anyway");
+    }
     assert_eq!(
         store
             .order_by_accession(&accessions[0])
@@ -391,6 +402,19 @@ fn the_front_desk_books_moves_checks_in_and_prints_preparation_on_the_schedule()
     assert!(text.contains("Springfield Imaging"), "{text}");
     assert!(text.contains("Preparing for your exam"), "{text}");
     assert!(text.contains(accessions[0].as_str()), "{text}");
+    // Cancelling asks first; keeping it changes nothing.
+    click(&mut harness, "Cancel exam…");
+    assert!(harness.query_by_label("Cancel this exam?").is_some());
+    click(&mut harness, "Keep it as it is");
+    assert!(harness.query_by_label("Cancel this exam?").is_none());
+    assert_eq!(
+        store
+            .order_by_accession(&accessions[0])
+            .unwrap()
+            .unwrap()
+            .status,
+        "arrived"
+    );
 
     // The second order: book, then no-show puts it back to be scheduled.
     click(&mut harness, &format!("Book {}", accessions[1]));
@@ -549,4 +573,83 @@ fn the_front_desk_edits_a_patient_records_insurance_and_merges_a_duplicate_with_
     ] {
         assert!(audit.contains(&action.to_string()), "{action} in {audit:?}");
     }
+}
+
+#[test]
+fn every_room_is_on_screen_at_1280x720_and_checking_in_on_another_day_asks_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 720.0))
+        .build_ui_state(
+            |ui, app: &mut LightboxApp| app.show(ui),
+            demo_app(dir.path()),
+        );
+    harness.run();
+    sign_in_as(&mut harness, "frontdesk", "demo-password");
+    click(&mut harness, "Schedule");
+    let store = crate::common::store(dir.path());
+    let rooms = store.rooms(None).unwrap();
+    assert!(rooms.len() >= 6, "the demo has its six rooms");
+    // Every room's column is on screen, left of the booking panel: no booking out of reach.
+    let calendar_right = harness
+        .get_by_label_contains("Select a booking")
+        .rect()
+        .left();
+    for room in &rooms {
+        let header = harness
+            .get_by_label(&format!("{} ({})", room.name, room.modality))
+            .rect();
+        assert!(
+            header.right() <= calendar_right && header.left() >= 0.0,
+            "{} at {header:?} is hidden (the calendar ends at {calendar_right})",
+            room.name
+        );
+    }
+    // A booking of tomorrow, checked in today: the dialog asks, keeping it changes nothing.
+    let tomorrow_exam = store
+        .orders_with_status("scheduled")
+        .unwrap()
+        .into_iter()
+        .find(|o| {
+            store
+                .step_of_order(o.id)
+                .unwrap()
+                .start_time
+                .starts_with("2026-11-26")
+        })
+        .expect("the demo books exams tomorrow");
+    harness.state_mut().schedule().go_to(
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
+        lightbox::ui::CalendarSpan::Day,
+    );
+    harness.run();
+    harness
+        .get_by_label_contains(&tomorrow_exam.accession)
+        .click();
+    harness.run();
+    click(&mut harness, "Check in");
+    assert!(harness.query_by_label("Check in on another day?").is_some());
+    click(&mut harness, "Keep it as it is");
+    assert_eq!(
+        store
+            .order_by_accession(&tomorrow_exam.accession)
+            .unwrap()
+            .unwrap()
+            .status,
+        "scheduled"
+    );
+    click(&mut harness, "Check in");
+    click(&mut harness, "Check in anyway");
+    assert_eq!(
+        store
+            .order_by_accession(&tomorrow_exam.accession)
+            .unwrap()
+            .unwrap()
+            .status,
+        "arrived"
+    );
+    harness.snapshot_options(
+        "schedule_day_1280",
+        &SnapshotOptions::new().max_failed_pixels(50),
+    );
 }

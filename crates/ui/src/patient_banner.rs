@@ -115,36 +115,46 @@ pub fn show(ui: &mut egui::Ui, patient: &PatientIdentity, today: chrono::NaiveDa
         .fill(visuals.faint_bg_color)
         .show(ui, |ui| {
             ui.horizontal_wrapped(|ui| {
-                ui.label(
+                // Each fact stays whole on its line; the banner wraps between facts.
+                let fact = |ui: &mut egui::Ui, text: egui::RichText| {
+                    ui.add(egui::Label::new(text).wrap_mode(egui::TextWrapMode::Extend));
+                };
+                fact(
+                    ui,
                     egui::RichText::new(display_name(&patient.family_name, &patient.given_name))
                         .strong()
                         .size(18.0),
                 );
-                ui.separator();
-                ui.label(sex_word(&patient.sex));
-                ui.separator();
-                ui.label(format!(
-                    "born {}",
-                    birth_with_age(&patient.birth_date, today)
-                ));
-                ui.separator();
-                ui.label(format!("MRN {}", patient.mrn));
+                fact(ui, egui::RichText::new(sex_word(&patient.sex)));
+                fact(
+                    ui,
+                    egui::RichText::new(format!(
+                        "born {}",
+                        birth_with_age(&patient.birth_date, today)
+                    )),
+                );
+                fact(ui, egui::RichText::new(format!("MRN {}", patient.mrn)));
                 if !patient.alerts.trim().is_empty() {
-                    ui.separator();
-                    ui.colored_label(
-                        visuals.error_fg_color,
-                        format!("Alert: {}", patient.alerts.trim()),
+                    fact(
+                        ui,
+                        egui::RichText::new(format!("Alert: {}", patient.alerts.trim()))
+                            .color(visuals.error_fg_color)
+                            .strong(),
                     );
                 }
                 match patient.pregnancy.as_str() {
-                    "pregnant" => {
-                        ui.separator();
-                        ui.colored_label(visuals.warn_fg_color, "pregnant");
-                    }
-                    "possibly" => {
-                        ui.separator();
-                        ui.colored_label(visuals.warn_fg_color, "possibly pregnant");
-                    }
+                    "pregnant" => fact(
+                        ui,
+                        egui::RichText::new("pregnant")
+                            .color(visuals.warn_fg_color)
+                            .strong(),
+                    ),
+                    "possibly" => fact(
+                        ui,
+                        egui::RichText::new("possibly pregnant")
+                            .color(visuals.warn_fg_color)
+                            .strong(),
+                    ),
                     _ => {}
                 }
             });

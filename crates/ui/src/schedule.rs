@@ -63,6 +63,17 @@ pub struct ScheduleScreen {
     move_to: String,
     move_room: Option<i64>,
     message: Option<(bool, String)>,
+    /// A clinical or irreversible step waiting for the person's confirmation.
+    confirming: Option<Confirm>,
+}
+
+/// Steps asked about before they are taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Confirm {
+    /// Checking in an exam booked for another day: (accession, the booked day).
+    CheckInOtherDay(String, NaiveDate),
+    /// Cancelling an exam.
+    Cancel(String),
 }
 
 impl Default for ScheduleScreen {
@@ -80,6 +91,7 @@ impl Default for ScheduleScreen {
             room_filter: None,
             move_to: String::new(),
             move_room: None,
+            confirming: None,
             message: None,
         }
     }
@@ -283,14 +295,17 @@ impl ScheduleScreen {
                 .room_filter
                 .map(|id| self.room_name(id))
                 .unwrap_or_else(|| "All rooms".into());
-            egui::ComboBox::from_label("Rooms")
+            let label = ui.label("Rooms");
+            egui::ComboBox::from_id_salt("schedule_rooms")
                 .selected_text(shown)
                 .show_ui(ui, |ui| {
                     ui.selectable_value(&mut self.room_filter, None, "All rooms");
                     for r in &self.rooms {
                         ui.selectable_value(&mut self.room_filter, Some(r.id), &r.name);
                     }
-                });
+                })
+                .response
+                .labelled_by(label.id);
             ui.separator();
             ui.label(match self.span {
                 CalendarSpan::Day => day.format("%A %d %B %Y").to_string(),
@@ -301,18 +316,19 @@ impl ScheduleScreen {
         self.keyboard_moves(ui, &mut step);
         egui::Panel::left("schedule_waiting")
             .resizable(true)
-            .default_size(300.0)
+            .default_size(230.0)
             .show(ui, |ui| self.show_waiting(ui, &mut step, today));
         egui::Panel::right("schedule_selected")
             .resizable(true)
-            .default_size(320.0)
-            .show(ui, |ui| self.show_selected(ui, &mut step));
+            .default_size(280.0)
+            .show(ui, |ui| self.show_selected(ui, &mut step, today));
         egui::CentralPanel::default().show(ui, |ui| {
             egui::ScrollArea::both().show(ui, |ui| match self.span {
                 CalendarSpan::Day => self.show_day(ui, day, &mut step),
                 CalendarSpan::Week => self.show_week(ui, &mut step),
             })
         });
+        self.show_confirmation(ui.ctx(), &mut step);
         if let Some(step) = step {
             self.apply(step, practice, actor);
         }
@@ -385,12 +401,12 @@ impl ScheduleScreen {
     }
 
     fn booking_label(row: &WorklistRow) -> String {
+        // The patient first: it is what the desk looks for; the exam on the next line.
         format!(
-            "{} {} · {}, {} · {} · {}",
+            "{} {}\n{} · {} · {}",
             row.step.start_time.get(11..16).unwrap_or("walk-in"),
+            crate::patient_banner::display_name(&row.patient.family_name, &row.patient.given_name),
             row.order.accession,
-            row.patient.family_name.to_uppercase(),
-            row.patient.given_name,
             row.procedure_name,
             row.order.status.replace('_', " ")
         )
@@ -414,8 +430,13 @@ impl ScheduleScreen {
         let selected = self.selected.as_deref() == Some(row.order.accession.as_str());
         // One widget that is both clicked (select) and dragged (move): a separate drag area
         // on top would swallow the click.
+        // Wrapped within the column (the day view's columns share the width).
         let response = ui
-            .add(egui::Button::selectable(selected, label).sense(egui::Sense::click_and_drag()))
+            .add(
+                egui::Button::selectable(selected, label)
+                    .sense(egui::Sense::click_and_drag())
+                    .wrap(),
+            )
             .on_hover_text(full);
         response.dnd_set_drag_payload(row.order.accession.clone());
         if response.clicked() {
@@ -435,28 +456,60 @@ impl ScheduleScreen {
             .filter(|r| self.room_filter.is_none_or(|id| id == r.id))
             .cloned()
             .collect();
-        ui.horizontal_top(|ui| {
-            for room in &rooms {
-                ui.vertical(|ui| {
-                    ui.set_width(230.0);
-                    ui.strong(format!("{} ({})", room.name, room.modality));
-                    let Some((open, close)) = open_hours(room, day) else {
-                        ui.label("Closed");
-                        return;
-                    };
-                    for hour in open..close {
+        // One time axis for every room: hours are rows, rooms are columns, so 10:00 in CT lines
+        // up with 10:00 in MR. The columns share the width, so every room is on screen (down to
+        // a narrow minimum; below that the area scrolls sideways).
+        let hours: Vec<u32> = {
+            let open: Vec<(u32, u32)> = rooms.iter().filter_map(|r| open_hours(r, day)).collect();
+            let first = open.iter().map(|(o, _)| *o).min().unwrap_or(8);
+            let last = open.iter().map(|(_, c)| *c).max().unwrap_or(17);
+            (first..last).collect()
+        };
+        let axis_width = 44.0;
+        let column_width = ((ui.available_width() - axis_width - 8.0) / rooms.len().max(1) as f32
+            - ui.spacing().item_spacing.x)
+            .clamp(96.0, 320.0);
+        egui::Grid::new("day_calendar")
+            .striped(true)
+            .min_col_width(0.0)
+            .show(ui, |ui| {
+                ui.label("");
+                for room in &rooms {
+                    ui.allocate_ui(egui::vec2(column_width, 20.0), |ui| {
+                        ui.set_width(column_width);
+                        ui.add(
+                            egui::Label::new(
+                                egui::RichText::new(format!("{} ({})", room.name, room.modality))
+                                    .strong(),
+                            )
+                            .truncate(),
+                        );
+                    });
+                }
+                ui.end_row();
+                for hour in &hours {
+                    ui.allocate_ui(egui::vec2(axis_width, 20.0), |ui| {
+                        ui.set_width(axis_width);
+                        ui.weak(format!("{hour:02}:00"));
+                    });
+                    for room in &rooms {
+                        let open =
+                            open_hours(room, day).is_some_and(|(o, c)| (o..c).contains(hour));
                         let in_hour: Vec<&WorklistRow> = rows
                             .iter()
                             .filter(|r| r.step.room == Some(room.id))
                             .filter(|r| {
-                                parse_start(&r.step.start_time).map(|t| t.hour()) == Some(hour)
+                                parse_start(&r.step.start_time).map(|t| t.hour()) == Some(*hour)
                             })
                             .collect();
                         let (_, dropped) = ui.dnd_drop_zone::<String, _>(
                             egui::Frame::default().inner_margin(2.0),
                             |ui| {
-                                ui.set_min_width(220.0);
-                                ui.weak(format!("{hour:02}:00"));
+                                ui.set_width(column_width - 4.0);
+                                ui.set_min_height(22.0);
+                                if !open && in_hour.is_empty() {
+                                    ui.weak("closed");
+                                }
                                 for row in in_hour {
                                     self.booking(ui, row, false);
                                 }
@@ -472,14 +525,14 @@ impl ScheduleScreen {
                                 .and_then(|r| parse_start(&r.step.start_time))
                                 .map(|t| t.minute())
                                 .unwrap_or(0);
-                            if let Some(at) = day.and_hms_opt(hour, minutes, 0) {
+                            if let Some(at) = day.and_hms_opt(*hour, minutes, 0) {
                                 *step = Some(Step::Book(accession.to_string(), room.id, at));
                             }
                         }
                     }
-                });
-            }
-        });
+                    ui.end_row();
+                }
+            });
     }
 
     fn show_week(&mut self, ui: &mut egui::Ui, step: &mut Option<Step>) {
@@ -540,52 +593,46 @@ impl ScheduleScreen {
         });
     }
 
-    fn show_selected(&mut self, ui: &mut egui::Ui, step: &mut Option<Step>) {
+    fn show_selected(&mut self, ui: &mut egui::Ui, step: &mut Option<Step>, today: NaiveDate) {
         let Some(row) = self.selected_row().cloned() else {
             ui.label("Select a booking to check the patient in, move or cancel it.");
             ui.weak("Drag a booking to another hour, day or room; Ctrl+Up/Down moves it 15 minutes, Ctrl+Left/Right a day.");
             return;
         };
         let accession = row.order.accession.clone();
-        ui.strong(format!("{accession} · {}", row.procedure_name));
-        ui.label(format!(
-            "{}, {} · MRN {}",
-            row.patient.family_name, row.patient.given_name, row.patient.mrn
-        ));
+        crate::patient_banner::show(
+            ui,
+            &crate::patient_banner::PatientIdentity::from(&row.patient),
+            today,
+        );
+        ui.strong(format!("{} · {accession}", row.procedure_name));
         ui.label(format!(
             "{} · {} · {}",
             row.room_name,
             row.step.start_time.replace('T', " "),
             row.order.status.replace('_', " ")
         ));
-        ui.horizontal_wrapped(|ui| match row.order.status.as_str() {
-            "scheduled" => {
+        let booked_day = parse_start(&row.step.start_time).map(|t| t.date());
+        ui.horizontal_wrapped(|ui| {
+            if row.order.status == "scheduled" {
                 if ui.button("Check in").clicked() {
-                    *step = Some(Step::Status(
-                        accession.clone(),
-                        ExamStatus::Arrived,
-                        "checked in",
-                    ));
+                    match booked_day {
+                        Some(d) if d != today => {
+                            self.confirming = Some(Confirm::CheckInOtherDay(accession.clone(), d));
+                        }
+                        _ => {
+                            *step = Some(Step::Status(
+                                accession.clone(),
+                                ExamStatus::Arrived,
+                                "checked in",
+                            ));
+                        }
+                    }
                 }
                 if ui.button("No-show").clicked() {
                     *step = Some(Step::NoShow(accession.clone()));
                 }
-                if ui.button("Cancel exam").clicked() {
-                    *step = Some(Step::Status(
-                        accession.clone(),
-                        ExamStatus::Cancelled,
-                        "cancelled",
-                    ));
-                }
             }
-            "arrived" if ui.button("Cancel exam").clicked() => {
-                *step = Some(Step::Status(
-                    accession.clone(),
-                    ExamStatus::Cancelled,
-                    "cancelled",
-                ));
-            }
-            _ => {}
         });
         if matches!(row.order.status.as_str(), "scheduled" | "arrived") {
             ui.separator();
@@ -633,6 +680,96 @@ impl ScheduleScreen {
                 *step = Some(Step::Print(accession.clone()));
             }
         });
+        // Cancelling is kept apart from the daily buttons (a double click on "Check in" must
+        // never cancel) and asks first.
+        if matches!(row.order.status.as_str(), "scheduled" | "arrived") {
+            ui.add_space(24.0);
+            ui.separator();
+            if ui
+                .button("Cancel exam…")
+                .on_hover_text("asks for confirmation")
+                .clicked()
+            {
+                self.confirming = Some(Confirm::Cancel(accession.clone()));
+            }
+        }
+    }
+
+    /// The confirmation asked for, if any: the step only after the person says so.
+    fn show_confirmation(&mut self, ctx: &egui::Context, step: &mut Option<Step>) {
+        let Some(confirm) = self.confirming.clone() else {
+            return;
+        };
+        let who = self
+            .days
+            .values()
+            .flatten()
+            .find(|r| match &confirm {
+                Confirm::CheckInOtherDay(a, _) | Confirm::Cancel(a) => &r.order.accession == a,
+            })
+            .map(|r| {
+                format!(
+                    "{} — {} ({})",
+                    crate::patient_banner::display_name(
+                        &r.patient.family_name,
+                        &r.patient.given_name
+                    ),
+                    r.procedure_name,
+                    r.order.accession
+                )
+            })
+            .unwrap_or_default();
+        let mut decided = None;
+        let modal = egui::Modal::new(egui::Id::unique("schedule_confirm")).show(ctx, |ui| {
+            ui.set_max_width(460.0);
+            match &confirm {
+                Confirm::CheckInOtherDay(_, day) => {
+                    ui.heading("Check in on another day?");
+                    ui.label(format!(
+                        "{who} is booked for {}, not today. Check the patient in anyway?",
+                        day.format("%A %d %B")
+                    ));
+                }
+                Confirm::Cancel(_) => {
+                    ui.heading("Cancel this exam?");
+                    ui.label(format!(
+                        "{who}. The booking is released and the referrer's system is told."
+                    ));
+                }
+            }
+            ui.add_space(8.0);
+            ui.horizontal(|ui| {
+                if ui.button("Keep it as it is").clicked() {
+                    decided = Some(false);
+                }
+                ui.add_space(40.0);
+                let yes = match confirm {
+                    Confirm::CheckInOtherDay(..) => "Check in anyway",
+                    Confirm::Cancel(_) => "Cancel the exam",
+                };
+                if ui.button(yes).clicked() {
+                    decided = Some(true);
+                }
+            });
+        });
+        if modal.should_close() && decided.is_none() {
+            decided = Some(false);
+        }
+        match decided {
+            Some(true) => {
+                *step = Some(match confirm {
+                    Confirm::CheckInOtherDay(accession, _) => {
+                        Step::Status(accession, ExamStatus::Arrived, "checked in")
+                    }
+                    Confirm::Cancel(accession) => {
+                        Step::Status(accession, ExamStatus::Cancelled, "cancelled")
+                    }
+                });
+                self.confirming = None;
+            }
+            Some(false) => self.confirming = None,
+            None => {}
+        }
     }
 
     fn preparation(&self, row: &WorklistRow) -> String {
