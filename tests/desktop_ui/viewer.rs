@@ -280,6 +280,33 @@ fn images_imported_from_a_folder_open_in_the_viewer_which_scrolls_windows_and_zo
         worst <= 1,
         "after Reset the image differs from the file's window by {worst}"
     );
+    // Ctrl+wheel zooms 10 % a notch, whatever the wheel reports per notch.
+    click(&mut harness, "1:1");
+    let centre = harness.state_mut().viewer().image_rect().unwrap().center();
+    harness.hover_at(centre);
+    harness.run();
+    for _ in 0..3 {
+        harness.event_modifiers(
+            egui::Event::MouseWheel {
+                unit: egui::MouseWheelUnit::Line,
+                delta: egui::vec2(0.0, 1.0),
+                modifiers: egui::Modifiers::COMMAND,
+                phase: egui::TouchPhase::Move,
+                source: egui::MouseWheelSource::Unknown,
+            },
+            egui::Modifiers::COMMAND,
+        );
+        harness.step();
+    }
+    harness.run();
+    let zoom = harness.state_mut().viewer().shown_zoom();
+    assert!(
+        (zoom - 1.1f32.powi(3)).abs() < 0.01,
+        "three notches from 1:1 gave {zoom}"
+    );
+    // The point under the cursor stayed under it: the image's centre did not move.
+    let after = harness.state_mut().viewer().image_rect().unwrap().center();
+    assert!((after - centre).length() < 1.0, "{centre:?} → {after:?}");
     // 1:1 zoom; the snapshot shows the thumbnail, the image and its overlay.
     click(&mut harness, "1:1");
     step_until(&mut harness, "the thumbnail", |app| {
@@ -288,7 +315,7 @@ fn images_imported_from_a_folder_open_in_the_viewer_which_scrolls_windows_and_zo
     harness.hover_at(egui::pos2(5.0, 760.0));
     harness.step();
     // The whole series went onto the GPU in the background (16 bits a pixel, plus the
-    // display target); the status corner says so (see the snapshot).
+    // display target); the status corner says so when Diagnostics is on.
     step_until(&mut harness, "the series on the GPU", |app| {
         app.viewer().series_loaded() == (12, 12)
     });

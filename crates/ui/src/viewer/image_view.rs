@@ -4,6 +4,9 @@
 use super::measure_tools::Tool;
 use super::*;
 
+/// One Ctrl+wheel notch zooms by 10 %.
+const ZOOM_STEP: f32 = 1.1;
+
 /// Bytes in mebibytes, for the status corner.
 pub(super) fn mib(bytes: usize) -> f64 {
     bytes as f64 / f64::from(1u32 << 20)
@@ -79,21 +82,67 @@ impl Pane {
             self.scroll_by(keys);
         }
         if response.hovered() {
-            let (scroll, zoom_delta, ctrl) = ui.input(|i| {
-                let wheel: f32 = i
+            let (scroll, notches, zoom_delta, ctrl, pointer) = ui.input(|i| {
+                // Each wheel event with the modifiers it came with: Ctrl+wheel zooms.
+                let wheel: Vec<(f32, bool)> = i
                     .events
                     .iter()
                     .filter_map(|e| match e {
-                        egui::Event::MouseWheel { delta, .. } => Some(delta.y),
+                        egui::Event::MouseWheel {
+                            delta, modifiers, ..
+                        } if delta.y != 0.0 => Some((delta.y, modifiers.command)),
                         _ => None,
                     })
+                    .collect();
+                let notches: i32 = wheel
+                    .iter()
+                    .filter(|(_, ctrl)| *ctrl)
+                    .map(|(d, _)| if *d > 0.0 { 1 } else { -1 })
                     .sum();
-                (wheel, i.zoom_delta(), i.modifiers.command)
+                let scroll: f32 = wheel
+                    .iter()
+                    .filter(|(_, ctrl)| !*ctrl)
+                    .map(|(d, _)| d)
+                    .sum();
+                // A trackpad pinch arrives as Zoom events (egui's own zoom_delta also carries a
+                // smoothed Ctrl+wheel, which would zoom again after each notch).
+                let pinch: f32 = i
+                    .events
+                    .iter()
+                    .filter_map(|e| match e {
+                        egui::Event::Zoom(f) => Some(*f),
+                        _ => None,
+                    })
+                    .product();
+                (
+                    scroll,
+                    notches,
+                    pinch,
+                    i.modifiers.command || wheel.iter().any(|(_, ctrl)| *ctrl),
+                    i.pointer.hover_pos(),
+                )
             });
             if ctrl || zoom_delta != 1.0 {
-                if zoom_delta != 1.0 {
+                // A wheel notch is 10 %, whatever the platform reports per notch; a touchpad
+                // pinch is followed but never more than 10 % a frame.
+                let factor = if notches != 0 {
+                    ZOOM_STEP.powi(notches)
+                } else if ctrl {
+                    // Ctrl held without a notch this frame: egui's own wheel zoom is ignored.
+                    1.0
+                } else {
+                    zoom_delta.clamp(1.0 / ZOOM_STEP, ZOOM_STEP)
+                };
+                if factor != 1.0 {
                     let fit = self.fit_zoom(rect);
-                    self.zoom = Some((self.zoom.unwrap_or(fit) * zoom_delta).clamp(0.05, 40.0));
+                    let before = self.zoom.unwrap_or(fit);
+                    let after = (before * factor).clamp(0.05, 40.0);
+                    // About the cursor: the point under it stays under it.
+                    if let Some(p) = pointer {
+                        let from_centre = p - rect.center() - self.pan;
+                        self.pan += from_centre * (1.0 - after / before);
+                    }
+                    self.zoom = Some(after);
                 }
             } else if scroll != 0.0 {
                 self.scroll_by(if scroll < 0.0 { 1 } else { -1 });
@@ -262,25 +311,40 @@ impl Pane {
             self.drawn_zoom = zoom;
             if !self.overlays_hidden {
                 let text = self.overlay_text();
-                painter.text(
+                let corner = outlined_text(
+                    &painter,
                     rect.left_top() + egui::vec2(8.0, 8.0),
                     egui::Align2::LEFT_TOP,
-                    text,
+                    &text,
                     egui::FontId::proportional(13.0),
-                    egui::Color32::from_gray(230),
+                    egui::Color32::from_gray(235),
+                    rect,
                 );
                 if let Some(o) = self.orientation {
                     let [top, right, bottom, left] = t.edge_labels(o);
-                    let marker = |at: egui::Pos2, align, label: &str| {
-                        painter.text(
-                            at,
-                            align,
+                    // A marker never lands on the corner text: it moves below it.
+                    let marker = |at: egui::Pos2, align: egui::Align2, label: &str| {
+                        let font = egui::FontId::proportional(15.0);
+                        let size = painter
+                            .layout_no_wrap(label.to_string(), font.clone(), egui::Color32::WHITE)
+                            .size();
+                        let mut place = align.anchor_size(at, size);
+                        if place.intersects(corner.expand(2.0)) {
+                            place = place
+                                .translate(egui::vec2(0.0, corner.bottom() + 4.0 - place.top()));
+                        }
+                        outlined_text(
+                            &painter,
+                            place.left_top(),
+                            egui::Align2::LEFT_TOP,
                             label,
-                            egui::FontId::proportional(15.0),
+                            font,
                             egui::Color32::from_rgb(120, 220, 255),
+                            rect,
                         );
                     };
-                    let r = image_rect.intersect(rect);
+                    // At the viewport's edges, as reading software puts them, not on a small image.
+                    let r = rect.shrink(2.0);
                     marker(
                         r.center_top() + egui::vec2(0.0, 4.0),
                         egui::Align2::CENTER_TOP,
@@ -303,13 +367,15 @@ impl Pane {
                     );
                 }
             }
-            painter.text(
-                rect.right_bottom() - egui::vec2(8.0, 8.0),
-                egui::Align2::RIGHT_BOTTOM,
-                self.memory_text(),
-                egui::FontId::proportional(11.0),
-                egui::Color32::from_gray(160),
-            );
+            if self.diagnostics {
+                painter.text(
+                    rect.right_bottom() - egui::vec2(8.0, 8.0),
+                    egui::Align2::RIGHT_BOTTOM,
+                    self.memory_text(),
+                    egui::FontId::proportional(11.0),
+                    egui::Color32::from_gray(160),
+                );
+            }
         } else {
             painter.text(
                 rect.center(),
@@ -383,6 +449,8 @@ impl Pane {
         let stroke = egui::Stroke::new(1.5, egui::Color32::from_rgb(255, 210, 0));
         let font = egui::FontId::proportional(13.0);
         let results = self.measurements();
+        // Labels already placed: the next one goes below rather than over them.
+        let mut placed: Vec<egui::Rect> = Vec::new();
         for a in self
             .annotations
             .iter()
@@ -445,13 +513,27 @@ impl Pane {
                 }
             };
             if let Some((_, text)) = results.iter().find(|(id, _)| *id == a.id) {
-                painter.text(
-                    label_at + egui::vec2(6.0, -6.0),
-                    egui::Align2::LEFT_BOTTOM,
+                let size = painter
+                    .layout_no_wrap(text.clone(), font.clone(), egui::Color32::WHITE)
+                    .size();
+                let mut at = egui::Align2::LEFT_BOTTOM
+                    .anchor_size(label_at + egui::vec2(6.0, -6.0), size)
+                    .left_top();
+                while let Some(taken) = placed
+                    .iter()
+                    .find(|r| r.intersects(egui::Rect::from_min_size(at, size)))
+                {
+                    at.y = taken.bottom() + 2.0;
+                }
+                placed.push(outlined_text(
+                    painter,
+                    at,
+                    egui::Align2::LEFT_TOP,
                     text,
                     font.clone(),
                     egui::Color32::from_rgb(255, 230, 120),
-                );
+                    painter.clip_rect(),
+                ));
             }
         }
         for p in &self.drawing {
@@ -528,4 +610,45 @@ impl Pane {
             },
         );
     }
+}
+
+/// Text over an image: a dark outline so it reads on bright anatomy, kept inside `within` (a
+/// label that would run off the viewport is moved back in). Returns where it was drawn.
+fn outlined_text(
+    painter: &egui::Painter,
+    at: egui::Pos2,
+    align: egui::Align2,
+    text: &str,
+    font: egui::FontId,
+    colour: egui::Color32,
+    within: egui::Rect,
+) -> egui::Rect {
+    let galley = painter.layout_no_wrap(text.to_string(), font, colour);
+    let mut place = align.anchor_size(at, galley.size());
+    // Back inside the viewport, right and bottom first, then left and top.
+    let dx = (within.right() - 2.0 - place.right()).min(0.0);
+    let dy = (within.bottom() - 2.0 - place.bottom()).min(0.0);
+    place = place.translate(egui::vec2(dx, dy));
+    let dx = (within.left() + 2.0 - place.left()).max(0.0);
+    let dy = (within.top() + 2.0 - place.top()).max(0.0);
+    place = place.translate(egui::vec2(dx, dy));
+    let outline = egui::Color32::from_black_alpha(220);
+    for (ox, oy) in [
+        (-1.0, 0.0),
+        (1.0, 0.0),
+        (0.0, -1.0),
+        (0.0, 1.0),
+        (-1.0, -1.0),
+        (1.0, 1.0),
+        (-1.0, 1.0),
+        (1.0, -1.0),
+    ] {
+        painter.galley_with_override_text_color(
+            place.left_top() + egui::vec2(ox, oy),
+            galley.clone(),
+            outline,
+        );
+    }
+    painter.galley(place.left_top(), galley, colour);
+    place
 }

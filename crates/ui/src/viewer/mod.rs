@@ -129,6 +129,8 @@ pub struct Pane {
     quarter_turns: u8,
     flipped: bool,
     inverted: bool,
+    /// Show where images are drawn and the memory they take (for support, not for reading).
+    diagnostics: bool,
     /// The pixels of an image drawn (PNG export, tests) and the request they answer: with
     /// each answer when drawn on the CPU or read back, on request when shown from the GPU.
     last_image: Option<(u64, Arc<RenderedImage>)>,
@@ -229,6 +231,11 @@ impl Pane {
     /// (series index, image index) shown.
     pub fn position(&self) -> (usize, usize) {
         (self.series_index, self.image_index)
+    }
+
+    /// Screen pixels per image pixel of the image last drawn.
+    pub fn shown_zoom(&self) -> f32 {
+        self.drawn_zoom
     }
 
     /// The window the shown image was drawn with.

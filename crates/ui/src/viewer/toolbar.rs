@@ -83,6 +83,13 @@ impl Pane {
             {
                 self.flipped = !self.flipped;
             }
+            if ui
+                .selectable_label(self.diagnostics, "Diagnostics")
+                .on_hover_text("where images are drawn and the memory they take")
+                .clicked()
+            {
+                self.diagnostics = !self.diagnostics;
+            }
             if ui.selectable_label(self.inverted, "Invert").clicked() {
                 self.inverted = !self.inverted;
                 self.needs_render = true;
@@ -103,8 +110,9 @@ impl Pane {
                 .map(|p| p.1.clone())
                 .unwrap_or_default();
             if !presets.is_empty() {
-                egui::ComboBox::from_label("Window preset")
-                    .selected_text("choose")
+                let label = ui.label("Window preset");
+                egui::ComboBox::from_id_salt("window_preset")
+                    .selected_text("pick…")
                     .show_ui(ui, |ui| {
                         for (name, w) in &presets {
                             if ui
@@ -118,7 +126,9 @@ impl Pane {
                                 self.needs_render = true;
                             }
                         }
-                    });
+                    })
+                    .response
+                    .labelled_by(label.id);
             }
             if ui
                 .add_enabled(

@@ -109,7 +109,8 @@ impl ViewerScreen {
         let mut layout: Option<(u8, u8)> = None;
         ui.horizontal_wrapped(|ui| {
             let names = self.protocol_names.clone();
-            egui::ComboBox::from_label("Hanging protocol")
+            let label = ui.label("Hanging protocol");
+            egui::ComboBox::from_id_salt("hanging_protocol")
                 .selected_text(self.protocol().unwrap_or("one image (no protocol)"))
                 .show_ui(ui, |ui| {
                     if ui
@@ -126,8 +127,11 @@ impl ViewerScreen {
                             switch = Some(Some(n));
                         }
                     }
-                });
-            egui::ComboBox::from_label("Layout")
+                })
+                .response
+                .labelled_by(label.id);
+            let label = ui.label("Layout");
+            egui::ComboBox::from_id_salt("layout")
                 .selected_text(format!("{}×{}", self.rows, self.columns))
                 .show_ui(ui, |ui| {
                     for (r, c) in [(1, 1), (1, 2), (2, 1), (2, 2), (2, 3), (3, 3), (4, 4)] {
@@ -135,7 +139,9 @@ impl ViewerScreen {
                             layout = Some((r, c));
                         }
                     }
-                });
+                })
+                .response
+                .labelled_by(label.id);
             ui.checkbox(&mut self.sync_scroll, "Sync scroll");
             if self.panes.len() > 1 {
                 let anchored = self.sync_anchor.is_some();

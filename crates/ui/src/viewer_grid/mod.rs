@@ -505,6 +505,11 @@ impl ViewerScreen {
         self.active().position()
     }
 
+    /// The active pane's zoom (screen pixels per image pixel).
+    pub fn shown_zoom(&self) -> f32 {
+        self.active().shown_zoom()
+    }
+
     /// The active pane's window.
     pub fn shown_window(&self) -> Option<Window> {
         self.active().shown_window()
