@@ -475,6 +475,35 @@ fn the_front_desk_edits_a_patient_records_insurance_and_merges_a_duplicate_with_
     .unwrap();
     type_into(&mut harness, "Search patients", &kept.mrn);
     click(&mut harness, &kept.mrn);
+    // Opening the record is one audit entry, however often it is read again after changes
+    // made elsewhere (here an interface registering someone else).
+    for n in 0..3 {
+        lightbox::his::register(
+            &mut store,
+            &admin,
+            &lightbox::his::Registration {
+                patient: lightbox_store::his::PatientRecord {
+                    family_name: format!("ELSEWHERE{n}"),
+                    ..Default::default()
+                },
+                identifiers: vec![],
+                confirmed_new: true,
+            },
+        )
+        .unwrap();
+        harness.run();
+    }
+    let opened = store
+        .search_audit(
+            &lightbox_store::administration::AuditFilter {
+                action: "patient.read".into(),
+                subject: format!("patient:{}", kept.mrn),
+                ..Default::default()
+            },
+            50,
+        )
+        .unwrap();
+    assert_eq!(opened.len(), 1, "{opened:?}");
     // Edit: phone and an allergy.
     click(&mut harness, "Edit patient");
     replace_text(&mut harness, "Edit phone", "555-0100");

@@ -48,6 +48,9 @@ struct SelectedPatient {
     patient: PatientRecord,
     /// Whether the record, identifiers and orders below were read since the last change.
     loaded: bool,
+    /// The person just opened this record: the next read is audited (later reads after
+    /// changes elsewhere are not).
+    just_opened: bool,
     identifiers: Vec<PatientIdentifier>,
     orders: Vec<OrderRecord>,
     record: super::patient_record::RecordPanel,
@@ -59,6 +62,7 @@ impl SelectedPatient {
         SelectedPatient {
             patient,
             loaded: false,
+            just_opened: true,
             identifiers: Vec::new(),
             orders: Vec::new(),
             record: Default::default(),
@@ -108,7 +112,12 @@ impl PatientsScreen {
         if let Some(selected) = &mut self.selected
             && !selected.loaded
         {
-            match practice.patient_chart(actor, selected.patient.id) {
+            let occasion = if std::mem::take(&mut selected.just_opened) {
+                crate::access::ReadOccasion::Opened
+            } else {
+                crate::access::ReadOccasion::Refreshed
+            };
+            match practice.patient_chart(actor, selected.patient.id, occasion) {
                 Ok(chart) => {
                     selected.patient = chart.patient.clone();
                     selected.identifiers = chart.identifiers.clone();

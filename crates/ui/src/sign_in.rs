@@ -104,7 +104,14 @@ impl FirstRunForm {
         ui.label("New ports take effect the next time Lightbox starts.");
         ui.add_space(8.0);
         egui::Grid::new("first_run").num_columns(2).show(ui, |ui| {
-            field(ui, "Practice name", &mut self.practice, false);
+            let label = ui.label("Practice name");
+            let first = ui
+                .add(egui::TextEdit::singleline(&mut self.practice).desired_width(240.0))
+                .labelled_by(label.id);
+            ui.end_row();
+            if self.practice.is_empty() && ui.ctx().memory(|m| m.focused().is_none()) {
+                first.request_focus();
+            }
             field(ui, "AE title", &mut self.ae_title, false);
             field(ui, "DICOM port", &mut self.dicom_port, false);
             field(ui, "HL7 port", &mut self.hl7_port, false);
@@ -152,8 +159,29 @@ impl SignInForm {
         });
         ui.label("Sign in to continue.");
         egui::Grid::new("sign_in").num_columns(2).show(ui, |ui| {
-            field(ui, "Login", &mut self.login, false);
-            field(ui, "Password", &mut self.password, true);
+            let login_label = ui.label("Login");
+            let login = ui
+                .add(egui::TextEdit::singleline(&mut self.login).desired_width(240.0))
+                .labelled_by(login_label.id);
+            ui.end_row();
+            let password_label = ui.label("Password");
+            let password = ui
+                .add(
+                    egui::TextEdit::singleline(&mut self.password)
+                        .password(true)
+                        .desired_width(240.0),
+                )
+                .labelled_by(password_label.id);
+            ui.end_row();
+            // The cursor waits where typing starts: the login, or the password when the login
+            // is known (a locked window), unless the person put it elsewhere.
+            if ui.ctx().memory(|m| m.focused().is_none()) {
+                if self.login.is_empty() {
+                    login.request_focus();
+                } else {
+                    password.request_focus();
+                }
+            }
         });
         if let Some(e) = &self.error {
             ui.colored_label(ui.visuals().error_fg_color, e);

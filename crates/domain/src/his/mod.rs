@@ -588,8 +588,20 @@ pub fn timeline(
     store: &Store,
     actor: &Actor,
     patient_id: i64,
+    occasion: access::ReadOccasion,
 ) -> Result<Vec<TimelineEntry>, HisError> {
-    let patient = read_patient(store, actor, patient_id)?;
+    let patient = match occasion {
+        access::ReadOccasion::Opened => read_patient(store, actor, patient_id)?,
+        access::ReadOccasion::Refreshed => {
+            access::authorise(
+                store,
+                actor,
+                Action::ReadPatient,
+                &format!("patient-row:{patient_id}"),
+            )?;
+            store.patient(patient_id)?
+        }
+    };
     let mut out = Vec::new();
     for order in store.orders_of_patient(patient_id)? {
         for h in store.exam_history(order.id)? {

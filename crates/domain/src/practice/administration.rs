@@ -70,8 +70,25 @@ impl Practice {
             (site::DICOM_PORT_SETTING, first.dicom_port.as_str()),
             (site::HL7_PORT_SETTING, first.hl7_port.as_str()),
         ];
+        // The form's words, not the settings' keys ("Practice name: …", not "practice.name: …").
+        let labels = [
+            (site::PRACTICE_NAME_SETTING, "Practice name"),
+            (site::AE_TITLE_SETTING, "AE title"),
+            (site::DICOM_PORT_SETTING, "DICOM port"),
+            (site::HL7_PORT_SETTING, "HL7 port"),
+        ];
         for (key, value) in settings {
-            crate::settings::validate(key, value).map_err(SetUpError::Invalid)?;
+            if let Err(why) = crate::settings::validate(key, value) {
+                let label = labels
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map_or(key, |(_, l)| *l);
+                let why = why
+                    .strip_prefix(&format!("{key}: "))
+                    .unwrap_or(&why)
+                    .to_string();
+                return Err(SetUpError::Invalid(format!("{label}: {why}")));
+            }
         }
         if !self.needs_first_run() {
             return Err(SetUpError::AlreadySetUp);
@@ -283,5 +300,41 @@ impl Practice {
     /// The overlay fields the viewer shows (setting `viewer.overlay`).
     pub fn overlay_fields(&self) -> Vec<crate::viewing::overlay::OverlayField> {
         crate::viewing::overlay::overlay_fields(&self.store)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_run_errors_name_the_form_fields_not_the_setting_keys() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let mut practice = Practice::open(&dir.path().join("lightbox.sqlite"))?;
+        let first = FirstRun {
+            practice_name: String::new(),
+            ae_title: "LIGHTBOX".into(),
+            dicom_port: "11112".into(),
+            hl7_port: "2575".into(),
+            login: "zoe".into(),
+            full_name: "Zoë Ødegård".into(),
+            password: "a long enough password".into(),
+            ehr_application: String::new(),
+            ehr_host: String::new(),
+        };
+        let Err(SetUpError::Invalid(why)) = practice.set_up(&first) else {
+            anyhow::bail!("an empty practice name was accepted");
+        };
+        assert!(why.starts_with("Practice name: "), "{why}");
+        assert!(!why.contains("practice.name"), "{why}");
+        let Err(SetUpError::Invalid(why)) = practice.set_up(&FirstRun {
+            practice_name: "Praxis Müller".into(),
+            dicom_port: "70000".into(),
+            ..first
+        }) else {
+            anyhow::bail!("port 70000 was accepted");
+        };
+        assert!(why.starts_with("DICOM port: "), "{why}");
+        Ok(())
     }
 }

@@ -1,7 +1,7 @@
 //! Patients (the HIS lane): search, the chart, registration, edits, insurance, merges.
 
 use super::Practice;
-use crate::access::{Action, Actor};
+use crate::access::{Action, Actor, ReadOccasion};
 use crate::his::{self, HisError, Registration, TimelineEntry};
 use crate::store::his::{
     InsurancePolicy, MergeRecord, PatientIdentifier, PatientRecord, ReferringPhysician,
@@ -57,10 +57,16 @@ impl Practice {
         Ok(rows)
     }
 
-    /// One patient's chart: demographics, identifiers, orders, insurance and timeline
-    /// (audited once as `patient.read`).
-    pub fn patient_chart(&self, actor: &Actor, patient: i64) -> Result<PatientChart, HisError> {
-        let timeline = his::timeline(&self.store, actor, patient)?;
+    /// One patient's chart: demographics, identifiers, orders, insurance and timeline. Audited
+    /// once as `patient.read` when the person opened the record ([`ReadOccasion::Opened`]);
+    /// reading it again after a change elsewhere is checked, not audited again.
+    pub fn patient_chart(
+        &self,
+        actor: &Actor,
+        patient: i64,
+        occasion: ReadOccasion,
+    ) -> Result<PatientChart, HisError> {
+        let timeline = his::timeline(&self.store, actor, patient, occasion)?;
         let insurance = self
             .store
             .insurance_of(patient)?

@@ -327,7 +327,13 @@ impl SettingsScreen {
             ui.heading("Settings");
             ui.separator();
             for tab in SettingsTab::ALL {
-                ui.selectable_value(&mut self.tab, tab, tab.title());
+                if ui
+                    .selectable_value(&mut self.tab, tab, tab.title())
+                    .changed()
+                {
+                    // A message belongs to the tab it came from.
+                    self.message = None;
+                }
             }
         });
         super::show_outcome(ui, self.message.as_ref());
