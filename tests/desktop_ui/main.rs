@@ -118,6 +118,17 @@ fn first_run(harness: &mut Harness<'_, LightboxApp>) {
     type_into(harness, "Password", "correct horse battery");
     type_into(harness, "Repeat password", "correct horse battery");
     click(harness, "Create practice");
+    // The first run ends on the set-up checklist; the tests go on from Patients.
+    assert_eq!(harness.state().screen(), Screen::Settings);
+    assert!(
+        harness
+            .query_by_label_contains("Getting started: ")
+            .is_some()
+    );
+    assert!(harness.query_by_label("Set up staff accounts").is_some());
+    click(harness, "Set up practice details");
+    assert!(harness.query_by_label("Address").is_some());
+    click(harness, "Patients");
 }
 
 fn sign_in_as(harness: &mut Harness<'_, LightboxApp>, login: &str, password: &str) {

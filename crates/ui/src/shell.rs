@@ -18,7 +18,7 @@ use super::orders::OrdersScreen;
 use super::patients::PatientsScreen;
 use super::reading::ReadingScreen;
 use super::schedule::ScheduleScreen;
-use super::settings::SettingsScreen;
+use super::settings::{SettingsScreen, SettingsTab};
 use super::sign_in::{FirstRunForm, SignInForm};
 use super::study_browser::StudyBrowser;
 use super::viewer_grid::ViewerScreen;
@@ -455,6 +455,9 @@ impl LightboxApp {
                     .show(ui, |ui| done = form.show(ui, &mut self.practice));
                 if let Some(actor) = done {
                     self.practice_name = self.practice.name();
+                    // The first run ends on the set-up checklist, not on an empty screen.
+                    self.screen = Screen::Settings;
+                    self.settings.open(SettingsTab::GettingStarted);
                     self.shown_screen = None;
                     self.session = Session::SignedIn(actor);
                 }

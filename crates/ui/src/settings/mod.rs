@@ -19,6 +19,7 @@ use crate::window_services::{NoServices, WindowServices};
 use std::sync::Arc;
 
 mod catalogue_tab;
+mod getting_started;
 mod network_tab;
 mod people_tab;
 mod practice_tab;
@@ -28,6 +29,8 @@ use network_tab::NodeForm;
 /// The settings tabs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SettingsTab {
+    /// The set-up checklist: each part of a working practice with its state.
+    GettingStarted,
     /// Practice name, letterhead, AE title, ports, lock, theme.
     Practice,
     /// Rooms and opening hours.
@@ -51,7 +54,8 @@ pub enum SettingsTab {
 }
 
 impl SettingsTab {
-    const ALL: [SettingsTab; 10] = [
+    const ALL: [SettingsTab; 11] = [
+        SettingsTab::GettingStarted,
         SettingsTab::Practice,
         SettingsTab::Rooms,
         SettingsTab::Catalogue,
@@ -66,6 +70,7 @@ impl SettingsTab {
 
     fn title(self) -> &'static str {
         match self {
+            SettingsTab::GettingStarted => "Getting started",
             SettingsTab::Practice => "Practice",
             SettingsTab::Rooms => "Rooms",
             SettingsTab::Catalogue => "Catalogue",
@@ -339,6 +344,7 @@ impl SettingsScreen {
         super::show_outcome(ui, self.message.as_ref());
         ui.separator();
         egui::ScrollArea::vertical().show(ui, |ui| match self.tab {
+            SettingsTab::GettingStarted => self.show_getting_started(ui, practice, actor),
             SettingsTab::Practice => self.show_practice(ui, practice, actor),
             SettingsTab::Rooms => self.show_rooms(ui, practice, actor),
             SettingsTab::Catalogue => self.show_catalogue(ui, practice, actor),
