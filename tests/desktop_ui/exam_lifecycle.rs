@@ -82,6 +82,19 @@ fn a_technologist_runs_a_walk_in_and_the_radiologist_signs_it_and_the_oru_is_que
     );
     for step in ["Arrived", "Start", "Complete"] {
         click(&mut harness, &format!("{step} {accession}"));
+        if step == "Complete" {
+            // No image arrived (no scanner here): the technologist is asked first.
+            assert!(harness.query_by_label("Complete with no images?").is_some());
+            assert_eq!(
+                store
+                    .order_by_accession(&accession)
+                    .unwrap()
+                    .unwrap()
+                    .status,
+                "in_progress"
+            );
+            click(&mut harness, "Complete anyway");
+        }
     }
     assert_eq!(
         store

@@ -191,6 +191,17 @@ fn the_front_desk_places_an_order_and_works_the_needs_review_queue() {
         .get_by_role_and_label(Role::TextInput, "Requested time")
         .type_text("2026-11-26 09:00");
     harness.run();
+    // A code that is not ICD-10 is refused at the desk, and nothing is ordered.
+    let orders_before = store.recent_orders(100).unwrap().len();
+    type_into(&mut harness, "ICD-10", "XYZ");
+    click(&mut harness, "Place order");
+    assert!(
+        harness
+            .query_by_label_contains("\"XYZ\" is not an ICD-10 code")
+            .is_some()
+    );
+    assert_eq!(store.recent_orders(100).unwrap().len(), orders_before);
+    retype_into(&mut harness, "ICD-10", "M54.5");
     type_into(&mut harness, "Referring physician", "Hart, Linda");
     type_into(&mut harness, "Referring NPI", "1234567890");
     click(&mut harness, "Place order");

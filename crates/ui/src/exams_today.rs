@@ -14,6 +14,8 @@ pub struct ExamsTodayScreen {
     rows: Vec<(WorklistRow, usize)>,
     scanner_worklist: Vec<super::worklist_view::ScannerItem>,
     message: Option<(bool, String)>,
+    /// An exam to complete although no image arrived: asked first, (accession, patient).
+    confirm_no_images: Option<(String, String)>,
 }
 
 /// The hand steps offered for an exam in a status.
@@ -108,12 +110,57 @@ impl ExamsTodayScreen {
                             .button(format!("{label} {}", row.order.accession))
                             .clicked()
                         {
-                            step = Some((row.order.accession.clone(), *to, label));
+                            if *to == ExamStatus::Completed && *images == 0 {
+                                // Completing with no images sends an empty exam to reading.
+                                self.confirm_no_images = Some((
+                                    row.order.accession.clone(),
+                                    crate::patient_banner::display_name(
+                                        &row.patient.family_name,
+                                        &row.patient.given_name,
+                                    ),
+                                ));
+                            } else {
+                                step = Some((row.order.accession.clone(), *to, label));
+                            }
                         }
                     }
                 });
             }
         });
+        if let Some((accession, patient)) = self.confirm_no_images.clone() {
+            let mut decided = None;
+            let modal = egui::Modal::new(egui::Id::unique("complete_without_images")).show(
+                ui.ctx(),
+                |ui| {
+                    ui.set_max_width(440.0);
+                    ui.heading("Complete with no images?");
+                    ui.label(format!(
+                        "No image of {patient} ({accession}) has arrived. Completing sends the exam to the radiologists with nothing to read; if the scanner is still sending, wait."
+                    ));
+                    ui.add_space(8.0);
+                    ui.horizontal(|ui| {
+                        if ui.button("Wait for the images").clicked() {
+                            decided = Some(false);
+                        }
+                        ui.add_space(40.0);
+                        if ui.button("Complete anyway").clicked() {
+                            decided = Some(true);
+                        }
+                    });
+                },
+            );
+            if modal.should_close() && decided.is_none() {
+                decided = Some(false);
+            }
+            match decided {
+                Some(true) => {
+                    self.confirm_no_images = None;
+                    step = Some((accession, ExamStatus::Completed, "Complete"));
+                }
+                Some(false) => self.confirm_no_images = None,
+                None => {}
+            }
+        }
         if let Some((accession, to, label)) = step {
             self.message = Some(
                 match practice.change_status(actor, &accession, to, "by hand at the desk") {

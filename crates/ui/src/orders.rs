@@ -130,6 +130,22 @@ impl OrdersScreen {
             ));
             return;
         }
+        // A code typed at the desk is checked before the order exists (an interface's goes to
+        // review instead).
+        if let Some(bad) = f
+            .icd10
+            .split([',', ' '])
+            .map(|c| c.trim().to_uppercase())
+            .find(|c| !c.is_empty() && !crate::ris::icd10_is_well_formed(c))
+        {
+            self.message = Some((
+                false,
+                format!(
+                    "ICD-10: {bad:?} is not an ICD-10 code (e.g. R51.9, M54.5). Nothing was ordered."
+                ),
+            ));
+            return;
+        }
         // The referring physician (found or added; a bad NPI is explained, not guessed).
         let referring = if f.referring.trim().is_empty() {
             None

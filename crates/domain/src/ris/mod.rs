@@ -193,6 +193,28 @@ pub fn seed_starter_data(store: &Store) -> Result<(), RisError> {
 
 pub use lightbox_codec::uids::new_uid;
 
+/// Whether `code` has the shape of an ICD-10(-CM) code: a letter, two characters (a digit, then
+/// a digit or letter), and optionally a dot with one to four letters or digits ("R51.9",
+/// "M54.5", "S72.001A", "U07.1"). The shape, not the catalogue: Lightbox ships no code list.
+pub fn icd10_is_well_formed(code: &str) -> bool {
+    let code = code.trim();
+    let (head, tail) = match code.split_once('.') {
+        Some((h, t)) => (h, Some(t)),
+        None => (code, None),
+    };
+    let head: Vec<char> = head.chars().collect();
+    let head_ok = head.len() == 3
+        && head[0].is_ascii_uppercase()
+        && head[1].is_ascii_digit()
+        && (head[2].is_ascii_digit() || head[2].is_ascii_uppercase());
+    let tail_ok = tail.is_none_or(|t| {
+        (1..=4).contains(&t.chars().count())
+            && t.chars()
+                .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+    });
+    head_ok && tail_ok
+}
+
 /// Places an order: validated, numbered (filler number, accession), given its Study Instance
 /// UID and scheduled step, then placed on the schedule (walk-in, first free slot at or after the
 /// requested time, or the to-be-scheduled list). An order that fails validation is kept in
@@ -211,6 +233,11 @@ pub fn place_order(
     }
     if procedure.is_none() {
         review.push(format!("unknown procedure code {}", request.procedure_code));
+    }
+    for code in &request.icd10 {
+        if !icd10_is_well_formed(code) {
+            review.push(format!("{code:?} is not an ICD-10 code"));
+        }
     }
     if let Some(policy) = request.insurance {
         let policy = store.insurance(policy)?;
@@ -575,4 +602,26 @@ pub fn exam_json(
 /// The ISO weekday index (Monday 0) of a date-time.
 pub(crate) fn weekday_index(t: NaiveDateTime) -> usize {
     t.weekday().num_days_from_monday() as usize
+}
+
+#[cfg(test)]
+mod icd10_tests {
+    #[test]
+    fn icd10_codes_are_checked_by_shape() {
+        for good in ["R51.9", "M54.5", "S72.001A", "U07.1", "R05", "C50.911"] {
+            assert!(super::icd10_is_well_formed(good), "{good}");
+        }
+        for bad in [
+            "XYZ",
+            "",
+            "R5",
+            "51.9",
+            "R51.",
+            "R51.12345",
+            "r51.9",
+            "R5É.1",
+        ] {
+            assert!(!super::icd10_is_well_formed(bad), "{bad}");
+        }
+    }
 }
