@@ -74,8 +74,16 @@ pub fn populate(data: &DataFolder, now: NaiveDateTime) -> anyhow::Result<()> {
     ] {
         practice.change_setting(&admin, key, value)?;
     }
+    // Full names as the practice would write them (the radiologist's with credentials: they
+    // sign reports with it).
     for (login, role) in &DEMO_USERS[1..] {
-        practice.create_user(&admin, login, login, *role, DEMO_PASSWORD)?;
+        let full_name = match *login {
+            "frontdesk" => "Fran Desk",
+            "tech" => "Theo Tech, RT(R)",
+            "drreed" => "Dr. Ana Reed, MD",
+            other => other,
+        };
+        practice.create_user(&admin, login, full_name, *role, DEMO_PASSWORD)?;
     }
     let radiologist = practice.sign_in("drreed", DEMO_PASSWORD, "demo")?;
     practice.save_hl7_source(

@@ -248,3 +248,68 @@ fn the_demo_practice_fills_every_screen_and_each_main_screen_matches_its_referen
     assert!(!harness.state().billing().charges().is_empty());
     harness.snapshot_options("billing", &SnapshotOptions::new().max_failed_pixels(50));
 }
+
+/// Every main screen of the demo practice at one window size and theme, as reference images
+/// `screens_<w>x<h>_<theme>_<screen>.png`: the front desk's, the technologist's, the
+/// radiologist's (worklist with a report open, the viewer with the prior) and the
+/// administrator's. Each was looked at when it changed.
+fn every_screen_at(width: f32, height: f32, theme: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let app = demo_app(dir.path());
+    crate::common::store(dir.path())
+        .set_setting("desktop.theme", theme)
+        .unwrap();
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(width, height))
+        .build_ui_state(|ui, app: &mut LightboxApp| app.show(ui), app);
+    harness.run();
+    sign_in_as(&mut harness, "admin", "demo-password");
+    let name = |screen: &str| format!("screens_{width}x{height}_{theme}_{screen}");
+    let options = SnapshotOptions::new().max_failed_pixels(50);
+    for screen in [
+        "Patients",
+        "Orders",
+        "Schedule",
+        "Today",
+        "Billing",
+        "Integration",
+        "Settings",
+    ] {
+        // The navigation bar's entry (a screen's heading may carry the same word).
+        harness.get_all_by_label(screen).next().unwrap().click();
+        settle(&mut harness);
+        harness.snapshot_options(name(&screen.to_lowercase()), &options);
+    }
+    click(&mut harness, "Reading");
+    let first = harness.state().reading().rows()[0].accession.clone();
+    click(&mut harness, &first);
+    click(&mut harness, "Open report");
+    harness.snapshot_options(name("reading"), &options);
+    click(&mut harness, "Images");
+    step_until(&mut harness, "the exam and its prior", |app| {
+        app.viewer().shown_size().is_some() && app.viewer().every_pane_drawn()
+    });
+    harness.hover_at(egui::pos2(2.0, height - 2.0));
+    settle(&mut harness);
+    harness.snapshot_options(name("viewer"), &options);
+}
+
+#[test]
+fn every_screen_at_1280x720_light() {
+    every_screen_at(1280.0, 720.0, "light");
+}
+
+#[test]
+fn every_screen_at_1280x720_dark() {
+    every_screen_at(1280.0, 720.0, "dark");
+}
+
+#[test]
+fn every_screen_at_1920x1080_light() {
+    every_screen_at(1920.0, 1080.0, "light");
+}
+
+#[test]
+fn every_screen_at_1920x1080_dark() {
+    every_screen_at(1920.0, 1080.0, "dark");
+}

@@ -224,7 +224,11 @@ impl ReadingScreen {
             .show(ui, |ui| {
                 self.show_editor(ui, today, &mut action);
             });
-        self.show_worklist(ui, actor, today, now_utc, &mut action);
+        // The worklist takes what the editor leaves, clipped to it: a wide table scrolls
+        // sideways under its own area, never under the editor.
+        egui::CentralPanel::default().show(ui, |ui| {
+            self.show_worklist(ui, actor, today, now_utc, &mut action);
+        });
         self.confirm_sign(ui.ctx(), &mut action);
         if let Some(action) = action {
             self.act(practice, actor, action);
@@ -331,6 +335,23 @@ impl ReadingScreen {
             }
         }
         let error = ui.visuals().error_fg_color;
+        egui::ScrollArea::horizontal()
+            .id_salt("reading_table_across")
+            .show(ui, |ui| {
+                self.show_table(ui, today, now_utc, error, scroll_to, action);
+            });
+    }
+
+    /// The exams, one row each, the selected one highlighted.
+    fn show_table(
+        &mut self,
+        ui: &mut egui::Ui,
+        today: chrono::NaiveDate,
+        now_utc: chrono::NaiveDateTime,
+        error: egui::Color32,
+        scroll_to: Option<usize>,
+        action: &mut Option<Action>,
+    ) {
         let mut table = egui_extras::TableBuilder::new(ui)
             .id_salt("reading_table")
             .striped(true)

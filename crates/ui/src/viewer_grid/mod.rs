@@ -314,7 +314,14 @@ impl ViewerScreen {
         self.panes.iter().map(Pane::memory_share).collect()
     }
 
-    /// Each pane's series load onto the GPU: (slices loaded, slices).
+    /// Whether every pane with a study has drawn its image (reference images wait for it).
+    pub fn every_pane_drawn(&self) -> bool {
+        self.panes
+            .iter()
+            .all(|p| p.is_empty() || p.shown_size().is_some())
+    }
+
+    /// Each pane's series load onto the GPU: (loaded, total).
     pub fn panes_loaded(&self) -> Vec<(usize, usize)> {
         self.panes.iter().map(Pane::series_loaded).collect()
     }
