@@ -187,13 +187,17 @@ pub fn populate(data: &DataFolder, now: NaiveDateTime) -> anyhow::Result<()> {
         if matches!(stage, Stage::Completed | Stage::Preliminary | Stage::Final) {
             series_number += 1;
             let procedure = practice.procedure(code)?;
+            // Head exams show a head (the 3-D Shepp–Logan phantom); the rest keep the disc.
+            let head = procedure.as_ref().is_some_and(|p| {
+                p.body_part.eq_ignore_ascii_case("head") || p.name.contains("brain")
+            });
             let modality = procedure.map(|p| p.modality).unwrap_or_else(|| "CT".into());
             write_study(
                 &images,
                 &patients[patient],
                 &placed.step.study_uid,
                 &accession,
-                &modality,
+                (&modality, head),
                 &when.format("%Y%m%d").to_string(),
                 series_number,
             )?;
@@ -267,13 +271,13 @@ fn request(
 }
 
 /// Writes a small phantom series for an exam (its study UID and accession, the patient's
-/// MRN and name) as Part 10 files under `folder`.
+/// MRN and name) as Part 10 files under `folder`: a head for head exams (`head`), else a disc.
 fn write_study(
     folder: &Path,
     patient: &PatientRecord,
     study_uid: &str,
     accession: &str,
-    modality: &str,
+    (modality, head): (&str, bool),
     date: &str,
     number: u64,
 ) -> anyhow::Result<()> {
@@ -292,6 +296,12 @@ fn write_study(
         "DX" => (2, "1.2.840.10008.5.1.4.1.1.1.1"),
         _ => (30, crate::pacs::synthetic::CT_IMAGE_STORAGE),
     };
+    if head {
+        series.anatomy = match modality {
+            "MR" => crate::pacs::synthetic::Anatomy::HeadMr { slices },
+            _ => crate::pacs::synthetic::Anatomy::HeadCt { slices },
+        };
+    }
     for i in 0..slices {
         let mut object = series.slice(i).map_err(anyhow::Error::msg)?;
         let put = |o: &mut dicom_object::FileDicomObject<dicom_object::InMemDicomObject>,
