@@ -187,6 +187,11 @@ fn the_demo_practice_fills_every_screen_and_each_main_screen_matches_its_referen
     click(&mut harness, "Hanging protocol");
     click(&mut harness, "one image (no protocol)");
     assert_eq!(harness.state_mut().viewer().layout(), (1, 1));
+    // Down the exam's stack to image 8, then to the prior and back: still image 8.
+    harness.state_mut().viewer().scroll_by(7);
+    harness.step();
+    let left_at = harness.state_mut().viewer().position();
+    assert_eq!(left_at.1, 7);
     harness
         .get_all_by_label_contains("CT CT demo study")
         .next()
@@ -203,6 +208,11 @@ fn the_demo_practice_fills_every_screen_and_each_main_screen_matches_its_referen
     assert_eq!(
         harness.state_mut().viewer().study_uid(),
         Some(exam_uid.as_str())
+    );
+    assert_eq!(
+        harness.state_mut().viewer().position(),
+        left_at,
+        "the exam is found where it was left"
     );
     // Only the unassigned exams when asked.
     click(&mut harness, "Reading");

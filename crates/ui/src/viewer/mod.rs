@@ -77,6 +77,16 @@ pub(super) fn viewer_memory_mib(practice: &Practice) -> usize {
     practice.viewer_memory_mib()
 }
 
+/// How a study was being looked at: kept per study while the pane lives.
+#[derive(Debug, Clone, Copy, Default)]
+struct StudyView {
+    series_index: usize,
+    image_index: usize,
+    window: Option<Window>,
+    zoom: Option<f32>,
+    pan: egui::Vec2,
+}
+
 /// One viewport: a study's series, the image shown with its window, zoom and turn, its
 /// measurements, and the render thread that draws it. The Viewer screen lays panes out as the
 /// hanging protocol says.
@@ -131,6 +141,9 @@ pub struct Pane {
     inverted: bool,
     /// Show where images are drawn and the memory they take (for support, not for reading).
     diagnostics: bool,
+    /// How each study was last looked at in this pane (series, image, window, zoom, pan), so
+    /// going to the prior and back finds the exam as it was left.
+    remembered: HashMap<String, StudyView>,
     /// The pixels of an image drawn (PNG export, tests) and the request they answer: with
     /// each answer when drawn on the CPU or read back, on request when shown from the GPU.
     last_image: Option<(u64, Arc<RenderedImage>)>,
@@ -299,6 +312,19 @@ impl Pane {
 
     /// Opens a study: its series by series number, images by instance number.
     pub fn open(&mut self, practice: &Practice, study_uid: &str) {
+        // Remember how the study being left was looked at.
+        if let Some(leaving) = self.study_uid.clone() {
+            self.remembered.insert(
+                leaving,
+                StudyView {
+                    series_index: self.series_index,
+                    image_index: self.image_index,
+                    window: self.window,
+                    zoom: self.zoom,
+                    pan: self.pan,
+                },
+            );
+        }
         self.overlay_fields = Some(practice.overlay_fields());
         let root = practice.archive().root().to_path_buf();
         let rows = practice.study_images(study_uid);
@@ -374,12 +400,18 @@ impl Pane {
             .unwrap_or_default();
         self.archive_root = Some(root);
         self.study_uid = Some(study_uid.to_string());
-        self.series_index = 0;
-        self.image_index = 0;
+        // As it was left, if this pane showed it before; else from its first image.
+        let view = self.remembered.get(study_uid).copied().unwrap_or_default();
+        self.series_index = view.series_index.min(self.series.len().saturating_sub(1));
+        self.image_index = view.image_index.min(
+            self.series
+                .get(self.series_index)
+                .map_or(0, |s| s.images.len().saturating_sub(1)),
+        );
         self.scroll_direction = 1;
-        self.window = None;
-        self.zoom = None;
-        self.pan = egui::Vec2::ZERO;
+        self.window = view.window;
+        self.zoom = view.zoom;
+        self.pan = view.pan;
         self.thumbnails.clear();
         self.requested_thumbnails = false;
         self.needs_render = true;
