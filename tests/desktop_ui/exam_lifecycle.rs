@@ -80,8 +80,11 @@ fn a_technologist_runs_a_walk_in_and_the_radiologist_signs_it_and_the_oru_is_que
         harness.state().today().listed(),
         vec![(accession.clone(), "scheduled".to_string(), 0)]
     );
+    // The exam is a row naming the patient; its steps are in the toolbar above the table.
+    assert!(harness.query_by_label("DOE, JANE").is_some());
+    click(&mut harness, &accession);
     for step in ["Arrived", "Start", "Complete"] {
-        click(&mut harness, &format!("{step} {accession}"));
+        click(&mut harness, step);
         if step == "Complete" {
             // No image arrived (no scanner here): the technologist is asked first.
             assert!(harness.query_by_label("Complete with no images?").is_some());

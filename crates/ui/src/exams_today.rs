@@ -1,6 +1,7 @@
-//! The technologist's screen: today's exams by room with their live status, the images
-//! received so far, and the status steps a technologist takes by hand where a scanner sends no
-//! MPPS (arrived, start, complete, discontinue). Every step goes through the exam status rules.
+//! The technologist's screen: today's exams in a table (room, time, patient with birth date,
+//! procedure, live status, images received so far), and for the selected exam the status steps
+//! a technologist takes by hand where a scanner sends no MPPS (arrived, start, complete,
+//! discontinue) in a toolbar. Every step goes through the exam status rules.
 
 use crate::access::Actor;
 use crate::practice::Practice;
@@ -16,6 +17,8 @@ pub struct ExamsTodayScreen {
     message: Option<(bool, String)>,
     /// An exam to complete although no image arrived: asked first, (accession, patient).
     confirm_no_images: Option<(String, String)>,
+    /// The exam selected in the table (accession).
+    selected: Option<String>,
 }
 
 /// The hand steps offered for an exam in a status.
@@ -68,7 +71,9 @@ impl ExamsTodayScreen {
         self.loaded_for = Some(today.to_string());
     }
 
-    /// Draws the screen for `today` (YYYY-MM-DD).
+    /// Draws the screen for `today` (YYYY-MM-DD): a table of the day's exams (room, time,
+    /// patient with birth date, procedure, status, images), the selected one's steps in a
+    /// toolbar above it.
     pub fn show(&mut self, ui: &mut egui::Ui, practice: &mut Practice, actor: &Actor, today: &str) {
         self.refresh(practice, actor, today);
         ui.heading(format!("Today's exams — {today}"));
@@ -76,57 +81,146 @@ impl ExamsTodayScreen {
             .unwrap_or_else(|_| chrono::Local::now().date_naive());
         super::show_outcome(ui, self.message.as_ref());
         let mut step: Option<(String, ExamStatus, &'static str)> = None;
-        if self.rows.is_empty() {
-            ui.label("No exams scheduled today.");
+        // The selection stays on its exam; a new day starts at the first.
+        if self
+            .selected
+            .as_ref()
+            .is_none_or(|s| !self.rows.iter().any(|(r, _)| &r.order.accession == s))
+        {
+            self.selected = self.rows.first().map(|(r, _)| r.order.accession.clone());
         }
-        egui::ScrollArea::vertical().show(ui, |ui| {
-            egui::CollapsingHeader::new("What the scanners' worklists show")
-                .default_open(false)
-                .show(ui, |ui| {
-                    super::worklist_view::show(ui, &self.scanner_worklist, None)
-                });
-            let mut room = String::new();
-            for (row, images) in &self.rows {
-                if row.room_name != room {
-                    room = row.room_name.clone();
-                    ui.separator();
-                    ui.strong(format!("{} ({})", room, row.station_ae));
+        let selected = self
+            .selected
+            .as_ref()
+            .and_then(|s| self.rows.iter().find(|(r, _)| &r.order.accession == s))
+            .cloned();
+        ui.horizontal(|ui| {
+            let Some((row, images)) = &selected else {
+                ui.weak("No exams scheduled today.");
+                return;
+            };
+            ui.strong(format!(
+                "{} · {} · {}",
+                crate::patient_banner::display_name(
+                    &row.patient.family_name,
+                    &row.patient.given_name
+                ),
+                row.procedure_name,
+                row.order.accession
+            ));
+            ui.separator();
+            for (to, label) in next_steps(&row.order.status) {
+                // Discontinuing stands apart from the day's usual steps.
+                if *to == ExamStatus::Discontinued {
+                    ui.add_space(24.0);
                 }
-                ui.horizontal(|ui| {
-                    let time = row.step.start_time.get(11..16).unwrap_or("walk-in");
-                    ui.label(format!(
-                        "{time} {} · {} · {} · {} · {} · {images} images",
-                        row.order.accession,
-                        crate::patient_banner::display_name(
-                            &row.patient.family_name,
-                            &row.patient.given_name
-                        ),
-                        crate::patient_banner::birth_with_age(&row.patient.birth_date, today_date),
-                        row.procedure_name,
-                        row.order.status.replace('_', " "),
-                    ));
-                    for (to, label) in next_steps(&row.order.status) {
-                        if ui
-                            .button(format!("{label} {}", row.order.accession))
-                            .clicked()
-                        {
-                            if *to == ExamStatus::Completed && *images == 0 {
-                                // Completing with no images sends an empty exam to reading.
-                                self.confirm_no_images = Some((
-                                    row.order.accession.clone(),
-                                    crate::patient_banner::display_name(
-                                        &row.patient.family_name,
-                                        &row.patient.given_name,
-                                    ),
-                                ));
-                            } else {
-                                step = Some((row.order.accession.clone(), *to, label));
-                            }
-                        }
+                if ui.button(*label).clicked() {
+                    if *to == ExamStatus::Completed && *images == 0 {
+                        // Completing with no images sends an empty exam to reading.
+                        self.confirm_no_images = Some((
+                            row.order.accession.clone(),
+                            crate::patient_banner::display_name(
+                                &row.patient.family_name,
+                                &row.patient.given_name,
+                            ),
+                        ));
+                    } else {
+                        step = Some((row.order.accession.clone(), *to, label));
                     }
-                });
+                }
             }
         });
+        ui.separator();
+        egui::CollapsingHeader::new("What the scanners' worklists show")
+            .default_open(false)
+            .show(ui, |ui| {
+                super::worklist_view::show(ui, &self.scanner_worklist, None)
+            });
+        let mut clicked = None;
+        egui_extras::TableBuilder::new(ui)
+            .id_salt("today_table")
+            .striped(true)
+            .resizable(true)
+            .sense(egui::Sense::click())
+            .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+            .column(egui_extras::Column::auto().at_least(90.0)) // room
+            .column(egui_extras::Column::auto().at_least(50.0)) // time
+            .column(
+                egui_extras::Column::initial(170.0)
+                    .at_least(100.0)
+                    .clip(true),
+            ) // patient
+            .column(
+                egui_extras::Column::initial(130.0)
+                    .at_least(90.0)
+                    .clip(true),
+            ) // born
+            .column(
+                egui_extras::Column::initial(220.0)
+                    .at_least(100.0)
+                    .clip(true),
+            ) // procedure
+            .column(egui_extras::Column::auto().at_least(90.0)) // status
+            .column(egui_extras::Column::auto().at_least(60.0)) // images
+            .column(egui_extras::Column::remainder().at_least(90.0)) // accession
+            .header(22.0, |mut header| {
+                for h in [
+                    "Room",
+                    "Time",
+                    "Patient",
+                    "Born",
+                    "Procedure",
+                    "Status",
+                    "Images",
+                    "Accession",
+                ] {
+                    header.col(|ui| {
+                        ui.strong(h);
+                    });
+                }
+            })
+            .body(|body| {
+                body.rows(24.0, self.rows.len(), |mut table_row| {
+                    let (row, images) = &self.rows[table_row.index()];
+                    table_row.set_selected(
+                        self.selected.as_deref() == Some(row.order.accession.as_str()),
+                    );
+                    let cell = |ui: &mut egui::Ui, text: &str| {
+                        ui.add(egui::Label::new(text).selectable(false).truncate());
+                    };
+                    table_row.col(|ui| cell(ui, &row.room_name));
+                    table_row
+                        .col(|ui| cell(ui, row.step.start_time.get(11..16).unwrap_or("walk-in")));
+                    table_row.col(|ui| {
+                        cell(
+                            ui,
+                            &crate::patient_banner::display_name(
+                                &row.patient.family_name,
+                                &row.patient.given_name,
+                            ),
+                        )
+                    });
+                    table_row.col(|ui| {
+                        cell(
+                            ui,
+                            &crate::patient_banner::birth_with_age(
+                                &row.patient.birth_date,
+                                today_date,
+                            ),
+                        )
+                    });
+                    table_row.col(|ui| cell(ui, &row.procedure_name));
+                    table_row.col(|ui| cell(ui, &row.order.status.replace('_', " ")));
+                    table_row.col(|ui| cell(ui, &images.to_string()));
+                    table_row.col(|ui| cell(ui, &row.order.accession));
+                    if table_row.response().clicked() {
+                        clicked = Some(row.order.accession.clone());
+                    }
+                });
+            });
+        if let Some(accession) = clicked {
+            self.selected = Some(accession);
+        }
         if let Some((accession, patient)) = self.confirm_no_images.clone() {
             let mut decided = None;
             let modal = egui::Modal::new(egui::Id::unique("complete_without_images")).show(
@@ -170,5 +264,10 @@ impl ExamsTodayScreen {
             );
             self.loaded_for = None;
         }
+    }
+
+    /// Selects an exam (tests; a click on its row does the same).
+    pub fn select(&mut self, accession: &str) {
+        self.selected = Some(accession.to_string());
     }
 }
