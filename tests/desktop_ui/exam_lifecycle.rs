@@ -225,20 +225,22 @@ fn a_technologist_runs_a_walk_in_and_the_radiologist_signs_it_and_the_oru_is_que
     assert_eq!(harness.state().billing().charges().len(), 1);
     assert_eq!(harness.state().billing().charges()[0].cpt, "71046");
     // The coder corrects the diagnosis: a malformed code is refused, a good one kept.
-    replace_text(&mut harness, &format!("ICD-10 {accession}"), "R05.1, cough");
-    click(&mut harness, &format!("Save codes {accession}"));
+    // One row per charge naming the patient; the selected charge's codes in the side panel.
+    click(&mut harness, &accession);
+    replace_text(&mut harness, "ICD-10", "R05.1, cough");
+    click(&mut harness, "Save codes");
     assert!(
         harness
             .query_by_label_contains("is not an ICD-10 code")
             .is_some()
     );
-    replace_text(&mut harness, &format!("ICD-10 {accession}"), "R05.1");
-    click(&mut harness, &format!("Save codes {accession}"));
+    replace_text(&mut harness, "ICD-10", "R05.1");
+    click(&mut harness, "Save codes");
     assert_eq!(store.charges(Some("pending")).unwrap()[0].icd10, "R05.1");
-    type_into(&mut harness, &format!("Modifiers {accession}"), "26");
-    click(&mut harness, &format!("Review {accession}"));
+    type_into(&mut harness, "Modifiers", "26");
+    click(&mut harness, "Review");
     click(&mut harness, "reviewed");
-    click(&mut harness, &format!("Mark billed {accession}"));
+    click(&mut harness, "Mark billed");
     click(&mut harness, "billed");
     assert_eq!(harness.state().billing().charges().len(), 1);
     click(&mut harness, "Export CSV");

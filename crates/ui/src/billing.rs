@@ -17,6 +17,8 @@ pub struct BillingScreen {
     modifiers: std::collections::HashMap<i64, String>,
     /// ICD-10 codes being corrected, per pending charge.
     diagnoses: std::collections::HashMap<i64, String>,
+    /// The charge selected in the table (its row id).
+    selected: Option<i64>,
     message: Option<(bool, String)>,
 }
 
@@ -64,6 +66,85 @@ impl BillingScreen {
         self.loaded = true;
     }
 
+    /// The selected charge: who and what, its codes to correct, and its next step.
+    fn show_selected(
+        &mut self,
+        ui: &mut egui::Ui,
+        today: chrono::NaiveDate,
+        step: &mut Option<Step>,
+    ) {
+        let Some(c) = self
+            .selected
+            .and_then(|id| self.charges.iter().find(|c| c.id == id))
+            .cloned()
+        else {
+            ui.weak("Select a charge.");
+            return;
+        };
+        ui.strong(format!(
+            "{} · {}",
+            crate::patient_banner::subject_name(&self.subjects, &c.accession),
+            crate::patient_banner::subject_born(&self.subjects, &c.accession, today)
+        ));
+        ui.label(format!(
+            "{} · {}",
+            crate::patient_banner::subject_procedure(&self.subjects, &c.accession, &c.cpt),
+            c.accession
+        ));
+        ui.label(format!(
+            "{} unit(s) · {}.{:02} · {} · {}",
+            c.units,
+            c.amount_cents / 100,
+            c.amount_cents % 100,
+            c.payer,
+            c.status
+        ));
+        ui.separator();
+        if c.status != "pending" {
+            ui.label(format!("ICD-10: {}", c.icd10.replace('~', ", ")));
+            ui.label(format!("Modifiers: {}", c.modifiers));
+            if c.status == "reviewed" && ui.button("Mark billed").clicked() {
+                *step = Some(Step::Bill(c.id));
+            }
+            return;
+        }
+        let diagnoses = self
+            .diagnoses
+            .entry(c.id)
+            .or_insert_with(|| c.icd10.replace('~', ", "));
+        egui::Grid::new("charge_codes")
+            .num_columns(2)
+            .show(ui, |ui| {
+                let label = ui.label("ICD-10");
+                ui.add(egui::TextEdit::singleline(diagnoses).desired_width(160.0))
+                    .labelled_by(label.id);
+                ui.end_row();
+            });
+        if ui.button("Save codes").clicked() {
+            *step = Some(Step::Codes(c.id, diagnoses.clone()));
+        }
+        let modifiers = self
+            .modifiers
+            .entry(c.id)
+            .or_insert_with(|| c.modifiers.clone());
+        egui::Grid::new("charge_modifiers")
+            .num_columns(2)
+            .show(ui, |ui| {
+                let label = ui.label("Modifiers");
+                ui.add(egui::TextEdit::singleline(modifiers).desired_width(80.0))
+                    .labelled_by(label.id);
+                ui.end_row();
+            });
+        ui.add_space(8.0);
+        if ui
+            .button("Review")
+            .on_hover_text("codes checked; ready to bill")
+            .clicked()
+        {
+            *step = Some(Step::Review(c.id, modifiers.clone()));
+        }
+    }
+
     /// Draws the screen. Exports go to `exports/` beside the database.
     pub fn show(
         &mut self,
@@ -88,100 +169,119 @@ impl BillingScreen {
             }
         });
         ui.label(format!("{} {} charges", self.charges.len(), self.status));
-        egui::ScrollArea::vertical().show(ui, |ui| {
-            egui::Grid::new("charges").striped(true).show(ui, |ui| {
-                for h in [
-                    "Patient",
-                    "Born",
-                    "Procedure",
-                    "Accession",
-                    "CPT",
-                    "Modifiers",
-                    "ICD-10",
-                    "Units",
-                    "Amount",
-                    "Payer",
-                    "",
-                ] {
-                    ui.strong(h);
-                }
-                ui.end_row();
-                for c in &self.charges {
-                    ui.label(crate::patient_banner::subject_name(
-                        &self.subjects,
-                        &c.accession,
-                    ));
-                    ui.label(crate::patient_banner::subject_born(
-                        &self.subjects,
-                        &c.accession,
-                        today,
-                    ));
-                    ui.label(
-                        self.subjects
-                            .get(&c.accession)
-                            .map(|s| s.procedure_name.clone())
-                            .unwrap_or_default(),
-                    );
-                    ui.label(&c.accession);
-                    ui.label(&c.cpt);
-                    if c.status == "pending" {
-                        let text = self
-                            .modifiers
-                            .entry(c.id)
-                            .or_insert_with(|| c.modifiers.clone());
-                        let name = format!("Modifiers {}", c.accession);
-                        ui.add(egui::TextEdit::singleline(text).desired_width(60.0))
-                            .widget_info(|| {
-                                egui::WidgetInfo::labeled(egui::Role::TextInput, true, &name)
-                            });
-                    } else {
-                        ui.label(&c.modifiers);
-                    }
-                    if c.status == "pending" {
-                        let text = self
-                            .diagnoses
-                            .entry(c.id)
-                            .or_insert_with(|| c.icd10.replace('~', ", "));
-                        let name = format!("ICD-10 {}", c.accession);
-                        ui.horizontal(|ui| {
-                            ui.add(egui::TextEdit::singleline(text).desired_width(90.0))
-                                .widget_info(|| {
-                                    egui::WidgetInfo::labeled(egui::Role::TextInput, true, &name)
+        // The selection stays on its charge; a new list starts at the first.
+        if self
+            .selected
+            .is_none_or(|id| !self.charges.iter().any(|c| c.id == id))
+        {
+            self.selected = self.charges.first().map(|c| c.id);
+        }
+        egui::Panel::right("charge_panel")
+            .resizable(true)
+            .default_size(300.0)
+            .show(ui, |ui| self.show_selected(ui, today, &mut step));
+        let mut clicked = None;
+        egui::CentralPanel::default().show(ui, |ui| {
+            egui::ScrollArea::horizontal()
+                .id_salt("charges_across")
+                .show(ui, |ui| {
+                    let money = |cents: i64| format!("{}.{:02}", cents / 100, cents % 100);
+                    egui_extras::TableBuilder::new(ui)
+                        .id_salt("charges")
+                        .striped(true)
+                        .resizable(true)
+                        .sense(egui::Sense::click())
+                        .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+                        .column(
+                            egui_extras::Column::initial(160.0)
+                                .at_least(100.0)
+                                .clip(true),
+                        )
+                        .column(
+                            egui_extras::Column::initial(125.0)
+                                .at_least(90.0)
+                                .clip(true),
+                        )
+                        .column(
+                            egui_extras::Column::initial(200.0)
+                                .at_least(100.0)
+                                .clip(true),
+                        )
+                        .column(egui_extras::Column::auto().at_least(90.0))
+                        .column(egui_extras::Column::auto().at_least(50.0))
+                        .column(egui_extras::Column::auto().at_least(60.0))
+                        .column(egui_extras::Column::auto().at_least(70.0))
+                        .column(egui_extras::Column::auto().at_least(60.0))
+                        .column(egui_extras::Column::remainder().at_least(70.0))
+                        .header(22.0, |mut header| {
+                            for h in [
+                                "Patient",
+                                "Born",
+                                "Procedure",
+                                "Accession",
+                                "CPT",
+                                "Modifiers",
+                                "ICD-10 codes",
+                                "Amount",
+                                "Payer",
+                            ] {
+                                header.col(|ui| {
+                                    ui.strong(h);
                                 });
-                            if ui.button(format!("Save codes {}", c.accession)).clicked() {
-                                step = Some(Step::Codes(c.id, text.clone()));
                             }
+                        })
+                        .body(|body| {
+                            body.rows(24.0, self.charges.len(), |mut row| {
+                                let c = &self.charges[row.index()];
+                                row.set_selected(self.selected == Some(c.id));
+                                let cell = |ui: &mut egui::Ui, text: &str| {
+                                    ui.add(egui::Label::new(text).selectable(false).truncate());
+                                };
+                                row.col(|ui| {
+                                    cell(
+                                        ui,
+                                        &crate::patient_banner::subject_name(
+                                            &self.subjects,
+                                            &c.accession,
+                                        ),
+                                    )
+                                });
+                                row.col(|ui| {
+                                    cell(
+                                        ui,
+                                        &crate::patient_banner::subject_born(
+                                            &self.subjects,
+                                            &c.accession,
+                                            today,
+                                        ),
+                                    )
+                                });
+                                row.col(|ui| {
+                                    cell(
+                                        ui,
+                                        &self
+                                            .subjects
+                                            .get(&c.accession)
+                                            .map(|s| s.procedure_name.clone())
+                                            .unwrap_or_default(),
+                                    )
+                                });
+                                row.col(|ui| cell(ui, &c.accession));
+                                row.col(|ui| cell(ui, &c.cpt));
+                                row.col(|ui| cell(ui, &c.modifiers));
+                                row.col(|ui| cell(ui, &c.icd10.replace('~', ", ")));
+                                row.col(|ui| cell(ui, &money(c.amount_cents)));
+                                row.col(|ui| cell(ui, &c.payer));
+                                if row.response().clicked() {
+                                    clicked = Some(c.id);
+                                }
+                            });
                         });
-                    } else {
-                        ui.label(c.icd10.replace('~', ", "));
-                    }
-                    ui.label(c.units.to_string());
-                    ui.label(format!(
-                        "{}.{:02}",
-                        c.amount_cents / 100,
-                        c.amount_cents % 100
-                    ));
-                    ui.label(&c.payer);
-                    match c.status.as_str() {
-                        "pending" => {
-                            if ui.button(format!("Review {}", c.accession)).clicked() {
-                                let m = self.modifiers.get(&c.id).cloned().unwrap_or_default();
-                                step = Some(Step::Review(c.id, m));
-                            }
-                        }
-                        "reviewed" => {
-                            if ui.button(format!("Mark billed {}", c.accession)).clicked() {
-                                step = Some(Step::Bill(c.id));
-                            }
-                        }
-                        _ => {
-                            ui.label("");
-                        }
-                    }
-                    ui.end_row();
-                }
-            });
+                });
         });
+        if let Some(id) = clicked {
+            self.selected = Some(id);
+        }
         let Some(step) = step else {
             return;
         };
