@@ -251,7 +251,10 @@ fn the_front_desk_places_an_order_and_works_the_needs_review_queue() {
             .is_some()
     );
     let accession = harness.state().orders().needs_review()[0].accession.clone();
-    click(&mut harness, &format!("Cancel {accession}"));
+    // Selected (the only one), then cancelled after the confirmation.
+    click(&mut harness, "Cancel order…");
+    assert!(harness.query_by_label("Cancel this order?").is_some());
+    click(&mut harness, "Cancel the order");
     assert!(
         harness
             .query_by_label("Nothing waits for review.")

@@ -41,6 +41,10 @@ pub struct OrdersScreen {
     recent: Vec<OrderRecord>,
     /// Who each listed order is for and what it is.
     subjects: crate::patient_banner::ExamSubjects,
+    /// The order selected in the needs-review list (accession).
+    review_selected: Option<String>,
+    /// A cancellation waiting for confirmation (accession).
+    confirm_cancel: Option<String>,
     form: OrderForm,
     message: Option<(bool, String)>,
 }
@@ -296,34 +300,50 @@ impl OrdersScreen {
             if self.needs_review.is_empty() {
                 ui.label("Nothing waits for review.");
             }
+            // One line per order, selected by a click; its actions in one toolbar (Cancel apart
+            // and asked first).
+            if self
+                .review_selected
+                .as_ref()
+                .is_none_or(|s| !self.needs_review.iter().any(|o| &o.accession == s))
+            {
+                self.review_selected = self.needs_review.first().map(|o| o.accession.clone());
+            }
             for o in &self.needs_review {
+                let line = format!(
+                    "{} · {} · {} · {} · {} — {}",
+                    crate::patient_banner::subject_name(&self.subjects, &o.accession),
+                    crate::patient_banner::subject_born(&self.subjects, &o.accession, now.date()),
+                    crate::patient_banner::subject_procedure(
+                        &self.subjects,
+                        &o.accession,
+                        &o.procedure_code
+                    ),
+                    o.accession,
+                    if o.placer_app.is_empty() {
+                        "entered here"
+                    } else {
+                        &o.placer_app
+                    },
+                    o.review_reasons
+                );
+                let selected = self.review_selected.as_deref() == Some(o.accession.as_str());
+                if ui.selectable_label(selected, line).clicked() {
+                    self.review_selected = Some(o.accession.clone());
+                }
+            }
+            if let Some(accession) = self.review_selected.clone() {
                 ui.horizontal(|ui| {
-                    ui.label(format!(
-                        "{} · {} · {} · {} · {} — {}",
-                        crate::patient_banner::subject_name(&self.subjects, &o.accession),
-                        crate::patient_banner::subject_born(
-                            &self.subjects,
-                            &o.accession,
-                            now.date()
-                        ),
-                        crate::patient_banner::subject_procedure(
-                            &self.subjects,
-                            &o.accession,
-                            &o.procedure_code
-                        ),
-                        o.accession,
-                        if o.placer_app.is_empty() {
-                            "entered here"
-                        } else {
-                            &o.placer_app
-                        },
-                        o.review_reasons
-                    ));
-                    if ui.button(format!("Accept {}", o.accession)).clicked() {
-                        review = Some((o.accession.clone(), ExamStatus::Ordered));
+                    if ui.button("Accept order").clicked() {
+                        review = Some((accession.clone(), ExamStatus::Ordered));
                     }
-                    if ui.button(format!("Cancel {}", o.accession)).clicked() {
-                        review = Some((o.accession.clone(), ExamStatus::Cancelled));
+                    ui.add_space(40.0);
+                    if ui
+                        .button("Cancel order…")
+                        .on_hover_text("asks for confirmation")
+                        .clicked()
+                    {
+                        self.confirm_cancel = Some(accession.clone());
                     }
                 });
             }
@@ -373,6 +393,39 @@ impl OrdersScreen {
         });
         if place {
             self.place(practice, actor, now);
+        }
+        if let Some(accession) = self.confirm_cancel.clone() {
+            let who = crate::patient_banner::subject_name(&self.subjects, &accession);
+            let mut decided = None;
+            let modal =
+                egui::Modal::new(egui::Id::unique("cancel_reviewed_order")).show(ui.ctx(), |ui| {
+                    ui.set_max_width(440.0);
+                    ui.heading("Cancel this order?");
+                    ui.label(format!(
+                        "{who} — {accession}. The order is cancelled and the sender is told."
+                    ));
+                    ui.add_space(8.0);
+                    ui.horizontal(|ui| {
+                        if ui.button("Keep the order").clicked() {
+                            decided = Some(false);
+                        }
+                        ui.add_space(40.0);
+                        if ui.button("Cancel the order").clicked() {
+                            decided = Some(true);
+                        }
+                    });
+                });
+            if modal.should_close() && decided.is_none() {
+                decided = Some(false);
+            }
+            match decided {
+                Some(true) => {
+                    self.confirm_cancel = None;
+                    review = Some((accession, ExamStatus::Cancelled));
+                }
+                Some(false) => self.confirm_cancel = None,
+                None => {}
+            }
         }
         if let Some((accession, to)) = review {
             let note = if to == ExamStatus::Ordered {
