@@ -145,6 +145,16 @@ fn a_technologist_runs_a_walk_in_and_the_radiologist_signs_it_and_the_oru_is_que
         "Report text",
         "\nNo acute cardiopulmonary process.",
     );
+    // A critical result: who was told, how and when, kept with the report (Zoë: not ASCII).
+    harness.get_by_label("Critical result").click();
+    settle(&mut harness);
+    type_into(&mut harness, "Told", "Dr Zoë Hart (referrer)");
+    click(&mut harness, "Record who was told");
+    assert!(
+        harness
+            .query_by_label_contains("Told Dr Zoë Hart (referrer) by phone on")
+            .is_some()
+    );
     click(&mut harness, "Sign final");
     // Nothing is signed until the radiologist confirms, and the dialog says whose report.
     assert_eq!(
@@ -201,6 +211,8 @@ fn a_technologist_runs_a_walk_in_and_the_radiologist_signs_it_and_the_oru_is_que
         "DOE, JANE",
         "No acute cardiopulmonary process.",
         "Final report signed by drjones",
+        "Critical result communicated",
+        "Told Dr Zoë Hart (referrer) by phone",
     ] {
         assert!(
             text.contains(expected),

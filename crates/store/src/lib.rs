@@ -90,6 +90,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/011_viewing.sql")),
         M::up(include_str!("migrations/012_front_doors.sql")),
         M::up(include_str!("migrations/013_practice_changes.sql")),
+        M::up(include_str!("migrations/014_critical_communications.sql")),
     ])
 }
 

@@ -124,6 +124,21 @@ pub struct ExamSubject {
     pub procedure_name: String,
 }
 
+/// A critical result told to someone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CriticalCommunication {
+    /// The report it belongs to.
+    pub report_id: i64,
+    /// Who was told ("Dr Linda Hart, referrer").
+    pub told_to: String,
+    /// How: phone, in person, secure message, fax.
+    pub method: String,
+    /// When (UTC, ISO 8601).
+    pub told_at: String,
+    /// Who told them (a login).
+    pub recorded_by: String,
+}
+
 const REPORT_COLUMNS: &str =
     "id, order_id, kind, status, body, critical, author, signer, signed_at";
 
@@ -400,6 +415,51 @@ impl Store {
         )
         .ctx("assigning a radiologist")?;
         Ok(())
+    }
+
+    /// Records that a report's critical result was told to someone.
+    pub fn insert_critical_communication(
+        &self,
+        report_id: i64,
+        told_to: &str,
+        method: &str,
+        recorded_by: &str,
+    ) -> StoreResult<()> {
+        self.conn
+            .execute(
+                "INSERT INTO critical_communications (report_id, told_to, method, recorded_by)
+                 VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![report_id, told_to, method, recorded_by],
+            )
+            .ctx("recording a critical result's communication")?;
+        Ok(())
+    }
+
+    /// Who was told a report's critical result, oldest first.
+    pub fn critical_communications(
+        &self,
+        report_id: i64,
+    ) -> StoreResult<Vec<CriticalCommunication>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT report_id, told_to, method, told_at, recorded_by
+                 FROM critical_communications WHERE report_id = ?1 ORDER BY id",
+            )
+            .ctx("listing a critical result's communications")?;
+        let rows = stmt
+            .query_map([report_id], |r| {
+                Ok(CriticalCommunication {
+                    report_id: r.get(0)?,
+                    told_to: r.get(1)?,
+                    method: r.get(2)?,
+                    told_at: r.get(3)?,
+                    recorded_by: r.get(4)?,
+                })
+            })
+            .ctx("listing a critical result's communications")?;
+        rows.collect::<Result<_, _>>()
+            .ctx("listing a critical result's communications")
     }
 
     /// The patient and procedure of each of `accessions` that exists.

@@ -25,6 +25,11 @@ struct Editor {
     procedure: String,
     /// "Dr Ana Reed (drreed) on 2026-12-06 14:32 (UTC+01:00)" once signed.
     signature: String,
+    /// Who was told the critical result, as recorded ("Told … by phone on …").
+    told: Vec<String>,
+    /// The next communication being written: who, and how.
+    told_to: String,
+    told_method: String,
 }
 
 /// The screen's state.
@@ -53,6 +58,8 @@ pub struct ReadingScreen {
 
 enum Action {
     Assign(String, String),
+    /// Record who was told the critical result.
+    Told,
     Print,
     Claim(String),
     Open(String),
@@ -157,6 +164,9 @@ impl ReadingScreen {
             accession: accession.to_string(),
             report_id: report.id,
             signature: practice.signature(&report),
+            told: practice.critical_communications(report.id),
+            told_to: String::new(),
+            told_method: "phone".into(),
             kind: report.kind,
             status: report.status,
             text: report.body,
@@ -508,6 +518,38 @@ impl ReadingScreen {
             !final_report,
             egui::Checkbox::new(&mut editor.critical, "Critical result"),
         );
+        if editor.critical {
+            // A critical result is told to someone, and the report says who, how and when.
+            for line in &editor.told {
+                ui.colored_label(ui.visuals().warn_fg_color, line);
+            }
+            ui.horizontal(|ui| {
+                let label = ui.label("Told");
+                ui.add(
+                    egui::TextEdit::singleline(&mut editor.told_to)
+                        .hint_text("who, e.g. Dr Hart (referrer)")
+                        .desired_width(180.0),
+                )
+                .labelled_by(label.id);
+                let by = ui.label("by");
+                egui::ComboBox::from_id_salt("told_method")
+                    .selected_text(editor.told_method.clone())
+                    .show_ui(ui, |ui| {
+                        for method in crate::ris::reports::CRITICAL_METHODS {
+                            ui.selectable_value(
+                                &mut editor.told_method,
+                                method.to_string(),
+                                method,
+                            );
+                        }
+                    })
+                    .response
+                    .labelled_by(by.id);
+                if ui.button("Record who was told").clicked() {
+                    *action = Some(Action::Told);
+                }
+            });
+        }
         if !editor.signature.is_empty() {
             ui.label(format!("Signed by {}", editor.signature));
         }
@@ -601,6 +643,35 @@ impl ReadingScreen {
                     Err(e) => Err(format!("The report could not be printed: {e}.")),
                 }
             }
+            Action::Told => {
+                let Some(editor) = &mut self.editor else {
+                    return;
+                };
+                // The critical flag is kept with the report first (a final report has it).
+                let saved = if editor.status == "final" {
+                    Ok(())
+                } else {
+                    practice
+                        .save_report(actor, editor.report_id, &editor.text, true)
+                        .map_err(|e| e.to_string())
+                };
+                saved
+                    .and_then(|()| {
+                        practice
+                            .record_critical_communication(
+                                actor,
+                                editor.report_id,
+                                &editor.told_to,
+                                &editor.told_method,
+                            )
+                            .map_err(|e| e.to_string())
+                    })
+                    .map(|()| {
+                        editor.told = practice.critical_communications(editor.report_id);
+                        editor.told_to.clear();
+                        "Recorded who was told the critical result.".to_string()
+                    })
+            }
             Action::Claim(accession) => practice
                 .assign(actor, &accession, &actor.login)
                 .map(|()| format!("{accession} is yours."))
@@ -645,6 +716,7 @@ impl ReadingScreen {
                                 editor.text = r.body;
                                 editor.critical = false;
                                 editor.signature = String::new();
+                                editor.told.clear();
                                 format!("Addendum to {accession} started.")
                             })
                             .map_err(|e| e.to_string())

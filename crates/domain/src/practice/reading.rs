@@ -65,6 +65,27 @@ impl Practice {
             .collect())
     }
 
+    /// Records who was told a critical result, and how (now, by the actor; audited).
+    pub fn record_critical_communication(
+        &self,
+        actor: &Actor,
+        report_id: i64,
+        told_to: &str,
+        method: &str,
+    ) -> Result<(), RisError> {
+        reports::record_critical_communication(&self.store, actor, report_id, told_to, method)
+    }
+
+    /// Who was told a report's critical result, each as a sentence ("Told … by phone on …").
+    pub fn critical_communications(&self, report_id: i64) -> Vec<String> {
+        self.store
+            .critical_communications(report_id)
+            .unwrap_or_default()
+            .iter()
+            .map(|c| reports::critical_communication_text(&self.store, c))
+            .collect()
+    }
+
     /// How a signed report's signature reads: full name, login and local time (empty while
     /// unsigned).
     pub fn signature(&self, report: &ReportRecord) -> String {

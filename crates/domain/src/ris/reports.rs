@@ -198,6 +198,55 @@ pub fn signature(store: &Store, login: &str, signed_at_utc: &str) -> String {
     format!("{who} on {when}")
 }
 
+/// How a critical result may be told.
+pub const CRITICAL_METHODS: [&str; 4] = ["phone", "in person", "secure message", "fax"];
+
+/// Records that the critical result of a report was told to `told_to` by `method` (now, by the
+/// actor): who was told, how and when, kept with the report and printed with it. Only for a
+/// report marked critical.
+pub fn record_critical_communication(
+    store: &Store,
+    actor: &Actor,
+    report_id: i64,
+    told_to: &str,
+    method: &str,
+) -> Result<(), RisError> {
+    let subject = format!("report:{report_id}");
+    access::authorise(store, actor, Action::Report, &subject)?;
+    let report = store.report(report_id)?;
+    if !report.critical {
+        return Err(RisError::Invalid(
+            "only a report marked critical records who was told".into(),
+        ));
+    }
+    let told_to = told_to.trim();
+    if told_to.is_empty() {
+        return Err(RisError::Invalid("say who was told".into()));
+    }
+    if !CRITICAL_METHODS.contains(&method) {
+        return Err(RisError::Invalid(format!(
+            "{method:?} is not one of {}",
+            CRITICAL_METHODS.join(", ")
+        )));
+    }
+    store.insert_critical_communication(report_id, told_to, method, &actor.login)?;
+    access::audit(store, actor, "report.critical_told", &subject, "ok", method)?;
+    Ok(())
+}
+
+/// "Told Dr Linda Hart by phone on 2026-12-06 14:32 (UTC+01:00), by Dr. Ana Reed, MD (drreed)".
+pub fn critical_communication_text(
+    store: &Store,
+    c: &crate::store::reports::CriticalCommunication,
+) -> String {
+    let by = signature(store, &c.recorded_by, &c.told_at);
+    // The signature says "name (login) on time"; here the time leads.
+    match by.split_once(" on ") {
+        Some((who, when)) => format!("Told {} by {} on {when}, by {who}", c.told_to, c.method),
+        None => format!("Told {} by {}, by {by}", c.told_to, c.method),
+    }
+}
+
 fn editable(report: &ReportRecord) -> Result<(), RisError> {
     if report.status == "final" {
         return Err(RisError::Invalid(
@@ -445,6 +494,16 @@ pub fn printed_report(
             ));
         }
         sections.push(("Report".to_string(), r.body.clone()));
+        let told = store.critical_communications(r.id)?;
+        if !told.is_empty() {
+            sections.push((
+                "Critical result communicated".to_string(),
+                told.iter()
+                    .map(|c| critical_communication_text(store, c))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ));
+        }
         footer = if signed {
             format!(
                 "{} report signed by {}.",
