@@ -114,10 +114,34 @@ fn the_demo_practice_fills_every_screen_and_each_main_screen_matches_its_referen
                 .is_some()
         );
     }
+    // A click on a heading sorts the worklist by it (names A→Z, then Z→A), and back.
+    let names = |h: &Harness<'_, LightboxApp>| -> Vec<String> {
+        h.state()
+            .reading()
+            .rows()
+            .iter()
+            .map(|r| r.family_name.to_uppercase())
+            .collect()
+    };
+    let own_order = names(&harness);
+    click(&mut harness, "Patient");
+    let mut sorted = own_order.clone();
+    sorted.sort();
+    assert_eq!(names(&harness), sorted);
+    harness.get_by_label("Patient ^").click();
+    settle(&mut harness);
+    sorted.reverse();
+    assert_eq!(names(&harness), sorted);
+    harness.get_by_label("Priority").click();
+    settle(&mut harness);
     // The reading room: the worklist and the report editor docked beside it.
     let first = harness.state().reading().rows()[0].accession.clone();
     click(&mut harness, &first);
+    let before = harness.get_by_label(&first).rect();
     click(&mut harness, "Open report");
+    // Reading the sorted list again after the action leaves the row where it was.
+    assert_eq!(harness.get_by_label(&first).rect(), before);
+    assert_eq!(harness.state().reading().selected(), Some(first.as_str()));
     harness.snapshot_options("reading", &SnapshotOptions::new().max_failed_pixels(50));
     // GARCIA's head CT opens with last year's head CT listed as its prior.
     let garcia_exam = store

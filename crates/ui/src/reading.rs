@@ -42,6 +42,10 @@ pub struct ReadingScreen {
     rows: Vec<ReadingRow>,
     /// The exam selected in the table (accession).
     selected: Option<String>,
+    /// The column the table is sorted by and whether upwards; None: the worklist's own order.
+    sort: Option<(usize, bool)>,
+    /// The rows as the worklist gives them (STAT first, then the longest waiting).
+    worklist_order: Vec<ReadingRow>,
     editor: Option<Editor>,
     message: Option<(bool, String)>,
     /// A sign-final waiting for the radiologist's confirmation.
@@ -133,7 +137,8 @@ impl ReadingScreen {
                 {
                     self.selected = rows.first().map(|r| r.accession.clone());
                 }
-                self.rows = rows;
+                self.worklist_order = rows;
+                self.apply_sort();
             }
             Err(e) => {
                 tracing::error!(error = %e, "reading worklist could not be read");
@@ -393,20 +398,31 @@ impl ReadingScreen {
         }
         let mut clicked = None;
         let mut double_clicked = None;
+        let mut sort_by: Option<usize> = None;
         table
             .header(22.0, |mut header| {
-                for h in [
-                    "Priority",
-                    "Patient",
-                    "Born",
-                    "Procedure",
-                    "Status",
-                    "Waiting",
-                    "Reader",
-                    "Accession",
-                ] {
+                // A click on a heading sorts by it; again, the other way; "Priority" is the
+                // worklist's own order (STAT first, then the longest waiting).
+                for (column, h) in SORT_COLUMNS.iter().enumerate() {
                     header.col(|ui| {
-                        ui.strong(h);
+                        let arrow = match self.sort {
+                            Some((c, ascending)) if c == column => {
+                                if ascending {
+                                    " ^"
+                                } else {
+                                    " v"
+                                }
+                            }
+                            _ => "",
+                        };
+                        let title = egui::RichText::new(format!("{h}{arrow}")).strong();
+                        if ui
+                            .add(egui::Button::new(title).frame(false))
+                            .on_hover_text(format!("sort by {}", h.to_lowercase()))
+                            .clicked()
+                        {
+                            sort_by = Some(column);
+                        }
                     });
                 }
             })
@@ -449,6 +465,13 @@ impl ReadingScreen {
                     }
                 });
             });
+        if let Some(column) = sort_by {
+            self.sort = match self.sort {
+                Some((c, ascending)) if c == column => Some((c, !ascending)),
+                _ => Some((column, true)),
+            };
+            self.apply_sort();
+        }
         if let Some(accession) = clicked {
             self.selected = Some(accession);
         }
@@ -729,6 +752,55 @@ impl ReadingScreen {
             Err(e) => (false, e),
         });
         self.loaded = false;
+    }
+}
+
+/// The reading table's columns, in order (sorting refers to them by position).
+const SORT_COLUMNS: [&str; 8] = [
+    "Priority",
+    "Patient",
+    "Born",
+    "Procedure",
+    "Status",
+    "Waiting",
+    "Reader",
+    "Accession",
+];
+
+impl ReadingScreen {
+    /// The rows as shown: the worklist's own order, sorted by the chosen column (stable, so
+    /// ties keep the worklist's order, and the same rows always come out in the same order:
+    /// reading the list again after an action does not move them).
+    fn apply_sort(&mut self) {
+        self.rows = self.worklist_order.clone();
+        let Some((column, ascending)) = self.sort else {
+            return;
+        };
+        let key = |r: &ReadingRow| -> String {
+            match column {
+                0 => match r.priority.as_str() {
+                    "STAT" => "0".into(),
+                    "ASAP" => "1".into(),
+                    _ => "2".into(),
+                },
+                1 => format!(
+                    "{} {}",
+                    r.family_name.to_uppercase(),
+                    r.given_name.to_uppercase()
+                ),
+                2 => r.birth_date.clone(),
+                3 => procedure_text(r),
+                4 => r.status.clone(),
+                // Waiting longest first when "up": the oldest completion time.
+                5 => r.completed_at.clone(),
+                6 => r.assigned_radiologist.clone(),
+                _ => r.accession.clone(),
+            }
+        };
+        self.rows.sort_by(|a, b| {
+            let order = key(a).cmp(&key(b));
+            if ascending { order } else { order.reverse() }
+        });
     }
 }
 
