@@ -386,14 +386,35 @@ impl Pane {
                 s
             })
             .collect();
+        // Who, with two identifiers (name and birth date, with the age at the study) and the
+        // MRN, then the study: the viewer is one of the places a patient is in context.
         self.title = rows
             .first()
             .map(|r| {
+                let dashed = |d: &str| crate::study_browser::display_date(d);
+                let studied =
+                    chrono::NaiveDate::parse_from_str(&r.study_date, "%Y%m%d").unwrap_or_default();
+                let (family, given) = r
+                    .patient_name
+                    .split_once('^')
+                    .unwrap_or((r.patient_name.as_str(), ""));
+                let born = if r.birth_date.trim().is_empty() {
+                    "birth date unknown".to_string()
+                } else {
+                    format!(
+                        "born {}",
+                        crate::patient_banner::birth_with_age(&dashed(&r.birth_date), studied)
+                    )
+                };
                 format!(
-                    "{} · {} · {} · {}",
-                    r.patient_name.replace('^', ", "),
+                    "{} · {} · {born} · {} · {} · {}",
+                    crate::patient_banner::display_name(
+                        family,
+                        given.split('^').next().unwrap_or("")
+                    ),
+                    crate::patient_banner::sex_word(r.sex.trim()),
                     r.patient_id,
-                    crate::study_browser::display_date(&r.study_date),
+                    dashed(&r.study_date),
                     r.study_description
                 )
             })
