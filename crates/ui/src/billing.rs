@@ -234,11 +234,8 @@ impl BillingScreen {
                             body.rows(24.0, self.charges.len(), |mut row| {
                                 let c = &self.charges[row.index()];
                                 row.set_selected(self.selected == Some(c.id));
-                                let cell = |ui: &mut egui::Ui, text: &str| {
-                                    ui.add(egui::Label::new(text).selectable(false).truncate());
-                                };
                                 row.col(|ui| {
-                                    cell(
+                                    super::table_cell(
                                         ui,
                                         &crate::patient_banner::subject_name(
                                             &self.subjects,
@@ -247,7 +244,7 @@ impl BillingScreen {
                                     )
                                 });
                                 row.col(|ui| {
-                                    cell(
+                                    super::table_cell(
                                         ui,
                                         &crate::patient_banner::subject_born(
                                             &self.subjects,
@@ -257,7 +254,7 @@ impl BillingScreen {
                                     )
                                 });
                                 row.col(|ui| {
-                                    cell(
+                                    super::table_cell(
                                         ui,
                                         &self
                                             .subjects
@@ -266,12 +263,12 @@ impl BillingScreen {
                                             .unwrap_or_default(),
                                     )
                                 });
-                                row.col(|ui| cell(ui, &c.accession));
-                                row.col(|ui| cell(ui, &c.cpt));
-                                row.col(|ui| cell(ui, &c.modifiers));
-                                row.col(|ui| cell(ui, &c.icd10.replace('~', ", ")));
-                                row.col(|ui| cell(ui, &money(c.amount_cents)));
-                                row.col(|ui| cell(ui, &c.payer));
+                                row.col(|ui| super::table_cell(ui, &c.accession));
+                                row.col(|ui| super::table_cell(ui, &c.cpt));
+                                row.col(|ui| super::table_cell(ui, &c.modifiers));
+                                row.col(|ui| super::table_cell(ui, &c.icd10.replace('~', ", ")));
+                                row.col(|ui| super::table_cell(ui, &money(c.amount_cents)));
+                                row.col(|ui| super::table_cell(ui, &c.payer));
                                 if row.response().clicked() {
                                     clicked = Some(c.id);
                                 }

@@ -185,14 +185,12 @@ impl ExamsTodayScreen {
                     table_row.set_selected(
                         self.selected.as_deref() == Some(row.order.accession.as_str()),
                     );
-                    let cell = |ui: &mut egui::Ui, text: &str| {
-                        ui.add(egui::Label::new(text).selectable(false).truncate());
-                    };
-                    table_row.col(|ui| cell(ui, &row.room_name));
-                    table_row
-                        .col(|ui| cell(ui, row.step.start_time.get(11..16).unwrap_or("walk-in")));
+                    table_row.col(|ui| super::table_cell(ui, &row.room_name));
                     table_row.col(|ui| {
-                        cell(
+                        super::table_cell(ui, row.step.start_time.get(11..16).unwrap_or("walk-in"))
+                    });
+                    table_row.col(|ui| {
+                        super::table_cell(
                             ui,
                             &crate::patient_banner::display_name(
                                 &row.patient.family_name,
@@ -201,7 +199,7 @@ impl ExamsTodayScreen {
                         )
                     });
                     table_row.col(|ui| {
-                        cell(
+                        super::table_cell(
                             ui,
                             &crate::patient_banner::birth_with_age(
                                 &row.patient.birth_date,
@@ -209,10 +207,10 @@ impl ExamsTodayScreen {
                             ),
                         )
                     });
-                    table_row.col(|ui| cell(ui, &row.procedure_name));
-                    table_row.col(|ui| cell(ui, &row.order.status.replace('_', " ")));
-                    table_row.col(|ui| cell(ui, &images.to_string()));
-                    table_row.col(|ui| cell(ui, &row.order.accession));
+                    table_row.col(|ui| super::table_cell(ui, &row.procedure_name));
+                    table_row.col(|ui| super::table_cell(ui, &row.order.status.replace('_', " ")));
+                    table_row.col(|ui| super::table_cell(ui, &images.to_string()));
+                    table_row.col(|ui| super::table_cell(ui, &row.order.accession));
                     if table_row.response().clicked() {
                         clicked = Some(row.order.accession.clone());
                     }
@@ -222,30 +220,18 @@ impl ExamsTodayScreen {
             self.selected = Some(accession);
         }
         if let Some((accession, patient)) = self.confirm_no_images.clone() {
-            let mut decided = None;
-            let modal = egui::Modal::new(egui::Id::unique("complete_without_images")).show(
-                ui.ctx(),
-                |ui| {
-                    ui.set_max_width(440.0);
-                    ui.heading("Complete with no images?");
-                    ui.label(format!(
-                        "No image of {patient} ({accession}) has arrived. Completing sends the exam to the radiologists with nothing to read; if the scanner is still sending, wait."
-                    ));
-                    ui.add_space(8.0);
-                    ui.horizontal(|ui| {
-                        if ui.button("Wait for the images").clicked() {
-                            decided = Some(false);
-                        }
-                        ui.add_space(40.0);
-                        if ui.button("Complete anyway").clicked() {
-                            decided = Some(true);
-                        }
-                    });
-                },
+            let text = format!(
+                "No image of {patient} ({accession}) has arrived. Completing sends the exam to the radiologists with nothing to read; if the scanner is still sending, wait."
             );
-            if modal.should_close() && decided.is_none() {
-                decided = Some(false);
+            let decided = super::Confirmation {
+                id: "complete_without_images",
+                heading: "Complete with no images?",
+                text: &text,
+                warning: None,
+                keep: "Wait for the images",
+                proceed: "Complete anyway",
             }
+            .ask(ui.ctx());
             match decided {
                 Some(true) => {
                     self.confirm_no_images = None;

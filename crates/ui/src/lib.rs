@@ -113,6 +113,52 @@ fn message_strip(ui: &mut egui::Ui, outcome: Option<&(bool, String)>) {
     }
 }
 
+/// A table cell's text: not selectable (a click selects the row), cut to the column.
+fn table_cell(ui: &mut egui::Ui, text: &str) {
+    ui.add(egui::Label::new(text).selectable(false).truncate());
+}
+
+/// A question asked before an irreversible or clinical step (sign final, cancel, check in on
+/// another day …): whose and what in `text`, an optional `warning` in the warning colour, the
+/// safe answer first and the step's button away from it. Some(true) once the person confirms,
+/// Some(false) once they decline (or close the dialog), None while it is open.
+struct Confirmation<'a> {
+    id: &'static str,
+    heading: &'a str,
+    text: &'a str,
+    warning: Option<&'a str>,
+    keep: &'a str,
+    proceed: &'a str,
+}
+
+impl Confirmation<'_> {
+    fn ask(&self, ctx: &egui::Context) -> Option<bool> {
+        let mut decided = None;
+        let modal = egui::Modal::new(egui::Id::unique(self.id)).show(ctx, |ui| {
+            ui.set_max_width(460.0);
+            ui.heading(self.heading);
+            ui.label(self.text);
+            if let Some(warning) = self.warning {
+                ui.colored_label(ui.visuals().warn_fg_color, warning);
+            }
+            ui.add_space(8.0);
+            ui.horizontal(|ui| {
+                if ui.button(self.keep).clicked() {
+                    decided = Some(false);
+                }
+                ui.add_space(40.0);
+                if ui.button(self.proceed).clicked() {
+                    decided = Some(true);
+                }
+            });
+        });
+        if modal.should_close() && decided.is_none() {
+            decided = Some(false);
+        }
+        decided
+    }
+}
+
 /// Writes `bytes` as `name` into the exports folder and opens it in the system's viewer (to
 /// print); says where it went, or what to do when the disk refused.
 fn save_and_open(practice: &practice::Practice, name: &str, bytes: &[u8]) -> (bool, String) {

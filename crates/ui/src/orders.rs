@@ -396,28 +396,17 @@ impl OrdersScreen {
         }
         if let Some(accession) = self.confirm_cancel.clone() {
             let who = crate::patient_banner::subject_name(&self.subjects, &accession);
-            let mut decided = None;
-            let modal =
-                egui::Modal::new(egui::Id::unique("cancel_reviewed_order")).show(ui.ctx(), |ui| {
-                    ui.set_max_width(440.0);
-                    ui.heading("Cancel this order?");
-                    ui.label(format!(
-                        "{who} — {accession}. The order is cancelled and the sender is told."
-                    ));
-                    ui.add_space(8.0);
-                    ui.horizontal(|ui| {
-                        if ui.button("Keep the order").clicked() {
-                            decided = Some(false);
-                        }
-                        ui.add_space(40.0);
-                        if ui.button("Cancel the order").clicked() {
-                            decided = Some(true);
-                        }
-                    });
-                });
-            if modal.should_close() && decided.is_none() {
-                decided = Some(false);
+            let text =
+                format!("{who} — {accession}. The order is cancelled and the sender is told.");
+            let decided = super::Confirmation {
+                id: "cancel_reviewed_order",
+                heading: "Cancel this order?",
+                text: &text,
+                warning: None,
+                keep: "Keep the order",
+                proceed: "Cancel the order",
             }
+            .ask(ui.ctx());
             match decided {
                 Some(true) => {
                     self.confirm_cancel = None;

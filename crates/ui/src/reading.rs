@@ -6,6 +6,7 @@
 //! (click, or up/down) and acted on from the toolbar above the table; Enter or a double click
 //! opens its report. Everything goes through the report rules (`ris::reports`).
 
+use super::table_cell as cell;
 use crate::access::{Actor, ReadOccasion};
 use crate::patient_banner::{self, PatientIdentity};
 use crate::practice::Practice;
@@ -603,36 +604,22 @@ impl ReadingScreen {
             return;
         };
         let empty = crate::ris::reports::empty_sections(&editor.text);
-        let mut decided = None;
-        let modal = egui::Modal::new(egui::Id::unique("confirm_sign_final")).show(ctx, |ui| {
-            ui.set_max_width(460.0);
-            ui.heading("Sign the final report?");
-            ui.label(format!(
-                "{} — {} ({}). A final report cannot be changed afterwards; corrections become addenda.",
-                patient_banner::display_name(&editor.patient.family_name, &editor.patient.given_name),
-                editor.procedure,
-                editor.accession
-            ));
-            if !empty.is_empty() {
-                ui.colored_label(
-                    ui.visuals().warn_fg_color,
-                    format!("These sections are empty: {}.", empty.join(", ")),
-                );
-            }
-            ui.add_space(8.0);
-            ui.horizontal(|ui| {
-                if ui.button("Go back to the report").clicked() {
-                    decided = Some(false);
-                }
-                ui.add_space(40.0);
-                if ui.button("Sign final now").clicked() {
-                    decided = Some(true);
-                }
-            });
-        });
-        if modal.should_close() && decided.is_none() {
-            decided = Some(false);
+        let text = format!(
+            "{} — {} ({}). A final report cannot be changed afterwards; corrections become addenda.",
+            patient_banner::display_name(&editor.patient.family_name, &editor.patient.given_name),
+            editor.procedure,
+            editor.accession
+        );
+        let warning = format!("These sections are empty: {}.", empty.join(", "));
+        let decided = super::Confirmation {
+            id: "confirm_sign_final",
+            heading: "Sign the final report?",
+            text: &text,
+            warning: (!empty.is_empty()).then_some(warning.as_str()),
+            keep: "Go back to the report",
+            proceed: "Sign final now",
         }
+        .ask(ctx);
         match decided {
             Some(true) => {
                 self.confirming = None;
@@ -802,11 +789,6 @@ impl ReadingScreen {
             if ascending { order } else { order.reverse() }
         });
     }
-}
-
-/// A table cell's text: not selectable (a click selects the row), cut to the column.
-fn cell(ui: &mut egui::Ui, text: &str) {
-    ui.add(egui::Label::new(text).selectable(false).truncate());
 }
 
 /// The patient of a worklist row, for the banner.

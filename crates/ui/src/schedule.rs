@@ -719,42 +719,30 @@ impl ScheduleScreen {
                 )
             })
             .unwrap_or_default();
-        let mut decided = None;
-        let modal = egui::Modal::new(egui::Id::unique("schedule_confirm")).show(ctx, |ui| {
-            ui.set_max_width(460.0);
-            match &confirm {
-                Confirm::CheckInOtherDay(_, day) => {
-                    ui.heading("Check in on another day?");
-                    ui.label(format!(
-                        "{who} is booked for {}, not today. Check the patient in anyway?",
-                        day.format("%A %d %B")
-                    ));
-                }
-                Confirm::Cancel(_) => {
-                    ui.heading("Cancel this exam?");
-                    ui.label(format!(
-                        "{who}. The booking is released and the referrer's system is told."
-                    ));
-                }
-            }
-            ui.add_space(8.0);
-            ui.horizontal(|ui| {
-                if ui.button("Keep it as it is").clicked() {
-                    decided = Some(false);
-                }
-                ui.add_space(40.0);
-                let yes = match confirm {
-                    Confirm::CheckInOtherDay(..) => "Check in anyway",
-                    Confirm::Cancel(_) => "Cancel the exam",
-                };
-                if ui.button(yes).clicked() {
-                    decided = Some(true);
-                }
-            });
-        });
-        if modal.should_close() && decided.is_none() {
-            decided = Some(false);
+        let (heading, text, proceed) = match &confirm {
+            Confirm::CheckInOtherDay(_, day) => (
+                "Check in on another day?",
+                format!(
+                    "{who} is booked for {}, not today. Check the patient in anyway?",
+                    day.format("%A %d %B")
+                ),
+                "Check in anyway",
+            ),
+            Confirm::Cancel(_) => (
+                "Cancel this exam?",
+                format!("{who}. The booking is released and the referrer's system is told."),
+                "Cancel the exam",
+            ),
+        };
+        let decided = super::Confirmation {
+            id: "schedule_confirm",
+            heading,
+            text: &text,
+            warning: None,
+            keep: "Keep it as it is",
+            proceed,
         }
+        .ask(ctx);
         match decided {
             Some(true) => {
                 *step = Some(match confirm {
