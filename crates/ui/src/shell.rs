@@ -5,6 +5,9 @@
 //! again, arriving images the study browser), so it shows within a second, without a refresh
 //! button. A commit the journal does not describe (the interface log, service health, a draft)
 //! reads every screen again, as before the journal.
+//!
+//! Kept as one file (~840 lines): sign-in, lock, navigation, status bar and the routing between
+//! screens are one frame's job and share the session; the screens themselves are elsewhere.
 
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
