@@ -577,6 +577,8 @@ fn an_exam_goes_from_registration_to_a_delivered_oru_with_pynetdicom_mpps_and_dc
             .is_some()
     );
     click(&mut harness, "Reading");
+    // The images stay docked in the reading room; the worklist comes back beside them.
+    click(&mut harness, "Worklist");
     click(&mut harness, &accession);
     click(&mut harness, "Claim");
     click(&mut harness, "Open report");

@@ -15,6 +15,7 @@ mod common;
 mod administration;
 mod exam_lifecycle;
 mod front_desk;
+mod reading_room;
 mod reference_images;
 mod viewer;
 
@@ -23,7 +24,7 @@ use egui_kittest::kittest::Queryable as _;
 use egui_kittest::{Harness, SnapshotOptions};
 use lightbox::events;
 use lightbox::practice::Practice;
-use lightbox::ui::{LightboxApp, Screen};
+use lightbox::ui::{ImagesPlacement, LightboxApp, Screen};
 use lightbox_store::Store;
 
 /// The tests' "now": Wednesday 2026-11-25, 08:00 (never the wall clock, never its weekday).

@@ -152,7 +152,8 @@ fn the_demo_practice_fills_every_screen_and_each_main_screen_matches_its_referen
         .unwrap();
     click(&mut harness, &garcia_exam.accession);
     click(&mut harness, "Images");
-    assert_eq!(harness.state().screen(), Screen::Viewer);
+    // The reading room shows the images beside the report.
+    assert_eq!(harness.state().screen(), Screen::Reading);
     let exam_uid = harness
         .state_mut()
         .viewer()
@@ -240,6 +241,7 @@ fn the_demo_practice_fills_every_screen_and_each_main_screen_matches_its_referen
     );
     // Only the unassigned exams when asked.
     click(&mut harness, "Reading");
+    click(&mut harness, "Close images");
     click(&mut harness, &garcia_exam.accession);
     click(&mut harness, "Claim");
     click(&mut harness, "Unassigned");

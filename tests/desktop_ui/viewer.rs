@@ -29,6 +29,9 @@ fn images_imported_from_a_folder_open_in_the_viewer_which_scrolls_windows_and_zo
             .query_by_label_contains("Open a study from the Studies screen")
             .is_some()
     );
+    // Importing is a menu of the viewer's toolbar.
+    harness.get_by_label_contains("Import images").click();
+    harness.run();
     type_into(&mut harness, "or path", input.to_str().unwrap());
     harness.get_by_label("Import").click();
     step_until(&mut harness, "the import", |app| !app.viewer().importing());

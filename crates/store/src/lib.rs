@@ -91,6 +91,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/012_front_doors.sql")),
         M::up(include_str!("migrations/013_practice_changes.sql")),
         M::up(include_str!("migrations/014_critical_communications.sql")),
+        M::up(include_str!("migrations/015_user_preferences.sql")),
     ])
 }
 

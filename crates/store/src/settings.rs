@@ -33,4 +33,26 @@ impl Store {
         .ctx("writing a setting")?;
         Ok(())
     }
+
+    /// One user's own preference (a layout choice), if they made it.
+    pub fn user_preference(&self, login: &str, key: &str) -> StoreResult<Option<String>> {
+        self.cached_query_row(
+            "SELECT value FROM user_preferences WHERE login = ?1 AND key = ?2",
+            [login, key],
+            |r| r.get(0),
+        )
+        .optional()
+        .ctx("reading a user's preference")
+    }
+
+    /// Keeps one user's own preference.
+    pub fn set_user_preference(&self, login: &str, key: &str, value: &str) -> StoreResult<()> {
+        self.cached_execute(
+            "INSERT INTO user_preferences (login, key, value) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (login, key) DO UPDATE SET value = excluded.value",
+            params![login, key, value],
+        )
+        .ctx("writing a user's preference")?;
+        Ok(())
+    }
 }

@@ -41,7 +41,7 @@ pub use exams_today::ExamsTodayScreen;
 pub use integration::IntegrationScreen;
 pub use orders::OrdersScreen;
 pub use patients::PatientsScreen;
-pub use reading::ReadingScreen;
+pub use reading::{ImagesPlacement, ReadingScreen};
 pub use schedule::{CalendarSpan, ScheduleScreen};
 pub use settings::{SettingsScreen, SettingsTab};
 pub use shell::{LightboxApp, Screen};

@@ -19,7 +19,7 @@ use super::exams_today::ExamsTodayScreen;
 use super::integration::IntegrationScreen;
 use super::orders::OrdersScreen;
 use super::patients::PatientsScreen;
-use super::reading::ReadingScreen;
+use super::reading::{DockedImages, ImagesPlacement, ReadingScreen};
 use super::schedule::ScheduleScreen;
 use super::settings::{SettingsScreen, SettingsTab};
 use super::sign_in::{FirstRunForm, SignInForm};
@@ -413,6 +413,8 @@ impl LightboxApp {
 
     /// Draws the window.
     pub fn show(&mut self, ui: &mut egui::Ui) {
+        // The viewer's icons, before any text of this frame is laid out (a no-op once there).
+        egui_material_icons::initialize(ui.ctx());
         self.studies.drain_events();
         self.poll_changes();
         // Look for changes from the services at least twice a second.
@@ -614,6 +616,7 @@ impl LightboxApp {
                 ui.label(self.studies.status());
             });
         });
+        self.take_dropped_files(ui, &actor);
         if go_to_integration && Screen::for_role(actor.role).contains(&Screen::Integration) {
             self.screen = Screen::Integration;
         }
@@ -645,7 +648,19 @@ impl LightboxApp {
             }
             Screen::Reading => {
                 let now = self.now();
-                self.reading.show(ui, &mut self.practice, &actor, now)
+                // The exam's images between the worklist and the report, unless they have a
+                // window of their own.
+                let viewer = &mut self.viewer;
+                let mut draw_images =
+                    |ui: &mut egui::Ui, practice: &Practice| viewer.show(ui, practice, &actor);
+                let docked = self.reading.images_placement() == Some(ImagesPlacement::Docked);
+                self.reading.show(
+                    ui,
+                    &mut self.practice,
+                    &actor,
+                    now,
+                    docked.then_some(&mut draw_images as DockedImages<'_>),
+                )
             }
             Screen::Billing => {
                 let today = self.now().date();
@@ -682,8 +697,11 @@ impl LightboxApp {
             self.viewer.open(&self.practice, &uid);
             self.viewer.set_priors(&self.practice, &uid, priors);
             self.viewer.fetch_priors(&self.practice, &accession);
-            self.screen = Screen::Viewer;
+            // The reading room shows them: docked beside the report, or in their own window.
             ui.ctx().request_repaint();
+        }
+        if self.reading.images_placement() == Some(ImagesPlacement::OwnWindow) {
+            self.show_images_window(ui.ctx(), &actor);
         }
         // Key images and measurements for the exam's report: into the open editor when it holds
         // that report, else appended to the stored draft.
@@ -716,6 +734,81 @@ impl LightboxApp {
 }
 
 impl LightboxApp {
+    /// Files or folders dropped on the window are imported into the archive (the viewer shows
+    /// the progress); while they hover, the window says what a drop will do.
+    fn take_dropped_files(&mut self, ui: &egui::Ui, actor: &Actor) {
+        let may_import = Screen::for_role(actor.role).contains(&Screen::Viewer);
+        let (hovering, dropped) = ui.input(|i| {
+            (
+                !i.raw.hovered_files.is_empty(),
+                i.raw
+                    .dropped_files
+                    .iter()
+                    .map(|f| f.path().to_path_buf())
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .collect::<Vec<_>>(),
+            )
+        });
+        if hovering {
+            let screen = ui.ctx().content_rect();
+            let painter = ui.ctx().layer_painter(egui::LayerId::new(
+                egui::Order::Foreground,
+                egui::Id::unique("file_drop"),
+            ));
+            painter.rect_filled(screen, 0.0, egui::Color32::from_black_alpha(170));
+            painter.text(
+                screen.center(),
+                egui::Align2::CENTER_CENTER,
+                if may_import {
+                    "Drop to import these images into the archive"
+                } else {
+                    "This account does not import images"
+                },
+                egui::FontId::proportional(24.0),
+                egui::Color32::WHITE,
+            );
+        }
+        if dropped.is_empty() {
+            return;
+        }
+        if !may_import {
+            tracing::info!(login = %actor.login, "files dropped by a role that does not import");
+            return;
+        }
+        tracing::info!(login = %actor.login, count = dropped.len(), "files dropped on the window: importing");
+        self.viewer.start_import(dropped);
+        // The import's progress shows in the reading room's images or on the viewer.
+        if self.reading.images_placement().is_none() || self.screen != Screen::Reading {
+            self.screen = Screen::Viewer;
+        }
+    }
+
+    /// The reading room's images in a window of their own (a second monitor); closing it
+    /// closes the images. Where the platform has one window only, it floats inside this one.
+    fn show_images_window(&mut self, ctx: &egui::Context, actor: &Actor) {
+        let mut closed = false;
+        let viewer = &mut self.viewer;
+        let practice = &self.practice;
+        let title = format!("Lightbox images: {}", viewer.title());
+        ctx.show_viewport_immediate(
+            egui::ViewportId::from_hash_of("lightbox_reading_images"),
+            egui::ViewportBuilder::default()
+                .with_title(title)
+                .with_inner_size([1280.0, 900.0]),
+            |ui, class| {
+                if class == egui::ViewportClass::EmbeddedWindow {
+                    viewer.show(ui, practice, actor);
+                } else {
+                    egui::CentralPanel::default().show(ui, |ui| viewer.show(ui, practice, actor));
+                    closed = ui.input(|i| i.viewport().close_requested());
+                }
+            },
+        );
+        if closed {
+            self.reading.close_images();
+        }
+    }
+
     /// The window's GPU (eframe's wgpu render state): the viewer draws images there.
     pub fn with_render_state(mut self, screen: eframe::egui_wgpu::RenderState) -> LightboxApp {
         self.viewer.set_render_state(screen);

@@ -89,6 +89,23 @@ impl Practice {
         self.store.setting(key)
     }
 
+    /// The acting user's own preference (a layout choice), if they made one. A person reads
+    /// and writes only their own, without a permission: it is neither patient data nor a
+    /// practice setting.
+    pub fn preference(&self, actor: &Actor, key: &str) -> Option<String> {
+        self.store
+            .user_preference(&actor.login, key)
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, key, "a user preference could not be read");
+                None
+            })
+    }
+
+    /// Keeps the acting user's own preference.
+    pub fn set_preference(&self, actor: &Actor, key: &str, value: &str) -> Result<(), StoreError> {
+        self.store.set_user_preference(&actor.login, key, value)
+    }
+
     /// A setting as a number, or `default` when unset or unreadable.
     pub fn setting_or(&self, key: &str, default: u64) -> u64 {
         self.store

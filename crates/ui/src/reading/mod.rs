@@ -15,7 +15,14 @@ use crate::ris::ExamStatus;
 use crate::ris::reading::ReadingFilter;
 
 mod editor;
+mod room_layout;
 mod worklist_table;
+
+pub use room_layout::ImagesPlacement;
+use room_layout::RoomLayout;
+
+/// Draws the exam's images where the reading room docks them (the shell lends its viewer).
+pub type DockedImages<'a> = &'a mut dyn FnMut(&mut egui::Ui, &Practice);
 
 /// The report being edited, with whose it is.
 struct Editor {
@@ -62,6 +69,10 @@ pub struct ReadingScreen {
     modalities: Vec<String>,
     /// Active radiologists' logins (an administrator assigns exams to them).
     radiologists: Vec<String>,
+    /// The images of the exam being read are open (docked or in their own window).
+    images_open: bool,
+    /// The reader's own layout.
+    layout: RoomLayout,
 }
 
 enum Action {
@@ -107,7 +118,25 @@ impl ReadingScreen {
 
     /// The study to show in the viewer, once.
     pub fn take_open_request(&mut self) -> Option<(String, String)> {
-        self.open_images.take()
+        let request = self.open_images.take();
+        if request.is_some() {
+            self.images_open = true;
+        }
+        request
+    }
+
+    /// Where the exam's images are shown, while they are open.
+    pub fn images_placement(&self) -> Option<ImagesPlacement> {
+        self.images_open.then_some(if self.layout.own_window {
+            ImagesPlacement::OwnWindow
+        } else {
+            ImagesPlacement::Docked
+        })
+    }
+
+    /// The images are closed (their own window was closed, or the reader signed out).
+    pub fn close_images(&mut self) {
+        self.images_open = false;
     }
 
     /// Exams on the worklist (for tests).
@@ -186,18 +215,38 @@ impl ReadingScreen {
         Ok(())
     }
 
-    /// Draws the screen.
+    /// Draws the screen; `docked_images` draws the exam's images between the worklist and the
+    /// report while they are open and docked.
     pub fn show(
         &mut self,
         ui: &mut egui::Ui,
         practice: &mut Practice,
         actor: &Actor,
         now: chrono::NaiveDateTime,
+        docked_images: Option<DockedImages<'_>>,
     ) {
         self.refresh(practice, actor);
+        self.layout.read_for(practice, actor);
+        let docked = docked_images.is_some() && self.images_open;
         ui.horizontal(|ui| {
             ui.heading("Reading worklist");
             ui.separator();
+            if self.images_open {
+                let before = (self.layout.own_window, self.layout.worklist_shown);
+                if docked {
+                    ui.toggle_value(&mut self.layout.worklist_shown, "Worklist")
+                        .on_hover_text("show the worklist beside the images");
+                }
+                ui.toggle_value(&mut self.layout.own_window, "Images in own window")
+                    .on_hover_text("a window of their own, for a second monitor");
+                if ui.button("Close images").clicked() {
+                    self.images_open = false;
+                }
+                if before != (self.layout.own_window, self.layout.worklist_shown) {
+                    self.layout.keep_choices(practice, actor);
+                }
+                ui.separator();
+            }
             let before = self.filter.clone();
             let label = ui.label("Modality");
             egui::ComboBox::from_id_salt("reading_modality")
@@ -235,19 +284,51 @@ impl ReadingScreen {
             .map(|t| t.naive_utc())
             .unwrap_or(now);
         let mut action: Option<Action> = None;
-        let editor_width = (ui.available_width() * 0.5).max(360.0);
-        egui::Panel::right("report_editor")
+        self.show_selected_exam_bar(ui, actor, &mut action);
+        ui.separator();
+        // Each person's panels have their own ids: their widths are theirs.
+        let editor_width = self
+            .layout
+            .editor_width
+            .unwrap_or((ui.available_width() * if docked { 0.3 } else { 0.5 }).max(360.0));
+        let editor = egui::Panel::right(("report_editor", actor.login.as_str()))
             .resizable(true)
             .default_size(editor_width)
             .min_size(320.0)
             .show(ui, |ui| {
                 self.show_editor(ui, today, &mut action);
             });
-        // The worklist takes what the editor leaves, clipped to it: a wide table scrolls
-        // sideways under its own area, never under the editor.
-        egui::CentralPanel::default().show(ui, |ui| {
-            self.show_worklist(ui, actor, today, now_utc, &mut action);
-        });
+        self.layout
+            .keep_width(ui, practice, actor, true, editor.response.rect.width());
+        match docked_images {
+            Some(images) if docked => {
+                if self.layout.worklist_shown {
+                    let worklist = egui::Panel::left(("reading_worklist", actor.login.as_str()))
+                        .resizable(true)
+                        .default_size(self.layout.worklist_width.unwrap_or(360.0))
+                        .min_size(240.0)
+                        .show(ui, |ui| {
+                            // The viewer owns the keyboard while the images are docked.
+                            self.show_worklist(ui, today, now_utc, false, &mut action);
+                        });
+                    self.layout.keep_width(
+                        ui,
+                        practice,
+                        actor,
+                        false,
+                        worklist.response.rect.width(),
+                    );
+                }
+                egui::CentralPanel::default().show(ui, |ui| images(ui, practice));
+            }
+            _ => {
+                // The worklist takes what the editor leaves, clipped to it: a wide table
+                // scrolls sideways under its own area, never under the editor.
+                egui::CentralPanel::default().show(ui, |ui| {
+                    self.show_worklist(ui, today, now_utc, true, &mut action);
+                });
+            }
+        }
         self.confirm_sign(ui.ctx(), &mut action);
         if let Some(action) = action {
             self.act(practice, actor, action);

@@ -16,13 +16,12 @@ pub(super) const SORT_COLUMNS: [&str; 8] = [
 ];
 
 impl ReadingScreen {
-    /// The toolbar for the selected exam and the table of exams.
-    pub(super) fn show_worklist(
+    /// The toolbar for the selected exam, across the room (also while the worklist is folded
+    /// away beside docked images).
+    pub(super) fn show_selected_exam_bar(
         &mut self,
         ui: &mut egui::Ui,
         actor: &Actor,
-        today: chrono::NaiveDate,
-        now_utc: chrono::NaiveDateTime,
         action: &mut Option<Action>,
     ) {
         let selected_row = self
@@ -81,7 +80,17 @@ impl ReadingScreen {
                     .labelled_by(label.id);
             }
         });
-        ui.separator();
+    }
+
+    /// The table of exams, with keyboard selection when `keyboard`.
+    pub(super) fn show_worklist(
+        &mut self,
+        ui: &mut egui::Ui,
+        today: chrono::NaiveDate,
+        now_utc: chrono::NaiveDateTime,
+        keyboard: bool,
+        action: &mut Option<Action>,
+    ) {
         if self.rows.is_empty() {
             ui.label("Nothing to read.");
             return;
@@ -89,7 +98,7 @@ impl ReadingScreen {
         // Up/down move the selection and Enter opens its report, unless typing somewhere.
         let typing = ui.ctx().memory(|m| m.focused().is_some());
         let mut scroll_to = None;
-        if !typing && self.confirming.is_none() {
+        if keyboard && !typing && self.confirming.is_none() {
             let index = self
                 .selected
                 .as_ref()

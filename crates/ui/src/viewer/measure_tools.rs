@@ -59,6 +59,44 @@ impl Tool {
         }
     }
 
+    /// The tool's icon in the toolbar.
+    pub(super) fn icon(self) -> egui_material_icons::MaterialIcon {
+        use egui_material_icons::icons::*;
+        match self {
+            Tool::Navigate => ICON_PAN_TOOL,
+            Tool::Length => ICON_STRAIGHTEN,
+            Tool::Angle => ICON_CHANGE_HISTORY,
+            Tool::Cobb => ICON_SHOW_CHART,
+            Tool::Ellipse => ICON_RADIO_BUTTON_UNCHECKED,
+            Tool::Rectangle => ICON_CROP_SQUARE,
+            Tool::Point => ICON_COLORIZE,
+            Tool::Arrow => ICON_NORTH_EAST,
+            Tool::Text => ICON_TEXT_FIELDS,
+            Tool::Calibrate => ICON_SQUARE_FOOT,
+        }
+    }
+
+    /// The key that picks the tool (the first letter where it is free).
+    pub(super) fn key(self) -> egui::Key {
+        match self {
+            Tool::Navigate => egui::Key::P,
+            Tool::Length => egui::Key::L,
+            Tool::Angle => egui::Key::A,
+            Tool::Cobb => egui::Key::B,
+            Tool::Ellipse => egui::Key::E,
+            Tool::Rectangle => egui::Key::Q,
+            Tool::Point => egui::Key::V,
+            Tool::Arrow => egui::Key::W,
+            Tool::Text => egui::Key::T,
+            Tool::Calibrate => egui::Key::K,
+        }
+    }
+
+    /// The key's name for the tooltip.
+    pub(super) fn key_name(self) -> &'static str {
+        self.key().name()
+    }
+
     /// Clicks a shape of this tool takes (0: drawn by dragging).
     pub(super) fn clicks(self) -> usize {
         match self {

@@ -693,6 +693,16 @@ impl Pane {
     }
 
     /// The study's description line (patient, date, description).
+    /// (tool, quarter turns, flipped, inverted), for tests.
+    pub(crate) fn tool_and_view(&self) -> (&'static str, u8, bool, bool) {
+        (
+            self.tool.title(),
+            self.quarter_turns,
+            self.flipped,
+            self.inverted,
+        )
+    }
+
     pub(super) fn title(&self) -> &str {
         &self.title
     }

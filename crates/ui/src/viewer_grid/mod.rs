@@ -331,6 +331,11 @@ impl ViewerScreen {
         self.panes.iter().map(|p| p.position().1).collect()
     }
 
+    /// Who and what the viewer shows (the patient and the study), for a window's title.
+    pub fn title(&self) -> String {
+        self.active().title().to_string()
+    }
+
     /// Draws the screen.
     pub fn show(&mut self, ui: &mut egui::Ui, practice: &Practice, actor: &Actor) {
         self.share_memory(practice);
@@ -540,6 +545,12 @@ impl ViewerScreen {
     /// The active pane's measurements.
     pub fn measurements(&self) -> Vec<(i64, String)> {
         self.active().measurements()
+    }
+
+    /// The active pane's tool and view: (tool, quarter turns, flipped, inverted) (tests of the
+    /// toolbar's keys).
+    pub fn tool_and_view(&self) -> (&'static str, u8, bool, bool) {
+        self.active().tool_and_view()
     }
 
     /// The active pane's study's key images.
