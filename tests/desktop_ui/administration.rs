@@ -466,3 +466,38 @@ fn an_hl7_source_is_added_in_settings_and_a_restarted_service_shows_in_the_statu
         2
     );
 }
+
+#[test]
+fn a_disk_running_out_of_space_shows_in_the_status_bar_of_every_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut harness = harness(app(dir.path()));
+    first_run(&mut harness);
+    assert!(harness.query_by_label_contains("GiB free of").is_none());
+    // No test machine's disk is this full: the practice's level is set above any disk's size.
+    let store = crate::common::store(dir.path());
+    store
+        .set_setting(
+            lightbox::archive::disk_space::LOW_DISK_WARNING_SETTING,
+            "1000000",
+        )
+        .unwrap();
+    // A new window measures at once (a running one within half a minute).
+    let mut harness = harness_for_signed_in_admin(dir.path());
+    for screen in ["Orders", "Billing", "Integration"] {
+        click(&mut harness, screen);
+        assert!(
+            harness
+                .query_by_label_contains("where the archive is; images will be refused")
+                .is_some(),
+            "{screen}"
+        );
+    }
+}
+
+/// A new window on `dir`'s practice, signed in as the first run's administrator.
+fn harness_for_signed_in_admin(dir: &std::path::Path) -> Harness<'static, LightboxApp> {
+    let mut harness = harness(app(dir));
+    harness.run();
+    sign_in_as(&mut harness, "admin", "correct horse battery");
+    harness
+}

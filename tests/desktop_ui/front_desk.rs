@@ -117,8 +117,11 @@ fn first_run_sign_in_and_registering_a_patient_with_the_duplicate_warning() {
     click(&mut harness, "Sign out");
     type_into(&mut harness, "Login", "admin");
     type_into(&mut harness, "Password", "wrong password!!");
+    let button = harness.get_by_label("Sign in").rect();
     click(&mut harness, "Sign in");
     assert!(harness.query_by_label_contains("wrong password").is_some());
+    // The refusal appears below the button: a second click lands where the first did.
+    assert_eq!(harness.get_by_label("Sign in").rect(), button);
     assert!(harness.state().actor().is_none());
     // The password field was kept; clear it by a new form.
     drop(harness);

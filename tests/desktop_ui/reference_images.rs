@@ -189,6 +189,7 @@ fn the_demo_practice_fills_every_screen_and_each_main_screen_matches_its_referen
     assert_eq!(views[0], views[1], "{views:?}");
     assert_eq!(views[1].0.unwrap().width, 1800.0);
     // Saved as a protocol for studies like this one: it is stored, matches CT with a prior.
+    click(&mut harness, "Save as protocol…");
     type_into(&mut harness, "New protocol name", "My CT compare");
     click(&mut harness, "Save layout as protocol");
     let saved = lightbox::viewing::protocols(&store)

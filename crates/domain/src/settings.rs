@@ -283,6 +283,12 @@ pub const SETTINGS: &[Setting] = &[
         check: |v| whole(v, 0..=480, "minutes (0 = never)"),
     },
     Setting {
+        key: crate::archive::disk_space::LOW_DISK_WARNING_SETTING,
+        default: "5",
+        description: "the status bar warns when less than this many GiB are free on the archive's disk (0 = never)",
+        check: |v| whole(v, 0..=1_000_000, "GiB (0 = never)"),
+    },
+    Setting {
         key: THEME_SETTING,
         default: "light",
         description: "the desktop's theme",

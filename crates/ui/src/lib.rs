@@ -29,8 +29,8 @@ mod worklist_view;
 use std::sync::Arc;
 
 use lightbox_domain::{
-    access, administration, changes, clock, documents, events, his, hl7, pacs, practice, records,
-    ris, site, viewing,
+    access, administration, archive, changes, clock, documents, events, his, hl7, pacs, practice,
+    records, ris, site, viewing,
 };
 use lightbox_imaging as imaging;
 

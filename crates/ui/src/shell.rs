@@ -195,6 +195,9 @@ pub struct LightboxApp {
     service_problems: Vec<String>,
     /// Where "now" comes from (tests and reference images fix it).
     clock: crate::clock::Clock,
+    /// The archive's disk when it is running out of space, and when that was last measured.
+    low_disk: Option<crate::archive::disk_space::LowDiskSpace>,
+    disk_measured_at: Option<Instant>,
 }
 
 impl LightboxApp {
@@ -241,6 +244,8 @@ impl LightboxApp {
             demo: practice.is_demo(),
             clock: crate::clock::Clock::System,
             service_problems: Vec::new(),
+            low_disk: None,
+            disk_measured_at: None,
             services: Arc::new(NoServices),
             practice,
         })
@@ -420,6 +425,7 @@ impl LightboxApp {
         // Look for changes from the services at least twice a second.
         ui.ctx().request_repaint_after(Duration::from_millis(500));
         self.preferences.refresh(&self.practice);
+        self.measure_disk();
         ui.ctx().set_theme(if self.preferences.dark {
             egui::Theme::Dark
         } else {
@@ -606,6 +612,15 @@ impl LightboxApp {
                     }
                     ui.separator();
                 }
+                if let Some(low) = &self.low_disk {
+                    ui.colored_label(ui.visuals().error_fg_color, low.describe())
+                        .on_hover_text(format!(
+                            "Measured at {}. Free space, move old studies to other storage, or lower the warning level in Settings ({}).",
+                            low.folder.display(),
+                            crate::archive::disk_space::LOW_DISK_WARNING_SETTING
+                        ));
+                    ui.separator();
+                }
                 for problem in &self.service_problems {
                     ui.colored_label(
                         ui.visuals().error_fg_color,
@@ -734,6 +749,26 @@ impl LightboxApp {
 }
 
 impl LightboxApp {
+    /// How often the archive's free space is measured for the status bar.
+    const DISK_MEASURE_EVERY: Duration = Duration::from_secs(30);
+
+    /// Measures the archive's free space now and then (a scanner may fill it while the window
+    /// sits unused).
+    fn measure_disk(&mut self) {
+        if self
+            .disk_measured_at
+            .is_some_and(|t| t.elapsed() < Self::DISK_MEASURE_EVERY)
+        {
+            return;
+        }
+        self.disk_measured_at = Some(Instant::now());
+        let low = self.practice.low_disk_space();
+        if low.is_some() && self.low_disk.is_none() {
+            tracing::warn!("the archive's disk is running out of space");
+        }
+        self.low_disk = low;
+    }
+
     /// Files or folders dropped on the window are imported into the archive (the viewer shows
     /// the progress); while they hover, the window says what a drop will do.
     fn take_dropped_files(&mut self, ui: &egui::Ui, actor: &Actor) {
@@ -794,7 +829,7 @@ impl LightboxApp {
             egui::ViewportId::from_hash_of("lightbox_reading_images"),
             egui::ViewportBuilder::default()
                 .with_title(title)
-                .with_inner_size([1280.0, 900.0]),
+                .with_inner_size([1200.0, 800.0]),
             |ui, class| {
                 if class == egui::ViewportClass::EmbeddedWindow {
                     viewer.show(ui, practice, actor);

@@ -127,12 +127,13 @@ impl FirstRunForm {
             field(ui, "Password", &mut self.password, true);
             field(ui, "Repeat password", &mut self.repeat, true);
         });
-        if let Some(e) = &self.error {
-            ui.colored_label(ui.visuals().error_fg_color, e);
-        }
         let enter = ui.input(|i| i.key_pressed(egui::Key::Enter));
         if ui.button("Create practice").clicked() || enter {
             done = self.submit(practice);
+        }
+        // Below the button: an error appearing never moves the button under the mouse.
+        if let Some(e) = &self.error {
+            ui.colored_label(ui.visuals().error_fg_color, e);
         }
         done
     }
@@ -183,11 +184,13 @@ impl SignInForm {
                 }
             }
         });
+        let enter = ui.input(|i| i.key_pressed(egui::Key::Enter));
+        let clicked = ui.button("Sign in").clicked();
+        // Below the button: an error appearing never moves the button under the mouse.
         if let Some(e) = &self.error {
             ui.colored_label(ui.visuals().error_fg_color, e);
         }
-        let enter = ui.input(|i| i.key_pressed(egui::Key::Enter));
-        if ui.button("Sign in").clicked() || enter {
+        if clicked || enter {
             match practice.sign_in(self.login.trim(), &self.password, "desktop") {
                 Ok(actor) => {
                     self.password.clear();

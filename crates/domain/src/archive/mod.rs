@@ -5,6 +5,7 @@
 //! nothing a peer sends (UIDs, names) ever becomes part of a path.
 
 pub mod check;
+pub mod disk_space;
 pub mod index;
 pub mod part;
 pub mod prepare;

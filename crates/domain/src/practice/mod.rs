@@ -73,6 +73,17 @@ impl Practice {
         ArchiveFolder::at(&self.folder().join("archive"))
     }
 
+    /// The archive's disk when it is running out of space (the status bar warns), at the level
+    /// the practice set.
+    pub fn low_disk_space(&self) -> Option<crate::archive::disk_space::LowDiskSpace> {
+        use crate::archive::disk_space as disk;
+        let warn_gib = self.setting_or(
+            disk::LOW_DISK_WARNING_SETTING,
+            disk::DEFAULT_LOW_DISK_WARNING_GIB,
+        );
+        disk::low_disk_space(&self.folder().join("archive"), warn_gib)
+    }
+
     /// The `exports/` folder beside the database, where printed and exported files go.
     pub fn exports_folder(&self) -> PathBuf {
         self.folder().join("exports")

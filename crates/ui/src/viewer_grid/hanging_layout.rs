@@ -170,12 +170,23 @@ impl ViewerScreen {
             }
             ui.checkbox(&mut self.link_view, "Link window and zoom");
             ui.separator();
-            let label = ui.label("New protocol name");
-            ui.add(egui::TextEdit::singleline(&mut self.protocol_name).desired_width(160.0))
-                .labelled_by(label.id);
-            if ui.button("Save layout as protocol").clicked() {
-                self.save_layout(practice, actor);
-            }
+            // Saving a layout is rare: a menu, so the bar stays one line beside the report.
+            egui::containers::menu::MenuButton::new("Save as protocol…")
+                .config(
+                    egui::containers::menu::MenuConfig::new()
+                        .close_behavior(egui::PopupCloseBehavior::CloseOnClickOutside),
+                )
+                .ui(ui, |ui| {
+                    let label = ui.label("New protocol name");
+                    ui.add(
+                        egui::TextEdit::singleline(&mut self.protocol_name).desired_width(200.0),
+                    )
+                    .labelled_by(label.id);
+                    if ui.button("Save layout as protocol").clicked() {
+                        self.save_layout(practice, actor);
+                        ui.close();
+                    }
+                });
         });
         if let Some((rows, columns)) = layout {
             self.set_layout(practice, rows, columns);
