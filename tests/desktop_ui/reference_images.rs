@@ -97,6 +97,29 @@ fn the_demo_practice_fills_every_screen_and_each_main_screen_matches_its_referen
     sign_in_as(&mut harness, "tech", "demo-password");
     assert!(harness.state().today().listed().len() >= 6);
     harness.snapshot_options("today", &SnapshotOptions::new().max_failed_pixels(50));
+    // Today's table sorts by a heading (up, down) and goes back to room and time.
+    let accessions = |h: &Harness<'_, LightboxApp>| -> Vec<String> {
+        h.state()
+            .today()
+            .listed()
+            .into_iter()
+            .map(|r| r.0)
+            .collect()
+    };
+    let own_order = accessions(&harness);
+    let mut sorted = own_order.clone();
+    sorted.sort();
+    assert_ne!(
+        own_order, sorted,
+        "the demo's day is not in accession order"
+    );
+    click(&mut harness, "Accession");
+    assert_eq!(accessions(&harness), sorted);
+    click(&mut harness, "Accession ^");
+    sorted.reverse();
+    assert_eq!(accessions(&harness), sorted);
+    click(&mut harness, "Accession v");
+    assert_eq!(accessions(&harness), own_order);
     // Radiologist: the worklist holds the completed and preliminary exams.
     sign_in_as(&mut harness, "drreed", "demo-password");
     assert_eq!(harness.state().reading().rows().len(), 5);
@@ -284,6 +307,18 @@ fn the_demo_practice_fills_every_screen_and_each_main_screen_matches_its_referen
     click(&mut harness, "Billing");
     assert!(!harness.state().billing().charges().is_empty());
     harness.snapshot_options("billing", &SnapshotOptions::new().max_failed_pixels(50));
+    // Charges sort by amount as numbers, not as text.
+    click(&mut harness, "Amount");
+    let amounts: Vec<i64> = harness
+        .state()
+        .billing()
+        .charges()
+        .iter()
+        .map(|c| c.amount_cents)
+        .collect();
+    assert!(amounts.windows(2).all(|w| w[0] <= w[1]), "{amounts:?}");
+    click(&mut harness, "Amount ^");
+    click(&mut harness, "Amount v");
 }
 
 /// Every main screen of the demo practice at one window size and theme, as reference images

@@ -20,6 +20,8 @@ pub struct BillingScreen {
     /// The charge selected in the table (its row id).
     selected: Option<i64>,
     message: Option<(bool, String)>,
+    /// The column the table is sorted by (None: the order charges were made).
+    sort: crate::table_sort::TableSort,
 }
 
 enum Step {
@@ -54,6 +56,32 @@ impl BillingScreen {
                     .exam_subjects(actor, &accessions)
                     .unwrap_or_default();
                 self.charges = c;
+                let subjects = &self.subjects;
+                self.sort.apply(&mut self.charges, |c, column| {
+                    let subject = subjects.get(&c.accession);
+                    match column {
+                        0 => subject
+                            .map(|s| {
+                                format!(
+                                    "{} {}",
+                                    s.family_name.to_uppercase(),
+                                    s.given_name.to_uppercase()
+                                )
+                            })
+                            .unwrap_or_default(),
+                        1 => subject.map(|s| s.birth_date.clone()).unwrap_or_default(),
+                        2 => subject
+                            .map(|s| s.procedure_name.clone())
+                            .unwrap_or_default(),
+                        3 => c.accession.clone(),
+                        4 => c.cpt.clone(),
+                        5 => c.modifiers.clone(),
+                        6 => c.icd10.clone(),
+                        // Amounts as numbers: 9.00 before 10.00.
+                        7 => format!("{:020}", c.amount_cents.max(0)),
+                        _ => c.payer.clone(),
+                    }
+                });
             }
             Err(e) => {
                 tracing::error!(error = %e, "charges could not be read");
@@ -181,6 +209,7 @@ impl BillingScreen {
             .default_size(300.0)
             .show(ui, |ui| self.show_selected(ui, today, &mut step));
         let mut clicked = None;
+        let mut sort_changed = false;
         egui::CentralPanel::default().show(ui, |ui| {
             egui::ScrollArea::horizontal()
                 .id_salt("charges_across")
@@ -214,20 +243,21 @@ impl BillingScreen {
                         .column(egui_extras::Column::auto().at_least(60.0))
                         .column(egui_extras::Column::remainder().at_least(70.0))
                         .header(22.0, |mut header| {
-                            for h in [
-                                "Patient",
-                                "Born",
-                                "Procedure",
-                                "Accession",
-                                "CPT",
-                                "Modifiers",
-                                "ICD-10 codes",
-                                "Amount",
-                                "Payer",
-                            ] {
-                                header.col(|ui| {
-                                    ui.strong(h);
-                                });
+                            if self.sort.header(
+                                &mut header,
+                                &[
+                                    "Patient",
+                                    "Born",
+                                    "Procedure",
+                                    "Accession",
+                                    "CPT",
+                                    "Modifiers",
+                                    "ICD-10 codes",
+                                    "Amount",
+                                    "Payer",
+                                ],
+                            ) {
+                                sort_changed = true;
                             }
                         })
                         .body(|body| {
@@ -278,6 +308,10 @@ impl BillingScreen {
         });
         if let Some(id) = clicked {
             self.selected = Some(id);
+        }
+        if sort_changed {
+            // Read again, sorted: rows never move on their own.
+            self.loaded = false;
         }
         let Some(step) = step else {
             return;

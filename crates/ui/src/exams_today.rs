@@ -19,6 +19,8 @@ pub struct ExamsTodayScreen {
     confirm_no_images: Option<(String, String)>,
     /// The exam selected in the table (accession).
     selected: Option<String>,
+    /// The column the table is sorted by (None: by room, then time).
+    sort: crate::table_sort::TableSort,
 }
 
 /// The hand steps offered for an exam in a status.
@@ -58,6 +60,21 @@ impl ExamsTodayScreen {
         {
             Ok((rows, scanner)) => {
                 self.rows = rows;
+                self.sort
+                    .apply(&mut self.rows, |(row, images), column| match column {
+                        0 => row.room_name.clone(),
+                        1 => row.step.start_time.clone(),
+                        2 => format!(
+                            "{} {}",
+                            row.patient.family_name.to_uppercase(),
+                            row.patient.given_name.to_uppercase()
+                        ),
+                        3 => row.patient.birth_date.clone(),
+                        4 => row.procedure_name.clone(),
+                        5 => row.order.status.clone(),
+                        6 => format!("{images:09}"),
+                        _ => row.order.accession.clone(),
+                    });
                 self.scanner_worklist = scanner;
             }
             Err(e) => {
@@ -164,19 +181,21 @@ impl ExamsTodayScreen {
             .column(egui_extras::Column::auto().at_least(60.0)) // images
             .column(egui_extras::Column::remainder().at_least(90.0)) // accession
             .header(22.0, |mut header| {
-                for h in [
-                    "Room",
-                    "Time",
-                    "Patient",
-                    "Born",
-                    "Procedure",
-                    "Status",
-                    "Images",
-                    "Accession",
-                ] {
-                    header.col(|ui| {
-                        ui.strong(h);
-                    });
+                // A new sort reads the day again, sorted (rows never move on their own).
+                if self.sort.header(
+                    &mut header,
+                    &[
+                        "Room",
+                        "Time",
+                        "Patient",
+                        "Born",
+                        "Procedure",
+                        "Status",
+                        "Images",
+                        "Accession",
+                    ],
+                ) {
+                    self.loaded_for = None;
                 }
             })
             .body(|body| {

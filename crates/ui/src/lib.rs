@@ -21,6 +21,7 @@ mod settings;
 mod shell;
 mod sign_in;
 mod study_browser;
+mod table_sort;
 mod viewer;
 mod viewer_grid;
 mod window_services;

@@ -47,6 +47,8 @@ pub struct OrdersScreen {
     confirm_cancel: Option<String>,
     form: OrderForm,
     message: Option<(bool, String)>,
+    /// The column the latest orders are sorted by (None: newest first).
+    recent_sort: crate::table_sort::TableSort,
 }
 
 impl OrdersScreen {
@@ -77,6 +79,33 @@ impl OrdersScreen {
             self.subjects = practice
                 .exam_subjects(actor, &accessions)
                 .unwrap_or_default();
+            let subjects = &self.subjects;
+            self.recent_sort.apply(&mut self.recent, |o, column| {
+                let subject = subjects.get(&o.accession);
+                match column {
+                    0 => subject
+                        .map(|s| {
+                            format!(
+                                "{} {}",
+                                s.family_name.to_uppercase(),
+                                s.given_name.to_uppercase()
+                            )
+                        })
+                        .unwrap_or_default(),
+                    1 => subject.map(|s| s.birth_date.clone()).unwrap_or_default(),
+                    2 => subject
+                        .map(|s| s.procedure_name.clone())
+                        .unwrap_or_default(),
+                    3 => o.accession.clone(),
+                    4 => match o.priority.as_str() {
+                        "STAT" => "0".into(),
+                        "ASAP" => "1".into(),
+                        _ => "2".into(),
+                    },
+                    5 => o.status.clone(),
+                    _ => o.placer_app.clone(),
+                }
+            });
             Ok(())
         })();
         if let Err(e) = read {
@@ -349,47 +378,96 @@ impl OrdersScreen {
             }
             ui.separator();
             ui.strong("Latest orders");
-            egui::Grid::new("recent_orders")
+            let mut sort_changed = false;
+            egui_extras::TableBuilder::new(ui)
+                .id_salt("recent_orders")
                 .striped(true)
-                .show(ui, |ui| {
-                    for h in [
-                        "Patient",
-                        "Born",
-                        "Procedure",
-                        "Accession",
-                        "Priority",
-                        "Status",
-                        "From",
-                    ] {
-                        ui.strong(h);
-                    }
-                    ui.end_row();
-                    for o in &self.recent {
-                        ui.label(crate::patient_banner::subject_name(
-                            &self.subjects,
-                            &o.accession,
-                        ));
-                        ui.label(crate::patient_banner::subject_born(
-                            &self.subjects,
-                            &o.accession,
-                            now.date(),
-                        ));
-                        ui.label(crate::patient_banner::subject_procedure(
-                            &self.subjects,
-                            &o.accession,
-                            &o.procedure_code,
-                        ));
-                        ui.label(&o.accession);
-                        ui.label(&o.priority);
-                        ui.label(o.status.replace('_', " "));
-                        ui.label(if o.placer_app.is_empty() {
-                            "here"
-                        } else {
-                            &o.placer_app
+                .resizable(true)
+                // The screen scrolls as a whole; the table is as tall as its rows.
+                .vscroll(false)
+                .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+                .column(
+                    egui_extras::Column::initial(170.0)
+                        .at_least(100.0)
+                        .clip(true),
+                )
+                .column(
+                    egui_extras::Column::initial(130.0)
+                        .at_least(90.0)
+                        .clip(true),
+                )
+                .column(
+                    egui_extras::Column::initial(230.0)
+                        .at_least(100.0)
+                        .clip(true),
+                )
+                .column(egui_extras::Column::auto().at_least(90.0))
+                .column(egui_extras::Column::auto().at_least(60.0))
+                .column(egui_extras::Column::auto().at_least(80.0))
+                .column(egui_extras::Column::remainder().at_least(60.0))
+                .header(22.0, |mut header| {
+                    sort_changed = self.recent_sort.header(
+                        &mut header,
+                        &[
+                            "Patient",
+                            "Born",
+                            "Procedure",
+                            "Accession",
+                            "Priority",
+                            "Status",
+                            "From",
+                        ],
+                    );
+                })
+                .body(|body| {
+                    body.rows(24.0, self.recent.len(), |mut row| {
+                        let o = &self.recent[row.index()];
+                        let subjects = &self.subjects;
+                        row.col(|ui| {
+                            super::table_cell(
+                                ui,
+                                &crate::patient_banner::subject_name(subjects, &o.accession),
+                            )
                         });
-                        ui.end_row();
-                    }
+                        row.col(|ui| {
+                            super::table_cell(
+                                ui,
+                                &crate::patient_banner::subject_born(
+                                    subjects,
+                                    &o.accession,
+                                    now.date(),
+                                ),
+                            )
+                        });
+                        row.col(|ui| {
+                            super::table_cell(
+                                ui,
+                                &crate::patient_banner::subject_procedure(
+                                    subjects,
+                                    &o.accession,
+                                    &o.procedure_code,
+                                ),
+                            )
+                        });
+                        row.col(|ui| super::table_cell(ui, &o.accession));
+                        row.col(|ui| super::table_cell(ui, &o.priority));
+                        row.col(|ui| super::table_cell(ui, &o.status.replace('_', " ")));
+                        row.col(|ui| {
+                            super::table_cell(
+                                ui,
+                                if o.placer_app.is_empty() {
+                                    "here"
+                                } else {
+                                    &o.placer_app
+                                },
+                            )
+                        });
+                    });
                 });
+            if sort_changed {
+                // Read again, sorted: rows never move on their own.
+                self.loaded = false;
+            }
         });
         if place {
             self.place(practice, actor, now);

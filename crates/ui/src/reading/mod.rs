@@ -53,8 +53,8 @@ pub struct ReadingScreen {
     rows: Vec<ReadingRow>,
     /// The exam selected in the table (accession).
     selected: Option<String>,
-    /// The column the table is sorted by and whether upwards; None: the worklist's own order.
-    sort: Option<(usize, bool)>,
+    /// The column the table is sorted by (None: the worklist's own order).
+    sort: crate::table_sort::TableSort,
     /// The rows as the worklist gives them (STAT first, then the longest waiting).
     worklist_order: Vec<ReadingRow>,
     editor: Option<Editor>,

@@ -173,33 +173,12 @@ impl ReadingScreen {
         }
         let mut clicked = None;
         let mut double_clicked = None;
-        let mut sort_by: Option<usize> = None;
+        let mut sort_changed = false;
         table
             .header(22.0, |mut header| {
-                // A click on a heading sorts by it; again, the other way; "Priority" is the
+                // A click on a heading sorts by it; again, the other way; a third time, the
                 // worklist's own order (STAT first, then the longest waiting).
-                for (column, h) in SORT_COLUMNS.iter().enumerate() {
-                    header.col(|ui| {
-                        let arrow = match self.sort {
-                            Some((c, ascending)) if c == column => {
-                                if ascending {
-                                    " ^"
-                                } else {
-                                    " v"
-                                }
-                            }
-                            _ => "",
-                        };
-                        let title = egui::RichText::new(format!("{h}{arrow}")).strong();
-                        if ui
-                            .add(egui::Button::new(title).frame(false))
-                            .on_hover_text(format!("sort by {}", h.to_lowercase()))
-                            .clicked()
-                        {
-                            sort_by = Some(column);
-                        }
-                    });
-                }
+                sort_changed = self.sort.header(&mut header, &SORT_COLUMNS);
             })
             .body(|body| {
                 body.rows(24.0, self.rows.len(), |mut row| {
@@ -240,11 +219,7 @@ impl ReadingScreen {
                     }
                 });
             });
-        if let Some(column) = sort_by {
-            self.sort = match self.sort {
-                Some((c, ascending)) if c == column => Some((c, !ascending)),
-                _ => Some((column, true)),
-            };
+        if sort_changed {
             self.apply_sort();
         }
         if let Some(accession) = clicked {
@@ -260,11 +235,8 @@ impl ReadingScreen {
     /// reading the list again after an action does not move them).
     pub(super) fn apply_sort(&mut self) {
         self.rows = self.worklist_order.clone();
-        let Some((column, ascending)) = self.sort else {
-            return;
-        };
-        let key = |r: &ReadingRow| -> String {
-            match column {
+        self.sort
+            .apply(&mut self.rows, |r: &ReadingRow, column| match column {
                 0 => match r.priority.as_str() {
                     "STAT" => "0".into(),
                     "ASAP" => "1".into(),
@@ -282,11 +254,6 @@ impl ReadingScreen {
                 5 => r.completed_at.clone(),
                 6 => r.assigned_radiologist.clone(),
                 _ => r.accession.clone(),
-            }
-        };
-        self.rows.sort_by(|a, b| {
-            let order = key(a).cmp(&key(b));
-            if ascending { order } else { order.reverse() }
-        });
+            });
     }
 }
