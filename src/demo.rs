@@ -138,7 +138,7 @@ pub fn populate(data: &DataFolder, now: NaiveDateTime) -> anyhow::Result<()> {
     };
     let today = i64::from(now.weekday().num_days_from_monday()).min(4);
     // (patient, procedure, day of week, hour, minute, where it stops)
-    let plan: [(usize, &str, i64, u32, u32, Stage); 17] = [
+    let plan: [(usize, &str, i64, u32, u32, Stage); 19] = [
         // A prior: the same exam a year ago, reported.
         (0, "70450", today - 371, 9, 0, Stage::Final),
         // Waiting to be read, with the prior above to compare.
@@ -158,6 +158,9 @@ pub fn populate(data: &DataFolder, now: NaiveDateTime) -> anyhow::Result<()> {
         (1, "76536", today + 2, 10, 0, Stage::Scheduled),
         (2, "72148", today + 3, 13, 0, Stage::Scheduled),
         (3, "77066", today + 4, 9, 0, Stage::Scheduled),
+        // Earlier reported studies to look at: a mammogram and a chest radiograph.
+        (3, "77067", today - 364, 10, 0, Stage::Final),
+        (5, "71046", today - 28, 9, 0, Stage::Final),
     ];
     let images = data.root().join("demo-images");
     let mut series_number = 0u64;
@@ -187,7 +190,8 @@ pub fn populate(data: &DataFolder, now: NaiveDateTime) -> anyhow::Result<()> {
         if matches!(stage, Stage::Completed | Stage::Preliminary | Stage::Final) {
             series_number += 1;
             let procedure = practice.procedure(code)?;
-            // Head exams show a head (the 3-D Shepp–Logan phantom); the rest keep the disc.
+            // Head exams show a head (the 3-D Shepp–Logan phantom); the others a body, a
+            // chest radiograph, a breast or an abdominal ultrasound by modality.
             let head = procedure.as_ref().is_some_and(|p| {
                 p.body_part.eq_ignore_ascii_case("head") || p.name.contains("brain")
             });
@@ -271,7 +275,9 @@ fn request(
 }
 
 /// Writes a small phantom series for an exam (its study UID and accession, the patient's
-/// MRN and name) as Part 10 files under `folder`: a head for head exams (`head`), else a disc.
+/// MRN and name) as Part 10 files under `folder`: a head for head exams (`head`), else the
+/// modality's phantom (a chest and abdomen for CT and MR, a chest radiograph, mammogram views,
+/// ultrasound frames).
 fn write_study(
     folder: &Path,
     patient: &PatientRecord,
@@ -296,10 +302,16 @@ fn write_study(
         "DX" => (2, "1.2.840.10008.5.1.4.1.1.1.1"),
         _ => (30, crate::pacs::synthetic::CT_IMAGE_STORAGE),
     };
-    if head {
-        series.anatomy = match modality {
-            "MR" => crate::pacs::synthetic::Anatomy::HeadMr { slices },
-            _ => crate::pacs::synthetic::Anatomy::HeadCt { slices },
+    {
+        use crate::pacs::synthetic::Anatomy;
+        series.anatomy = match (modality, head) {
+            ("MR", true) => Anatomy::HeadMr { slices },
+            (_, true) => Anatomy::HeadCt { slices },
+            ("MR", false) => Anatomy::BodyMr { slices },
+            ("DX" | "CR", false) => Anatomy::ChestRadiograph,
+            ("MG", false) => Anatomy::Mammogram,
+            ("US", false) => Anatomy::Ultrasound,
+            _ => Anatomy::BodyCt { slices },
         };
     }
     for i in 0..slices {
@@ -348,6 +360,9 @@ fn write_study(
         for (tag, vr, value) in extra {
             put(&mut object, *tag, *vr, value);
         }
+        if matches!(modality, "DX" | "MG") {
+            projection_attributes(&mut object, modality, i);
+        }
         if modality == "US" {
             eight_bit_ultrasound(&mut object);
         }
@@ -359,8 +374,135 @@ fn write_study(
     Ok(())
 }
 
-/// An ultrasound image is 8-bit grey without rescale or patient geometry: the 16-bit phantom
-/// is brought into 0..255 through its window and the CT-only attributes are dropped.
+/// What the DX and mammography image IODs ask of a "for presentation" projection image beyond
+/// the CT phantom's attributes: the view, laterality, detector, and how pixel values relate to
+/// X-ray intensity (a viewer inverts nothing: bright is dense).
+fn projection_attributes(
+    object: &mut dicom_object::FileDicomObject<dicom_object::InMemDicomObject>,
+    modality: &str,
+    index: u32,
+) {
+    use dicom_core::value::DataSetSequence;
+    use dicom_object::InMemDicomObject;
+    let code = |value: &str, scheme: &str, meaning: &str| {
+        let mut item = InMemDicomObject::new_empty();
+        for (tag, vr, v) in [
+            (tags::CODE_VALUE, VR::SH, value),
+            (tags::CODING_SCHEME_DESIGNATOR, VR::SH, scheme),
+            (tags::CODE_MEANING, VR::LO, meaning),
+        ] {
+            item.put(DataElement::new(tag, vr, PrimitiveValue::from(v)));
+        }
+        DataSetSequence::from(vec![item])
+    };
+    // The views: a PA and a lateral chest; right and left craniocaudal and mediolateral
+    // oblique mammograms.
+    let mammogram = modality == "MG";
+    let (laterality, view, view_code, orientation) = if mammogram {
+        let side = if index.is_multiple_of(2) { "R" } else { "L" };
+        let (view, view_code, meaning) = if index < 2 {
+            ("CC", "399162004", "cranio-caudal")
+        } else {
+            ("MLO", "399368009", "medio-lateral oblique")
+        };
+        let orientation = if side == "R" { "A\\R" } else { "P\\L" };
+        (side, view, (view_code, meaning), orientation)
+    } else if index.is_multiple_of(2) {
+        ("U", "PA", ("399348003", "postero-anterior"), "L\\F")
+    } else {
+        ("U", "LL", ("399198007", "left lateral"), "A\\F")
+    };
+    let spacing = object
+        .element(tags::PIXEL_SPACING)
+        .ok()
+        .and_then(|e| e.to_str().ok().map(|s| s.to_string()))
+        .unwrap_or_else(|| "1\\1".into());
+    for (tag, vr, value) in [
+        (tags::IMAGE_TYPE, VR::CS, "ORIGINAL\\PRIMARY"),
+        (tags::PRESENTATION_INTENT_TYPE, VR::CS, "FOR PRESENTATION"),
+        (tags::PATIENT_ORIENTATION, VR::CS, orientation),
+        (tags::IMAGE_LATERALITY, VR::CS, laterality),
+        (tags::VIEW_POSITION, VR::CS, view),
+        (tags::PIXEL_INTENSITY_RELATIONSHIP, VR::CS, "LOG"),
+        (tags::RESCALE_TYPE, VR::LO, "US"),
+        (tags::PRESENTATION_LUT_SHAPE, VR::CS, "IDENTITY"),
+        (tags::LOSSY_IMAGE_COMPRESSION, VR::CS, "00"),
+        (tags::BURNED_IN_ANNOTATION, VR::CS, "NO"),
+        (tags::DETECTOR_TYPE, VR::CS, "DIRECT"),
+        (tags::IMAGER_PIXEL_SPACING, VR::DS, spacing.as_str()),
+        (
+            tags::POSITIONER_TYPE,
+            VR::CS,
+            if mammogram { "MAMMOGRAPHIC" } else { "NONE" },
+        ),
+        (
+            tags::BODY_PART_EXAMINED,
+            VR::CS,
+            if mammogram { "BREAST" } else { "CHEST" },
+        ),
+    ] {
+        object.put(DataElement::new(tag, vr, PrimitiveValue::from(value)));
+    }
+    object.put(DataElement::new(
+        tags::PIXEL_INTENSITY_RELATIONSHIP_SIGN,
+        VR::SS,
+        PrimitiveValue::from(1_i16),
+    ));
+    object.put(DataElement::new(
+        tags::ACQUISITION_CONTEXT_SEQUENCE,
+        VR::SQ,
+        DataSetSequence::from(Vec::<InMemDicomObject>::new()),
+    ));
+    let (region, region_meaning) = if mammogram {
+        ("76752008", "Breast")
+    } else {
+        ("51185008", "Thorax")
+    };
+    object.put(DataElement::new(
+        tags::ANATOMIC_REGION_SEQUENCE,
+        VR::SQ,
+        code(region, "SCT", region_meaning),
+    ));
+    let mut view_item = code(view_code.0, "SCT", view_code.1);
+    if mammogram {
+        // A mammogram's view may be modified (spot, magnified…): none here, said as such.
+        for item in view_item.items_mut() {
+            item.put(DataElement::new(
+                tags::VIEW_MODIFIER_CODE_SEQUENCE,
+                VR::SQ,
+                DataSetSequence::from(Vec::<InMemDicomObject>::new()),
+            ));
+        }
+    }
+    object.put(DataElement::new(
+        tags::VIEW_CODE_SEQUENCE,
+        VR::SQ,
+        view_item,
+    ));
+    // Projection images have no slice geometry, and laterality is the image's own.
+    for tag in [
+        tags::LATERALITY,
+        tags::IMAGE_POSITION_PATIENT,
+        tags::IMAGE_ORIENTATION_PATIENT,
+        tags::SLICE_THICKNESS,
+        tags::FRAME_OF_REFERENCE_UID,
+        tags::POSITION_REFERENCE_INDICATOR,
+    ] {
+        object.remove_element(tag);
+    }
+    if mammogram {
+        for (tag, vr, value) in [
+            (tags::BREAST_IMPLANT_PRESENT, VR::CS, "NO"),
+            (tags::PARTIAL_VIEW, VR::CS, "NO"),
+            (tags::ORGAN_EXPOSED, VR::CS, "BREAST"),
+        ] {
+            object.put(DataElement::new(tag, vr, PrimitiveValue::from(value)));
+        }
+    }
+}
+
+/// An ultrasound image is 8-bit grey without rescale or patient geometry: the phantom's echo
+/// values (already 0..255 in 16-bit words) become bytes and the CT-only attributes are dropped.
 fn eight_bit_ultrasound(
     object: &mut dicom_object::FileDicomObject<dicom_object::InMemDicomObject>,
 ) {
@@ -374,13 +516,9 @@ fn eight_bit_ultrasound(
                 .collect()
         })
         .unwrap_or_default();
-    // Window 40/400 on HU (stored = HU + 1024), as the phantom is read.
     let bytes: Vec<u8> = words
         .iter()
-        .map(|v| {
-            let hu = f64::from(*v) - 1024.0;
-            (((hu - (40.0 - 200.0)) / 400.0).clamp(0.0, 1.0) * 255.0).round() as u8
-        })
+        .map(|v| u8::try_from(*v).unwrap_or(u8::MAX))
         .collect();
     for tag in [
         tags::RESCALE_INTERCEPT,

@@ -53,7 +53,26 @@ pub enum Anatomy {
         /// Slices the head is spread over.
         slices: u32,
     },
+    /// A chest and upper abdomen (lungs with a nodule, heart, aorta, spine, liver with a cyst
+    /// and the gallbladder) over `slices` axial slices of a 400 mm field of view, in CT numbers.
+    BodyCt {
+        /// Slices from the lung apices to the liver.
+        slices: u32,
+    },
+    /// The same body with T1-like MR signal (bright fat, dark fluid and lungs).
+    BodyMr {
+        /// Slices from the lung apices to the liver.
+        slices: u32,
+    },
+    /// The body projected as a chest radiograph: even images PA, odd ones lateral.
+    ChestRadiograph,
+    /// Mammogram views of a breast with a mass and microcalcifications: RCC, LCC, RMLO, LMLO.
+    Mammogram,
+    /// Abdominal ultrasound frames: the liver and the gallbladder with a stone.
+    Ultrasound,
 }
+
+mod phantoms;
 
 /// Tissues of the head phantom, innermost wins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -237,6 +256,30 @@ impl SyntheticSeries {
                 };
                 value.clamp(0, i32::from(u16::MAX)) as u16
             }
+            Anatomy::BodyCt { slices } => {
+                let hu = phantoms::body_ct_hu(x, y, n, index, slices);
+                (1024 + hu + grain(x, y, i64::from(index))).clamp(0, i32::from(u16::MAX)) as u16
+            }
+            Anatomy::BodyMr { slices } => {
+                let signal = match phantoms::body_ct_hu(x, y, n, index, slices) {
+                    hu if hu <= -700 => 8, // air and lung
+                    hu if hu < -20 => 720, // fat
+                    hu if hu > 300 => 260, // bone (marrow)
+                    hu if hu <= 25 => 140, // fluid: bile, CSF, a cyst
+                    hu if hu >= 55 => 430, // liver
+                    _ => 330,              // muscle, heart, vessels
+                };
+                (signal + 4 * grain(x, y, i64::from(index))).clamp(0, i32::from(u16::MAX)) as u16
+            }
+            Anatomy::ChestRadiograph => {
+                let v = i32::from(phantoms::chest_radiograph(x, y, n, index % 2 == 1));
+                (v + 6 * grain(x, y, i64::from(index))).clamp(0, 4095) as u16
+            }
+            Anatomy::Mammogram => {
+                let v = i32::from(phantoms::mammogram(x, y, n, index % 4));
+                (v + 8 * grain(x, y, i64::from(index))).clamp(0, 4095) as u16
+            }
+            Anatomy::Ultrasound => phantoms::ultrasound(x, y, n, index),
         }
     }
 
@@ -255,19 +298,33 @@ impl SyntheticSeries {
             }
         }
         // The head fills a 240 mm field of view in 5 mm slices; the disc keeps 0.5 mm pixels.
+        let pixels_across = f64::from(self.size.max(1));
         let (spacing_mm, thickness_mm) = match self.anatomy {
             Anatomy::Disc => (0.5, 1.0),
-            _ => (240.0 / f64::from(self.size.max(1)), 5.0),
+            Anatomy::HeadCt { .. } | Anatomy::HeadMr { .. } => (240.0 / pixels_across, 5.0),
+            Anatomy::BodyCt { .. } | Anatomy::BodyMr { .. } => (400.0 / pixels_across, 10.0),
+            Anatomy::ChestRadiograph => (430.0 / pixels_across, 1.0),
+            Anatomy::Mammogram => (240.0 / pixels_across, 1.0),
+            Anatomy::Ultrasound => (160.0 / pixels_across, 1.0),
         };
         let (window_centre, window_width) = match self.anatomy {
             Anatomy::Disc => ("40", "400"),
             Anatomy::HeadCt { .. } => ("40\\600", "80\\2800"),
             Anatomy::HeadMr { .. } => ("450", "900"),
+            Anatomy::BodyCt { .. } => ("40\\-600", "400\\1500"),
+            Anatomy::BodyMr { .. } => ("400", "800"),
+            Anatomy::ChestRadiograph | Anatomy::Mammogram => ("2048", "4096"),
+            Anatomy::Ultrasound => ("128", "256"),
         };
         let (intercept, description) = match self.anatomy {
             Anatomy::HeadMr { .. } => ("0", "SYNTHETIC HEAD MR"),
             Anatomy::HeadCt { .. } => ("-1024", "SYNTHETIC HEAD CT"),
             Anatomy::Disc => ("-1024", "SYNTHETIC CT"),
+            Anatomy::BodyCt { .. } => ("-1024", "SYNTHETIC CHEST AND ABDOMEN CT"),
+            Anatomy::BodyMr { .. } => ("0", "SYNTHETIC BODY MR"),
+            Anatomy::ChestRadiograph => ("0", "SYNTHETIC CHEST RADIOGRAPH"),
+            Anatomy::Mammogram => ("0", "SYNTHETIC MAMMOGRAM"),
+            Anatomy::Ultrasound => ("0", "SYNTHETIC ABDOMINAL ULTRASOUND"),
         };
         let sop_uid = self.sop_uid(index);
         let mut obj = InMemDicomObject::new_empty();
@@ -331,7 +388,13 @@ impl SyntheticSeries {
             &mut obj,
             tags::IMAGE_ORIENTATION_PATIENT,
             VR::DS,
-            "1\\0\\0\\0\\1\\0",
+            match self.anatomy {
+                // Projections: a frontal view looks at the patient (rows to their left,
+                // columns to their feet); a lateral one from their left side.
+                Anatomy::ChestRadiograph if index % 2 == 1 => "0\\1\\0\\0\\0\\-1",
+                Anatomy::ChestRadiograph => "1\\0\\0\\0\\0\\-1",
+                _ => "1\\0\\0\\0\\1\\0",
+            },
         );
         put(
             &mut obj,
