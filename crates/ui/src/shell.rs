@@ -38,6 +38,9 @@ pub const SHORTCUTS: &[&str] = &[
     "Tab / Shift+Tab: next / previous field; Enter: sign in",
     "Schedule: Ctrl+Up/Down moves the selected booking 15 minutes, Ctrl+Left/Right a day",
     "Viewer: wheel or Up/Down scrolls, PageUp/PageDown by 10, Home/End; right-drag windows; Ctrl+wheel zooms; left-drag pans",
+    "Viewer keys: F fit, 1 actual size, X reset, R rotate, H flip, I invert, M magnifier, O overlays, Space cine, 2-9 window presets",
+    "Viewer tools: P pan, L length, A angle, B Cobb, E ellipse, Q rectangle, V value, W arrow, T label, K calibrate",
+    "Files or folders dropped on the window are imported into the archive",
     "Ctrl+Plus / Ctrl+Minus / Ctrl+0: larger, smaller, normal text (for 4K screens)",
 ];
 
