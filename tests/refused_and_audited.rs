@@ -321,3 +321,145 @@ fn a_new_server_gets_its_first_administrator_from_the_command_line_once() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn an_administrator_adds_and_lists_accounts_from_the_command_line_and_others_may_not() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let lightbox = |args: &[&str], stdin: &str| {
+        let mut child = std::process::Command::new(lightbox_bin())
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(args)
+            .env_remove("LIGHTBOX_PASSWORD")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let init = lightbox(
+        &[
+            "users",
+            "init",
+            "--login",
+            "zoe",
+            "--name",
+            "Zoë",
+            "--practice",
+            "Praxis",
+            "--password-stdin",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    // The administrator's own password first, then the new account's, both on standard input.
+    let add = lightbox(
+        &[
+            "--user",
+            "zoe",
+            "--password-stdin",
+            "users",
+            "add",
+            "--login",
+            "drreed",
+            "--role",
+            "radiologist",
+            "--name",
+            "Dr Ana Reed-Ødegård, MD",
+        ],
+        &format!("{PASSWORD}\nreading room 東京 password\n"),
+    );
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
+    let list = lightbox(
+        &["--user", "zoe", "--password-stdin", "users", "list"],
+        &format!("{PASSWORD}\n"),
+    );
+    let listed = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        list.status.success(),
+        "{}",
+        String::from_utf8_lossy(&list.stderr)
+    );
+    assert!(
+        listed.contains("drreed\tradiologist\tactive\tDr Ana Reed-Ødegård, MD"),
+        "{listed}"
+    );
+    // The new account signs in with its password; a radiologist may not add accounts, a
+    // made-up role is refused, and nothing is created either way.
+    let by_radiologist = lightbox(
+        &[
+            "--user",
+            "drreed",
+            "--password-stdin",
+            "users",
+            "add",
+            "--login",
+            "eve",
+            "--role",
+            "administrator",
+            "--name",
+            "Eve",
+        ],
+        "reading room 東京 password\nsecret password\n",
+    );
+    assert!(!by_radiologist.status.success());
+    let refusal = String::from_utf8_lossy(&by_radiologist.stderr);
+    assert!(!refusal.contains("wrong password"), "{refusal}");
+    let bad_role = lightbox(
+        &[
+            "--user",
+            "zoe",
+            "--password-stdin",
+            "users",
+            "add",
+            "--login",
+            "eve",
+            "--role",
+            "chief",
+            "--name",
+            "Eve",
+        ],
+        &format!("{PASSWORD}\nsecret password\n"),
+    );
+    assert!(!bad_role.status.success());
+    assert!(String::from_utf8_lossy(&bad_role.stderr).contains("unknown role"));
+    let store = common::store(dir.path());
+    let logins: Vec<String> = store
+        .users()
+        .unwrap()
+        .into_iter()
+        .map(|u| u.login)
+        .collect();
+    assert_eq!(logins.len(), 2, "{logins:?}");
+    let created = store
+        .search_audit(
+            &AuditFilter {
+                action: "user.create".into(),
+                ..AuditFilter::default()
+            },
+            10,
+        )
+        .unwrap();
+    assert!(
+        created
+            .iter()
+            .any(|a| a.actor == "zoe" && a.subject.contains("drreed")),
+        "{created:?}"
+    );
+}

@@ -11,6 +11,7 @@ mod identity;
 mod serve;
 mod settings;
 mod status;
+mod users;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -170,7 +171,7 @@ pub enum Command {
         #[command(subcommand)]
         action: settings::SettingsAction,
     },
-    /// User accounts: create the practice's first administrator on a new server.
+    /// User accounts: the first administrator of a new server, adding and listing accounts.
     Users {
         #[command(subcommand)]
         action: settings::UsersAction,
@@ -310,6 +311,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Reconcile { action } => exams::reconcile(&mut practice, &actor, action),
         Command::Hl7 { action } => hl7::run(&mut practice, action, &actor, clock),
         Command::Settings { action } => settings::settings(&practice, &actor, action),
+        Command::Users {
+            action: settings::UsersAction::Add { login, role, name },
+        } => users::add(&practice, &actor, &identity, &login, &role, &name),
+        Command::Users {
+            action: settings::UsersAction::List,
+        } => users::list(&practice, &actor),
         Command::Serve { .. }
         | Command::Render { .. }
         | Command::Status

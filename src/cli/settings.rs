@@ -43,6 +43,21 @@ pub enum UsersAction {
         #[arg(long)]
         practice: Option<String>,
     },
+    /// Create an account (administrators). Its password comes from LIGHTBOX_NEW_PASSWORD, the
+    /// next line of standard input with --password-stdin, or a prompt.
+    Add {
+        /// Their login.
+        #[arg(long)]
+        login: String,
+        /// administrator, front-desk, technologist or radiologist.
+        #[arg(long)]
+        role: String,
+        /// Their full name with credentials, as signatures show it ("Dr Ana Reed, MD").
+        #[arg(long)]
+        name: String,
+    },
+    /// The accounts: login, role, active or disabled, full name (administrators).
+    List,
 }
 
 #[derive(Subcommand)]
