@@ -28,7 +28,10 @@ use lightbox::app::DataFolder;
     about = "RIS/PACS for small imaging practices"
 )]
 pub struct Cli {
-    /// Data folder (database and archive). Default: the per-user data folder.
+    /// Data folder (database and archive). Default: for `serve`, the machine-wide folder
+    /// (/var/lib/lightbox, /Library/Application Support/Lightbox, %ProgramData%\Lightbox);
+    /// for other commands that folder when a server keeps its database there, else the
+    /// per-user data folder (as the desktop).
     #[arg(long, global = true)]
     data_dir: Option<PathBuf>,
     /// Open a throw-away demo practice (rooms, a week of schedule, patients, studies,
@@ -242,7 +245,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         lightbox::desktop::run(demo.data.clone(), clock)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let data = DataFolder::resolve(cli.data_dir.as_deref())?;
+    // The server keeps the practice's data machine-wide and the command line follows it there;
+    // the desktop keeps the signed-in account's own folder; --data-dir overrides both.
+    let data = match &cli.command {
+        Some(Command::Serve { .. }) => DataFolder::resolve_for_server(cli.data_dir.as_deref())?,
+        Some(_) => DataFolder::resolve_for_command(cli.data_dir.as_deref())?,
+        None => DataFolder::resolve(cli.data_dir.as_deref())?,
+    };
     let Some(command) = cli.command else {
         lightbox::desktop::run(data, clock)?;
         return Ok(ExitCode::SUCCESS);

@@ -49,6 +49,45 @@ impl DataFolder {
         Ok(DataFolder { root })
     }
 
+    /// `--data-dir` if given, else the machine-wide folder a practice server keeps its data in
+    /// whoever is signed in (or nobody): scanners send at 3 a.m. and every account of the PC
+    /// must see one archive (`/var/lib/lightbox` on Linux, `/Library/Application
+    /// Support/Lightbox` on macOS, `%ProgramData%\Lightbox` on Windows).
+    pub fn resolve_for_server(explicit: Option<&Path>) -> anyhow::Result<DataFolder> {
+        let root = match explicit {
+            Some(p) => p.to_path_buf(),
+            None => machine_wide_folder(),
+        };
+        std::fs::create_dir_all(&root).with_context(|| {
+            format!(
+                "cannot create the server's data folder {} (run the server as the service's \
+                 account, e.g. `lightbox service install`, or pass --data-dir)",
+                root.display()
+            )
+        })?;
+        Ok(DataFolder { root })
+    }
+
+    /// For the command line: `--data-dir` if given, else the practice server's machine-wide
+    /// folder when a server keeps its database there (an administrator on the server PC means
+    /// that practice), else the per-user folder as for the desktop.
+    pub fn resolve_for_command(explicit: Option<&Path>) -> anyhow::Result<DataFolder> {
+        Self::resolve_for_command_with(explicit, &machine_wide_folder())
+    }
+
+    /// [`DataFolder::resolve_for_command`] with the server's folder given (tests).
+    fn resolve_for_command_with(
+        explicit: Option<&Path>,
+        server: &Path,
+    ) -> anyhow::Result<DataFolder> {
+        if explicit.is_none() && server.join("lightbox.sqlite").is_file() {
+            return Ok(DataFolder {
+                root: server.to_path_buf(),
+            });
+        }
+        DataFolder::resolve(explicit)
+    }
+
     /// The folder itself.
     pub fn root(&self) -> &Path {
         &self.root
@@ -77,6 +116,27 @@ impl DataFolder {
         crate::ris::seed_starter_data(&store).context("cannot load the starter catalogue")?;
         Ok(store)
     }
+}
+
+/// Where a practice server keeps its data on this platform.
+#[cfg(target_os = "macos")]
+fn machine_wide_folder() -> PathBuf {
+    PathBuf::from("/Library/Application Support/Lightbox")
+}
+
+/// Where a practice server keeps its data on this platform.
+#[cfg(windows)]
+fn machine_wide_folder() -> PathBuf {
+    std::env::var_os("ProgramData")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(r"C:\ProgramData"))
+        .join("Lightbox")
+}
+
+/// Where a practice server keeps its data on this platform.
+#[cfg(not(any(target_os = "macos", windows)))]
+fn machine_wide_folder() -> PathBuf {
+    PathBuf::from("/var/lib/lightbox")
 }
 
 /// What `serve` (and the desktop window) were asked to listen on.
@@ -349,5 +409,34 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod data_folder_tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_follows_a_server_on_this_machine_and_data_dir_wins() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let server = dir.path().join("server");
+        let mine = dir.path().join("mine");
+        // No server database: --data-dir as given.
+        let chosen = DataFolder::resolve_for_command_with(Some(&mine), &server).expect("folder");
+        assert_eq!(chosen.root(), mine);
+        std::fs::create_dir_all(&server).expect("server folder");
+        std::fs::write(server.join("lightbox.sqlite"), b"").expect("database file");
+        // A server keeps its database there: the command line means that practice ...
+        let chosen = DataFolder::resolve_for_command_with(None, &server).expect("folder");
+        assert_eq!(chosen.root(), server);
+        // ... unless told otherwise.
+        let chosen = DataFolder::resolve_for_command_with(Some(&mine), &server).expect("folder");
+        assert_eq!(chosen.root(), mine);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_linux_server_keeps_its_data_in_var_lib() {
+        assert_eq!(machine_wide_folder(), PathBuf::from("/var/lib/lightbox"));
     }
 }
