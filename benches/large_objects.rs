@@ -68,6 +68,8 @@ fn start_lightbox(dir: &Path) -> Receiver {
         .arg(dir)
         .args([
             "serve",
+            "--api-port",
+            "0",
             "--dicom-port",
             &port.to_string(),
             "--hl7-port",

@@ -21,5 +21,5 @@ pub use lightbox_domain::{
 pub use lightbox_imaging as imaging;
 pub use lightbox_services::archive::import;
 pub use lightbox_services::wiring as app;
-pub use lightbox_services::{archive, connections, dicom, health, hl7};
+pub use lightbox_services::{api, archive, connections, dicom, health, hl7};
 pub use lightbox_ui as ui;

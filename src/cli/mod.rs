@@ -72,6 +72,9 @@ pub enum Command {
         /// interfaces — the scanners and the EHR must reach them).
         #[arg(long)]
         bind: Option<std::net::IpAddr>,
+        /// HTTPS port of the network API for workstations (default 8443; 0 picks a free port).
+        #[arg(long, default_value_t = lightbox::api::DEFAULT_API_PORT)]
+        api_port: u16,
     },
     /// Import files, folders (recursively) and DICOMDIRs into the archive.
     Import {
@@ -263,7 +266,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             dicom_port,
             hl7_port,
             bind,
-        } => return serve::run(&data, ae_title, dicom_port, hl7_port, bind, clock),
+            api_port,
+        } => return serve::run(&data, ae_title, dicom_port, hl7_port, bind, api_port, clock),
         Command::Render {
             file,
             frame,

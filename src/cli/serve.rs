@@ -13,6 +13,7 @@ pub fn run(
     dicom_port: Option<u16>,
     hl7_port: Option<u16>,
     bind: Option<std::net::IpAddr>,
+    api_port: u16,
     clock: lightbox::clock::Clock,
 ) -> anyhow::Result<ExitCode> {
     let rt = super::runtime()?;
@@ -40,8 +41,20 @@ pub fn run(
             tracing::info!(%addr, "listening hl7");
         }
         tracing::info!(ae_title = %services.ae_title, addr = %services.dicom_addr, "listening dicom");
+        // The workstations' API, HTTPS with the practice's own CA (made on the first start).
+        let tls = lightbox::api::tls::PracticeTls::ensure(data.root())?;
+        let api_ip = services.dicom_addr.ip();
+        let api = lightbox::api::ApiServer::start(
+            std::net::SocketAddr::new(api_ip, api_port),
+            data.open_practice()?,
+            &tls,
+        )
+        .await?;
+        println!("listening api {}", api.addr);
+        tracing::info!(addr = %api.addr, ca = %tls.ca_path().display(), "listening api");
         app::shutdown_signal().await;
         tracing::info!("stopping");
+        api.stop();
         services.stop();
         anyhow::Ok(())
     })?;

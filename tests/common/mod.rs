@@ -223,6 +223,8 @@ pub struct Server {
     pub addr: SocketAddr,
     /// The HL7 listener's port (0 if it did not report one).
     pub hl7_port: u16,
+    /// The HTTPS API's port (0 if it did not report one).
+    pub api_port: u16,
     pub data: PathBuf,
     pub ae: String,
 }
@@ -296,6 +298,8 @@ impl Server {
     /// Starts `cmd` (a `lightbox serve` command line, perhaps wrapped) and waits until it
     /// listens.
     pub fn spawn_command(mut cmd: Command, data: &Path, ae: &str) -> Server {
+        // Tests run in parallel: the API takes any free port too.
+        cmd.args(["--api-port", "0"]);
         let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -326,12 +330,22 @@ impl Server {
                 .map_or(0, |a| a.port()),
             _ => 0,
         };
+        line.clear();
+        let api_port = match reader.read_line(&mut line) {
+            Ok(n) if n > 0 => line
+                .trim()
+                .strip_prefix("listening api ")
+                .and_then(|a| a.parse::<SocketAddr>().ok())
+                .map_or(0, |a| a.port()),
+            _ => 0,
+        };
         // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || for _ in reader.lines() {});
         Server {
             child,
             addr,
             hl7_port,
+            api_port,
             data: data.to_path_buf(),
             ae: ae.to_string(),
         }

@@ -231,6 +231,10 @@ pub fn change_user(
         ));
     }
     store.set_user_access(login, role.code(), active)?;
+    if !active {
+        // A disabled account's workstations lose their sessions at once.
+        store.revoke_api_sessions_of(login)?;
+    }
     access::audit(
         store,
         actor,

@@ -9,6 +9,7 @@
 
 #![warn(missing_docs)]
 
+pub mod api;
 pub mod archive;
 pub mod connections;
 pub mod dicom;

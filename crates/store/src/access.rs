@@ -146,3 +146,70 @@ impl Store {
         .ctx("reading a user")
     }
 }
+
+/// A live session of the network API, as read for a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiSession {
+    /// Whose session.
+    pub login: String,
+    /// Where it was opened from (the workstation's address).
+    pub origin: String,
+    /// When it ends (UTC, RFC 3339).
+    pub expires_at: String,
+}
+
+impl Store {
+    /// Keeps a new session by its token's hash.
+    pub fn insert_api_session(
+        &self,
+        token_hash: &str,
+        login: &str,
+        origin: &str,
+        expires_at: &str,
+    ) -> StoreResult<()> {
+        self.cached_execute(
+            "INSERT INTO api_sessions (token_hash, login, origin, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            params![token_hash, login, origin, expires_at],
+        )
+        .ctx("keeping an API session")?;
+        Ok(())
+    }
+
+    /// The session of a token's hash, unless revoked or past `now` (RFC 3339, UTC).
+    pub fn live_api_session(&self, token_hash: &str, now: &str) -> StoreResult<Option<ApiSession>> {
+        self.cached_query_row(
+            "SELECT login, origin, expires_at FROM api_sessions
+              WHERE token_hash = ?1 AND revoked = 0 AND expires_at > ?2",
+            [token_hash, now],
+            |r| {
+                Ok(ApiSession {
+                    login: r.get(0)?,
+                    origin: r.get(1)?,
+                    expires_at: r.get(2)?,
+                })
+            },
+        )
+        .optional()
+        .ctx("reading an API session")
+    }
+
+    /// Ends one session (sign-out); true if it was live.
+    pub fn revoke_api_session(&self, token_hash: &str) -> StoreResult<bool> {
+        let n = self
+            .cached_execute(
+                "UPDATE api_sessions SET revoked = 1 WHERE token_hash = ?1 AND revoked = 0",
+                [token_hash],
+            )
+            .ctx("ending an API session")?;
+        Ok(n > 0)
+    }
+
+    /// Ends every session of a user (their account was disabled or their password reset).
+    pub fn revoke_api_sessions_of(&self, login: &str) -> StoreResult<usize> {
+        self.cached_execute(
+            "UPDATE api_sessions SET revoked = 1 WHERE login = ?1 AND revoked = 0",
+            [login],
+        )
+        .ctx("ending a user's API sessions")
+    }
+}

@@ -712,15 +712,17 @@ impl Store {
                 .replace('%', "\\%")
                 .replace('_', "\\_")
         };
-        let family_like = format!("{}%", escape(family));
-        let given_like = format!("{}%", escape(given));
+        // Names compare in Unicode lower case on both sides (see `lb_fold`).
+        let family_like = format!("{}%", escape(&family.to_lowercase()));
+        let given_like = format!("{}%", escape(&given.to_lowercase()));
         let id_like = format!("{}%", escape(text));
         let mut stmt = self
             .conn
             .prepare_cached(&format!(
                 "SELECT {} FROM his_patients p
                  WHERE p.merged_into IS NULL AND (
-                    (p.family_name LIKE ?1 ESCAPE '\\' AND p.given_name LIKE ?2 ESCAPE '\\')
+                    (lb_fold(p.family_name) LIKE ?1 ESCAPE '\\'
+                     AND lb_fold(p.given_name) LIKE ?2 ESCAPE '\\')
                     OR p.mrn LIKE ?3 ESCAPE '\\'
                     OR p.birth_date = ?4
                     OR EXISTS (SELECT 1 FROM patient_identifiers i
@@ -755,5 +757,52 @@ impl Store {
         self.conn
             .query_row("PRAGMA data_version", [], |r| r.get(0))
             .ctx("reading the data version")
+    }
+}
+
+#[cfg(test)]
+mod search_tests {
+    use super::*;
+
+    /// Regression: SQLite's LIKE folds ASCII letters only, so "müller" did not find MÜLLER
+    /// (found by the network API's test searching as a person types).
+    #[test]
+    fn a_lowercase_accented_search_finds_an_uppercase_accented_name() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let mut store = Store::open(&dir.path().join("db.sqlite")).expect("store");
+        for (mrn, family, given) in [
+            ("M1", "MÜLLER", "Zoë"),
+            ("M2", "ÅSTRÖM", "Øystein"),
+            ("M3", "山田", "太郎"),
+        ] {
+            store
+                .insert_patient(
+                    &PatientRecord {
+                        mrn: mrn.into(),
+                        family_name: family.into(),
+                        given_name: given.into(),
+                        birth_date: "1960-01-01".into(),
+                        sex: "U".into(),
+                        pregnancy: "unknown".into(),
+                        ..Default::default()
+                    },
+                    &[],
+                )
+                .expect("patient");
+        }
+        let found = |text: &str| -> Vec<String> {
+            store
+                .search_patients(text, 10)
+                .expect("search")
+                .into_iter()
+                .map(|p| p.mrn)
+                .collect()
+        };
+        assert_eq!(found("müller"), ["M1"]);
+        assert_eq!(found("Müller, zoë"), ["M1"]);
+        assert_eq!(found("åström, ØY"), ["M2"]);
+        assert_eq!(found("山田"), ["M3"]);
+        // Wildcards typed by a person are literal.
+        assert!(found("m_ller").is_empty());
     }
 }

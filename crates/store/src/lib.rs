@@ -92,6 +92,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/013_practice_changes.sql")),
         M::up(include_str!("migrations/014_critical_communications.sql")),
         M::up(include_str!("migrations/015_user_preferences.sql")),
+        M::up(include_str!("migrations/016_api_sessions.sql")),
     ])
 }
 
@@ -139,6 +140,23 @@ impl Store {
         conn.pragma_update(None, "temp_store", "MEMORY")
             .ctx("keeping temporary tables in memory")?;
         conn.set_prepared_statement_cache_capacity(256);
+        // `lb_fold(text)`: Unicode lower case, for searches typed in any case ("müller" finds
+        // MÜLLER; SQLite's own LIKE folds ASCII letters only).
+        conn.create_scalar_function(
+            "lb_fold",
+            1,
+            rusqlite::functions::FunctionFlags::SQLITE_UTF8
+                | rusqlite::functions::FunctionFlags::SQLITE_DETERMINISTIC,
+            |ctx| {
+                Ok(match ctx.get_raw(0) {
+                    rusqlite::types::ValueRef::Text(t) => {
+                        Some(String::from_utf8_lossy(t).to_lowercase())
+                    }
+                    _ => None,
+                })
+            },
+        )
+        .ctx("registering the search folding function")?;
         migrations().to_latest(&mut conn)?;
         Ok(Store {
             conn,

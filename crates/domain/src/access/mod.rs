@@ -3,6 +3,7 @@
 //! (`hl7:<app>`, `dicom:<AE>`) with the rights their role gives.
 
 pub mod peers;
+pub mod sessions;
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::{Argon2, PasswordHash};

@@ -100,6 +100,26 @@ impl Practice {
         self.store.setting(key)
     }
 
+    /// Signs a user in for the network API and opens a session (its bearer token).
+    pub fn open_api_session(
+        &self,
+        login: &str,
+        password: &str,
+        origin: &str,
+    ) -> Result<access::sessions::OpenedSession, AccessError> {
+        access::sessions::open_session(&self.store, login, password, origin, chrono::Utc::now())
+    }
+
+    /// The user a bearer token stands for (every API request), if its session is live.
+    pub fn api_actor(&self, token: &str) -> Result<Actor, AccessError> {
+        access::sessions::session_actor(&self.store, token, chrono::Utc::now())
+    }
+
+    /// Ends a session (sign-out).
+    pub fn close_api_session(&self, actor: &Actor, token: &str) -> Result<(), AccessError> {
+        access::sessions::close_session(&self.store, actor, token)
+    }
+
     /// The acting user's own preference (a layout choice), if they made one. A person reads
     /// and writes only their own, without a permission: it is neither patient data nor a
     /// practice setting.

@@ -1,0 +1,240 @@
+//! The practice server's network API, HTTPS only (rustls with the practice's own CA): a
+//! workstation signs in with a Lightbox user and carries a short-lived bearer token; every call
+//! goes through the Practice API as that user, with the same permission checks and audit as
+//! the desktop. Plain HTTP is not spoken at all on the port.
+//!
+//! Routes (JSON):
+//! - `POST /api/v1/sessions` `{login, password}` → 201 `{token, expires_at, login, role}`;
+//!   401 for an unknown login or a wrong password (one message for both).
+//! - `DELETE /api/v1/sessions/current` → 204 (sign-out; the token is dead at once).
+//! - `GET /api/v1/me` → who the token is.
+//! - `GET /api/v1/patients?search=TEXT&limit=N` → the matching patients (audited as a search).
+//!
+//! Without a valid token: 401. A role without the permission: 403 (and an audit row).
+
+pub mod tls;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::access::{AccessError, Actor};
+use lightbox_domain::Practice;
+
+/// The default port of the API (HTTPS).
+pub const DEFAULT_API_PORT: u16 = 8443;
+
+/// Largest request body the API reads (sign-in and searches are small).
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The practice the handlers act through: one connection, used on blocking threads.
+#[derive(Clone)]
+struct ApiState {
+    practice: Arc<Mutex<Practice>>,
+}
+
+/// A refusal or failure as the client sees it: a status and a sentence.
+struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({ "error": self.1 }))).into_response()
+    }
+}
+
+impl From<AccessError> for ApiError {
+    fn from(e: AccessError) -> ApiError {
+        match e {
+            AccessError::BadCredentials => ApiError(
+                StatusCode::UNAUTHORIZED,
+                "unknown user, wrong password or no live session".into(),
+            ),
+            AccessError::Forbidden { .. } => ApiError(StatusCode::FORBIDDEN, e.to_string()),
+            other => {
+                tracing::error!(error = %other, "API request failed");
+                ApiError(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the server could not do this; see its log".into(),
+                )
+            }
+        }
+    }
+}
+
+/// Runs `work` on the practice on a blocking thread (SQLite is synchronous).
+async fn with_practice<T: Send + 'static>(
+    state: &ApiState,
+    work: impl FnOnce(&Practice) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let practice = state.practice.clone();
+    tokio::task::spawn_blocking(move || {
+        let guard = practice.lock().map_err(|_| {
+            ApiError(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the server is restarting".into(),
+            )
+        })?;
+        work(&guard)
+    })
+    .await
+    .map_err(|_| {
+        ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the request was interrupted".into(),
+        )
+    })?
+}
+
+/// The bearer token of a request, if it carries one.
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty() && t.len() <= 128)
+}
+
+fn actor_of(practice: &Practice, headers: &HeaderMap) -> Result<Actor, ApiError> {
+    let token = bearer(headers).ok_or_else(|| {
+        ApiError(
+            StatusCode::UNAUTHORIZED,
+            "sign in first: POST /api/v1/sessions, then send Authorization: Bearer <token>".into(),
+        )
+    })?;
+    Ok(practice.api_actor(&token)?)
+}
+
+#[derive(Deserialize)]
+struct SignIn {
+    login: String,
+    password: String,
+}
+
+async fn sign_in(
+    State(state): State<ApiState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Json(body): Json<SignIn>,
+) -> Result<Response, ApiError> {
+    let origin = peer.ip().to_string();
+    let opened = with_practice(&state, move |p| {
+        Ok(p.open_api_session(&body.login, &body.password, &origin)?)
+    })
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "token": opened.token,
+            "expires_at": opened.expires_at,
+            "login": opened.actor.login,
+            "role": opened.actor.role.code(),
+        })),
+    )
+        .into_response())
+}
+
+async fn sign_out(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    with_practice(&state, move |p| {
+        let actor = actor_of(p, &headers)?;
+        let token = bearer(&headers).unwrap_or_default();
+        p.close_api_session(&actor, &token)?;
+        Ok(StatusCode::NO_CONTENT)
+    })
+    .await
+}
+
+async fn me(State(state): State<ApiState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let actor = with_practice(&state, move |p| actor_of(p, &headers)).await?;
+    Ok(Json(json!({ "login": actor.login, "role": actor.role.code() })).into_response())
+}
+
+#[derive(Deserialize)]
+struct PatientSearch {
+    search: String,
+    limit: Option<usize>,
+}
+
+async fn patients(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Query(query): Query<PatientSearch>,
+) -> Result<Response, ApiError> {
+    let found = with_practice(&state, move |p| {
+        let actor = actor_of(p, &headers)?;
+        let limit = query.limit.unwrap_or(50).clamp(1, 500);
+        p.search_patients(&actor, &query.search, limit)
+            .map_err(|e| match e {
+                crate::his::HisError::Access(a) => ApiError::from(a),
+                other => {
+                    tracing::error!(error = %other, "patient search failed");
+                    ApiError(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "the search failed; see the server's log".into(),
+                    )
+                }
+            })
+    })
+    .await?;
+    Ok(Json(found).into_response())
+}
+
+/// The API's routes over `practice`.
+fn router(practice: Practice) -> Router {
+    Router::new()
+        .route("/api/v1/sessions", post(sign_in))
+        .route("/api/v1/sessions/current", delete(sign_out))
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/patients", get(patients))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(ApiState {
+            practice: Arc::new(Mutex::new(practice)),
+        })
+}
+
+/// The running API: where it listens, and how to stop it.
+pub struct ApiServer {
+    /// The bound address.
+    pub addr: SocketAddr,
+    handle: axum_server::Handle,
+}
+
+impl ApiServer {
+    /// Starts serving HTTPS on `addr` (port 0: any free port) with the practice's certificate.
+    pub async fn start(
+        addr: SocketAddr,
+        practice: Practice,
+        tls: &tls::PracticeTls,
+    ) -> anyhow::Result<ApiServer> {
+        let config = axum_server::tls_rustls::RustlsConfig::from_config(tls.server_config()?);
+        let listener = std::net::TcpListener::bind(addr)
+            .map_err(|e| anyhow::anyhow!("cannot listen for the API on {addr}: {e}"))?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let handle = axum_server::Handle::new();
+        let server = axum_server::from_tcp_rustls(listener, config).handle(handle.clone());
+        let app = router(practice).into_make_service_with_connect_info::<SocketAddr>();
+        tokio::spawn(async move {
+            if let Err(e) = server.serve(app).await {
+                tracing::error!(error = %e, "the API stopped");
+            }
+        });
+        Ok(ApiServer { addr, handle })
+    }
+
+    /// Stops accepting and lets requests in flight finish (a few seconds at most).
+    pub fn stop(&self) {
+        self.handle
+            .graceful_shutdown(Some(std::time::Duration::from_secs(5)));
+    }
+}

@@ -1,0 +1,135 @@
+//! The practice server's network API against an independent client (python `requests`): TLS
+//! only with the practice's own CA, sign-in to a bearer token, the same permission checks and
+//! audit as the desktop, sign-out and a disabled account ending sessions at once.
+//!
+//! Kind: starts the binary (`lightbox serve`) and a Python peer.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed step is a failed test
+
+mod common;
+
+use common::Server;
+use lightbox_store::administration::AuditFilter;
+
+const PASSWORD: &str = "reading room password";
+
+#[test]
+fn a_workstation_signs_in_over_tls_searches_patients_as_its_user_and_is_refused_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = common::store(dir.path());
+    let admin = lightbox::access::Actor::system();
+    lightbox::access::create_user(
+        &store,
+        &admin,
+        "zoe",
+        "Zoë Admin",
+        lightbox::access::Role::Administrator,
+        PASSWORD,
+    )
+    .unwrap();
+    lightbox::access::create_user(
+        &store,
+        &admin,
+        "drreed",
+        "Dr Ana Reed",
+        lightbox::access::Role::Radiologist,
+        PASSWORD,
+    )
+    .unwrap();
+    let patient = lightbox::his::register(
+        &mut store,
+        &admin,
+        &lightbox::his::Registration {
+            patient: lightbox_store::his::PatientRecord {
+                family_name: "MÜLLER".into(),
+                given_name: "Zoë 東京".into(),
+                birth_date: "1959-07-08".into(),
+                sex: "F".into(),
+                ..Default::default()
+            },
+            identifiers: vec![],
+            confirmed_new: true,
+        },
+    )
+    .unwrap();
+    drop(store);
+    let server = Server::start(dir.path());
+    assert_ne!(server.api_port, 0, "serve said where the API listens");
+    let ca = dir.path().join("tls").join("ca.pem");
+    assert!(ca.is_file(), "the practice CA is made on the first start");
+    let out = std::process::Command::new(common::python())
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/api_client.py"))
+        .arg(format!("https://localhost:{}", server.api_port))
+        .arg(&ca)
+        .args(["drreed", PASSWORD, "müller"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // No plain HTTP, no unpinned TLS, no token, no forged token, no wrong password.
+    assert_eq!(got["plain_http"], "connection-refused", "{got}");
+    assert_eq!(got["unpinned"], "tls-refused", "{got}");
+    assert_eq!(got["no_token"], 401, "{got}");
+    assert_eq!(got["forged_token"], 401, "{got}");
+    assert_eq!(got["wrong_password"], 401, "{got}");
+    assert!(
+        got["wrong_password_says"]
+            .as_str()
+            .unwrap()
+            .contains("wrong password")
+    );
+    // Signed in, the token is drreed and finds the patient by an accented name.
+    assert_eq!(got["sign_in"], 201, "{got}");
+    assert_eq!(got["me"]["login"], "drreed");
+    assert_eq!(got["me"]["role"], "radiologist");
+    assert_eq!(got["search"], 200);
+    assert_eq!(
+        got["patients"],
+        serde_json::json!([[patient.mrn, "MÜLLER", "Zoë 東京"]])
+    );
+    // Signed out, the token is dead at once.
+    assert_eq!(got["sign_out"], 204);
+    assert_eq!(got["after_sign_out"], 401);
+    // The search was audited as drreed, from the network API.
+    let store = common::store(dir.path());
+    let searches = store
+        .search_audit(
+            &AuditFilter {
+                actor: "drreed".into(),
+                ..AuditFilter::default()
+            },
+            50,
+        )
+        .unwrap();
+    assert!(
+        searches
+            .iter()
+            .any(|a| a.subject == "patient:search" && a.origin.contains("network API")),
+        "{searches:?}"
+    );
+    // Disabling the account ends its other session at once.
+    let token = got["second_token"].as_str().unwrap();
+    let me = |token: &str| {
+        std::process::Command::new(common::python())
+            .args(["-c", "import sys, requests; r = requests.get(sys.argv[1] + '/api/v1/me', headers={'Authorization': 'Bearer ' + sys.argv[2]}, verify=sys.argv[3]); print(r.status_code)"])
+            .arg(format!("https://127.0.0.1:{}", server.api_port))
+            .arg(token)
+            .arg(&ca)
+            .output()
+            .unwrap()
+    };
+    assert_eq!(String::from_utf8_lossy(&me(token).stdout).trim(), "200");
+    lightbox::administration::change_user(
+        &store,
+        &admin,
+        "drreed",
+        lightbox::access::Role::Radiologist,
+        false,
+    )
+    .unwrap();
+    assert_eq!(String::from_utf8_lossy(&me(token).stdout).trim(), "401");
+}
