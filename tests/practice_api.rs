@@ -133,3 +133,130 @@ fn a_workstation_signs_in_over_tls_searches_patients_as_its_user_and_is_refused_
     .unwrap();
     assert_eq!(String::from_utf8_lossy(&me(token).stdout).trim(), "401");
 }
+
+/// Registers a patient straight in the store (another connection, as the desktop or an HL7
+/// feed would); their MRN.
+fn register(dir: &std::path::Path, family: &str) -> String {
+    let mut store = common::store(dir);
+    lightbox::his::register(
+        &mut store,
+        &lightbox::access::Actor::system(),
+        &lightbox::his::Registration {
+            patient: lightbox_store::his::PatientRecord {
+                family_name: family.into(),
+                given_name: "Zoë".into(),
+                birth_date: "1980-02-29".into(),
+                sex: "F".into(),
+                ..Default::default()
+            },
+            identifiers: vec![],
+            confirmed_new: true,
+        },
+    )
+    .unwrap()
+    .mrn
+}
+
+#[test]
+fn a_workstation_follows_the_changes_live_and_resumes_from_its_last_event_without_a_gap() {
+    use std::io::BufRead as _;
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = common::store(dir.path());
+        lightbox::access::create_user(
+            &store,
+            &lightbox::access::Actor::system(),
+            "desk",
+            "Front Desk",
+            lightbox::access::Role::FrontDesk,
+            PASSWORD,
+        )
+        .unwrap();
+    }
+    let before: Vec<String> = ["ÅSTRÖM", "MÜLLER", "山田"]
+        .iter()
+        .map(|f| register(dir.path(), f))
+        .collect();
+    let server = Server::start(dir.path());
+    let ca = dir.path().join("tls").join("ca.pem");
+    let follower = |extra: &[&str]| {
+        let mut cmd = std::process::Command::new(common::python());
+        cmd.arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/api_events.py"))
+            .arg(format!("https://localhost:{}", server.api_port))
+            .arg(&ca)
+            .args(["desk", PASSWORD])
+            .args(extra)
+            .stdout(std::process::Stdio::piped());
+        cmd
+    };
+    let events = |out: &[u8]| -> Vec<serde_json::Value> {
+        String::from_utf8_lossy(out)
+            .lines()
+            .filter(|l| l.starts_with('{'))
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    // From the beginning of the journal: the three registrations, in order, with their ids.
+    let out = follower(&["--after", "0", "--count", "3"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let all = events(&out.stdout);
+    let subjects: Vec<&str> = all
+        .iter()
+        .map(|e| e["data"]["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        subjects,
+        before.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    assert!(all.iter().all(|e| e["event"] == "patient.registered"));
+    let ids: Vec<i64> = all
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    // Reconnecting with the second event's id gives the third and nothing before it.
+    let out = follower(&["--last-event-id", &ids[1].to_string(), "--count", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(events(&out.stdout)[0]["data"]["subject"], before[2]);
+    // Live: a registration made elsewhere reaches the open stream.
+    let mut child = follower(&["--count", "1", "--ready"]).spawn().unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    let live = register(dir.path(), "NGUYỄN");
+    let event: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(event["data"]["subject"], live);
+    assert_eq!(event["data"]["actor"], "system");
+    // Identifiers only: no name travels in the stream.
+    assert!(!event.to_string().contains("NGUY"));
+    assert!(child.wait().unwrap().success());
+    let last_seen = event["id"].as_str().unwrap().to_string();
+    // The server killed -9; a change made while it is down; the restarted server (same data,
+    // same CA) gives the workstation what it missed, from its last id.
+    let mut server = server;
+    server.kill9();
+    let while_down = register(dir.path(), "O'BRIEN");
+    let restarted = Server::start(dir.path());
+    let out = std::process::Command::new(common::python())
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/api_events.py"))
+        .arg(format!("https://localhost:{}", restarted.api_port))
+        .arg(&ca)
+        .args([
+            "desk",
+            PASSWORD,
+            "--last-event-id",
+            &last_seen,
+            "--count",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(events(&out.stdout)[0]["data"]["subject"], while_down);
+}

@@ -79,8 +79,10 @@ impl Change {
         }
     }
 
-    /// The stored subject: what the change concerns, as text.
-    fn subject(&self) -> String {
+    /// The stored subject: what the change concerns, as text — identifiers only (an MRN, an
+    /// accession, a study UID, a setting's key), never demographics, so it may go to any
+    /// signed-in workstation.
+    pub fn subject(&self) -> String {
         match self {
             Change::PatientRegistered { mrn } | Change::PatientUpdated { mrn } => mrn.clone(),
             Change::PatientsMerged { kept, merged, .. } => format!("{kept} {merged}"),

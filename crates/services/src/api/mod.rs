@@ -9,6 +9,11 @@
 //! - `DELETE /api/v1/sessions/current` → 204 (sign-out; the token is dead at once).
 //! - `GET /api/v1/me` → who the token is.
 //! - `GET /api/v1/patients?search=TEXT&limit=N` → the matching patients (audited as a search).
+//! - `GET /api/v1/events?after=N` (or `Last-Event-ID: N`) → the practice's changes as
+//!   server-sent events, each with its journal sequence number as `id`: a workstation that
+//!   reconnects with the last id it saw misses nothing. Without a cursor: changes from now on.
+//!   Events carry identifiers only (MRN, accession, study UID), never demographics; the stream
+//!   ends when the session does (signed out, expired, account disabled).
 //!
 //! Without a valid token: 401. A role without the permission: 403 (and an audit row).
 
@@ -189,6 +194,115 @@ async fn patients(
     Ok(Json(found).into_response())
 }
 
+#[derive(Deserialize)]
+struct EventsFrom {
+    after: Option<i64>,
+}
+
+/// How often a follower looks at the journal, and re-checks its session.
+const EVENT_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+const SESSION_RECHECK: std::time::Duration = std::time::Duration::from_secs(5);
+
+async fn events(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Query(from): Query<EventsFrom>,
+) -> Result<Response, ApiError> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    let resume = from.after.or_else(|| {
+        headers
+            .get("last-event-id")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok())
+    });
+    let check_headers = headers.clone();
+    let (actor, start) = with_practice(&state, move |p| {
+        let actor = actor_of(p, &headers)?;
+        Ok((actor, resume.unwrap_or_else(|| p.changes_head())))
+    })
+    .await?;
+    tracing::info!(login = %actor.login, after = start, "a workstation follows the changes");
+    struct Follow {
+        state: ApiState,
+        headers: HeaderMap,
+        cursor: i64,
+        pending: std::collections::VecDeque<Event>,
+        checked: std::time::Instant,
+        ended: bool,
+    }
+    let follow = Follow {
+        state,
+        headers: check_headers,
+        cursor: start,
+        pending: Default::default(),
+        checked: std::time::Instant::now(),
+        ended: false,
+    };
+    let stream = futures_util::stream::unfold(follow, |mut f| async move {
+        loop {
+            if let Some(event) = f.pending.pop_front() {
+                return Some((Ok::<Event, std::convert::Infallible>(event), f));
+            }
+            if f.ended {
+                return None;
+            }
+            // The session may have ended meanwhile: the stream ends with it.
+            if f.checked.elapsed() >= SESSION_RECHECK {
+                f.checked = std::time::Instant::now();
+                let headers = f.headers.clone();
+                if with_practice(&f.state, move |p| actor_of(p, &headers))
+                    .await
+                    .is_err()
+                {
+                    f.ended = true;
+                    f.pending.push_back(
+                        Event::default()
+                            .event("session.ended")
+                            .data("sign in again"),
+                    );
+                    continue;
+                }
+            }
+            let cursor = f.cursor;
+            let read = with_practice(&f.state, move |p| {
+                p.changes_after(cursor, 256).map_err(|e| {
+                    tracing::error!(error = %e, "the change journal could not be read");
+                    ApiError(StatusCode::INTERNAL_SERVER_ERROR, String::new())
+                })
+            })
+            .await;
+            match read {
+                Ok((entries, next)) if !entries.is_empty() => {
+                    for entry in entries {
+                        let data = json!({
+                            "at": entry.at,
+                            "actor": entry.actor,
+                            "kind": entry.change.kind(),
+                            "subject": entry.change.subject(),
+                        });
+                        f.pending.push_back(
+                            Event::default()
+                                .id(entry.id.to_string())
+                                .event(entry.change.kind())
+                                .data(data.to_string()),
+                        );
+                    }
+                    f.cursor = next;
+                }
+                Ok((_, next)) => {
+                    // Kinds this version does not know are skipped, not re-read forever.
+                    f.cursor = next.max(f.cursor);
+                    tokio::time::sleep(EVENT_POLL).await;
+                }
+                Err(_) => tokio::time::sleep(EVENT_POLL * 10).await,
+            }
+        }
+    });
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15)))
+        .into_response())
+}
+
 /// The API's routes over `practice`.
 fn router(practice: Practice) -> Router {
     Router::new()
@@ -196,6 +310,7 @@ fn router(practice: Practice) -> Router {
         .route("/api/v1/sessions/current", delete(sign_out))
         .route("/api/v1/me", get(me))
         .route("/api/v1/patients", get(patients))
+        .route("/api/v1/events", get(events))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(ApiState {
             practice: Arc::new(Mutex::new(practice)),

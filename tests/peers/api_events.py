@@ -1,0 +1,67 @@
+"""Follows Lightbox's change stream (server-sent events over TLS) as a workstation would:
+signs in, opens /api/v1/events from a cursor, prints each event as a JSON line until it has
+`count` of them. With --ready it prints "ready" once the stream is open (the caller then makes
+a change)."""
+
+import argparse
+import json
+import sys
+import time
+
+import requests
+
+parser = argparse.ArgumentParser()
+parser.add_argument("base")
+parser.add_argument("ca")
+parser.add_argument("login")
+parser.add_argument("password")
+parser.add_argument("--after", type=int)
+parser.add_argument("--last-event-id")
+parser.add_argument("--count", type=int, required=True)
+parser.add_argument("--ready", action="store_true")
+args = parser.parse_args()
+
+session = requests.Session()
+signed = session.post(
+    args.base + "/api/v1/sessions",
+    json={"login": args.login, "password": args.password},
+    verify=args.ca,
+    timeout=30,
+)
+signed.raise_for_status()
+headers = {"Authorization": "Bearer " + signed.json()["token"], "Accept": "text/event-stream"}
+if args.last_event_id is not None:
+    headers["Last-Event-ID"] = args.last_event_id
+params = {} if args.after is None else {"after": args.after}
+stream = session.get(
+    args.base + "/api/v1/events", params=params, headers=headers, verify=args.ca,
+    stream=True, timeout=(10, 60),
+)
+stream.raise_for_status()
+if args.ready:
+    print("ready", flush=True)
+opened = time.monotonic()
+event = {}
+seen = 0
+for line in stream.iter_lines(chunk_size=1, decode_unicode=True):
+    if line is None:
+        continue
+    if line == "":
+        if "data" in event:
+            event["after_s"] = round(time.monotonic() - opened, 3)
+            print(json.dumps(event, ensure_ascii=False), flush=True)
+            seen += 1
+            if seen >= args.count:
+                break
+        event = {}
+        continue
+    if line.startswith(":"):
+        continue  # keep-alive
+    field, _, value = line.partition(":")
+    value = value[1:] if value.startswith(" ") else value
+    if field == "data":
+        event["data"] = json.loads(value)
+    else:
+        event[field] = value
+stream.close()
+sys.exit(0 if seen >= args.count else 1)
