@@ -260,3 +260,102 @@ fn a_workstation_follows_the_changes_live_and_resumes_from_its_last_event_withou
     );
     assert_eq!(events(&out.stdout)[0]["data"]["subject"], while_down);
 }
+
+#[test]
+fn dicomweb_client_searches_and_retrieves_what_a_scanner_stored_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = common::store(dir.path());
+        lightbox::access::create_user(
+            &store,
+            &lightbox::access::Actor::system(),
+            "drreed",
+            "Dr Ana Reed",
+            lightbox::access::Role::Radiologist,
+            PASSWORD,
+        )
+        .unwrap();
+    }
+    let server = Server::start(dir.path());
+    // A scanner (dcmtk's storescu) stores a small series for MÜLLER^ZOË.
+    let mut series = lightbox::pacs::synthetic::SyntheticSeries::new(41, 32);
+    series.patient_name = "MÜLLER^ZOË".into();
+    series.study_date = "20261124".into();
+    let folder = dir.path().join("scanner");
+    std::fs::create_dir_all(&folder).unwrap();
+    let mut files = Vec::new();
+    for i in 0..3 {
+        let path = folder.join(format!("IM{i}.dcm"));
+        series.slice(i).unwrap().write_to_file(&path).unwrap();
+        files.push(path);
+    }
+    let mut args = vec![
+        "-aec".to_string(),
+        "LIGHTBOX".into(),
+        "127.0.0.1".into(),
+        server.port(),
+    ];
+    args.extend(files.iter().map(|f| f.display().to_string()));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert!(common::dcmtk("storescu", &refs).status.success());
+    let out = std::process::Command::new(common::python())
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/dicomweb_peer.py"))
+        .arg(format!("https://localhost:{}", server.api_port))
+        .arg(dir.path().join("tls").join("ca.pem"))
+        .args(["drreed", PASSWORD, "mül*", &series.study_uid])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // QIDO-RS: a lower-case accented wildcard finds the study, named as stored.
+    assert_eq!(
+        got["studies"],
+        serde_json::json!([series.study_uid]),
+        "{got}"
+    );
+    assert_eq!(got["names"], serde_json::json!(["MÜLLER^ZOË"]));
+    assert_eq!(got["instances_in_study"], serde_json::json!([3]));
+    assert_eq!(got["by_date_range"], 1);
+    assert_eq!(got["series"], serde_json::json!([series.series_uid]));
+    let mut sops: Vec<String> = (0..3).map(|i| series.sop_uid(i)).collect();
+    sops.sort();
+    assert_eq!(got["instances"], serde_json::json!(sops));
+    // WADO-RS: every instance back, its pixels those the scanner sent.
+    assert_eq!(got["retrieved"], serde_json::json!(sops));
+    for (i, file) in files.iter().enumerate() {
+        let object = dicom_object::open_file(file).unwrap();
+        let pixels = object
+            .element(dicom_dictionary_std::tags::PIXEL_DATA)
+            .unwrap()
+            .to_bytes()
+            .unwrap();
+        let hex: String = pixels.iter().take(32).map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            got["pixels"][series.sop_uid(i as u32)],
+            format!("{hex}{}", pixels.len())
+        );
+    }
+    assert_eq!(got["one_instance"], sops[0]);
+    // Refusals as statuses.
+    assert_eq!(got["wrong_password"], 401);
+    assert_eq!(got["unknown_key"], 400);
+    assert_eq!(got["missing_study"], 404);
+    // The archive's files are what the scanner sent: WADO-RS served them unchanged.
+    let store = common::store(dir.path());
+    let audited = store
+        .search_audit(
+            &AuditFilter {
+                actor: "drreed".into(),
+                action: "dicomweb.".into(),
+                ..AuditFilter::default()
+            },
+            50,
+        )
+        .unwrap();
+    assert!(audited.iter().any(|a| a.action == "dicomweb.query"));
+    assert!(audited.iter().any(|a| a.action == "dicomweb.retrieve"));
+}

@@ -17,6 +17,7 @@
 //!
 //! Without a valid token: 401. A role without the permission: 403 (and an audit row).
 
+mod dicomweb;
 pub mod tls;
 
 use std::net::SocketAddr;
@@ -43,9 +44,12 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 #[derive(Clone)]
 struct ApiState {
     practice: Arc<Mutex<Practice>>,
+    /// DICOMweb clients signing in with HTTP Basic: one session per login, reused.
+    basic_sessions: Arc<dicomweb::BasicSessions>,
 }
 
 /// A refusal or failure as the client sees it: a status and a sentence.
+#[derive(Debug)]
 struct ApiError(StatusCode, String);
 
 impl IntoResponse for ApiError {
@@ -312,8 +316,27 @@ fn router(practice: Practice) -> Router {
         .route("/api/v1/patients", get(patients))
         .route("/api/v1/events", get(events))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .route("/dicomweb/studies", get(dicomweb::search_studies))
+        .route("/dicomweb/studies/{study}", get(dicomweb::retrieve_study))
+        .route(
+            "/dicomweb/studies/{study}/series",
+            get(dicomweb::search_series),
+        )
+        .route(
+            "/dicomweb/studies/{study}/series/{series}",
+            get(dicomweb::retrieve_series),
+        )
+        .route(
+            "/dicomweb/studies/{study}/series/{series}/instances",
+            get(dicomweb::search_instances),
+        )
+        .route(
+            "/dicomweb/studies/{study}/series/{series}/instances/{instance}",
+            get(dicomweb::retrieve_instance),
+        )
         .with_state(ApiState {
             practice: Arc::new(Mutex::new(practice)),
+            basic_sessions: Arc::new(Default::default()),
         })
 }
 

@@ -20,7 +20,8 @@ pub(super) fn condition_sql(cond: &Condition, values: &mut Vec<Value>) -> String
         } => {
             values.push(Value::Text(pattern.clone()));
             if *case_insensitive {
-                format!("upper({col}) GLOB upper(?)")
+                // Unicode case folding on both sides (SQLite's upper() knows ASCII only).
+                format!("lb_fold({col}) GLOB lb_fold(?)")
             } else {
                 format!("{col} GLOB ?")
             }
