@@ -61,18 +61,17 @@ fn the_images_dock_between_worklist_and_report_and_each_reader_keeps_their_layou
     harness.key_press(egui::Key::L);
     harness.key_press(egui::Key::R);
     harness.key_press(egui::Key::I);
-    harness.run();
-    assert_eq!(
-        harness.state_mut().viewer().tool_and_view(),
-        ("Length", 1, false, true)
-    );
+    // (Steps, not run(): the viewer draws again after a rotation, and keeps asking to.)
+    step_until(&mut harness, "the keys' effect", |app| {
+        app.viewer().tool_and_view() == ("Length", 1, false, true)
+    });
     harness.get_by_label("Report text").click();
-    harness.run();
+    harness.run_steps(3);
     harness.key_press(egui::Key::R);
-    harness.run();
+    harness.run_steps(3);
     assert_eq!(harness.state_mut().viewer().tool_and_view().1, 1);
     harness.key_press(egui::Key::Escape);
-    harness.run();
+    harness.run_steps(3);
 
     // The images go to their own window (a second monitor); the choice is drreed's.
     click(&mut harness, "Images in own window");
