@@ -298,11 +298,20 @@ fn dicomweb_client_searches_and_retrieves_what_a_scanner_stored_byte_for_byte() 
     args.extend(files.iter().map(|f| f.display().to_string()));
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     assert!(common::dcmtk("storescu", &refs).status.success());
+    // Another patient's image, for STOW-RS.
+    let to_store = folder.join("STOW.dcm");
+    lightbox::pacs::synthetic::SyntheticSeries::new(42, 32)
+        .slice(0)
+        .unwrap()
+        .write_to_file(&to_store)
+        .unwrap();
+    let stow_sop = lightbox::pacs::synthetic::SyntheticSeries::new(42, 32).sop_uid(0);
     let out = std::process::Command::new(common::python())
         .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/dicomweb_peer.py"))
         .arg(format!("https://localhost:{}", server.api_port))
         .arg(dir.path().join("tls").join("ca.pem"))
         .args(["drreed", PASSWORD, "mül*", &series.study_uid])
+        .arg(&to_store)
         .output()
         .unwrap();
     assert!(
@@ -344,6 +353,11 @@ fn dicomweb_client_searches_and_retrieves_what_a_scanner_stored_byte_for_byte() 
     assert_eq!(got["wrong_password"], 401);
     assert_eq!(got["unknown_key"], 400);
     assert_eq!(got["missing_study"], 404);
+    // STOW-RS stored the instance (then found by QIDO-RS) and refused what is not DICOM.
+    assert_eq!(got["stored"], serde_json::json!([stow_sop]));
+    assert_eq!(got["found_after_store"], serde_json::json!([stow_sop]));
+    assert_eq!(got["garbage_status"], 409);
+    assert_eq!(got["garbage_failed"], 1);
     // The archive's files are what the scanner sent: WADO-RS served them unchanged.
     let store = common::store(dir.path());
     let audited = store

@@ -47,6 +47,7 @@ pub fn run(
         let api = lightbox::api::ApiServer::start(
             std::net::SocketAddr::new(api_ip, api_port),
             data.open_practice()?,
+            Some(services.archive.ingest.clone()),
             &tls,
         )
         .await?;

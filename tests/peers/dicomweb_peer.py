@@ -9,7 +9,7 @@ import requests
 from dicomweb_client.api import DICOMwebClient
 from dicomweb_client.session_utils import create_session_from_auth
 
-base, ca, login, password, name_query, study_uid = sys.argv[1:7]
+base, ca, login, password, name_query, study_uid, to_store = sys.argv[1:8]
 out = {}
 
 session = create_session_from_auth(requests.auth.HTTPBasicAuth(login, password))
@@ -40,4 +40,22 @@ bad_key = requests.get(base + "/dicomweb/studies", params={"NoSuchKey": "1"}, au
 out["unknown_key"] = bad_key.status_code
 missing = requests.get(base + "/dicomweb/studies/1.2.3.999", auth=(login, password), verify=ca)
 out["missing_study"] = missing.status_code
+# STOW-RS: a new instance stored through the client, then found; a part that is not DICOM
+# refused with 409 and its failure listed.
+import pydicom
+
+new = pydicom.dcmread(to_store)
+stored = client.store_instances(datasets=[new])
+out["stored"] = [str(i.ReferencedSOPInstanceUID) for i in stored.ReferencedSOPSequence]
+found = client.search_for_instances(study_instance_uid=str(new.StudyInstanceUID))
+out["found_after_store"] = [i["00080018"]["Value"][0] for i in found]
+garbage = requests.post(
+    base + "/dicomweb/studies",
+    data=b"--b1\r\nContent-Type: application/dicom\r\n\r\nnot a DICOM file\r\n--b1--\r\n",
+    headers={"Content-Type": 'multipart/related; type="application/dicom"; boundary=b1'},
+    auth=(login, password),
+    verify=ca,
+)
+out["garbage_status"] = garbage.status_code
+out["garbage_failed"] = len(garbage.json().get("00081198", {}).get("Value", []))
 print(json.dumps(out, ensure_ascii=False))

@@ -495,6 +495,195 @@ pub(super) async fn retrieve_instance(
 /// Bounded cache of HTTP Basic sign-ins: (login, password hash) → session token.
 pub(super) type BasicSessions = std::sync::Mutex<HashMap<(String, String), String>>;
 
+/// Largest STOW-RS request (a few series at once; the DICOM listener takes bigger studies).
+pub(super) const MAX_STOW_BYTES: usize = 512 * 1024 * 1024;
+
+/// The parts of a `multipart/related` body, each without its headers.
+fn multipart_parts<'a>(body: &'a [u8], boundary: &str) -> Vec<&'a [u8]> {
+    let delimiter = format!("--{boundary}");
+    let delimiter = delimiter.as_bytes();
+    let mut parts = Vec::new();
+    let mut starts = Vec::new();
+    let mut i = 0;
+    while let Some(found) = memchr::memmem::find(&body[i..], delimiter) {
+        starts.push(i + found);
+        i += found + delimiter.len();
+    }
+    for pair in starts.windows(2) {
+        let part = &body[pair[0] + delimiter.len()..pair[1]];
+        // Headers end at the first empty line; the part's bytes end before the CRLF that
+        // precedes the next delimiter.
+        let Some(head_end) = memchr::memmem::find(part, b"\r\n\r\n") else {
+            continue;
+        };
+        let content = &part[head_end + 4..];
+        let content = content.strip_suffix(b"\r\n").unwrap_or(content);
+        parts.push(content);
+    }
+    parts
+}
+
+/// The boundary of a `multipart/related` content type.
+fn boundary_of(content_type: &str) -> Option<String> {
+    content_type.split(';').find_map(|p| {
+        let (k, v) = p.trim().split_once('=')?;
+        k.eq_ignore_ascii_case("boundary")
+            .then(|| v.trim().trim_matches('"').to_string())
+    })
+}
+
+/// STOW-RS: each Part 10 instance of the body into the archive, with the same checks as a
+/// C-STORE; the answer lists what was stored and what failed, with why (PS3.18 statuses:
+/// 200 all stored, 202 some failed, 409 none stored).
+pub(super) async fn store_instances(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let Some(ingest) = state.ingest.clone() else {
+        return Err(ApiError(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this server does not take images".into(),
+        ));
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let boundary = boundary_of(&content_type)
+        .filter(|_| {
+            content_type
+                .to_ascii_lowercase()
+                .starts_with("multipart/related")
+        })
+        .ok_or_else(|| {
+            ApiError(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "send multipart/related; type=\"application/dicom\" with a boundary".into(),
+            )
+        })?;
+    let st = state.clone();
+    let login = with_practice(&state, move |p| {
+        let actor = dicomweb_actor(&st, p, &headers, &origin_of(&headers))?;
+        p.authorise_exchange(&actor, "dicomweb.store", "archive", "")
+            .map_err(practice_error)?;
+        Ok(actor.login)
+    })
+    .await?;
+    let mut stored = Vec::new();
+    let mut failed = Vec::new();
+    for part in multipart_parts(&body, &boundary) {
+        let facts = (part.len() > 132 && part.get(128..132) == Some(b"DICM".as_slice()))
+            .then(|| lightbox_codec::tolerant::meta_facts(&part[132..]))
+            .flatten();
+        let Some(facts) = facts else {
+            // 0xC000: cannot understand (not a Part 10 instance).
+            failed.push((String::new(), String::new(), 0xC000u16));
+            continue;
+        };
+        let offset = (132 + facts.dataset_offset).min(part.len());
+        let object = crate::archive::received::ReceivedObject {
+            dataset: part[offset..].to_vec(),
+            transfer_syntax: facts.transfer_syntax.clone(),
+            announced_sop_class: Some(facts.sop_class.clone()),
+            announced_sop_instance: Some(facts.sop_instance.clone()),
+            source: format!("dicomweb:{login}"),
+        };
+        match ingest.ingest(object).await {
+            Ok(_) => stored.push((facts.sop_class, facts.sop_instance)),
+            Err(e) => {
+                tracing::warn!(error = %e, sop = %facts.sop_instance, "STOW-RS instance refused");
+                // 0xA700 out of resources (a full disk: send again later), else 0xC000.
+                let reason = match &e {
+                    crate::archive::received::IngestError::Archive(a) if a.is_disk_full() => {
+                        0xA700u16
+                    }
+                    _ => 0xC000,
+                };
+                failed.push((facts.sop_class, facts.sop_instance, reason));
+            }
+        }
+    }
+    let item = |class: &str, instance: &str| {
+        let mut m = serde_json::Map::new();
+        m.insert(hex(tags::REFERENCED_SOP_CLASS_UID), attr("UI", class));
+        m.insert(hex(tags::REFERENCED_SOP_INSTANCE_UID), attr("UI", instance));
+        m
+    };
+    let mut answer = serde_json::Map::new();
+    if !stored.is_empty() {
+        let items: Vec<Value> = stored
+            .iter()
+            .map(|(c, i)| Value::Object(item(c, i)))
+            .collect();
+        answer.insert(
+            hex(tags::REFERENCED_SOP_SEQUENCE),
+            json!({ "vr": "SQ", "Value": items }),
+        );
+    }
+    if !failed.is_empty() {
+        let items: Vec<Value> = failed
+            .iter()
+            .map(|(c, i, reason)| {
+                let mut m = item(c, i);
+                m.insert(
+                    hex(tags::FAILURE_REASON),
+                    json!({ "vr": "US", "Value": [reason] }),
+                );
+                Value::Object(m)
+            })
+            .collect();
+        answer.insert(
+            hex(tags::FAILED_SOP_SEQUENCE),
+            json!({ "vr": "SQ", "Value": items }),
+        );
+    }
+    let status = match (stored.is_empty(), failed.is_empty()) {
+        (false, true) => StatusCode::OK,
+        (false, false) => StatusCode::ACCEPTED,
+        (true, _) => StatusCode::CONFLICT,
+    };
+    let mut response = (status, Value::Object(answer).to_string()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/dicom+json"),
+    );
+    Ok(response)
+}
+
+pub(super) async fn search_all_series(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    search(state, headers, raw, Level::Series, Vec::new()).await
+}
+
+pub(super) async fn search_all_instances(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    search(state, headers, raw, Level::Image, Vec::new()).await
+}
+
+pub(super) async fn search_study_instances(
+    State(state): State<ApiState>,
+    Path(study): Path<String>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    search(
+        state,
+        headers,
+        raw,
+        Level::Image,
+        vec![exact(Column::StudyUid, &study)],
+    )
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -46,6 +46,8 @@ struct ApiState {
     practice: Arc<Mutex<Practice>>,
     /// DICOMweb clients signing in with HTTP Basic: one session per login, reused.
     basic_sessions: Arc<dicomweb::BasicSessions>,
+    /// Where STOW-RS puts images (the server's ingest; none where no archive runs).
+    ingest: Option<crate::archive::ingest::Ingest>,
 }
 
 /// A refusal or failure as the client sees it: a status and a sentence.
@@ -307,8 +309,8 @@ async fn events(
         .into_response())
 }
 
-/// The API's routes over `practice`.
-fn router(practice: Practice) -> Router {
+/// The API's routes over `practice`, storing STOW-RS images through `ingest`.
+fn router(practice: Practice, ingest: Option<crate::archive::ingest::Ingest>) -> Router {
     Router::new()
         .route("/api/v1/sessions", post(sign_in))
         .route("/api/v1/sessions/current", delete(sign_out))
@@ -316,8 +318,21 @@ fn router(practice: Practice) -> Router {
         .route("/api/v1/patients", get(patients))
         .route("/api/v1/events", get(events))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .route("/dicomweb/studies", get(dicomweb::search_studies))
+        .route(
+            "/dicomweb/studies",
+            get(dicomweb::search_studies)
+                .post(dicomweb::store_instances)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    dicomweb::MAX_STOW_BYTES,
+                )),
+        )
+        .route("/dicomweb/series", get(dicomweb::search_all_series))
+        .route("/dicomweb/instances", get(dicomweb::search_all_instances))
         .route("/dicomweb/studies/{study}", get(dicomweb::retrieve_study))
+        .route(
+            "/dicomweb/studies/{study}/instances",
+            get(dicomweb::search_study_instances),
+        )
         .route(
             "/dicomweb/studies/{study}/series",
             get(dicomweb::search_series),
@@ -337,6 +352,7 @@ fn router(practice: Practice) -> Router {
         .with_state(ApiState {
             practice: Arc::new(Mutex::new(practice)),
             basic_sessions: Arc::new(Default::default()),
+            ingest,
         })
 }
 
@@ -352,6 +368,7 @@ impl ApiServer {
     pub async fn start(
         addr: SocketAddr,
         practice: Practice,
+        ingest: Option<crate::archive::ingest::Ingest>,
         tls: &tls::PracticeTls,
     ) -> anyhow::Result<ApiServer> {
         let config = axum_server::tls_rustls::RustlsConfig::from_config(tls.server_config()?);
@@ -361,7 +378,7 @@ impl ApiServer {
         let addr = listener.local_addr()?;
         let handle = axum_server::Handle::new();
         let server = axum_server::from_tcp_rustls(listener, config).handle(handle.clone());
-        let app = router(practice).into_make_service_with_connect_info::<SocketAddr>();
+        let app = router(practice, ingest).into_make_service_with_connect_info::<SocketAddr>();
         tokio::spawn(async move {
             if let Err(e) = server.serve(app).await {
                 tracing::error!(error = %e, "the API stopped");
