@@ -49,6 +49,7 @@ for line in stream.iter_lines(chunk_size=1, decode_unicode=True):
     if line == "":
         if "data" in event:
             event["after_s"] = round(time.monotonic() - opened, 3)
+            event["received_at"] = time.time()
             print(json.dumps(event, ensure_ascii=False), flush=True)
             seen += 1
             if seen >= args.count:
