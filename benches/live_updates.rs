@@ -24,6 +24,11 @@ fn now_secs() -> f64 {
 }
 
 fn main() {
+    // `cargo test --benches` (and nextest listing) runs bench targets without --bench: do
+    // nothing then.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
     let changes: usize = std::env::var("LIGHTBOX_BENCH_CHANGES")
         .ok()
         .and_then(|v| v.parse().ok())

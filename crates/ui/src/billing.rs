@@ -58,21 +58,15 @@ impl BillingScreen {
                 self.charges = c;
                 let subjects = &self.subjects;
                 self.sort.apply(&mut self.charges, |c, column| {
-                    let subject = subjects.get(&c.accession);
+                    use crate::patient_banner::SubjectColumn::*;
                     match column {
-                        0 => subject
-                            .map(|s| {
-                                format!(
-                                    "{} {}",
-                                    s.family_name.to_uppercase(),
-                                    s.given_name.to_uppercase()
-                                )
-                            })
-                            .unwrap_or_default(),
-                        1 => subject.map(|s| s.birth_date.clone()).unwrap_or_default(),
-                        2 => subject
-                            .map(|s| s.procedure_name.clone())
-                            .unwrap_or_default(),
+                        0 => crate::patient_banner::subject_sort_key(subjects, &c.accession, Name),
+                        1 => crate::patient_banner::subject_sort_key(subjects, &c.accession, Born),
+                        2 => crate::patient_banner::subject_sort_key(
+                            subjects,
+                            &c.accession,
+                            Procedure,
+                        ),
                         3 => c.accession.clone(),
                         4 => c.cpt.clone(),
                         5 => c.modifiers.clone(),

@@ -81,21 +81,11 @@ impl OrdersScreen {
                 .unwrap_or_default();
             let subjects = &self.subjects;
             self.recent_sort.apply(&mut self.recent, |o, column| {
-                let subject = subjects.get(&o.accession);
+                use crate::patient_banner::SubjectColumn::*;
                 match column {
-                    0 => subject
-                        .map(|s| {
-                            format!(
-                                "{} {}",
-                                s.family_name.to_uppercase(),
-                                s.given_name.to_uppercase()
-                            )
-                        })
-                        .unwrap_or_default(),
-                    1 => subject.map(|s| s.birth_date.clone()).unwrap_or_default(),
-                    2 => subject
-                        .map(|s| s.procedure_name.clone())
-                        .unwrap_or_default(),
+                    0 => crate::patient_banner::subject_sort_key(subjects, &o.accession, Name),
+                    1 => crate::patient_banner::subject_sort_key(subjects, &o.accession, Born),
+                    2 => crate::patient_banner::subject_sort_key(subjects, &o.accession, Procedure),
                     3 => o.accession.clone(),
                     4 => match o.priority.as_str() {
                         "STAT" => "0".into(),

@@ -9,6 +9,33 @@ use crate::records::reports::ExamSubject;
 /// Subjects of the exams a list shows, keyed by accession.
 pub type ExamSubjects = std::collections::HashMap<String, ExamSubject>;
 
+/// The patient columns a list of exams sorts by.
+#[derive(Debug, Clone, Copy)]
+pub enum SubjectColumn {
+    /// Family then given name, whatever their case.
+    Name,
+    /// Birth date (YYYY-MM-DD sorts as a date).
+    Born,
+    /// The procedure's name.
+    Procedure,
+}
+
+/// The key an exam's row sorts by in one of the patient columns ("" when unknown).
+pub fn subject_sort_key(subjects: &ExamSubjects, accession: &str, column: SubjectColumn) -> String {
+    let Some(s) = subjects.get(accession) else {
+        return String::new();
+    };
+    match column {
+        SubjectColumn::Name => format!(
+            "{} {}",
+            s.family_name.to_uppercase(),
+            s.given_name.to_uppercase()
+        ),
+        SubjectColumn::Born => s.birth_date.clone(),
+        SubjectColumn::Procedure => s.procedure_name.clone(),
+    }
+}
+
 /// The patient's name of an exam in a list ("DOE, Jane"), or "?" if unknown.
 pub fn subject_name(subjects: &ExamSubjects, accession: &str) -> String {
     subjects
