@@ -115,6 +115,19 @@ fn message_strip(ui: &mut egui::Ui, outcome: Option<&(bool, String)>) {
 }
 
 /// A table cell's text: not selectable (a click selects the row), cut to the column.
+/// The digit keys 1…9 in order: Ctrl+digit picks a screen, a digit a viewer shortcut.
+const DIGIT_KEYS: [egui::Key; 9] = [
+    egui::Key::Num1,
+    egui::Key::Num2,
+    egui::Key::Num3,
+    egui::Key::Num4,
+    egui::Key::Num5,
+    egui::Key::Num6,
+    egui::Key::Num7,
+    egui::Key::Num8,
+    egui::Key::Num9,
+];
+
 fn table_cell(ui: &mut egui::Ui, text: &str) {
     ui.add(egui::Label::new(text).selectable(false).truncate());
 }

@@ -8,7 +8,9 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, RawQuery, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use dicom_core::Tag;
@@ -263,17 +265,10 @@ fn answer(row: &IndexRow, level: Level, base: &str) -> Value {
     Value::Object(out)
 }
 
-fn origin_of(headers: &HeaderMap) -> String {
-    headers
-        .get("x-lightbox-peer")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("dicomweb")
-        .to_string()
-}
-
 /// QIDO-RS at `level` under the path's fixed conditions.
 async fn search(
     state: ApiState,
+    origin: String,
     headers: HeaderMap,
     raw: Option<String>,
     level: Level,
@@ -287,7 +282,7 @@ async fn search(
     let base = format!("https://{host}/dicomweb");
     let st = state.clone();
     let rows = with_practice(&state, move |p| {
-        let actor = dicomweb_actor(&st, p, &headers, &origin_of(&headers))?;
+        let actor = dicomweb_actor(&st, p, &headers, &origin)?;
         let (conditions, limit, offset) = parse_search(raw.as_deref(), fixed)?;
         p.authorise_exchange(
             &actor,
@@ -347,20 +342,31 @@ fn exact(column: Column, value: &str) -> Condition {
 
 pub(super) async fn search_studies(
     State(state): State<ApiState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    search(state, headers, raw, Level::Study, Vec::new()).await
+    search(
+        state,
+        peer.ip().to_string(),
+        headers,
+        raw,
+        Level::Study,
+        Vec::new(),
+    )
+    .await
 }
 
 pub(super) async fn search_series(
     State(state): State<ApiState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(study): Path<String>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     search(
         state,
+        peer.ip().to_string(),
         headers,
         raw,
         Level::Series,
@@ -371,12 +377,14 @@ pub(super) async fn search_series(
 
 pub(super) async fn search_instances(
     State(state): State<ApiState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path((study, series)): Path<(String, String)>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     search(
         state,
+        peer.ip().to_string(),
         headers,
         raw,
         Level::Image,
@@ -391,13 +399,14 @@ pub(super) async fn search_instances(
 /// WADO-RS: the instances under the path's conditions, as stored, in one multipart body.
 async fn retrieve(
     state: ApiState,
+    origin: String,
     headers: HeaderMap,
     conditions: Vec<Condition>,
     what: String,
 ) -> Result<Response, ApiError> {
     let st = state.clone();
     let files = with_practice(&state, move |p| {
-        let actor = dicomweb_actor(&st, p, &headers, &origin_of(&headers))?;
+        let actor = dicomweb_actor(&st, p, &headers, &origin)?;
         p.authorise_exchange(&actor, "dicomweb.retrieve", &what, "")
             .map_err(practice_error)?;
         let rows = p
@@ -448,21 +457,31 @@ async fn retrieve(
 
 pub(super) async fn retrieve_study(
     State(state): State<ApiState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(study): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let what = format!("study:{study}");
-    retrieve(state, headers, vec![exact(Column::StudyUid, &study)], what).await
+    retrieve(
+        state,
+        peer.ip().to_string(),
+        headers,
+        vec![exact(Column::StudyUid, &study)],
+        what,
+    )
+    .await
 }
 
 pub(super) async fn retrieve_series(
     State(state): State<ApiState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path((study, series)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let what = format!("study:{study}");
     retrieve(
         state,
+        peer.ip().to_string(),
         headers,
         vec![
             exact(Column::StudyUid, &study),
@@ -475,12 +494,14 @@ pub(super) async fn retrieve_series(
 
 pub(super) async fn retrieve_instance(
     State(state): State<ApiState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path((study, series, sop)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let what = format!("study:{study}");
     retrieve(
         state,
+        peer.ip().to_string(),
         headers,
         vec![
             exact(Column::StudyUid, &study),
@@ -537,6 +558,7 @@ fn boundary_of(content_type: &str) -> Option<String> {
 /// 200 all stored, 202 some failed, 409 none stored).
 pub(super) async fn store_instances(
     State(state): State<ApiState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
@@ -564,8 +586,9 @@ pub(super) async fn store_instances(
             )
         })?;
     let st = state.clone();
+    let origin = peer.ip().to_string();
     let login = with_practice(&state, move |p| {
-        let actor = dicomweb_actor(&st, p, &headers, &origin_of(&headers))?;
+        let actor = dicomweb_actor(&st, p, &headers, &origin)?;
         p.authorise_exchange(&actor, "dicomweb.store", "archive", "")
             .map_err(practice_error)?;
         Ok(actor.login)
@@ -654,28 +677,48 @@ pub(super) async fn store_instances(
 
 pub(super) async fn search_all_series(
     State(state): State<ApiState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    search(state, headers, raw, Level::Series, Vec::new()).await
+    search(
+        state,
+        peer.ip().to_string(),
+        headers,
+        raw,
+        Level::Series,
+        Vec::new(),
+    )
+    .await
 }
 
 pub(super) async fn search_all_instances(
     State(state): State<ApiState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    search(state, headers, raw, Level::Image, Vec::new()).await
+    search(
+        state,
+        peer.ip().to_string(),
+        headers,
+        raw,
+        Level::Image,
+        Vec::new(),
+    )
+    .await
 }
 
 pub(super) async fn search_study_instances(
     State(state): State<ApiState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(study): Path<String>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     search(
         state,
+        peer.ip().to_string(),
         headers,
         raw,
         Level::Image,

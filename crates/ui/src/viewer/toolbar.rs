@@ -467,18 +467,8 @@ impl ToolbarKeys {
         if !Self::free(ui) {
             return None;
         }
-        const DIGITS: [egui::Key; 8] = [
-            egui::Key::Num2,
-            egui::Key::Num3,
-            egui::Key::Num4,
-            egui::Key::Num5,
-            egui::Key::Num6,
-            egui::Key::Num7,
-            egui::Key::Num8,
-            egui::Key::Num9,
-        ];
         ui.input(|i| {
-            DIGITS
+            crate::DIGIT_KEYS[1..]
                 .iter()
                 .position(|k| i.key_pressed(*k) && i.modifiers.is_none())
         })

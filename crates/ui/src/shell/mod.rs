@@ -6,13 +6,18 @@
 //! button. A commit the journal does not describe (the interface log, service health, a draft)
 //! reads every screen again, as before the journal.
 //!
-//! Kept as one file (~840 lines): sign-in, lock, navigation, status bar and the routing between
-//! screens are one frame's job and share the session; the screens themselves are elsewhere.
+//! Sign-in, lock, navigation, status bar and the routing between screens are one frame's job
+//! and share the session: they stay here. What happens at the window's edges (files dropped on
+//! it, the images' own window, the disk measured for the status bar) is in `window_edges`; which
+//! screens a journal change asks to read again, in `screens_to_read`.
+
+mod screens_to_read;
+mod window_edges;
+
+use screens_to_read::{JOURNAL_READ, ScreensToRead};
 
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
-
-use crate::changes::Change;
 
 use super::billing::BillingScreen;
 use super::exams_today::ExamsTodayScreen;
@@ -546,18 +551,7 @@ impl LightboxApp {
                         .on_hover_text(format!("Ctrl+{}", n + 1));
                 }
                 // Ctrl+1…9 goes to the n-th screen of the bar.
-                const KEYS: [egui::Key; 9] = [
-                    egui::Key::Num1,
-                    egui::Key::Num2,
-                    egui::Key::Num3,
-                    egui::Key::Num4,
-                    egui::Key::Num5,
-                    egui::Key::Num6,
-                    egui::Key::Num7,
-                    egui::Key::Num8,
-                    egui::Key::Num9,
-                ];
-                for (key, screen) in KEYS.iter().zip(&screens) {
+                for (key, screen) in crate::DIGIT_KEYS.iter().zip(&screens) {
                     if ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, *key)) {
                         self.screen = *screen;
                     }
@@ -752,101 +746,6 @@ impl LightboxApp {
 }
 
 impl LightboxApp {
-    /// How often the archive's free space is measured for the status bar.
-    const DISK_MEASURE_EVERY: Duration = Duration::from_secs(30);
-
-    /// Measures the archive's free space now and then (a scanner may fill it while the window
-    /// sits unused).
-    fn measure_disk(&mut self) {
-        if self
-            .disk_measured_at
-            .is_some_and(|t| t.elapsed() < Self::DISK_MEASURE_EVERY)
-        {
-            return;
-        }
-        self.disk_measured_at = Some(Instant::now());
-        let low = self.practice.low_disk_space();
-        if low.is_some() && self.low_disk.is_none() {
-            tracing::warn!("the archive's disk is running out of space");
-        }
-        self.low_disk = low;
-    }
-
-    /// Files or folders dropped on the window are imported into the archive (the viewer shows
-    /// the progress); while they hover, the window says what a drop will do.
-    fn take_dropped_files(&mut self, ui: &egui::Ui, actor: &Actor) {
-        let may_import = Screen::for_role(actor.role).contains(&Screen::Viewer);
-        let (hovering, dropped) = ui.input(|i| {
-            (
-                !i.raw.hovered_files.is_empty(),
-                i.raw
-                    .dropped_files
-                    .iter()
-                    .map(|f| f.path().to_path_buf())
-                    .filter(|p| !p.as_os_str().is_empty())
-                    .collect::<Vec<_>>(),
-            )
-        });
-        if hovering {
-            let screen = ui.ctx().content_rect();
-            let painter = ui.ctx().layer_painter(egui::LayerId::new(
-                egui::Order::Foreground,
-                egui::Id::unique("file_drop"),
-            ));
-            painter.rect_filled(screen, 0.0, egui::Color32::from_black_alpha(170));
-            painter.text(
-                screen.center(),
-                egui::Align2::CENTER_CENTER,
-                if may_import {
-                    "Drop to import these images into the archive"
-                } else {
-                    "This account does not import images"
-                },
-                egui::FontId::proportional(24.0),
-                egui::Color32::WHITE,
-            );
-        }
-        if dropped.is_empty() {
-            return;
-        }
-        if !may_import {
-            tracing::info!(login = %actor.login, "files dropped by a role that does not import");
-            return;
-        }
-        tracing::info!(login = %actor.login, count = dropped.len(), "files dropped on the window: importing");
-        self.viewer.start_import(dropped);
-        // The import's progress shows in the reading room's images or on the viewer.
-        if self.reading.images_placement().is_none() || self.screen != Screen::Reading {
-            self.screen = Screen::Viewer;
-        }
-    }
-
-    /// The reading room's images in a window of their own (a second monitor); closing it
-    /// closes the images. Where the platform has one window only, it floats inside this one.
-    fn show_images_window(&mut self, ctx: &egui::Context, actor: &Actor) {
-        let mut closed = false;
-        let viewer = &mut self.viewer;
-        let practice = &self.practice;
-        let title = format!("Lightbox images: {}", viewer.title());
-        ctx.show_viewport_immediate(
-            egui::ViewportId::from_hash_of("lightbox_reading_images"),
-            egui::ViewportBuilder::default()
-                .with_title(title)
-                .with_inner_size([1200.0, 800.0]),
-            |ui, class| {
-                if class == egui::ViewportClass::EmbeddedWindow {
-                    viewer.show(ui, practice, actor);
-                } else {
-                    egui::CentralPanel::default().show(ui, |ui| viewer.show(ui, practice, actor));
-                    closed = ui.input(|i| i.viewport().close_requested());
-                }
-            },
-        );
-        if closed {
-            self.reading.close_images();
-        }
-    }
-
     /// The window's GPU (eframe's wgpu render state): the viewer draws images there.
     pub fn with_render_state(mut self, screen: eframe::egui_wgpu::RenderState) -> LightboxApp {
         self.viewer.set_render_state(screen);
@@ -891,87 +790,4 @@ fn service_problems(practice: &Practice) -> Vec<String> {
             _ => None,
         })
         .collect()
-}
-
-/// Changes read from the journal at one look; more means read every screen again.
-const JOURNAL_READ: usize = 256;
-
-/// Which screens a batch of journal changes asks to read again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-struct ScreensToRead {
-    patients: bool,
-    exams: bool,
-    studies: bool,
-    settings: bool,
-}
-
-impl ScreensToRead {
-    fn all() -> ScreensToRead {
-        ScreensToRead {
-            patients: true,
-            exams: true,
-            studies: true,
-            settings: true,
-        }
-    }
-
-    fn for_changes<'a>(changes: impl Iterator<Item = &'a Change>) -> ScreensToRead {
-        let mut reads = ScreensToRead::default();
-        for change in changes {
-            reads.patients |= change.concerns_patients();
-            // Exam lists show the patient's name: a patient's change reads them again too.
-            reads.exams |= change.concerns_exams() || change.concerns_patients();
-            reads.studies |= change.concerns_studies() || change.concerns_patients();
-            reads.settings |= matches!(change, Change::SettingChanged { .. });
-        }
-        reads
-    }
-}
-
-#[cfg(test)]
-mod journal_tests {
-    use super::*;
-
-    #[test]
-    fn an_order_reads_the_exam_lists_again_and_not_the_study_browser() {
-        let reads = ScreensToRead::for_changes(
-            [Change::OrderPlaced {
-                accession: "A1".into(),
-            }]
-            .iter(),
-        );
-        assert!(reads.exams);
-        assert!(!reads.studies && !reads.patients && !reads.settings);
-    }
-
-    #[test]
-    fn arriving_images_read_the_study_browser_and_a_setting_the_settings() {
-        let images = ScreensToRead::for_changes(
-            [Change::ImagesArrived {
-                study_uid: "1.2.3".into(),
-            }]
-            .iter(),
-        );
-        assert!(images.studies && !images.exams);
-        let setting = ScreensToRead::for_changes(
-            [Change::SettingChanged {
-                key: "practice.name".into(),
-            }]
-            .iter(),
-        );
-        assert!(setting.settings && !setting.patients);
-    }
-
-    #[test]
-    fn a_merge_reads_patients_exams_and_studies() {
-        let reads = ScreensToRead::for_changes(
-            [Change::PatientsMerged {
-                kept: "M1".into(),
-                merged: "M2".into(),
-                undone: false,
-            }]
-            .iter(),
-        );
-        assert!(reads.patients && reads.exams && reads.studies);
-    }
 }

@@ -1,0 +1,97 @@
+//! What happens at the window's edges rather than in a screen: files dropped on the window,
+//! the reading room's images in a window of their own, and the archive's free space measured
+//! for the status bar.
+
+use std::time::{Duration, Instant};
+
+use super::{LightboxApp, Screen};
+use crate::access::Actor;
+
+impl LightboxApp {
+    /// How often the archive's free space is measured for the status bar.
+    const DISK_MEASURE_EVERY: Duration = Duration::from_secs(30);
+
+    /// Measures the archive's free space now and then (a scanner may fill it while the window
+    /// sits unused).
+    pub(super) fn measure_disk(&mut self) {
+        if self
+            .disk_measured_at
+            .is_some_and(|t| t.elapsed() < Self::DISK_MEASURE_EVERY)
+        {
+            return;
+        }
+        self.disk_measured_at = Some(Instant::now());
+        let low = self.practice.low_disk_space();
+        if low.is_some() && self.low_disk.is_none() {
+            tracing::warn!("the archive's disk is running out of space");
+        }
+        self.low_disk = low;
+    }
+
+    /// Files or folders dropped on the window are imported into the archive as the viewer's
+    /// Import does (every role has the viewer; it shows the progress); while they hover, the
+    /// window says what a drop will do.
+    pub(super) fn take_dropped_files(&mut self, ui: &egui::Ui, actor: &Actor) {
+        let (hovering, dropped) = ui.input(|i| {
+            (
+                !i.raw.hovered_files.is_empty(),
+                i.raw
+                    .dropped_files
+                    .iter()
+                    .map(|f| f.path().to_path_buf())
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .collect::<Vec<_>>(),
+            )
+        });
+        if hovering {
+            let screen = ui.ctx().content_rect();
+            let painter = ui.ctx().layer_painter(egui::LayerId::new(
+                egui::Order::Foreground,
+                egui::Id::unique("file_drop"),
+            ));
+            painter.rect_filled(screen, 0.0, egui::Color32::from_black_alpha(170));
+            painter.text(
+                screen.center(),
+                egui::Align2::CENTER_CENTER,
+                "Drop to import these images into the archive",
+                egui::FontId::proportional(24.0),
+                egui::Color32::WHITE,
+            );
+        }
+        if dropped.is_empty() {
+            return;
+        }
+        tracing::info!(login = %actor.login, count = dropped.len(), "files dropped on the window: importing");
+        self.viewer.start_import(dropped);
+        // The import's progress shows in the reading room's images or on the viewer.
+        if self.reading.images_placement().is_none() || self.screen != Screen::Reading {
+            self.screen = Screen::Viewer;
+        }
+    }
+
+    /// The reading room's images in a window of their own (a second monitor); closing it
+    /// closes the images. Where the platform has one window only, it floats inside this one.
+    pub(super) fn show_images_window(&mut self, ctx: &egui::Context, actor: &Actor) {
+        let mut closed = false;
+        let viewer = &mut self.viewer;
+        let practice = &self.practice;
+        let title = format!("Lightbox images: {}", viewer.title());
+        ctx.show_viewport_immediate(
+            egui::ViewportId::from_hash_of("lightbox_reading_images"),
+            egui::ViewportBuilder::default()
+                .with_title(title)
+                .with_inner_size([1200.0, 800.0]),
+            |ui, class| {
+                if class == egui::ViewportClass::EmbeddedWindow {
+                    viewer.show(ui, practice, actor);
+                } else {
+                    egui::CentralPanel::default().show(ui, |ui| viewer.show(ui, practice, actor));
+                    closed = ui.input(|i| i.viewport().close_requested());
+                }
+            },
+        );
+        if closed {
+            self.reading.close_images();
+        }
+    }
+}
