@@ -73,11 +73,30 @@ fn main() {
     let python = std::env::var_os("LIGHTBOX_PYTHON")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
-    let mut follower = Command::new(python)
+    // The follower is a paired workstation.
+    let fingerprint = lightbox::api::tls::PracticeTls::ensure(dir.path())
+        .unwrap()
+        .ca_fingerprint()
+        .unwrap();
+    let code = practice
+        .start_workstation_pairing(&admin, "Bench follower", &fingerprint)
+        .unwrap();
+    let pinned = dir.path().join("pinned-ca.pem");
+    let paired = Command::new(&python)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/workstation.py"))
+        .arg(format!("https://localhost:{api_port}"))
+        .arg(&code.code)
+        .arg(&pinned)
+        .output()
+        .unwrap();
+    let paired: serde_json::Value = serde_json::from_slice(&paired.stdout).unwrap();
+    let credential = paired["credential"].as_str().unwrap().to_string();
+    let mut follower = Command::new(&python)
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/api_events.py"))
         .arg(format!("https://localhost:{api_port}"))
-        .arg(dir.path().join("tls").join("ca.pem"))
-        .args(["desk", PASSWORD, "--count", &changes.to_string(), "--ready"])
+        .arg(&pinned)
+        .args(["desk", PASSWORD, "--credential", &credential])
+        .args(["--count", &changes.to_string(), "--ready"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();

@@ -55,13 +55,17 @@ fn a_workstation_signs_in_over_tls_searches_patients_as_its_user_and_is_refused_
     drop(store);
     let server = Server::start(dir.path());
     assert_ne!(server.api_port, 0, "serve said where the API listens");
-    let ca = dir.path().join("tls").join("ca.pem");
-    assert!(ca.is_file(), "the practice CA is made on the first start");
+    assert!(
+        dir.path().join("tls").join("ca.pem").is_file(),
+        "the practice CA is made on the first start"
+    );
+    let station = common::pair_workstation(dir.path(), server.api_port, "Reading room");
+    let ca = station.ca.clone();
     let out = std::process::Command::new(common::python())
         .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/api_client.py"))
         .arg(format!("https://localhost:{}", server.api_port))
         .arg(&ca)
-        .args(["drreed", PASSWORD, "müller"])
+        .args(["drreed", PASSWORD, "müller", &station.credential])
         .output()
         .unwrap();
     assert!(
@@ -76,6 +80,9 @@ fn a_workstation_signs_in_over_tls_searches_patients_as_its_user_and_is_refused_
     assert_eq!(got["no_token"], 401, "{got}");
     assert_eq!(got["forged_token"], 401, "{got}");
     assert_eq!(got["wrong_password"], 401, "{got}");
+    // Not from a paired workstation: refused even with the right password.
+    assert_eq!(got["unpaired_sign_in"], 401, "{got}");
+    assert_eq!(got["forged_workstation"], 401, "{got}");
     assert!(
         got["wrong_password_says"]
             .as_str()
@@ -178,13 +185,14 @@ fn a_workstation_follows_the_changes_live_and_resumes_from_its_last_event_withou
         .map(|f| register(dir.path(), f))
         .collect();
     let server = Server::start(dir.path());
-    let ca = dir.path().join("tls").join("ca.pem");
+    let station = common::pair_workstation(dir.path(), server.api_port, "Front desk");
+    let ca = station.ca.clone();
     let follower = |extra: &[&str]| {
         let mut cmd = std::process::Command::new(common::python());
         cmd.arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/api_events.py"))
             .arg(format!("https://localhost:{}", server.api_port))
             .arg(&ca)
-            .args(["desk", PASSWORD])
+            .args(["desk", PASSWORD, "--credential", &station.credential])
             .args(extra)
             .stdout(std::process::Stdio::piped());
         cmd
@@ -246,6 +254,8 @@ fn a_workstation_follows_the_changes_live_and_resumes_from_its_last_event_withou
         .args([
             "desk",
             PASSWORD,
+            "--credential",
+            &station.credential,
             "--last-event-id",
             &last_seen,
             "--count",
@@ -372,4 +382,282 @@ fn dicomweb_client_searches_and_retrieves_what_a_scanner_stored_byte_for_byte() 
         .unwrap();
     assert!(audited.iter().any(|a| a.action == "dicomweb.query"));
     assert!(audited.iter().any(|a| a.action == "dicomweb.retrieve"));
+}
+
+/// One request through the independent client (`tests/peers/api_request.py`).
+fn request(method: &str, url: &str, ca: &std::path::Path, extra: &[&str]) -> serde_json::Value {
+    let out = std::process::Command::new(common::python())
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/api_request.py"))
+        .args([method, url])
+        .arg(ca)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn a_workstation_pairs_once_with_a_code_that_checks_the_ca_and_a_revoked_one_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = common::store(dir.path());
+        lightbox::access::create_user(
+            &store,
+            &lightbox::access::Actor::system(),
+            "desk",
+            "Front Desk",
+            lightbox::access::Role::FrontDesk,
+            PASSWORD,
+        )
+        .unwrap();
+    }
+    let server = Server::start(dir.path());
+    let base = format!("https://localhost:{}", server.api_port);
+    // A code shown by another server (another practice CA): the client sees the CA does not
+    // fit before it sends the code.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let foreign = common::pairing_code(elsewhere.path(), "Front desk");
+    let pinned = dir.path().join("pinned.pem");
+    let refused = common::peer_pairing(server.api_port, &foreign, &pinned);
+    assert!(
+        refused["refused"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("does not fit"),
+        "{refused}"
+    );
+    assert!(
+        !pinned.exists(),
+        "nothing pinned from a server that does not fit"
+    );
+    // This server's CA half with a guessed secret half: 401.
+    let real = common::pairing_code(dir.path(), "Accueil — Zoë");
+    let ca_half: String = real.chars().take(9).collect();
+    let guessed = format!("{ca_half}-0000-0000");
+    let wrong = common::peer_pairing(server.api_port, &guessed, &pinned);
+    assert_eq!(wrong["status"], 401, "{wrong}");
+    // The real code pairs once, typed in lower case.
+    let paired = common::peer_pairing(server.api_port, &real.to_lowercase(), &pinned);
+    assert_eq!(paired["name"], "Accueil — Zoë", "{paired}");
+    let credential = paired["credential"].as_str().unwrap().to_string();
+    let again = common::peer_pairing(server.api_port, &real, &pinned);
+    assert_eq!(again["status"], 401, "a code pairs once: {again}");
+    let sign_in = |credential: &str| {
+        request(
+            "POST",
+            &format!("{base}/api/v1/sessions"),
+            &pinned,
+            &[
+                &format!("Lightbox-Workstation:{credential}"),
+                "--json",
+                &serde_json::json!({"login": "desk", "password": PASSWORD}).to_string(),
+            ],
+        )
+    };
+    let signed = sign_in(&credential);
+    assert_eq!(signed["status"], 201, "{signed}");
+    let token = signed["body"]["token"].as_str().unwrap().to_string();
+    let me = || {
+        request(
+            "GET",
+            &format!("{base}/api/v1/me"),
+            &pinned,
+            &[&format!("Authorization:Bearer {token}")],
+        )["status"]
+            .clone()
+    };
+    assert_eq!(me(), 200);
+    // The administrator sees it paired, from where, and revokes it.
+    let list = common::lightbox(dir.path(), &["workstations", "list"]);
+    let listed = String::from_utf8_lossy(&list.stdout).to_string();
+    let row = listed
+        .lines()
+        .find(|l| l.contains("Accueil — Zoë"))
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert!(
+        row.contains("\tpaired\t") && row.contains("127.0.0.1"),
+        "{row}"
+    );
+    let id = paired["id"].as_i64().unwrap().to_string();
+    let revoked = common::lightbox(dir.path(), &["workstations", "revoke", &id]);
+    assert!(revoked.status.success());
+    // Its session ends at once, and it cannot sign in again.
+    assert_eq!(me(), 401);
+    let after = sign_in(&credential);
+    assert_eq!(after["status"], 401, "{after}");
+    assert!(
+        after["body"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("not a paired workstation"),
+        "{after}"
+    );
+    let listed =
+        String::from_utf8_lossy(&common::lightbox(dir.path(), &["workstations", "list"]).stdout)
+            .to_string();
+    assert!(listed.contains("\trevoked\tAccueil — Zoë"), "{listed}");
+    // Pairing, the refusals and the revocation are in the audit log.
+    let store = common::store(dir.path());
+    let audit = store
+        .search_audit(
+            &AuditFilter {
+                action: "workstation".into(),
+                ..AuditFilter::default()
+            },
+            50,
+        )
+        .unwrap();
+    let outcomes: Vec<(String, String)> = audit
+        .iter()
+        .map(|a| (a.action.clone(), a.outcome.clone()))
+        .collect();
+    for expected in [
+        ("workstation.pair", "ok"),
+        ("workstation.pair", "refused"),
+        ("workstation.revoke", "ok"),
+        ("workstation.pairing_start", "ok"),
+    ] {
+        assert!(
+            outcomes.contains(&(expected.0.into(), expected.1.into())),
+            "{expected:?} in {outcomes:?}"
+        );
+    }
+}
+
+#[test]
+fn two_front_desks_booking_one_slot_through_the_api_get_one_booking_and_one_clear_conflict() {
+    let dir = tempfile::tempdir().unwrap();
+    let (accessions, room) = {
+        let mut store = common::store(dir.path());
+        let admin = lightbox::access::Actor::system();
+        lightbox::ris::seed_starter_data(&store).unwrap();
+        for login in ["desk1", "desk2"] {
+            lightbox::access::create_user(
+                &store,
+                &admin,
+                login,
+                "Front Desk",
+                lightbox::access::Role::FrontDesk,
+                PASSWORD,
+            )
+            .unwrap();
+        }
+        let patient = register(dir.path(), "ÅSTRÖM");
+        let patient = store.patient_by_mrn(&patient).unwrap().unwrap();
+        let accessions: Vec<String> = (0..2)
+            .map(|_| {
+                lightbox::ris::place_order(
+                    &mut store,
+                    &admin,
+                    &lightbox::ris::OrderRequest {
+                        patient: Some(patient),
+                        placer_number: String::new(),
+                        placer_app: "EHR".into(),
+                        procedure_code: "71250".into(),
+                        priority: lightbox::ris::Priority::Routine,
+                        reason: "cough".into(),
+                        icd10: vec!["R05".into()],
+                        referring: None,
+                        insurance: None,
+                        authorisation: String::new(),
+                        requested_time: None,
+                        supplied: None,
+                    },
+                    chrono::Local::now().naive_local(),
+                )
+                .unwrap()
+                .order
+                .accession
+            })
+            .collect();
+        let room = store.rooms(Some("CT")).unwrap()[0].id;
+        (accessions, room)
+    };
+    let server = Server::start(dir.path());
+    let desk1 = common::pair_workstation(dir.path(), server.api_port, "Desk 1");
+    let desk2 = common::pair_workstation(dir.path(), server.api_port, "Desk 2");
+    // A Tuesday well ahead, inside the CT room's hours.
+    let out = std::process::Command::new(common::python())
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/api_booking.py"))
+        .arg(format!("https://localhost:{}", server.api_port))
+        .arg(&desk1.ca)
+        .args([
+            "2027-01-05",
+            &room.to_string(),
+            "2027-01-05T10:00",
+            PASSWORD,
+        ])
+        .args(["desk1", &desk1.credential, &accessions[0]])
+        .args(["desk2", &desk2.credential, &accessions[1]])
+        .arg("2027-01-05T15:00")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(got["rooms"].as_array().unwrap().len() >= 6, "{got}");
+    let mut statuses: Vec<i64> = got["race"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_i64().unwrap())
+        .collect();
+    statuses.sort();
+    assert_eq!(statuses, vec![200, 409], "{got}");
+    let conflict = got["race"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["status"] == 409)
+        .unwrap();
+    assert!(
+        conflict["body"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("is booked 10:00"),
+        "{conflict}"
+    );
+    // The other desk sees the one booking, with the patient named.
+    let schedule = got["schedule"].as_array().unwrap();
+    assert_eq!(schedule.len(), 1, "{got}");
+    assert_eq!(schedule[0][1], "2027-01-05T10:00");
+    assert_eq!(schedule[0][2], "ÅSTRÖM");
+    // From a stale view: 412 with a sentence; after looking again: booked.
+    assert_eq!(got["winner_moves"], 200, "{got}");
+    assert_eq!(got["stale"]["status"], 412, "{got}");
+    assert!(
+        got["stale"]["body"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("changed since you looked"),
+        "{got}"
+    );
+    assert_eq!(got["after_looking_again"], 200, "{got}");
+    assert_eq!(got["bad_start"], 400);
+    assert_eq!(got["unknown_exam"], 404);
+    // The booking is recorded as the desk that made it.
+    let store = common::store(dir.path());
+    let booked = store
+        .search_audit(
+            &AuditFilter {
+                action: "schedule.book".into(),
+                ..AuditFilter::default()
+            },
+            50,
+        )
+        .unwrap();
+    assert!(
+        booked
+            .iter()
+            .any(|a| a.outcome == "refused" && a.origin.contains("network API")),
+        "{booked:?}"
+    );
 }

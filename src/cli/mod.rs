@@ -182,6 +182,11 @@ pub enum Command {
         #[command(subcommand)]
         action: settings::UsersAction,
     },
+    /// Workstations of the practice server: pair one (a one-time code), list, revoke.
+    Workstations {
+        #[command(subcommand)]
+        action: settings::WorkstationsAction,
+    },
     /// Developer tools (synthetic data for benchmarks and demos).
     Dev {
         #[command(subcommand)]
@@ -330,6 +335,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Users {
             action: settings::UsersAction::List,
         } => users::list(&practice, &actor),
+        Command::Workstations { action } => {
+            users::workstations(&data, &mut practice, &actor, action)
+        }
         Command::Serve { .. }
         | Command::Render { .. }
         | Command::Status

@@ -60,6 +60,25 @@ pub enum UsersAction {
     List,
 }
 
+/// `lightbox workstations …`: the computers that may use the practice server's API.
+#[derive(Subcommand)]
+pub enum WorkstationsAction {
+    /// Start pairing a workstation: prints a one-time code (valid 15 minutes) to type into
+    /// the workstation (administrators).
+    Pair {
+        /// Where it stands or whose it is ("Front desk 2", "Dr Reed at home").
+        #[arg(long)]
+        name: String,
+    },
+    /// The workstations: id, state, name, paired from, last sign-in (administrators).
+    List,
+    /// Revoke a workstation: its sessions end at once and it cannot sign in again.
+    Revoke {
+        /// Its id (from `workstations list`).
+        id: i64,
+    },
+}
+
 #[derive(Subcommand)]
 pub enum DevAction {
     /// Write synthetic CT slices (Explicit VR LE, 16-bit) as Part 10 files.

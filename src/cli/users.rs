@@ -77,6 +77,57 @@ pub fn list(practice: &Practice, actor: &Actor) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `workstations pair|list|revoke`.
+pub fn workstations(
+    data: &lightbox::app::DataFolder,
+    practice: &mut Practice,
+    actor: &Actor,
+    action: super::settings::WorkstationsAction,
+) -> anyhow::Result<ExitCode> {
+    use super::settings::WorkstationsAction;
+    match action {
+        WorkstationsAction::Pair { name } => {
+            // The CA is made here if the server has not started yet: the code checks it.
+            let tls = lightbox::api::tls::PracticeTls::ensure(data.root())?;
+            let code = practice
+                .start_workstation_pairing(actor, &name, &tls.ca_fingerprint()?)
+                .context("the pairing was not started")?;
+            println!("pairing code {}", code.code);
+            println!(
+                "for workstation {} ({}), valid until {} (UTC); type it into the workstation once",
+                code.workstation, code.name, code.expires_at
+            );
+        }
+        WorkstationsAction::List => {
+            for w in practice.workstations(actor)? {
+                let state = if w.revoked_at.is_some() {
+                    "revoked"
+                } else if w.paired_at.is_some() {
+                    "paired"
+                } else {
+                    "waiting for its code"
+                };
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    w.id,
+                    state,
+                    w.name,
+                    w.paired_from.unwrap_or_default(),
+                    w.last_seen_at.unwrap_or_default()
+                );
+            }
+        }
+        WorkstationsAction::Revoke { id } => {
+            if practice.revoke_workstation(actor, id)? {
+                println!("workstation {id} revoked; its sessions ended");
+            } else {
+                println!("workstation {id} was already revoked");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -441,3 +441,62 @@ impl Rng {
 pub fn store(data: &Path) -> lightbox_store::Store {
     lightbox_store::Store::open(&data.join("lightbox.sqlite")).expect("the test's database opens")
 }
+
+/// A workstation paired with a running server: the CA it pinned and its credential.
+pub struct PairedWorkstation {
+    /// The practice CA as the workstation saved it (after checking it against the code).
+    pub ca: PathBuf,
+    /// `<id>.<secret>`, sent as `Lightbox-Workstation` when signing in.
+    pub credential: String,
+    /// Its id on the server.
+    pub id: i64,
+}
+
+/// A one-time pairing code from `lightbox workstations pair` on a data folder.
+pub fn pairing_code(data: &Path, name: &str) -> String {
+    let out = lightbox(data, &["workstations", "pair", "--name", name]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.strip_prefix("pairing code "))
+        .expect("the command prints the code")
+        .trim()
+        .to_string()
+}
+
+/// Pairs a workstation with the server of `data` listening on `api_port`, as an independent
+/// Python client does it (`tests/peers/workstation.py`).
+pub fn pair_workstation(data: &Path, api_port: u16, name: &str) -> PairedWorkstation {
+    let code = pairing_code(data, name);
+    let ca = data.join(format!("pinned-ca-{}.pem", name.replace(' ', "-")));
+    let answer = peer_pairing(api_port, &code, &ca);
+    PairedWorkstation {
+        credential: answer["credential"]
+            .as_str()
+            .unwrap_or_else(|| panic!("paired: {answer}"))
+            .to_string(),
+        id: answer["id"].as_i64().expect("an id"),
+        ca,
+    }
+}
+
+/// What the Python pairing client answers for `code` against the server on `api_port`.
+pub fn peer_pairing(api_port: u16, code: &str, ca_out: &Path) -> serde_json::Value {
+    let out = Command::new(python())
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/workstation.py"))
+        .arg(format!("https://localhost:{api_port}"))
+        .arg(code)
+        .arg(ca_out)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON from the pairing client")
+}

@@ -8,6 +8,7 @@ import requests
 
 base, ca, login, password = sys.argv[1:5]
 search = sys.argv[5]
+credential = sys.argv[6]
 out = {}
 
 
@@ -34,6 +35,15 @@ class Pinned:
 
 
 api = Pinned()
+# Signing in needs a paired workstation's credential: without it, or with a made-up one, 401.
+out["unpaired_sign_in"] = api.post(
+    base + "/api/v1/sessions", json={"login": login, "password": password}, timeout=30
+).status_code
+out["forged_workstation"] = api.post(
+    base + "/api/v1/sessions", json={"login": login, "password": password},
+    headers={"Lightbox-Workstation": credential.split(".")[0] + ".00"}, timeout=30,
+).status_code
+api.session.headers["Lightbox-Workstation"] = credential
 out["no_token"] = api.get(base + "/api/v1/patients", params={"search": search}, timeout=10).status_code
 out["forged_token"] = api.get(
     base + "/api/v1/me", headers={"Authorization": "Bearer " + "0" * 64}, timeout=10

@@ -15,6 +15,7 @@ parser.add_argument("base")
 parser.add_argument("ca")
 parser.add_argument("login")
 parser.add_argument("password")
+parser.add_argument("--credential", required=True, help="the workstation's, from pairing")
 parser.add_argument("--after", type=int)
 parser.add_argument("--last-event-id")
 parser.add_argument("--count", type=int, required=True)
@@ -25,6 +26,7 @@ session = requests.Session()
 signed = session.post(
     args.base + "/api/v1/sessions",
     json={"login": args.login, "password": args.password},
+    headers={"Lightbox-Workstation": args.credential},
     verify=args.ca,
     timeout=30,
 )

@@ -197,6 +197,7 @@ fn booking_refuses_conflicts_and_closed_hours_and_no_show_returns_to_the_list() 
         ct,
         at(1, 10, 10),
         "",
+        None,
     );
     assert!(
         matches!(overlapping, Err(RisError::Conflict(ref m)) if m.contains("10:00–10:20")),
@@ -209,6 +210,7 @@ fn booking_refuses_conflicts_and_closed_hours_and_no_show_returns_to_the_list() 
         ct,
         at(1, 17, 50),
         "",
+        None,
     );
     assert!(
         matches!(closed, Err(RisError::Conflict(ref m)) if m.contains("closed")),
@@ -221,6 +223,7 @@ fn booking_refuses_conflicts_and_closed_hours_and_no_show_returns_to_the_list() 
         ct,
         at(1, 10, 20),
         "",
+        None,
     )
     .unwrap();
     // Reschedule the first one later the same day.
@@ -231,6 +234,7 @@ fn booking_refuses_conflicts_and_closed_hours_and_no_show_returns_to_the_list() 
         ct,
         at(1, 15, 0),
         "patient asked",
+        None,
     )
     .unwrap();
     scheduling::no_show(&mut store, &desk(), &a.order.accession).unwrap();
@@ -362,4 +366,124 @@ fn exam_and_worklist_commands_print_json() {
     let r = common::lightbox(dir.path(), &["exam", "--accession", "NOPE"]);
     assert!(!r.status.success());
     assert!(String::from_utf8_lossy(&r.stderr).contains("NOPE"));
+}
+
+#[test]
+fn two_desks_booking_one_slot_at_once_get_one_booking_and_one_conflict() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = fresh_store(dir.path());
+    let p = patient(&mut store, "Ñúñez", "Zoë 東京", "1980-02-03");
+    // Two CT orders waiting for a slot (no requested time).
+    let exams: Vec<String> = (0..2)
+        .map(|_| {
+            ris::place_order(
+                &mut store,
+                &desk(),
+                &order(Some(p.id), "71250", None),
+                monday_9am(),
+            )
+            .unwrap()
+            .order
+            .accession
+        })
+        .collect();
+    let ct = store.rooms(Some("CT")).unwrap()[0].id;
+    // Many rounds, each with its own slot: two connections (as two processes would have) race
+    // for it; the check and the write are one exclusive write, so exactly one wins each round.
+    for round in 0..20u32 {
+        let slot = at(1 + round / 8, 8 + round % 8, 0);
+        let gate = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let racers: Vec<_> = exams
+            .iter()
+            .map(|accession| {
+                let mut own = store.reopen().unwrap();
+                let gate = gate.clone();
+                let accession = accession.clone();
+                std::thread::spawn(move || {
+                    gate.wait();
+                    scheduling::book(&mut own, &desk(), &accession, ct, slot, "", None)
+                })
+            })
+            .collect();
+        let results: Vec<_> = racers.into_iter().map(|t| t.join().unwrap()).collect();
+        let booked = results.iter().filter(|r| r.is_ok()).count();
+        let conflicts: Vec<_> = results
+            .iter()
+            .filter_map(|r| match r {
+                Err(RisError::Conflict(m)) => Some(m.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            (booked, conflicts.len()),
+            (1, 1),
+            "round {round}: {results:?}"
+        );
+        assert!(conflicts[0].contains("is booked"), "{conflicts:?}");
+        // Both back to "to be scheduled" for the next round.
+        for accession in &exams {
+            let _ = scheduling::no_show(&mut store, &desk(), accession);
+        }
+    }
+}
+
+#[test]
+fn a_booking_of_an_exam_changed_since_it_was_shown_is_refused_as_stale() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = fresh_store(dir.path());
+    let p = patient(&mut store, "Doe", "Jane", "1980-02-03");
+    let a = ris::place_order(
+        &mut store,
+        &desk(),
+        &order(Some(p.id), "71250", None),
+        monday_9am(),
+    )
+    .unwrap();
+    let accession = a.order.accession;
+    let ct = store.rooms(Some("CT")).unwrap()[0].id;
+    let shown = store.exam_version(a.order.id).unwrap();
+    // Desk 1 books it at 10:00 from what it showed.
+    let after_desk_1 = scheduling::book(
+        &mut store,
+        &desk(),
+        &accession,
+        ct,
+        at(1, 10, 0),
+        "",
+        Some(shown),
+    )
+    .unwrap();
+    assert!(after_desk_1 > shown);
+    // Desk 2 still shows the old version and tries 11:00: refused, the 10:00 booking stands.
+    let stale = scheduling::book(
+        &mut store,
+        &desk(),
+        &accession,
+        ct,
+        at(1, 11, 0),
+        "",
+        Some(shown),
+    );
+    assert!(
+        matches!(&stale, Err(RisError::Stale { status, .. }) if status == "scheduled"),
+        "{stale:?}"
+    );
+    assert!(stale.unwrap_err().to_string().contains("look again"));
+    let step = store.step_of_order(a.order.id).unwrap();
+    assert_eq!(step.start_time, "2026-12-01T10:00");
+    // With the version it now shows, desk 2 can move it.
+    scheduling::book(
+        &mut store,
+        &desk(),
+        &accession,
+        ct,
+        at(1, 11, 0),
+        "",
+        Some(after_desk_1),
+    )
+    .unwrap();
+    assert_eq!(
+        store.step_of_order(a.order.id).unwrap().start_time,
+        "2026-12-01T11:00"
+    );
 }

@@ -156,6 +156,8 @@ pub struct ApiSession {
     pub origin: String,
     /// When it ends (UTC, RFC 3339).
     pub expires_at: String,
+    /// The paired workstation it was opened from, if any.
+    pub workstation: Option<i64>,
 }
 
 impl Store {
@@ -166,26 +168,32 @@ impl Store {
         login: &str,
         origin: &str,
         expires_at: &str,
+        workstation: Option<i64>,
     ) -> StoreResult<()> {
         self.cached_execute(
-            "INSERT INTO api_sessions (token_hash, login, origin, expires_at) VALUES (?1, ?2, ?3, ?4)",
-            params![token_hash, login, origin, expires_at],
+            "INSERT INTO api_sessions (token_hash, login, origin, expires_at, workstation_id)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![token_hash, login, origin, expires_at, workstation],
         )
         .ctx("keeping an API session")?;
         Ok(())
     }
 
-    /// The session of a token's hash, unless revoked or past `now` (RFC 3339, UTC).
+    /// The session of a token's hash, unless revoked, past `now` (RFC 3339, UTC) or opened
+    /// from a workstation since revoked.
     pub fn live_api_session(&self, token_hash: &str, now: &str) -> StoreResult<Option<ApiSession>> {
         self.cached_query_row(
-            "SELECT login, origin, expires_at FROM api_sessions
-              WHERE token_hash = ?1 AND revoked = 0 AND expires_at > ?2",
+            "SELECT s.login, s.origin, s.expires_at, s.workstation_id FROM api_sessions s
+               LEFT JOIN workstations w ON w.id = s.workstation_id
+              WHERE s.token_hash = ?1 AND s.revoked = 0 AND s.expires_at > ?2
+                AND w.revoked_at IS NULL",
             [token_hash, now],
             |r| {
                 Ok(ApiSession {
                     login: r.get(0)?,
                     origin: r.get(1)?,
                     expires_at: r.get(2)?,
+                    workstation: r.get(3)?,
                 })
             },
         )

@@ -22,6 +22,7 @@ pub mod reports;
 pub mod ris;
 pub mod settings;
 pub mod viewing;
+pub mod workstations;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -93,6 +94,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/014_critical_communications.sql")),
         M::up(include_str!("migrations/015_user_preferences.sql")),
         M::up(include_str!("migrations/016_api_sessions.sql")),
+        M::up(include_str!("migrations/017_workstations.sql")),
     ])
 }
 
@@ -186,6 +188,47 @@ impl Store {
         F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     {
         self.conn.prepare_cached(sql)?.query_row(params, f)
+    }
+
+    /// Runs `work` as one write transaction taken before it reads (`BEGIN IMMEDIATE`): a
+    /// check and the write it guards (is the slot still free? then book it) see no other
+    /// connection's commit in between, whichever process holds that connection. Commits when
+    /// `work` returns `Ok`, rolls back otherwise; nested savepoints inside `work` are fine.
+    pub fn exclusively<T, E: From<StoreError>>(
+        &mut self,
+        work: impl FnOnce(&mut Store) -> Result<T, E>,
+    ) -> Result<T, E> {
+        // Inside a transaction already (an HL7 message's savepoint): that transaction is the
+        // unit, and a savepoint keeps this work's rollback to itself.
+        let (begin, commit, rollback) = if self.conn.is_autocommit() {
+            ("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK")
+        } else {
+            (
+                "SAVEPOINT lb_exclusive",
+                "RELEASE lb_exclusive",
+                "ROLLBACK TO lb_exclusive; RELEASE lb_exclusive",
+            )
+        };
+        self.conn
+            .execute_batch(begin)
+            .ctx("starting an exclusive write")?;
+        match work(self) {
+            Ok(done) => {
+                if let Err(source) = self.conn.execute_batch(commit) {
+                    let _ = self.conn.execute_batch(rollback);
+                    return Err(StoreError::Sql {
+                        context: "committing an exclusive write",
+                        source,
+                    }
+                    .into());
+                }
+                Ok(done)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch(rollback);
+                Err(e)
+            }
+        }
     }
 
     /// Opens another connection to the same database, for another thread.

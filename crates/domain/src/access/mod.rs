@@ -4,6 +4,7 @@
 
 pub mod peers;
 pub mod sessions;
+pub mod workstations;
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::{Argon2, PasswordHash};
@@ -153,6 +154,10 @@ pub enum AccessError {
     /// A password that cannot be accepted.
     #[error("{0}")]
     WeakPassword(String),
+    /// The network API was reached from a computer that is not a paired workstation, or one
+    /// that was revoked (or the pairing code was wrong, used or expired).
+    #[error("{0}")]
+    Workstation(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

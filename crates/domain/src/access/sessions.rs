@@ -30,20 +30,32 @@ fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
-/// Signs `login` in (audited as any sign-in) and opens a session for `origin`.
+/// Signs `login` in (audited as any sign-in) and opens a session for `origin`, on the paired
+/// `workstation` when it came from one (the session then ends when the workstation is
+/// revoked).
 pub fn open_session(
     store: &Store,
     login: &str,
     password: &str,
     origin: &str,
+    workstation: Option<i64>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<OpenedSession, AccessError> {
     let actor = sign_in(store, login, password, origin)?;
+    if let Some(id) = workstation {
+        store.workstation_seen(id, &rfc3339(now))?;
+    }
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     let expires_at = rfc3339(now + chrono::Duration::hours(SESSION_HOURS));
-    store.insert_api_session(&token_hash(&token), &actor.login, origin, &expires_at)?;
+    store.insert_api_session(
+        &token_hash(&token),
+        &actor.login,
+        origin,
+        &expires_at,
+        workstation,
+    )?;
     audit(
         store,
         &actor,
@@ -115,10 +127,10 @@ mod tests {
         .expect("user");
         let now = chrono::Utc::now();
         assert!(matches!(
-            open_session(&store, "ana", "wrong password!!", "10.0.0.5", now),
+            open_session(&store, "ana", "wrong password!!", "10.0.0.5", None, now),
             Err(AccessError::BadCredentials)
         ));
-        let opened = open_session(&store, "ana", "long enough password", "10.0.0.5", now)
+        let opened = open_session(&store, "ana", "long enough password", "10.0.0.5", None, now)
             .expect("signed in");
         let actor = session_actor(&store, &opened.token, now).expect("live");
         assert_eq!(
@@ -133,7 +145,7 @@ mod tests {
         close_session(&store, &actor, &opened.token).expect("signed out");
         assert!(session_actor(&store, &opened.token, now).is_err());
         // A disabled account's sessions end at once.
-        let second = open_session(&store, "ana", "long enough password", "10.0.0.5", now)
+        let second = open_session(&store, "ana", "long enough password", "10.0.0.5", None, now)
             .expect("signed in");
         store.revoke_api_sessions_of("ana").expect("revoked");
         assert!(session_actor(&store, &second.token, now).is_err());

@@ -100,14 +100,94 @@ impl Practice {
         self.store.setting(key)
     }
 
-    /// Signs a user in for the network API and opens a session (its bearer token).
+    /// Signs a user in for the network API and opens a session (its bearer token). A
+    /// workstation's sign-in carries its credential: an unknown or revoked one is refused
+    /// before the password is looked at.
     pub fn open_api_session(
         &self,
         login: &str,
         password: &str,
         origin: &str,
+        workstation_credential: Option<&str>,
     ) -> Result<access::sessions::OpenedSession, AccessError> {
-        access::sessions::open_session(&self.store, login, password, origin, chrono::Utc::now())
+        let workstation = match workstation_credential {
+            Some(credential) => {
+                match access::workstations::workstation_of(&self.store, credential) {
+                    Ok(w) => Some(w.id),
+                    Err(refused) => {
+                        access::audit(
+                            &self.store,
+                            &Actor {
+                                login: login.chars().take(64).collect(),
+                                role: access::Role::Interface,
+                                origin: origin.to_string(),
+                            },
+                            "api.session_open",
+                            "workstations",
+                            "refused",
+                            "not a paired workstation",
+                        )?;
+                        return Err(refused);
+                    }
+                }
+            }
+            None => None,
+        };
+        access::sessions::open_session(
+            &self.store,
+            login,
+            password,
+            origin,
+            workstation,
+            chrono::Utc::now(),
+        )
+    }
+
+    /// Starts pairing a workstation: the one-time code to show (administrators).
+    /// `ca_fingerprint` is the SHA-256 of the practice CA's certificate.
+    pub fn start_workstation_pairing(
+        &self,
+        actor: &Actor,
+        name: &str,
+        ca_fingerprint: &[u8],
+    ) -> Result<access::workstations::PairingCode, AccessError> {
+        access::workstations::start_pairing(
+            &self.store,
+            actor,
+            name,
+            ca_fingerprint,
+            chrono::Utc::now(),
+        )
+    }
+
+    /// Completes a pairing with the code a workstation sent; its credential.
+    pub fn pair_workstation(
+        &self,
+        code: &str,
+        ca_fingerprint: &[u8],
+        origin: &str,
+    ) -> Result<access::workstations::PairedWorkstation, AccessError> {
+        access::workstations::complete_pairing(
+            &self.store,
+            code,
+            ca_fingerprint,
+            origin,
+            chrono::Utc::now(),
+        )
+    }
+
+    /// Every workstation, pending, paired and revoked (administrators).
+    pub fn workstations(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<crate::store::workstations::WorkstationRecord>, AccessError> {
+        access::workstations::list(&self.store, actor)
+    }
+
+    /// Revokes a workstation: its sessions end at once (administrators). False if it already
+    /// was.
+    pub fn revoke_workstation(&mut self, actor: &Actor, id: i64) -> Result<bool, AccessError> {
+        access::workstations::revoke(&mut self.store, actor, id, chrono::Utc::now())
     }
 
     /// The user a bearer token stands for (every API request), if its session is live.

@@ -147,7 +147,8 @@ impl Practice {
         scheduling::find_slot(&self.store, modality, duration_minutes, after, days)
     }
 
-    /// Books (or moves) an exam into a room at a time.
+    /// Books (or moves) an exam into a room at a time; two desks asking for one slot get one
+    /// booking and one [`RisError::Conflict`]. Returns the exam's new version.
     pub fn book(
         &mut self,
         actor: &Actor,
@@ -155,8 +156,37 @@ impl Practice {
         room: i64,
         start: NaiveDateTime,
         note: &str,
-    ) -> Result<(), RisError> {
-        scheduling::book(&mut self.store, actor, accession, room, start, note)
+    ) -> Result<i64, RisError> {
+        scheduling::book(&mut self.store, actor, accession, room, start, note, None)
+    }
+
+    /// [`Practice::book`] only if the exam is still at `seen_version` (what the desk showed):
+    /// otherwise [`RisError::Stale`], and nothing changes.
+    pub fn book_seen(
+        &mut self,
+        actor: &Actor,
+        accession: &str,
+        room: i64,
+        start: NaiveDateTime,
+        note: &str,
+        seen_version: i64,
+    ) -> Result<i64, RisError> {
+        scheduling::book(
+            &mut self.store,
+            actor,
+            accession,
+            room,
+            start,
+            note,
+            Some(seen_version),
+        )
+    }
+
+    /// The exam's version (its last recorded change), for [`Practice::book_seen`].
+    pub fn exam_version(&self, actor: &Actor, accession: &str) -> Result<i64, RisError> {
+        self.allow(actor, Action::ReadPatient, &format!("order:{accession}"))?;
+        let order = ris::order_named(&self.store, accession)?;
+        Ok(self.store.exam_version(order.id)?)
     }
 
     /// Records that the patient did not come.

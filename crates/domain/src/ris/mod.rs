@@ -39,6 +39,19 @@ pub enum RisError {
     /// The slot is taken or outside opening hours.
     #[error("{0}")]
     Conflict(String),
+    /// The exam changed since the user (or workstation) looked at it: their change would
+    /// overwrite someone else's, so it is refused; look again and decide.
+    #[error(
+        "exam {accession} changed since you looked at it (it is now {status}); look again before changing it"
+    )]
+    Stale {
+        /// The exam.
+        accession: String,
+        /// Its status now.
+        status: String,
+        /// Its version now.
+        version: i64,
+    },
     /// Input that cannot be used.
     #[error("{0}")]
     Invalid(String),
@@ -352,6 +365,7 @@ pub fn place_order(
                     slot.room,
                     slot.start,
                     "placed at the first free slot",
+                    None,
                 )?;
             }
         }

@@ -157,8 +157,12 @@ pub fn find_slot(
     Ok(None)
 }
 
-/// Books (or moves) an exam into a room at a time, refusing a slot outside opening hours or
-/// overlapping another booking.
+/// Books (or moves) an exam into a room at a time. The check that the room is open and free
+/// and the booking itself are one exclusive write: two front desks (two windows, two
+/// workstations, two processes) asking for the same slot get one booking and one clear
+/// conflict naming the booking in the way. With `seen_version` (the exam's version the desk
+/// showed), a booking of an exam that someone else changed meanwhile is refused as stale
+/// instead of overwriting their change.
 pub fn book(
     store: &mut Store,
     actor: &Actor,
@@ -166,61 +170,84 @@ pub fn book(
     room_id: i64,
     start: NaiveDateTime,
     note: &str,
-) -> Result<(), RisError> {
+    seen_version: Option<i64>,
+) -> Result<i64, RisError> {
     let subject = format!("order:{accession}");
     access::authorise(store, actor, Action::Schedule, &subject)?;
-    let order = super::order_named(store, accession)?;
-    let from = super::status_of(&order)?;
-    from.check_transition(ExamStatus::Scheduled)?;
-    let step = store.step_of_order(order.id)?;
-    let room = store
-        .rooms(None)?
-        .into_iter()
-        .find(|r| r.id == room_id)
-        .ok_or_else(|| RisError::NotFound(format!("room {room_id}")))?;
-    let end = start + Duration::minutes(i64::from(step.duration_minutes));
-    match opening(&room, start.date()) {
-        Some((open, close)) if start >= open && end <= close => {}
-        _ => {
-            return Err(RisError::Conflict(format!(
-                "{} is closed at {} (opening hours {})",
-                room.name,
-                start.format("%a %d %b %H:%M"),
-                room.hours[weekday_index(start)]
-            )));
+    let outcome = store.exclusively(|store| -> Result<Result<i64, RisError>, RisError> {
+        let order = super::order_named(store, accession)?;
+        if let Some(seen) = seen_version {
+            let now = store.exam_version(order.id)?;
+            if now != seen {
+                return Ok(Err(RisError::Stale {
+                    accession: accession.to_string(),
+                    status: order.status.clone(),
+                    version: now,
+                }));
+            }
         }
+        let from = super::status_of(&order)?;
+        from.check_transition(ExamStatus::Scheduled)?;
+        let step = store.step_of_order(order.id)?;
+        let room = store
+            .rooms(None)?
+            .into_iter()
+            .find(|r| r.id == room_id)
+            .ok_or_else(|| RisError::NotFound(format!("room {room_id}")))?;
+        let end = start + Duration::minutes(i64::from(step.duration_minutes));
+        match opening(&room, start.date()) {
+            Some((open, close)) if start >= open && end <= close => {}
+            _ => {
+                return Ok(Err(RisError::Conflict(format!(
+                    "{} is closed at {} (opening hours {})",
+                    room.name,
+                    start.format("%a %d %b %H:%M"),
+                    room.hours[weekday_index(start)]
+                ))));
+            }
+        }
+        if let Some((other_start, other_end)) = busy(store, room.id, start.date(), Some(order.id))?
+            .into_iter()
+            .find(|(s, e)| *s < end && start < *e)
+        {
+            return Ok(Err(RisError::Conflict(format!(
+                "{} is booked {}–{}",
+                room.name,
+                other_start.format("%H:%M"),
+                other_end.format("%H:%M")
+            ))));
+        }
+        let when = start.format(LOCAL_TIME_FORMAT).to_string();
+        store.book_step(
+            order.id,
+            Some((room.id, &when)),
+            false,
+            ExamStatus::Scheduled.code(),
+            &actor.login,
+            note,
+        )?;
+        access::audit(
+            store,
+            actor,
+            "schedule.book",
+            &subject,
+            "ok",
+            &format!("{} {when}", room.station_ae),
+        )?;
+        Ok(Ok(store.exam_version(order.id)?))
+    })?;
+    if let Err(refused) = &outcome {
+        // Written after the exclusive write ended, so the refusal is recorded either way.
+        access::audit(
+            store,
+            actor,
+            "schedule.book",
+            &subject,
+            "refused",
+            &refused.to_string(),
+        )?;
     }
-    if let Some((other_start, other_end)) = busy(store, room.id, start.date(), Some(order.id))?
-        .into_iter()
-        .find(|(s, e)| *s < end && start < *e)
-    {
-        let message = format!(
-            "{} is booked {}–{}",
-            room.name,
-            other_start.format("%H:%M"),
-            other_end.format("%H:%M")
-        );
-        access::audit(store, actor, "schedule.book", &subject, "refused", &message)?;
-        return Err(RisError::Conflict(message));
-    }
-    let when = start.format(LOCAL_TIME_FORMAT).to_string();
-    store.book_step(
-        order.id,
-        Some((room.id, &when)),
-        false,
-        ExamStatus::Scheduled.code(),
-        &actor.login,
-        note,
-    )?;
-    access::audit(
-        store,
-        actor,
-        "schedule.book",
-        &subject,
-        "ok",
-        &format!("{} {when}", room.station_ae),
-    )?;
-    Ok(())
+    outcome
 }
 
 /// Puts a walk-in exam on today's worklist of the first room of its modality.

@@ -66,7 +66,9 @@ fn dicomweb_actor(
         {
             return Ok(actor);
         }
-        let opened = practice.open_api_session(login, password, origin)?;
+        // A DICOMweb viewer (OHIF, Weasis, a script) is not a paired workstation: its user's
+        // password is what the practice set up for it.
+        let opened = practice.open_api_session(login, password, origin, None)?;
         if let Ok(mut cache) = state.basic_sessions.lock() {
             if cache.len() >= 1000 {
                 cache.clear();

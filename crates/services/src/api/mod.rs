@@ -4,8 +4,11 @@
 //! the desktop. Plain HTTP is not spoken at all on the port.
 //!
 //! Routes (JSON):
-//! - `POST /api/v1/sessions` `{login, password}` → 201 `{token, expires_at, login, role}`;
-//!   401 for an unknown login or a wrong password (one message for both).
+//! - `POST /api/v1/sessions` `{login, password}` with the header `Lightbox-Workstation:
+//!   <credential>` (from pairing) → 201 `{token, expires_at, login, role}`; 401 for an unknown
+//!   login or a wrong password (one message for both), and for a computer that is not a
+//!   paired workstation or was revoked.
+//! - Pairing and revoking workstations: see [`workstations`].
 //! - `DELETE /api/v1/sessions/current` → 204 (sign-out; the token is dead at once).
 //! - `GET /api/v1/me` → who the token is.
 //! - `GET /api/v1/patients?search=TEXT&limit=N` → the matching patients (audited as a search).
@@ -15,10 +18,14 @@
 //!   Events carry identifiers only (MRN, accession, study UID), never demographics; the stream
 //!   ends when the session does (signed out, expired, account disabled).
 //!
+//! - The schedule, with booking by optimistic concurrency: see [`schedule`].
+//!
 //! Without a valid token: 401. A role without the permission: 403 (and an audit row).
 
 mod dicomweb;
+mod schedule;
 pub mod tls;
+mod workstations;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -48,6 +55,14 @@ struct ApiState {
     basic_sessions: Arc<dicomweb::BasicSessions>,
     /// Where STOW-RS puts images (the server's ingest; none where no archive runs).
     ingest: Option<crate::archive::ingest::Ingest>,
+    /// The practice CA, as pairing needs it.
+    tls: Arc<CaFacts>,
+}
+
+/// The practice CA as the API hands it out and checks pairing codes against.
+struct CaFacts {
+    ca_pem: String,
+    ca_fingerprint: Vec<u8>,
 }
 
 /// A refusal or failure as the client sees it: a status and a sentence.
@@ -68,6 +83,8 @@ impl From<AccessError> for ApiError {
                 "unknown user, wrong password or no live session".into(),
             ),
             AccessError::Forbidden { .. } => ApiError(StatusCode::FORBIDDEN, e.to_string()),
+            AccessError::Workstation(why) => ApiError(StatusCode::UNAUTHORIZED, why),
+            AccessError::Denied(why) => ApiError(StatusCode::BAD_REQUEST, why),
             other => {
                 tracing::error!(error = %other, "API request failed");
                 ApiError(
@@ -93,6 +110,30 @@ async fn with_practice<T: Send + 'static>(
             )
         })?;
         work(&guard)
+    })
+    .await
+    .map_err(|_| {
+        ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the request was interrupted".into(),
+        )
+    })?
+}
+
+/// [`with_practice`] for the calls that change the practice through `&mut`.
+async fn with_practice_mut<T: Send + 'static>(
+    state: &ApiState,
+    work: impl FnOnce(&mut Practice) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let practice = state.practice.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut guard = practice.lock().map_err(|_| {
+            ApiError(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the server is restarting".into(),
+            )
+        })?;
+        work(&mut guard)
     })
     .await
     .map_err(|_| {
@@ -133,11 +174,21 @@ struct SignIn {
 async fn sign_in(
     State(state): State<ApiState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Json(body): Json<SignIn>,
 ) -> Result<Response, ApiError> {
     let origin = peer.ip().to_string();
+    // Only a paired workstation signs in here (DICOMweb viewers use HTTP Basic).
+    let Some(credential) = workstations::credential(&headers) else {
+        return Err(ApiError(
+            StatusCode::UNAUTHORIZED,
+            "this computer is not a paired workstation: pair it with a code from the server \
+             (Settings → Workstations, or `lightbox workstations pair`)"
+                .into(),
+        ));
+    };
     let opened = with_practice(&state, move |p| {
-        Ok(p.open_api_session(&body.login, &body.password, &origin)?)
+        Ok(p.open_api_session(&body.login, &body.password, &origin, Some(&credential))?)
     })
     .await?;
     Ok((
@@ -310,13 +361,35 @@ async fn events(
 }
 
 /// The API's routes over `practice`, storing STOW-RS images through `ingest`.
-fn router(practice: Practice, ingest: Option<crate::archive::ingest::Ingest>) -> Router {
+fn router(
+    practice: Practice,
+    ingest: Option<crate::archive::ingest::Ingest>,
+    tls: CaFacts,
+) -> Router {
     Router::new()
         .route("/api/v1/sessions", post(sign_in))
+        .route("/api/v1/tls/ca.pem", get(workstations::ca_pem))
+        .route("/api/v1/workstations/pair", post(workstations::pair))
+        .route(
+            "/api/v1/workstations",
+            get(workstations::list).post(workstations::start),
+        )
+        .route("/api/v1/workstations/{id}", delete(workstations::revoke))
         .route("/api/v1/sessions/current", delete(sign_out))
         .route("/api/v1/me", get(me))
         .route("/api/v1/patients", get(patients))
         .route("/api/v1/events", get(events))
+        .route("/api/v1/rooms", get(schedule::rooms))
+        .route("/api/v1/schedule", get(schedule::schedule))
+        .route(
+            "/api/v1/orders/to-be-scheduled",
+            get(schedule::to_be_scheduled),
+        )
+        .route("/api/v1/exams/{accession}", get(schedule::exam))
+        .route(
+            "/api/v1/exams/{accession}/booking",
+            axum::routing::put(schedule::book),
+        )
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .route(
             "/dicomweb/studies",
@@ -353,6 +426,7 @@ fn router(practice: Practice, ingest: Option<crate::archive::ingest::Ingest>) ->
             practice: Arc::new(Mutex::new(practice)),
             basic_sessions: Arc::new(Default::default()),
             ingest,
+            tls: Arc::new(tls),
         })
 }
 
@@ -378,7 +452,12 @@ impl ApiServer {
         let addr = listener.local_addr()?;
         let handle = axum_server::Handle::new();
         let server = axum_server::from_tcp_rustls(listener, config).handle(handle.clone());
-        let app = router(practice, ingest).into_make_service_with_connect_info::<SocketAddr>();
+        let facts = CaFacts {
+            ca_pem: tls.ca_pem()?,
+            ca_fingerprint: tls.ca_fingerprint()?,
+        };
+        let app =
+            router(practice, ingest, facts).into_make_service_with_connect_info::<SocketAddr>();
         tokio::spawn(async move {
             if let Err(e) = server.serve(app).await {
                 tracing::error!(error = %e, "the API stopped");

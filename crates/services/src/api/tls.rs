@@ -81,6 +81,20 @@ impl PracticeTls {
         Ok(tls)
     }
 
+    /// The practice CA's certificate as PEM (what a workstation pins).
+    pub fn ca_pem(&self) -> anyhow::Result<String> {
+        std::fs::read_to_string(self.ca_path()).context("cannot read the practice CA")
+    }
+
+    /// SHA-256 of the practice CA certificate's DER: the fingerprint a pairing code checks.
+    pub fn ca_fingerprint(&self) -> anyhow::Result<Vec<u8>> {
+        let der =
+            CertificateDer::from_pem_file(self.ca_path()).context("cannot read the practice CA")?;
+        Ok(ring::digest::digest(&ring::digest::SHA256, der.as_ref())
+            .as_ref()
+            .to_vec())
+    }
+
     /// The server's TLS configuration (TLS 1.2 and 1.3 with ring; no client certificates).
     pub fn server_config(&self) -> anyhow::Result<Arc<rustls::ServerConfig>> {
         let certs = CertificateDer::pem_file_iter(self.server_cert_path())

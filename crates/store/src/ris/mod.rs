@@ -547,6 +547,18 @@ impl Store {
         tx.commit().ctx("committing a status change")
     }
 
+    /// The exam's version: the number of its last recorded change (status or booking), 0
+    /// before any. A workstation sends back the version it showed; if it moved meanwhile, its
+    /// change is refused instead of overwriting someone else's (optimistic concurrency).
+    pub fn exam_version(&self, order_id: i64) -> StoreResult<i64> {
+        self.cached_query_row(
+            "SELECT COALESCE(MAX(id), 0) FROM exam_history WHERE order_id = ?1",
+            [order_id],
+            |r| r.get(0),
+        )
+        .ctx("reading an exam's version")
+    }
+
     /// An exam's history, oldest first.
     pub fn exam_history(&self, order_id: i64) -> StoreResult<Vec<HistoryEntry>> {
         let mut stmt = self

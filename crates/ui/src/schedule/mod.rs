@@ -599,7 +599,7 @@ impl ScheduleScreen {
         self.message = Some(match step {
             Step::Book(accession, room, at) => {
                 match practice.book(actor, &accession, room, at, "booked at the desk") {
-                    Ok(()) => {
+                    Ok(_version) => {
                         self.selected = Some(accession.clone());
                         self.move_to.clear();
                         self.move_room = None;
