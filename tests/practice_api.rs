@@ -661,3 +661,55 @@ fn two_front_desks_booking_one_slot_through_the_api_get_one_booking_and_one_clea
         "{booked:?}"
     );
 }
+
+#[test]
+fn the_service_definition_runs_serve_on_the_data_folder_and_systemd_accepts_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("Praxis Müller");
+    let out = std::process::Command::new(common::lightbox_bin())
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["service", "install", "--dry-run", "--api-port", "9443"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let unit = String::from_utf8(out.stdout).unwrap();
+    let exec = unit
+        .lines()
+        .find(|l| l.starts_with("ExecStart="))
+        .unwrap_or_else(|| panic!("{unit}"));
+    assert!(
+        exec.contains(&format!("--data-dir \"{}\" serve", data.display()))
+            && exec.ends_with("--api-port 9443"),
+        "{exec}"
+    );
+    assert!(unit.contains("Restart=on-failure") && unit.contains("WantedBy=multi-user.target"));
+    // A dry run changes nothing: no data folder made.
+    assert!(!data.exists());
+    // systemd's own checker reads the unit without a complaint.
+    let file = dir.path().join("lightbox-server.service");
+    std::fs::write(&file, &unit).unwrap();
+    let verify = std::process::Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let complaints = String::from_utf8_lossy(&verify.stderr).to_string();
+    assert!(
+        verify.status.success() && !complaints.contains("lightbox-server.service:"),
+        "{complaints}"
+    );
+    // Status on a machine whose service manager does not run (a container): a sentence, not a
+    // crash.
+    let status = std::process::Command::new(common::lightbox_bin())
+        .args(["service", "status"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&status.stdout).to_string();
+    assert!(said.starts_with("service lightbox-server: "), "{said}");
+    assert!(status.status.code().is_some(), "no signal death");
+}

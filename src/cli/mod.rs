@@ -9,6 +9,7 @@ mod exams;
 mod hl7;
 mod identity;
 mod serve;
+mod service;
 mod settings;
 mod status;
 mod users;
@@ -75,6 +76,16 @@ pub enum Command {
         /// HTTPS port of the network API for workstations (default 8443; 0 picks a free port).
         #[arg(long, default_value_t = lightbox::api::DEFAULT_API_PORT)]
         api_port: u16,
+        /// Started by the Windows service control manager (`lightbox service install` puts
+        /// this in the service's command line): answer it, and stop when it says so.
+        #[arg(long, hide = true)]
+        windows_service: bool,
+    },
+    /// The practice server as a service of this computer (systemd, launchd, Windows
+    /// service): install, uninstall, status.
+    Service {
+        #[command(subcommand)]
+        action: service::ServiceAction,
     },
     /// Import files, folders (recursively) and DICOMDIRs into the archive.
     Import {
@@ -253,6 +264,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         lightbox::desktop::run(demo.data.clone(), clock)?;
         return Ok(ExitCode::SUCCESS);
     }
+    if let Some(Command::Service { action }) = cli.command {
+        return service::run(action, cli.data_dir.as_deref());
+    }
     // The server keeps the practice's data machine-wide and the command line follows it there;
     // the desktop keeps the signed-in account's own folder; --data-dir overrides both.
     let data = match &cli.command {
@@ -272,7 +286,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             hl7_port,
             bind,
             api_port,
-        } => return serve::run(&data, ae_title, dicom_port, hl7_port, bind, api_port, clock),
+            windows_service,
+        } => {
+            let serve =
+                move || serve::run(&data, ae_title, dicom_port, hl7_port, bind, api_port, clock);
+            return if windows_service {
+                service::host::run_under_service_manager(serve)
+            } else {
+                serve()
+            };
+        }
         Command::Render {
             file,
             frame,
@@ -342,6 +365,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         | Command::Render { .. }
         | Command::Status
         | Command::Dev { .. }
-        | Command::Users { .. } => Ok(ExitCode::SUCCESS),
+        | Command::Users { .. }
+        | Command::Service { .. } => Ok(ExitCode::SUCCESS),
     }
 }

@@ -391,6 +391,24 @@ pub async fn start_services(
 
 /// Waits for SIGINT or SIGTERM (Ctrl-C or Ctrl-Break on Windows).
 pub async fn shutdown_signal() {
+    tokio::select! {
+        _ = operating_system_signal() => {}
+        _ = shutdown_requested().notified() => {}
+    }
+}
+
+/// Asked from inside the process to stop as on a signal: the Windows service control
+/// manager's "stop" arrives this way, not as a signal.
+pub fn request_shutdown() {
+    shutdown_requested().notify_one();
+}
+
+fn shutdown_requested() -> &'static tokio::sync::Notify {
+    static REQUESTED: std::sync::OnceLock<tokio::sync::Notify> = std::sync::OnceLock::new();
+    REQUESTED.get_or_init(tokio::sync::Notify::new)
+}
+
+async fn operating_system_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
