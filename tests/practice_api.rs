@@ -713,3 +713,124 @@ fn the_service_definition_runs_serve_on_the_data_folder_and_systemd_accepts_it()
     assert!(said.starts_with("service lightbox-server: "), "{said}");
     assert!(status.status.code().is_some(), "no signal death");
 }
+
+#[test]
+fn dicomweb_client_loads_metadata_frames_rendered_images_and_a_lossless_jpeg_ls_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = common::store(dir.path());
+        lightbox::access::create_user(
+            &store,
+            &lightbox::access::Actor::system(),
+            "drreed",
+            "Dr Ana Reed",
+            lightbox::access::Role::Radiologist,
+            PASSWORD,
+        )
+        .unwrap();
+    }
+    let server = Server::start(dir.path());
+    let mut series = lightbox::pacs::synthetic::SyntheticSeries::new(43, 64);
+    series.patient_name = "ÅSTRÖM^BJÖRN".into();
+    let folder = dir.path().join("scanner");
+    std::fs::create_dir_all(&folder).unwrap();
+    let file = folder.join("IM0.dcm");
+    series.slice(0).unwrap().write_to_file(&file).unwrap();
+    let second = folder.join("IM1.dcm");
+    series.slice(1).unwrap().write_to_file(&second).unwrap();
+    let port = server.port();
+    assert!(
+        common::dcmtk(
+            "storescu",
+            &[
+                "-aec",
+                "LIGHTBOX",
+                "127.0.0.1",
+                &port,
+                &file.display().to_string(),
+                &second.display().to_string()
+            ]
+        )
+        .status
+        .success()
+    );
+    let saved = dir.path().join("transcoded.dcm");
+    let out = std::process::Command::new(common::python())
+        .arg(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/peers/dicomweb_wado_peer.py"),
+        )
+        .arg(format!("https://localhost:{}", server.api_port))
+        .arg(dir.path().join("tls").join("ca.pem"))
+        .args(["drreed", PASSWORD])
+        .args([&series.study_uid, &series.series_uid, &series.sop_uid(0)])
+        .arg(&saved)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let original = dicom_object::open_file(&file).unwrap();
+    let pixels = original
+        .element(dicom_dictionary_std::tags::PIXEL_DATA)
+        .unwrap()
+        .to_bytes()
+        .unwrap();
+    // Metadata: both instances, named as stored, pixels as a link to the frames.
+    assert_eq!(got["metadata_count"], 2, "{got}");
+    assert_eq!(got["metadata_name"], "ÅSTRÖM^BJÖRN");
+    assert_eq!(got["metadata_rows"], 64);
+    let bulk = got["metadata_pixel_data"]["BulkDataURI"].as_str().unwrap();
+    assert!(
+        bulk.ends_with(&format!("{}/frames/1", series.sop_uid(0))),
+        "{bulk}"
+    );
+    assert!(got["metadata_pixel_data"].get("InlineBinary").is_none());
+    // A raw frame is the scanner's pixel bytes.
+    let hex: String = pixels.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(got["raw_frame_hex"], hex);
+    // JPEG-LS: a JPEG-LS code stream (SOI, SOF-55), the same as the transcoded instance's
+    // frame, and decoding that instance gives every stored value back.
+    assert_eq!(got["jls_frame_starts"], "ffd8fff7", "{got}");
+    assert_eq!(got["transcoded_syntax"], "1.2.840.10008.1.2.4.80");
+    assert_eq!(got["jls_frame_is_the_instance_fragment"], true);
+    let stored_values =
+        |path: &std::path::Path| match lightbox::imaging::frame::ImageFile::open(path)
+            .unwrap()
+            .frame(0)
+            .unwrap()
+            .content
+        {
+            lightbox::imaging::frame::FrameContent::Grey { stored, .. } => stored,
+            other => panic!("grey expected, got {other:?}"),
+        };
+    assert_eq!(stored_values(&saved), stored_values(&file), "lossless");
+    // Rendered: a PNG of the image's size with the window asked for; JPEG by default; a
+    // thumbnail fitted into the viewport asked for.
+    assert_eq!(got["rendered_png"], serde_json::json!(["PNG", 64, 64, "L"]));
+    assert_ne!(
+        got["rendered_extrema"][0], got["rendered_extrema"][1],
+        "not flat"
+    );
+    assert_eq!(got["rendered_default"], "JPEG");
+    assert_eq!(
+        got["thumbnail"],
+        serde_json::json!([200, "image/jpeg", 16, 16])
+    );
+    // Refusals: a syntax not offered (406, naming what is), a frame that does not exist, no
+    // sign-in.
+    assert_eq!(got["unoffered_syntax"][0], 406);
+    assert!(
+        got["unoffered_syntax"][1]
+            .as_str()
+            .unwrap()
+            .contains("JPEG-LS lossless"),
+        "{got}"
+    );
+    assert_eq!(got["frame_beyond"], 404);
+    assert_eq!(got["frame_zero"], 400);
+    assert_eq!(got["metadata_unsigned"], 401);
+}

@@ -422,6 +422,42 @@ fn router(
             "/dicomweb/studies/{study}/series/{series}/instances/{instance}",
             get(dicomweb::retrieve_instance),
         )
+        .route(
+            "/dicomweb/studies/{study}/metadata",
+            get(dicomweb::metadata_study),
+        )
+        .route(
+            "/dicomweb/studies/{study}/series/{series}/metadata",
+            get(dicomweb::metadata_series),
+        )
+        .route(
+            "/dicomweb/studies/{study}/series/{series}/instances/{instance}/metadata",
+            get(dicomweb::metadata_instance),
+        )
+        .route(
+            "/dicomweb/studies/{study}/series/{series}/instances/{instance}/frames/{frames}",
+            get(dicomweb::frames),
+        )
+        .route(
+            "/dicomweb/studies/{study}/series/{series}/instances/{instance}/rendered",
+            get(dicomweb::rendered_instance),
+        )
+        .route(
+            "/dicomweb/studies/{study}/series/{series}/instances/{instance}/frames/{frame}/rendered",
+            get(dicomweb::rendered_frame),
+        )
+        .route(
+            "/dicomweb/studies/{study}/thumbnail",
+            get(dicomweb::thumbnail_study),
+        )
+        .route(
+            "/dicomweb/studies/{study}/series/{series}/thumbnail",
+            get(dicomweb::thumbnail_series),
+        )
+        .route(
+            "/dicomweb/studies/{study}/series/{series}/instances/{instance}/thumbnail",
+            get(dicomweb::thumbnail_instance),
+        )
         .with_state(ApiState {
             practice: Arc::new(Mutex::new(practice)),
             basic_sessions: Arc::new(Default::default()),

@@ -24,6 +24,16 @@ use crate::pacs::query::{column_of, matcher_for};
 use crate::store::index::{Column, Condition, IndexRow, Level, Matcher};
 use lightbox_domain::Practice;
 
+mod rendered;
+mod wado;
+pub(super) use rendered::{
+    rendered_frame, rendered_instance, thumbnail_instance, thumbnail_series, thumbnail_study,
+};
+pub(super) use wado::{
+    frames, metadata_instance, metadata_series, metadata_study, retrieve_instance, retrieve_series,
+    retrieve_study,
+};
+
 /// Most matches one search returns (a client pages with `offset`).
 const MAX_RESULTS: usize = 1000;
 
@@ -267,6 +277,20 @@ fn answer(row: &IndexRow, level: Level, base: &str) -> Value {
     Value::Object(out)
 }
 
+/// The DICOMweb root as the client addressed it (`https://host:port/dicomweb`), for the URLs
+/// in answers.
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
+        .unwrap_or("localhost");
+    format!("https://{host}/dicomweb")
+}
+
 /// QIDO-RS at `level` under the path's fixed conditions.
 async fn search(
     state: ApiState,
@@ -276,12 +300,7 @@ async fn search(
     level: Level,
     fixed: Vec<Condition>,
 ) -> Result<Response, ApiError> {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost")
-        .to_string();
-    let base = format!("https://{host}/dicomweb");
+    let base = base_url(&headers);
     let st = state.clone();
     let rows = with_practice(&state, move |p| {
         let actor = dicomweb_actor(&st, p, &headers, &origin)?;
@@ -394,123 +413,6 @@ pub(super) async fn search_instances(
             exact(Column::StudyUid, &study),
             exact(Column::SeriesUid, &series),
         ],
-    )
-    .await
-}
-
-/// WADO-RS: the instances under the path's conditions, as stored, in one multipart body.
-async fn retrieve(
-    state: ApiState,
-    origin: String,
-    headers: HeaderMap,
-    conditions: Vec<Condition>,
-    what: String,
-) -> Result<Response, ApiError> {
-    let st = state.clone();
-    let files = with_practice(&state, move |p| {
-        let actor = dicomweb_actor(&st, p, &headers, &origin)?;
-        p.authorise_exchange(&actor, "dicomweb.retrieve", &what, "")
-            .map_err(practice_error)?;
-        let rows = p
-            .find_studies(&actor, Level::Image, &conditions, 100_000)
-            .map_err(practice_error)?;
-        let archive = p.archive();
-        let mut files = Vec::with_capacity(rows.len());
-        for row in rows {
-            let bytes = archive.get(&row.file_path).map_err(|e| {
-                tracing::error!(error = %e, sop = %row.sop_uid, "an archived file could not be read");
-                ApiError(StatusCode::INTERNAL_SERVER_ERROR, "an archived file could not be read; see the server's log".into())
-            })?;
-            files.push((row.transfer_syntax, bytes));
-        }
-        Ok(files)
-    })
-    .await?;
-    if files.is_empty() {
-        return Err(ApiError(
-            StatusCode::NOT_FOUND,
-            "no such study, series or instance".into(),
-        ));
-    }
-    let boundary = format!("lightbox-{:016x}", rand::random::<u64>());
-    let mut body = Vec::new();
-    for (syntax, bytes) in &files {
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Type: application/dicom; transfer-syntax={syntax}\r\nContent-Length: {}\r\n\r\n",
-                bytes.len()
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    let mut response = body.into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_str(&format!(
-            "multipart/related; type=\"application/dicom\"; boundary={boundary}"
-        ))
-        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?,
-    );
-    Ok(response)
-}
-
-pub(super) async fn retrieve_study(
-    State(state): State<ApiState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path(study): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let what = format!("study:{study}");
-    retrieve(
-        state,
-        peer.ip().to_string(),
-        headers,
-        vec![exact(Column::StudyUid, &study)],
-        what,
-    )
-    .await
-}
-
-pub(super) async fn retrieve_series(
-    State(state): State<ApiState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path((study, series)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let what = format!("study:{study}");
-    retrieve(
-        state,
-        peer.ip().to_string(),
-        headers,
-        vec![
-            exact(Column::StudyUid, &study),
-            exact(Column::SeriesUid, &series),
-        ],
-        what,
-    )
-    .await
-}
-
-pub(super) async fn retrieve_instance(
-    State(state): State<ApiState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path((study, series, sop)): Path<(String, String, String)>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let what = format!("study:{study}");
-    retrieve(
-        state,
-        peer.ip().to_string(),
-        headers,
-        vec![
-            exact(Column::StudyUid, &study),
-            exact(Column::SeriesUid, &series),
-            exact(Column::SopUid, &sop),
-        ],
-        what,
     )
     .await
 }
