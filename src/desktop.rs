@@ -22,7 +22,13 @@ use crate::events;
 pub struct ServicesForWindow {
     data: DataFolder,
     ingest: Option<Ingest>,
+    /// The workstations' API this process runs, or why it does not.
+    api: Result<lightbox_ui::WorkstationApi, String>,
 }
+
+/// Why a desktop has no workstation API until one is asked for.
+const API_OFF: &str = "the workstations' API is off on this PC: give it a port in \
+                       Settings, Practice (e.g. 8443) and restart Lightbox";
 
 impl ServicesForWindow {
     /// Over the services of `data`; `ingest` is the running archive's (None: not running).
@@ -30,7 +36,26 @@ impl ServicesForWindow {
         ServicesForWindow {
             data: data.clone(),
             ingest,
+            api: Err(API_OFF.into()),
         }
+    }
+
+    /// With the workstations' API running at `address` under the practice CA of `data`.
+    pub fn with_api(mut self, address: std::net::SocketAddr) -> ServicesForWindow {
+        self.api = crate::api::tls::PracticeTls::ensure(self.data.root())
+            .and_then(|tls| tls.ca_fingerprint())
+            .map(|ca_fingerprint| lightbox_ui::WorkstationApi {
+                address: format!("https://{}:{}", host_name_for(address), address.port()),
+                ca_fingerprint,
+            })
+            .map_err(|e| format!("the practice's certificate authority cannot be read: {e:#}"));
+        self
+    }
+
+    /// With the API not running, for this reason.
+    pub fn without_api(mut self, why: String) -> ServicesForWindow {
+        self.api = Err(why);
+        self
     }
 
     /// A small runtime for one network request from the window.
@@ -103,6 +128,25 @@ impl WindowServices for ServicesForWindow {
     fn archiver(&self) -> Option<&dyn ObjectArchiver> {
         self.ingest.as_ref().map(|i| i as &dyn ObjectArchiver)
     }
+
+    fn workstation_api(&self) -> Result<lightbox_ui::WorkstationApi, String> {
+        self.api.clone()
+    }
+}
+
+/// How other PCs name this one: its host name when the API listens on every interface.
+fn host_name_for(address: std::net::SocketAddr) -> String {
+    if address.ip().is_unspecified() {
+        std::env::var("HOSTNAME")
+            .ok()
+            .or_else(|| std::env::var("COMPUTERNAME").ok())
+            .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "this-pc".into())
+    } else {
+        address.ip().to_string()
+    }
 }
 
 /// Opens the window with the services running in the background of this process.
@@ -153,11 +197,42 @@ pub fn run(data: DataFolder, clock: crate::clock::Clock) -> anyhow::Result<()> {
         ),
         Err(e) => (format!("DICOM services not running: {e:#}"), None),
     };
+    // The workstations' API, when the practice gave it a port (a one-PC practice needs none).
+    let api_port = data
+        .open_practice()
+        .ok()
+        .and_then(|p| p.setting(app::API_PORT_SETTING).ok().flatten())
+        .and_then(|p| p.trim().parse::<u16>().ok())
+        .filter(|p| *p != 0);
+    let mut window_services =
+        ServicesForWindow::new(&data, services.as_ref().map(|s| s.archive.ingest.clone()));
+    let mut status = status;
+    let mut api = None;
+    if let (Some(port), Some(running)) = (api_port, &services) {
+        let started = runtime.block_on(async {
+            let tls = crate::api::tls::PracticeTls::ensure(data.root())?;
+            crate::api::ApiServer::start(
+                SocketAddr::new(running.dicom_addr.ip(), port),
+                data.open_practice()?,
+                Some(running.archive.ingest.clone()),
+                &tls,
+            )
+            .await
+        });
+        match started {
+            Ok(server) => {
+                status.push_str(&format!(" · API on {}", server.addr));
+                window_services = window_services.with_api(server.addr);
+                api = Some(server);
+            }
+            Err(e) => {
+                status.push_str(&format!(" · API not listening: {e:#}"));
+                window_services = window_services.without_api(format!("{e:#}"));
+            }
+        }
+    }
     let practice = data.open_practice()?;
-    let window_services = Arc::new(ServicesForWindow::new(
-        &data,
-        services.as_ref().map(|s| s.archive.ingest.clone()),
-    ));
+    let window_services = Arc::new(window_services);
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Lightbox")
@@ -181,6 +256,9 @@ pub fn run(data: DataFolder, clock: crate::clock::Clock) -> anyhow::Result<()> {
             Ok(Box::new(app))
         }),
     );
+    if let Some(api) = api {
+        api.stop();
+    }
     if let Some(s) = services {
         s.stop();
     }

@@ -73,9 +73,10 @@ pub enum Command {
         /// interfaces — the scanners and the EHR must reach them).
         #[arg(long)]
         bind: Option<std::net::IpAddr>,
-        /// HTTPS port of the network API for workstations (default 8443; 0 picks a free port).
-        #[arg(long, default_value_t = lightbox::api::DEFAULT_API_PORT)]
-        api_port: u16,
+        /// HTTPS port of the network API for workstations (default: the stored setting
+        /// api.port, else 8443; 0 picks a free port).
+        #[arg(long)]
+        api_port: Option<u16>,
         /// Started by the Windows service control manager (`lightbox service install` puts
         /// this in the service's command line): answer it, and stop when it says so.
         #[arg(long, hide = true)]

@@ -13,7 +13,7 @@ pub fn run(
     dicom_port: Option<u16>,
     hl7_port: Option<u16>,
     bind: Option<std::net::IpAddr>,
-    api_port: u16,
+    api_port: Option<u16>,
     clock: lightbox::clock::Clock,
 ) -> anyhow::Result<ExitCode> {
     let rt = super::runtime()?;
@@ -43,6 +43,15 @@ pub fn run(
         tracing::info!(ae_title = %services.ae_title, addr = %services.dicom_addr, "listening dicom");
         // The workstations' API, HTTPS with the practice's own CA (made on the first start).
         let tls = lightbox::api::tls::PracticeTls::ensure(data.root())?;
+        let api_port = match api_port {
+            Some(port) => port,
+            None => data
+                .open_practice()?
+                .setting(app::API_PORT_SETTING)?
+                .and_then(|p| p.trim().parse::<u16>().ok())
+                .filter(|p| *p != 0)
+                .unwrap_or(app::DEFAULT_API_PORT),
+        };
         let api_ip = services.dicom_addr.ip();
         let api = lightbox::api::ApiServer::start(
             std::net::SocketAddr::new(api_ip, api_port),

@@ -501,3 +501,89 @@ fn harness_for_signed_in_admin(dir: &std::path::Path) -> Harness<'static, Lightb
     sign_in_as(&mut harness, "admin", "correct horse battery");
     harness
 }
+
+#[test]
+fn the_administrator_pairs_a_workstation_with_a_code_on_screen_and_revokes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = lightbox::app::DataFolder::resolve(Some(dir.path())).unwrap();
+    // Without the API running in this process: the tab says why no code can be made.
+    let mut first = harness(app(dir.path()).with_services(std::sync::Arc::new(
+        lightbox::desktop::ServicesForWindow::new(&data, None),
+    )));
+    first_run(&mut first);
+    click(&mut first, "Settings");
+    click(&mut first, "Workstations");
+    assert!(
+        first
+            .query_by_label_contains("the workstations' API is off on this PC")
+            .is_some()
+    );
+    drop(first);
+    // With the API on this PC (as the desktop starts it when its port is set).
+    let address: std::net::SocketAddr = "127.0.0.1:8443".parse().unwrap();
+    let services = lightbox::desktop::ServicesForWindow::new(&data, None).with_api(address);
+    let fingerprint = lightbox::api::tls::PracticeTls::ensure(dir.path())
+        .unwrap()
+        .ca_fingerprint()
+        .unwrap();
+    let mut harness = harness(app(dir.path()).with_services(std::sync::Arc::new(services)));
+    harness.run();
+    sign_in_as(&mut harness, "admin", "correct horse battery");
+    click(&mut harness, "Settings");
+    click(&mut harness, "Workstations");
+    assert!(
+        harness
+            .query_by_label_contains("connect to https://127.0.0.1:8443")
+            .is_some()
+    );
+    type_into(&mut harness, "New workstation's name", "Réception 2");
+    click(&mut harness, "Pair a workstation");
+    // The code is on screen, large, with the CA check in its first half.
+    let code = harness
+        .query_all_by_role(Role::Label)
+        .filter_map(|n| n.value())
+        .find(|l| l.len() == 19 && l.chars().filter(|c| *c == '-').count() == 3)
+        .unwrap_or_else(|| {
+            let seen: Vec<String> = harness
+                .query_all_by_role(Role::Label)
+                .filter_map(|n| n.value())
+                .collect();
+            panic!("a code of four groups on screen: {seen:?}")
+        });
+    assert!(lightbox::access::workstations::code_fits_ca(
+        &code,
+        &fingerprint
+    ));
+    assert!(harness.query_by_label("waiting for its code").is_some());
+    // The workstation types it in (as the API does for it).
+    let practice = Practice::over(crate::common::store(dir.path()));
+    let paired = practice
+        .pair_workstation(&code, &fingerprint, "192.168.1.23")
+        .unwrap();
+    assert_eq!(paired.name, "Réception 2");
+    // Another screen and back: the list reads again and shows it paired, from where.
+    click(&mut harness, "Users");
+    click(&mut harness, "Workstations");
+    assert!(harness.query_by_label("paired").is_some());
+    assert!(harness.query_by_label("192.168.1.23").is_some());
+    // Revoke: asked first; kept; then revoked.
+    click(&mut harness, "Réception 2");
+    click(&mut harness, "Revoke workstation…");
+    click(&mut harness, "Keep it");
+    assert!(harness.query_by_label("paired").is_some());
+    click(&mut harness, "Revoke workstation…");
+    click(&mut harness, "Revoke now");
+    assert!(
+        harness
+            .query_by_label("Réception 2 revoked; its sessions ended.")
+            .is_some()
+    );
+    assert!(harness.query_by_label("revoked").is_some());
+    assert!(
+        lightbox::access::workstations::workstation_of(
+            &crate::common::store(dir.path()),
+            &paired.credential
+        )
+        .is_err()
+    );
+}

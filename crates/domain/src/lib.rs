@@ -44,5 +44,6 @@ pub mod records {
     pub use lightbox_store::changes::StoredChange;
     pub use lightbox_store::{
         access, administration, health, his, hl7, hl7_sources, index, nodes, reports, ris, viewing,
+        workstations,
     };
 }

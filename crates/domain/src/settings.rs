@@ -137,6 +137,18 @@ pub const SETTINGS: &[Setting] = &[
         check: port,
     },
     Setting {
+        key: API_PORT_SETTING,
+        default: "",
+        description: "the workstations' HTTPS API port (desktop: empty or 0 = off)",
+        check: |v| {
+            if v.trim().is_empty() || v.trim() == "0" {
+                Ok(())
+            } else {
+                port(v)
+            }
+        },
+    },
+    Setting {
         key: BIND_ADDRESS_SETTING,
         default: "0.0.0.0",
         description: "the address both listeners bind",

@@ -21,6 +21,12 @@ pub const DEFAULT_DICOM_PORT: u16 = 11112;
 pub const HL7_PORT_SETTING: &str = "hl7.port";
 /// The standard MLLP port.
 pub const DEFAULT_HL7_PORT: u16 = 2575;
+/// Setting: the HTTPS port of the workstations' API. `lightbox serve` listens on it (default
+/// [`DEFAULT_API_PORT`]); the desktop of a one-PC practice runs the API only when it is set
+/// (not 0): a single PC needs no network API until a second PC joins.
+pub const API_PORT_SETTING: &str = "api.port";
+/// The API's default port on a practice server.
+pub const DEFAULT_API_PORT: u16 = 8443;
 /// Setting: the address the DICOM and HL7 listeners bind (default all interfaces: the
 /// scanners and the EHR must reach them; a practice may name one network card).
 pub const BIND_ADDRESS_SETTING: &str = "network.bind_address";

@@ -147,10 +147,10 @@ impl Store {
 
     /// Revokes a workstation (its pending code too) and ends its sessions, in one
     /// transaction; false if it was already revoked or does not exist.
-    pub fn revoke_workstation(&mut self, id: i64, by: &str, at: &str) -> StoreResult<bool> {
+    pub fn revoke_workstation(&self, id: i64, by: &str, at: &str) -> StoreResult<bool> {
         let tx = self
             .conn
-            .savepoint()
+            .unchecked_transaction()
             .ctx("starting a workstation revocation")?;
         let n = crate::exec_cached(
             &tx,

@@ -40,6 +40,19 @@ pub trait WindowServices: Send + Sync {
 
     /// Archives objects the viewer makes (key image documents, presentation states).
     fn archiver(&self) -> Option<&dyn ObjectArchiver>;
+
+    /// The workstations' API this process runs, for pairing a workstation with it; why not,
+    /// in words, when it does not run.
+    fn workstation_api(&self) -> Result<WorkstationApi, String>;
+}
+
+/// The workstations' API as pairing needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkstationApi {
+    /// Where workstations reach it (`https://host:port`).
+    pub address: String,
+    /// SHA-256 of the practice CA's certificate (pairing codes check it).
+    pub ca_fingerprint: Vec<u8>,
 }
 
 /// No services: every request is answered with why it cannot be done (tests of screens that
@@ -85,5 +98,9 @@ impl WindowServices for NoServices {
 
     fn archiver(&self) -> Option<&dyn ObjectArchiver> {
         None
+    }
+
+    fn workstation_api(&self) -> Result<WorkstationApi, String> {
+        Err(NOT_RUNNING.into())
     }
 }

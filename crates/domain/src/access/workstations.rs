@@ -236,7 +236,7 @@ pub fn list(store: &Store, actor: &Actor) -> Result<Vec<WorkstationRecord>, Acce
 /// Revokes a workstation: its sessions end at once, it cannot sign in again (administrators
 /// only; audited). False if it was already revoked.
 pub fn revoke(
-    store: &mut Store,
+    store: &Store,
     actor: &Actor,
     id: i64,
     now: chrono::DateTime<chrono::Utc>,
@@ -271,7 +271,7 @@ mod tests {
     #[test]
     fn a_code_pairs_once_before_it_expires_and_a_revoked_workstation_is_nobody() {
         let dir = tempfile::tempdir().expect("temporary folder");
-        let mut store = store(dir.path());
+        let store = store(dir.path());
         let admin = Actor::system();
         let now = chrono::Utc::now();
         let code = start_pairing(&store, &admin, "Réception 東京", &FINGERPRINT, now)
@@ -298,9 +298,9 @@ mod tests {
         assert!(workstation_of(&store, &format!("{}.00", paired.id)).is_err());
         assert!(workstation_of(&store, "garbage").is_err());
         // Revoked: nobody.
-        assert!(revoke(&mut store, &admin, paired.id, now).expect("revoked"));
+        assert!(revoke(&store, &admin, paired.id, now).expect("revoked"));
         assert!(workstation_of(&store, &paired.credential).is_err());
-        assert!(!revoke(&mut store, &admin, paired.id, now).expect("again"));
+        assert!(!revoke(&store, &admin, paired.id, now).expect("again"));
         // An expired code does not pair.
         let late = start_pairing(&store, &admin, "Late", &FINGERPRINT, now).expect("started");
         let after = now + chrono::Duration::minutes(PAIRING_MINUTES + 1);

@@ -186,8 +186,8 @@ impl Practice {
 
     /// Revokes a workstation: its sessions end at once (administrators). False if it already
     /// was.
-    pub fn revoke_workstation(&mut self, actor: &Actor, id: i64) -> Result<bool, AccessError> {
-        access::workstations::revoke(&mut self.store, actor, id, chrono::Utc::now())
+    pub fn revoke_workstation(&self, actor: &Actor, id: i64) -> Result<bool, AccessError> {
+        access::workstations::revoke(&self.store, actor, id, chrono::Utc::now())
     }
 
     /// The user a bearer token stands for (every API request), if its session is live.

@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{ApiError, ApiState, actor_of, with_practice, with_practice_mut};
+use super::{ApiError, ApiState, actor_of, with_practice};
 
 /// The header a workstation signs in with: its credential from pairing.
 pub(super) const WORKSTATION_HEADER: &str = "lightbox-workstation";
@@ -105,7 +105,7 @@ pub(super) async fn revoke(
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    with_practice_mut(&state, move |p| {
+    with_practice(&state, move |p| {
         let actor = actor_of(p, &headers)?;
         p.revoke_workstation(&actor, id)?;
         Ok(StatusCode::NO_CONTENT)

@@ -23,6 +23,7 @@ mod getting_started;
 mod network_tab;
 mod people_tab;
 mod practice_tab;
+mod workstations_tab;
 
 use network_tab::NodeForm;
 
@@ -49,12 +50,14 @@ pub enum SettingsTab {
     Viewer,
     /// User accounts.
     Users,
+    /// The practice's other PCs: pairing and revoking.
+    Workstations,
     /// The audit log.
     Audit,
 }
 
 impl SettingsTab {
-    const ALL: [SettingsTab; 11] = [
+    const ALL: [SettingsTab; 12] = [
         SettingsTab::GettingStarted,
         SettingsTab::Practice,
         SettingsTab::Rooms,
@@ -65,6 +68,7 @@ impl SettingsTab {
         SettingsTab::Hl7Sources,
         SettingsTab::Viewer,
         SettingsTab::Users,
+        SettingsTab::Workstations,
         SettingsTab::Audit,
     ];
 
@@ -80,6 +84,7 @@ impl SettingsTab {
             SettingsTab::Hl7Sources => "HL7 sources",
             SettingsTab::Viewer => "Viewing",
             SettingsTab::Users => "Users",
+            SettingsTab::Workstations => "Workstations",
             SettingsTab::Audit => "Audit log",
         }
     }
@@ -94,23 +99,25 @@ struct PracticeForm {
     ae_title: String,
     dicom_port: String,
     hl7_port: String,
+    api_port: String,
     lock_minutes: String,
     theme: String,
 }
 
-const PRACTICE_KEYS: [&str; 8] = [
+const PRACTICE_KEYS: [&str; 9] = [
     site::PRACTICE_NAME_SETTING,
     site::PRACTICE_ADDRESS_SETTING,
     site::PRACTICE_PHONE_SETTING,
     site::AE_TITLE_SETTING,
     site::DICOM_PORT_SETTING,
     site::HL7_PORT_SETTING,
+    site::API_PORT_SETTING,
     site::LOCK_AFTER_SETTING,
     site::THEME_SETTING,
 ];
 
 impl PracticeForm {
-    fn fields(&mut self) -> [&mut String; 8] {
+    fn fields(&mut self) -> [&mut String; 9] {
         [
             &mut self.name,
             &mut self.address,
@@ -118,6 +125,7 @@ impl PracticeForm {
             &mut self.ae_title,
             &mut self.dicom_port,
             &mut self.hl7_port,
+            &mut self.api_port,
             &mut self.lock_minutes,
             &mut self.theme,
         ]
@@ -169,6 +177,8 @@ pub struct SettingsScreen {
     message: Option<(bool, String)>,
     /// The network, through the running services.
     services: Arc<dyn WindowServices>,
+    workstations: workstations_tab::WorkstationsTab,
+    loaded_workstations: bool,
 }
 
 impl Default for SettingsScreen {
@@ -196,6 +206,8 @@ impl Default for SettingsScreen {
             check: None,
             message: None,
             services: Arc::new(NoServices),
+            workstations: Default::default(),
+            loaded_workstations: false,
         }
     }
 }
@@ -231,6 +243,7 @@ impl SettingsScreen {
     /// Reads again on the next frame.
     pub fn reload(&mut self) {
         self.loaded = false;
+        self.loaded_workstations = false;
     }
 
     /// Opens a tab (tests).
@@ -336,8 +349,9 @@ impl SettingsScreen {
                     .selectable_value(&mut self.tab, tab, tab.title())
                     .changed()
                 {
-                    // A message belongs to the tab it came from.
+                    // A message belongs to the tab it came from; a tab shows what is now.
                     self.message = None;
+                    self.loaded_workstations = false;
                 }
             }
         });
@@ -362,6 +376,7 @@ impl SettingsScreen {
             }
             SettingsTab::Viewer => self.show_viewer(ui, practice, actor),
             SettingsTab::Users => self.show_users(ui, practice, actor),
+            SettingsTab::Workstations => self.show_workstations(ui, practice, actor),
             SettingsTab::Audit => self.show_audit(ui, practice, actor),
         });
     }

@@ -12,6 +12,7 @@ impl SettingsScreen {
             "Our AE title",
             "DICOM port",
             "HL7 port",
+            "Workstations' API port (empty = off)",
             "Lock after minutes (0 = never)",
         ];
         egui::Grid::new("practice").num_columns(2).show(ui, |ui| {
@@ -41,7 +42,9 @@ impl SettingsScreen {
                     let optional_empty = value.is_empty()
                         && matches!(
                             *key,
-                            site::PRACTICE_ADDRESS_SETTING | site::PRACTICE_PHONE_SETTING
+                            site::PRACTICE_ADDRESS_SETTING
+                                | site::PRACTICE_PHONE_SETTING
+                                | site::API_PORT_SETTING
                         );
                     if unchanged
                         || (optional_empty && practice.setting(key).ok().flatten().is_none())
