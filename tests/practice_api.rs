@@ -834,3 +834,56 @@ fn dicomweb_client_loads_metadata_frames_rendered_images_and_a_lossless_jpeg_ls_
     assert_eq!(got["frame_zero"], 400);
     assert_eq!(got["metadata_unsigned"], 401);
 }
+
+#[test]
+fn idle_sockets_beyond_the_connection_limit_are_refused_and_a_stalled_handshake_frees_its_place() {
+    use std::io::Read as _;
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = common::store(dir.path());
+        store.set_setting("api.max_connections", "4").unwrap();
+    }
+    let server = Server::start(dir.path());
+    let addr = format!("127.0.0.1:{}", server.api_port);
+    // Four strangers open sockets and never speak.
+    let mut idle: Vec<std::net::TcpStream> = (0..4)
+        .map(|_| std::net::TcpStream::connect(&addr).unwrap())
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // A fifth is closed at once, not queued.
+    let mut fifth = std::net::TcpStream::connect(&addr).unwrap();
+    fifth
+        .set_read_timeout(Some(std::time::Duration::from_secs(3)))
+        .unwrap();
+    let mut byte = [0u8; 1];
+    match fifth.read(&mut byte) {
+        Ok(0) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        other => panic!("the fifth connection should be closed at once: {other:?}"),
+    }
+    // The silent four lose their places when the handshake time runs out…
+    for socket in &mut idle {
+        socket
+            .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        match socket.read(&mut byte) {
+            Ok(0) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+            other => panic!("a stalled handshake should be dropped: {other:?}"),
+        }
+    }
+    // …and a real client is served again.
+    let answer = request(
+        "GET",
+        &format!("https://localhost:{}/api/v1/tls/ca.pem", server.api_port),
+        &dir.path().join("tls").join("ca.pem"),
+        &[],
+    );
+    assert_eq!(answer["status"], 200, "{answer}");
+    assert!(
+        answer["body"]
+            .as_str()
+            .unwrap()
+            .starts_with("-----BEGIN CERTIFICATE-----")
+    );
+}

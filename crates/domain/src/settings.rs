@@ -149,6 +149,15 @@ pub const SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        key: API_MAX_CONNECTIONS_SETTING,
+        default: "256",
+        description: "most connections the workstations' API holds at once",
+        check: |v| match v.trim().parse::<usize>() {
+            Ok(n) if (1..=100_000).contains(&n) => Ok(()),
+            _ => Err("a number from 1 to 100000".into()),
+        },
+    },
+    Setting {
         key: BIND_ADDRESS_SETTING,
         default: "0.0.0.0",
         description: "the address both listeners bind",

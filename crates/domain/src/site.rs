@@ -25,6 +25,8 @@ pub const DEFAULT_HL7_PORT: u16 = 2575;
 /// [`DEFAULT_API_PORT`]); the desktop of a one-PC practice runs the API only when it is set
 /// (not 0): a single PC needs no network API until a second PC joins.
 pub const API_PORT_SETTING: &str = "api.port";
+/// Setting: most connections the workstations' API holds open at once.
+pub const API_MAX_CONNECTIONS_SETTING: &str = "api.max_connections";
 /// The API's default port on a practice server.
 pub const DEFAULT_API_PORT: u16 = 8443;
 /// Setting: the address the DICOM and HL7 listeners bind (default all interfaces: the

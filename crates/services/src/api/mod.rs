@@ -22,6 +22,7 @@
 //!
 //! Without a valid token: 401. A role without the permission: 403 (and an audit row).
 
+pub mod connections;
 mod dicomweb;
 mod schedule;
 pub mod tls;
@@ -487,7 +488,18 @@ impl ApiServer {
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let handle = axum_server::Handle::new();
-        let server = axum_server::from_tcp_rustls(listener, config).handle(handle.clone());
+        let max_connections = practice
+            .setting(connections::MAX_CONNECTIONS_SETTING)
+            .ok()
+            .flatten()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(connections::DEFAULT_MAX_CONNECTIONS);
+        let server = axum_server::from_tcp_rustls(listener, config)
+            .map(|tls| {
+                tls.handshake_timeout(connections::HANDSHAKE_TIMEOUT)
+                    .acceptor(connections::BoundedAcceptor::new(max_connections))
+            })
+            .handle(handle.clone());
         let facts = CaFacts {
             ca_pem: tls.ca_pem()?,
             ca_fingerprint: tls.ca_fingerprint()?,
