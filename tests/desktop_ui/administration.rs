@@ -561,9 +561,15 @@ fn the_administrator_pairs_a_workstation_with_a_code_on_screen_and_revokes_it() 
         .pair_workstation(&code, &fingerprint, "192.168.1.23")
         .unwrap();
     assert_eq!(paired.name, "Réception 2");
-    // Another screen and back: the list reads again and shows it paired, from where.
-    click(&mut harness, "Users");
-    click(&mut harness, "Workstations");
+    // The tab reads the list again while the code waits: it shows the workstation paired,
+    // from where, and the used code is gone.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    harness.run_steps(3);
+    assert!(harness.query_by_label("Réception 2 is paired.").is_some());
+    assert!(
+        harness.query_by_label(&code).is_none(),
+        "the used code is gone"
+    );
     assert!(harness.query_by_label("paired").is_some());
     assert!(harness.query_by_label("192.168.1.23").is_some());
     // Revoke: asked first; kept; then revoked.

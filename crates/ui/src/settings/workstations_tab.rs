@@ -16,7 +16,13 @@ pub(super) struct WorkstationsTab {
     code: Option<PairingCode>,
     selected: Option<i64>,
     confirm_revoke: bool,
+    /// When the list was last read (it is read again every few seconds while a code waits,
+    /// so the administrator sees the workstation pair).
+    read_at: Option<std::time::Instant>,
 }
+
+/// How often the list is read again while a code waits to be used.
+const WAITING_REFRESH: std::time::Duration = std::time::Duration::from_secs(2);
 
 fn state_of(w: &WorkstationRecord) -> &'static str {
     if w.revoked_at.is_some() {
@@ -28,12 +34,15 @@ fn state_of(w: &WorkstationRecord) -> &'static str {
     }
 }
 
-/// "2026-12-06T14:32:10.123Z" → "2026-12-06 14:32 UTC".
+/// A stored UTC time ("2026-12-06T14:32:10.123Z") in this PC's time ("2026-12-06 15:32").
 fn when(at: &Option<String>) -> String {
     at.as_deref()
-        .map(|t| {
-            let minutes: String = t.chars().take(16).collect();
-            format!("{} UTC", minutes.replacen('T', " ", 1))
+        .map(|t| match chrono::DateTime::parse_from_rfc3339(t) {
+            Ok(utc) => utc
+                .with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M")
+                .to_string(),
+            Err(_) => t.chars().take(16).collect::<String>().replacen('T', " ", 1),
         })
         .unwrap_or_default()
 }
@@ -47,10 +56,31 @@ impl SettingsScreen {
     ) {
         let api = self.services.workstation_api();
         let tab = &mut self.workstations;
+        if tab.code.is_some() {
+            if tab
+                .read_at
+                .is_some_and(|at| at.elapsed() >= WAITING_REFRESH)
+            {
+                self.loaded_workstations = false;
+            }
+            ui.ctx().request_repaint_after(WAITING_REFRESH);
+        }
         if !self.loaded_workstations {
             self.loaded_workstations = true;
+            tab.read_at = Some(std::time::Instant::now());
             match practice.workstations(actor) {
-                Ok(list) => tab.list = list,
+                Ok(list) => {
+                    // A code is shown until its workstation pairs (or is revoked).
+                    if let Some(code) = &tab.code
+                        && list
+                            .iter()
+                            .any(|w| w.id == code.workstation && w.paired_at.is_some())
+                    {
+                        self.message = Some((true, format!("{} is paired.", code.name)));
+                        tab.code = None;
+                    }
+                    tab.list = list;
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "workstations could not be read");
                     self.message = Some((false, "The workstations could not be read.".into()));
@@ -113,7 +143,7 @@ impl SettingsScreen {
                         .strong(),
                 );
                 ui.weak(format!(
-                    "Valid until {} — once. It is not shown again.",
+                    "Valid until {}, once. It is not shown again.",
                     when(&Some(code.expires_at.clone()))
                 ));
             });
@@ -126,6 +156,7 @@ impl SettingsScreen {
         egui::Grid::new("workstations")
             .striped(true)
             .num_columns(5)
+            .min_col_width(120.0)
             .show(ui, |ui| {
                 for h in ["Name", "State", "Paired from", "Paired", "Last sign-in"] {
                     ui.strong(h);
