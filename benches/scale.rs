@@ -82,7 +82,11 @@ fn fill(store: &mut Store, from: usize, to: usize) {
                     patient_id: format!("P{p:07}"),
                     patient_name: format!("{family}{p:07}^{given}"),
                     birth_date: format!("19{:02}0{}1{}", 30 + p % 60, 1 + p % 9, p % 10),
-                    sex: if p.is_multiple_of(2) { "F".into() } else { "M".into() },
+                    sex: if p.is_multiple_of(2) {
+                        "F".into()
+                    } else {
+                        "M".into()
+                    },
                     study_uid: format!("1.2.826.0.1.9.{s}"),
                     study_date: format!("{year}{month:02}{dom:02}"),
                     study_time: "101500".into(),

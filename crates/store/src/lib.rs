@@ -95,7 +95,31 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/015_user_preferences.sql")),
         M::up(include_str!("migrations/016_api_sessions.sql")),
         M::up(include_str!("migrations/017_workstations.sql")),
+        M::up(include_str!("migrations/018_folded_patient_names.sql")),
     ])
+}
+
+/// The SQL functions the schema and the queries use, on every connection (migrations
+/// included).
+fn register_functions(conn: &Connection) -> StoreResult<()> {
+    // `lb_fold(text)`: Unicode lower case, for searches typed in any case ("müller" finds
+    // MÜLLER; SQLite's own LIKE folds ASCII letters only).
+    conn.create_scalar_function(
+        "lb_fold",
+        1,
+        rusqlite::functions::FunctionFlags::SQLITE_UTF8
+            | rusqlite::functions::FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            Ok(match ctx.get_raw(0) {
+                rusqlite::types::ValueRef::Text(t) => {
+                    Some(String::from_utf8_lossy(t).to_lowercase())
+                }
+                _ => None,
+            })
+        },
+    )
+    .ctx("registering the search folding function")?;
+    Ok(())
 }
 
 /// `execute` on a transaction or savepoint with the statement kept prepared.
@@ -142,23 +166,7 @@ impl Store {
         conn.pragma_update(None, "temp_store", "MEMORY")
             .ctx("keeping temporary tables in memory")?;
         conn.set_prepared_statement_cache_capacity(256);
-        // `lb_fold(text)`: Unicode lower case, for searches typed in any case ("müller" finds
-        // MÜLLER; SQLite's own LIKE folds ASCII letters only).
-        conn.create_scalar_function(
-            "lb_fold",
-            1,
-            rusqlite::functions::FunctionFlags::SQLITE_UTF8
-                | rusqlite::functions::FunctionFlags::SQLITE_DETERMINISTIC,
-            |ctx| {
-                Ok(match ctx.get_raw(0) {
-                    rusqlite::types::ValueRef::Text(t) => {
-                        Some(String::from_utf8_lossy(t).to_lowercase())
-                    }
-                    _ => None,
-                })
-            },
-        )
-        .ctx("registering the search folding function")?;
+        register_functions(&conn)?;
         migrations().to_latest(&mut conn)?;
         Ok(Store {
             conn,
@@ -330,7 +338,13 @@ mod tests {
 
     #[test]
     fn migrations_are_valid() {
-        assert!(migrations().validate().is_ok());
+        // As `validate` does, on a fresh in-memory database, with the functions the schema
+        // uses registered first.
+        let mut conn = Connection::open_in_memory().expect("in-memory database");
+        register_functions(&conn).expect("functions");
+        migrations()
+            .to_latest(&mut conn)
+            .expect("every migration applies");
     }
 
     #[test]

@@ -539,12 +539,18 @@ fn ensure_index_patient(tx: &rusqlite::Connection, patient: IndexPatient<'_>) ->
     let (patient_id, issuer, name, birth_date, sex) = patient;
     exec(
         tx,
-        "INSERT INTO patients (patient_id, issuer, name, birth_date, sex) VALUES (?1, ?2, ?3, ?4, ?5)
+        "INSERT INTO patients (patient_id, issuer, name, birth_date, sex, name_folded)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (patient_id, issuer) DO NOTHING",
-        params![patient_id, issuer, name, birth_date, sex],
+        params![patient_id, issuer, name, birth_date, sex, fold(name)],
     )
     .ctx("indexing a patient")?;
     Ok(())
+}
+
+/// A name as searches compare it: Unicode lower case, exactly as the `lb_fold` SQL function.
+pub(crate) fn fold(text: &str) -> String {
+    text.to_lowercase()
 }
 
 /// Runs a one-row query through the statement cache.

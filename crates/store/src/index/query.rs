@@ -18,6 +18,23 @@ pub(super) fn condition_sql(cond: &Condition, values: &mut Vec<Value>) -> String
             pattern,
             case_insensitive,
         } => {
+            if *case_insensitive && cond.column == Column::PatientName {
+                // Through the folded, indexed copy of the name: a pattern that starts with
+                // letters (a typed name, "MÜLLER*") is a range of that index.
+                let folded = super::fold(pattern);
+                let prefix: String = folded
+                    .chars()
+                    .take_while(|c| !matches!(c, '*' | '?' | '['))
+                    .collect();
+                values.push(Value::Text(folded));
+                if prefix.is_empty() {
+                    return "p.name_folded GLOB ?".to_string();
+                }
+                values.push(Value::Text(prefix.clone()));
+                values.push(Value::Text(format!("{prefix}\u{10FFFF}")));
+                return "(p.name_folded GLOB ? AND p.name_folded >= ? AND p.name_folded < ?)"
+                    .to_string();
+            }
             values.push(Value::Text(pattern.clone()));
             if *case_insensitive {
                 // Unicode case folding on both sides (SQLite's upper() knows ASCII only).
@@ -183,5 +200,88 @@ impl Store {
             .ctx("running a query")?;
         rows.collect::<Result<Vec<_>, _>>()
             .ctx("reading query rows")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instance(n: usize, name: &str) -> NewInstance {
+        NewInstance {
+            patient_id: format!("P{n}"),
+            patient_name: name.into(),
+            study_uid: format!("1.2.3.{n}"),
+            series_uid: format!("1.2.3.{n}.1"),
+            sop_uid: format!("1.2.3.{n}.1.1"),
+            modality: "CT".into(),
+            file_path: format!("{n}.dcm"),
+            ..NewInstance::default()
+        }
+    }
+
+    #[test]
+    fn a_typed_name_prefix_is_a_range_of_the_folded_name_index_in_any_case() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let mut store = Store::open(&dir.path().join("db.sqlite")).expect("store");
+        store
+            .index_instances(&[
+                instance(1, "MÜLLER^ZOË"),
+                instance(2, "MULLER^JOHN"),
+                instance(3, "山田^太郎"),
+            ])
+            .expect("indexed");
+        let find = |pattern: &str| -> Vec<String> {
+            store
+                .query_index(
+                    Level::Study,
+                    &[Condition {
+                        column: Column::PatientName,
+                        matcher: Matcher::Glob {
+                            pattern: pattern.into(),
+                            case_insensitive: true,
+                        },
+                    }],
+                    10,
+                )
+                .expect("query")
+                .into_iter()
+                .map(|r| r.patient_name)
+                .collect()
+        };
+        assert_eq!(find("müller*"), vec!["MÜLLER^ZOË".to_string()]);
+        assert_eq!(find("MÜLLER^ZOË"), vec!["MÜLLER^ZOË".to_string()]);
+        assert_eq!(find("山田*"), vec!["山田^太郎".to_string()]);
+        // No literal prefix: still found, by scanning the folded names.
+        assert_eq!(find("*ller^zo?").len(), 1);
+        assert_eq!(find("m?ller*").len(), 2);
+        // The prefix is answered from the index, not by folding every name.
+        let mut values = Vec::new();
+        let clause = condition_sql(
+            &Condition {
+                column: Column::PatientName,
+                matcher: Matcher::Glob {
+                    pattern: "müller*".into(),
+                    case_insensitive: true,
+                },
+            },
+            &mut values,
+        );
+        let plan: Vec<String> = store
+            .conn
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN SELECT p.id FROM patients p WHERE {clause}"
+            ))
+            .expect("plan")
+            .query_map(rusqlite::params_from_iter(values.iter()), |r| {
+                r.get::<_, String>(3)
+            })
+            .expect("plan rows")
+            .collect::<Result<_, _>>()
+            .expect("plan rows");
+        assert!(
+            plan.iter().any(|p| p.contains("patients_name_folded")),
+            "{plan:?}"
+        );
     }
 }
