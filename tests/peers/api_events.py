@@ -18,7 +18,8 @@ parser.add_argument("password")
 parser.add_argument("--credential", required=True, help="the workstation's, from pairing")
 parser.add_argument("--after", type=int)
 parser.add_argument("--last-event-id")
-parser.add_argument("--count", type=int, required=True)
+parser.add_argument("--count", type=int, default=0, help="stop after this many events")
+parser.add_argument("--quiet-exit", type=float, help="stop after this many seconds without an event")
 parser.add_argument("--ready", action="store_true")
 args = parser.parse_args()
 
@@ -37,7 +38,7 @@ if args.last_event_id is not None:
 params = {} if args.after is None else {"after": args.after}
 stream = session.get(
     args.base + "/api/v1/events", params=params, headers=headers, verify=args.ca,
-    stream=True, timeout=(10, 60),
+    stream=True, timeout=(10, args.quiet_exit or 60),
 )
 stream.raise_for_status()
 if args.ready:
@@ -45,7 +46,25 @@ if args.ready:
 opened = time.monotonic()
 event = {}
 seen = 0
-for line in stream.iter_lines(chunk_size=1, decode_unicode=True):
+lines = stream.iter_lines(chunk_size=1, decode_unicode=True)
+quiet_since = time.monotonic()
+
+
+def next_line():
+    try:
+        return next(lines)
+    except (StopIteration, requests.exceptions.ConnectionError):
+        return StopIteration
+
+
+while True:
+    line = next_line()
+    if line is StopIteration:
+        break
+    if args.quiet_exit and line is not None and line.startswith(":") is False and line != "":
+        quiet_since = time.monotonic()
+    if args.quiet_exit and time.monotonic() - quiet_since > args.quiet_exit:
+        break
     if line is None:
         continue
     if line == "":
@@ -54,7 +73,7 @@ for line in stream.iter_lines(chunk_size=1, decode_unicode=True):
             event["received_at"] = time.time()
             print(json.dumps(event, ensure_ascii=False), flush=True)
             seen += 1
-            if seen >= args.count:
+            if args.count and seen >= args.count:
                 break
         event = {}
         continue
