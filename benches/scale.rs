@@ -4,8 +4,8 @@
 //! the searches the staff and the peers make are timed, medians of 30:
 //! the study browser's search (a patient-name prefix, any case, through the Practice API),
 //! C-FIND at study level through the DICOM listener (our SCU; association included), QIDO-RS
-//! over HTTPS (python `requests`, one kept-alive connection), and an accession lookup; with
-//! the database's size on disk.
+//! over HTTPS (python `requests`, one kept-alive connection), an accession lookup, and the
+//! front desk's patient search over as many registered patients; with the database's size.
 //!
 //! Run: `cargo bench --bench scale` (LIGHTBOX_SCALE_STEPS=100000,1000000,3000000; needs the
 //! test venv for the QIDO-RS client). Targets: searches < 50 ms median.
@@ -189,13 +189,33 @@ fn main() {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
     let node = DicomNode::new("self", "LIGHTBOX", "127.0.0.1", services.dicom_addr.port());
     println!(
-        "instances   studies  patients  fill_s  db_MiB  browser_ms  cfind_ms  qido_ms  accession_ms  (matches)"
+        "instances   studies  patients  fill_s  db_MiB  browser_ms  cfind_ms  qido_ms  accession_ms  desk_ms  (matches)"
     );
     let mut studies_done = 0;
+    let mut registered = 0;
     for step in steps {
         let studies = step / per_study;
         let t = Instant::now();
         fill(&mut store, studies_done, studies);
+        // The front desk's registered patients, as many as the archive's.
+        let patients = studies / STUDIES_PER_PATIENT;
+        for p in registered..patients {
+            store
+                .insert_patient(
+                    &lightbox_store::his::PatientRecord {
+                        mrn: format!("M{p:07}"),
+                        family_name: format!("{}{p:07}", FAMILIES[p % FAMILIES.len()]),
+                        given_name: GIVENS[(p / FAMILIES.len()) % GIVENS.len()].into(),
+                        birth_date: "1960-01-01".into(),
+                        sex: "U".into(),
+                        pregnancy: "unknown".into(),
+                        ..Default::default()
+                    },
+                    &[],
+                )
+                .unwrap();
+        }
+        registered = patients;
         let fill_s = t.elapsed().as_secs_f64();
         studies_done = studies;
         // One patient near the end of what was filled: about two studies match.
@@ -267,8 +287,16 @@ fn main() {
                 1
             );
         });
+        // The front desk types the patient's name, lower case, accents and all.
+        let mut desk_matches = 0;
+        let desk_ms = time_ms(30, || {
+            desk_matches = practice
+                .search_patients(&admin, &typed, 50)
+                .unwrap()
+                .len();
+        });
         println!(
-            "{step:>9} {studies:>9} {:>9} {fill_s:>7.1} {:>7.0} {browser_ms:>11.2} {cfind_ms:>9.2} {:>8.2} {accession_ms:>13.2}  ({browser_matches}, {cfind_matches}, {})",
+            "{step:>9} {studies:>9} {:>9} {fill_s:>7.1} {:>7.0} {browser_ms:>11.2} {cfind_ms:>9.2} {:>8.2} {accession_ms:>13.2} {desk_ms:>8.2}  ({browser_matches}, {cfind_matches}, {}, {desk_matches})",
             studies / STUDIES_PER_PATIENT,
             size_mib(dir.path()),
             qido["median_ms"].as_f64().unwrap_or(f64::NAN),

@@ -96,6 +96,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/016_api_sessions.sql")),
         M::up(include_str!("migrations/017_workstations.sql")),
         M::up(include_str!("migrations/018_folded_patient_names.sql")),
+        M::up(include_str!("migrations/019_folded_his_names.sql")),
     ])
 }
 

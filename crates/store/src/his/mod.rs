@@ -4,6 +4,8 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::{SqlContext, Store, StoreError, StoreResult};
 
+mod search;
+
 /// A patient as the practice registered them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct PatientRecord {
@@ -120,11 +122,12 @@ impl Store {
         identifiers: &[PatientIdentifier],
     ) -> StoreResult<i64> {
         let tx = self.conn.savepoint().ctx("starting a registration")?;
-        super::exec_cached(
+        crate::exec_cached(
             &tx,
             "INSERT INTO his_patients (mrn, family_name, given_name, middle_name, prefix, suffix,
-                birth_date, sex, address, phone, email, language, alerts, pregnancy)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                birth_date, sex, address, phone, email, language, alerts, pregnancy,
+                family_folded, given_folded)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             params![
                 patient.mrn,
                 patient.family_name,
@@ -139,13 +142,15 @@ impl Store {
                 patient.email,
                 patient.language,
                 patient.alerts,
-                patient.pregnancy
+                patient.pregnancy,
+                search::fold(&patient.family_name),
+                search::fold(&patient.given_name)
             ],
         )
         .ctx("registering a patient")?;
         let id = tx.last_insert_rowid();
         for identifier in identifiers {
-            super::exec_cached(
+            crate::exec_cached(
                 &tx,
                 "INSERT INTO patient_identifiers (patient, value, issuer) VALUES (?1, ?2, ?3)",
                 params![id, identifier.value, identifier.issuer],
@@ -176,7 +181,8 @@ impl Store {
             .execute(
                 "UPDATE his_patients SET family_name = ?2, given_name = ?3, middle_name = ?4,
                     prefix = ?5, suffix = ?6, birth_date = ?7, sex = ?8, address = ?9,
-                    phone = ?10, email = ?11, language = ?12, alerts = ?13, pregnancy = ?14
+                    phone = ?10, email = ?11, language = ?12, alerts = ?13, pregnancy = ?14,
+                    family_folded = ?15, given_folded = ?16
                  WHERE id = ?1",
                 params![
                     patient.id,
@@ -192,7 +198,9 @@ impl Store {
                     patient.email,
                     patient.language,
                     patient.alerts,
-                    patient.pregnancy
+                    patient.pregnancy,
+                    search::fold(&patient.family_name),
+                    search::fold(&patient.given_name)
                 ],
             )
             .ctx("updating a patient")?;
@@ -394,20 +402,20 @@ impl Store {
                 "patient {merged} is already merged"
             )));
         }
-        super::exec_cached(
+        crate::exec_cached(
             &tx,
             "UPDATE orders SET patient = ?1 WHERE patient = ?2",
             params![kept, merged],
         )
         .ctx("moving orders")?;
-        super::exec_cached(
+        crate::exec_cached(
             &tx,
             "UPDATE patient_identifiers SET patient = ?1 WHERE patient = ?2",
             params![kept, merged],
         )
         .ctx("moving identifiers")?;
         let json = |v: &[i64]| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
-        super::exec_cached(
+        crate::exec_cached(
             &tx,
             "INSERT INTO patient_merges (kept, merged, moved_orders, moved_identifiers, merged_by)
              VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -460,7 +468,7 @@ impl Store {
         }
         let tx = self.conn.savepoint().ctx("starting an unmerge")?;
         for order in &record.moved_orders {
-            super::exec_cached(
+            crate::exec_cached(
                 &tx,
                 "UPDATE orders SET patient = ?1 WHERE id = ?2",
                 params![record.merged, order],
@@ -468,20 +476,20 @@ impl Store {
             .ctx("moving an order back")?;
         }
         for identifier in &record.moved_identifiers {
-            super::exec_cached(
+            crate::exec_cached(
                 &tx,
                 "UPDATE patient_identifiers SET patient = ?1 WHERE id = ?2",
                 params![record.merged, identifier],
             )
             .ctx("moving an identifier back")?;
         }
-        super::exec_cached(
+        crate::exec_cached(
             &tx,
             "UPDATE his_patients SET merged_into = NULL WHERE id = ?1",
             [record.merged],
         )
         .ctx("reactivating the merged patient")?;
-        super::exec_cached(
+        crate::exec_cached(
             &tx,
             "UPDATE patient_merges SET undone_by = ?2,
                 undone_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?1",
@@ -695,56 +703,6 @@ impl Store {
 }
 
 impl Store {
-    /// Patients matching what the front desk types: a name prefix (family, or "family, given"),
-    /// an MRN or outside identifier prefix, or a birth date (YYYY-MM-DD); merged records are
-    /// left out. At most `limit`, by name.
-    pub fn search_patients(&self, text: &str, limit: usize) -> StoreResult<Vec<PatientRecord>> {
-        let text = text.trim();
-        if text.is_empty() {
-            return Ok(Vec::new());
-        }
-        let (family, given) = match text.split_once(',') {
-            Some((f, g)) => (f.trim(), g.trim()),
-            None => (text, ""),
-        };
-        let escape = |s: &str| {
-            s.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        };
-        // Names compare in Unicode lower case on both sides (see `lb_fold`).
-        let family_like = format!("{}%", escape(&family.to_lowercase()));
-        let given_like = format!("{}%", escape(&given.to_lowercase()));
-        let id_like = format!("{}%", escape(text));
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT {} FROM his_patients p
-                 WHERE p.merged_into IS NULL AND (
-                    (lb_fold(p.family_name) LIKE ?1 ESCAPE '\\'
-                     AND lb_fold(p.given_name) LIKE ?2 ESCAPE '\\')
-                    OR p.mrn LIKE ?3 ESCAPE '\\'
-                    OR p.birth_date = ?4
-                    OR EXISTS (SELECT 1 FROM patient_identifiers i
-                               WHERE i.patient = p.id AND i.value LIKE ?3 ESCAPE '\\'))
-                 ORDER BY p.family_name, p.given_name, p.birth_date LIMIT ?5",
-                PATIENT_COLUMNS
-                    .split(", ")
-                    .map(|c| format!("p.{c}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-            .ctx("preparing the patient search")?;
-        let rows = stmt
-            .query_map(
-                params![family_like, given_like, id_like, text, limit as i64],
-                patient_from_row,
-            )
-            .ctx("searching patients")?;
-        rows.collect::<Result<Vec<_>, _>>()
-            .ctx("searching patients")
-    }
-
     /// How many user accounts exist (none: the first run creates the administrator).
     pub fn user_count(&self) -> StoreResult<i64> {
         self.cached_query_row("SELECT count(*) FROM users", [], |r| r.get(0))
@@ -757,52 +715,5 @@ impl Store {
         self.conn
             .query_row("PRAGMA data_version", [], |r| r.get(0))
             .ctx("reading the data version")
-    }
-}
-
-#[cfg(test)]
-mod search_tests {
-    use super::*;
-
-    /// Regression: SQLite's LIKE folds ASCII letters only, so "müller" did not find MÜLLER
-    /// (found by the network API's test searching as a person types).
-    #[test]
-    fn a_lowercase_accented_search_finds_an_uppercase_accented_name() {
-        let dir = tempfile::tempdir().expect("temporary folder");
-        let mut store = Store::open(&dir.path().join("db.sqlite")).expect("store");
-        for (mrn, family, given) in [
-            ("M1", "MÜLLER", "Zoë"),
-            ("M2", "ÅSTRÖM", "Øystein"),
-            ("M3", "山田", "太郎"),
-        ] {
-            store
-                .insert_patient(
-                    &PatientRecord {
-                        mrn: mrn.into(),
-                        family_name: family.into(),
-                        given_name: given.into(),
-                        birth_date: "1960-01-01".into(),
-                        sex: "U".into(),
-                        pregnancy: "unknown".into(),
-                        ..Default::default()
-                    },
-                    &[],
-                )
-                .expect("patient");
-        }
-        let found = |text: &str| -> Vec<String> {
-            store
-                .search_patients(text, 10)
-                .expect("search")
-                .into_iter()
-                .map(|p| p.mrn)
-                .collect()
-        };
-        assert_eq!(found("müller"), ["M1"]);
-        assert_eq!(found("Müller, zoë"), ["M1"]);
-        assert_eq!(found("åström, ØY"), ["M2"]);
-        assert_eq!(found("山田"), ["M3"]);
-        // Wildcards typed by a person are literal.
-        assert!(found("m_ller").is_empty());
     }
 }
