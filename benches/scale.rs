@@ -290,10 +290,7 @@ fn main() {
         // The front desk types the patient's name, lower case, accents and all.
         let mut desk_matches = 0;
         let desk_ms = time_ms(30, || {
-            desk_matches = practice
-                .search_patients(&admin, &typed, 50)
-                .unwrap()
-                .len();
+            desk_matches = practice.search_patients(&admin, &typed, 50).unwrap().len();
         });
         println!(
             "{step:>9} {studies:>9} {:>9} {fill_s:>7.1} {:>7.0} {browser_ms:>11.2} {cfind_ms:>9.2} {:>8.2} {accession_ms:>13.2} {desk_ms:>8.2}  ({browser_matches}, {cfind_matches}, {}, {desk_matches})",

@@ -48,10 +48,54 @@ pub const DEFAULT_API_PORT: u16 = 8443;
 /// Largest request body the API reads (sign-in and searches are small).
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// The practice the handlers act through: one connection, used on blocking threads.
+/// Connections to the practice the API's requests share (SQLite in WAL: readers run side by
+/// side; writers take turns, each its own transaction).
+const POOL_CONNECTIONS: usize = 4;
+
+/// A few connections to the practice: a request takes a free one, or waits for one.
+struct PracticePool {
+    members: Vec<Mutex<Practice>>,
+    next: std::sync::atomic::AtomicUsize,
+}
+
+impl PracticePool {
+    /// `first` and `extra` more connections to the same practice.
+    fn new(first: Practice, extra: usize) -> PracticePool {
+        let mut members = Vec::with_capacity(extra + 1);
+        for _ in 0..extra {
+            match first.reopen() {
+                Ok(another) => members.push(Mutex::new(another)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "the API runs with fewer database connections");
+                    break;
+                }
+            }
+        }
+        members.push(Mutex::new(first));
+        PracticePool {
+            members,
+            next: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    /// A free connection if there is one, else the next in turn once it is free (blocking:
+    /// called on blocking threads only).
+    fn take(&self) -> Option<std::sync::MutexGuard<'_, Practice>> {
+        let start = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let n = self.members.len();
+        for i in 0..n {
+            if let Ok(guard) = self.members[(start + i) % n].try_lock() {
+                return Some(guard);
+            }
+        }
+        self.members[start % n].lock().ok()
+    }
+}
+
+/// The practice the handlers act through, on blocking threads.
 #[derive(Clone)]
 struct ApiState {
-    practice: Arc<Mutex<Practice>>,
+    practice: Arc<PracticePool>,
     /// DICOMweb clients signing in with HTTP Basic: one session per login, reused.
     basic_sessions: Arc<dicomweb::BasicSessions>,
     /// Where STOW-RS puts images (the server's ingest; none where no archive runs).
@@ -104,7 +148,7 @@ async fn with_practice<T: Send + 'static>(
 ) -> Result<T, ApiError> {
     let practice = state.practice.clone();
     tokio::task::spawn_blocking(move || {
-        let guard = practice.lock().map_err(|_| {
+        let guard = practice.take().ok_or_else(|| {
             ApiError(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "the server is restarting".into(),
@@ -128,7 +172,7 @@ async fn with_practice_mut<T: Send + 'static>(
 ) -> Result<T, ApiError> {
     let practice = state.practice.clone();
     tokio::task::spawn_blocking(move || {
-        let mut guard = practice.lock().map_err(|_| {
+        let mut guard = practice.take().ok_or_else(|| {
             ApiError(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "the server is restarting".into(),
@@ -460,7 +504,7 @@ fn router(
             get(dicomweb::thumbnail_instance),
         )
         .with_state(ApiState {
-            practice: Arc::new(Mutex::new(practice)),
+            practice: Arc::new(PracticePool::new(practice, POOL_CONNECTIONS - 1)),
             basic_sessions: Arc::new(Default::default()),
             ingest,
             tls: Arc::new(tls),

@@ -55,7 +55,8 @@ pub(super) async fn instance_files(
     pick: Pick,
 ) -> Result<Vec<(IndexRow, Vec<u8>)>, ApiError> {
     let st = state.clone();
-    let files = with_practice(state, move |p| {
+    // The rows are read under a connection; the files after, without holding it.
+    let (rows, archive) = with_practice(state, move |p| {
         let actor = dicomweb_actor(&st, p, &headers, &origin)?;
         p.authorise_exchange(&actor, "dicomweb.retrieve", &what, "")
             .map_err(practice_error)?;
@@ -67,7 +68,10 @@ pub(super) async fn instance_files(
             let middle = rows.swap_remove(rows.len() / 2);
             rows = vec![middle];
         }
-        let archive = p.archive();
+        Ok((rows, p.archive()))
+    })
+    .await?;
+    let files = off_the_runtime(move || {
         rows.into_iter()
             .map(|row| {
                 let bytes = archive
