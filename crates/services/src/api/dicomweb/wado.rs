@@ -19,6 +19,7 @@ use dicom_dictionary_std::tags;
 
 use super::{ApiError, ApiState, dicomweb_actor, exact, practice_error, with_practice};
 use crate::store::index::{Column, Condition, IndexRow, Level};
+use lightbox_domain::archive::ArchiveFolder;
 
 /// Explicit VR Little Endian: native pixels, what "uncompressed" means on the wire.
 const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
@@ -44,18 +45,18 @@ pub(super) enum Pick {
     Middle,
 }
 
-/// The index rows and stored bytes of the instances under `conditions`, read as the
-/// request's user (audited as a retrieval of `what`); 404 when there are none.
-pub(super) async fn instance_files(
+/// The index rows of the instances under `conditions`, read as the request's user (audited
+/// as a retrieval of `what`), and the archive to read their files from (after the connection
+/// is given back); 404 when there are none.
+async fn instance_rows(
     state: &ApiState,
     origin: String,
     headers: HeaderMap,
     conditions: Vec<Condition>,
     what: String,
     pick: Pick,
-) -> Result<Vec<(IndexRow, Vec<u8>)>, ApiError> {
+) -> Result<(Vec<IndexRow>, ArchiveFolder), ApiError> {
     let st = state.clone();
-    // The rows are read under a connection; the files after, without holding it.
     let (rows, archive) = with_practice(state, move |p| {
         let actor = dicomweb_actor(&st, p, &headers, &origin)?;
         p.authorise_exchange(&actor, "dicomweb.retrieve", &what, "")
@@ -71,24 +72,40 @@ pub(super) async fn instance_files(
         Ok((rows, p.archive()))
     })
     .await?;
-    let files = off_the_runtime(move || {
-        rows.into_iter()
-            .map(|row| {
-                let bytes = archive
-                    .get(&row.file_path)
-                    .map_err(|e| failed("an archived file could not be read", e))?;
-                Ok((row, bytes))
-            })
-            .collect::<Result<Vec<_>, ApiError>>()
-    })
-    .await?;
-    if files.is_empty() {
+    if rows.is_empty() {
         return Err(ApiError(
             StatusCode::NOT_FOUND,
             "no such study, series or instance".into(),
         ));
     }
-    Ok(files)
+    Ok((rows, archive))
+}
+
+fn read_file(archive: &ArchiveFolder, row: &IndexRow) -> Result<Vec<u8>, ApiError> {
+    archive
+        .get(&row.file_path)
+        .map_err(|e| failed("an archived file could not be read", e))
+}
+
+/// The rows and stored bytes of a few instances (one instance, a thumbnail's middle one).
+pub(super) async fn instance_files(
+    state: &ApiState,
+    origin: String,
+    headers: HeaderMap,
+    conditions: Vec<Condition>,
+    what: String,
+    pick: Pick,
+) -> Result<Vec<(IndexRow, Vec<u8>)>, ApiError> {
+    let (rows, archive) = instance_rows(state, origin, headers, conditions, what, pick).await?;
+    off_the_runtime(move || {
+        rows.into_iter()
+            .map(|row| {
+                let bytes = read_file(&archive, &row)?;
+                Ok((row, bytes))
+            })
+            .collect()
+    })
+    .await
 }
 
 /// Runs CPU work (parsing, transcoding, rendering) on a blocking thread.
@@ -235,7 +252,12 @@ fn multipart(kind: &str, parts: Vec<(String, Vec<u8>)>) -> Result<Response, ApiE
     Ok(response)
 }
 
-/// WADO-RS instances under `conditions`, in the syntax the client accepts.
+/// Instances a streamed body keeps ready ahead of the client: memory stays a few instances
+/// whatever the size of the study asked for.
+const PARTS_AHEAD: usize = 4;
+
+/// WADO-RS instances under `conditions`, in the syntax the client accepts, streamed: each
+/// instance is read (and transcoded) as the client takes the previous ones.
 async fn retrieve(
     state: ApiState,
     origin: String,
@@ -244,33 +266,55 @@ async fn retrieve(
     what: String,
 ) -> Result<Response, ApiError> {
     let wanted = instance_syntax(&headers)?;
-    let files = instance_files(&state, origin, headers, conditions, what, Pick::All).await?;
-    let parts = off_the_runtime(move || {
-        files
-            .into_iter()
-            .map(|(row, bytes)| match &wanted {
-                None => Ok((
-                    format!("application/dicom; transfer-syntax={}", row.transfer_syntax),
-                    bytes,
-                )),
-                Some(syntax) => {
-                    let bytes = transcoded(bytes, &row.transfer_syntax, syntax).map_err(|e| {
-                        tracing::warn!(sop = %row.sop_uid, error = %e, "transcoding refused");
-                        ApiError(
-                            StatusCode::NOT_ACCEPTABLE,
-                            format!("instance {} cannot be sent in {syntax}: {e}", row.sop_uid),
-                        )
-                    })?;
-                    Ok((
-                        format!("application/dicom; transfer-syntax={syntax}"),
-                        bytes,
-                    ))
+    let (rows, archive) =
+        instance_rows(&state, origin, headers, conditions, what, Pick::All).await?;
+    let boundary = format!("lightbox-{:016x}", rand::random::<u64>());
+    let content_type = HeaderValue::from_str(&format!(
+        "multipart/related; type=\"application/dicom\"; boundary={boundary}"
+    ))
+    .map_err(|e| failed("a response could not be made", e))?;
+    let (parts, mut next) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(PARTS_AHEAD);
+    tokio::task::spawn_blocking(move || {
+        for row in rows {
+            let part = read_file(&archive, &row)
+                .map_err(|ApiError(_, why)| why)
+                .and_then(|bytes| match &wanted {
+                    None => Ok((row.transfer_syntax.clone(), bytes)),
+                    Some(syntax) => {
+                        transcoded(bytes, &row.transfer_syntax, syntax).map(|b| (syntax.clone(), b))
+                    }
+                });
+            let chunk = match part {
+                Ok((syntax, bytes)) => {
+                    let mut chunk = format!(
+                        "--{boundary}\r\nContent-Type: application/dicom; transfer-syntax={syntax}\r\nContent-Length: {}\r\n\r\n",
+                        bytes.len()
+                    )
+                    .into_bytes();
+                    chunk.extend_from_slice(&bytes);
+                    chunk.extend_from_slice(b"\r\n");
+                    Ok(chunk)
                 }
-            })
-            .collect::<Result<Vec<_>, ApiError>>()
-    })
-    .await?;
-    multipart("application/dicom", parts)
+                Err(why) => {
+                    // The status is sent already: the body ends early and the client sees a
+                    // broken multipart, not a complete study with one missing.
+                    tracing::error!(sop = %row.sop_uid, error = %why, "WADO-RS stopped mid-study");
+                    Err(std::io::Error::other(why))
+                }
+            };
+            let failed = chunk.is_err();
+            if parts.blocking_send(chunk).is_err() || failed {
+                return; // the client went away, or the study cannot be completed
+            }
+        }
+        let _ = parts.blocking_send(Ok(format!("--{boundary}--\r\n").into_bytes()));
+    });
+    let stream = futures_util::stream::poll_fn(move |cx| next.poll_recv(cx));
+    let mut response = axum::body::Body::from_stream(stream).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, content_type);
+    Ok(response)
 }
 
 pub(super) fn study_conditions(study: &str) -> Vec<Condition> {
@@ -391,16 +435,17 @@ async fn metadata(
     what: String,
 ) -> Result<Response, ApiError> {
     let base = super::base_url(&headers);
-    let files = instance_files(&state, origin, headers, conditions, what, Pick::All).await?;
+    let (rows, archive) =
+        instance_rows(&state, origin, headers, conditions, what, Pick::All).await?;
+    // One file in memory at a time; only the JSON accumulates.
     let all = off_the_runtime(move || {
-        files
-            .iter()
-            .map(|(row, bytes)| {
+        rows.iter()
+            .map(|row| {
                 let url = format!(
                     "{base}/studies/{}/series/{}/instances/{}",
                     row.study_uid, row.series_uid, row.sop_uid
                 );
-                metadata_of(bytes, &url)
+                metadata_of(&read_file(&archive, row)?, &url)
                     .map_err(|e| failed("an archived file could not be read as DICOM", e))
             })
             .collect::<Result<Vec<_>, ApiError>>()
