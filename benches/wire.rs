@@ -1,0 +1,317 @@
+//! A reading station on a practice LAN and at home: how long until the first image and the
+//! whole series are on the station, over WADO-RS, from Lightbox and from Orthanc with its
+//! DICOMweb plugin (Debian `orthanc-dicomweb`), same files, same link, same client (python
+//! `requests`), in one run. The links are shaped by a user-space proxy in this process (a
+//! rate and a one-way delay each way), because this machine's kernel has no `netem`:
+//! LAN 1 Gbit/s with 0.1 ms, WAN 50 Mbit/s with 10 ms (20 ms round trip). Each server is
+//! asked for the series as stored and in JPEG-LS lossless (`transfer-syntax=` in Accept).
+//!
+//! Run: `cargo bench --bench wire` (needs dcmtk, orthanc, orthanc-dicomweb and the test venv).
+//! Env: LIGHTBOX_BENCH_SLICES (default 1000), LIGHTBOX_BENCH_SIZE (512).
+//! The station's decoding and GPU upload are not in these figures (the workstation viewer is
+//! not built yet): this is the server and the wire.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // bench code: a failed step is a failed run
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use lightbox::app::{self, DataFolder, ServeOptions};
+use lightbox::events::EventSender;
+use lightbox::pacs::synthetic::SyntheticSeries;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const PASSWORD: &str = "wire bench password";
+const JPEG_LS: &str = "1.2.840.10008.1.2.4.80";
+
+/// Forwards one direction at `mbit` with `one_way` delay: each chunk leaves when the line is
+/// free and arrives `one_way` later.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mbit: f64,
+    one_way: Duration,
+) {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(tokio::time::Instant, Vec<u8>)>(512);
+    let writer = tokio::spawn(async move {
+        while let Some((at, bytes)) = rx.recv().await {
+            tokio::time::sleep_until(at).await;
+            if to.write_all(&bytes).await.is_err() {
+                break;
+            }
+        }
+        let _ = to.shutdown().await;
+    });
+    let mut line_free = tokio::time::Instant::now();
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let start = line_free.max(tokio::time::Instant::now());
+        line_free = start + Duration::from_secs_f64(n as f64 * 8.0 / (mbit * 1e6));
+        if tx
+            .send((line_free + one_way, buf[..n].to_vec()))
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    drop(tx);
+    let _ = writer.await;
+}
+
+/// A shaped link to `upstream`: where to connect instead.
+async fn shaped(upstream: SocketAddr, mbit: f64, one_way: Duration) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
+                continue;
+            };
+            let _ = client.set_nodelay(true);
+            let _ = server.set_nodelay(true);
+            let (cr, cw) = client.into_split();
+            let (sr, sw) = server.into_split();
+            tokio::spawn(pump(cr, sw, mbit, one_way));
+            tokio::spawn(pump(sr, cw, mbit, one_way));
+        }
+    });
+    addr
+}
+
+fn wait_for(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("nothing listens on {port}");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap()
+}
+
+fn store_files(port: u16, ae: &str, folder: &Path) {
+    let out = Command::new("storescu")
+        .env("TCP_NODELAY", "1")
+        .args(["-aec", ae, "+sd", "127.0.0.1", &port.to_string()])
+        .arg(folder)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let slices: u32 = std::env::var("LIGHTBOX_BENCH_SLICES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let size: u16 = std::env::var("LIGHTBOX_BENCH_SIZE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(512);
+    let dir = tempfile::tempdir().unwrap();
+    let files = dir.path().join("files");
+    std::fs::create_dir_all(&files).unwrap();
+    let series = SyntheticSeries::new(77, size);
+    for i in 0..slices {
+        series
+            .slice(i)
+            .unwrap()
+            .write_to_file(files.join(format!("CT{i:05}.dcm")))
+            .unwrap();
+    }
+    let middle = series.sop_uid(slices / 2);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+
+    // Lightbox: the services and the API in this process.
+    let data = DataFolder::resolve(Some(&dir.path().join("lightbox"))).unwrap();
+    let practice = data.open_practice().unwrap();
+    let admin = practice.act_as_os_administrator("bench").unwrap();
+    practice
+        .create_user(
+            &admin,
+            "reader",
+            "Dr Wire",
+            lightbox::access::Role::Radiologist,
+            PASSWORD,
+        )
+        .unwrap();
+    let services = rt
+        .block_on(app::start_services(
+            &data,
+            &ServeOptions {
+                dicom_port: Some(0),
+                ..Default::default()
+            },
+            EventSender::discard(),
+        ))
+        .unwrap();
+    let tls = lightbox::api::tls::PracticeTls::ensure(data.root()).unwrap();
+    let api = rt
+        .block_on(lightbox::api::ApiServer::start(
+            "127.0.0.1:0".parse().unwrap(),
+            data.open_practice().unwrap(),
+            None,
+            &tls,
+        ))
+        .unwrap();
+    store_files(services.dicom_addr.port(), "LIGHTBOX", &files);
+
+    // Orthanc with its DICOMweb plugin.
+    let orthanc_dir = dir.path().join("orthanc");
+    std::fs::create_dir_all(&orthanc_dir).unwrap();
+    let (dicom_port, http_port) = (free_port(), free_port());
+    let config = orthanc_dir.join("orthanc.json");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{"Name":"wire","StorageDirectory":"{0}","IndexDirectory":"{0}","DicomAet":"ORTHANC","DicomPort":{dicom_port},"HttpPort":{http_port},"RemoteAccessAllowed":false,"AuthenticationEnabled":false,"DicomCheckCalledAet":false,"Plugins":["/usr/share/orthanc/plugins/libOrthancDicomWeb.so"],"DicomWeb":{{"Enable":true,"Root":"/dicom-web/"}}}}"#,
+            orthanc_dir.display()
+        ),
+    )
+    .unwrap();
+    let mut orthanc = Command::new("Orthanc")
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Orthanc (apt-get install orthanc orthanc-dicomweb)");
+    wait_for(dicom_port);
+    wait_for(http_port);
+    store_files(dicom_port, "ORTHANC", &files);
+
+    let python = std::env::var_os("LIGHTBOX_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
+    let links = [
+        ("LAN 1 Gbit/s", 1000.0, 0.1),
+        ("WAN 50 Mbit/s 20 ms", 50.0, 10.0),
+    ];
+    println!(
+        "{slices} slices of {size}²: link, server, on the wire, first image ms, whole series s, MB"
+    );
+    for (link, mbit, one_way_ms) in links {
+        let one_way = Duration::from_secs_f64(one_way_ms / 1000.0);
+        let lightbox_addr = rt.block_on(shaped(api.addr, mbit, one_way));
+        let orthanc_addr = rt.block_on(shaped(
+            SocketAddr::from(([127, 0, 0, 1], http_port)),
+            mbit,
+            one_way,
+        ));
+        let mut medians = std::collections::HashMap::new();
+        for (server, syntax) in [
+            ("lightbox", "*"),
+            ("orthanc", "*"),
+            ("lightbox", JPEG_LS),
+            ("orthanc", JPEG_LS),
+        ] {
+            let accept =
+                format!("multipart/related; type=\"application/dicom\"; transfer-syntax={syntax}");
+            let (base, extra): (String, Vec<String>) = if server == "lightbox" {
+                (
+                    format!("https://localhost:{}/dicomweb", lightbox_addr.port()),
+                    vec![
+                        "--user".into(),
+                        "reader".into(),
+                        "--password".into(),
+                        PASSWORD.into(),
+                        "--ca".into(),
+                        tls.ca_path().display().to_string(),
+                    ],
+                )
+            } else {
+                (
+                    format!("http://127.0.0.1:{}/dicom-web", orthanc_addr.port()),
+                    vec![],
+                )
+            };
+            let series_url = format!(
+                "{base}/studies/{}/series/{}",
+                series.study_uid, series.series_uid
+            );
+            let instance_url = format!("{series_url}/instances/{middle}");
+            let out = Command::new(&python)
+                .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/wado_timing.py"))
+                .args([&series_url, &instance_url, &accept])
+                .args(&extra)
+                .output()
+                .unwrap();
+            let got: serde_json::Value = match serde_json::from_slice(&out.stdout) {
+                Ok(v) => v,
+                Err(_) => {
+                    println!(
+                        "{link:<22} {server:<9} {:<10} failed: {}",
+                        if syntax == "*" {
+                            "as stored"
+                        } else {
+                            "JPEG-LS"
+                        },
+                        String::from_utf8_lossy(&out.stderr)
+                            .lines()
+                            .last()
+                            .unwrap_or("")
+                    );
+                    continue;
+                }
+            };
+            println!(
+                "{link:<22} {server:<9} {:<10} {:>8} {:>8} {:>8}  (status {})",
+                if syntax == "*" {
+                    "as stored"
+                } else {
+                    "JPEG-LS"
+                },
+                got["first_ms"],
+                got["series_s"],
+                got["series_mb"],
+                got["status"]
+            );
+            medians.insert(
+                (server, syntax),
+                got["series_s"].as_f64().unwrap_or(f64::NAN),
+            );
+        }
+        for syntax in ["*", JPEG_LS] {
+            if let (Some(l), Some(o)) = (
+                medians.get(&("lightbox", syntax)),
+                medians.get(&("orthanc", syntax)),
+            ) {
+                println!(
+                    "{link:<22} whole series, {}: Lightbox / Orthanc = {:.2}",
+                    if syntax == "*" {
+                        "as stored"
+                    } else {
+                        "JPEG-LS"
+                    },
+                    l / o
+                );
+            }
+        }
+    }
+    let _ = orthanc.kill();
+    api.stop();
+    services.stop();
+}
