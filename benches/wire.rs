@@ -312,6 +312,7 @@ fn main() {
         }
     }
     let _ = orthanc.kill();
+    let _ = orthanc.wait();
     api.stop();
     services.stop();
 }
