@@ -338,3 +338,56 @@ print(r.status_code)\n",
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&one.stdout).trim(), "200");
 }
+
+#[test]
+fn password_guessing_from_one_address_is_refused_after_five_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = common::store(dir.path());
+        lightbox::access::create_user(
+            &store,
+            &lightbox::access::Actor::system(),
+            "drreed",
+            "Dr Ana Reed",
+            lightbox::access::Role::Radiologist,
+            PASSWORD,
+        )
+        .unwrap();
+    }
+    let server = Server::start(dir.path());
+    let out = std::process::Command::new(common::python())
+        .args([
+            "-c",
+            concat!(
+                "import sys, json, requests\n",
+                "url, ca, login, password = sys.argv[1:5]\n",
+                "codes = [requests.get(url, auth=(login, password + str(i)), verify=ca).status_code for i in range(5)]\n",
+                "right = requests.get(url, auth=(login, password), verify=ca)\n",
+                "print(json.dumps({'wrong': codes, 'right': right.status_code, 'says': right.json().get('error', '')}))\n",
+            ),
+        ])
+        .arg(format!(
+            "https://localhost:{}/dicomweb/studies",
+            server.api_port
+        ))
+        .arg(dir.path().join("tls").join("ca.pem"))
+        .args(["drreed", PASSWORD])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got["wrong"], serde_json::json!([401, 401, 401, 401, 401]));
+    // Even the right password waits now: the address guessed too often.
+    assert_eq!(got["right"], 429, "{got}");
+    assert!(
+        got["says"]
+            .as_str()
+            .unwrap()
+            .contains("too many failed sign-ins"),
+        "{got}"
+    );
+}

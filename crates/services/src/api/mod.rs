@@ -25,6 +25,7 @@
 pub mod connections;
 mod dicomweb;
 mod schedule;
+mod throttle;
 pub mod tls;
 mod workstations;
 
@@ -102,6 +103,8 @@ struct ApiState {
     ingest: Option<crate::archive::ingest::Ingest>,
     /// The practice CA, as pairing needs it.
     tls: Arc<CaFacts>,
+    /// Failed sign-ins by address (password guessing is refused after a few).
+    throttle: Arc<throttle::SignInThrottle>,
 }
 
 /// The practice CA as the API hands it out and checks pairing codes against.
@@ -223,6 +226,7 @@ async fn sign_in(
     Json(body): Json<SignIn>,
 ) -> Result<Response, ApiError> {
     let origin = peer.ip().to_string();
+    state.throttle.check(peer.ip())?;
     // Only a paired workstation signs in here (DICOMweb viewers use HTTP Basic).
     let Some(credential) = workstations::credential(&headers) else {
         return Err(ApiError(
@@ -508,6 +512,7 @@ fn router(
             basic_sessions: Arc::new(Default::default()),
             ingest,
             tls: Arc::new(tls),
+            throttle: Arc::new(Default::default()),
         })
 }
 

@@ -78,7 +78,26 @@ fn dicomweb_actor(
         }
         // A DICOMweb viewer (OHIF, Weasis, a script) is not a paired workstation: its user's
         // password is what the practice set up for it.
-        let opened = practice.open_api_session(login, password, origin, None)?;
+        let address = origin.parse::<std::net::IpAddr>().ok();
+        if let Some(address) = address {
+            state.throttle.check(address)?;
+        }
+        let opened = match practice.open_api_session(login, password, origin, None) {
+            Ok(opened) => {
+                if let Some(address) = address {
+                    state.throttle.succeeded(address);
+                }
+                opened
+            }
+            Err(refused) => {
+                if let (Some(address), crate::access::AccessError::BadCredentials) =
+                    (address, &refused)
+                {
+                    state.throttle.failed(address);
+                }
+                return Err(refused.into());
+            }
+        };
         if let Ok(mut cache) = state.basic_sessions.lock() {
             if cache.len() >= 1000 {
                 cache.clear();
