@@ -202,6 +202,9 @@ fn dicomweb_client_loads_metadata_frames_rendered_images_and_a_lossless_jpeg_ls_
         "{bulk}"
     );
     assert!(got["metadata_pixel_data"].get("InlineBinary").is_none());
+    // Metadata travels gzipped to a client that accepts it, and reads the same.
+    assert_eq!(got["metadata_encoding"], "gzip", "{got}");
+    assert_eq!(got["metadata_same_when_zipped"], true);
     // A raw frame is the scanner's pixel bytes.
     let hex: String = pixels.iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(got["raw_frame_hex"], hex);

@@ -32,6 +32,16 @@ out["metadata_name"] = first["00100010"]["Value"][0]["Alphabetic"]
 out["metadata_rows"] = first["00280010"]["Value"][0]
 out["metadata_pixel_data"] = first.get("7FE00010", {})
 
+zipped = requests.get(base + "/dicomweb/studies/" + study + "/series/" + series + "/metadata",
+                      headers={"Accept-Encoding": "gzip"}, auth=(login, password), verify=ca)
+out["metadata_encoding"] = zipped.headers.get("Content-Encoding")
+def sops(items):
+    return sorted(m["00080018"]["Value"][0] for m in items)
+
+
+out["metadata_same_when_zipped"] = sops(zipped.json()) == sops(metadata) and all(
+    m["00100010"] == next(x for x in metadata if sops([x]) == sops([m]))["00100010"] for m in zipped.json()
+)
 raw = client.retrieve_instance_frames(study, series, sop, frame_numbers=[1])
 out["raw_frame_hex"] = raw[0].hex()
 

@@ -409,6 +409,26 @@ async fn events(
         .into_response())
 }
 
+/// Answers in JSON (searches, DICOMweb metadata: a 1,000-instance study's metadata is
+/// megabytes of repetitive text) are gzipped for clients that accept it; images are not (the
+/// client asks for JPEG-LS instead, and gzip would make a LAN transfer CPU-bound), nor is the
+/// event stream.
+fn compression()
+-> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
+    use tower_http::compression::Predicate as _;
+    let json =
+        |_: StatusCode, _: axum::http::Version, headers: &HeaderMap, _: &axum::http::Extensions| {
+            headers
+                .get(axum::http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|t| {
+                    t.starts_with("application/dicom+json") || t.starts_with("application/json")
+                })
+        };
+    tower_http::compression::CompressionLayer::new()
+        .compress_when(tower_http::compression::predicate::SizeAbove::new(1024).and(json))
+}
+
 /// The API's routes over `practice`, storing STOW-RS images through `ingest`.
 fn router(
     practice: Practice,
@@ -507,6 +527,7 @@ fn router(
             "/dicomweb/studies/{study}/series/{series}/instances/{instance}/thumbnail",
             get(dicomweb::thumbnail_instance),
         )
+        .layer(compression())
         .with_state(ApiState {
             practice: Arc::new(PracticePool::new(practice, POOL_CONNECTIONS - 1)),
             basic_sessions: Arc::new(Default::default()),
