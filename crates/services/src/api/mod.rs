@@ -470,7 +470,7 @@ fn router(
         )
         .route("/dicomweb/series", get(dicomweb::search_all_series))
         .route("/dicomweb/instances", get(dicomweb::search_all_instances))
-        .route("/dicomweb/studies/{study}", get(dicomweb::retrieve_study))
+        .route("/dicomweb/studies/{study}", get(dicomweb::retrieve))
         .route(
             "/dicomweb/studies/{study}/instances",
             get(dicomweb::search_study_instances),
@@ -481,7 +481,7 @@ fn router(
         )
         .route(
             "/dicomweb/studies/{study}/series/{series}",
-            get(dicomweb::retrieve_series),
+            get(dicomweb::retrieve),
         )
         .route(
             "/dicomweb/studies/{study}/series/{series}/instances",
@@ -489,19 +489,19 @@ fn router(
         )
         .route(
             "/dicomweb/studies/{study}/series/{series}/instances/{instance}",
-            get(dicomweb::retrieve_instance),
+            get(dicomweb::retrieve),
         )
         .route(
             "/dicomweb/studies/{study}/metadata",
-            get(dicomweb::metadata_study),
+            get(dicomweb::metadata),
         )
         .route(
             "/dicomweb/studies/{study}/series/{series}/metadata",
-            get(dicomweb::metadata_series),
+            get(dicomweb::metadata),
         )
         .route(
             "/dicomweb/studies/{study}/series/{series}/instances/{instance}/metadata",
-            get(dicomweb::metadata_instance),
+            get(dicomweb::metadata),
         )
         .route(
             "/dicomweb/studies/{study}/series/{series}/instances/{instance}/frames/{frames}",
@@ -509,23 +509,23 @@ fn router(
         )
         .route(
             "/dicomweb/studies/{study}/series/{series}/instances/{instance}/rendered",
-            get(dicomweb::rendered_instance),
+            get(dicomweb::rendered),
         )
         .route(
             "/dicomweb/studies/{study}/series/{series}/instances/{instance}/frames/{frame}/rendered",
-            get(dicomweb::rendered_frame),
+            get(dicomweb::rendered),
         )
         .route(
             "/dicomweb/studies/{study}/thumbnail",
-            get(dicomweb::thumbnail_study),
+            get(dicomweb::thumbnail),
         )
         .route(
             "/dicomweb/studies/{study}/series/{series}/thumbnail",
-            get(dicomweb::thumbnail_series),
+            get(dicomweb::thumbnail),
         )
         .route(
             "/dicomweb/studies/{study}/series/{series}/instances/{instance}/thumbnail",
-            get(dicomweb::thumbnail_instance),
+            get(dicomweb::thumbnail),
         )
         .layer(compression())
         .with_state(ApiState {

@@ -26,13 +26,8 @@ use lightbox_domain::Practice;
 
 mod rendered;
 mod wado;
-pub(super) use rendered::{
-    rendered_frame, rendered_instance, thumbnail_instance, thumbnail_series, thumbnail_study,
-};
-pub(super) use wado::{
-    frames, metadata_instance, metadata_series, metadata_study, retrieve_instance, retrieve_series,
-    retrieve_study,
-};
+pub(super) use rendered::{rendered, thumbnail};
+pub(super) use wado::{frames, metadata, retrieve};
 
 /// Most matches one search returns (a client pages with `offset`).
 const MAX_RESULTS: usize = 1000;

@@ -4,6 +4,7 @@
 //! as JPEG (default) or PNG (`Accept: image/png`). A study's or series' thumbnail is its
 //! middle instance.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Path, Query, State};
@@ -11,12 +12,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::wado::{
-    Pick, accepted, failed, frame_list, instance_conditions, instance_files, off_the_runtime,
-    series_conditions, study_conditions,
-};
+use super::wado::{Pick, Resource, accepted, failed, frame_list, instance_files, off_the_runtime};
 use super::{ApiError, ApiState};
-use crate::store::index::Condition;
 
 /// Largest edge of a thumbnail, in pixels.
 const THUMBNAIL_EDGE: u32 = 128;
@@ -173,178 +170,76 @@ fn render(
     Ok(("image/jpeg", out))
 }
 
-/// Which instances a rendered resource shows, asked by whom.
-struct Asked {
-    state: ApiState,
-    origin: String,
+/// `GET …/instances/{instance}/rendered` and `…/frames/{frame}/rendered`: one frame, as
+/// large as it is (or fitted into `viewport=`).
+pub(in crate::api) async fn rendered(
+    State(state): State<ApiState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(path): Path<HashMap<String, String>>,
+    Query(rendering): Query<Rendering>,
     headers: HeaderMap,
-    conditions: Vec<Condition>,
-    what: String,
-}
-
-async fn rendered_response(
-    asked: Asked,
-    frame: u32,
-    rendering: Rendering,
-    thumbnail: bool,
 ) -> Result<Response, ApiError> {
-    let pick = if thumbnail { Pick::Middle } else { Pick::All };
-    let Asked {
+    let index = match path.get("frame") {
+        None => 0,
+        Some(frame) => match frame_list(frame)?.as_slice() {
+            [one] => *one - 1,
+            _ => {
+                return Err(ApiError(
+                    StatusCode::BAD_REQUEST,
+                    "one frame is rendered at a time".into(),
+                ));
+            }
+        },
+    };
+    let origin = peer.ip().to_string();
+    let resource = Resource::of(&path);
+    rendered_response(
         state,
         origin,
         headers,
-        conditions,
-        what,
-    } = asked;
+        resource,
+        index,
+        rendering,
+        Pick::All,
+    )
+    .await
+}
+
+/// `GET …/thumbnail` of a study, a series (their middle instance) or an instance.
+pub(in crate::api) async fn thumbnail(
+    State(state): State<ApiState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(path): Path<HashMap<String, String>>,
+    Query(rendering): Query<Rendering>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let origin = peer.ip().to_string();
+    let resource = Resource::of(&path);
+    rendered_response(state, origin, headers, resource, 0, rendering, Pick::Middle).await
+}
+
+/// Frame `frame` of the instance `resource` names (its middle one with [`Pick::Middle`],
+/// then fitted into a thumbnail).
+async fn rendered_response(
+    state: ApiState,
+    origin: String,
+    headers: HeaderMap,
+    resource: Resource,
+    frame: u32,
+    rendering: Rendering,
+    pick: Pick,
+) -> Result<Response, ApiError> {
+    let Resource { conditions, what } = resource;
     let files = instance_files(&state, origin, headers.clone(), conditions, what, pick).await?;
     let (kind, body) = off_the_runtime(move || {
         let (_, bytes) = files
             .first()
             .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, "no instance".into()))?;
-        let edge = thumbnail.then_some(THUMBNAIL_EDGE);
+        let edge = (pick == Pick::Middle).then_some(THUMBNAIL_EDGE);
         render(bytes, frame, &rendering, &headers, edge)
     })
     .await?;
     Ok(([(header::CONTENT_TYPE, kind)], body).into_response())
-}
-
-/// `GET …/instances/{instance}/rendered`.
-pub(in crate::api) async fn rendered_instance(
-    State(state): State<ApiState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path((study, series, sop)): Path<(String, String, String)>,
-    Query(rendering): Query<Rendering>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let what = format!("study:{study}");
-    let conditions = instance_conditions(&study, &series, &sop);
-    let origin = peer.ip().to_string();
-    rendered_response(
-        Asked {
-            state,
-            origin,
-            headers,
-            conditions,
-            what,
-        },
-        0,
-        rendering,
-        false,
-    )
-    .await
-}
-
-/// `GET …/instances/{instance}/frames/{frame}/rendered`.
-pub(in crate::api) async fn rendered_frame(
-    State(state): State<ApiState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path((study, series, sop, frame)): Path<(String, String, String, String)>,
-    Query(rendering): Query<Rendering>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let number = match frame_list(&frame)?.as_slice() {
-        [one] => *one,
-        _ => {
-            return Err(ApiError(
-                StatusCode::BAD_REQUEST,
-                "one frame is rendered at a time".into(),
-            ));
-        }
-    };
-    let what = format!("study:{study}");
-    let conditions = instance_conditions(&study, &series, &sop);
-    let origin = peer.ip().to_string();
-    rendered_response(
-        Asked {
-            state,
-            origin,
-            headers,
-            conditions,
-            what,
-        },
-        number - 1,
-        rendering,
-        false,
-    )
-    .await
-}
-
-/// `GET /dicomweb/studies/{study}/thumbnail`.
-pub(in crate::api) async fn thumbnail_study(
-    State(state): State<ApiState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path(study): Path<String>,
-    Query(rendering): Query<Rendering>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let what = format!("study:{study}");
-    let origin = peer.ip().to_string();
-    let conditions = study_conditions(&study);
-    rendered_response(
-        Asked {
-            state,
-            origin,
-            headers,
-            conditions,
-            what,
-        },
-        0,
-        rendering,
-        true,
-    )
-    .await
-}
-
-/// `GET /dicomweb/studies/{study}/series/{series}/thumbnail`.
-pub(in crate::api) async fn thumbnail_series(
-    State(state): State<ApiState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path((study, series)): Path<(String, String)>,
-    Query(rendering): Query<Rendering>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let what = format!("study:{study}");
-    let origin = peer.ip().to_string();
-    let conditions = series_conditions(&study, &series);
-    rendered_response(
-        Asked {
-            state,
-            origin,
-            headers,
-            conditions,
-            what,
-        },
-        0,
-        rendering,
-        true,
-    )
-    .await
-}
-
-/// `GET …/instances/{instance}/thumbnail`.
-pub(in crate::api) async fn thumbnail_instance(
-    State(state): State<ApiState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path((study, series, sop)): Path<(String, String, String)>,
-    Query(rendering): Query<Rendering>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let what = format!("study:{study}");
-    let origin = peer.ip().to_string();
-    let conditions = instance_conditions(&study, &series, &sop);
-    rendered_response(
-        Asked {
-            state,
-            origin,
-            headers,
-            conditions,
-            what,
-        },
-        0,
-        rendering,
-        true,
-    )
-    .await
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 //! rendering happen after, on a blocking thread, so a big series does not hold up other
 //! requests.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Path, State};
@@ -258,7 +259,7 @@ const PARTS_AHEAD: usize = 4;
 
 /// WADO-RS instances under `conditions`, in the syntax the client accepts, streamed: each
 /// instance is read (and transcoded) as the client takes the previous ones.
-async fn retrieve(
+async fn retrieve_instances(
     state: ApiState,
     origin: String,
     headers: HeaderMap,
@@ -317,61 +318,43 @@ async fn retrieve(
     Ok(response)
 }
 
-pub(super) fn study_conditions(study: &str) -> Vec<Condition> {
-    vec![exact(Column::StudyUid, study)]
+/// What a DICOMweb path names — a study, a series or an instance, from the route's
+/// `{study}`, `{series}` and `{instance}` — as index conditions, and as the audit names it.
+pub(super) struct Resource {
+    pub(super) conditions: Vec<Condition>,
+    pub(super) what: String,
 }
 
-pub(super) fn series_conditions(study: &str, series: &str) -> Vec<Condition> {
-    vec![
-        exact(Column::StudyUid, study),
-        exact(Column::SeriesUid, series),
-    ]
+impl Resource {
+    /// The resource of a matched route's parameters.
+    pub(super) fn of(path: &HashMap<String, String>) -> Resource {
+        let conditions = [
+            ("study", Column::StudyUid),
+            ("series", Column::SeriesUid),
+            ("instance", Column::SopUid),
+        ]
+        .into_iter()
+        .filter_map(|(key, column)| path.get(key).map(|uid| exact(column, uid)))
+        .collect();
+        Resource {
+            conditions,
+            what: format!(
+                "study:{}",
+                path.get("study").map(String::as_str).unwrap_or_default()
+            ),
+        }
+    }
 }
 
-pub(super) fn instance_conditions(study: &str, series: &str, sop: &str) -> Vec<Condition> {
-    vec![
-        exact(Column::StudyUid, study),
-        exact(Column::SeriesUid, series),
-        exact(Column::SopUid, sop),
-    ]
-}
-
-/// `GET /dicomweb/studies/{study}`.
-pub(in crate::api) async fn retrieve_study(
+/// `GET /dicomweb/studies/{study}`, `…/series/{series}`, `…/instances/{instance}`.
+pub(in crate::api) async fn retrieve(
     State(state): State<ApiState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path(study): Path<String>,
+    Path(path): Path<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let what = format!("study:{study}");
-    let origin = peer.ip().to_string();
-    retrieve(state, origin, headers, study_conditions(&study), what).await
-}
-
-/// `GET /dicomweb/studies/{study}/series/{series}`.
-pub(in crate::api) async fn retrieve_series(
-    State(state): State<ApiState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path((study, series)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let what = format!("study:{study}");
-    let origin = peer.ip().to_string();
-    let conditions = series_conditions(&study, &series);
-    retrieve(state, origin, headers, conditions, what).await
-}
-
-/// `GET /dicomweb/studies/{study}/series/{series}/instances/{instance}`.
-pub(in crate::api) async fn retrieve_instance(
-    State(state): State<ApiState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path((study, series, sop)): Path<(String, String, String)>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let what = format!("study:{study}");
-    let origin = peer.ip().to_string();
-    let conditions = instance_conditions(&study, &series, &sop);
-    retrieve(state, origin, headers, conditions, what).await
+    let Resource { conditions, what } = Resource::of(&path);
+    retrieve_instances(state, peer.ip().to_string(), headers, conditions, what).await
 }
 
 /// Elements larger than this are sent as bulk-data URIs in metadata, not inline.
@@ -427,13 +410,15 @@ fn metadata_of(bytes: &[u8], instance_url: &str) -> Result<serde_json::Value, St
     Ok(json)
 }
 
-async fn metadata(
-    state: ApiState,
-    origin: String,
+/// `GET …/metadata` of a study, a series or an instance.
+pub(in crate::api) async fn metadata(
+    State(state): State<ApiState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(path): Path<HashMap<String, String>>,
     headers: HeaderMap,
-    conditions: Vec<Condition>,
-    what: String,
 ) -> Result<Response, ApiError> {
+    let Resource { conditions, what } = Resource::of(&path);
+    let origin = peer.ip().to_string();
     let base = super::base_url(&headers);
     let (rows, archive) =
         instance_rows(&state, origin, headers, conditions, what, Pick::All).await?;
@@ -459,44 +444,6 @@ async fn metadata(
         HeaderValue::from_static("application/dicom+json"),
     );
     Ok(response)
-}
-
-/// `GET /dicomweb/studies/{study}/metadata`.
-pub(in crate::api) async fn metadata_study(
-    State(state): State<ApiState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path(study): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let what = format!("study:{study}");
-    let origin = peer.ip().to_string();
-    metadata(state, origin, headers, study_conditions(&study), what).await
-}
-
-/// `GET /dicomweb/studies/{study}/series/{series}/metadata`.
-pub(in crate::api) async fn metadata_series(
-    State(state): State<ApiState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path((study, series)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let what = format!("study:{study}");
-    let origin = peer.ip().to_string();
-    let conditions = series_conditions(&study, &series);
-    metadata(state, origin, headers, conditions, what).await
-}
-
-/// `GET /dicomweb/studies/{study}/series/{series}/instances/{instance}/metadata`.
-pub(in crate::api) async fn metadata_instance(
-    State(state): State<ApiState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path((study, series, sop)): Path<(String, String, String)>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let what = format!("study:{study}");
-    let origin = peer.ip().to_string();
-    let conditions = instance_conditions(&study, &series, &sop);
-    metadata(state, origin, headers, conditions, what).await
 }
 
 /// Frame numbers from a path (`1,3,5`, counted from 1); 400 for anything else.
@@ -603,10 +550,10 @@ fn frame_parts(
 pub(in crate::api) async fn frames(
     State(state): State<ApiState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path((study, series, sop, list)): Path<(String, String, String, String)>,
+    Path(path): Path<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let numbers = frame_list(&list)?;
+    let numbers = frame_list(path.get("frames").map(String::as_str).unwrap_or_default())?;
     let ranges = accepted(&headers);
     let jpeg_ls = ranges
         .iter()
@@ -625,8 +572,7 @@ pub(in crate::api) async fn frames(
                 .into(),
         ));
     }
-    let what = format!("study:{study}");
-    let conditions = instance_conditions(&study, &series, &sop);
+    let Resource { conditions, what } = Resource::of(&path);
     let origin = peer.ip().to_string();
     let mut files = instance_files(&state, origin, headers, conditions, what, Pick::All).await?;
     let (row, bytes) = files.swap_remove(0);
