@@ -17,18 +17,13 @@ const PASSWORD: &str = "reading room password";
 #[test]
 fn dicomweb_client_searches_and_retrieves_what_a_scanner_stored_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
-    {
-        let store = common::store(dir.path());
-        lightbox::access::create_user(
-            &store,
-            &lightbox::access::Actor::system(),
-            "drreed",
-            "Dr Ana Reed",
-            lightbox::access::Role::Radiologist,
-            PASSWORD,
-        )
-        .unwrap();
-    }
+    common::add_user(
+        dir.path(),
+        "drreed",
+        "Dr Ana Reed",
+        lightbox::access::Role::Radiologist,
+        PASSWORD,
+    );
     let server = Server::start(dir.path());
     // A scanner (dcmtk's storescu) stores a small series for MÜLLER^ZOË.
     let mut series = lightbox::pacs::synthetic::SyntheticSeries::new(41, 32);
@@ -130,18 +125,13 @@ fn dicomweb_client_searches_and_retrieves_what_a_scanner_stored_byte_for_byte() 
 #[test]
 fn dicomweb_client_loads_metadata_frames_rendered_images_and_a_lossless_jpeg_ls_copy() {
     let dir = tempfile::tempdir().unwrap();
-    {
-        let store = common::store(dir.path());
-        lightbox::access::create_user(
-            &store,
-            &lightbox::access::Actor::system(),
-            "drreed",
-            "Dr Ana Reed",
-            lightbox::access::Role::Radiologist,
-            PASSWORD,
-        )
-        .unwrap();
-    }
+    common::add_user(
+        dir.path(),
+        "drreed",
+        "Dr Ana Reed",
+        lightbox::access::Role::Radiologist,
+        PASSWORD,
+    );
     let server = Server::start(dir.path());
     let mut series = lightbox::pacs::synthetic::SyntheticSeries::new(43, 64);
     series.patient_name = "ÅSTRÖM^BJÖRN".into();
@@ -254,18 +244,13 @@ fn dicomweb_client_loads_metadata_frames_rendered_images_and_a_lossless_jpeg_ls_
 #[test]
 fn a_study_with_an_unreadable_file_ends_in_an_error_not_a_quiet_gap() {
     let dir = tempfile::tempdir().unwrap();
-    {
-        let store = common::store(dir.path());
-        lightbox::access::create_user(
-            &store,
-            &lightbox::access::Actor::system(),
-            "drreed",
-            "Dr Ana Reed",
-            lightbox::access::Role::Radiologist,
-            PASSWORD,
-        )
-        .unwrap();
-    }
+    common::add_user(
+        dir.path(),
+        "drreed",
+        "Dr Ana Reed",
+        lightbox::access::Role::Radiologist,
+        PASSWORD,
+    );
     let server = Server::start(dir.path());
     let series = lightbox::pacs::synthetic::SyntheticSeries::new(44, 32);
     let folder = dir.path().join("scanner");
@@ -345,18 +330,13 @@ print(r.status_code)\n",
 #[test]
 fn password_guessing_from_one_address_is_refused_after_five_failures() {
     let dir = tempfile::tempdir().unwrap();
-    {
-        let store = common::store(dir.path());
-        lightbox::access::create_user(
-            &store,
-            &lightbox::access::Actor::system(),
-            "drreed",
-            "Dr Ana Reed",
-            lightbox::access::Role::Radiologist,
-            PASSWORD,
-        )
-        .unwrap();
-    }
+    common::add_user(
+        dir.path(),
+        "drreed",
+        "Dr Ana Reed",
+        lightbox::access::Role::Radiologist,
+        PASSWORD,
+    );
     let server = Server::start(dir.path());
     let out = std::process::Command::new(common::python())
         .args([

@@ -168,18 +168,13 @@ fn register(dir: &std::path::Path, family: &str) -> String {
 fn a_workstation_follows_the_changes_live_and_resumes_from_its_last_event_without_a_gap() {
     use std::io::BufRead as _;
     let dir = tempfile::tempdir().unwrap();
-    {
-        let store = common::store(dir.path());
-        lightbox::access::create_user(
-            &store,
-            &lightbox::access::Actor::system(),
-            "desk",
-            "Front Desk",
-            lightbox::access::Role::FrontDesk,
-            PASSWORD,
-        )
-        .unwrap();
-    }
+    common::add_user(
+        dir.path(),
+        "desk",
+        "Front Desk",
+        lightbox::access::Role::FrontDesk,
+        PASSWORD,
+    );
     let before: Vec<String> = ["ÅSTRÖM", "MÜLLER", "山田"]
         .iter()
         .map(|f| register(dir.path(), f))
@@ -291,18 +286,13 @@ fn request(method: &str, url: &str, ca: &std::path::Path, extra: &[&str]) -> ser
 #[test]
 fn a_workstation_pairs_once_with_a_code_that_checks_the_ca_and_a_revoked_one_is_refused_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    {
-        let store = common::store(dir.path());
-        lightbox::access::create_user(
-            &store,
-            &lightbox::access::Actor::system(),
-            "desk",
-            "Front Desk",
-            lightbox::access::Role::FrontDesk,
-            PASSWORD,
-        )
-        .unwrap();
-    }
+    common::add_user(
+        dir.path(),
+        "desk",
+        "Front Desk",
+        lightbox::access::Role::FrontDesk,
+        PASSWORD,
+    );
     let server = Server::start(dir.path());
     let base = format!("https://localhost:{}", server.api_port);
     // A code shown by another server (another practice CA): the client sees the CA does not

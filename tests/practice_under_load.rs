@@ -22,18 +22,13 @@ const SLICES: usize = 60;
 #[test]
 fn three_workstations_two_scanners_and_a_thousand_orders_at_once_lose_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    {
-        let store = common::store(dir.path());
-        lightbox::access::create_user(
-            &store,
-            &lightbox::access::Actor::system(),
-            "desk",
-            "Front Desk",
-            lightbox::access::Role::FrontDesk,
-            PASSWORD,
-        )
-        .unwrap();
-    }
+    common::add_user(
+        dir.path(),
+        "desk",
+        "Front Desk",
+        lightbox::access::Role::FrontDesk,
+        PASSWORD,
+    );
     // Two scanners' series, made before the clock starts.
     let series: Vec<_> = (0..2)
         .map(|n| {

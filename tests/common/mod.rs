@@ -500,3 +500,22 @@ pub fn peer_pairing(api_port: u16, code: &str, ca_out: &Path) -> serde_json::Val
     );
     serde_json::from_slice(&out.stdout).expect("JSON from the pairing client")
 }
+
+/// Adds an account to the practice in `data`, as its administrator would.
+pub fn add_user(
+    data: &Path,
+    login: &str,
+    name: &str,
+    role: lightbox::access::Role,
+    password: &str,
+) {
+    lightbox::access::create_user(
+        &store(data),
+        &lightbox::access::Actor::system(),
+        login,
+        name,
+        role,
+        password,
+    )
+    .expect("the account");
+}
