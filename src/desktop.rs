@@ -137,13 +137,7 @@ impl WindowServices for ServicesForWindow {
 /// How other PCs name this one: its host name when the API listens on every interface.
 fn host_name_for(address: std::net::SocketAddr) -> String {
     if address.ip().is_unspecified() {
-        std::env::var("HOSTNAME")
-            .ok()
-            .or_else(|| std::env::var("COMPUTERNAME").ok())
-            .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-            .map(|h| h.trim().to_string())
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| "this-pc".into())
+        crate::api::tls::host_name().unwrap_or_else(|| "this-pc".into())
     } else {
         address.ip().to_string()
     }

@@ -100,6 +100,12 @@ fn migrations() -> Migrations<'static> {
     ])
 }
 
+/// Text as searches compare it: Unicode lower case ("MÜLLER" → "müller"). The `lb_fold` SQL
+/// function and the folded columns written from Rust both use this one function.
+pub(crate) fn fold(text: &str) -> String {
+    text.to_lowercase()
+}
+
 /// The SQL functions the schema and the queries use, on every connection (migrations
 /// included).
 fn register_functions(conn: &Connection) -> StoreResult<()> {
@@ -112,9 +118,7 @@ fn register_functions(conn: &Connection) -> StoreResult<()> {
             | rusqlite::functions::FunctionFlags::SQLITE_DETERMINISTIC,
         |ctx| {
             Ok(match ctx.get_raw(0) {
-                rusqlite::types::ValueRef::Text(t) => {
-                    Some(String::from_utf8_lossy(t).to_lowercase())
-                }
+                rusqlite::types::ValueRef::Text(t) => Some(fold(&String::from_utf8_lossy(t))),
                 _ => None,
             })
         },

@@ -22,11 +22,13 @@ pub struct OpenedSession {
     pub actor: Actor,
 }
 
-fn token_hash(token: &str) -> String {
+/// The hash kept of a secret (session token, pairing code, workstation secret).
+pub(super) fn token_hash(token: &str) -> String {
     blake3::hash(token.as_bytes()).to_hex().to_string()
 }
 
-fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
+/// A time as stored: UTC, RFC 3339, milliseconds.
+pub(super) fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 

@@ -12,6 +12,7 @@
 
 use rand::RngCore;
 
+use super::sessions::{rfc3339, token_hash as hash};
 use super::{AccessError, Action, Actor, audit, authorise};
 use crate::store::Store;
 use crate::store::workstations::WorkstationRecord;
@@ -47,14 +48,6 @@ pub struct PairedWorkstation {
     pub name: String,
     /// Its credential, `<id>.<secret>`, sent with every sign-in (never stored in clear).
     pub credential: String,
-}
-
-fn hash(text: &str) -> String {
-    blake3::hash(text.as_bytes()).to_hex().to_string()
-}
-
-fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
 /// 40 bits as eight base-32 letters.

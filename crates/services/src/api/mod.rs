@@ -149,23 +149,7 @@ async fn with_practice<T: Send + 'static>(
     state: &ApiState,
     work: impl FnOnce(&Practice) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let practice = state.practice.clone();
-    tokio::task::spawn_blocking(move || {
-        let guard = practice.take().ok_or_else(|| {
-            ApiError(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the server is restarting".into(),
-            )
-        })?;
-        work(&guard)
-    })
-    .await
-    .map_err(|_| {
-        ApiError(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "the request was interrupted".into(),
-        )
-    })?
+    with_practice_mut(state, move |p| work(p)).await
 }
 
 /// [`with_practice`] for the calls that change the practice through `&mut`.

@@ -117,7 +117,7 @@ impl PracticeTls {
 }
 
 /// This computer's name, as workstations may address it.
-fn host_name() -> Option<String> {
+pub fn host_name() -> Option<String> {
     let name = std::env::var("HOSTNAME")
         .ok()
         .or_else(|| std::env::var("COMPUTERNAME").ok())

@@ -143,8 +143,8 @@ impl Store {
                 patient.language,
                 patient.alerts,
                 patient.pregnancy,
-                search::fold(&patient.family_name),
-                search::fold(&patient.given_name)
+                crate::fold(&patient.family_name),
+                crate::fold(&patient.given_name)
             ],
         )
         .ctx("registering a patient")?;
@@ -199,8 +199,8 @@ impl Store {
                     patient.language,
                     patient.alerts,
                     patient.pregnancy,
-                    search::fold(&patient.family_name),
-                    search::fold(&patient.given_name)
+                    crate::fold(&patient.family_name),
+                    crate::fold(&patient.given_name)
                 ],
             )
             .ctx("updating a patient")?;

@@ -6,12 +6,7 @@
 use rusqlite::params;
 
 use super::{PATIENT_COLUMNS, PatientRecord, patient_from_row};
-use crate::{SqlContext, Store, StoreResult};
-
-/// The name as searches compare it (Unicode lower case, as `lb_fold`).
-pub(crate) fn fold(text: &str) -> String {
-    text.to_lowercase()
-}
+use crate::{SqlContext, Store, StoreResult, fold};
 
 /// The smallest string after every string that starts with `prefix`.
 fn after_prefix(prefix: &str) -> String {

@@ -542,15 +542,10 @@ fn ensure_index_patient(tx: &rusqlite::Connection, patient: IndexPatient<'_>) ->
         "INSERT INTO patients (patient_id, issuer, name, birth_date, sex, name_folded)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (patient_id, issuer) DO NOTHING",
-        params![patient_id, issuer, name, birth_date, sex, fold(name)],
+        params![patient_id, issuer, name, birth_date, sex, crate::fold(name)],
     )
     .ctx("indexing a patient")?;
     Ok(())
-}
-
-/// A name as searches compare it: Unicode lower case, exactly as the `lb_fold` SQL function.
-pub(crate) fn fold(text: &str) -> String {
-    text.to_lowercase()
 }
 
 /// Runs a one-row query through the statement cache.

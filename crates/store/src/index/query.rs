@@ -21,7 +21,7 @@ pub(super) fn condition_sql(cond: &Condition, values: &mut Vec<Value>) -> String
             if *case_insensitive && cond.column == Column::PatientName {
                 // Through the folded, indexed copy of the name: a pattern that starts with
                 // letters (a typed name, "MÜLLER*") is a range of that index.
-                let folded = super::fold(pattern);
+                let folded = crate::fold(pattern);
                 let prefix: String = folded
                     .chars()
                     .take_while(|c| !matches!(c, '*' | '?' | '['))
