@@ -133,8 +133,9 @@ fn render(
     if let Some((columns, rows)) = rendering.viewport.as_deref().and_then(pair_of::<u32>) {
         image = fit_inside(image, columns, rows);
     }
-    let png = accepted(headers).iter().any(|r| r.kind == "image/png")
-        && !accepted(headers).iter().any(|r| r.kind == "image/jpeg");
+    let ranges = accepted(headers);
+    let png = ranges.iter().any(|r| r.kind == "image/png")
+        && !ranges.iter().any(|r| r.kind == "image/jpeg");
     if png {
         let mut out = Vec::new();
         let mut encoder = png::Encoder::new(&mut out, image.columns, image.rows);
