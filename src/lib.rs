@@ -12,6 +12,7 @@
 
 pub mod demo;
 pub mod desktop;
+pub mod workstation;
 
 pub use lightbox_domain::demo as demo_accounts;
 pub use lightbox_domain::{

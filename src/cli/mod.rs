@@ -51,6 +51,15 @@ pub struct Cli {
     /// Read the --user password from the first line of standard input.
     #[arg(long, global = true)]
     password_stdin: bool,
+    /// Open the window as a workstation of the practice server at this address
+    /// (`https://HOST:PORT`): no services of its own, every screen through the server.
+    /// Remembered once paired: plain `lightbox` opens it again.
+    #[arg(long, conflicts_with = "demo")]
+    server: Option<String>,
+    /// The one-time code the server shows (Settings → Workstations, or `lightbox workstations
+    /// pair`), to pair this computer with `--server` the first time.
+    #[arg(long, requires = "server")]
+    pairing_code: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -264,6 +273,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         lightbox::demo::populate(&demo.data, clock.now())?;
         lightbox::desktop::run(demo.data.clone(), clock)?;
         return Ok(ExitCode::SUCCESS);
+    }
+    if cli.command.is_none() {
+        let folder = lightbox::workstation::folder(cli.data_dir.as_deref())?;
+        // A paired workstation opens its server again; a practice of this PC wins over it.
+        let own_practice = cli.data_dir.is_none()
+            && DataFolder::resolve(None).is_ok_and(|d| d.database().exists());
+        if cli.server.is_some() || (!own_practice && lightbox::workstation::is_paired(&folder)) {
+            let paired = lightbox::workstation::paired_server(
+                &folder,
+                cli.server.as_deref(),
+                cli.pairing_code.as_deref(),
+            )?;
+            lightbox::workstation::run(&folder, paired, clock)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+    } else if cli.server.is_some() {
+        bail!("--server opens a workstation's window; it does not go with a subcommand");
     }
     if let Some(Command::Service { action }) = cli.command {
         return service::run(action, cli.data_dir.as_deref());

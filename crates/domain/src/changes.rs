@@ -12,7 +12,7 @@ use crate::store::changes::StoredChange;
 use crate::store::{Store, StoreError};
 
 /// One change, typed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Change {
     /// A patient was registered (here, or by an ADT feed).
     PatientRegistered {
@@ -169,7 +169,7 @@ impl Change {
 }
 
 /// A change as a follower reads it: the change, who made it, when, and the journal cursor.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct JournalEntry {
     /// The cursor after this entry.
     pub id: i64,

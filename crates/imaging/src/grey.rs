@@ -6,7 +6,7 @@
 use super::lut::Lut;
 
 /// A window in modality units.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Window {
     /// Window Center.
     pub center: f64,

@@ -27,7 +27,7 @@ impl ImagePoint {
 }
 
 /// How pixels become millimetres for one image.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Calibration {
     /// From the file (Pixel Spacing, Imager Pixel Spacing with or without ERMF, US region).
     File(PixelSpacing),

@@ -8,7 +8,7 @@ use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
 
 /// Where a pixel spacing was taken from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SpacingSource {
     /// Pixel Spacing (0028,0030), in the patient (or the Pixel Measures functional group).
     PixelSpacing,
@@ -34,7 +34,7 @@ impl SpacingSource {
 }
 
 /// Millimetres per pixel along rows and columns, with their source.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PixelSpacing {
     /// Distance between the centres of adjacent rows (vertical), in mm.
     pub row_mm: f64,

@@ -16,6 +16,7 @@ pub mod dicom;
 pub mod health;
 pub mod hl7;
 pub mod wiring;
+pub mod workstation;
 
 pub use lightbox_domain::{
     access, administration, clock, events, faults, his, pacs, ris, settings, site, viewing,

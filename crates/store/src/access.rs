@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, Row, params};
 use crate::{SqlContext, Store, StoreError, StoreResult};
 
 /// One audit entry to append.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AuditEntry {
     /// UTC time (filled by the store when read back).
     pub at: String,
@@ -25,7 +25,7 @@ pub struct AuditEntry {
 }
 
 /// A user account.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct UserRecord {
     /// Row id.
     pub id: i64,

@@ -8,7 +8,7 @@ use super::ris::Room;
 use super::{SqlContext, Store, StoreError, StoreResult};
 
 /// Filters for the audit log viewer; empty fields do not filter.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AuditFilter {
     /// Exact actor (login, `hl7:<app>`, `dicom:<AE>`).
     pub actor: String,
@@ -25,7 +25,7 @@ pub struct AuditFilter {
 }
 
 /// A report template row.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReportTemplate {
     /// Modality it is for ("" = any).
     pub modality: String,

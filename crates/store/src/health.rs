@@ -5,7 +5,7 @@ use rusqlite::params;
 use super::{SqlContext, Store, StoreResult};
 
 /// What a service is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ServiceState {
     /// Working.
@@ -42,7 +42,7 @@ impl ServiceState {
 }
 
 /// One service's last reported state.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ServiceHealth {
     /// Its name (`dicom`, `hl7`, `hl7-writer`, `hl7-sender`, `index-writer`, …).
     pub service: String,

@@ -106,7 +106,7 @@ impl Store {
 }
 
 /// An inbound message as the integration monitor and `lightbox hl7 log` show it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct InboundEntry {
     /// Row id.
     pub id: i64,
@@ -129,7 +129,7 @@ pub struct InboundEntry {
 }
 
 /// Where outbound messages go, and which events each receives.
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Destination {
     /// Row id (0 before insertion).
     pub id: i64,
@@ -165,7 +165,7 @@ impl Destination {
 }
 
 /// A queued (or sent) outbound message.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OutboundMessage {
     /// Row id.
     pub id: i64,

@@ -9,7 +9,7 @@ use super::{SqlContext, Store, StoreError, StoreResult};
 pub const MESSAGE_CLASSES: [&str; 4] = ["adt", "merge", "orders", "results"];
 
 /// A configured inbound HL7 sender.
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Hl7Source {
     /// Row id (0 before insertion).
     pub id: i64,

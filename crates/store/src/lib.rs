@@ -58,6 +58,9 @@ pub enum StoreError {
     /// A value given to the store breaks one of its rules.
     #[error("{0}")]
     Invalid(String),
+    /// The data lives elsewhere and could not be reached (a workstation's server is away).
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 /// Shorthand for store results.
@@ -242,6 +245,18 @@ impl Store {
                 Err(e)
             }
         }
+    }
+
+    /// Opens the database at `path` and refuses every write on it from then on: a
+    /// workstation's stand-in store, which holds nothing of the practice's (the server does)
+    /// and must never quietly keep something a call meant for the server.
+    pub fn open_inert(path: &Path) -> StoreResult<Store> {
+        let store = Store::open(path)?;
+        store
+            .conn
+            .pragma_update(None, "query_only", "ON")
+            .ctx("refusing writes")?;
+        Ok(store)
     }
 
     /// Opens another connection to the same database, for another thread.

@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, params};
 use super::{SqlContext, Store, StoreError, StoreResult};
 
 /// A configured remote DICOM application entity.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DicomNode {
     /// Short name the staff use ("CT scanner", "orthanc").
     pub name: String,

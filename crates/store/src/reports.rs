@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, params};
 use super::{SqlContext, Store, StoreError, StoreResult};
 
 /// A report or addendum.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReportRecord {
     /// Row id.
     pub id: i64,
@@ -43,7 +43,7 @@ pub struct ReportVersion {
 }
 
 /// A charge for a performed procedure.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ChargeRecord {
     /// Row id.
     pub id: i64,
@@ -66,7 +66,7 @@ pub struct ChargeRecord {
 }
 
 /// A line of the reading worklist.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReadingRow {
     /// Accession.
     pub accession: String,
@@ -106,7 +106,7 @@ pub struct ReadingRow {
 
 /// Who an exam is for and what it is, for list rows that stand for exams (order lists, the
 /// waiting list, billing): the patient's name, birth date and sex, and the procedure's name.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ExamSubject {
     /// Accession.
     pub accession: String,
@@ -550,7 +550,7 @@ impl Store {
 }
 
 /// An archived study of a patient, for prior comparison.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ArchivedStudy {
     /// Study Instance UID.
     pub study_uid: String,

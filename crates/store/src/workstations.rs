@@ -7,7 +7,7 @@ use rusqlite::{OptionalExtension, params};
 use crate::{SqlContext, Store, StoreResult};
 
 /// A workstation as the administrator sees it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct WorkstationRecord {
     /// Row id (part of the workstation's credential).
     pub id: i64,

@@ -13,7 +13,7 @@ use crate::store::access::AuditEntry;
 use crate::store::{Store, StoreError};
 
 /// A role shapes what a user sees and may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Role {
     /// Registration, orders, scheduling.
     FrontDesk,
@@ -56,7 +56,7 @@ impl Role {
 /// Why a list is read: a person opened it (or changed what it shows), which the audit log
 /// records, or the window read it again because the data changed underneath, which it does not
 /// (the person did nothing; one entry per opening, not one per refresh).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ReadOccasion {
     /// The person opened the list or changed its filter: audited.
     Opened,

@@ -27,7 +27,7 @@ const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 const HALF: usize = 8;
 
 /// A pairing just started: the code to show once.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PairingCode {
     /// The workstation's row id.
     pub workstation: i64,

@@ -6,7 +6,7 @@ use crate::store::{Store, StoreError};
 use lightbox_codec::encode::dataset_offset;
 
 /// What the check found.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CheckReport {
     /// Index rows checked.
     pub instances: usize,

@@ -11,7 +11,7 @@ pub const DEFAULT_LOW_DISK_WARNING_GIB: u64 = 5;
 const GIB: u64 = 1024 * 1024 * 1024;
 
 /// The archive's disk is running out of space.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LowDiskSpace {
     /// Bytes still free for Lightbox.
     pub available_bytes: u64,

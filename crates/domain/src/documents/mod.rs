@@ -6,7 +6,7 @@
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str};
 
 /// The practice's letterhead on every page.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Letterhead {
     /// Practice name, printed large.
     pub practice: String,
@@ -34,7 +34,7 @@ pub fn letterhead(store: &crate::store::Store) -> Letterhead {
 }
 
 /// One printable document: a title, labelled facts (patient, exam…), then sections of text.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PrintedDocument {
     /// Letterhead.
     pub letterhead: Letterhead,

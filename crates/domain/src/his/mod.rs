@@ -121,7 +121,7 @@ fn latest_plausible_today() -> chrono::NaiveDate {
 }
 
 /// What registration asks for.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Registration {
     /// Demographics (id and MRN are assigned).
     pub patient: PatientRecord,
@@ -573,7 +573,7 @@ pub fn record_authorisation(
 }
 
 /// One line of a patient's timeline.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TimelineEntry {
     /// When (sortable text: UTC timestamps, or a study's date).
     pub at: String,

@@ -10,7 +10,7 @@ use crate::archive::ArchiveFolder;
 use crate::store::Store;
 
 /// What the file held and what became of it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BatchReport {
     /// Messages found.
     pub messages: usize,

@@ -5,6 +5,7 @@
 //! and are read without an actor.
 
 use super::Practice;
+use super::remote::forward;
 use crate::access::{self, AccessError, Action, Actor, Role};
 use crate::administration::{self, AdminError};
 use crate::hl7::outbound::OutboundError;
@@ -135,51 +136,61 @@ impl Practice {
 
     /// Changes a setting (checked against the settings table; audited).
     pub fn change_setting(&self, actor: &Actor, key: &str, value: &str) -> Result<(), AdminError> {
+        forward!(self, "change_setting", key, value);
         administration::change_setting(&self.store, actor, key, value)
     }
 
     /// The rooms (of one modality, or all).
     pub fn rooms(&self, modality: Option<&str>) -> Result<Vec<Room>, StoreError> {
+        forward!(self, "rooms", modality);
         self.store.rooms(modality)
     }
 
     /// Adds a room; its row id.
     pub fn add_room(&self, actor: &Actor, room: &Room) -> Result<i64, AdminError> {
+        forward!(self, "add_room", room);
         administration::add_room(&self.store, actor, room)
     }
 
     /// Changes a room.
     pub fn change_room(&self, actor: &Actor, room: &Room) -> Result<(), AdminError> {
+        forward!(self, "change_room", room);
         administration::change_room(&self.store, actor, room)
     }
 
     /// Retires a room (its history stays).
     pub fn retire_room(&self, actor: &Actor, room: i64) -> Result<(), AdminError> {
+        forward!(self, "retire_room", room);
         administration::retire_room(&self.store, actor, room)
     }
 
     /// The procedure catalogue.
     pub fn procedures(&self) -> Result<Vec<Procedure>, StoreError> {
+        forward!(self, "procedures");
         self.store.procedures()
     }
 
     /// One procedure by code.
     pub fn procedure(&self, code: &str) -> Result<Option<Procedure>, StoreError> {
+        forward!(self, "procedure", code);
         self.store.procedure(code)
     }
 
     /// The modalities the catalogue uses.
     pub fn catalogue_modalities(&self) -> Result<Vec<String>, StoreError> {
+        forward!(self, "catalogue_modalities");
         self.store.catalogue_modalities()
     }
 
     /// Adds or changes a procedure.
     pub fn save_procedure(&self, actor: &Actor, procedure: &Procedure) -> Result<(), AdminError> {
+        forward!(self, "save_procedure", procedure);
         administration::save_procedure(&self.store, actor, procedure)
     }
 
     /// The report templates.
     pub fn report_templates(&self) -> Result<Vec<ReportTemplate>, StoreError> {
+        forward!(self, "report_templates");
         self.store.report_templates()
     }
 
@@ -189,31 +200,37 @@ impl Practice {
         actor: &Actor,
         template: &ReportTemplate,
     ) -> Result<(), AdminError> {
+        forward!(self, "save_template", template);
         administration::save_template(&self.store, actor, template)
     }
 
     /// The DICOM nodes.
     pub fn nodes(&self) -> Result<Vec<DicomNode>, StoreError> {
+        forward!(self, "nodes");
         self.store.nodes()
     }
 
     /// One node by name.
     pub fn node(&self, name: &str) -> Result<Option<DicomNode>, StoreError> {
+        forward!(self, "node", name);
         self.store.node_by_name(name)
     }
 
     /// Adds or replaces a node.
     pub fn save_node(&self, actor: &Actor, node: &DicomNode) -> Result<(), AdminError> {
+        forward!(self, "save_node", node);
         administration::save_node(&self.store, actor, node)
     }
 
     /// Removes a node.
     pub fn remove_node(&self, actor: &Actor, name: &str) -> Result<(), AdminError> {
+        forward!(self, "remove_node", name);
         administration::remove_node(&self.store, actor, name)
     }
 
     /// The HL7 sources (who may send what).
     pub fn hl7_sources(&self) -> Result<Vec<Hl7Source>, StoreError> {
+        forward!(self, "hl7_sources");
         self.store.hl7_sources()
     }
 
@@ -223,6 +240,7 @@ impl Practice {
         actor: &Actor,
         source: &Hl7Source,
     ) -> Result<i64, crate::hl7::sources::SourceError> {
+        forward!(self, "save_hl7_source", source);
         crate::hl7::sources::save_source(&self.store, actor, source)
     }
 
@@ -232,11 +250,13 @@ impl Practice {
         actor: &Actor,
         name: &str,
     ) -> Result<bool, crate::hl7::sources::SourceError> {
+        forward!(self, "remove_hl7_source", name);
         crate::hl7::sources::remove_source(&self.store, actor, name)
     }
 
     /// The HL7 destinations.
     pub fn destinations(&self) -> Result<Vec<Destination>, StoreError> {
+        forward!(self, "destinations");
         self.store.destinations()
     }
 
@@ -246,11 +266,13 @@ impl Practice {
         actor: &Actor,
         destination: &Destination,
     ) -> Result<i64, OutboundError> {
+        forward!(self, "add_destination", destination);
         crate::hl7::outbound::add_destination(&self.store, actor, destination)
     }
 
     /// The user accounts (administrators only).
     pub fn users(&self, actor: &Actor) -> Result<Vec<UserRecord>, AdminError> {
+        forward!(self, "users");
         access::authorise(&self.store, actor, Action::Administer, "users")?;
         Ok(self.store.users()?)
     }
@@ -264,6 +286,7 @@ impl Practice {
         role: Role,
         password: &str,
     ) -> Result<i64, AccessError> {
+        forward!(self, "create_user", login, full_name, role, password);
         access::create_user(&self.store, actor, login, full_name, role, password)
     }
 
@@ -275,6 +298,7 @@ impl Practice {
         role: Role,
         active: bool,
     ) -> Result<(), AdminError> {
+        forward!(self, "change_user", login, role, active);
         administration::change_user(&self.store, actor, login, role, active)
     }
 
@@ -285,6 +309,7 @@ impl Practice {
         login: &str,
         password: &str,
     ) -> Result<(), AdminError> {
+        forward!(self, "reset_password", login, password);
         administration::reset_password(&self.store, actor, login, password)
     }
 
@@ -294,11 +319,13 @@ impl Practice {
         actor: &Actor,
         filter: &AuditFilter,
     ) -> Result<Vec<AuditEntry>, AdminError> {
+        forward!(self, "search_audit", filter);
         administration::search_audit(&self.store, actor, filter)
     }
 
     /// The overlay fields the viewer shows (setting `viewer.overlay`).
     pub fn overlay_fields(&self) -> Vec<crate::viewing::overlay::OverlayField> {
+        forward!(self, "overlay_fields");
         crate::viewing::overlay::overlay_fields(&self.store)
     }
 }

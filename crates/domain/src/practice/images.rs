@@ -2,6 +2,7 @@
 //! keeps beside the images — annotations and measurements, key images, hanging protocols,
 //! window presets — and archiving those marks with the study.
 
+use super::remote::forward;
 use super::{Practice, PracticeError};
 use crate::access::{Action, Actor};
 use crate::archive::received::ObjectArchiver;
@@ -19,6 +20,7 @@ impl Practice {
         conditions: &[Condition],
         limit: usize,
     ) -> Result<Vec<IndexRow>, PracticeError> {
+        forward!(self, "find_studies", level, conditions, limit);
         self.allow(actor, Action::ReadPatient, "archive")?;
         Ok(self.store.query_index(level, conditions, limit)?)
     }
@@ -33,6 +35,7 @@ impl Practice {
         subject: &str,
         detail: &str,
     ) -> Result<(), PracticeError> {
+        forward!(self, "authorise_exchange", action, subject, detail);
         self.allow(actor, Action::ReadPatient, subject)?;
         crate::access::audit(&self.store, actor, action, subject, "ok", detail)?;
         Ok(())
@@ -43,6 +46,7 @@ impl Practice {
         &self,
         actor: &Actor,
     ) -> Result<crate::archive::check::CheckReport, PracticeError> {
+        forward!(self, "check_archive");
         self.allow(actor, Action::Administer, "archive")?;
         let archive = crate::archive::ArchiveFolder::open(self.archive().root())
             .map_err(|e| PracticeError::Invalid(e.to_string()))?;
@@ -59,6 +63,7 @@ impl Practice {
     /// Records that `actor` opened a study in the viewer (audited once per opening; the
     /// viewer's panes then read its images).
     pub fn open_study(&self, actor: &Actor, study_uid: &str) -> Result<(), PracticeError> {
+        forward!(self, "open_study", study_uid);
         let subject = format!("study:{study_uid}");
         self.allow(actor, Action::ReadPatient, &subject)?;
         self.audit_read(actor, "study.open", &subject, "");
@@ -67,6 +72,7 @@ impl Practice {
 
     /// The images of a study (one row per instance), for the viewer's panes.
     pub fn study_images(&self, study_uid: &str) -> Result<Vec<IndexRow>, PracticeError> {
+        forward!(self, "study_images", study_uid);
         Ok(self.store.query_index(
             Level::Image,
             &[Condition {
@@ -79,6 +85,7 @@ impl Practice {
 
     /// The key images of a study: (SOP Instance UID, frame).
     pub fn key_images(&self, study_uid: &str) -> Result<Vec<(String, u32)>, PracticeError> {
+        forward!(self, "key_images", study_uid);
         Ok(self.store.key_images(study_uid)?)
     }
 
@@ -91,11 +98,20 @@ impl Practice {
         frame: u32,
         key: bool,
     ) -> Result<(), ViewingError> {
+        forward!(
+            self,
+            "set_key_image",
+            study_uid,
+            sop_instance_uid,
+            frame,
+            key
+        );
         viewing::set_key_image(&self.store, actor, study_uid, sop_instance_uid, frame, key)
     }
 
     /// The annotations and measurements of a study.
     pub fn annotations(&self, study_uid: &str) -> Result<Vec<Annotation>, ViewingError> {
+        forward!(self, "annotations", study_uid);
         viewing::annotations(&self.store, study_uid)
     }
 
@@ -109,6 +125,15 @@ impl Practice {
         shape: &crate::imaging::measure::Shape,
         calibration: crate::imaging::measure::Calibration,
     ) -> Result<i64, ViewingError> {
+        forward!(
+            self,
+            "annotate",
+            study_uid,
+            sop_instance_uid,
+            frame,
+            shape,
+            calibration
+        );
         viewing::annotate(
             &self.store,
             actor,
@@ -127,11 +152,13 @@ impl Practice {
         study_uid: &str,
         id: i64,
     ) -> Result<(), ViewingError> {
+        forward!(self, "remove_annotation", study_uid, id);
         viewing::remove_annotation(&self.store, actor, study_uid, id)
     }
 
     /// The hanging protocols.
     pub fn hanging_protocols(&self) -> Result<Vec<HangingProtocol>, ViewingError> {
+        forward!(self, "hanging_protocols");
         viewing::protocols(&self.store)
     }
 
@@ -141,16 +168,19 @@ impl Practice {
         actor: &Actor,
         protocol: &HangingProtocol,
     ) -> Result<(), ViewingError> {
+        forward!(self, "save_protocol", protocol);
         viewing::save_protocol(&self.store, actor, protocol)
     }
 
     /// The window presets for a modality (the practice's, else the defaults).
     pub fn window_presets(&self, modality: &str) -> Vec<(String, Window)> {
+        forward!(self, "window_presets", modality);
         viewing::presets::window_presets(&self.store, modality)
     }
 
     /// The viewer's image memory as the practice set it, in MiB.
     pub fn viewer_memory_mib(&self) -> usize {
+        forward!(self, "viewer_memory_mib");
         self.store
             .setting(viewing::CACHE_SETTING)
             .ok()
@@ -169,6 +199,7 @@ impl Practice {
         now: chrono::NaiveDateTime,
         window: Option<Window>,
     ) -> Result<ExportedMarks, ViewingError> {
+        self.local_only("archiving key images and measurements")?;
         viewing::export_to_archive(
             &self.store,
             archiver,

@@ -1,6 +1,7 @@
 //! The hand-offs: HL7 in and out (the inbound log, the outbound queues, resend and cancel) and
 //! the reconciliation queue of studies that did not match their order safely.
 
+use super::remote::forward;
 use super::{Practice, PracticeError};
 use crate::access::{Action, Actor};
 use crate::hl7::outbound::{self, OutboundError};
@@ -19,6 +20,7 @@ impl Practice {
         actor: &Actor,
         limit: usize,
     ) -> Result<Vec<InboundEntry>, PracticeError> {
+        forward!(self, "inbound_log", limit);
         self.allow(actor, Action::Administer, "hl7:inbound")?;
         Ok(self.store.inbound_log(limit)?)
     }
@@ -27,6 +29,7 @@ impl Practice {
     /// that does not reach the doctor is everyone's business): failed for good, pending after a
     /// failed attempt, and the newest error. No patient data; not audited.
     pub fn delivery_trouble(&self) -> Result<DeliveryTrouble, PracticeError> {
+        forward!(self, "delivery_trouble");
         let (failed, retrying, last_error) = self.store.outbound_trouble()?;
         Ok(DeliveryTrouble {
             failed: usize::try_from(failed).unwrap_or(0),
@@ -41,6 +44,7 @@ impl Practice {
         actor: &Actor,
         sent: usize,
     ) -> Result<Vec<DestinationQueue>, PracticeError> {
+        forward!(self, "outbound_queues", sent);
         self.allow(actor, Action::Administer, "hl7:outbound")?;
         self.store
             .destinations()?
@@ -60,6 +64,7 @@ impl Practice {
         actor: &Actor,
         all: bool,
     ) -> Result<Vec<(Destination, Vec<OutboundMessage>)>, PracticeError> {
+        forward!(self, "outbound_messages", all);
         self.allow(actor, Action::Administer, "hl7:outbound")?;
         self.store
             .destinations()?
@@ -84,6 +89,7 @@ impl Practice {
         bytes: &[u8],
         now: chrono::NaiveDateTime,
     ) -> Result<crate::hl7::batch::BatchReport, PracticeError> {
+        forward!(self, "import_hl7_batch", bytes, now);
         self.allow(actor, Action::Administer, "hl7:batch")?;
         let archive = self.archive();
         let report = crate::hl7::batch::import(&mut self.store, Some(&archive), bytes, now);
@@ -103,11 +109,13 @@ impl Practice {
 
     /// Sends a failed or held outbound message again.
     pub fn resend(&self, actor: &Actor, message: i64) -> Result<(), OutboundError> {
+        forward!(self, "resend", message);
         outbound::resend(&self.store, actor, message)
     }
 
     /// Cancels an outbound message.
     pub fn cancel_outbound(&self, actor: &Actor, message: i64) -> Result<(), OutboundError> {
+        forward!(self, "cancel_outbound", message);
         outbound::cancel(&self.store, actor, message)
     }
 
@@ -116,6 +124,7 @@ impl Practice {
         &self,
         actor: &Actor,
     ) -> Result<Vec<ReconciliationItem>, PracticeError> {
+        forward!(self, "open_reconciliation");
         self.allow(actor, Action::ReadPatient, "reconciliation")?;
         Ok(self.store.open_reconciliation()?)
     }
@@ -128,6 +137,7 @@ impl Practice {
         item: i64,
         accession: &str,
     ) -> Result<usize, RisError> {
+        forward!(self, "link_to_order", item, accession);
         let archive = self.archive();
         reconcile::link_to_order(&mut self.store, &archive, actor, item, accession)
     }
@@ -140,13 +150,14 @@ impl Practice {
         series: &[String],
         accession: &str,
     ) -> Result<usize, RisError> {
+        forward!(self, "split_series", item, series, accession);
         let archive = self.archive();
         reconcile::split_series(&mut self.store, &archive, actor, item, series, accession)
     }
 }
 
 /// Outbound HL7 messages that have not gone through.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DeliveryTrouble {
     /// Failed for good (an AR/AE, or out of attempts): waiting for a person to resend or cancel.
     pub failed: usize,

@@ -12,14 +12,17 @@
 //! is the demo) need no actor.
 
 mod administration;
+mod answer;
 mod billing;
 mod images;
 mod integration;
 mod orders;
 mod patients;
 mod reading;
+pub mod remote;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::access::{self, AccessError, Action, Actor};
 use crate::archive::ArchiveFolder;
@@ -32,11 +35,17 @@ pub use administration::{FirstRun, SetUpError};
 pub const OS_ADMINISTRATOR: &str = "os-administrator";
 pub use integration::DeliveryTrouble;
 pub use patients::{MergePreview, PatientChart};
+use remote::{PracticeLink, forward};
 
 /// The practice as its staff and interfaces act on it: its database, the archive beside it
-/// and where printed documents go.
+/// and where printed documents go — or, on a workstation, the practice server standing for
+/// all three.
 pub struct Practice {
+    /// The practice's database; on a workstation an empty stand-in that refuses writes (every
+    /// call is forwarded before it could reach it).
     store: Store,
+    /// On a workstation: the server every call is forwarded to.
+    link: Option<Arc<dyn PracticeLink>>,
 }
 
 impl Practice {
@@ -49,14 +58,48 @@ impl Practice {
     /// The practice over an open store (the wiring and tests open it; front ends receive the
     /// `Practice`).
     pub fn over(store: Store) -> Practice {
-        Practice { store }
+        Practice { store, link: None }
+    }
+
+    /// A workstation's practice: every call goes to the server through `link`. `folder` is
+    /// the workstation's own data folder (its image cache and exports; no patient database).
+    pub fn remote(link: Arc<dyn PracticeLink>, folder: &Path) -> Result<Practice, StoreError> {
+        std::fs::create_dir_all(folder)
+            .map_err(|e| StoreError::Invalid(format!("cannot create {}: {e}", folder.display())))?;
+        Ok(Practice {
+            store: Store::open_inert(&folder.join("workstation.db"))?,
+            link: Some(link),
+        })
+    }
+
+    /// Whether this is a workstation of a practice server (some screens say where they are).
+    pub fn server(&self) -> Option<String> {
+        self.link.as_ref().map(|l| l.server())
+    }
+
+    /// Why the practice server cannot be reached right now, for the window's banner (`None`
+    /// on the server's own computer and while it answers).
+    pub fn connection_trouble(&self) -> Option<String> {
+        self.link.as_ref().and_then(|l| l.trouble())
     }
 
     /// A second door onto the same practice, for another thread (the viewer's loader).
     pub fn reopen(&self) -> Result<Practice, StoreError> {
         Ok(Practice {
-            store: self.store.reopen()?,
+            store: match &self.link {
+                Some(_) => Store::open_inert(self.store.path())?,
+                None => self.store.reopen()?,
+            },
+            link: self.link.clone(),
         })
+    }
+
+    /// Refuses a call that only the server's own computer makes.
+    fn local_only(&self, call: &'static str) -> Result<(), remote::RemoteFailure> {
+        match self.link {
+            Some(_) => Err(remote::RemoteFailure::ServerOnly(call)),
+            None => Ok(()),
+        }
     }
 
     /// The folder holding the database (the data folder).
@@ -76,6 +119,7 @@ impl Practice {
     /// The archive's disk when it is running out of space (the status bar warns), at the level
     /// the practice set.
     pub fn low_disk_space(&self) -> Option<crate::archive::disk_space::LowDiskSpace> {
+        forward!(self, "low_disk_space");
         use crate::archive::disk_space as disk;
         let warn_gib = self.setting_or(
             disk::LOW_DISK_WARNING_SETTING,
@@ -92,11 +136,15 @@ impl Practice {
     /// A number that changes whenever another connection commits: the window reads again
     /// when it does (an HL7 order, an arriving study, a failed ORU).
     pub fn data_version(&self) -> i64 {
+        if let Some(link) = &self.link {
+            return link.changes_seen();
+        }
         self.store.data_version().unwrap_or(0)
     }
 
     /// A practice setting (not patient data: names, ports, preferences).
     pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        forward!(self, "setting", key);
         self.store.setting(key)
     }
 
@@ -110,6 +158,7 @@ impl Practice {
         origin: &str,
         workstation_credential: Option<&str>,
     ) -> Result<access::sessions::OpenedSession, AccessError> {
+        self.local_only("opening a session")?;
         let workstation = match workstation_credential {
             Some(credential) => {
                 match access::workstations::workstation_of(&self.store, credential) {
@@ -151,6 +200,7 @@ impl Practice {
         name: &str,
         ca_fingerprint: &[u8],
     ) -> Result<access::workstations::PairingCode, AccessError> {
+        forward!(self, "start_workstation_pairing", name, ca_fingerprint);
         access::workstations::start_pairing(
             &self.store,
             actor,
@@ -167,6 +217,7 @@ impl Practice {
         ca_fingerprint: &[u8],
         origin: &str,
     ) -> Result<access::workstations::PairedWorkstation, AccessError> {
+        self.local_only("pairing")?;
         access::workstations::complete_pairing(
             &self.store,
             code,
@@ -181,22 +232,26 @@ impl Practice {
         &self,
         actor: &Actor,
     ) -> Result<Vec<crate::store::workstations::WorkstationRecord>, AccessError> {
+        forward!(self, "workstations");
         access::workstations::list(&self.store, actor)
     }
 
     /// Revokes a workstation: its sessions end at once (administrators). False if it already
     /// was.
     pub fn revoke_workstation(&self, actor: &Actor, id: i64) -> Result<bool, AccessError> {
+        forward!(self, "revoke_workstation", id);
         access::workstations::revoke(&self.store, actor, id, chrono::Utc::now())
     }
 
     /// The user a bearer token stands for (every API request), if its session is live.
     pub fn api_actor(&self, token: &str) -> Result<Actor, AccessError> {
+        self.local_only("checking a session")?;
         access::sessions::session_actor(&self.store, token, chrono::Utc::now())
     }
 
     /// Ends a session (sign-out).
     pub fn close_api_session(&self, actor: &Actor, token: &str) -> Result<(), AccessError> {
+        self.local_only("ending a session")?;
         access::sessions::close_session(&self.store, actor, token)
     }
 
@@ -204,6 +259,7 @@ impl Practice {
     /// and writes only their own, without a permission: it is neither patient data nor a
     /// practice setting.
     pub fn preference(&self, actor: &Actor, key: &str) -> Option<String> {
+        forward!(self, "preference", key);
         self.store
             .user_preference(&actor.login, key)
             .unwrap_or_else(|e| {
@@ -214,11 +270,13 @@ impl Practice {
 
     /// Keeps the acting user's own preference.
     pub fn set_preference(&self, actor: &Actor, key: &str, value: &str) -> Result<(), StoreError> {
+        forward!(self, "set_preference", key, value);
         self.store.set_user_preference(&actor.login, key, value)
     }
 
     /// A setting as a number, or `default` when unset or unreadable.
     pub fn setting_or(&self, key: &str, default: u64) -> u64 {
+        forward!(self, "setting_or", key, default);
         self.store
             .setting(key)
             .ok()
@@ -229,6 +287,7 @@ impl Practice {
 
     /// The practice's name (the window title and the sign-in screen).
     pub fn name(&self) -> String {
+        forward!(self, "name");
         self.setting(crate::site::PRACTICE_NAME_SETTING)
             .ok()
             .flatten()
@@ -237,22 +296,32 @@ impl Practice {
 
     /// Whether this is the throw-away demo practice (the sign-in screen lists its accounts).
     pub fn is_demo(&self) -> bool {
+        forward!(self, "is_demo");
         crate::demo::is_demo(&self.store)
     }
 
     /// Whether the practice has no user yet: the first run creates its administrator.
     pub fn needs_first_run(&self) -> bool {
+        // A workstation's server was set up on its own computer.
+        if self.link.is_some() {
+            return false;
+        }
         self.store.user_count().map(|n| n == 0).unwrap_or(false)
     }
 
     /// Signs a person in; `origin` names the workstation or front end ("desktop", "command
     /// line"). Audited by [`access::sign_in`].
     pub fn sign_in(&self, login: &str, password: &str, origin: &str) -> Result<Actor, AccessError> {
+        if let Some(link) = &self.link {
+            // The server audits the sign-in with the workstation's address as its origin.
+            return Ok(link.sign_in(login, password)?);
+        }
         access::sign_in(&self.store, login, password, origin)
     }
 
     /// The practice's letterhead for printed documents.
     pub fn letterhead(&self) -> crate::documents::Letterhead {
+        forward!(self, "letterhead");
         crate::documents::letterhead(&self.store)
     }
 
@@ -261,6 +330,7 @@ impl Practice {
     /// [`OS_ADMINISTRATOR`], recorded as such in the audit log. `origin` says how it was
     /// recognised. Only the wiring of a local front end may call it, after asking the OS.
     pub fn act_as_os_administrator(&self, origin: &str) -> Result<Actor, StoreError> {
+        self.local_only("acting as the operating system's administrator")?;
         let actor = Actor {
             login: OS_ADMINISTRATOR.into(),
             role: access::Role::Administrator,
@@ -279,6 +349,7 @@ impl Practice {
 
     /// Every service's last reported state (the status bar and `lightbox status`).
     pub fn service_health(&self) -> Result<Vec<crate::records::health::ServiceHealth>, StoreError> {
+        forward!(self, "service_health");
         self.store.service_health()
     }
 
@@ -303,11 +374,13 @@ impl Practice {
         cursor: i64,
         limit: usize,
     ) -> Result<(Vec<JournalEntry>, i64), StoreError> {
+        forward!(self, "changes_after", cursor, limit);
         crate::changes::after(&self.store, cursor, limit)
     }
 
     /// Where a new follower of the changes starts (after everything recorded so far).
     pub fn changes_head(&self) -> i64 {
+        forward!(self, "changes_head");
         crate::changes::head(&self.store).unwrap_or(0)
     }
 }

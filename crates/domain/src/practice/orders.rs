@@ -5,6 +5,7 @@
 //! Lists that screens re-read whenever the practice changes are checked (ReadPatient) but not
 //! audited on every re-read; what a person opens or searches is audited in the HIS calls.
 
+use super::remote::forward;
 use chrono::NaiveDateTime;
 
 use super::Practice;
@@ -22,6 +23,7 @@ impl Practice {
         request: &OrderRequest,
         now: NaiveDateTime,
     ) -> Result<PlacedOrder, RisError> {
+        forward!(self, "place_order", request, now);
         ris::place_order(&mut self.store, actor, request, now)
     }
 
@@ -33,6 +35,7 @@ impl Practice {
         to: ExamStatus,
         note: &str,
     ) -> Result<(), RisError> {
+        forward!(self, "change_status", accession, to, note);
         ris::change_status(&mut self.store, actor, accession, to, note)
     }
 
@@ -42,24 +45,28 @@ impl Practice {
         actor: &Actor,
         status: ExamStatus,
     ) -> Result<Vec<OrderRecord>, RisError> {
+        forward!(self, "orders_with_status", status);
         self.allow(actor, Action::ReadPatient, "orders")?;
         Ok(self.store.orders_with_status(status.code())?)
     }
 
     /// The latest `limit` orders.
     pub fn recent_orders(&self, actor: &Actor, limit: usize) -> Result<Vec<OrderRecord>, RisError> {
+        forward!(self, "recent_orders", limit);
         self.allow(actor, Action::ReadPatient, "orders")?;
         Ok(self.store.recent_orders(limit)?)
     }
 
     /// An order by accession number.
     pub fn order(&self, actor: &Actor, accession: &str) -> Result<Option<OrderRecord>, RisError> {
+        forward!(self, "order", accession);
         self.allow(actor, Action::ReadPatient, &format!("order:{accession}"))?;
         Ok(self.store.order_by_accession(accession)?)
     }
 
     /// The accession of the exam a study belongs to, if any.
     pub fn accession_of_study(&self, actor: &Actor, study_uid: &str) -> Option<String> {
+        forward!(self, "accession_of_study", study_uid);
         self.allow(actor, Action::ReadPatient, &format!("study:{study_uid}"))
             .ok()?;
         self.store
@@ -76,6 +83,7 @@ impl Practice {
         actor: &Actor,
         patient: i64,
     ) -> Result<(Option<i64>, String), RisError> {
+        forward!(self, "insurance_for_order", patient);
         self.allow(
             actor,
             Action::ReadPatient,
@@ -98,6 +106,7 @@ impl Practice {
         actor: &Actor,
         date: &str,
     ) -> Result<Vec<(WorklistRow, usize)>, RisError> {
+        forward!(self, "day_exams", date);
         self.allow(actor, Action::ReadPatient, &format!("day:{date}"))?;
         Ok(self.store.day_exams(date)?)
     }
@@ -109,6 +118,7 @@ impl Practice {
         date: &str,
         room: Option<i64>,
     ) -> Result<Vec<(OrderRecord, StepRecord)>, RisError> {
+        forward!(self, "steps_on", date, room);
         self.allow(actor, Action::ReadPatient, &format!("worklist:{date}"))?;
         let steps = self.store.steps_on(date, room)?;
         self.audit_read(
@@ -126,12 +136,14 @@ impl Practice {
         actor: &Actor,
         date: &str,
     ) -> Result<Vec<ScannerItem>, RisError> {
+        forward!(self, "scanner_worklist", date);
         self.allow(actor, Action::ReadPatient, &format!("worklist:{date}"))?;
         Ok(ris::worklist::scanner_view(&self.store, date)?)
     }
 
     /// Orders waiting for an appointment, oldest first.
     pub fn to_be_scheduled(&self, actor: &Actor) -> Result<Vec<OrderRecord>, RisError> {
+        forward!(self, "to_be_scheduled");
         self.allow(actor, Action::ReadPatient, "orders")?;
         scheduling::to_be_scheduled(&self.store)
     }
@@ -144,6 +156,7 @@ impl Practice {
         after: NaiveDateTime,
         days: u32,
     ) -> Result<Option<Slot>, RisError> {
+        forward!(self, "find_slot", modality, duration_minutes, after, days);
         scheduling::find_slot(&self.store, modality, duration_minutes, after, days)
     }
 
@@ -157,6 +170,7 @@ impl Practice {
         start: NaiveDateTime,
         note: &str,
     ) -> Result<i64, RisError> {
+        forward!(self, "book", accession, room, start, note);
         scheduling::book(&mut self.store, actor, accession, room, start, note, None)
     }
 
@@ -171,6 +185,15 @@ impl Practice {
         note: &str,
         seen_version: i64,
     ) -> Result<i64, RisError> {
+        forward!(
+            self,
+            "book_seen",
+            accession,
+            room,
+            start,
+            note,
+            seen_version
+        );
         scheduling::book(
             &mut self.store,
             actor,
@@ -184,6 +207,7 @@ impl Practice {
 
     /// The exam's version (its last recorded change), for [`Practice::book_seen`].
     pub fn exam_version(&self, actor: &Actor, accession: &str) -> Result<i64, RisError> {
+        forward!(self, "exam_version", accession);
         self.allow(actor, Action::ReadPatient, &format!("order:{accession}"))?;
         let order = ris::order_named(&self.store, accession)?;
         Ok(self.store.exam_version(order.id)?)
@@ -191,12 +215,14 @@ impl Practice {
 
     /// Records that the patient did not come.
     pub fn no_show(&mut self, actor: &Actor, accession: &str) -> Result<(), RisError> {
+        forward!(self, "no_show", accession);
         scheduling::no_show(&mut self.store, actor, accession)
     }
 
     /// One exam's state as JSON: patient, procedure, status, scheduled step, history
     /// (audited).
     pub fn exam_json(&self, actor: &Actor, accession: &str) -> Result<serde_json::Value, RisError> {
+        forward!(self, "exam_json", accession);
         ris::exam_json(&self.store, actor, accession)
     }
 }

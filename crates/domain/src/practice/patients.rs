@@ -1,6 +1,7 @@
 //! Patients (the HIS lane): search, the chart, registration, edits, insurance, merges.
 
 use super::Practice;
+use super::remote::forward;
 use crate::access::{Action, Actor, ReadOccasion};
 use crate::his::{self, HisError, Registration, TimelineEntry};
 use crate::store::his::{
@@ -9,7 +10,7 @@ use crate::store::his::{
 use crate::store::ris::OrderRecord;
 
 /// Everything the record screen shows of one patient, read (and audited) at once.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct PatientChart {
     /// Demographics.
     pub patient: PatientRecord,
@@ -24,7 +25,7 @@ pub struct PatientChart {
 }
 
 /// What merging a duplicate into a record would do, shown before it is done.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct MergePreview {
     /// The duplicate that would be merged.
     pub merged: PatientRecord,
@@ -45,6 +46,7 @@ impl Practice {
         text: &str,
         limit: usize,
     ) -> Result<Vec<PatientRecord>, HisError> {
+        forward!(self, "search_patients", text, limit);
         self.allow(actor, Action::ReadPatient, "patient:search")?;
         let rows = self.store.search_patients(text, limit)?;
         let shown: Vec<String> = rows.iter().take(50).map(|p| p.mrn.clone()).collect();
@@ -66,6 +68,7 @@ impl Practice {
         patient: i64,
         occasion: ReadOccasion,
     ) -> Result<PatientChart, HisError> {
+        forward!(self, "patient_chart", patient, occasion);
         let timeline = his::timeline(&self.store, actor, patient, occasion)?;
         let insurance = self
             .store
@@ -91,6 +94,7 @@ impl Practice {
         actor: &Actor,
         mrn: &str,
     ) -> Result<Option<PatientRecord>, HisError> {
+        forward!(self, "patient_by_mrn", mrn);
         self.allow(actor, Action::ReadPatient, &format!("patient:{mrn}"))?;
         let found = self.store.patient_by_identifier(mrn, "")?;
         if let Some(p) = &found {
@@ -105,16 +109,19 @@ impl Practice {
         actor: &Actor,
         registration: &Registration,
     ) -> Result<PatientRecord, HisError> {
+        forward!(self, "register_patient", registration);
         his::register(&mut self.store, actor, registration)
     }
 
     /// Changes a patient's demographics.
     pub fn update_patient(&self, actor: &Actor, patient: &PatientRecord) -> Result<(), HisError> {
+        forward!(self, "update_patient", patient);
         his::update_patient(&self.store, actor, patient)
     }
 
     /// Adds an insurance policy; its row id.
     pub fn add_insurance(&self, actor: &Actor, policy: &InsurancePolicy) -> Result<i64, HisError> {
+        forward!(self, "add_insurance", policy);
         his::add_insurance(&self.store, actor, policy)
     }
 
@@ -125,6 +132,7 @@ impl Practice {
         policy: i64,
         eligible: bool,
     ) -> Result<(), HisError> {
+        forward!(self, "record_eligibility", policy, eligible);
         his::record_eligibility(&self.store, actor, policy, eligible)
     }
 
@@ -137,6 +145,14 @@ impl Practice {
         valid_from: &str,
         valid_to: &str,
     ) -> Result<(), HisError> {
+        forward!(
+            self,
+            "record_authorisation",
+            policy,
+            number,
+            valid_from,
+            valid_to
+        );
         his::record_authorisation(&self.store, actor, policy, number, valid_from, valid_to)
     }
 
@@ -147,6 +163,7 @@ impl Practice {
         kept: i64,
         duplicate: &str,
     ) -> Result<MergePreview, HisError> {
+        forward!(self, "merge_preview", kept, duplicate);
         let merged = self
             .store
             .patient_by_identifier(duplicate, "")?
@@ -176,12 +193,14 @@ impl Practice {
         kept: i64,
         merged: i64,
     ) -> Result<MergeRecord, HisError> {
+        forward!(self, "merge_patients", kept, merged);
         let archive = self.archive();
         his::merge_with_archive(&mut self.store, &archive, actor, kept, merged)
     }
 
     /// Undoes a merge exactly.
     pub fn unmerge_patients(&mut self, actor: &Actor, merge_id: i64) -> Result<(), HisError> {
+        forward!(self, "unmerge_patients", merge_id);
         let archive = self.archive();
         his::unmerge_with_archive(&mut self.store, &archive, actor, merge_id)
     }
@@ -192,6 +211,7 @@ impl Practice {
         actor: &Actor,
         physician: &ReferringPhysician,
     ) -> Result<i64, HisError> {
+        forward!(self, "add_referring", physician);
         his::add_referring(&self.store, actor, physician)
     }
 }

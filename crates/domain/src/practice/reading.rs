@@ -2,6 +2,7 @@
 //! signing and addenda, the printed report, an exam's priors.
 
 use super::Practice;
+use super::remote::forward;
 use crate::access::ReadOccasion;
 use crate::access::{Actor, Role};
 use crate::documents::PrintedDocument;
@@ -19,11 +20,13 @@ impl Practice {
         filter: &ReadingFilter,
         occasion: ReadOccasion,
     ) -> Result<Vec<ReadingRow>, RisError> {
+        forward!(self, "reading_worklist", filter, occasion);
         reading::reading_worklist(&self.store, actor, filter, occasion)
     }
 
     /// The logins of the active radiologists (to assign exams to).
     pub fn radiologists(&self) -> Vec<String> {
+        forward!(self, "radiologists");
         self.store
             .users()
             .unwrap_or_default()
@@ -40,6 +43,7 @@ impl Practice {
         accession: &str,
         radiologist: &str,
     ) -> Result<(), RisError> {
+        forward!(self, "assign", accession, radiologist);
         reading::assign(&self.store, actor, accession, radiologist)
     }
 
@@ -51,6 +55,7 @@ impl Practice {
         actor: &Actor,
         accessions: &[String],
     ) -> Result<std::collections::HashMap<String, ExamSubject>, RisError> {
+        forward!(self, "exam_subjects", accessions);
         crate::access::authorise(
             &self.store,
             actor,
@@ -73,11 +78,19 @@ impl Practice {
         told_to: &str,
         method: &str,
     ) -> Result<(), RisError> {
+        forward!(
+            self,
+            "record_critical_communication",
+            report_id,
+            told_to,
+            method
+        );
         reports::record_critical_communication(&self.store, actor, report_id, told_to, method)
     }
 
     /// Who was told a report's critical result, each as a sentence ("Told … by phone on …").
     pub fn critical_communications(&self, report_id: i64) -> Vec<String> {
+        forward!(self, "critical_communications", report_id);
         self.store
             .critical_communications(report_id)
             .unwrap_or_default()
@@ -89,6 +102,7 @@ impl Practice {
     /// How a signed report's signature reads: full name, login and local time (empty while
     /// unsigned).
     pub fn signature(&self, report: &ReportRecord) -> String {
+        forward!(self, "signature", report);
         if report.signer.is_empty() {
             return String::new();
         }
@@ -101,6 +115,7 @@ impl Practice {
         actor: &Actor,
         accession: &str,
     ) -> Result<ReportRecord, RisError> {
+        forward!(self, "open_report", accession);
         let order = crate::ris::order_named(&self.store, accession)?;
         let latest = self
             .store
@@ -132,6 +147,7 @@ impl Practice {
         body: &str,
         critical: bool,
     ) -> Result<(), RisError> {
+        forward!(self, "save_report", report, body, critical);
         reports::save(&mut self.store, actor, report, body, critical)
     }
 
@@ -142,6 +158,7 @@ impl Practice {
         report: i64,
         to: ExamStatus,
     ) -> Result<(), RisError> {
+        forward!(self, "sign_report", report, to);
         reports::sign(&mut self.store, actor, report, to)
     }
 
@@ -152,6 +169,7 @@ impl Practice {
         accession: &str,
         body: &str,
     ) -> Result<ReportRecord, RisError> {
+        forward!(self, "add_addendum", accession, body);
         let id = reports::add_addendum(&mut self.store, actor, accession, body)?;
         Ok(self.store.report(id)?)
     }
@@ -162,6 +180,7 @@ impl Practice {
         actor: &Actor,
         accession: &str,
     ) -> Result<PrintedDocument, RisError> {
+        forward!(self, "printed_report", accession);
         reports::printed_report(&self.store, actor, accession)
     }
 
@@ -172,11 +191,13 @@ impl Practice {
         study_uid: &str,
         text: &str,
     ) -> Result<String, RisError> {
+        forward!(self, "append_to_draft", study_uid, text);
         reports::append_to_draft(&mut self.store, actor, study_uid, text)
     }
 
     /// The exam's relevant priors (same patient under every identifier), newest first.
     pub fn priors(&self, actor: &Actor, accession: &str) -> Result<Vec<ArchivedStudy>, RisError> {
+        forward!(self, "priors", accession);
         reading::priors(&self.store, actor, accession)
     }
 }

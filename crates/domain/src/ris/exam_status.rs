@@ -7,7 +7,7 @@
 use std::fmt;
 
 /// Where an exam is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ExamStatus {
     /// The order failed validation and waits for a person (unknown procedure, no patient…).
     NeedsReview,

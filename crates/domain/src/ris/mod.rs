@@ -64,7 +64,7 @@ pub enum RisError {
 }
 
 /// Order priority (ORC-7 / OBR-27 / TQ1-9 map onto these).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Priority {
     /// Immediately.
     Stat,
@@ -86,7 +86,7 @@ impl Priority {
 }
 
 /// What the referrer (screen or HL7) asks for.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrderRequest {
     /// The registered patient, or None when the order could not be matched to one.
     pub patient: Option<i64>,
@@ -116,7 +116,7 @@ pub struct OrderRequest {
 
 /// The DICOM identifiers an OMI^O23 placer assigns itself (IPC-1…4): the scanner and the
 /// placer's own PACS then agree on them without asking us.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct SuppliedIdentifiers {
     /// Accession number (IPC-1), at most 16 characters.
     pub accession: String,
@@ -129,7 +129,7 @@ pub struct SuppliedIdentifiers {
 }
 
 /// The result of placing an order.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PlacedOrder {
     /// The order.
     pub order: OrderRecord,

@@ -8,7 +8,7 @@ use crate::store::Store;
 use crate::store::reports::ReadingRow;
 
 /// Filters of the reading worklist (None: any).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReadingFilter {
     /// Modality.
     pub modality: Option<String>,

@@ -13,7 +13,7 @@ use crate::store::ris::Room;
 const SLOT_GRANULARITY_MINUTES: i64 = 5;
 
 /// A free place in the schedule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Slot {
     /// Room id.
     pub room: i64,

@@ -412,7 +412,7 @@ pub fn declare_character_set(answer: &mut InMemDicomObject, latin1_asked: bool) 
 }
 
 /// One line of a scanner's worklist.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ScannerItem {
     /// Scheduled Station AE Title.
     pub station_ae: String,

@@ -171,7 +171,7 @@ pub fn import_protocols(store: &Store, actor: &Actor, json: &str) -> Result<usiz
 }
 
 /// An annotation as the viewer shows it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Annotation {
     /// Row id (to delete it).
     pub id: i64,

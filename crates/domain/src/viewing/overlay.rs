@@ -9,7 +9,7 @@ use crate::store::Store;
 pub const OVERLAY_SETTING: &str = "viewer.overlay";
 
 /// One piece of the corner overlay.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum OverlayField {
     /// Patient name, ID, study date and description.
     Patient,

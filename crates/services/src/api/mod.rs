@@ -19,11 +19,13 @@
 //!   ends when the session does (signed out, expired, account disabled).
 //!
 //! - The schedule, with booking by optimistic concurrency: see [`schedule`].
+//! - Every other Practice API call a workstation's screens make: see [`practice_calls`].
 //!
 //! Without a valid token: 401. A role without the permission: 403 (and an audit row).
 
 pub mod connections;
 mod dicomweb;
+mod practice_calls;
 mod schedule;
 mod throttle;
 pub mod tls;
@@ -444,6 +446,12 @@ fn router(
             axum::routing::put(schedule::book),
         )
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .route(
+            "/api/v1/practice/{call}",
+            post(practice_calls::call).layer(axum::extract::DefaultBodyLimit::max(
+                practice_calls::MAX_CALL_BYTES,
+            )),
+        )
         .route(
             "/dicomweb/studies",
             get(dicomweb::search_studies)

@@ -7,7 +7,7 @@ use super::{SqlContext, Store, StoreError, StoreResult};
 mod search;
 
 /// A patient as the practice registered them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PatientRecord {
     /// Row id.
     pub id: i64,
@@ -44,7 +44,7 @@ pub struct PatientRecord {
 }
 
 /// An outside identifier with its assigning authority.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PatientIdentifier {
     /// The identifier.
     pub value: String,
@@ -53,7 +53,7 @@ pub struct PatientIdentifier {
 }
 
 /// An insurance policy of a patient.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct InsurancePolicy {
     /// Row id (0 before insertion).
     pub id: i64,
@@ -350,7 +350,7 @@ impl Store {
 }
 
 /// A recorded merge.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MergeRecord {
     /// Row id.
     pub id: i64,
@@ -501,7 +501,7 @@ impl Store {
 }
 
 /// A referring physician.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReferringPhysician {
     /// Row id (0 before insertion).
     pub id: i64,

@@ -94,7 +94,7 @@ pub enum IndexConflict {
 }
 
 /// A query level of the DICOM information model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Level {
     /// PATIENT
     Patient,
@@ -118,7 +118,7 @@ impl Level {
 }
 
 /// A column of the index that a query may match on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Column {
     /// Patient ID
     PatientId,
@@ -213,7 +213,7 @@ impl Column {
 }
 
 /// How one column must match. Built by `pacs::query` from a DICOM identifier.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Matcher {
     /// Exactly this value.
     Exact(String),
@@ -231,7 +231,7 @@ pub enum Matcher {
 }
 
 /// One condition of a query.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Condition {
     /// The column.
     pub column: Column,
@@ -240,7 +240,7 @@ pub struct Condition {
 }
 
 /// A row of a query answer, at any level; fields above the level are filled, below are empty.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IndexRow {
     /// Patient ID
     pub patient_id: String,

@@ -15,7 +15,7 @@ use rusqlite::{OptionalExtension, Row, params};
 use super::{SqlContext, Store, StoreError, StoreResult};
 
 /// A catalogue entry.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Procedure {
     /// CPT code.
     pub code: String,
@@ -34,7 +34,7 @@ pub struct Procedure {
 }
 
 /// A room (scanner) where exams happen.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Room {
     /// Row id.
     pub id: i64,
@@ -49,7 +49,7 @@ pub struct Room {
 }
 
 /// An order row.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OrderRecord {
     /// Row id.
     pub id: i64,
@@ -86,7 +86,7 @@ pub struct OrderRecord {
 }
 
 /// A scheduled procedure step (one per order here).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StepRecord {
     /// Row id.
     pub id: i64,

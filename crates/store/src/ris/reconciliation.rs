@@ -3,7 +3,7 @@
 use super::*;
 
 /// An item of the reconciliation queue.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReconciliationItem {
     /// Row id.
     pub id: i64,

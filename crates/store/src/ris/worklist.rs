@@ -4,7 +4,7 @@
 use super::*;
 
 /// Everything a worklist item needs about one scheduled step.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct WorklistRow {
     /// The order.
     pub order: OrderRecord,

@@ -439,6 +439,7 @@ impl LightboxApp {
         } else {
             egui::Theme::Light
         });
+        self.show_server_trouble(ui);
         let touched = ui.input(|i| {
             i.events.iter().any(|e| {
                 matches!(

@@ -28,6 +28,35 @@ impl LightboxApp {
         self.low_disk = low;
     }
 
+    /// On a workstation whose server does not answer: a banner across the window, at once,
+    /// saying so — what is on screen stays, and the link reconnects by itself.
+    pub(super) fn show_server_trouble(&mut self, ui: &mut egui::Ui) {
+        let Some(why) = self.practice.connection_trouble() else {
+            return;
+        };
+        let server = self.practice.server().unwrap_or_default();
+        // At the bottom: nothing on screen moves under the mouse when the server goes away.
+        egui::Panel::bottom("server_trouble")
+            .frame(
+                egui::Frame::new()
+                    .fill(egui::Color32::from_rgb(150, 30, 30))
+                    .inner_margin(egui::Margin::symmetric(12, 6)),
+            )
+            .show(ui, |ui| {
+                ui.label(
+                    egui::RichText::new(format!(
+                        "The practice server ({server}) is not answering: {why}. What is on \
+                         screen stays; changes cannot be saved until it answers. Lightbox \
+                         reconnects by itself."
+                    ))
+                    .color(egui::Color32::WHITE)
+                    .strong(),
+                );
+            });
+        // Look again soon: the banner goes as soon as the server answers.
+        ui.ctx().request_repaint_after(Duration::from_secs(1));
+    }
+
     /// Files or folders dropped on the window are imported into the archive as the viewer's
     /// Import does (every role has the viewer; it shows the progress); while they hover, the
     /// window says what a drop will do.

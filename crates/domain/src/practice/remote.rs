@@ -1,0 +1,390 @@
+//! The Practice API on a workstation: the same calls, answered by the practice server.
+//!
+//! A workstation's `Practice` holds a [`PracticeLink`] (the wiring's HTTPS client; this crate
+//! opens no socket) instead of a database. Each call sends its arguments — never the actor:
+//! the server acts as the user its session token stands for, with its own permission check and
+//! audit — and turns the answer back into the call's own result type, errors included, so a
+//! screen handles "possible duplicate", "changed since you looked" or "not allowed" the same
+//! way on one PC and on a workstation. The server side of each call is
+//! [`Practice::answer_remote_call`].
+
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+use crate::access::{AccessError, Actor};
+use crate::store::StoreError;
+
+/// How a workstation reaches the practice server (implemented by the wiring over HTTPS).
+pub trait PracticeLink: Send + Sync {
+    /// Calls `method` on the server with `args` (a JSON array) as the signed-in user.
+    fn call(
+        &self,
+        method: &str,
+        args: serde_json::Value,
+    ) -> Result<serde_json::Value, RemoteFailure>;
+    /// Signs `login` in at the server; later calls act as that user.
+    fn sign_in(&self, login: &str, password: &str) -> Result<Actor, RemoteFailure>;
+    /// A number that grows with every change the server reports on its event stream: the
+    /// screens read again when it moves (the local [`super::Practice::data_version`]).
+    fn changes_seen(&self) -> i64;
+    /// Why the server cannot be reached right now, in words for the window's banner; `None`
+    /// while it answers.
+    fn trouble(&self) -> Option<String>;
+    /// The server the workstation is paired with (its address, for the title bar).
+    fn server(&self) -> String;
+}
+
+/// A refusal as it crosses the wire: the kinds a screen handles differently, each with what
+/// it needs to say so.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum WireError {
+    /// The user's role may not do this (audited on the server).
+    Forbidden {
+        /// Who may not do what.
+        message: String,
+    },
+    /// Unknown login, wrong password, or the session ended.
+    BadCredentials,
+    /// The request is wrong, in words for the user.
+    Invalid {
+        /// What is wrong.
+        message: String,
+    },
+    /// Registration found a patient who may be the same person.
+    PossibleDuplicate {
+        /// The registered patients it may be.
+        candidates: Vec<crate::records::his::PatientRecord>,
+        /// Why they look alike.
+        reason: String,
+    },
+    /// The exam changed since the workstation read it.
+    Stale {
+        /// The exam.
+        accession: String,
+        /// Its status now.
+        status: String,
+        /// Its version now.
+        version: i64,
+    },
+    /// The slot or the record is taken.
+    Conflict {
+        /// What holds the slot.
+        message: String,
+    },
+    /// No such record.
+    NotFound {
+        /// What was looked for.
+        what: String,
+    },
+    /// The server failed (its log says why; the workstation is told only that).
+    Failed {
+        /// A sentence without the server's internals.
+        message: String,
+    },
+}
+
+/// Why a call to the server gave no answer of its own.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RemoteFailure {
+    /// The server did not answer (network down, server stopped); the window says so.
+    #[error("the practice server cannot be reached ({0}); Lightbox keeps trying")]
+    Unreachable(String),
+    /// The server answered with a refusal.
+    #[error("{}", wire_message(.0))]
+    Refused(WireError),
+    /// The answer could not be read (a server of another version).
+    #[error("the practice server's answer could not be read: {0}")]
+    Garbled(String),
+    /// The call exists only on the server's own computer.
+    #[error("{0} is done on the practice server itself")]
+    ServerOnly(&'static str),
+}
+
+fn wire_message(wire: &WireError) -> String {
+    match wire {
+        WireError::Forbidden { message }
+        | WireError::Invalid { message }
+        | WireError::Conflict { message }
+        | WireError::Failed { message } => message.clone(),
+        WireError::BadCredentials => "unknown user or wrong password".into(),
+        WireError::PossibleDuplicate { candidates, reason } => format!(
+            "possible duplicate of {}: {reason}",
+            candidates
+                .iter()
+                .map(|c| c.mrn.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        WireError::Stale {
+            accession, status, ..
+        } => format!(
+            "exam {accession} changed since you looked at it (it is now {status}); look again \
+             before changing it"
+        ),
+        WireError::NotFound { what } => format!("{what} not found"),
+    }
+}
+
+/// Builds a call's own result from the server's answer.
+pub trait FromReply {
+    /// The result of the call, from the server's answer or its failure.
+    fn from_reply(reply: Result<serde_json::Value, RemoteFailure>) -> Self;
+}
+
+impl<T: DeserializeOwned, E: From<RemoteFailure>> FromReply for Result<T, E> {
+    fn from_reply(reply: Result<serde_json::Value, RemoteFailure>) -> Self {
+        reply
+            .and_then(|v| {
+                serde_json::from_value(v).map_err(|e| RemoteFailure::Garbled(e.to_string()))
+            })
+            .map_err(E::from)
+    }
+}
+
+/// Calls whose result has no error side: a failure is logged and reads as nothing (the banner
+/// already says the server is away).
+macro_rules! plain_replies {
+    ($($t:ty),* $(,)?) => {$(
+        impl FromReply for $t {
+            fn from_reply(reply: Result<serde_json::Value, RemoteFailure>) -> Self {
+                match reply.and_then(|v| {
+                    serde_json::from_value(v).map_err(|e| RemoteFailure::Garbled(e.to_string()))
+                }) {
+                    Ok(v) => v,
+                    // Before anyone signed in, the window asks for what needs a session.
+                    Err(RemoteFailure::Refused(WireError::BadCredentials)) => Default::default(),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "a call to the practice server failed");
+                        Default::default()
+                    }
+                }
+            }
+        }
+    )*};
+}
+
+plain_replies!(
+    bool,
+    usize,
+    u64,
+    i64,
+    String,
+    Option<String>,
+    Vec<String>,
+    crate::documents::Letterhead,
+    Vec<crate::viewing::overlay::OverlayField>,
+    Vec<(String, crate::imaging::Window)>,
+    Option<crate::archive::disk_space::LowDiskSpace>,
+);
+
+/// Forwards the call to the server when this `Practice` is a workstation's: `forward!(self,
+/// "name", arg, …)` returns the server's answer as the method's own result.
+macro_rules! forward {
+    ($self:ident, $method:literal $(, $arg:expr)* $(,)?) => {
+        if let Some(link) = &$self.link {
+            let args = serde_json::to_value(($(&$arg,)*))
+                .map_err(|e| $crate::practice::remote::RemoteFailure::Garbled(e.to_string()));
+            return $crate::practice::remote::FromReply::from_reply(
+                args.and_then(|a| link.call($method, a)),
+            );
+        }
+    };
+}
+pub(crate) use forward;
+
+/// How each lane's error carries a remote failure: a refusal becomes the lane's own variant
+/// where it has one, so a screen's `match` works unchanged.
+macro_rules! lane_error_from_remote {
+    ($($t:ty),*) => {$(
+        impl From<RemoteFailure> for $t {
+            fn from(failure: RemoteFailure) -> $t {
+                type Lane = $t;
+                match failure {
+                    RemoteFailure::Refused(WireError::Forbidden { message }) => {
+                        Lane::Access(AccessError::Denied(message))
+                    }
+                    RemoteFailure::Refused(WireError::BadCredentials) => {
+                        Lane::Access(AccessError::BadCredentials)
+                    }
+                    RemoteFailure::Refused(WireError::Invalid { message }) => Lane::Invalid(message),
+                    other => Lane::Store(StoreError::from(other)),
+                }
+            }
+        }
+    )*};
+}
+
+impl From<RemoteFailure> for StoreError {
+    fn from(failure: RemoteFailure) -> StoreError {
+        match failure {
+            RemoteFailure::Refused(WireError::NotFound { what }) => StoreError::NotFound(what),
+            RemoteFailure::Refused(WireError::Invalid { message }) => StoreError::Invalid(message),
+            other => StoreError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+impl From<RemoteFailure> for AccessError {
+    fn from(failure: RemoteFailure) -> AccessError {
+        match failure {
+            RemoteFailure::Refused(WireError::BadCredentials) => AccessError::BadCredentials,
+            RemoteFailure::Refused(WireError::Forbidden { message })
+            | RemoteFailure::Refused(WireError::Invalid { message }) => {
+                AccessError::Denied(message)
+            }
+            other => AccessError::Store(StoreError::from(other)),
+        }
+    }
+}
+
+lane_error_from_remote!(
+    crate::administration::AdminError,
+    super::PracticeError,
+    crate::viewing::ViewingError,
+    crate::hl7::outbound::OutboundError,
+    crate::hl7::sources::SourceError
+);
+
+impl From<RemoteFailure> for crate::his::HisError {
+    fn from(failure: RemoteFailure) -> crate::his::HisError {
+        use crate::his::HisError;
+        match failure {
+            RemoteFailure::Refused(WireError::PossibleDuplicate { candidates, reason }) => {
+                HisError::PossibleDuplicate { candidates, reason }
+            }
+            RemoteFailure::Refused(WireError::Invalid { message }) => HisError::Invalid(message),
+            RemoteFailure::Refused(WireError::Forbidden { message }) => {
+                HisError::Access(AccessError::Denied(message))
+            }
+            other => HisError::Store(StoreError::from(other)),
+        }
+    }
+}
+
+impl From<RemoteFailure> for crate::ris::RisError {
+    fn from(failure: RemoteFailure) -> crate::ris::RisError {
+        use crate::ris::RisError;
+        match failure {
+            RemoteFailure::Refused(WireError::Stale {
+                accession,
+                status,
+                version,
+            }) => RisError::Stale {
+                accession,
+                status,
+                version,
+            },
+            RemoteFailure::Refused(WireError::Conflict { message }) => RisError::Conflict(message),
+            RemoteFailure::Refused(WireError::NotFound { what }) => RisError::NotFound(what),
+            RemoteFailure::Refused(WireError::Invalid { message }) => RisError::Invalid(message),
+            RemoteFailure::Refused(WireError::Forbidden { message }) => {
+                RisError::Access(AccessError::Denied(message))
+            }
+            other => RisError::Store(StoreError::from(other)),
+        }
+    }
+}
+
+/// How a lane error is told to a workstation (the server's side of [`FromReply`]). Database
+/// failures are logged here, once, and the workstation hears only that the server failed.
+pub trait ToWire {
+    /// The refusal as it crosses the wire.
+    fn to_wire(&self) -> WireError;
+}
+
+fn failed(e: &dyn std::fmt::Display) -> WireError {
+    tracing::error!(error = %e, "a workstation's call failed on the server");
+    WireError::Failed {
+        message: "the practice server could not do this; its log says why".into(),
+    }
+}
+
+impl ToWire for StoreError {
+    fn to_wire(&self) -> WireError {
+        match self {
+            StoreError::NotFound(what) => WireError::NotFound { what: what.clone() },
+            StoreError::Invalid(message) => WireError::Invalid {
+                message: message.clone(),
+            },
+            other => failed(other),
+        }
+    }
+}
+
+impl ToWire for AccessError {
+    fn to_wire(&self) -> WireError {
+        match self {
+            AccessError::Forbidden { .. } => WireError::Forbidden {
+                message: self.to_string(),
+            },
+            AccessError::BadCredentials => WireError::BadCredentials,
+            AccessError::Denied(m) | AccessError::WeakPassword(m) | AccessError::Workstation(m) => {
+                WireError::Invalid { message: m.clone() }
+            }
+            AccessError::Store(s) => s.to_wire(),
+            other => failed(other),
+        }
+    }
+}
+
+macro_rules! lane_error_to_wire {
+    ($($t:ty),*) => {$(
+        impl ToWire for $t {
+            fn to_wire(&self) -> WireError {
+                type Lane = $t;
+                match self {
+                    Lane::Access(a) => a.to_wire(),
+                    Lane::Store(s) => s.to_wire(),
+                    Lane::Invalid(m) => WireError::Invalid { message: m.clone() },
+                }
+            }
+        }
+    )*};
+}
+
+lane_error_to_wire!(
+    crate::administration::AdminError,
+    super::PracticeError,
+    crate::viewing::ViewingError,
+    crate::hl7::outbound::OutboundError,
+    crate::hl7::sources::SourceError
+);
+
+impl ToWire for crate::his::HisError {
+    fn to_wire(&self) -> WireError {
+        use crate::his::HisError;
+        match self {
+            HisError::PossibleDuplicate { candidates, reason } => WireError::PossibleDuplicate {
+                candidates: candidates.clone(),
+                reason: reason.clone(),
+            },
+            HisError::Invalid(m) => WireError::Invalid { message: m.clone() },
+            HisError::Access(a) => a.to_wire(),
+            HisError::Store(s) => s.to_wire(),
+        }
+    }
+}
+
+impl ToWire for crate::ris::RisError {
+    fn to_wire(&self) -> WireError {
+        use crate::ris::RisError;
+        match self {
+            RisError::NotFound(what) => WireError::NotFound { what: what.clone() },
+            RisError::Illegal(_) | RisError::Invalid(_) => WireError::Invalid {
+                message: self.to_string(),
+            },
+            RisError::Conflict(m) => WireError::Conflict { message: m.clone() },
+            RisError::Stale {
+                accession,
+                status,
+                version,
+            } => WireError::Stale {
+                accession: accession.clone(),
+                status: status.clone(),
+                version: *version,
+            },
+            RisError::Access(a) => a.to_wire(),
+            RisError::Store(s) => s.to_wire(),
+        }
+    }
+}

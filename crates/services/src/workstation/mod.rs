@@ -1,0 +1,388 @@
+//! A workstation's side of the practice server: pairing once (the practice CA pinned, the
+//! credential kept in the workstation's folder), then every Practice API call over HTTPS, the
+//! event stream followed on a thread of its own (a change on the server moves the window's
+//! data version; a dropped stream is resumed from the last event id, so nothing is missed
+//! across a server restart), and whether the server answers (the window's banner).
+//!
+//! The window holds a `Practice::remote` over [`ServerLink`]; it never sees HTTP.
+
+mod pairing;
+
+use std::io::BufRead;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use lightbox_domain::access::{Actor, Role};
+use lightbox_domain::practice::remote::{PracticeLink, RemoteFailure, WireError};
+
+pub use pairing::{PairedServer, PairingError, pair};
+
+/// Header carrying the workstation's credential on sign-in (the server's
+/// `api::workstations::WORKSTATION_HEADER`).
+const WORKSTATION_HEADER: &str = "Lightbox-Workstation";
+
+/// Largest answer a call reads (a day's worklist, an audit search: far below this).
+const MAX_ANSWER_BYTES: u64 = 64 * 1024 * 1024;
+
+/// How long a call waits for the server before the window says it is away.
+const CALL_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How soon the event stream is opened again after it broke.
+const RECONNECT_AFTER: Duration = Duration::from_secs(1);
+
+/// The server sends a keep-alive every 15 s: a stream silent for longer is dead.
+const STREAM_SILENCE: Duration = Duration::from_secs(40);
+
+/// The HTTPS link a workstation's `Practice` forwards every call to.
+pub struct ServerLink {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    paired: PairedServer,
+    agent: ureq::Agent,
+    stream_agent: ureq::Agent,
+    /// The session's bearer token, once someone signed in.
+    token: Mutex<Option<String>>,
+    /// Events received (the window's data version).
+    seen: AtomicI64,
+    /// Why the server is away, while it is.
+    trouble: Mutex<Option<String>>,
+    /// Whether the event follower runs (one per link).
+    following: AtomicBool,
+    /// Set when the link is dropped: the follower ends.
+    closed: AtomicBool,
+    /// Wakes the window when something changed or the server came or went.
+    wake: Mutex<Option<Arc<dyn Fn() + Send + Sync>>>,
+}
+
+/// An agent trusting only the practice CA. `whole` bounds a call from start to end (none for
+/// the event stream, which lasts); `per_read` bounds each wait for the server.
+fn agent(
+    paired: &PairedServer,
+    per_read: Duration,
+    whole: Option<Duration>,
+) -> Result<ureq::Agent, PairingError> {
+    let ca = ureq::tls::Certificate::from_pem(paired.ca_pem.as_bytes())
+        .map_err(|e| PairingError::Saved(format!("the kept practice CA is unreadable: {e}")))?;
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::new_with_certs(&[ca]))
+        .build();
+    Ok(ureq::Agent::config_builder()
+        .tls_config(tls)
+        .https_only(true)
+        .http_status_as_error(false)
+        .timeout_connect(Some(Duration::from_secs(5)))
+        .timeout_per_read(Some(per_read))
+        .timeout_global(whole)
+        .build()
+        .new_agent())
+}
+
+impl ServerLink {
+    /// A link to the server this workstation paired with.
+    pub fn new(paired: PairedServer) -> Result<ServerLink, PairingError> {
+        Ok(ServerLink {
+            shared: Arc::new(Shared {
+                agent: agent(&paired, CALL_TIMEOUT, Some(CALL_TIMEOUT))?,
+                stream_agent: agent(&paired, STREAM_SILENCE, None)?,
+                paired,
+                token: Mutex::new(None),
+                seen: AtomicI64::new(0),
+                trouble: Mutex::new(None),
+                following: AtomicBool::new(false),
+                closed: AtomicBool::new(false),
+                wake: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// Calls `wake` whenever a change arrives or the server goes away or comes back (the
+    /// window repaints at once instead of at its next look).
+    pub fn on_change(&self, wake: Arc<dyn Fn() + Send + Sync>) {
+        if let Ok(mut w) = self.shared.wake.lock() {
+            *w = Some(wake);
+        }
+    }
+
+    /// The link of the workstation whose folder is `folder`, if it was paired.
+    pub fn from_folder(folder: &Path) -> Result<Option<ServerLink>, PairingError> {
+        match PairedServer::load(folder)? {
+            Some(paired) => Ok(Some(ServerLink::new(paired)?)),
+            None => Ok(None),
+        }
+    }
+}
+
+impl Drop for ServerLink {
+    fn drop(&mut self) {
+        self.shared.closed.store(true, Ordering::Relaxed);
+    }
+}
+
+/// A transport failure in words for the banner.
+fn describe(e: &ureq::Error) -> String {
+    match e {
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            "the connection was refused (is the server running?)".into()
+        }
+        ureq::Error::Io(io) => format!("the connection broke ({io})"),
+        ureq::Error::Timeout(_) => "it did not answer in time".into(),
+        ureq::Error::HostNotFound => "its name could not be found on the network".into(),
+        ureq::Error::ConnectionFailed => "no connection could be made".into(),
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) => {
+            "its certificate is not the practice's (pair this workstation again if the server \
+             was reinstalled)"
+                .into()
+        }
+        other => other.to_string(),
+    }
+}
+
+impl Shared {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.paired.server.trim_end_matches('/'))
+    }
+
+    fn set_trouble(&self, why: Option<String>) {
+        let changed = match self.trouble.lock() {
+            Ok(mut t) => {
+                let changed = t.is_some() != why.is_some();
+                if why.is_some() && t.is_none() {
+                    tracing::warn!(server = %self.paired.server, why = why.as_deref().unwrap_or(""), "the practice server is away");
+                } else if why.is_none() && t.is_some() {
+                    tracing::info!(server = %self.paired.server, "the practice server answers again");
+                }
+                *t = why;
+                changed
+            }
+            Err(_) => false,
+        };
+        if changed {
+            self.wake();
+        }
+    }
+
+    fn wake(&self) {
+        if let Some(wake) = self.wake.lock().ok().and_then(|w| w.clone()) {
+            wake();
+        }
+    }
+
+    /// One more change seen: the window reads again.
+    fn changed(&self) {
+        self.seen.fetch_add(1, Ordering::Relaxed);
+        self.wake();
+    }
+
+    fn token(&self) -> Option<String> {
+        self.token.lock().ok().and_then(|t| t.clone())
+    }
+
+    /// Reads a refusal's body (`{"refused": …, "error": …}`) into what the call returns.
+    fn refusal(status: u16, body: &str) -> RemoteFailure {
+        #[derive(serde::Deserialize)]
+        struct Refusal {
+            refused: Option<WireError>,
+            error: Option<String>,
+        }
+        let parsed: Option<Refusal> = serde_json::from_str(body).ok();
+        match parsed {
+            Some(Refusal {
+                refused: Some(wire),
+                ..
+            }) => RemoteFailure::Refused(wire),
+            _ if status == 401 => RemoteFailure::Refused(WireError::BadCredentials),
+            Some(Refusal {
+                error: Some(message),
+                ..
+            }) => RemoteFailure::Refused(WireError::Failed { message }),
+            _ => RemoteFailure::Garbled(format!("status {status}")),
+        }
+    }
+
+    /// Follows the server's changes until the link is dropped: each event moves `seen`; a
+    /// broken stream is opened again from the last event id.
+    fn follow(self: Arc<Shared>) {
+        let mut last_id: Option<String> = None;
+        while !self.closed.load(Ordering::Relaxed) {
+            let Some(token) = self.token() else {
+                std::thread::sleep(RECONNECT_AFTER);
+                continue;
+            };
+            let mut request = self
+                .stream_agent
+                .get(self.url("/api/v1/events"))
+                .header("Authorization", &format!("Bearer {token}"))
+                .header("Accept", "text/event-stream");
+            if let Some(id) = &last_id {
+                request = request.header("Last-Event-ID", id);
+            }
+            match request.call() {
+                Ok(response) if response.status().is_success() => {
+                    self.set_trouble(None);
+                    // Whatever happened while the stream was down: read everything again.
+                    self.changed();
+                    let reader =
+                        std::io::BufReader::new(response.into_body().into_with_config().reader());
+                    let why = self.read_stream(reader, &mut last_id);
+                    if !self.closed.load(Ordering::Relaxed) {
+                        self.set_trouble(Some(why));
+                    }
+                }
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    if status == 401 {
+                        self.set_trouble(Some(
+                            "the session ended on the server; sign in again".into(),
+                        ));
+                        if let Ok(mut t) = self.token.lock() {
+                            *t = None;
+                        }
+                    } else {
+                        self.set_trouble(Some(format!("the server answered {status}")));
+                    }
+                }
+                Err(e) => self.set_trouble(Some(describe(&e))),
+            }
+            std::thread::sleep(RECONNECT_AFTER);
+        }
+    }
+
+    /// Reads events until the stream breaks (a read waits at most [`STREAM_SILENCE`]: the
+    /// server's keep-alives arrive well within it); why it did.
+    fn read_stream(&self, reader: impl BufRead, last_id: &mut Option<String>) -> String {
+        for line in reader.lines() {
+            if self.closed.load(Ordering::Relaxed) {
+                return "closed".into();
+            }
+            let line = match line {
+                Ok(l) => l,
+                Err(e) => return format!("the connection to the server broke: {e}"),
+            };
+            if let Some(id) = line.strip_prefix("id:") {
+                *last_id = Some(id.trim().to_string());
+            } else if let Some(kind) = line.strip_prefix("event:") {
+                if kind.trim() == "session.ended" {
+                    if let Ok(mut t) = self.token.lock() {
+                        *t = None;
+                    }
+                    return "the session ended on the server; sign in again".into();
+                }
+            } else if line.starts_with("data:") {
+                self.changed();
+            }
+        }
+        "the server closed the connection".into()
+    }
+}
+
+impl PracticeLink for ServerLink {
+    fn call(
+        &self,
+        method: &str,
+        args: serde_json::Value,
+    ) -> Result<serde_json::Value, RemoteFailure> {
+        let s = &self.shared;
+        let mut request = s.agent.post(s.url(&format!("/api/v1/practice/{method}")));
+        if let Some(token) = s.token() {
+            request = request.header("Authorization", &format!("Bearer {token}"));
+        }
+        let mut response = match request.send_json(&args) {
+            Ok(r) => r,
+            Err(e) => {
+                let why = describe(&e);
+                s.set_trouble(Some(why.clone()));
+                return Err(RemoteFailure::Unreachable(why));
+            }
+        };
+        let status = response.status().as_u16();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_ANSWER_BYTES)
+            .read_to_string()
+            .map_err(|e| {
+                let why = describe(&e);
+                s.set_trouble(Some(why.clone()));
+                RemoteFailure::Unreachable(why)
+            })?;
+        if !s.following.load(Ordering::Relaxed) {
+            s.set_trouble(None);
+        }
+        if status == 200 {
+            let mut answer: serde_json::Value =
+                serde_json::from_str(&body).map_err(|e| RemoteFailure::Garbled(e.to_string()))?;
+            return Ok(answer
+                .get_mut("ok")
+                .map(serde_json::Value::take)
+                .unwrap_or_default());
+        }
+        Err(Shared::refusal(status, &body))
+    }
+
+    fn sign_in(&self, login: &str, password: &str) -> Result<Actor, RemoteFailure> {
+        let s = &self.shared;
+        let mut response = s
+            .agent
+            .post(s.url("/api/v1/sessions"))
+            .header(WORKSTATION_HEADER, &s.paired.credential)
+            .send_json(serde_json::json!({ "login": login, "password": password }))
+            .map_err(|e| {
+                let why = describe(&e);
+                s.set_trouble(Some(why.clone()));
+                RemoteFailure::Unreachable(why)
+            })?;
+        let status = response.status().as_u16();
+        let body = response
+            .body_mut()
+            .read_to_string()
+            .map_err(|e| RemoteFailure::Unreachable(e.to_string()))?;
+        if status == 401 {
+            return Err(RemoteFailure::Refused(WireError::BadCredentials));
+        }
+        if status != 201 {
+            return Err(Shared::refusal(status, &body));
+        }
+        #[derive(serde::Deserialize)]
+        struct Opened {
+            token: String,
+            login: String,
+            role: String,
+        }
+        let opened: Opened =
+            serde_json::from_str(&body).map_err(|e| RemoteFailure::Garbled(e.to_string()))?;
+        let role = Role::from_code(&opened.role)
+            .ok_or_else(|| RemoteFailure::Garbled(format!("unknown role {}", opened.role)))?;
+        if let Ok(mut t) = s.token.lock() {
+            *t = Some(opened.token);
+        }
+        s.set_trouble(None);
+        if !s.following.swap(true, Ordering::Relaxed) {
+            let shared = s.clone();
+            std::thread::Builder::new()
+                .name("server-events".into())
+                .spawn(move || shared.follow())
+                .map_err(|e| RemoteFailure::Unreachable(e.to_string()))?;
+        }
+        Ok(Actor {
+            login: opened.login,
+            role,
+            origin: s.paired.name.clone(),
+        })
+    }
+
+    fn changes_seen(&self) -> i64 {
+        self.shared.seen.load(Ordering::Relaxed)
+    }
+
+    fn trouble(&self) -> Option<String> {
+        self.shared.trouble.lock().ok().and_then(|t| t.clone())
+    }
+
+    fn server(&self) -> String {
+        self.shared.paired.server.clone()
+    }
+}
