@@ -13,7 +13,7 @@ use lightbox_domain::archive::ImportSummary;
 use lightbox_domain::archive::received::ObjectArchiver;
 use lightbox_domain::records::nodes::DicomNode;
 use lightbox_domain::viewing::FetchSummary;
-use lightbox_services::workstation::{PairedServer, ServerLink, pair};
+pub use lightbox_services::workstation::{PairedServer, PairingError, ServerLink, pair};
 use lightbox_ui::{LightboxApp, WindowServices};
 
 use crate::events;

@@ -241,6 +241,12 @@ impl Server {
     /// Like [`Server::start`], with the server's clock starting at `clock`
     /// (`YYYY-MM-DDTHH:MM`): what "now" is decides which slots are free.
     pub fn start_at(data: &Path, clock: &str) -> Server {
+        Self::start_at_on(data, clock, 0)
+    }
+
+    /// Like [`Server::start_at`], with the API on `api_port` (0: any free port): a server
+    /// restarted where its workstations were paired.
+    pub fn start_at_on(data: &Path, clock: &str, api_port: u16) -> Server {
         trust_test_peers(data);
         trust_test_hl7_senders(data);
         let mut cmd = Command::new(lightbox_bin());
@@ -255,7 +261,7 @@ impl Server {
             "--hl7-port",
             "0",
         ]);
-        Self::spawn_command(cmd, data, "LIGHTBOX")
+        Self::spawn_command_on(cmd, data, "LIGHTBOX", api_port)
     }
 
     /// Starts a server that knows no nodes (unknown-AE rules apply to every peer).
@@ -297,9 +303,14 @@ impl Server {
 
     /// Starts `cmd` (a `lightbox serve` command line, perhaps wrapped) and waits until it
     /// listens.
-    pub fn spawn_command(mut cmd: Command, data: &Path, ae: &str) -> Server {
+    pub fn spawn_command(cmd: Command, data: &Path, ae: &str) -> Server {
         // Tests run in parallel: the API takes any free port too.
-        cmd.args(["--api-port", "0"]);
+        Self::spawn_command_on(cmd, data, ae, 0)
+    }
+
+    /// [`Server::spawn_command`] with the API on `api_port`.
+    pub fn spawn_command_on(mut cmd: Command, data: &Path, ae: &str, api_port: u16) -> Server {
+        cmd.args(["--api-port", &api_port.to_string()]);
         let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -200,6 +200,12 @@ impl SignInForm {
                 Err(access::AccessError::BadCredentials) => {
                     self.error = Some("Unknown login or wrong password. Try again.".into());
                 }
+                // A workstation's server refused it for a reason of its own (this computer's
+                // pairing was revoked, too many attempts) or cannot be reached.
+                Err(access::AccessError::Denied(why))
+                | Err(access::AccessError::Store(crate::records::StoreError::Unavailable(why))) => {
+                    self.error = Some(format!("Signing in is not possible: {why}"));
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "sign-in failed");
                     self.error = Some(

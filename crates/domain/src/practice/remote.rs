@@ -256,6 +256,9 @@ impl From<RemoteFailure> for crate::his::HisError {
             RemoteFailure::Refused(WireError::Forbidden { message }) => {
                 HisError::Access(AccessError::Denied(message))
             }
+            RemoteFailure::Refused(WireError::BadCredentials) => {
+                HisError::Access(AccessError::BadCredentials)
+            }
             other => HisError::Store(StoreError::from(other)),
         }
     }
@@ -279,6 +282,9 @@ impl From<RemoteFailure> for crate::ris::RisError {
             RemoteFailure::Refused(WireError::Invalid { message }) => RisError::Invalid(message),
             RemoteFailure::Refused(WireError::Forbidden { message }) => {
                 RisError::Access(AccessError::Denied(message))
+            }
+            RemoteFailure::Refused(WireError::BadCredentials) => {
+                RisError::Access(AccessError::BadCredentials)
             }
             other => RisError::Store(StoreError::from(other)),
         }

@@ -45,6 +45,10 @@ use serde_json::json;
 use crate::access::{AccessError, Actor};
 use lightbox_domain::Practice;
 
+/// What a 401 says when the login, the password or the session is wrong (one sentence for
+/// all three: the answer does not tell a guesser which). Any other 401 names its reason.
+pub const BAD_CREDENTIALS: &str = "unknown user, wrong password or no live session";
+
 /// The default port of the API (HTTPS).
 pub const DEFAULT_API_PORT: u16 = 8443;
 
@@ -128,10 +132,9 @@ impl IntoResponse for ApiError {
 impl From<AccessError> for ApiError {
     fn from(e: AccessError) -> ApiError {
         match e {
-            AccessError::BadCredentials => ApiError(
-                StatusCode::UNAUTHORIZED,
-                "unknown user, wrong password or no live session".into(),
-            ),
+            AccessError::BadCredentials => {
+                ApiError(StatusCode::UNAUTHORIZED, BAD_CREDENTIALS.into())
+            }
             AccessError::Forbidden { .. } => ApiError(StatusCode::FORBIDDEN, e.to_string()),
             AccessError::Workstation(why) => ApiError(StatusCode::UNAUTHORIZED, why),
             AccessError::Denied(why) => ApiError(StatusCode::BAD_REQUEST, why),

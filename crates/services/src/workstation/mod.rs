@@ -341,7 +341,15 @@ impl PracticeLink for ServerLink {
             .read_to_string()
             .map_err(|e| RemoteFailure::Unreachable(e.to_string()))?;
         if status == 401 {
-            return Err(RemoteFailure::Refused(WireError::BadCredentials));
+            // A wrong password, or a reason of its own (this workstation was revoked).
+            let why = serde_json::from_str::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
+                .filter(|why| why != crate::api::BAD_CREDENTIALS);
+            return Err(RemoteFailure::Refused(match why {
+                Some(message) => WireError::Invalid { message },
+                None => WireError::BadCredentials,
+            }));
         }
         if status != 201 {
             return Err(Shared::refusal(status, &body));

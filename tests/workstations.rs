@@ -1,0 +1,470 @@
+//! A practice server and its workstations on loopback: `lightbox serve` runs as its own
+//! process; two workstation windows (egui_kittest driving the real screens) run in this one,
+//! each over its own HTTPS link — paired with a code, signed in as a person, following the
+//! server's event stream. The front desk books on one and the technologist sees it on the
+//! other without a click; strangers are refused; the server killed -9 and restarted loses the
+//! workstations nothing.
+//!
+//! Kind: drives the UI in-process against a server process (the binary started).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed step is a failed test
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::Server;
+use egui::accesskit::Role as AccessRole;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use lightbox::access::{Actor, Role};
+use lightbox::practice::Practice;
+use lightbox::practice::remote::{PracticeLink, RemoteFailure, WireError};
+use lightbox::ui::{LightboxApp, Screen};
+use lightbox::workstation::{ServerLink, pair};
+
+const PASSWORD: &str = "correct horse battery";
+/// The server's and the windows' "now": Wednesday 2026-11-25, 08:00.
+const CLOCK: &str = "2026-11-25T08:00";
+
+fn test_now() -> chrono::NaiveDateTime {
+    chrono::NaiveDate::from_ymd_opt(2026, 11, 25)
+        .unwrap()
+        .and_hms_opt(8, 0, 0)
+        .unwrap()
+}
+
+/// A practice with starter rooms and procedures, a front desk, a technologist and an
+/// administrator, and `orders` MR lumbar spine orders waiting for a slot (their accessions).
+fn practice_with_orders(data: &Path, orders: usize) -> Vec<String> {
+    let mut store = common::store(data);
+    lightbox::ris::seed_starter_data(&store).unwrap();
+    common::add_user(data, "desk", "Dora Désirée Desk", Role::FrontDesk, PASSWORD);
+    common::add_user(data, "tech", "Théo 山田 Tech", Role::Technologist, PASSWORD);
+    common::add_user(data, "admin", "Ada Admin", Role::Administrator, PASSWORD);
+    let actor = Actor::system();
+    let patient = lightbox::his::register(
+        &mut store,
+        &actor,
+        &lightbox::his::Registration {
+            patient: lightbox_store::his::PatientRecord {
+                family_name: "ÅSTRÖM".into(),
+                given_name: "BJÖRN".into(),
+                birth_date: "1970-03-15".into(),
+                ..Default::default()
+            },
+            identifiers: vec![],
+            confirmed_new: true,
+        },
+    )
+    .unwrap();
+    (0..orders)
+        .map(|_| place_order(&mut store, &actor, patient.id))
+        .collect()
+}
+
+fn place_order(store: &mut lightbox_store::Store, actor: &Actor, patient: i64) -> String {
+    lightbox::ris::place_order(
+        store,
+        actor,
+        &lightbox::ris::OrderRequest {
+            patient: Some(patient),
+            placer_number: String::new(),
+            placer_app: String::new(),
+            procedure_code: "72148".into(),
+            priority: lightbox::ris::Priority::Routine,
+            reason: "Back pain".into(),
+            icd10: vec![],
+            referring: None,
+            insurance: None,
+            authorisation: String::new(),
+            requested_time: None,
+            supplied: None,
+        },
+        test_now(),
+    )
+    .unwrap()
+    .order
+    .accession
+}
+
+/// Pairs a new workstation named `name` with the server (code from `lightbox workstations
+/// pair`, the CA checked against it by the workstation's own client) and opens its link.
+fn paired_link(server: &Server, name: &str) -> Arc<ServerLink> {
+    let code = common::pairing_code(&server.data, name);
+    let paired = pair(&format!("https://localhost:{}", server.api_port), &code).unwrap();
+    assert_eq!(paired.name, name);
+    Arc::new(ServerLink::new(paired).unwrap())
+}
+
+/// A workstation window over `link`, its clock at [`test_now`].
+fn workstation(link: Arc<ServerLink>, folder: &Path) -> Harness<'static, LightboxApp> {
+    let practice = Practice::remote(link, folder).unwrap();
+    let (_sender, receiver) = lightbox::events::channel(4, None);
+    let mut app = LightboxApp::new(practice, receiver, "Workstation".into()).unwrap();
+    app.set_clock(test_now());
+    Harness::builder()
+        .with_size(egui::vec2(1366.0, 768.0))
+        .build_ui_state(|ui, app: &mut LightboxApp| app.show(ui), app)
+}
+
+fn settle(harness: &mut Harness<'_, LightboxApp>) {
+    for _ in 0..5 {
+        if harness.try_run().is_ok() {
+            return;
+        }
+    }
+    harness.run();
+}
+
+fn type_into(harness: &mut Harness<'_, LightboxApp>, label: &str, text: &str) {
+    let role = [AccessRole::TextInput, AccessRole::MultilineTextInput]
+        .into_iter()
+        .find(|r| harness.query_by_role_and_label(*r, label).is_some())
+        .unwrap_or(AccessRole::PasswordInput);
+    harness.get_by_role_and_label(role, label).click();
+    settle(harness);
+    harness.get_by_role_and_label(role, label).type_text(text);
+    settle(harness);
+}
+
+fn click(harness: &mut Harness<'_, LightboxApp>, label: &str) {
+    harness.get_by_label(label).click();
+    settle(harness);
+}
+
+fn sign_in(harness: &mut Harness<'_, LightboxApp>, login: &str, password: &str) {
+    settle(harness);
+    type_into(harness, "Login", login);
+    type_into(harness, "Password", password);
+    click(harness, "Sign in");
+}
+
+/// Runs frames (the window repaints itself twice a second; the link wakes it sooner) until
+/// `done` holds; how long it took. Fails after `limit`.
+fn frames_until(
+    harness: &mut Harness<'_, LightboxApp>,
+    limit: Duration,
+    what: &str,
+    mut done: impl FnMut(&mut Harness<'_, LightboxApp>) -> bool,
+) -> Duration {
+    let start = Instant::now();
+    loop {
+        harness.step();
+        if done(harness) {
+            settle(harness);
+            return start.elapsed();
+        }
+        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn start_of(data: &Path, accession: &str) -> String {
+    let store = common::store(data);
+    let order = store.order_by_accession(accession).unwrap().unwrap();
+    store.step_of_order(order.id).unwrap().start_time
+}
+
+fn today_lists(harness: &mut Harness<'_, LightboxApp>, accession: &str) -> bool {
+    harness
+        .state()
+        .today()
+        .listed()
+        .iter()
+        .any(|(a, status, _)| a == accession && status == "scheduled")
+}
+
+#[test]
+fn the_front_desk_books_on_one_workstation_and_the_technologist_sees_it_live_on_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let accessions = practice_with_orders(dir.path(), 1);
+    let server = Server::start_at(dir.path(), CLOCK);
+    let mut desk = workstation(
+        paired_link(&server, "Front desk Zoë"),
+        &dir.path().join("ws-desk"),
+    );
+    let mut tech = workstation(
+        paired_link(&server, "CT console 東"),
+        &dir.path().join("ws-tech"),
+    );
+    // Before anyone signs in, a workstation shows the server's sign-in screen.
+    settle(&mut desk);
+    assert!(desk.query_by_label("Sign in").is_some());
+    sign_in(&mut desk, "desk", PASSWORD);
+    sign_in(&mut tech, "tech", PASSWORD);
+    assert_eq!(desk.state().actor().unwrap().role, Role::FrontDesk);
+    assert_eq!(tech.state().actor().unwrap().login, "tech");
+
+    // The technologist looks at today's exams: nothing booked yet.
+    click(&mut tech, "Today");
+    assert_eq!(tech.state().screen(), Screen::Today);
+    assert!(!today_lists(&mut tech, &accessions[0]));
+
+    // The front desk books the first free MR slot, this morning.
+    click(&mut desk, "Schedule");
+    let waiting = desk.state_mut().schedule().waiting();
+    assert_eq!(waiting.len(), 1, "the waiting order came from the server");
+    let (_, suggested) = waiting[0].1.expect("a free MR slot");
+    click(&mut desk, &format!("Book {}", accessions[0]));
+    assert!(desk.query_by_label_contains("booked in MR").is_some());
+    let booked = suggested.format("%Y-%m-%dT%H:%M").to_string();
+    assert_eq!(start_of(dir.path(), &accessions[0]), booked);
+    assert_eq!(suggested.date(), test_now().date(), "booked for today");
+
+    // The technologist's window shows it without a click, through the event stream.
+    let latency = frames_until(
+        &mut tech,
+        Duration::from_secs(10),
+        "the booking reaching the other workstation",
+        |h| today_lists(h, &accessions[0]),
+    );
+    eprintln!("booking visible on the other workstation after {latency:?}");
+    assert!(
+        tech.query_all_by_label_contains(&accessions[0]).count() > 0,
+        "the row is drawn"
+    );
+
+    // The server audited both as the people signed in, from their workstations.
+    let audit = common::store(dir.path())
+        .search_audit(
+            &lightbox_store::administration::AuditFilter {
+                actor: "desk".into(),
+                ..Default::default()
+            },
+            1000,
+        )
+        .unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.subject.contains(&accessions[0]) && e.origin.contains("127.0.0.1")),
+        "the booking is audited as the front desk, from its workstation: {audit:?}"
+    );
+}
+
+#[test]
+fn the_front_desk_registers_an_accented_patient_through_the_server_and_a_duplicate_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    practice_with_orders(dir.path(), 0);
+    let server = Server::start_at(dir.path(), CLOCK);
+    let mut desk = workstation(
+        paired_link(&server, "Front desk"),
+        &dir.path().join("ws-desk"),
+    );
+    sign_in(&mut desk, "desk", PASSWORD);
+    assert_eq!(desk.state().screen(), Screen::Patients);
+    click(&mut desk, "Register patient");
+    type_into(&mut desk, "Family name", "Müller-Łukasiewicz");
+    type_into(&mut desk, "Given name", "Zoë");
+    type_into(&mut desk, "Birth date", "1980-04-02");
+    click(&mut desk, "Save patient");
+    let store = common::store(dir.path());
+    let found = store.search_patients("müller-ł", 10).unwrap();
+    assert_eq!(found.len(), 1, "registered on the server");
+    assert_eq!(found[0].family_name, "MÜLLER-ŁUKASIEWICZ");
+    assert_eq!(found[0].given_name, "ZOË");
+    // The same person again: the server's duplicate check reaches this screen as its own
+    // warning (not a generic failure).
+    click(&mut desk, "Register patient");
+    type_into(&mut desk, "Family name", "Müller-Łukasiewicz");
+    type_into(&mut desk, "Given name", "Zoë");
+    type_into(&mut desk, "Birth date", "1980-04-02");
+    click(&mut desk, "Save patient");
+    assert!(
+        desk.query_by_label_contains("may be a patient we already have")
+            .is_some(),
+        "the duplicate warning is shown"
+    );
+    assert_eq!(store.search_patients("müller-ł", 10).unwrap().len(), 1);
+
+    // CJK and Latin-1 cross the wire unchanged both ways (the test's fonts draw no CJK, so
+    // through the Practice API the screens call rather than by typing).
+    let link = paired_link(&server, "Desk 2");
+    let actor = link.sign_in("desk", PASSWORD).unwrap();
+    let mut practice = Practice::remote(link, &dir.path().join("ws-2")).unwrap();
+    let registered = practice
+        .register_patient(
+            &actor,
+            &lightbox::his::Registration {
+                patient: lightbox_store::his::PatientRecord {
+                    family_name: "山田".into(),
+                    given_name: "太郎 Ñandú".into(),
+                    birth_date: "1975-01-31".into(),
+                    ..Default::default()
+                },
+                identifiers: vec![],
+                confirmed_new: true,
+            },
+        )
+        .unwrap();
+    let again = practice.search_patients(&actor, "山田", 10).unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].mrn, registered.mrn);
+    assert_eq!(again[0].given_name, "太郎 Ñandú");
+    assert_eq!(
+        store.search_patients("山田", 10).unwrap()[0].given_name,
+        "太郎 Ñandú"
+    );
+}
+
+#[test]
+fn a_revoked_workstation_a_wrong_password_no_session_and_plain_http_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    practice_with_orders(dir.path(), 1);
+    let server = Server::start_at(dir.path(), CLOCK);
+    let link = paired_link(&server, "Desk 2");
+
+    // No session: whatever actor the workstation names, the server refuses.
+    let practice = Practice::remote(link.clone(), &dir.path().join("ws")).unwrap();
+    let pretender = Actor {
+        login: "admin".into(),
+        role: Role::Administrator,
+        origin: "desk".into(),
+    };
+    assert!(matches!(
+        practice.users(&pretender),
+        Err(lightbox::administration::AdminError::Access(
+            lightbox::access::AccessError::BadCredentials
+        ))
+    ));
+    assert_eq!(
+        link.call("recent_orders", serde_json::json!([10])),
+        Err(RemoteFailure::Refused(WireError::BadCredentials))
+    );
+
+    // A wrong password, through the sign-in screen.
+    let mut desk = workstation(link.clone(), &dir.path().join("ws"));
+    sign_in(&mut desk, "desk", "not the password");
+    assert!(desk.state().actor().is_none());
+    assert!(
+        desk.query_by_label_contains("wrong password").is_some(),
+        "the screen says why"
+    );
+
+    // Signed in, the front desk may not list the staff: the server's permission check.
+    let actor = link.sign_in("desk", PASSWORD).unwrap();
+    assert!(matches!(
+        practice.users(&actor),
+        Err(lightbox::administration::AdminError::Access(
+            lightbox::access::AccessError::Denied(_)
+        ))
+    ));
+    assert!(practice.recent_orders(&actor, 10).is_ok());
+
+    // Revoked on the server: its session ends at once and it cannot sign in again.
+    let store = common::store(dir.path());
+    let id = store
+        .workstations()
+        .unwrap()
+        .into_iter()
+        .find(|w| w.name == "Desk 2")
+        .unwrap()
+        .id;
+    let out = common::lightbox(dir.path(), &["workstations", "revoke", &id.to_string()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(matches!(
+        practice.recent_orders(&actor, 10),
+        Err(lightbox::ris::RisError::Access(
+            lightbox::access::AccessError::BadCredentials
+        ))
+    ));
+    match link.sign_in("desk", PASSWORD) {
+        Err(RemoteFailure::Refused(WireError::Invalid { message })) => {
+            assert!(
+                message.contains("revoked") || message.contains("paired"),
+                "{message}"
+            )
+        }
+        other => panic!("a revoked workstation signed in: {other:?}"),
+    }
+
+    // Plain HTTP: no pairing over it, and the port does not speak it.
+    assert!(matches!(
+        pair(
+            &format!("http://localhost:{}", server.api_port),
+            "ABCD-EFGH-JKMN-PQRS"
+        ),
+        Err(lightbox::workstation::PairingError::Address(_))
+    ));
+    use std::io::{Read as _, Write as _};
+    let mut plain = std::net::TcpStream::connect(("127.0.0.1", server.api_port)).unwrap();
+    plain
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    plain
+        .write_all(b"GET /api/v1/me HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = plain.read_to_end(&mut answer);
+    assert!(
+        !answer.starts_with(b"HTTP/"),
+        "plain HTTP got an HTTP answer: {:?}",
+        String::from_utf8_lossy(&answer)
+    );
+}
+
+#[test]
+fn the_server_killed_and_restarted_the_workstations_say_so_and_miss_no_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let accessions = practice_with_orders(dir.path(), 2);
+    let mut server = Server::start_at(dir.path(), CLOCK);
+    let api_port = server.api_port;
+    let mut tech = workstation(paired_link(&server, "CT console"), &dir.path().join("ws"));
+    sign_in(&mut tech, "tech", PASSWORD);
+    click(&mut tech, "Today");
+    assert!(!today_lists(&mut tech, &accessions[1]));
+
+    server.kill9();
+    frames_until(
+        &mut tech,
+        Duration::from_secs(10),
+        "the banner saying the server is away",
+        |h| h.query_by_label_contains("is not answering").is_some(),
+    );
+    // What was on screen stays.
+    assert_eq!(tech.state().screen(), Screen::Today);
+    assert!(tech.state().actor().is_some(), "still signed in");
+
+    // While it is down, the practice changes (a booking written by another process on the
+    // server's computer): the journal keeps it for the workstations.
+    {
+        let mut practice = Practice::over(common::store(dir.path()));
+        let admin = practice.sign_in("admin", PASSWORD, "test").unwrap();
+        let room = practice
+            .rooms(Some("MR"))
+            .unwrap()
+            .into_iter()
+            .next()
+            .unwrap()
+            .id;
+        practice
+            .book(
+                &admin,
+                &accessions[1],
+                room,
+                test_now() + chrono::Duration::hours(2),
+                "",
+            )
+            .unwrap();
+    }
+
+    let _restarted = Server::start_at_on(dir.path(), CLOCK, api_port);
+    frames_until(
+        &mut tech,
+        Duration::from_secs(20),
+        "the workstation back with the change made while it was away",
+        |h| {
+            h.query_by_label_contains("is not answering").is_none()
+                && today_lists(h, &accessions[1])
+        },
+    );
+    // The same session, resumed: no second sign-in was needed.
+    assert_eq!(tech.state().actor().unwrap().login, "tech");
+}
