@@ -468,3 +468,120 @@ fn the_server_killed_and_restarted_the_workstations_say_so_and_miss_no_change() 
     // The same session, resumed: no second sign-in was needed.
     assert_eq!(tech.state().actor().unwrap().login, "tech");
 }
+
+/// The stored values of an image file's first frame.
+fn stored_values(path: &Path) -> Vec<i32> {
+    match lightbox::imaging::ImageFile::open(path)
+        .unwrap()
+        .frame(0)
+        .unwrap()
+        .content
+    {
+        lightbox::imaging::frame::FrameContent::Grey { stored, .. } => stored,
+        _ => panic!("a greyscale CT slice"),
+    }
+}
+
+#[test]
+fn the_radiologist_s_workstation_loads_a_series_over_dicomweb_into_its_cache_value_for_value() {
+    const SLICES: u32 = 40;
+    let dir = tempfile::tempdir().unwrap();
+    practice_with_orders(dir.path(), 0);
+    common::add_user(dir.path(), "rad", "Rita Radiologist", Role::Radiologist, PASSWORD);
+    let server = Server::start_at(dir.path(), CLOCK);
+    // A scanner (dcmtk's storescu) stores a CT series of ÅSTRÖM^BJÖRN on the server.
+    let mut series = lightbox::pacs::synthetic::SyntheticSeries::new(7, 64);
+    series.patient_name = "ÅSTRÖM^BJÖRN".into();
+    let scanner = dir.path().join("scanner");
+    std::fs::create_dir_all(&scanner).unwrap();
+    let mut args = vec![
+        "-aec".to_string(),
+        "LIGHTBOX".into(),
+        "127.0.0.1".into(),
+        server.port(),
+    ];
+    for i in 0..SLICES {
+        let path = scanner.join(format!("IM{i:03}.dcm"));
+        series.slice(i).unwrap().write_to_file(&path).unwrap();
+        args.push(path.display().to_string());
+    }
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert!(common::dcmtk("storescu", &refs).status.success());
+
+    let link = paired_link(&server, "Reading room at home");
+    let folder = dir.path().join("ws-home");
+    let mut home = workstation(link.clone(), &folder);
+    sign_in(&mut home, "rad", PASSWORD);
+    // The viewer opens the study from the server: the first image shows while the rest
+    // still arrive.
+    let practice = Practice::remote(link, &folder).unwrap();
+    click(&mut home, "Viewer");
+    home.state_mut().viewer().open(&practice, &series.study_uid);
+    frames_until(&mut home, Duration::from_secs(30), "the first image", |h| {
+        h.state_mut().viewer().shown_size().is_some()
+    });
+    assert_eq!(home.state_mut().viewer().shown_size(), Some([64, 64]));
+    assert!(
+        home.state_mut().viewer().title().contains("ÅSTRÖM"),
+        "the patient is named: {}",
+        home.state_mut().viewer().title()
+    );
+
+    // Every slice arrives in the workstation's cache, compressed on the wire (JPEG-LS
+    // lossless) and identical in every stored value to what the scanner sent.
+    let cache = folder
+        .join("archive")
+        .join(&series.study_uid)
+        .join(&series.series_uid);
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(60)
+        && (cache
+            .join(lightbox::imaging::arrival::ARRIVING_MARKER)
+            .exists()
+            || std::fs::read_dir(&cache).map(|d| d.count()).unwrap_or(0) < SLICES as usize)
+    {
+        home.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for i in 0..SLICES {
+        let cached = cache.join(format!("{}.dcm", series.sop_uid(i)));
+        let syntax = dicom_object::open_file(&cached)
+            .unwrap()
+            .meta()
+            .transfer_syntax()
+            .trim_end_matches('\0')
+            .to_string();
+        assert_eq!(syntax, "1.2.840.10008.1.2.4.80", "slice {i} came as JPEG-LS");
+        assert_eq!(
+            stored_values(&cached),
+            stored_values(&scanner.join(format!("IM{i:03}.dcm"))),
+            "slice {i}"
+        );
+    }
+    assert!(
+        !cache
+            .join(lightbox::imaging::arrival::ARRIVING_MARKER)
+            .exists(),
+        "the folder is complete"
+    );
+
+    // The image on screen is the scanner's slice as its own window shows it (±1 level).
+    home.state_mut().viewer().read_back();
+    frames_until(&mut home, Duration::from_secs(30), "the shown pixels", |h| {
+        h.state_mut().viewer().shown_pixels().is_some()
+    });
+    let shown = home.state_mut().viewer().shown_pixels().unwrap().to_vec();
+    let file = lightbox::imaging::ImageFile::open(&scanner.join("IM000.dcm")).unwrap();
+    let reference = lightbox::imaging::render_cpu(
+        &file.frame(0).unwrap(),
+        &lightbox::imaging::RenderOptions::default(),
+    );
+    assert_eq!(shown.len(), reference.pixels.len());
+    let worst = shown
+        .iter()
+        .zip(&reference.pixels)
+        .map(|(a, b)| a.abs_diff(*b))
+        .max()
+        .unwrap();
+    assert!(worst <= 1, "the shown slice differs by {worst} levels");
+}

@@ -70,6 +70,7 @@ impl ImageFile {
     /// bare data set in implicit or explicit VR little endian, as dcmtk and pydicom do.
     pub fn open(path: &Path) -> Result<ImageFile, ImagingError> {
         let name = path.display().to_string();
+        crate::arrival::await_file(path);
         let bytes = std::fs::read(path).map_err(|e| ImagingError::Unreadable {
             path: name.clone(),
             reason: e.to_string(),

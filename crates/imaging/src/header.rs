@@ -73,6 +73,7 @@ pub fn slice_geometry(
 
 /// The Image Orientation (Patient) of a file, reading its header only.
 pub fn orientation_of_file(path: &std::path::Path) -> Option<Vec<f64>> {
+    crate::arrival::await_file(path);
     let header = dicom_object::OpenFileOptions::new()
         .read_until(tags::PIXEL_DATA)
         .open_file(path)
@@ -86,6 +87,7 @@ pub fn orientation_of_file(path: &std::path::Path) -> Option<Vec<f64>> {
 /// A file's attributes up to the pixel data as (keyword, VR, value) for the tag browser;
 /// values cut at 120 characters, sequences as their item count.
 pub fn attribute_listing(path: &std::path::Path) -> Result<Vec<(String, String, String)>, String> {
+    crate::arrival::await_file(path);
     let object = dicom_object::OpenFileOptions::new()
         .read_until(tags::PIXEL_DATA)
         .open_file(path)

@@ -10,6 +10,7 @@
 
 #![warn(missing_docs)]
 
+pub mod arrival;
 pub mod frame;
 pub mod frame_cache;
 pub mod geometry;

@@ -71,8 +71,18 @@ impl Practice {
     }
 
     /// The images of a study (one row per instance), for the viewer's panes.
+    /// On a workstation the rows name files in its image cache, which the server's images
+    /// start filling at once (the first image of each series first); this returns when the
+    /// first one is there, and a reader of one not yet arrived waits for it.
     pub fn study_images(&self, study_uid: &str) -> Result<Vec<IndexRow>, PracticeError> {
-        forward!(self, "study_images", study_uid);
+        if let Some(link) = &self.link {
+            let args = serde_json::json!([study_uid]);
+            let rows: Result<Vec<IndexRow>, PracticeError> =
+                super::remote::FromReply::from_reply(link.call("study_images", args));
+            let mut rows = rows?;
+            super::remote::bring_into_cache(link.as_ref(), &mut rows, self.archive().root())?;
+            return Ok(rows);
+        }
         Ok(self.store.query_index(
             Level::Image,
             &[Condition {

@@ -31,6 +31,83 @@ pub trait PracticeLink: Send + Sync {
     fn trouble(&self) -> Option<String>;
     /// The server the workstation is paired with (its address, for the title bar).
     fn server(&self) -> String;
+    /// Fetches `images` (in this order, the first ones the viewer shows first) into the
+    /// workstation's image cache; returns once the first is there, the rest arriving in the
+    /// background (their folders carry the arrival marker meanwhile).
+    fn fetch_images(&self, images: Vec<CachedImage>) -> Result<(), RemoteFailure>;
+}
+
+/// One image a workstation brings from the server into its cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedImage {
+    /// Its study, series and instance UIDs (the DICOMweb path).
+    pub study_uid: String,
+    /// Series Instance UID.
+    pub series_uid: String,
+    /// SOP Instance UID.
+    pub sop_uid: String,
+    /// Where it goes: `<cache>/<study>/<series>/<instance>.dcm`.
+    pub file: std::path::PathBuf,
+}
+
+/// A UID as a file name: the digits and dots a UID is made of; anything else a server might
+/// send (a path separator, `..`) becomes `_`, so a cache path never leaves the cache.
+fn uid_file_name(uid: &str) -> String {
+    let name: String = uid
+        .chars()
+        .take(64)
+        .map(|c| if c.is_ascii_digit() || c == '.' { c } else { '_' })
+        .collect();
+    if name.is_empty() || name.chars().all(|c| c == '.') {
+        "_".into()
+    } else {
+        name
+    }
+}
+
+/// Points each row at its file in the workstation's cache under `cache` and has the link
+/// bring the images there: the first image of every series first (the viewer reads those as
+/// it opens the study), then each series in order.
+pub(crate) fn bring_into_cache(
+    link: &dyn PracticeLink,
+    rows: &mut [crate::store::index::IndexRow],
+    cache: &std::path::Path,
+) -> Result<(), RemoteFailure> {
+    let number = |s: &str| s.trim().parse::<i64>().unwrap_or(i64::MAX);
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by_key(|&i| {
+        (
+            number(&rows[i].series_number),
+            rows[i].series_uid.clone(),
+            number(&rows[i].instance_number),
+        )
+    });
+    let mut firsts = Vec::new();
+    let mut rest = Vec::new();
+    let mut seen_series = std::collections::HashSet::new();
+    for i in order {
+        let row = &mut rows[i];
+        let relative = std::path::PathBuf::from(uid_file_name(&row.study_uid))
+            .join(uid_file_name(&row.series_uid))
+            .join(format!("{}.dcm", uid_file_name(&row.sop_uid)));
+        row.file_path = relative.to_string_lossy().into_owned();
+        let image = CachedImage {
+            study_uid: row.study_uid.clone(),
+            series_uid: row.series_uid.clone(),
+            sop_uid: row.sop_uid.clone(),
+            file: cache.join(&relative),
+        };
+        if seen_series.insert(row.series_uid.clone()) {
+            firsts.push(image);
+        } else {
+            rest.push(image);
+        }
+    }
+    firsts.extend(rest);
+    if firsts.is_empty() {
+        return Ok(());
+    }
+    link.fetch_images(firsts)
 }
 
 /// A refusal as it crosses the wire: the kinds a screen handles differently, each with what

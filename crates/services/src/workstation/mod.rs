@@ -6,6 +6,7 @@
 //!
 //! The window holds a `Practice::remote` over [`ServerLink`]; it never sees HTTP.
 
+mod images;
 mod pairing;
 
 use std::io::BufRead;
@@ -15,8 +16,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lightbox_domain::access::{Actor, Role};
-use lightbox_domain::practice::remote::{PracticeLink, RemoteFailure, WireError};
+use lightbox_domain::practice::remote::{CachedImage, PracticeLink, RemoteFailure, WireError};
 
+pub use images::{CACHE_SETTING, DEFAULT_CACHE_MIB};
 pub use pairing::{PairedServer, PairingError, pair};
 
 /// Header carrying the workstation's credential on sign-in (the server's
@@ -181,6 +183,50 @@ impl Shared {
         self.token.lock().ok().and_then(|t| t.clone())
     }
 
+    /// One Practice API call (the body of [`PracticeLink::call`]).
+    fn call(
+        &self,
+        method: &str,
+        args: serde_json::Value,
+    ) -> Result<serde_json::Value, RemoteFailure> {
+        let s = self;
+        let mut request = s.agent.post(s.url(&format!("/api/v1/practice/{method}")));
+        if let Some(token) = s.token() {
+            request = request.header("Authorization", &format!("Bearer {token}"));
+        }
+        let mut response = match request.send_json(&args) {
+            Ok(r) => r,
+            Err(e) => {
+                let why = describe(&e);
+                s.set_trouble(Some(why.clone()));
+                return Err(RemoteFailure::Unreachable(why));
+            }
+        };
+        let status = response.status().as_u16();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_ANSWER_BYTES)
+            .read_to_string()
+            .map_err(|e| {
+                let why = describe(&e);
+                s.set_trouble(Some(why.clone()));
+                RemoteFailure::Unreachable(why)
+            })?;
+        if !s.following.load(Ordering::Relaxed) {
+            s.set_trouble(None);
+        }
+        if status == 200 {
+            let mut answer: serde_json::Value =
+                serde_json::from_str(&body).map_err(|e| RemoteFailure::Garbled(e.to_string()))?;
+            return Ok(answer
+                .get_mut("ok")
+                .map(serde_json::Value::take)
+                .unwrap_or_default());
+        }
+        Err(Shared::refusal(status, &body))
+    }
+
     /// Reads a refusal's body (`{"refused": …, "error": …}`) into what the call returns.
     fn refusal(status: u16, body: &str) -> RemoteFailure {
         #[derive(serde::Deserialize)]
@@ -285,42 +331,7 @@ impl PracticeLink for ServerLink {
         method: &str,
         args: serde_json::Value,
     ) -> Result<serde_json::Value, RemoteFailure> {
-        let s = &self.shared;
-        let mut request = s.agent.post(s.url(&format!("/api/v1/practice/{method}")));
-        if let Some(token) = s.token() {
-            request = request.header("Authorization", &format!("Bearer {token}"));
-        }
-        let mut response = match request.send_json(&args) {
-            Ok(r) => r,
-            Err(e) => {
-                let why = describe(&e);
-                s.set_trouble(Some(why.clone()));
-                return Err(RemoteFailure::Unreachable(why));
-            }
-        };
-        let status = response.status().as_u16();
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(MAX_ANSWER_BYTES)
-            .read_to_string()
-            .map_err(|e| {
-                let why = describe(&e);
-                s.set_trouble(Some(why.clone()));
-                RemoteFailure::Unreachable(why)
-            })?;
-        if !s.following.load(Ordering::Relaxed) {
-            s.set_trouble(None);
-        }
-        if status == 200 {
-            let mut answer: serde_json::Value =
-                serde_json::from_str(&body).map_err(|e| RemoteFailure::Garbled(e.to_string()))?;
-            return Ok(answer
-                .get_mut("ok")
-                .map(serde_json::Value::take)
-                .unwrap_or_default());
-        }
-        Err(Shared::refusal(status, &body))
+        self.shared.call(method, args)
     }
 
     fn sign_in(&self, login: &str, password: &str) -> Result<Actor, RemoteFailure> {
@@ -392,5 +403,9 @@ impl PracticeLink for ServerLink {
 
     fn server(&self) -> String {
         self.shared.paired.server.clone()
+    }
+
+    fn fetch_images(&self, images: Vec<CachedImage>) -> Result<(), RemoteFailure> {
+        self.shared.fetch_images(images)
     }
 }
