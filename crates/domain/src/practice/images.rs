@@ -80,7 +80,12 @@ impl Practice {
             let rows: Result<Vec<IndexRow>, PracticeError> =
                 super::remote::FromReply::from_reply(link.call("study_images", args));
             let mut rows = rows?;
-            super::remote::bring_into_cache(link.as_ref(), &mut rows, self.archive().root())?;
+            super::remote::bring_into_cache(
+                link.as_ref(),
+                &mut rows,
+                self.archive().root(),
+                super::remote::Arrival::First,
+            )?;
             return Ok(rows);
         }
         Ok(self.store.query_index(

@@ -24,6 +24,75 @@ impl Practice {
         reading::reading_worklist(&self.store, actor, filter, occasion)
     }
 
+    /// On a workstation: brings the images of the reading worklist's studies and of their
+    /// priors into the image cache before anyone opens them (at most `studies` studies, the
+    /// worklist's order first, one study at a time so the server and the link stay free for
+    /// what the radiologist opens meanwhile). Blocks: run it on a thread of its own. The
+    /// number of studies brought; on the server's own computer nothing needs bringing.
+    pub fn prefetch_reading(&self, actor: &Actor, studies: usize) -> Result<usize, RisError> {
+        let Some(link) = &self.link else {
+            return Ok(0);
+        };
+        // Only a radiologist reads from this worklist.
+        if actor.role != Role::Radiologist {
+            return Ok(0);
+        }
+        let worklist =
+            self.reading_worklist(actor, &ReadingFilter::default(), ReadOccasion::Refreshed)?;
+        let mut wanted: Vec<String> = Vec::new();
+        let add = |uid: &str, wanted: &mut Vec<String>| {
+            if !uid.is_empty() && !wanted.iter().any(|w| w == uid) && wanted.len() < studies {
+                wanted.push(uid.to_string());
+            }
+        };
+        for row in &worklist {
+            // The study the order announced, and whatever arrived under its accession (a
+            // scanner that did not use the worklist names its own study).
+            add(&row.study_uid, &mut wanted);
+            let arrived = self
+                .find_studies(
+                    actor,
+                    crate::store::index::Level::Study,
+                    &[crate::store::index::Condition {
+                        column: crate::store::index::Column::Accession,
+                        matcher: crate::store::index::Matcher::Exact(row.accession.clone()),
+                    }],
+                    10,
+                )
+                .unwrap_or_default();
+            for study in &arrived {
+                add(&study.study_uid, &mut wanted);
+            }
+            for prior in self.priors(actor, &row.accession).unwrap_or_default() {
+                add(&prior.study_uid, &mut wanted);
+            }
+            if wanted.len() >= studies {
+                break;
+            }
+        }
+        let cache = self.archive().root().to_path_buf();
+        let mut brought = 0;
+        for study in &wanted {
+            let rows: Result<Vec<crate::store::index::IndexRow>, RisError> =
+                super::remote::FromReply::from_reply(
+                    link.call("study_images", serde_json::json!([study])),
+                );
+            let mut rows = rows?;
+            super::remote::bring_into_cache(
+                link.as_ref(),
+                &mut rows,
+                &cache,
+                super::remote::Arrival::All,
+            )?;
+            brought += 1;
+        }
+        tracing::info!(
+            studies = brought,
+            "the reading worklist's images are on this workstation"
+        );
+        Ok(brought)
+    }
+
     /// The logins of the active radiologists (to assign exams to).
     pub fn radiologists(&self) -> Vec<String> {
         forward!(self, "radiologists");

@@ -32,9 +32,18 @@ pub trait PracticeLink: Send + Sync {
     /// The server the workstation is paired with (its address, for the title bar).
     fn server(&self) -> String;
     /// Fetches `images` (in this order, the first ones the viewer shows first) into the
-    /// workstation's image cache; returns once the first is there, the rest arriving in the
-    /// background (their folders carry the arrival marker meanwhile).
-    fn fetch_images(&self, images: Vec<CachedImage>) -> Result<(), RemoteFailure>;
+    /// workstation's image cache; returns once the first is there (the rest arriving in the
+    /// background, their folders carrying the arrival marker meanwhile) or once all are.
+    fn fetch_images(&self, images: Vec<CachedImage>, until: Arrival) -> Result<(), RemoteFailure>;
+}
+
+/// How long [`PracticeLink::fetch_images`] waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrival {
+    /// Until the first image is there (the viewer opens on it).
+    First,
+    /// Until every image is (prefetching, one study after another).
+    All,
 }
 
 /// One image a workstation brings from the server into its cache.
@@ -56,7 +65,13 @@ fn uid_file_name(uid: &str) -> String {
     let name: String = uid
         .chars()
         .take(64)
-        .map(|c| if c.is_ascii_digit() || c == '.' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_digit() || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if name.is_empty() || name.chars().all(|c| c == '.') {
         "_".into()
@@ -72,6 +87,7 @@ pub(crate) fn bring_into_cache(
     link: &dyn PracticeLink,
     rows: &mut [crate::store::index::IndexRow],
     cache: &std::path::Path,
+    until: Arrival,
 ) -> Result<(), RemoteFailure> {
     let number = |s: &str| s.trim().parse::<i64>().unwrap_or(i64::MAX);
     let mut order: Vec<usize> = (0..rows.len()).collect();
@@ -107,7 +123,7 @@ pub(crate) fn bring_into_cache(
     if firsts.is_empty() {
         return Ok(());
     }
-    link.fetch_images(firsts)
+    link.fetch_images(firsts, until)
 }
 
 /// A refusal as it crosses the wire: the kinds a screen handles differently, each with what

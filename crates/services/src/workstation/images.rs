@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use lightbox_domain::imaging::arrival::ARRIVING_MARKER;
-use lightbox_domain::practice::remote::{CachedImage, RemoteFailure};
+use lightbox_domain::practice::remote::{Arrival, CachedImage, RemoteFailure};
 
 use super::{Shared, describe};
 
@@ -57,6 +57,7 @@ impl Shared {
     pub(super) fn fetch_images(
         self: &Arc<Shared>,
         images: Vec<CachedImage>,
+        until: Arrival,
     ) -> Result<(), RemoteFailure> {
         let missing: Vec<CachedImage> = images.into_iter().filter(|i| !i.file.exists()).collect();
         let Some(first) = missing.first().cloned() else {
@@ -122,23 +123,29 @@ impl Shared {
             .collect();
         // When the study is complete, the cache is trimmed to its size (never this study).
         let shared = self.clone();
-        let _ = std::thread::Builder::new()
-            .name("image-cache".into())
-            .spawn(move || {
-                for worker in workers {
-                    let _ = worker.join();
-                }
-                // Anything a dead worker left behind: its folder's marker goes too.
-                let left: Vec<CachedImage> = filling
-                    .queue
-                    .lock()
-                    .map(|mut q| q.drain(..).collect())
-                    .unwrap_or_default();
-                for image in &left {
-                    filling.done_with(image);
-                }
-                shared.trim_cache(study.as_deref());
-            });
+        let complete = move || {
+            for worker in workers {
+                let _ = worker.join();
+            }
+            // Anything a dead worker left behind: its folder's marker goes too.
+            let left: Vec<CachedImage> = filling
+                .queue
+                .lock()
+                .map(|mut q| q.drain(..).collect())
+                .unwrap_or_default();
+            for image in &left {
+                filling.done_with(image);
+            }
+            shared.trim_cache(study.as_deref());
+        };
+        match until {
+            Arrival::All => complete(),
+            Arrival::First => {
+                let _ = std::thread::Builder::new()
+                    .name("image-cache".into())
+                    .spawn(complete);
+            }
+        }
         Ok(())
     }
 
@@ -196,18 +203,14 @@ impl Shared {
             .read_to_vec()
             .map_err(|e| RemoteFailure::Unreachable(describe(&e)))?;
         if status != 200 {
-            return Err(Shared::refusal(
-                status,
-                &String::from_utf8_lossy(&body),
-            ));
+            return Err(Shared::refusal(status, &String::from_utf8_lossy(&body)));
         }
         let part = first_part(&content_type, &body).ok_or_else(|| {
             RemoteFailure::Garbled("the image's multipart answer could not be read".into())
         })?;
-        let temporary = image.file.with_extension(format!(
-            "part-{:08x}",
-            rand::random::<u32>()
-        ));
+        let temporary = image
+            .file
+            .with_extension(format!("part-{:08x}", rand::random::<u32>()));
         std::fs::write(&temporary, part)
             .and_then(|()| std::fs::rename(&temporary, &image.file))
             .map_err(|e| {
@@ -262,7 +265,9 @@ pub(super) fn trim_to(cache: &Path, bound_bytes: u64, keep: Option<&Path>) {
         }
         match std::fs::remove_dir_all(&path) {
             Ok(()) => total = total.saturating_sub(bytes),
-            Err(e) => tracing::warn!(error = %e, folder = %path.display(), "a cached study could not be removed"),
+            Err(e) => {
+                tracing::warn!(error = %e, folder = %path.display(), "a cached study could not be removed")
+            }
         }
     }
 }
@@ -309,7 +314,10 @@ mod tests {
     fn the_first_part_of_a_multipart_body_is_its_bytes_exactly() {
         let body = b"--b1\r\nContent-Type: application/dicom\r\nContent-Length: 5\r\n\r\nDI\r\nM\r\n--b1--\r\n";
         assert_eq!(
-            first_part("multipart/related; type=\"application/dicom\"; boundary=b1", body),
+            first_part(
+                "multipart/related; type=\"application/dicom\"; boundary=b1",
+                body
+            ),
             Some(&b"DI\r\nM"[..])
         );
         assert_eq!(first_part("multipart/related; boundary=other", body), None);

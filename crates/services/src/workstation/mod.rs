@@ -16,7 +16,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lightbox_domain::access::{Actor, Role};
-use lightbox_domain::practice::remote::{CachedImage, PracticeLink, RemoteFailure, WireError};
+use lightbox_domain::practice::remote::{
+    Arrival, CachedImage, PracticeLink, RemoteFailure, WireError,
+};
 
 pub use images::{CACHE_SETTING, DEFAULT_CACHE_MIB};
 pub use pairing::{PairedServer, PairingError, pair};
@@ -405,7 +407,7 @@ impl PracticeLink for ServerLink {
         self.shared.paired.server.clone()
     }
 
-    fn fetch_images(&self, images: Vec<CachedImage>) -> Result<(), RemoteFailure> {
-        self.shared.fetch_images(images)
+    fn fetch_images(&self, images: Vec<CachedImage>, until: Arrival) -> Result<(), RemoteFailure> {
+        self.shared.fetch_images(images, until)
     }
 }

@@ -508,6 +508,7 @@ impl LightboxApp {
                     // Each role starts on its own main screen.
                     self.screen = Screen::for_role(actor.role)[0];
                     self.shown_screen = None;
+                    self.start_prefetch(&actor);
                     self.session = Session::SignedIn(actor);
                 }
                 return;

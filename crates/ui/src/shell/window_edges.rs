@@ -57,6 +57,36 @@ impl LightboxApp {
         ui.ctx().request_repaint_after(Duration::from_secs(1));
     }
 
+    /// How many studies a radiologist's workstation brings in before they are opened.
+    const PREFETCH_STUDIES: usize = 40;
+
+    /// On a workstation, once someone signed in: the reading worklist's studies and their
+    /// priors start coming into the image cache on a thread of their own (the domain decides
+    /// who reads; on the server's own computer there is nothing to bring).
+    pub(super) fn start_prefetch(&self, actor: &Actor) {
+        if self.practice.server().is_none() {
+            return;
+        }
+        let practice = match self.practice.reopen() {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "no prefetch of the worklist's images");
+                return;
+            }
+        };
+        let actor = actor.clone();
+        let started = std::thread::Builder::new()
+            .name("worklist-prefetch".into())
+            .spawn(move || {
+                if let Err(e) = practice.prefetch_reading(&actor, Self::PREFETCH_STUDIES) {
+                    tracing::warn!(error = %e, "the worklist's images could not all be brought");
+                }
+            });
+        if let Err(e) = started {
+            tracing::warn!(error = %e, "no prefetch of the worklist's images");
+        }
+    }
+
     /// Files or folders dropped on the window are imported into the archive as the viewer's
     /// Import does (every role has the viewer; it shows the progress); while they hover, the
     /// window says what a drop will do.
