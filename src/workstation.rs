@@ -35,18 +35,19 @@ pub fn is_paired(folder: &Path) -> bool {
 }
 
 /// The pairing to use: the one kept in `folder` when it is with `server` (or no server was
-/// named), else a new one made with `code` and kept.
+/// named), else a new one made with `code` and kept; `None` when there is neither (the
+/// window then asks for a code).
 pub fn paired_server(
     folder: &Path,
     server: Option<&str>,
     code: Option<&str>,
-) -> anyhow::Result<PairedServer> {
+) -> anyhow::Result<Option<PairedServer>> {
     let kept = PairedServer::load(folder)?;
     let same = |k: &PairedServer| {
         server.is_none_or(|s| s.trim().trim_end_matches('/') == k.server.trim_end_matches('/'))
     };
     match (kept, code) {
-        (Some(k), None) if same(&k) => Ok(k),
+        (Some(k), None) if same(&k) => Ok(Some(k)),
         (_, Some(code)) => {
             let server =
                 server.context("pairing needs the server's address: --server https://HOST:PORT")?;
@@ -56,22 +57,23 @@ pub fn paired_server(
                 "Paired with {} as \"{}\"; this computer opens it from now on.",
                 paired.server, paired.name
             );
-            Ok(paired)
+            Ok(Some(paired))
         }
-        (kept, None) => anyhow::bail!(
-            "this computer is not paired with {}{}: on the server, open Settings → Workstations \
-             (or run `lightbox workstations pair --name NAME`) and start again with \
-             --pairing-code CODE",
-            server.unwrap_or("a practice server"),
-            kept.map(|k| format!(" (it is paired with {})", k.server))
-                .unwrap_or_default()
-        ),
+        (kept, None) => {
+            if let Some(k) = kept {
+                tracing::info!(paired = %k.server, asked = server.unwrap_or(""), "paired with another server: asking for a code");
+            }
+            Ok(None)
+        }
     }
 }
 
 /// The window's requests on a workstation: the network services run on the server.
 struct ServerServices {
     server: String,
+    /// The server's API as pairing another workstation from here needs it (an administrator
+    /// at a workstation), or why not.
+    api: Result<lightbox_ui::WorkstationApi, String>,
 }
 
 impl ServerServices {
@@ -122,54 +124,141 @@ impl WindowServices for ServerServices {
     }
 
     fn workstation_api(&self) -> Result<lightbox_ui::WorkstationApi, String> {
-        Err(self.elsewhere())
+        self.api.clone()
     }
 }
 
-/// Opens the workstation's window on the server `paired` describes.
-pub fn run(folder: &Path, paired: PairedServer, clock: crate::clock::Clock) -> anyhow::Result<()> {
-    let server = paired.server.clone();
-    let link = Arc::new(ServerLink::new(paired)?);
-    let repaint: Arc<std::sync::Mutex<Option<egui::Context>>> =
-        Arc::new(std::sync::Mutex::new(None));
-    let repaint2 = repaint.clone();
-    link.on_change(Arc::new(move || {
-        if let Ok(guard) = repaint2.lock()
-            && let Some(ctx) = guard.as_ref()
-        {
-            ctx.request_repaint();
+/// The workstation's window: the pairing form until this computer is paired, then the
+/// practice's screens over the server.
+enum Stage {
+    Pairing(lightbox_ui::PairingScreen),
+    Open(Box<LightboxApp>),
+    /// Paired, but the window could not be made (said once in the log and on screen).
+    Failed(String),
+}
+
+struct WorkstationWindow {
+    stage: Stage,
+    folder: PathBuf,
+    clock: crate::clock::Clock,
+    render_state: Option<eframe::egui_wgpu::RenderState>,
+    context: egui::Context,
+    /// The services' event channel the window listens on stays open and quiet here: a
+    /// workstation runs no services (the server's changes come through the link).
+    quiet: Vec<events::EventSender>,
+}
+
+impl WorkstationWindow {
+    /// The practice's screens over the server `paired` describes.
+    fn open(&mut self, paired: PairedServer) -> anyhow::Result<LightboxApp> {
+        let server = paired.server.clone();
+        let api = paired
+            .ca_fingerprint()
+            .map(|ca_fingerprint| lightbox_ui::WorkstationApi {
+                address: server.clone(),
+                ca_fingerprint,
+            })
+            .map_err(|e| e.to_string());
+        let link = Arc::new(ServerLink::new(paired)?);
+        let context = self.context.clone();
+        link.on_change(Arc::new(move || context.request_repaint()));
+        let practice =
+            lightbox_domain::Practice::remote(link, &self.folder).with_context(|| {
+                format!(
+                    "cannot prepare the workstation folder {}",
+                    self.folder.display()
+                )
+            })?;
+        let (quiet, receiver) = events::channel(1, None);
+        self.quiet.push(quiet);
+        let services: Arc<dyn WindowServices> = Arc::new(ServerServices {
+            server: server.clone(),
+            api,
+        });
+        let mut app = LightboxApp::new(practice, receiver, format!("Workstation of {server}"))?
+            .with_clock(self.clock)
+            .with_services(services);
+        if let Some(screen) = self.render_state.clone() {
+            app = app.with_render_state(screen);
         }
-    }));
-    let practice = lightbox_domain::Practice::remote(link, folder)
-        .with_context(|| format!("cannot prepare the workstation folder {}", folder.display()))?;
-    // No services here: the channel stays quiet (the server's changes arrive through the
-    // link's event stream).
-    let (_quiet, receiver) = events::channel(1, None);
-    let status = format!("Workstation of {server}");
-    let services: Arc<dyn WindowServices> = Arc::new(ServerServices {
-        server: server.clone(),
-    });
+        Ok(app)
+    }
+}
+
+impl eframe::App for WorkstationWindow {
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
+        let paired = match &mut self.stage {
+            Stage::Open(app) => return eframe::App::ui(app.as_mut(), ui, frame),
+            Stage::Failed(why) => {
+                egui::CentralPanel::default().show(ui, |ui| {
+                    ui.colored_label(ui.visuals().error_fg_color, why.as_str());
+                });
+                return;
+            }
+            Stage::Pairing(form) => form.show(ui),
+        };
+        if paired.is_some() {
+            let opened = PairedServer::load(&self.folder)
+                .map_err(anyhow::Error::from)
+                .and_then(|p| p.context("the pairing was not kept"))
+                .and_then(|p| self.open(p));
+            self.stage = match opened {
+                Ok(app) => Stage::Open(Box::new(app)),
+                Err(e) => {
+                    tracing::error!(error = %e, "the workstation's window could not open");
+                    Stage::Failed(format!("Paired, but the window could not open: {e:#}"))
+                }
+            };
+        }
+    }
+}
+
+/// Opens the workstation's window: on the server this computer is paired with, or — when it
+/// is not paired yet — on the pairing form, with `server` filled in.
+pub fn run(
+    folder: &Path,
+    paired: Option<PairedServer>,
+    server: &str,
+    clock: crate::clock::Clock,
+) -> anyhow::Result<()> {
+    let title = match &paired {
+        Some(p) => format!("Lightbox · {}", p.server),
+        None => "Lightbox · pair this workstation".to_string(),
+    };
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
-            .with_title(format!("Lightbox · {server}"))
+            .with_title(title)
             .with_inner_size([1280.0, 800.0]),
         wgpu_options: lightbox_ui::window_wgpu_options(),
         ..Default::default()
     };
+    let folder = folder.to_path_buf();
+    let server = server.to_string();
     eframe::run_native(
         "Lightbox",
         options,
         Box::new(move |cc| {
-            if let Ok(mut guard) = repaint.lock() {
-                *guard = Some(cc.egui_ctx.clone());
-            }
-            let mut app = LightboxApp::new(practice, receiver, status)?
-                .with_clock(clock)
-                .with_services(services);
-            if let Some(screen) = cc.wgpu_render_state.clone() {
-                app = app.with_render_state(screen);
-            }
-            Ok(Box::new(app))
+            let mut window = WorkstationWindow {
+                stage: Stage::Failed(String::new()),
+                folder: folder.clone(),
+                clock,
+                render_state: cc.wgpu_render_state.clone(),
+                context: cc.egui_ctx.clone(),
+                quiet: Vec::new(),
+            };
+            window.stage = match paired {
+                Some(p) => Stage::Open(Box::new(window.open(p)?)),
+                None => {
+                    let keep_in = folder.clone();
+                    let pair_with: lightbox_ui::PairWith = Arc::new(move |server, code| {
+                        let paired = pair(server, code).map_err(|e| e.to_string())?;
+                        paired.save(&keep_in).map_err(|e| e.to_string())?;
+                        Ok(paired.name)
+                    });
+                    Stage::Pairing(lightbox_ui::PairingScreen::new(&server, pair_with))
+                }
+            };
+            Ok(Box::new(window))
         }),
     )
     .map_err(|e| anyhow::anyhow!("the window failed: {e}"))

@@ -285,7 +285,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 cli.server.as_deref(),
                 cli.pairing_code.as_deref(),
             )?;
-            lightbox::workstation::run(&folder, paired, clock)?;
+            let server = cli.server.as_deref().unwrap_or_default();
+            lightbox::workstation::run(&folder, paired, server, clock)?;
             return Ok(ExitCode::SUCCESS);
         }
     } else if cli.server.is_some() {

@@ -159,6 +159,11 @@ impl SignInForm {
             name.to_string()
         });
         ui.label("Sign in to continue.");
+        if let Some(server) = practice.server() {
+            ui.label(format!(
+                "This workstation works on the practice server {server}."
+            ));
+        }
         egui::Grid::new("sign_in").num_columns(2).show(ui, |ui| {
             let login_label = ui.label("Login");
             let login = ui

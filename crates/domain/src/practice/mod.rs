@@ -319,6 +319,15 @@ impl Practice {
         access::sign_in(&self.store, login, password, origin)
     }
 
+    /// Signs the person out. On a workstation their session at the server ends at once (the
+    /// next person signs in afresh); the window itself forgets them either way.
+    pub fn sign_out(&self, actor: &Actor) {
+        if let Some(link) = &self.link {
+            tracing::info!(login = %actor.login, "signing out at the practice server");
+            link.sign_out();
+        }
+    }
+
     /// The practice's letterhead for printed documents.
     pub fn letterhead(&self) -> crate::documents::Letterhead {
         forward!(self, "letterhead");

@@ -23,6 +23,8 @@ pub trait PracticeLink: Send + Sync {
     ) -> Result<serde_json::Value, RemoteFailure>;
     /// Signs `login` in at the server; later calls act as that user.
     fn sign_in(&self, login: &str, password: &str) -> Result<Actor, RemoteFailure>;
+    /// Ends the session at the server (its token is dead at once).
+    fn sign_out(&self);
     /// A number that grows with every change the server reports on its event stream: the
     /// screens read again when it moves (the local [`super::Practice::data_version`]).
     fn changes_seen(&self) -> i64;

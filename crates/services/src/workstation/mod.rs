@@ -36,6 +36,9 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(20);
 /// How soon the event stream is opened again after it broke.
 const RECONNECT_AFTER: Duration = Duration::from_secs(1);
 
+/// What the banner says when the server ended the session this workstation was using.
+const SESSION_ENDED: &str = "the session ended on the server; sign out and in again";
+
 /// The server sends a keep-alive every 15 s: a stream silent for longer is dead.
 const STREAM_SILENCE: Duration = Duration::from_secs(40);
 
@@ -276,18 +279,18 @@ impl Shared {
                     let reader =
                         std::io::BufReader::new(response.into_body().into_with_config().reader());
                     let why = self.read_stream(reader, &mut last_id);
-                    if !self.closed.load(Ordering::Relaxed) {
+                    // Signed out here (the server then ends the stream): no trouble at all.
+                    let signed_out = self.token().is_none() && why != SESSION_ENDED;
+                    if !self.closed.load(Ordering::Relaxed) && !signed_out {
                         self.set_trouble(Some(why));
                     }
                 }
                 Ok(response) => {
                     let status = response.status().as_u16();
                     if status == 401 {
-                        self.set_trouble(Some(
-                            "the session ended on the server; sign in again".into(),
-                        ));
-                        if let Ok(mut t) = self.token.lock() {
-                            *t = None;
+                        let ours = self.token.lock().ok().and_then(|mut t| t.take()).is_some();
+                        if ours {
+                            self.set_trouble(Some(SESSION_ENDED.into()));
                         }
                     } else {
                         self.set_trouble(Some(format!("the server answered {status}")));
@@ -314,10 +317,14 @@ impl Shared {
                 *last_id = Some(id.trim().to_string());
             } else if let Some(kind) = line.strip_prefix("event:") {
                 if kind.trim() == "session.ended" {
-                    if let Ok(mut t) = self.token.lock() {
-                        *t = None;
-                    }
-                    return "the session ended on the server; sign in again".into();
+                    // Ended by the server (expired, revoked, the account disabled) while this
+                    // workstation still used it — or by signing out here, which cleared it.
+                    let ours = self.token.lock().ok().and_then(|mut t| t.take()).is_some();
+                    return if ours {
+                        SESSION_ENDED.into()
+                    } else {
+                        "signed out".into()
+                    };
                 }
             } else if line.starts_with("data:") {
                 self.changed();
@@ -393,6 +400,22 @@ impl PracticeLink for ServerLink {
             role,
             origin: s.paired.name.clone(),
         })
+    }
+
+    fn sign_out(&self) {
+        let s = &self.shared;
+        let token = s.token.lock().ok().and_then(|mut t| t.take());
+        if let Some(token) = token {
+            let ended = s
+                .agent
+                .delete(s.url("/api/v1/sessions/current"))
+                .header("Authorization", &format!("Bearer {token}"))
+                .call();
+            if let Err(e) = ended {
+                // The session expires on its own within hours; nobody can use it from here.
+                tracing::warn!(error = %describe(&e), "the session could not be ended at the server");
+            }
+        }
     }
 
     fn changes_seen(&self) -> i64 {

@@ -84,6 +84,16 @@ impl PairedServer {
         }
     }
 
+    /// The SHA-256 fingerprint of the pinned practice CA (the first half of every pairing
+    /// code the server makes), for an administrator pairing another workstation from here.
+    pub fn ca_fingerprint(&self) -> Result<Vec<u8>, PairingError> {
+        let ca = ureq::tls::Certificate::from_pem(self.ca_pem.as_bytes())
+            .map_err(|e| PairingError::Saved(format!("the kept practice CA is unreadable: {e}")))?;
+        Ok(ring::digest::digest(&ring::digest::SHA256, ca.der())
+            .as_ref()
+            .to_vec())
+    }
+
     /// Keeps the pairing in `folder` (written whole, then renamed into place).
     pub fn save(&self, folder: &Path) -> Result<(), PairingError> {
         let failed = |e: std::io::Error| {

@@ -733,6 +733,7 @@ impl LightboxApp {
             self.viewer.say(&message);
         }
         if sign_out {
+            self.practice.sign_out(&actor);
             self.reset_screens();
             self.session = Session::SignIn(SignInForm::default());
         } else if lock {
