@@ -8,8 +8,10 @@
 //!
 //! Run: `cargo bench --bench wire` (needs dcmtk, orthanc, orthanc-dicomweb and the test venv).
 //! Env: LIGHTBOX_BENCH_SLICES (default 1000), LIGHTBOX_BENCH_SIZE (512).
-//! The station's decoding and GPU upload are not in these figures (the workstation viewer is
-//! not built yet): this is the server and the wire.
+//! Then a Lightbox workstation on the same link (`Practice::remote` over its own HTTPS link,
+//! as `lightbox --server` runs it): the first image in its cache (what the viewer opens on),
+//! the whole series there (JPEG-LS on four connections), and the series decoded on every
+//! core as the viewer's loader does; the GPU upload itself is not in the figure.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // bench code: a failed step is a failed run
 
@@ -294,6 +296,16 @@ fn main() {
                 got["series_s"].as_f64().unwrap_or(f64::NAN),
             );
         }
+        workstation_row(
+            link,
+            lightbox_addr,
+            &practice,
+            &admin,
+            &tls,
+            &series,
+            slices,
+            &dir.path().join(format!("ws-{mbit}")),
+        );
         for syntax in ["*", JPEG_LS] {
             if let (Some(l), Some(o)) = (
                 medians.get(&("lightbox", syntax)),
@@ -315,4 +327,77 @@ fn main() {
     let _ = orthanc.wait();
     api.stop();
     services.stop();
+}
+
+/// A Lightbox workstation reading the series over `addr` (the shaped link): first image in
+/// its cache, the whole series there, and decoded on every core.
+#[allow(clippy::too_many_arguments)]
+fn workstation_row(
+    link: &str,
+    addr: SocketAddr,
+    practice: &lightbox::practice::Practice,
+    admin: &lightbox::access::Actor,
+    tls: &lightbox::api::tls::PracticeTls,
+    series: &SyntheticSeries,
+    slices: u32,
+    folder: &Path,
+) {
+    use lightbox::practice::remote::PracticeLink as _;
+    let code = practice
+        .start_workstation_pairing(
+            admin,
+            &format!("Station {link}"),
+            &tls.ca_fingerprint().unwrap(),
+        )
+        .unwrap();
+    let paired =
+        lightbox::workstation::pair(&format!("https://localhost:{}", addr.port()), &code.code)
+            .unwrap();
+    let server_link = std::sync::Arc::new(lightbox::workstation::ServerLink::new(paired).unwrap());
+    server_link.sign_in("reader", PASSWORD).unwrap();
+    let station = lightbox::practice::Practice::remote(server_link, folder).unwrap();
+    let start = Instant::now();
+    let rows = station.study_images(&series.study_uid).unwrap();
+    let first_ms = start.elapsed().as_secs_f64() * 1000.0;
+    let cache = folder
+        .join("archive")
+        .join(&series.study_uid)
+        .join(&series.series_uid);
+    while cache
+        .join(lightbox::imaging::arrival::ARRIVING_MARKER)
+        .exists()
+    {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let series_s = start.elapsed().as_secs_f64();
+    let files: Vec<_> = rows
+        .iter()
+        .map(|r| folder.join("archive").join(&r.file_path))
+        .collect();
+    assert_eq!(files.len(), slices as usize);
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..cores {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(file) = files.get(i) else { return };
+                    lightbox::imaging::ImageFile::open(file)
+                        .unwrap()
+                        .frame(0)
+                        .unwrap();
+                }
+            });
+        }
+    });
+    let decoded_s = start.elapsed().as_secs_f64();
+    let cached_mb = files
+        .iter()
+        .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
+        .sum::<u64>() as f64
+        / 1e6;
+    println!(
+        "{link:<22} workstation JPEG-LS   {first_ms:>8.1} {series_s:>8.2} {cached_mb:>8.1}  (decoded on {cores} cores at {decoded_s:.2} s)"
+    );
 }

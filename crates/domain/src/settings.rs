@@ -344,6 +344,19 @@ pub const SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        key: crate::viewing::WORKSTATION_CACHE_SETTING,
+        default: "4096",
+        description: "each workstation's image cache on its disk, in MiB",
+        check: |v| match v.trim().parse::<u64>() {
+            Ok(mib) if crate::viewing::WORKSTATION_CACHE_MIB_RANGE.contains(&mib) => Ok(()),
+            _ => Err(format!(
+                "a whole number of MiB between {} and {}",
+                crate::viewing::WORKSTATION_CACHE_MIB_RANGE.start(),
+                crate::viewing::WORKSTATION_CACHE_MIB_RANGE.end()
+            )),
+        },
+    },
+    Setting {
         key: crate::viewing::overlay::OVERLAY_SETTING,
         default: "",
         description: "the corner overlay's fields",

@@ -489,3 +489,126 @@ impl ToWire for crate::ris::RisError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::sync::Mutex;
+
+    /// A link that records what it was asked to fetch.
+    #[derive(Default)]
+    struct Recording(Mutex<Vec<CachedImage>>);
+
+    impl PracticeLink for Recording {
+        fn call(&self, _: &str, _: serde_json::Value) -> Result<serde_json::Value, RemoteFailure> {
+            Err(RemoteFailure::ServerOnly("nothing"))
+        }
+        fn sign_in(&self, _: &str, _: &str) -> Result<Actor, RemoteFailure> {
+            Err(RemoteFailure::ServerOnly("nothing"))
+        }
+        fn sign_out(&self) {}
+        fn changes_seen(&self) -> i64 {
+            0
+        }
+        fn trouble(&self) -> Option<String> {
+            None
+        }
+        fn server(&self) -> String {
+            String::new()
+        }
+        fn fetch_images(&self, images: Vec<CachedImage>, _: Arrival) -> Result<(), RemoteFailure> {
+            self.0.lock().unwrap().extend(images);
+            Ok(())
+        }
+    }
+
+    fn row(series: &str, number: &str, sop: &str, instance: &str) -> crate::store::index::IndexRow {
+        crate::store::index::IndexRow {
+            study_uid: "1.2.3".into(),
+            series_uid: series.into(),
+            series_number: number.into(),
+            sop_uid: sop.into(),
+            instance_number: instance.into(),
+            file_path: "ab/cd/server-side-name".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_first_image_of_every_series_comes_first_and_paths_stay_inside_the_cache() {
+        let link = Recording::default();
+        let mut rows = vec![
+            row("1.9", "2", "1.9.2", "2"),
+            row("1.8", "1", "1.8.2", "2"),
+            row("1.9", "2", "1.9.1", "1"),
+            row("1.8", "1", "1.8.1", "1"),
+            // A hostile server's UID: separators and dots only.
+            row("1.8", "1", "../../etc/passwd", "3"),
+        ];
+        let cache = std::path::Path::new("/cache");
+        bring_into_cache(&link, &mut rows, cache, Arrival::First).unwrap();
+        let asked: Vec<String> = link
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|i| i.sop_uid.clone())
+            .collect();
+        assert_eq!(
+            asked,
+            ["1.8.1", "1.9.1", "1.8.2", "../../etc/passwd", "1.9.2"],
+            "series 1's first, series 2's first, then each series in order"
+        );
+        for image in link.0.lock().unwrap().iter() {
+            assert!(image.file.starts_with(cache));
+            assert!(
+                image
+                    .file
+                    .components()
+                    .all(|c| c != std::path::Component::ParentDir),
+                "{}",
+                image.file.display()
+            );
+        }
+        assert_eq!(rows[0].file_path, "1.2.3/1.9/1.9.2.dcm");
+        // Only the digits and dots of a UID become a file name.
+        assert_eq!(rows[4].file_path, "1.2.3/1.8/.._..___________.dcm");
+    }
+
+    #[test]
+    fn a_refusal_comes_back_as_the_lane_s_own_error() {
+        use crate::his::HisError;
+        use crate::ris::RisError;
+        let stale = RemoteFailure::Refused(WireError::Stale {
+            accession: "A1".into(),
+            status: "arrived".into(),
+            version: 3,
+        });
+        assert!(matches!(
+            RisError::from(stale),
+            RisError::Stale { version: 3, .. }
+        ));
+        let duplicate = RemoteFailure::Refused(WireError::PossibleDuplicate {
+            candidates: vec![],
+            reason: "same name and birth date".into(),
+        });
+        assert!(matches!(
+            HisError::from(duplicate),
+            HisError::PossibleDuplicate { .. }
+        ));
+        let away = RemoteFailure::Unreachable("connection refused".into());
+        assert!(matches!(
+            RisError::from(away.clone()),
+            RisError::Store(StoreError::Unavailable(_))
+        ));
+        // And back: what the server sends for each lane error.
+        let wire = RisError::Conflict("CT 1 is booked 10:00-10:20".into()).to_wire();
+        assert_eq!(
+            wire,
+            WireError::Conflict {
+                message: "CT 1 is booked 10:00-10:20".into()
+            }
+        );
+    }
+}

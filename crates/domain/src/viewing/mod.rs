@@ -23,6 +23,14 @@ pub const CACHE_SETTING: &str = "viewer.cache_mib";
 /// its prior with room for the decoded neighbourhood of the scroll, on an ordinary PC.
 pub const DEFAULT_CACHE_MIB: usize = 2048;
 
+/// Setting: each workstation's image cache on its disk, in MiB (images brought from the
+/// practice server; the least recently filled studies go first).
+pub const WORKSTATION_CACHE_SETTING: &str = "workstation.image_cache_mib";
+/// Default workstation image cache: a day's reading of CT and MR with their priors.
+pub const DEFAULT_WORKSTATION_CACHE_MIB: u64 = 4096;
+/// The least and most a workstation's image cache may be set to (MiB).
+pub const WORKSTATION_CACHE_MIB_RANGE: std::ops::RangeInclusive<u64> = 256..=4_194_304;
+
 /// Each viewport's share of the viewer's image memory, in bytes: equal shares among the
 /// viewports showing a study (a 4×4 layout must not take sixteen times an ordinary PC's memory).
 pub fn memory_share_bytes(total_mib: usize, viewports_showing: usize) -> usize {

@@ -22,11 +22,9 @@ const PARALLEL_FETCHES: usize = 4;
 /// Largest instance a workstation reads (a long multi-frame ultrasound clip fits).
 const MAX_INSTANCE_BYTES: u64 = 1024 * 1024 * 1024;
 
-/// The practice setting bounding each workstation's image cache, in MiB.
-pub const CACHE_SETTING: &str = "workstation.image_cache_mib";
-
-/// The cache's size when the practice set none: a day's reading of CT and MR.
-pub const DEFAULT_CACHE_MIB: u64 = 4096;
+use lightbox_domain::viewing::{
+    DEFAULT_WORKSTATION_CACHE_MIB as DEFAULT_CACHE_MIB, WORKSTATION_CACHE_SETTING as CACHE_SETTING,
+};
 
 /// A study being filled: the images left, and how many are still due in each folder (the
 /// folder's arrival marker goes when its count reaches zero).

@@ -20,7 +20,6 @@ use lightbox_domain::practice::remote::{
     Arrival, CachedImage, PracticeLink, RemoteFailure, WireError,
 };
 
-pub use images::{CACHE_SETTING, DEFAULT_CACHE_MIB};
 pub use pairing::{PairedServer, PairingError, pair};
 
 /// Header carrying the workstation's credential on sign-in (the server's
