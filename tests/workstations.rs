@@ -353,6 +353,29 @@ fn a_revoked_workstation_a_wrong_password_no_session_and_plain_http_are_refused(
         ))
     ));
     assert!(practice.recent_orders(&actor, 10).is_ok());
+    // Only the screens' calls exist on the wire: not the server's own (acting as the
+    // operating system's administrator, first-run set-up, opening sessions).
+    for inner in [
+        "act_as_os_administrator",
+        "set_up",
+        "open_api_session",
+        "api_actor",
+    ] {
+        assert!(
+            matches!(
+                link.call(inner, serde_json::json!(["x"])),
+                Err(RemoteFailure::Refused(WireError::NotFound { .. }))
+            ),
+            "{inner} is not callable"
+        );
+    }
+    // Arguments of the wrong shape are refused in words, not half-used.
+    match link.call("recent_orders", serde_json::json!(["ten", "Zoë 東"])) {
+        Err(RemoteFailure::Refused(WireError::Invalid { message })) => {
+            assert!(message.contains("recent_orders"), "{message}")
+        }
+        other => panic!("odd arguments accepted: {other:?}"),
+    }
 
     // Revoked on the server: its session ends at once and it cannot sign in again.
     let store = common::store(dir.path());

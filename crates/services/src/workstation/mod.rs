@@ -58,6 +58,10 @@ struct Shared {
     trouble: Mutex<Option<String>>,
     /// Whether the event follower runs (one per link).
     following: AtomicBool,
+    /// The event stream is broken: calls fail at once instead of each waiting for a server
+    /// that does not answer (the window stays responsive); the follower clears it when the
+    /// stream is back.
+    stream_down: AtomicBool,
     /// Set when the link is dropped: the follower ends.
     closed: AtomicBool,
     /// Wakes the window when something changed or the server came or went.
@@ -99,6 +103,7 @@ impl ServerLink {
                 seen: AtomicI64::new(0),
                 trouble: Mutex::new(None),
                 following: AtomicBool::new(false),
+                stream_down: AtomicBool::new(false),
                 closed: AtomicBool::new(false),
                 wake: Mutex::new(None),
             }),
@@ -194,6 +199,15 @@ impl Shared {
         args: serde_json::Value,
     ) -> Result<serde_json::Value, RemoteFailure> {
         let s = self;
+        if s.following.load(Ordering::Relaxed) && s.stream_down.load(Ordering::Relaxed) {
+            let why = s
+                .trouble
+                .lock()
+                .ok()
+                .and_then(|t| t.clone())
+                .unwrap_or_else(|| "the practice server is not answering".into());
+            return Err(RemoteFailure::Unreachable(why));
+        }
         let mut request = s.agent.post(s.url(&format!("/api/v1/practice/{method}")));
         if let Some(token) = s.token() {
             request = request.header("Authorization", &format!("Bearer {token}"));
@@ -272,6 +286,7 @@ impl Shared {
             }
             match request.call() {
                 Ok(response) if response.status().is_success() => {
+                    self.stream_down.store(false, Ordering::Relaxed);
                     self.set_trouble(None);
                     // Whatever happened while the stream was down: read everything again.
                     self.changed();
@@ -281,10 +296,12 @@ impl Shared {
                     // Signed out here (the server then ends the stream): no trouble at all.
                     let signed_out = self.token().is_none() && why != SESSION_ENDED;
                     if !self.closed.load(Ordering::Relaxed) && !signed_out {
+                        self.stream_down.store(true, Ordering::Relaxed);
                         self.set_trouble(Some(why));
                     }
                 }
                 Ok(response) => {
+                    self.stream_down.store(true, Ordering::Relaxed);
                     let status = response.status().as_u16();
                     if status == 401 {
                         let ours = self.token.lock().ok().and_then(|mut t| t.take()).is_some();
@@ -295,7 +312,10 @@ impl Shared {
                         self.set_trouble(Some(format!("the server answered {status}")));
                     }
                 }
-                Err(e) => self.set_trouble(Some(describe(&e))),
+                Err(e) => {
+                    self.stream_down.store(true, Ordering::Relaxed);
+                    self.set_trouble(Some(describe(&e)));
+                }
             }
             std::thread::sleep(RECONNECT_AFTER);
         }
@@ -312,6 +332,16 @@ impl Shared {
                 Ok(l) => l,
                 Err(e) => return format!("the connection to the server broke: {e}"),
             };
+            // Anything from the server (a keep-alive included) shows it answers: a call's
+            // passing failure no longer stands on the banner.
+            if self
+                .trouble
+                .lock()
+                .ok()
+                .is_some_and(|t| t.as_deref().is_some_and(|w| w != SESSION_ENDED))
+            {
+                self.set_trouble(None);
+            }
             if let Some(id) = line.strip_prefix("id:") {
                 *last_id = Some(id.trim().to_string());
             } else if let Some(kind) = line.strip_prefix("event:") {
