@@ -345,7 +345,21 @@ fn a_revoked_workstation_a_wrong_password_no_session_and_plain_http_are_refused(
     );
 
     // Signed in, the front desk may not list the staff: the server's permission check.
-    let actor = link.sign_in("desk", PASSWORD).unwrap();
+    for (field, text) in [("Login", "desk"), ("Password", PASSWORD)] {
+        let role = if field == "Login" {
+            AccessRole::TextInput
+        } else {
+            AccessRole::PasswordInput
+        };
+        desk.get_by_role_and_label(role, field).click();
+        settle(&mut desk);
+        desk.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+        desk.key_press(egui::Key::Backspace);
+        desk.get_by_role_and_label(role, field).type_text(text);
+        settle(&mut desk);
+    }
+    click(&mut desk, "Sign in");
+    let actor = desk.state().actor().expect("signed in").clone();
     assert!(matches!(
         practice.users(&actor),
         Err(lightbox::administration::AdminError::Access(
@@ -398,6 +412,17 @@ fn a_revoked_workstation_a_wrong_password_no_session_and_plain_http_are_refused(
             lightbox::access::AccessError::BadCredentials
         ))
     ));
+    // The window goes back to signing in and says why.
+    frames_until(
+        &mut desk,
+        Duration::from_secs(20),
+        "the revoked workstation's window back at sign-in",
+        |h| {
+            h.query_by_label_contains("Your session on the practice server ended")
+                .is_some()
+        },
+    );
+    assert!(desk.state().actor().is_none());
     match link.sign_in("desk", PASSWORD) {
         Err(RemoteFailure::Refused(WireError::Invalid { message })) => {
             assert!(

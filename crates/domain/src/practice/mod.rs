@@ -83,6 +83,12 @@ impl Practice {
         self.link.as_ref().and_then(|l| l.trouble())
     }
 
+    /// Whether the server ended the session this workstation was signed in with (the window
+    /// then asks to sign in again). Never on the server's own computer.
+    pub fn session_ended(&self) -> bool {
+        self.link.as_ref().is_some_and(|l| l.session_ended())
+    }
+
     /// A second door onto the same practice, for another thread (the viewer's loader).
     pub fn reopen(&self) -> Result<Practice, StoreError> {
         Ok(Practice {

@@ -25,6 +25,8 @@ pub trait PracticeLink: Send + Sync {
     fn sign_in(&self, login: &str, password: &str) -> Result<Actor, RemoteFailure>;
     /// Ends the session at the server (its token is dead at once).
     fn sign_out(&self);
+    /// Whether the server ended the session while this workstation was using it.
+    fn session_ended(&self) -> bool;
     /// A number that grows with every change the server reports on its event stream: the
     /// screens read again when it moves (the local [`super::Practice::data_version`]).
     fn changes_seen(&self) -> i64;
@@ -508,6 +510,9 @@ mod tests {
             Err(RemoteFailure::ServerOnly("nothing"))
         }
         fn sign_out(&self) {}
+        fn session_ended(&self) -> bool {
+            false
+        }
         fn changes_seen(&self) -> i64 {
             0
         }

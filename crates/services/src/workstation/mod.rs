@@ -206,7 +206,11 @@ impl Shared {
                 .ok()
                 .and_then(|t| t.clone())
                 .unwrap_or_else(|| "the practice server is not answering".into());
-            return Err(RemoteFailure::Unreachable(why));
+            return Err(if why == SESSION_ENDED {
+                RemoteFailure::Refused(WireError::BadCredentials)
+            } else {
+                RemoteFailure::Unreachable(why)
+            });
         }
         let mut request = s.agent.post(s.url(&format!("/api/v1/practice/{method}")));
         if let Some(token) = s.token() {
@@ -445,6 +449,14 @@ impl PracticeLink for ServerLink {
                 tracing::warn!(error = %describe(&e), "the session could not be ended at the server");
             }
         }
+    }
+
+    fn session_ended(&self) -> bool {
+        self.shared
+            .trouble
+            .lock()
+            .ok()
+            .is_some_and(|t| t.as_deref() == Some(SESSION_ENDED))
     }
 
     fn changes_seen(&self) -> i64 {
