@@ -5,10 +5,13 @@
 //! the study browser's search (a patient-name prefix, any case, through the Practice API),
 //! C-FIND at study level through the DICOM listener (our SCU; association included), QIDO-RS
 //! over HTTPS (python `requests`, one kept-alive connection), an accession lookup, and the
-//! front desk's patient search over as many registered patients; with the database's size.
+//! front desk's patient search over as many registered patients, and the radiologist's reading
+//! worklist over ten years of orders (one per study, all read but the day's 40); with the
+//! database's size.
 //!
 //! Run: `cargo bench --bench scale` (LIGHTBOX_SCALE_STEPS=100000,1000000,3000000; needs the
-//! test venv for the QIDO-RS client). Targets: searches < 50 ms median.
+//! test venv for the QIDO-RS client). Targets: searches < 50 ms median, the reading worklist
+//! < 20 ms.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // bench code: a failed step is a failed run
 
@@ -189,10 +192,12 @@ fn main() {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
     let node = DicomNode::new("self", "LIGHTBOX", "127.0.0.1", services.dicom_addr.port());
     println!(
-        "instances   studies  patients  fill_s  db_MiB  browser_ms  cfind_ms  qido_ms  accession_ms  desk_ms  (matches)"
+        "instances   studies  patients  fill_s  db_MiB  browser_ms  cfind_ms  qido_ms  accession_ms  desk_ms  worklist_ms  (matches)"
     );
+    let reader = practice.sign_in("reader", PASSWORD, "bench").unwrap();
     let mut studies_done = 0;
     let mut registered = 0;
+    let mut patient_ids: Vec<i64> = Vec::new();
     for step in steps {
         let studies = step / per_study;
         let t = Instant::now();
@@ -200,7 +205,7 @@ fn main() {
         // The front desk's registered patients, as many as the archive's.
         let patients = studies / STUDIES_PER_PATIENT;
         for p in registered..patients {
-            store
+            let id = store
                 .insert_patient(
                     &lightbox_store::his::PatientRecord {
                         mrn: format!("M{p:07}"),
@@ -214,8 +219,52 @@ fn main() {
                     &[],
                 )
                 .unwrap();
+            patient_ids.push(id);
         }
         registered = patients;
+        // Ten years of orders, one per study: all read (final) but the day's last 40, which
+        // wait on the reading worklist.
+        for st in studies_done..studies {
+            let status = if st + 40 >= studies {
+                "completed"
+            } else {
+                "final"
+            };
+            store
+                .insert_order(
+                    &lightbox_store::ris::OrderRecord {
+                        patient: patient_ids.get(st / STUDIES_PER_PATIENT).copied(),
+                        filler_number: format!("F{st:08}"),
+                        accession: format!("A{st:08}"),
+                        procedure_code: "71250".into(),
+                        priority: "ROUTINE".into(),
+                        status: status.into(),
+                        ..Default::default()
+                    },
+                    &lightbox_store::ris::StepRecord {
+                        requested_procedure_id: format!("RP{st:08}"),
+                        step_id: format!("SPS{st:08}"),
+                        study_uid: format!("1.2.826.0.1.9.{st}"),
+                        duration_minutes: 15,
+                        ..Default::default()
+                    },
+                    "bench",
+                    "",
+                )
+                .unwrap();
+        }
+        // The earlier step's waiting exams were read meanwhile.
+        if studies_done > 0 {
+            for st in studies_done.saturating_sub(40)..studies_done {
+                let order = store
+                    .order_by_accession(&format!("A{st:08}"))
+                    .unwrap()
+                    .unwrap();
+                store
+                    .set_order_status(order.id, "final", "bench", "")
+                    .unwrap();
+            }
+        }
         let fill_s = t.elapsed().as_secs_f64();
         studies_done = studies;
         // One patient near the end of what was filled: about two studies match.
@@ -287,13 +336,25 @@ fn main() {
                 1
             );
         });
+        // The radiologist's reading worklist (what the Reading screen reads on every change).
+        let mut worklist_rows = 0;
+        let worklist_ms = time_ms(30, || {
+            worklist_rows = practice
+                .reading_worklist(
+                    &reader,
+                    &lightbox::ris::reading::ReadingFilter::default(),
+                    lightbox::access::ReadOccasion::Refreshed,
+                )
+                .unwrap()
+                .len();
+        });
         // The front desk types the patient's name, lower case, accents and all.
         let mut desk_matches = 0;
         let desk_ms = time_ms(30, || {
             desk_matches = practice.search_patients(&admin, &typed, 50).unwrap().len();
         });
         println!(
-            "{step:>9} {studies:>9} {:>9} {fill_s:>7.1} {:>7.0} {browser_ms:>11.2} {cfind_ms:>9.2} {:>8.2} {accession_ms:>13.2} {desk_ms:>8.2}  ({browser_matches}, {cfind_matches}, {}, {desk_matches})",
+            "{step:>9} {studies:>9} {:>9} {fill_s:>7.1} {:>7.0} {browser_ms:>11.2} {cfind_ms:>9.2} {:>8.2} {accession_ms:>13.2} {desk_ms:>8.2} {worklist_ms:>12.2}  ({browser_matches}, {cfind_matches}, {}, {desk_matches}, {worklist_rows})",
             studies / STUDIES_PER_PATIENT,
             size_mib(dir.path()),
             qido["median_ms"].as_f64().unwrap_or(f64::NAN),

@@ -29,8 +29,9 @@ fn three_workstations_two_scanners_and_a_thousand_orders_at_once_lose_nothing() 
         lightbox::access::Role::FrontDesk,
         PASSWORD,
     );
-    // Two scanners' series, made before the clock starts.
-    let series: Vec<_> = (0..2)
+    // Two scanners' series, made before the clock starts; two more for the same scanners
+    // with the server idle (the ingest figure without the load).
+    let mut series: Vec<_> = (0..4)
         .map(|n| {
             let out = dir.path().join(format!("scanner{n}"));
             common::synth_ct(
@@ -50,6 +51,7 @@ fn three_workstations_two_scanners_and_a_thousand_orders_at_once_lose_nothing() 
             out
         })
         .collect();
+    let idle_series = series.split_off(2);
     let server = Server::start(dir.path());
     let head = lightbox::practice::Practice::over(common::store(dir.path())).changes_head();
     let stations: Vec<_> = (0..3)
@@ -77,16 +79,7 @@ fn three_workstations_two_scanners_and_a_thousand_orders_at_once_lose_nothing() 
     // The load, all at once: two scanners and the EHR.
     let scanners: Vec<_> = series
         .iter()
-        .map(|folder| {
-            Command::new("storescu")
-                .env("TCP_NODELAY", "1")
-                .args(["-aec", "LIGHTBOX", "+sd", "+r", "127.0.0.1", &server.port()])
-                .arg(folder)
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
+        .map(|folder| scanner(folder, "LIGHTBOX", &server.port()))
         .collect();
     let ehr = Command::new(common::python())
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/hl7_burst.py"))
@@ -107,14 +100,10 @@ fn three_workstations_two_scanners_and_a_thousand_orders_at_once_lose_nothing() 
     let acks = String::from_utf8_lossy(&acks.stdout).to_string();
     let accepted = acks.lines().filter(|l| l.ends_with(" AA")).count();
     assert_eq!(accepted, ORDERS, "every order acknowledged AA: {acks:.400}");
-    for scanner in scanners {
-        let done = scanner.wait_with_output().unwrap();
-        assert!(
-            done.status.success(),
-            "{}",
-            String::from_utf8_lossy(&done.stderr)
-        );
-    }
+    let ingest_secs = scanners
+        .into_iter()
+        .map(|s| s.join().unwrap())
+        .fold(0.0, f64::max);
     let load_secs = started.elapsed().as_secs_f64();
     // Every workstation got every change, once, in order.
     let store = common::store(dir.path());
@@ -153,9 +142,75 @@ fn three_workstations_two_scanners_and_a_thousand_orders_at_once_lose_nothing() 
         .count();
     assert_eq!(placed, ORDERS);
     assert_eq!(store.instance_count().unwrap(), (2 * SLICES) as i64);
+    // The same two scanners again with the server idle, and into dcmtk's storescp on its own:
+    // what the load costs the scanners, and the ingest figure's peer.
+    let idle_secs = idle_series
+        .iter()
+        .map(|folder| scanner(folder, "LIGHTBOX", &server.port()))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|s| s.join().unwrap())
+        .fold(0.0, f64::max);
+    assert_eq!(store.instance_count().unwrap(), (4 * SLICES) as i64);
+    // The same two scanners into dcmtk's storescp, on its own: the ingest figure's peer.
+    let peer_dir = dir.path().join("storescp");
+    std::fs::create_dir_all(&peer_dir).unwrap();
+    let peer_port = common::free_port();
+    let mut peer = Command::new("storescp")
+        .env("TCP_NODELAY", "1")
+        .args(["--fork", "-od"])
+        .arg(&peer_dir)
+        .arg(peer_port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    common::wait_for_port(peer_port);
+    let peer_secs = series
+        .iter()
+        .map(|folder| scanner(folder, "ANY-SCP", &peer_port.to_string()))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|s| s.join().unwrap())
+        .fold(0.0, f64::max);
+    let _ = peer.kill();
+    let _ = peer.wait();
     eprintln!(
-        "load: {ORDERS} orders, {} images and {} changes to 3 workstations in {load_secs:.1} s",
+        "load: {ORDERS} orders, {} images and {} changes to 3 workstations in {load_secs:.1} s; \
+         the scanners' images in {ingest_secs:.2} s under the load, {idle_secs:.2} s with the \
+         server idle (×{:.1}), into storescp in {peer_secs:.2} s (Lightbox idle / storescp = \
+         {:.2}, under load / storescp = {:.2}; this build's profile: {})",
         2 * SLICES,
-        expected.len()
+        expected.len(),
+        ingest_secs / idle_secs,
+        idle_secs / peer_secs,
+        ingest_secs / peer_secs,
+        if cfg!(debug_assertions) {
+            "debug, unoptimised"
+        } else {
+            "release"
+        }
     );
+}
+
+/// A scanner (dcmtk's storescu, a fresh association) sending `folder` to `ae` on `port`: how
+/// long it took, once it is done (it must succeed).
+fn scanner(folder: &Path, ae: &str, port: &str) -> std::thread::JoinHandle<f64> {
+    let mut command = Command::new("storescu");
+    command
+        .env("TCP_NODELAY", "1")
+        .args(["-aec", ae, "+sd", "+r", "127.0.0.1", port])
+        .arg(folder)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    std::thread::spawn(move || {
+        let start = std::time::Instant::now();
+        let done = command.output().unwrap();
+        assert!(
+            done.status.success(),
+            "{}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+        start.elapsed().as_secs_f64()
+    })
 }
