@@ -230,20 +230,7 @@ fn workstation_to_workstation(
         let order = desk
             .place_order(
                 &desk_actor,
-                &lightbox::ris::OrderRequest {
-                    patient: Some(registered.id),
-                    placer_number: String::new(),
-                    placer_app: String::new(),
-                    procedure_code: "72148".into(),
-                    priority: lightbox::ris::Priority::Routine,
-                    reason: "Back pain".into(),
-                    icd10: vec![],
-                    referring: None,
-                    insurance: None,
-                    authorisation: String::new(),
-                    requested_time: None,
-                    supplied: None,
-                },
+                &lightbox::ris::OrderRequest::routine(registered.id, "72148", "Back pain"),
                 now,
             )
             .unwrap();

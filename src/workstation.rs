@@ -3,16 +3,10 @@
 //! ([`lightbox_services::workstation::ServerLink`]), the screens follow the server's event
 //! stream, and images come over DICOMweb into a cache in the workstation's folder.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
-use lightbox_domain::archive::ImportSummary;
-use lightbox_domain::archive::received::ObjectArchiver;
-use lightbox_domain::records::nodes::DicomNode;
-use lightbox_domain::viewing::FetchSummary;
 pub use lightbox_services::workstation::{PairedServer, PairingError, ServerLink, pair};
 use lightbox_ui::{LightboxApp, WindowServices};
 
@@ -68,66 +62,6 @@ pub fn paired_server(
     }
 }
 
-/// The window's requests on a workstation: the network services run on the server.
-struct ServerServices {
-    server: String,
-    /// The server's API as pairing another workstation from here needs it (an administrator
-    /// at a workstation), or why not.
-    api: Result<lightbox_ui::WorkstationApi, String>,
-}
-
-impl ServerServices {
-    fn elsewhere(&self) -> String {
-        format!(
-            "this is a workstation: that runs on the practice server ({})",
-            self.server
-        )
-    }
-}
-
-impl WindowServices for ServerServices {
-    fn archive_running(&self) -> bool {
-        false
-    }
-
-    fn echo(&self, _node: &DicomNode, _calling_ae: &str) -> Result<Duration, String> {
-        Err(self.elsewhere())
-    }
-
-    fn reach_hl7(&self, _host: &str, _port: u16) -> Result<SocketAddr, String> {
-        Err(self.elsewhere())
-    }
-
-    fn fetch_priors(&self, _accession: &str) -> FetchSummary {
-        FetchSummary {
-            problems: vec![self.elsewhere()],
-            ..FetchSummary::default()
-        }
-    }
-
-    fn count_files(&self, _paths: &[PathBuf]) -> usize {
-        0
-    }
-
-    fn import(&self, paths: &[PathBuf], _progress: &mut dyn FnMut(usize)) -> ImportSummary {
-        ImportSummary {
-            refused: paths
-                .iter()
-                .map(|p| (p.clone(), self.elsewhere()))
-                .collect(),
-            ..ImportSummary::default()
-        }
-    }
-
-    fn archiver(&self) -> Option<&dyn ObjectArchiver> {
-        None
-    }
-
-    fn workstation_api(&self) -> Result<lightbox_ui::WorkstationApi, String> {
-        self.api.clone()
-    }
-}
-
 /// The workstation's window: the pairing form until this computer is paired, then the
 /// practice's screens over the server.
 enum Stage {
@@ -171,8 +105,9 @@ impl WorkstationWindow {
             })?;
         let (quiet, receiver) = events::channel(1, None);
         self.quiet.push(quiet);
-        let services: Arc<dyn WindowServices> = Arc::new(ServerServices {
-            server: server.clone(),
+        // The network services run on the server.
+        let services: Arc<dyn WindowServices> = Arc::new(lightbox_ui::ServicesElsewhere {
+            why: format!("this is a workstation: that runs on the practice server ({server})"),
             api,
         });
         let mut app = LightboxApp::new(practice, receiver, format!("Workstation of {server}"))?

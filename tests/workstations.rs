@@ -69,20 +69,7 @@ fn place_order(store: &mut lightbox_store::Store, actor: &Actor, patient: i64) -
     lightbox::ris::place_order(
         store,
         actor,
-        &lightbox::ris::OrderRequest {
-            patient: Some(patient),
-            placer_number: String::new(),
-            placer_app: String::new(),
-            procedure_code: "72148".into(),
-            priority: lightbox::ris::Priority::Routine,
-            reason: "Back pain".into(),
-            icd10: vec![],
-            referring: None,
-            insurance: None,
-            authorisation: String::new(),
-            requested_time: None,
-            supplied: None,
-        },
+        &lightbox::ris::OrderRequest::routine(patient, "72148", "Back pain"),
         test_now(),
     )
     .unwrap()

@@ -36,7 +36,7 @@ use lightbox_domain::{
 };
 use lightbox_imaging as imaging;
 
-pub use window_services::{NoServices, WindowServices, WorkstationApi};
+pub use window_services::{NoServices, ServicesElsewhere, WindowServices, WorkstationApi};
 
 pub use billing::BillingScreen;
 pub use exams_today::ExamsTodayScreen;

@@ -62,22 +62,73 @@ pub struct NoServices;
 
 const NOT_RUNNING: &str = "the Lightbox services are not running in this window";
 
+/// Services that run somewhere else (a workstation's are the practice server's): each
+/// network request is answered with `why`; pairing another workstation goes to `api`.
+#[derive(Debug, Clone)]
+pub struct ServicesElsewhere {
+    /// Why this window cannot do it, in words for the user.
+    pub why: String,
+    /// The API for pairing further workstations, or why not.
+    pub api: Result<WorkstationApi, String>,
+}
+
 impl WindowServices for NoServices {
     fn archive_running(&self) -> bool {
         false
     }
 
-    fn echo(&self, _node: &DicomNode, _calling_ae: &str) -> Result<Duration, String> {
+    fn echo(&self, node: &DicomNode, calling_ae: &str) -> Result<Duration, String> {
+        not_running().echo(node, calling_ae)
+    }
+
+    fn reach_hl7(&self, host: &str, port: u16) -> Result<SocketAddr, String> {
+        not_running().reach_hl7(host, port)
+    }
+
+    fn fetch_priors(&self, accession: &str) -> FetchSummary {
+        not_running().fetch_priors(accession)
+    }
+
+    fn count_files(&self, _paths: &[PathBuf]) -> usize {
+        0
+    }
+
+    fn import(&self, paths: &[PathBuf], progress: &mut dyn FnMut(usize)) -> ImportSummary {
+        not_running().import(paths, progress)
+    }
+
+    fn archiver(&self) -> Option<&dyn ObjectArchiver> {
+        None
+    }
+
+    fn workstation_api(&self) -> Result<WorkstationApi, String> {
         Err(NOT_RUNNING.into())
+    }
+}
+
+fn not_running() -> ServicesElsewhere {
+    ServicesElsewhere {
+        why: NOT_RUNNING.into(),
+        api: Err(NOT_RUNNING.into()),
+    }
+}
+
+impl WindowServices for ServicesElsewhere {
+    fn archive_running(&self) -> bool {
+        false
+    }
+
+    fn echo(&self, _node: &DicomNode, _calling_ae: &str) -> Result<Duration, String> {
+        Err(self.why.clone())
     }
 
     fn reach_hl7(&self, _host: &str, _port: u16) -> Result<SocketAddr, String> {
-        Err(NOT_RUNNING.into())
+        Err(self.why.clone())
     }
 
     fn fetch_priors(&self, _accession: &str) -> FetchSummary {
         FetchSummary {
-            problems: vec![NOT_RUNNING.into()],
+            problems: vec![self.why.clone()],
             ..FetchSummary::default()
         }
     }
@@ -90,7 +141,7 @@ impl WindowServices for NoServices {
         ImportSummary {
             refused: paths
                 .iter()
-                .map(|p| (p.clone(), NOT_RUNNING.to_string()))
+                .map(|p| (p.clone(), self.why.clone()))
                 .collect(),
             ..ImportSummary::default()
         }
@@ -101,6 +152,6 @@ impl WindowServices for NoServices {
     }
 
     fn workstation_api(&self) -> Result<WorkstationApi, String> {
-        Err(NOT_RUNNING.into())
+        self.api.clone()
     }
 }

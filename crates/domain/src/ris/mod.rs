@@ -114,6 +114,27 @@ pub struct OrderRequest {
     pub supplied: Option<SuppliedIdentifiers>,
 }
 
+impl OrderRequest {
+    /// A routine order of `procedure_code` for a registered patient, with a reason and
+    /// nothing else: what the order screen's plainest form (and many a test) asks for.
+    pub fn routine(patient: i64, procedure_code: &str, reason: &str) -> OrderRequest {
+        OrderRequest {
+            patient: Some(patient),
+            placer_number: String::new(),
+            placer_app: String::new(),
+            procedure_code: procedure_code.to_string(),
+            priority: Priority::Routine,
+            reason: reason.to_string(),
+            icd10: Vec::new(),
+            referring: None,
+            insurance: None,
+            authorisation: String::new(),
+            requested_time: None,
+            supplied: None,
+        }
+    }
+}
+
 /// The DICOM identifiers an OMI^O23 placer assigns itself (IPC-1…4): the scanner and the
 /// placer's own PACS then agree on them without asking us.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
