@@ -225,9 +225,9 @@ fn the_front_desk_books_on_one_workstation_and_the_technologist_sees_it_live_on_
         )
         .unwrap();
     assert!(
-        audit
-            .iter()
-            .any(|e| e.subject.contains(&accessions[0]) && e.origin.contains("127.0.0.1")),
+        audit.iter().any(|e| e.subject.contains(&accessions[0])
+            && e.origin.contains("127.0.0.1")
+            && e.origin.contains("Front desk Zoë")),
         "the booking is audited as the front desk, from its workstation: {audit:?}"
     );
 }

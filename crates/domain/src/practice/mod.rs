@@ -168,7 +168,7 @@ impl Practice {
         let workstation = match workstation_credential {
             Some(credential) => {
                 match access::workstations::workstation_of(&self.store, credential) {
-                    Ok(w) => Some(w.id),
+                    Ok(w) => Some(w),
                     Err(refused) => {
                         access::audit(
                             &self.store,
@@ -188,12 +188,18 @@ impl Practice {
             }
             None => None,
         };
+        // The audit names the workstation as well as its address: where a hand-off broke is
+        // "the front desk's PC", not an IP the practice has to look up.
+        let origin = match &workstation {
+            Some(w) => format!("workstation \"{}\" at {origin}", w.name),
+            None => origin.to_string(),
+        };
         access::sessions::open_session(
             &self.store,
             login,
             password,
-            origin,
-            workstation,
+            &origin,
+            workstation.map(|w| w.id),
             chrono::Utc::now(),
         )
     }
