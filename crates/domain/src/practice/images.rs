@@ -76,17 +76,12 @@ impl Practice {
     /// first one is there, and a reader of one not yet arrived waits for it.
     pub fn study_images(&self, study_uid: &str) -> Result<Vec<IndexRow>, PracticeError> {
         if let Some(link) = &self.link {
-            let args = serde_json::json!([study_uid]);
-            let rows: Result<Vec<IndexRow>, PracticeError> =
-                super::remote::FromReply::from_reply(link.call("study_images", args));
-            let mut rows = rows?;
-            super::remote::bring_into_cache(
+            return Ok(super::remote::study_images_into_cache(
                 link.as_ref(),
-                &mut rows,
+                study_uid,
                 self.archive().root(),
                 super::remote::Arrival::First,
-            )?;
-            return Ok(rows);
+            )?);
         }
         Ok(self.store.query_index(
             Level::Image,

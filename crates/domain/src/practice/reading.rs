@@ -73,14 +73,9 @@ impl Practice {
         let cache = self.archive().root().to_path_buf();
         let mut brought = 0;
         for study in &wanted {
-            let rows: Result<Vec<crate::store::index::IndexRow>, RisError> =
-                super::remote::FromReply::from_reply(
-                    link.call("study_images", serde_json::json!([study])),
-                );
-            let mut rows = rows?;
-            super::remote::bring_into_cache(
+            super::remote::study_images_into_cache(
                 link.as_ref(),
-                &mut rows,
+                study,
                 &cache,
                 super::remote::Arrival::All,
             )?;

@@ -84,6 +84,21 @@ fn uid_file_name(uid: &str) -> String {
     }
 }
 
+/// A study's images from the server, their rows pointing into the workstation's cache under
+/// `cache` and the images on their way there (see [`bring_into_cache`]).
+pub(crate) fn study_images_into_cache(
+    link: &dyn PracticeLink,
+    study_uid: &str,
+    cache: &std::path::Path,
+    until: Arrival,
+) -> Result<Vec<crate::store::index::IndexRow>, RemoteFailure> {
+    let answer = link.call("study_images", serde_json::json!([study_uid]))?;
+    let mut rows: Vec<crate::store::index::IndexRow> =
+        serde_json::from_value(answer).map_err(|e| RemoteFailure::Garbled(e.to_string()))?;
+    bring_into_cache(link, &mut rows, cache, until)?;
+    Ok(rows)
+}
+
 /// Points each row at its file in the workstation's cache under `cache` and has the link
 /// bring the images there: the first image of every series first (the viewer reads those as
 /// it opens the study), then each series in order.

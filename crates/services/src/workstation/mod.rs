@@ -10,7 +10,6 @@ mod images;
 mod pairing;
 
 use std::io::BufRead;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -115,14 +114,6 @@ impl ServerLink {
     pub fn on_change(&self, wake: Arc<dyn Fn() + Send + Sync>) {
         if let Ok(mut w) = self.shared.wake.lock() {
             *w = Some(wake);
-        }
-    }
-
-    /// The link of the workstation whose folder is `folder`, if it was paired.
-    pub fn from_folder(folder: &Path) -> Result<Option<ServerLink>, PairingError> {
-        match PairedServer::load(folder)? {
-            Some(paired) => Ok(Some(ServerLink::new(paired)?)),
-            None => Ok(None),
         }
     }
 }

@@ -87,11 +87,8 @@ impl PairedServer {
     /// The SHA-256 fingerprint of the pinned practice CA (the first half of every pairing
     /// code the server makes), for an administrator pairing another workstation from here.
     pub fn ca_fingerprint(&self) -> Result<Vec<u8>, PairingError> {
-        let ca = ureq::tls::Certificate::from_pem(self.ca_pem.as_bytes())
-            .map_err(|e| PairingError::Saved(format!("the kept practice CA is unreadable: {e}")))?;
-        Ok(ring::digest::digest(&ring::digest::SHA256, ca.der())
-            .as_ref()
-            .to_vec())
+        fingerprint_of(&self.ca_pem)
+            .ok_or_else(|| PairingError::Saved("the kept practice CA is unreadable".into()))
     }
 
     /// Keeps the pairing in `folder` (written whole, then renamed into place).
@@ -110,6 +107,17 @@ impl PairedServer {
         owner_only(&temporary).map_err(failed)?;
         std::fs::rename(&temporary, PairedServer::file(folder)).map_err(failed)
     }
+}
+
+/// The SHA-256 of a PEM certificate's DER: what pairing codes check (`None`: not a
+/// certificate).
+fn fingerprint_of(pem: &str) -> Option<Vec<u8>> {
+    let ca = ureq::tls::Certificate::from_pem(pem.as_bytes()).ok()?;
+    Some(
+        ring::digest::digest(&ring::digest::SHA256, ca.der())
+            .as_ref()
+            .to_vec(),
+    )
 }
 
 /// Only the file's owner may read it (it holds the credential).
@@ -158,10 +166,8 @@ pub fn pair(server: &str, code: &str) -> Result<PairedServer, PairingError> {
         .read_to_string()
         .map_err(unreachable)?;
     // 2. Does it fit the code? Nothing is sent before this holds.
-    let ca =
-        ureq::tls::Certificate::from_pem(ca_pem.as_bytes()).map_err(|_| PairingError::WrongCa)?;
-    let fingerprint = ring::digest::digest(&ring::digest::SHA256, ca.der());
-    if !code_fits_ca(code, fingerprint.as_ref()) {
+    let fingerprint = fingerprint_of(&ca_pem).ok_or(PairingError::WrongCa)?;
+    if !code_fits_ca(code, &fingerprint) {
         tracing::warn!(server = %server, "pairing stopped: the server's CA does not fit the code");
         return Err(PairingError::WrongCa);
     }

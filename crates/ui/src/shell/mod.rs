@@ -468,24 +468,7 @@ impl LightboxApp {
                 },
             );
         }
-        // On a workstation whose session the server ended (revoked, expired, the account
-        // disabled): back to signing in, saying why, instead of screens that cannot load.
-        if let Session::SignedIn(actor) = &self.session
-            && self.practice.session_ended()
-        {
-            tracing::info!(login = %actor.login, "the server ended the session");
-            let login = actor.login.clone();
-            self.reset_screens();
-            self.session = Session::SignIn(SignInForm {
-                login,
-                error: Some(
-                    "Your session on the practice server ended (signed out there, the \
-                     workstation revoked, or after many hours). Sign in again."
-                        .into(),
-                ),
-                ..SignInForm::default()
-            });
-        }
+        self.sign_in_again_if_the_server_ended_the_session();
         let actor = match &mut self.session {
             Session::FirstRun(form) => {
                 let mut done = None;

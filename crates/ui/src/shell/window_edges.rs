@@ -1,11 +1,13 @@
 //! What happens at the window's edges rather than in a screen: files dropped on the window,
-//! the reading room's images in a window of their own, and the archive's free space measured
-//! for the status bar.
+//! the reading room's images in a window of their own, the archive's free space measured for
+//! the status bar, and on a workstation the practice server's state (the banner when it is
+//! away, signing in again when it ended the session, the worklist's images brought ahead).
 
 use std::time::{Duration, Instant};
 
-use super::{LightboxApp, Screen};
+use super::{LightboxApp, Screen, Session};
 use crate::access::Actor;
+use crate::sign_in::SignInForm;
 
 impl LightboxApp {
     /// How often the archive's free space is measured for the status bar.
@@ -55,6 +57,27 @@ impl LightboxApp {
             });
         // Look again soon: the banner goes as soon as the server answers.
         ui.ctx().request_repaint_after(Duration::from_secs(1));
+    }
+
+    /// On a workstation whose session the server ended (revoked, expired, the account
+    /// disabled): back to signing in, saying why, instead of screens that cannot load.
+    pub(super) fn sign_in_again_if_the_server_ended_the_session(&mut self) {
+        if let Session::SignedIn(actor) = &self.session
+            && self.practice.session_ended()
+        {
+            tracing::info!(login = %actor.login, "the server ended the session");
+            let login = actor.login.clone();
+            self.reset_screens();
+            self.session = Session::SignIn(SignInForm {
+                login,
+                error: Some(
+                    "Your session on the practice server ended (signed out there, the \
+                 workstation revoked, or after many hours). Sign in again."
+                        .into(),
+                ),
+                ..SignInForm::default()
+            });
+        }
     }
 
     /// How many studies a radiologist's workstation brings in before they are opened.
