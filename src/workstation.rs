@@ -62,6 +62,78 @@ pub fn paired_server(
     }
 }
 
+/// A workstation's window services: what it imports and the marks its viewer saves go to the
+/// practice server (STOW-RS into the server's ingest, the same checks as a scanner's images);
+/// the network services themselves (echo, HL7, priors from other sites) run on the server.
+pub struct WorkstationServices {
+    link: Arc<ServerLink>,
+    elsewhere: lightbox_ui::ServicesElsewhere,
+}
+
+impl WorkstationServices {
+    /// The services of a workstation over `link`; `api` is the server's API for pairing
+    /// further workstations (or why not).
+    pub fn new(
+        link: Arc<ServerLink>,
+        api: Result<lightbox_ui::WorkstationApi, String>,
+    ) -> WorkstationServices {
+        let server = lightbox_domain::practice::remote::PracticeLink::server(link.as_ref());
+        WorkstationServices {
+            link,
+            elsewhere: lightbox_ui::ServicesElsewhere {
+                why: format!("this is a workstation: that runs on the practice server ({server})"),
+                api,
+            },
+        }
+    }
+}
+
+impl WindowServices for WorkstationServices {
+    fn archive_running(&self) -> bool {
+        true
+    }
+
+    fn echo(
+        &self,
+        node: &lightbox_domain::records::nodes::DicomNode,
+        calling_ae: &str,
+    ) -> Result<std::time::Duration, String> {
+        self.elsewhere.echo(node, calling_ae)
+    }
+
+    fn reach_hl7(&self, host: &str, port: u16) -> Result<std::net::SocketAddr, String> {
+        self.elsewhere.reach_hl7(host, port)
+    }
+
+    fn fetch_priors(&self, accession: &str) -> lightbox_domain::viewing::FetchSummary {
+        self.link.fetch_priors(accession)
+    }
+
+    fn count_files(&self, paths: &[PathBuf]) -> usize {
+        crate::import::count_files(paths)
+    }
+
+    fn import(
+        &self,
+        paths: &[PathBuf],
+        progress: &mut dyn FnMut(usize),
+    ) -> lightbox_domain::archive::ImportSummary {
+        crate::import::import_paths_reporting(
+            self.link.import_destination(),
+            paths,
+            &mut |done, _| progress(done),
+        )
+    }
+
+    fn archiver(&self) -> Option<&dyn lightbox_domain::archive::received::ObjectArchiver> {
+        Some(self.link.as_ref())
+    }
+
+    fn workstation_api(&self) -> Result<lightbox_ui::WorkstationApi, String> {
+        self.elsewhere.workstation_api()
+    }
+}
+
 /// The workstation's window: the pairing form until this computer is paired, then the
 /// practice's screens over the server.
 enum Stage {
@@ -94,6 +166,7 @@ impl WorkstationWindow {
             })
             .map_err(|e| e.to_string());
         let link = Arc::new(ServerLink::new(paired)?);
+        let link_for_services = link.clone();
         let context = self.context.clone();
         link.on_change(Arc::new(move || context.request_repaint()));
         let practice =
@@ -105,11 +178,8 @@ impl WorkstationWindow {
             })?;
         let (quiet, receiver) = events::channel(1, None);
         self.quiet.push(quiet);
-        // The network services run on the server.
-        let services: Arc<dyn WindowServices> = Arc::new(lightbox_ui::ServicesElsewhere {
-            why: format!("this is a workstation: that runs on the practice server ({server})"),
-            api,
-        });
+        let services: Arc<dyn WindowServices> =
+            Arc::new(WorkstationServices::new(link_for_services, api));
         let mut app = LightboxApp::new(practice, receiver, format!("Workstation of {server}"))?
             .with_clock(self.clock)
             .with_services(services);

@@ -23,7 +23,7 @@ use lightbox::access::{Actor, Role};
 use lightbox::practice::Practice;
 use lightbox::practice::remote::{PracticeLink, RemoteFailure, WireError};
 use lightbox::ui::{LightboxApp, Screen};
-use lightbox::workstation::{ServerLink, pair};
+use lightbox::workstation::{ServerLink, WorkstationServices, pair};
 
 const PASSWORD: &str = "correct horse battery";
 /// The server's and the windows' "now": Wednesday 2026-11-25, 08:00.
@@ -88,9 +88,15 @@ fn paired_link(server: &Server, name: &str) -> Arc<ServerLink> {
 
 /// A workstation window over `link`, its clock at [`test_now`].
 fn workstation(link: Arc<ServerLink>, folder: &Path) -> Harness<'static, LightboxApp> {
+    let services = Arc::new(WorkstationServices::new(
+        link.clone(),
+        Err("not in this test".into()),
+    ));
     let practice = Practice::remote(link, folder).unwrap();
     let (_sender, receiver) = lightbox::events::channel(4, None);
-    let mut app = LightboxApp::new(practice, receiver, "Workstation".into()).unwrap();
+    let mut app = LightboxApp::new(practice, receiver, "Workstation".into())
+        .unwrap()
+        .with_services(services);
     app.set_clock(test_now());
     Harness::builder()
         .with_size(egui::vec2(1366.0, 768.0))
@@ -699,6 +705,156 @@ fn the_radiologist_s_workstation_brings_the_worklist_s_images_ahead_and_opens_ot
         .max()
         .unwrap();
     assert!(worst <= 1, "the shown slice differs by {worst} levels");
+}
+
+/// The server's index rows of study `study_uid` (its own database, read as the server's
+/// files are: what a workstation sent is really there).
+fn server_instances(data: &Path, study_uid: &str) -> Vec<lightbox_store::index::IndexRow> {
+    common::store(data)
+        .query_index(
+            lightbox_store::index::Level::Image,
+            &[lightbox_store::index::Condition {
+                column: lightbox_store::index::Column::StudyUid,
+                matcher: lightbox_store::index::Matcher::Exact(study_uid.into()),
+            }],
+            1000,
+        )
+        .unwrap()
+}
+
+/// Imports `folder` from the workstation's viewer menu (typed path) and waits for the end.
+fn import_from_viewer(harness: &mut Harness<'_, LightboxApp>, folder: &Path) {
+    harness.get_by_label_contains("Import images").click();
+    settle(harness);
+    type_into(harness, "or path", folder.to_str().unwrap());
+    click(harness, "Import");
+    frames_until(harness, Duration::from_secs(60), "the import", |h| {
+        !h.state_mut().viewer().importing()
+    });
+}
+
+#[test]
+fn a_workstation_imports_a_cd_into_the_server_s_archive_and_saves_the_radiologist_s_marks_there() {
+    let dir = tempfile::tempdir().unwrap();
+    practice_with_orders(dir.path(), 0);
+    common::add_user(
+        dir.path(),
+        "rad",
+        "Rita Radiologist",
+        Role::Radiologist,
+        PASSWORD,
+    );
+    let server = Server::start_at(dir.path(), CLOCK);
+
+    // A CD: six slices of an outside CT (an accented name), one of them twice, a slice too
+    // large to read whole (sent as it is on disk, a piece at a time; a CJK name), and a text
+    // file.
+    let cd = dir.path().join("cd");
+    std::fs::create_dir_all(&cd).unwrap();
+    let mut outside = lightbox::pacs::synthetic::SyntheticSeries::new(9, 64);
+    outside.patient_name = "NÚÑEZ^ZOË Ñandú".into();
+    for i in 0..6 {
+        outside
+            .slice(i)
+            .unwrap()
+            .write_to_file(cd.join(format!("IM{i:03}")))
+            .unwrap();
+    }
+    std::fs::copy(cd.join("IM000"), cd.join("IM000-again")).unwrap();
+    let mut large = lightbox::pacs::synthetic::SyntheticSeries::new(10, 1100);
+    large.patient_name = "山田^太郎".into();
+    large
+        .slice(0)
+        .unwrap()
+        .write_to_file(cd.join("LARGE"))
+        .unwrap();
+    assert!(std::fs::metadata(cd.join("LARGE")).unwrap().len() > 2 << 20);
+    std::fs::write(cd.join("README.TXT"), "not DICOM").unwrap();
+
+    let link = paired_link(&server, "Reading room");
+    let folder = dir.path().join("ws");
+    let mut ws = workstation(link.clone(), &folder);
+    sign_in(&mut ws, "rad", PASSWORD);
+    click(&mut ws, "Viewer");
+    import_from_viewer(&mut ws, &cd);
+    assert!(
+        ws.query_by_label_contains(
+            "Import finished: 7 new, 1 already archived, 0 kept as archived (different content), 1 refused."
+        )
+        .is_some(),
+        "the import's summary"
+    );
+    assert!(
+        ws.query_by_label_contains("README.TXT — not a DICOM file")
+            .is_some()
+    );
+    click(&mut ws, "Dismiss");
+    // On the server, every byte of it: the pixels as the CD had them, the names intact.
+    let rows = server_instances(&server.data, &outside.study_uid);
+    assert_eq!(rows.len(), 6);
+    assert!(
+        rows.iter().all(|r| r.patient_name == "NÚÑEZ^ZOË Ñandú"),
+        "{:?}",
+        rows[0].patient_name
+    );
+    let stored = server.data.join("archive").join(&rows[0].file_path);
+    let original = cd.join(format!(
+        "IM{:03}",
+        rows[0].instance_number.trim().parse::<u32>().unwrap() - 1
+    ));
+    assert_eq!(stored_values(&stored), stored_values(&original));
+    let large_rows = server_instances(&server.data, &large.study_uid);
+    assert_eq!(large_rows.len(), 1);
+    assert_eq!(large_rows[0].patient_name, "山田^太郎");
+
+    // The same slice under another study: the server refuses it, and the window says why
+    // in the server's words.
+    let cd2 = dir.path().join("cd2");
+    std::fs::create_dir_all(&cd2).unwrap();
+    let mut moved = outside.clone();
+    moved.study_uid = format!("{}.99", outside.study_uid);
+    moved
+        .slice(0)
+        .unwrap()
+        .write_to_file(cd2.join("ELSEWHERE"))
+        .unwrap();
+    import_from_viewer(&mut ws, &cd2);
+    assert!(
+        ws.query_by_label_contains(
+            "0 new, 0 already archived, 0 kept as archived (different content), 1 refused."
+        )
+        .is_some()
+    );
+    assert!(
+        ws.query_by_label_contains("the practice server refused it: SOP instance")
+            .is_some(),
+        "the server's reason is shown"
+    );
+    click(&mut ws, "Dismiss");
+    assert!(server_instances(&server.data, &moved.study_uid).is_empty());
+
+    // The radiologist marks a key image on the workstation and saves the marks: the server
+    // makes the Key Object Selection and archives it with the study.
+    let practice = Practice::remote(link, &folder).unwrap();
+    ws.state_mut().viewer().open(&practice, &outside.study_uid);
+    frames_until(&mut ws, Duration::from_secs(30), "the first image", |h| {
+        h.state_mut().viewer().shown_size().is_some()
+    });
+    click(&mut ws, "Key image");
+    click(&mut ws, "Save marks to archive");
+    assert!(
+        ws.query_by_label_contains(
+            "Archived with the study: 1 key image document, 0 presentation states."
+        )
+        .is_some()
+    );
+    let rows = server_instances(&server.data, &outside.study_uid);
+    assert_eq!(rows.len(), 7);
+    assert!(
+        rows.iter().any(|r| r.modality == "KO"),
+        "{:?}",
+        rows.iter().map(|r| &r.modality).collect::<Vec<_>>()
+    );
 }
 
 #[test]

@@ -64,12 +64,14 @@ macro_rules! calls {
 
 impl Practice {
     /// Answers one call a workstation sent: `actor` is the user of the request's session
-    /// (`None` without one, which only the sign-in screen's calls accept).
+    /// (`None` without one, which only the sign-in screen's calls accept); `archiver` is the
+    /// server's ingest, for the calls that archive objects the server makes (saved marks).
     pub fn answer_remote_call(
         &mut self,
         actor: Option<&crate::access::Actor>,
         method: &str,
         args: Value,
+        archiver: Option<&dyn crate::archive::received::ObjectArchiver>,
     ) -> Result<Value, WireError> {
         let p = self;
         let actor = match actor {
@@ -131,6 +133,13 @@ impl Practice {
         "key_images" (study_uid: String) => reply(p.key_images(&study_uid)),
         "set_key_image" (study_uid: String, sop_instance_uid: String, frame: u32, key: bool)
             => reply(p.set_key_image(actor, &study_uid, &sop_instance_uid, frame, key)),
+        "export_marks" (study_uid: String, now: NaiveDateTime, window: Option<crate::imaging::Window>)
+            => match archiver {
+                Some(archiver) => reply(p.export_marks(archiver, actor, &study_uid, now, window)),
+                None => Err(WireError::Failed {
+                    message: "this server does not take images".into(),
+                }),
+            },
         "annotations" (study_uid: String) => reply(p.annotations(&study_uid)),
         "annotate" (
             study_uid: String,

@@ -200,7 +200,9 @@ impl Practice {
     }
 
     /// Archives a study's marks with it: key images as a Key Object Selection, measurements as
-    /// presentation states, through `archiver` (the running archive's ingest).
+    /// presentation states, through `archiver` (the running archive's ingest). On a
+    /// workstation the server makes and archives them with its own ingest, where the marks
+    /// and the images they point at are.
     pub fn export_marks(
         &self,
         archiver: &dyn ObjectArchiver,
@@ -209,7 +211,7 @@ impl Practice {
         now: chrono::NaiveDateTime,
         window: Option<Window>,
     ) -> Result<ExportedMarks, ViewingError> {
-        self.local_only("archiving key images and measurements")?;
+        forward!(self, "export_marks", study_uid, now, window);
         viewing::export_to_archive(
             &self.store,
             archiver,

@@ -117,6 +117,12 @@ impl Practice {
             .unwrap_or_else(|| PathBuf::from("."))
     }
 
+    /// The database file, for a service that opens its own connection to it (the server's
+    /// prior fetch for a workstation).
+    pub fn database(&self) -> PathBuf {
+        self.store.path().to_path_buf()
+    }
+
     /// The archive beside the database, as a reader (the services own writing and clean-up).
     pub fn archive(&self) -> ArchiveFolder {
         ArchiveFolder::at(&self.folder().join("archive"))

@@ -309,7 +309,7 @@ pub fn set_key_image(
 }
 
 /// What a fetch of priors from the prior nodes did (the services fetch; the viewer says it).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FetchSummary {
     /// Studies found on the nodes and not in the archive.
     pub missing: usize,
@@ -425,7 +425,7 @@ mod tests {
 }
 
 /// What an export to the archive made.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ExportedMarks {
     /// Key Object Selection documents (0 or 1).
     pub key_object_documents: usize,

@@ -25,6 +25,7 @@
 
 pub mod connections;
 mod dicomweb;
+pub(crate) use dicomweb::{STOW_CONFLICT, STOW_DUPLICATE, stow_warning_text};
 mod practice_calls;
 mod schedule;
 mod throttle;
@@ -449,6 +450,10 @@ fn router(
             axum::routing::put(schedule::book),
         )
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .route(
+            "/api/v1/exams/{accession}/priors",
+            post(practice_calls::fetch_priors),
+        )
         .route(
             "/api/v1/practice/{call}",
             post(practice_calls::call).layer(axum::extract::DefaultBodyLimit::max(

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use lightbox_domain::practice::remote::WireError;
 use serde_json::json;
 
-use super::{ApiError, ApiState, bearer, with_practice_mut};
+use super::{ApiError, ApiState, actor_of, bearer, with_practice, with_practice_mut};
 
 /// Largest call a workstation sends (an HL7 batch file to import is the largest).
 pub(super) const MAX_CALL_BYTES: usize = 32 * 1024 * 1024;
@@ -47,12 +47,17 @@ pub(super) async fn call(
         })?
     };
     let method: String = method.chars().take(64).collect();
+    // Saved marks are archived by the server's own ingest, like a scanner's images.
+    let ingest = state.ingest.clone();
     let answer = with_practice_mut(&state, move |p| {
         let actor = match bearer(&headers) {
             Some(token) => Some(p.api_actor(&token)?),
             None => None,
         };
-        Ok(p.answer_remote_call(actor.as_ref(), &method, args))
+        let archiver = ingest
+            .as_ref()
+            .map(|i| i as &dyn lightbox_domain::archive::received::ObjectArchiver);
+        Ok(p.answer_remote_call(actor.as_ref(), &method, args, archiver))
     })
     .await?;
     Ok(match answer {
@@ -68,4 +73,50 @@ pub(super) async fn call(
                 .into_response()
         }
     })
+}
+
+/// `POST /api/v1/exams/{accession}/priors`: a radiologist on a workstation opened the exam; the
+/// server asks the prior nodes for the patient's older studies and retrieves them into its
+/// archive (the workstation runs no DICOM services). Answers what was fetched, in the shape
+/// the viewer says it (`FetchSummary`), once the retrieval is over.
+pub(super) async fn fetch_priors(
+    State(state): State<ApiState>,
+    Path(accession): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Some(ingest) = state.ingest.clone() else {
+        return Err(ApiError(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this server does not take images".into(),
+        ));
+    };
+    let accession: String = accession.chars().take(64).collect();
+    let asked = accession.clone();
+    let database = with_practice(&state, move |p| {
+        let actor = actor_of(p, &headers)?;
+        p.authorise_exchange(&actor, "dicom.retrieve", &asked, "priors for a workstation")
+            .map_err(|e| match e {
+                lightbox_domain::PracticeError::Access(a) => ApiError::from(a),
+                other => ApiError(StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
+            })?;
+        Ok(p.database())
+    })
+    .await?;
+    // The fetch runs its own small runtime: on a thread of its own, not the API's.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("priors-for-workstation".into())
+        .spawn(move || {
+            let _ = tx.send(crate::dicom::priors::fetch_for_exam(
+                &database, &ingest, &accession,
+            ));
+        })
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let summary = rx.await.map_err(|_| {
+        ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the prior fetch stopped".into(),
+        )
+    })?;
+    Ok((StatusCode::OK, axum::Json(summary)).into_response())
 }

@@ -1,5 +1,6 @@
 //! `lightbox import`: files, folders (recursive) and DICOMDIRs into the archive, through the
-//! same ingest path as C-STORE.
+//! same ingest path as C-STORE — this process's ingest, or the practice server's when the
+//! window is a workstation's (an [`ImportDestination`]).
 
 use std::collections::HashSet;
 use std::fs;
@@ -8,14 +9,45 @@ use std::path::{Component, Path, PathBuf};
 use dicom_dictionary_std::tags;
 
 use crate::archive::ingest::{Ingest, Ingested, ReceivedObject};
+use lightbox_codec::tolerant::MetaFacts;
 
 /// Media Storage Directory Storage: the SOP class of a DICOMDIR.
 const DICOMDIR_CLASS: &str = "1.2.840.10008.1.3.10";
 
 pub use crate::archive::ImportSummary;
 
+/// Where an import's objects are archived: the walk through files, folders and DICOMDIRs is
+/// the same whether they go into this process's ingest or to the practice server.
+pub trait ImportDestination {
+    /// Archives one object read whole from a file (`meta`: its file meta group, when it had
+    /// one); the error in words for the import's list of refused files.
+    fn store_object(
+        &self,
+        object: ReceivedObject,
+        meta: Option<&MetaFacts>,
+    ) -> Result<Ingested, String>;
+
+    /// Archives a Part 10 file too large to read whole, a piece at a time; `None` when the
+    /// destination would rather have it read whole.
+    fn store_large_file(&self, path: &Path, meta: &MetaFacts) -> Option<Result<Ingested, String>>;
+}
+
+impl ImportDestination for Ingest {
+    fn store_object(
+        &self,
+        object: ReceivedObject,
+        _meta: Option<&MetaFacts>,
+    ) -> Result<Ingested, String> {
+        self.ingest_blocking(object).map_err(|e| e.to_string())
+    }
+
+    fn store_large_file(&self, path: &Path, meta: &MetaFacts) -> Option<Result<Ingested, String>> {
+        Some(import_large_file(self, path, meta))
+    }
+}
+
 /// Imports every path: files, folders recursively, DICOMDIRs by their references.
-pub fn import_paths(ingest: &Ingest, paths: &[PathBuf]) -> ImportSummary {
+pub fn import_paths(ingest: &dyn ImportDestination, paths: &[PathBuf]) -> ImportSummary {
     import_paths_reporting(ingest, paths, &mut |_, _| {})
 }
 
@@ -37,7 +69,7 @@ pub fn count_files(paths: &[PathBuf]) -> usize {
 /// [`import_paths`], calling `on_file(files looked at, summary so far)` after each file, so a
 /// window can show progress, files per second and time left.
 pub fn import_paths_reporting(
-    ingest: &Ingest,
+    ingest: &dyn ImportDestination,
     paths: &[PathBuf],
     on_file: &mut dyn FnMut(usize, &ImportSummary),
 ) -> ImportSummary {
@@ -61,7 +93,7 @@ struct Run<'a> {
     on_file: &'a mut dyn FnMut(usize, &ImportSummary),
 }
 
-fn import_path(ingest: &Ingest, path: &Path, run: &mut Run<'_>) {
+fn import_path(ingest: &dyn ImportDestination, path: &Path, run: &mut Run<'_>) {
     let canonical = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     if !run.seen.insert(canonical) {
         return;
@@ -94,10 +126,10 @@ fn import_path(ingest: &Ingest, path: &Path, run: &mut Run<'_>) {
     }
 }
 
-/// A large Part 10 file is copied into the archive a piece at a time (its data set checked
-/// like one that came over the network), never read whole into memory.
-fn import_large_file(ingest: &Ingest, path: &Path) -> Option<Result<Ingested, String>> {
-    use std::io::{Read, Seek, SeekFrom};
+/// The meta group of a large Part 10 file that is not a DICOMDIR (read from its first
+/// 64 KiB); `None` when it is not one, so it is read whole and judged like any file.
+fn large_file_meta(path: &Path) -> Option<MetaFacts> {
+    use std::io::Read;
     let mut file = fs::File::open(path).ok()?;
     let mut head = vec![0u8; 64 * 1024];
     let n = file.read(&mut head).ok()?;
@@ -106,50 +138,55 @@ fn import_large_file(ingest: &Ingest, path: &Path) -> Option<Result<Ingested, St
         return None;
     }
     let meta = lightbox_codec::tolerant::meta_facts(head.get(132..)?)?;
-    if meta.sop_class == DICOMDIR_CLASS {
-        return None;
-    }
-    let result = (|| {
-        let announced = crate::archive::part::Announced {
-            transfer_syntax: meta.transfer_syntax.clone(),
-            sop_class: meta.sop_class.clone(),
-            sop_instance: meta.sop_instance.clone(),
-            source: "import".into(),
-        };
-        let head = crate::archive::prepare::meta_head(
-            &meta.sop_class,
-            &meta.sop_instance,
-            &meta.transfer_syntax,
-            "import",
-        )
-        .map_err(|e| e.to_string())?;
-        let mut part = ingest
-            .archive()
-            .begin_part(&head, announced)
-            .map_err(|e| e.to_string())?;
-        file.seek(SeekFrom::Start(132 + meta.dataset_offset as u64))
-            .map_err(|e| format!("cannot read: {e}"))?;
-        let mut buffer = vec![0u8; 1 << 20];
-        loop {
-            let n = file
-                .read(&mut buffer)
-                .map_err(|e| format!("cannot read: {e}"))?;
-            if n == 0 {
-                break;
-            }
-            part.write(buffer.get(..n).unwrap_or_default())
-                .map_err(|e| e.to_string())?;
-        }
-        ingest.ingest_part_blocking(part).map_err(|e| e.to_string())
-    })();
-    Some(result)
+    (meta.sop_class != DICOMDIR_CLASS).then_some(meta)
 }
 
-fn import_file(ingest: &Ingest, path: &Path, run: &mut Run<'_>) {
+/// A large Part 10 file is copied into the archive a piece at a time (its data set checked
+/// like one that came over the network), never read whole into memory.
+fn import_large_file(ingest: &Ingest, path: &Path, meta: &MetaFacts) -> Result<Ingested, String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+    let announced = crate::archive::part::Announced {
+        transfer_syntax: meta.transfer_syntax.clone(),
+        sop_class: meta.sop_class.clone(),
+        sop_instance: meta.sop_instance.clone(),
+        source: "import".into(),
+    };
+    let head = crate::archive::prepare::meta_head(
+        &meta.sop_class,
+        &meta.sop_instance,
+        &meta.transfer_syntax,
+        "import",
+    )
+    .map_err(|e| e.to_string())?;
+    let mut part = ingest
+        .archive()
+        .begin_part(&head, announced)
+        .map_err(|e| e.to_string())?;
+    file.seek(SeekFrom::Start(132 + meta.dataset_offset as u64))
+        .map_err(|e| format!("cannot read: {e}"))?;
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        let n = file
+            .read(&mut buffer)
+            .map_err(|e| format!("cannot read: {e}"))?;
+        if n == 0 {
+            break;
+        }
+        part.write(buffer.get(..n).unwrap_or_default())
+            .map_err(|e| e.to_string())?;
+    }
+    ingest.ingest_part_blocking(part).map_err(|e| e.to_string())
+}
+
+fn import_file(ingest: &dyn ImportDestination, path: &Path, run: &mut Run<'_>) {
     let large = fs::metadata(path)
         .map(|m| m.len() > crate::archive::part::SPILL_AFTER_BYTES as u64)
         .unwrap_or(false);
-    if large && let Some(result) = import_large_file(ingest, path) {
+    if large
+        && let Some(meta) = large_file_meta(path)
+        && let Some(result) = ingest.store_large_file(path, &meta)
+    {
         match result {
             Ok(Ingested::Stored { .. }) => run.summary.imported += 1,
             Ok(Ingested::Duplicate { .. }) => run.summary.duplicates += 1,
@@ -167,6 +204,7 @@ fn import_file(ingest: &Ingest, path: &Path, run: &mut Run<'_>) {
             return;
         }
     };
+    let mut file_meta = None;
     let (dataset, ts) = if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
         if let Err(e) = lightbox_codec::lengths::check_file_after_marker(&bytes[132..]) {
             run.summary.refused.push((
@@ -188,7 +226,10 @@ fn import_file(ingest: &Ingest, path: &Path, run: &mut Run<'_>) {
             return;
         }
         let offset = (132 + meta.dataset_offset).min(bytes.len());
-        (bytes[offset..].to_vec(), meta.transfer_syntax)
+        let dataset = bytes[offset..].to_vec();
+        let ts = meta.transfer_syntax.clone();
+        file_meta = Some(meta);
+        (dataset, ts)
     } else if looks_like_raw_dataset(&bytes) {
         // A data set without preamble or meta group: Implicit VR Little Endian by default.
         (bytes, "1.2.840.10008.1.2".to_string())
@@ -205,14 +246,11 @@ fn import_file(ingest: &Ingest, path: &Path, run: &mut Run<'_>) {
         announced_sop_instance: None,
         source: "import".into(),
     };
-    match ingest.ingest_blocking(object) {
+    match ingest.store_object(object, file_meta.as_ref()) {
         Ok(Ingested::Stored { .. }) => run.summary.imported += 1,
         Ok(Ingested::Duplicate { .. }) => run.summary.duplicates += 1,
         Ok(Ingested::ConflictKeptExisting { .. }) => run.summary.conflicts += 1,
-        Err(e) => run
-            .summary
-            .refused
-            .push((path.to_path_buf(), e.to_string())),
+        Err(e) => run.summary.refused.push((path.to_path_buf(), e)),
     }
 }
 
@@ -221,7 +259,7 @@ fn looks_like_raw_dataset(bytes: &[u8]) -> bool {
     bytes.len() > 8 && bytes[0] == 0x08 && bytes[1] == 0x00
 }
 
-fn import_dicomdir(ingest: &Ingest, path: &Path, run: &mut Run<'_>) {
+fn import_dicomdir(ingest: &dyn ImportDestination, path: &Path, run: &mut Run<'_>) {
     let base = path.parent().unwrap_or(Path::new("."));
     let dir = match dicom_object::open_file(path) {
         Ok(d) => d,

@@ -6,6 +6,7 @@
 //!
 //! The window holds a `Practice::remote` over [`ServerLink`]; it never sees HTTP.
 
+mod archiving;
 mod images;
 mod pairing;
 

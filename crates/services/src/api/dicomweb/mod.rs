@@ -514,6 +514,9 @@ pub(super) async fn store_instances(
     .await?;
     let mut stored = Vec::new();
     let mut failed = Vec::new();
+    // What a person should know about single instances (already there, refused and why), as
+    // HTTP warnings beside the standard answer's codes.
+    let mut warnings = Vec::new();
     for part in multipart_parts(&body, &boundary) {
         let facts = (part.len() > 132 && part.get(128..132) == Some(b"DICM".as_slice()))
             .then(|| lightbox_codec::tolerant::meta_facts(&part[132..]))
@@ -531,10 +534,23 @@ pub(super) async fn store_instances(
             announced_sop_instance: Some(facts.sop_instance.clone()),
             source: format!("dicomweb:{login}"),
         };
+        use crate::archive::received::Ingested;
         match ingest.ingest(object).await {
-            Ok(_) => stored.push((facts.sop_class, facts.sop_instance)),
+            Ok(outcome) => {
+                match outcome {
+                    Ingested::Stored { .. } => {}
+                    Ingested::Duplicate { .. } => {
+                        warnings.push(format!("{}: {STOW_DUPLICATE}", facts.sop_instance))
+                    }
+                    Ingested::ConflictKeptExisting { .. } => {
+                        warnings.push(format!("{}: {STOW_CONFLICT}", facts.sop_instance))
+                    }
+                }
+                stored.push((facts.sop_class, facts.sop_instance))
+            }
             Err(e) => {
                 tracing::warn!(error = %e, sop = %facts.sop_instance, "STOW-RS instance refused");
+                warnings.push(format!("{}: {e}", facts.sop_instance));
                 // 0xA700 out of resources (a full disk: send again later), else 0xC000.
                 let reason = match &e {
                     crate::archive::received::IngestError::Archive(a) if a.is_disk_full() => {
@@ -590,7 +606,46 @@ pub(super) async fn store_instances(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/dicom+json"),
     );
+    for warning in warnings.iter().take(MAX_STOW_WARNINGS) {
+        if let Ok(value) = HeaderValue::from_str(&stow_warning(warning)) {
+            response.headers_mut().append(header::WARNING, value);
+        }
+    }
     Ok(response)
+}
+
+/// Most HTTP warnings one STOW-RS answer carries (a body of a million tiny parts must not
+/// make a million headers).
+const MAX_STOW_WARNINGS: usize = 200;
+
+/// The warning for an instance the archive already held, identical.
+pub(crate) const STOW_DUPLICATE: &str = "already archived with identical content";
+
+/// The warning for an instance the archive already held with other content.
+pub(crate) const STOW_CONFLICT: &str =
+    "already archived with different content; the archived copy was kept";
+
+/// `text` as an HTTP warning (RFC 7234: code 299, agent, quoted text; what is not printable
+/// ASCII becomes `?`).
+fn stow_warning(text: &str) -> String {
+    let quoted: String = text
+        .chars()
+        .take(400)
+        .map(|c| match c {
+            '"' | '\\' => '\'',
+            c if c.is_ascii_graphic() || c == ' ' => c,
+            _ => '?',
+        })
+        .collect();
+    format!("299 lightbox \"{quoted}\"")
+}
+
+/// The text of a warning [`stow_warning`] wrote; `None` for other warnings.
+pub(crate) fn stow_warning_text(value: &str) -> Option<&str> {
+    value
+        .trim()
+        .strip_prefix("299 lightbox \"")?
+        .strip_suffix('"')
 }
 
 pub(super) async fn search_all_series(
