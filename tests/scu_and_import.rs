@@ -5,9 +5,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use common::*;
 
@@ -118,38 +117,6 @@ fn import_of_nothing_readable_fails() {
         "{}",
         stdout(&out)
     );
-}
-
-struct PyQr {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for PyQr {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_pyqr(files: &Path, destinations: &[String]) -> PyQr {
-    let port = free_port();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/dicom_peer.py");
-    let mut child = Command::new(python())
-        .arg(script)
-        .args(["qrscp", &port.to_string(), "PYQR", files.to_str().unwrap()])
-        .args(destinations)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert_eq!(line.trim(), "ready");
-    wait_for_port(port);
-    PyQr { child, port }
 }
 
 fn copy_corpus_subset(to: &Path) -> Vec<&'static str> {
@@ -515,4 +482,96 @@ fn priors_on_another_pacs_are_fetched_for_an_exam_and_for_tomorrows_patients() {
         &lightbox::dicom::priors::patient_identifiers(&store, &patient.mrn),
     ));
     assert_eq!(again.missing, 0);
+}
+
+/// Regression: the prior fetch for an exam a radiologist opens (the desktop's viewer, a
+/// workstation's request to the server) ran on a single-threaded runtime of its own, where the
+/// ingest's `block_in_place` panicked: the fetch thread died and nothing was archived.
+#[test]
+fn prior_fetch_for_an_opened_exam_outside_any_runtime_archives_the_prior() {
+    let dir = tempfile::tempdir().unwrap();
+    let remote = dir.path().join("remote");
+    std::fs::create_dir_all(&remote).unwrap();
+    std::fs::copy(
+        corpus_dicom().join("CT_small.dcm"),
+        remote.join("CT_small.dcm"),
+    )
+    .unwrap();
+    let index = peer(&[
+        "corpus_index",
+        remote.join("CT_small.dcm").to_str().unwrap(),
+    ]);
+    let outside_id = index[0]["patient_id"].as_str().unwrap().to_string();
+    let prior_study = index[0]["study"].as_str().unwrap().to_string();
+    let qr = start_pyqr(&remote, &[]);
+    let data = lightbox::app::DataFolder::resolve(Some(dir.path())).unwrap();
+    let mut store = lightbox_store::Store::open(&data.database()).unwrap();
+    lightbox::ris::seed_starter_data(&store).unwrap();
+    let admin =
+        lightbox::access::create_first_administrator(&store, "admin", "A", "long enough pw")
+            .unwrap();
+    let patient = lightbox::his::register(
+        &mut store,
+        &admin,
+        &lightbox::his::Registration {
+            patient: lightbox_store::his::PatientRecord {
+                family_name: "ÖZTÜRK".into(),
+                given_name: "ÇAĞLA".into(),
+                birth_date: "1950-01-01".into(),
+                ..Default::default()
+            },
+            identifiers: vec![lightbox_store::his::PatientIdentifier {
+                value: outside_id,
+                issuer: "OLDPACS".into(),
+            }],
+            confirmed_new: true,
+        },
+    )
+    .unwrap();
+    let now = chrono::NaiveDate::from_ymd_opt(2026, 11, 25)
+        .unwrap()
+        .and_hms_opt(8, 0, 0)
+        .unwrap();
+    let accession = lightbox::ris::place_order(
+        &mut store,
+        &admin,
+        &lightbox::ris::OrderRequest::routine(patient.id, "70551", "Headache"),
+        now,
+    )
+    .unwrap()
+    .order
+    .accession;
+    store
+        .save_node(&lightbox_store::nodes::DicomNode::new(
+            "oldpacs",
+            "PYQR",
+            "127.0.0.1",
+            qr.port,
+        ))
+        .unwrap();
+    store
+        .set_setting(lightbox::dicom::priors::PRIOR_NODES_SETTING, "oldpacs")
+        .unwrap();
+    let services = lightbox::app::ArchiveServices::start(&data).unwrap();
+    let ingest = services.ingest.clone();
+    let database = data.database();
+    // On a plain thread, as the viewer's background fetch runs.
+    let fetched = std::thread::spawn(move || {
+        lightbox::dicom::priors::fetch_for_exam(&database, &ingest, &accession)
+    })
+    .join()
+    .expect("the fetch thread panicked");
+    assert!(fetched.problems.is_empty(), "{:?}", fetched.problems);
+    assert_eq!((fetched.missing, fetched.fetched), (1, 1), "{fetched:?}");
+    let rows = store
+        .query_index(
+            lightbox_store::index::Level::Image,
+            &[lightbox_store::index::Condition {
+                column: lightbox_store::index::Column::StudyUid,
+                matcher: lightbox_store::index::Matcher::Exact(prior_study),
+            }],
+            10,
+        )
+        .unwrap();
+    assert_eq!(rows.len(), 1);
 }

@@ -858,6 +858,100 @@ fn a_workstation_imports_a_cd_into_the_server_s_archive_and_saves_the_radiologis
 }
 
 #[test]
+fn a_workstation_asks_the_server_to_fetch_an_exam_s_priors_from_another_pacs() {
+    let dir = tempfile::tempdir().unwrap();
+    // Another site's PACS (pynetdicom) holds an older CT of the patient.
+    let remote = dir.path().join("remote");
+    std::fs::create_dir_all(&remote).unwrap();
+    std::fs::copy(
+        common::corpus_dicom().join("CT_small.dcm"),
+        remote.join("CT_small.dcm"),
+    )
+    .unwrap();
+    let index = common::peer(&[
+        "corpus_index",
+        remote.join("CT_small.dcm").to_str().unwrap(),
+    ]);
+    let outside_id = index[0]["patient_id"].as_str().unwrap().to_string();
+    let prior_study = index[0]["study"].as_str().unwrap().to_string();
+    let qr = common::start_pyqr(&remote, &[]);
+
+    let mut store = common::store(dir.path());
+    lightbox::ris::seed_starter_data(&store).unwrap();
+    common::add_user(
+        dir.path(),
+        "rad",
+        "Rita Radiologist",
+        Role::Radiologist,
+        PASSWORD,
+    );
+    let actor = Actor::system();
+    let patient = lightbox::his::register(
+        &mut store,
+        &actor,
+        &lightbox::his::Registration {
+            patient: lightbox_store::his::PatientRecord {
+                family_name: "ÅSTRÖM".into(),
+                given_name: "BJÖRN".into(),
+                birth_date: "1950-01-01".into(),
+                ..Default::default()
+            },
+            identifiers: vec![lightbox_store::his::PatientIdentifier {
+                value: outside_id,
+                issuer: "OLDPACS".into(),
+            }],
+            confirmed_new: true,
+        },
+    )
+    .unwrap();
+    let accession = place_order(&mut store, &actor, patient.id);
+    store
+        .save_node(&lightbox_store::nodes::DicomNode::new(
+            "oldpacs",
+            "PYQR",
+            "127.0.0.1",
+            qr.port,
+        ))
+        .unwrap();
+    store
+        .set_setting(lightbox::dicom::priors::PRIOR_NODES_SETTING, "oldpacs")
+        .unwrap();
+    drop(store);
+    let server = Server::start_at(dir.path(), CLOCK);
+
+    let link = paired_link(&server, "Reading room");
+    let services = WorkstationServices::new(link.clone(), Err("not in this test".into()));
+    // Before anyone signs in, the server is not asked.
+    let before = lightbox::ui::WindowServices::fetch_priors(&services, &accession);
+    assert_eq!(before.fetched, 0);
+    assert!(before.problems[0].contains("signed in"), "{before:?}");
+    let mut ws = workstation(link.clone(), &dir.path().join("ws"));
+    sign_in(&mut ws, "rad", PASSWORD);
+    // Signed in, the server retrieves the prior into its own archive.
+    let fetched = lightbox::ui::WindowServices::fetch_priors(&services, &accession);
+    assert_eq!((fetched.missing, fetched.fetched), (1, 1), "{fetched:?}");
+    assert!(fetched.problems.is_empty(), "{fetched:?}");
+    assert_eq!(server_instances(&server.data, &prior_study).len(), 1);
+    // The workstation lists it as the exam's prior, through the server.
+    let practice = Practice::remote(link, &dir.path().join("ws")).unwrap();
+    let rad = ws.state().actor().unwrap().clone();
+    let priors = practice.priors(&rad, &accession).unwrap();
+    assert!(
+        priors.iter().any(|p| p.study_uid == prior_study),
+        "{priors:?}"
+    );
+    // Asked again: nothing is missing.
+    let again = lightbox::ui::WindowServices::fetch_priors(&services, &accession);
+    assert_eq!(again.missing, 0, "{again:?}");
+    // An accession the server does not know: said in words.
+    let unknown = lightbox::ui::WindowServices::fetch_priors(&services, "NO-SUCH-EXAM");
+    assert!(
+        unknown.problems[0].contains("no patient is known"),
+        "{unknown:?}"
+    );
+}
+
+#[test]
 fn an_unpaired_workstation_pairs_from_its_window_and_a_wrong_code_sends_nothing() {
     let dir = tempfile::tempdir().unwrap();
     practice_with_orders(dir.path(), 0);

@@ -530,3 +530,38 @@ pub fn add_user(
     )
     .expect("the account");
 }
+
+/// pynetdicom's Query/Retrieve SCP (`tests/peers/dicom_peer.py qrscp`) over a folder: another
+/// site's PACS holding priors.
+pub struct PyQr {
+    child: Child,
+    pub port: u16,
+}
+
+impl Drop for PyQr {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts [`PyQr`] over `files`, C-MOVE going to `destinations` (`AE@host:port`).
+pub fn start_pyqr(files: &Path, destinations: &[String]) -> PyQr {
+    let port = free_port();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/dicom_peer.py");
+    let mut child = Command::new(python())
+        .arg(script)
+        .args(["qrscp", &port.to_string(), "PYQR", files.to_str().unwrap()])
+        .args(destinations)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready");
+    wait_for_port(port);
+    PyQr { child, port }
+}

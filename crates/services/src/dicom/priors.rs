@@ -273,7 +273,10 @@ pub fn fetch_for_exam(
         .ok()
         .flatten()
         .unwrap_or_else(|| crate::site::DEFAULT_AE_TITLE.into());
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    // The ingest tells its runtime when it blocks (`block_in_place`), which only a
+    // multi-threaded runtime allows: one worker is enough.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()
     {

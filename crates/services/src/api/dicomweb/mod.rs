@@ -705,6 +705,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn stow_warnings_are_valid_header_values_whatever_the_error_says() {
+        let hostile = "1.2.3: \"MÜLLER\" \\ 山田\r\nSet-Cookie: x";
+        let warning = stow_warning(hostile);
+        assert!(HeaderValue::from_str(&warning).is_ok(), "{warning}");
+        assert_eq!(
+            stow_warning_text(&warning),
+            Some("1.2.3: 'M?LLER' ' ????Set-Cookie: x")
+        );
+        assert_eq!(stow_warning_text("299 other \"text\""), None);
+        assert_eq!(stow_warning(&"x".repeat(5000)).len(), 400 + 15);
+    }
+
+    #[test]
     fn query_keys_by_keyword_or_tag_and_basic_credentials_decode() {
         assert_eq!(tag_of("PatientName"), Some(tags::PATIENT_NAME));
         assert_eq!(tag_of("00100020"), Some(tags::PATIENT_ID));
