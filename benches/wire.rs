@@ -8,10 +8,17 @@
 //!
 //! Run: `cargo bench --bench wire` (needs dcmtk, orthanc, orthanc-dicomweb and the test venv).
 //! Env: LIGHTBOX_BENCH_SLICES (default 1000), LIGHTBOX_BENCH_SIZE (512).
-//! Then a Lightbox workstation on the same link (`Practice::remote` over its own HTTPS link,
-//! as `lightbox --server` runs it): the first image in its cache (what the viewer opens on),
-//! the whole series there (JPEG-LS on four connections), and the series decoded on every
-//! core as the viewer's loader does; the GPU upload itself is not in the figure.
+//! Then, on the same link, the two reading stations end to end:
+//! - a Lightbox workstation (`Practice::remote` over its own HTTPS link, as `lightbox
+//!   --server` runs it): the first image fetched, decoded, uploaded and drawn on the GPU (the
+//!   viewer opens on it), then the whole series resident on the GPU — slices decoded on every
+//!   core as they arrive (JPEG-LS on eight connections) and uploaded into texture-array layers,
+//!   as the viewer's background load does. The GPU is this machine's (Mesa lavapipe here).
+//! - the peer: Orthanc's Web Viewer (Debian `orthanc-webviewer`, Cornerstone) in headless
+//!   Chromium, driven by `benches/peers/orthanc_webviewer.py` through the same shaped link:
+//!   navigation to the first non-black pixel, and every slice loaded and decoded into the
+//!   viewer's cache, lossless (deflate) and with its default lossy JPEG.
+//!   `LIGHTBOX_BENCH_PEER=0` skips it (needs `scripts/install-bench-deps.sh`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // bench code: a failed step is a failed run
 
@@ -182,7 +189,8 @@ fn main() {
         .unwrap();
     store_files(services.dicom_addr.port(), "LIGHTBOX", &files);
 
-    // Orthanc with its DICOMweb plugin.
+    // Orthanc with its DICOMweb plugin (and its Web Viewer, the reading station's peer).
+    let with_peer_viewer = std::env::var("LIGHTBOX_BENCH_PEER").as_deref() != Ok("0");
     let orthanc_dir = dir.path().join("orthanc");
     std::fs::create_dir_all(&orthanc_dir).unwrap();
     let (dicom_port, http_port) = (free_port(), free_port());
@@ -190,8 +198,13 @@ fn main() {
     std::fs::write(
         &config,
         format!(
-            r#"{{"Name":"wire","StorageDirectory":"{0}","IndexDirectory":"{0}","DicomAet":"ORTHANC","DicomPort":{dicom_port},"HttpPort":{http_port},"RemoteAccessAllowed":false,"AuthenticationEnabled":false,"DicomCheckCalledAet":false,"Plugins":["/usr/share/orthanc/plugins/libOrthancDicomWeb.so"],"DicomWeb":{{"Enable":true,"Root":"/dicom-web/"}}}}"#,
-            orthanc_dir.display()
+            r#"{{"Name":"wire","StorageDirectory":"{0}","IndexDirectory":"{0}","DicomAet":"ORTHANC","DicomPort":{dicom_port},"HttpPort":{http_port},"RemoteAccessAllowed":false,"AuthenticationEnabled":false,"DicomCheckCalledAet":false,"Plugins":["/usr/share/orthanc/plugins/libOrthancDicomWeb.so"{webviewer}],"DicomWeb":{{"Enable":true,"Root":"/dicom-web/"}},"WebViewer":{{"CachePath":"{0}/webviewer-cache"}}}}"#,
+            orthanc_dir.display(),
+            webviewer = if with_peer_viewer {
+                ",\"/usr/share/orthanc/plugins/libOrthancWebViewer.so\""
+            } else {
+                ""
+            }
         ),
     )
     .unwrap();
@@ -204,6 +217,22 @@ fn main() {
     wait_for(dicom_port);
     wait_for(http_port);
     store_files(dicom_port, "ORTHANC", &files);
+    // The web viewer's warm-up series (its scripts loaded before the timed navigation, as
+    // Lightbox's GPU device is made before its timing).
+    let warm_series = SyntheticSeries::new(79, size);
+    if with_peer_viewer {
+        let warm = dir.path().join("warm");
+        std::fs::create_dir_all(&warm).unwrap();
+        for i in 0..2 {
+            warm_series
+                .slice(i)
+                .unwrap()
+                .write_to_file(warm.join(format!("W{i}.dcm")))
+                .unwrap();
+        }
+        store_files(dicom_port, "ORTHANC", &warm);
+    }
+    let gpu = lightbox::imaging::gpu::GpuRenderer::new().unwrap();
 
     let python = std::env::var_os("LIGHTBOX_PYTHON")
         .map(std::path::PathBuf::from)
@@ -296,16 +325,28 @@ fn main() {
                 got["series_s"].as_f64().unwrap_or(f64::NAN),
             );
         }
-        workstation_row(
+        let station = workstation_row(
             link,
             lightbox_addr,
             &practice,
             &admin,
             &tls,
+            &gpu,
             &series,
             slices,
             &dir.path().join(format!("ws-{mbit}")),
         );
+        if with_peer_viewer {
+            web_viewer_row(
+                link,
+                &python,
+                orthanc_addr,
+                &series,
+                &warm_series,
+                slices,
+                station,
+            );
+        }
         for syntax in ["*", JPEG_LS] {
             if let (Some(l), Some(o)) = (
                 medians.get(&("lightbox", syntax)),
@@ -329,8 +370,10 @@ fn main() {
     services.stop();
 }
 
-/// A Lightbox workstation reading the series over `addr` (the shaped link): first image in
-/// its cache, the whole series there, and decoded on every core.
+/// A Lightbox workstation reading the series over `addr` (the shaped link), as its viewer
+/// does: the first image fetched, decoded, uploaded and drawn; then every slice decoded on
+/// every core as it arrives and uploaded into the series' texture array. (first image ms,
+/// whole series on the GPU s).
 #[allow(clippy::too_many_arguments)]
 fn workstation_row(
     link: &str,
@@ -338,10 +381,12 @@ fn workstation_row(
     practice: &lightbox::practice::Practice,
     admin: &lightbox::access::Actor,
     tls: &lightbox::api::tls::PracticeTls,
+    gpu: &lightbox::imaging::gpu::GpuRenderer,
     series: &SyntheticSeries,
     slices: u32,
     folder: &Path,
-) {
+) -> (f64, f64) {
+    use lightbox::imaging::{ImageFile, RenderOptions, decode_in_parallel};
     use lightbox::practice::remote::PracticeLink as _;
     let code = practice
         .start_workstation_pairing(
@@ -358,46 +403,98 @@ fn workstation_row(
     let station = lightbox::practice::Practice::remote(server_link, folder).unwrap();
     let start = Instant::now();
     let rows = station.study_images(&series.study_uid).unwrap();
-    let first_ms = start.elapsed().as_secs_f64() * 1000.0;
-    let cache = folder
-        .join("archive")
-        .join(&series.study_uid)
-        .join(&series.series_uid);
-    while cache
-        .join(lightbox::imaging::arrival::ARRIVING_MARKER)
-        .exists()
-    {
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    let series_s = start.elapsed().as_secs_f64();
     let files: Vec<_> = rows
         .iter()
         .map(|r| folder.join("archive").join(&r.file_path))
         .collect();
     assert_eq!(files.len(), slices as usize);
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    std::thread::scope(|scope| {
-        for _ in 0..cores {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(file) = files.get(i) else { return };
-                    lightbox::imaging::ImageFile::open(file)
-                        .unwrap()
-                        .frame(0)
-                        .unwrap();
-                }
-            });
+    let cached_ms = start.elapsed().as_secs_f64() * 1000.0;
+    // The slice the viewer opens on: on screen.
+    let first = ImageFile::open(&files[0]).unwrap().frame(0).unwrap();
+    let shown = gpu.upload(&first, &RenderOptions::default()).unwrap();
+    gpu.draw_and_wait(&shown).unwrap();
+    let first_ms = start.elapsed().as_secs_f64() * 1000.0;
+    // The rest: decoded in batches of eight as they arrive, each into its layer.
+    let size = u32::from(series.size);
+    let mut resident = gpu.series(size, size, files.len()).unwrap();
+    for (b, batch) in files.chunks(8).enumerate() {
+        for file in batch {
+            while !file.exists() {
+                std::thread::sleep(Duration::from_millis(1));
+            }
         }
-    });
-    let decoded_s = start.elapsed().as_secs_f64();
+        let frames = decode_in_parallel(batch, |p| ImageFile::open(p).unwrap().frame(0).unwrap());
+        for (i, f) in frames.into_iter().enumerate() {
+            resident.upload_layer(gpu, b * 8 + i, &f.unwrap()).unwrap();
+        }
+    }
+    resident.draw_and_wait(gpu, 0, None).unwrap();
+    assert_eq!(resident.loaded(), files.len());
+    let series_s = start.elapsed().as_secs_f64();
     let cached_mb = files
         .iter()
         .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
         .sum::<u64>() as f64
         / 1e6;
     println!(
-        "{link:<22} workstation JPEG-LS   {first_ms:>8.1} {series_s:>8.2} {cached_mb:>8.1}  (decoded on {cores} cores at {decoded_s:.2} s)"
+        "{link:<22} workstation JPEG-LS   {first_ms:>8.1} {series_s:>8.2} {cached_mb:>8.1}  (first image: in cache at {cached_ms:.1} ms, then decoded, uploaded, drawn; series resident on the GPU)"
+    );
+    (first_ms, series_s)
+}
+
+/// Orthanc's Web Viewer in headless Chromium over the same shaped link (`orthanc_addr`), and
+/// the Lightbox workstation's figures (`station`: first image ms, whole series s) beside it.
+fn web_viewer_row(
+    link: &str,
+    python: &Path,
+    orthanc_addr: SocketAddr,
+    series: &SyntheticSeries,
+    warm: &SyntheticSeries,
+    slices: u32,
+    station: (f64, f64),
+) {
+    let out = Command::new(python)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peers/orthanc_webviewer.py"))
+        .arg(orthanc_addr.port().to_string())
+        .arg(&series.series_uid)
+        .arg(&warm.series_uid)
+        .output()
+        .expect("python with selenium (scripts/install-bench-deps.sh)");
+    let peer: serde_json::Value = match serde_json::from_slice(&out.stdout) {
+        Ok(v) => v,
+        Err(_) => {
+            println!(
+                "{link:<22} web viewer failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+            );
+            return;
+        }
+    };
+    let first = peer["first_image_ms"].as_f64().unwrap_or(f64::NAN);
+    let lossless_s = peer["whole_series_deflate"]["ms"]
+        .as_f64()
+        .unwrap_or(f64::NAN)
+        / 1000.0;
+    let lossy_s = peer["whole_series_jpeg95"]["ms"]
+        .as_f64()
+        .unwrap_or(f64::NAN)
+        / 1000.0;
+    assert_eq!(
+        peer["whole_series_deflate"]["slices"].as_u64(),
+        Some(u64::from(slices)),
+        "{peer}"
+    );
+    println!(
+        "{link:<22} web viewer (Chromium {}) first pixel {first:.1} ms, series lossless {lossless_s:.2} s, lossy JPEG q95 {lossy_s:.2} s",
+        peer["browser"].as_str().unwrap_or("?")
+    );
+    println!(
+        "{link:<22} reading station, Lightbox workstation / Orthanc Web Viewer: first image {:.2}, whole series {:.2} (lossless both; vs its lossy {:.2})",
+        station.0 / first,
+        station.1 / lossless_s,
+        station.1 / lossy_s
     );
 }
