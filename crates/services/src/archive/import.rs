@@ -47,8 +47,8 @@ impl ImportDestination for Ingest {
 }
 
 /// Imports every path: files, folders recursively, DICOMDIRs by their references.
-pub fn import_paths(ingest: &dyn ImportDestination, paths: &[PathBuf]) -> ImportSummary {
-    import_paths_reporting(ingest, paths, &mut |_, _| {})
+pub fn import_paths(destination: &dyn ImportDestination, paths: &[PathBuf]) -> ImportSummary {
+    import_paths_reporting(destination, paths, &mut |_, _| {})
 }
 
 /// Files under `paths` (folders walked recursively): the total an import's progress bar and
@@ -69,7 +69,7 @@ pub fn count_files(paths: &[PathBuf]) -> usize {
 /// [`import_paths`], calling `on_file(files looked at, summary so far)` after each file, so a
 /// window can show progress, files per second and time left.
 pub fn import_paths_reporting(
-    ingest: &dyn ImportDestination,
+    destination: &dyn ImportDestination,
     paths: &[PathBuf],
     on_file: &mut dyn FnMut(usize, &ImportSummary),
 ) -> ImportSummary {
@@ -80,7 +80,7 @@ pub fn import_paths_reporting(
         on_file,
     };
     for path in paths {
-        import_path(ingest, path, &mut run);
+        import_path(destination, path, &mut run);
     }
     run.summary
 }
@@ -93,7 +93,7 @@ struct Run<'a> {
     on_file: &'a mut dyn FnMut(usize, &ImportSummary),
 }
 
-fn import_path(ingest: &dyn ImportDestination, path: &Path, run: &mut Run<'_>) {
+fn import_path(destination: &dyn ImportDestination, path: &Path, run: &mut Run<'_>) {
     let canonical = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     if !run.seen.insert(canonical) {
         return;
@@ -111,11 +111,11 @@ fn import_path(ingest: &dyn ImportDestination, path: &Path, run: &mut Run<'_>) {
             };
             entries.sort();
             for entry in entries {
-                import_path(ingest, &entry, run);
+                import_path(destination, &entry, run);
             }
         }
         Ok(_) => {
-            import_file(ingest, path, run);
+            import_file(destination, path, run);
             run.files_done += 1;
             (run.on_file)(run.files_done, &run.summary);
         }
@@ -179,13 +179,13 @@ fn import_large_file(ingest: &Ingest, path: &Path, meta: &MetaFacts) -> Result<I
     ingest.ingest_part_blocking(part).map_err(|e| e.to_string())
 }
 
-fn import_file(ingest: &dyn ImportDestination, path: &Path, run: &mut Run<'_>) {
+fn import_file(destination: &dyn ImportDestination, path: &Path, run: &mut Run<'_>) {
     let large = fs::metadata(path)
         .map(|m| m.len() > crate::archive::part::SPILL_AFTER_BYTES as u64)
         .unwrap_or(false);
     if large
         && let Some(meta) = large_file_meta(path)
-        && let Some(result) = ingest.store_large_file(path, &meta)
+        && let Some(result) = destination.store_large_file(path, &meta)
     {
         match result {
             Ok(Ingested::Stored { .. }) => run.summary.imported += 1,
@@ -222,7 +222,7 @@ fn import_file(ingest: &dyn ImportDestination, path: &Path, run: &mut Run<'_>) {
             return;
         };
         if meta.sop_class == DICOMDIR_CLASS {
-            import_dicomdir(ingest, path, run);
+            import_dicomdir(destination, path, run);
             return;
         }
         let offset = (132 + meta.dataset_offset).min(bytes.len());
@@ -246,7 +246,7 @@ fn import_file(ingest: &dyn ImportDestination, path: &Path, run: &mut Run<'_>) {
         announced_sop_instance: None,
         source: "import".into(),
     };
-    match ingest.store_object(object, file_meta.as_ref()) {
+    match destination.store_object(object, file_meta.as_ref()) {
         Ok(Ingested::Stored { .. }) => run.summary.imported += 1,
         Ok(Ingested::Duplicate { .. }) => run.summary.duplicates += 1,
         Ok(Ingested::ConflictKeptExisting { .. }) => run.summary.conflicts += 1,
@@ -259,7 +259,7 @@ fn looks_like_raw_dataset(bytes: &[u8]) -> bool {
     bytes.len() > 8 && bytes[0] == 0x08 && bytes[1] == 0x00
 }
 
-fn import_dicomdir(ingest: &dyn ImportDestination, path: &Path, run: &mut Run<'_>) {
+fn import_dicomdir(destination: &dyn ImportDestination, path: &Path, run: &mut Run<'_>) {
     let base = path.parent().unwrap_or(Path::new("."));
     let dir = match dicom_object::open_file(path) {
         Ok(d) => d,
@@ -288,7 +288,7 @@ fn import_dicomdir(ingest: &dyn ImportDestination, path: &Path, run: &mut Run<'_
             continue;
         };
         match referenced_path(base, &parts) {
-            Some(file) => import_path(ingest, &file, run),
+            Some(file) => import_path(destination, &file, run),
             None => run.summary.refused.push((
                 path.to_path_buf(),
                 format!(
