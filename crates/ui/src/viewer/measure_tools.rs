@@ -211,23 +211,8 @@ impl Pane {
         practice: &Practice,
         actor: &crate::access::Actor,
     ) {
-        ui.strong("Measurements");
-        let list = self.measurements();
-        if list.is_empty() {
-            ui.weak("None on this image. Pick a tool above and draw on the image.");
-        }
-        let mut remove = None;
-        for (id, text) in &list {
-            ui.horizontal_wrapped(|ui| {
-                ui.label(text);
-                if ui.small_button(format!("Delete #{id}")).clicked() {
-                    remove = Some(*id);
-                }
-            });
-        }
-        ui.separator();
-        ui.weak(format!("Scale: {}", self.current_calibration().describe()));
-        ui.separator();
+        // The study's actions first, the image's measurements under them: a measurement drawn
+        // or deleted must not move a button under the radiologist's mouse.
         let sop = self.current_sop();
         let is_key = sop.as_ref().is_some_and(|sop| {
             self.key_images
@@ -296,6 +281,22 @@ impl Pane {
             } else {
                 Some(self.read_tags())
             };
+        }
+        ui.separator();
+        ui.strong("Measurements");
+        ui.weak(format!("Scale: {}", self.current_calibration().describe()));
+        let list = self.measurements();
+        if list.is_empty() {
+            ui.weak("None on this image. Pick a tool above and draw on the image.");
+        }
+        let mut remove = None;
+        for (id, text) in &list {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(text);
+                if ui.small_button(format!("Delete #{id}")).clicked() {
+                    remove = Some(*id);
+                }
+            });
         }
         if let (Some(id), Some(study)) = (remove, self.study_uid.clone()) {
             match practice.remove_annotation(actor, &study, id) {
