@@ -747,7 +747,7 @@ fn a_workstation_imports_a_cd_into_the_server_s_archive_and_saves_the_radiologis
     let server = Server::start_at(dir.path(), CLOCK);
 
     // A CD: six slices of an outside CT (an accented name), one of them twice, a slice too
-    // large to read whole (sent as it is on disk, a piece at a time; a CJK name), and a text
+    // large to read whole (sent as it is on disk, a piece at a time; a Greek name), and a text
     // file.
     let cd = dir.path().join("cd");
     std::fs::create_dir_all(&cd).unwrap();
@@ -762,7 +762,7 @@ fn a_workstation_imports_a_cd_into_the_server_s_archive_and_saves_the_radiologis
     }
     std::fs::copy(cd.join("IM000"), cd.join("IM000-again")).unwrap();
     let mut large = lightbox::pacs::synthetic::SyntheticSeries::new(10, 1100);
-    large.patient_name = "山田^太郎".into();
+    large.patient_name = "ΠΑΠΑΔΟΠΟΥΛΟΣ^ΓΙΏΡΓΟΣ".into();
     large
         .slice(0)
         .unwrap()
@@ -805,7 +805,7 @@ fn a_workstation_imports_a_cd_into_the_server_s_archive_and_saves_the_radiologis
     assert_eq!(stored_values(&stored), stored_values(&original));
     let large_rows = server_instances(&server.data, &large.study_uid);
     assert_eq!(large_rows.len(), 1);
-    assert_eq!(large_rows[0].patient_name, "山田^太郎");
+    assert_eq!(large_rows[0].patient_name, "ΠΑΠΑΔΟΠΟΥΛΟΣ^ΓΙΏΡΓΟΣ");
 
     // The same slice under another study: the server refuses it, and the window says why
     // in the server's words.
@@ -850,6 +850,40 @@ fn a_workstation_imports_a_cd_into_the_server_s_archive_and_saves_the_radiologis
     );
     let rows = server_instances(&server.data, &outside.study_uid);
     assert_eq!(rows.len(), 7);
+    // A second workstation's Studies screen, open all along, counts the new series without
+    // a click (each batch of arriving images is a change on the event stream, not only a
+    // study's first).
+    let other_link = paired_link(&server, "Front desk");
+    let mut desk = workstation(other_link, &dir.path().join("ws-desk"));
+    common::add_user(
+        dir.path(),
+        "rad2",
+        "Rémy Radiologist",
+        Role::Radiologist,
+        PASSWORD,
+    );
+    sign_in(&mut desk, "rad2", PASSWORD);
+    click(&mut desk, "Studies");
+    let series_of = |h: &mut Harness<'_, LightboxApp>| {
+        h.state_mut()
+            .studies()
+            .studies()
+            .iter()
+            .find(|r| r.study_uid == outside.study_uid)
+            .map(|r| r.related_series)
+    };
+    assert_eq!(
+        series_of(&mut desk),
+        Some(2),
+        "the CT and the key image document"
+    );
+    click(&mut ws, "Save marks to archive");
+    frames_until(
+        &mut desk,
+        Duration::from_secs(10),
+        "the new series listed",
+        |h| series_of(h) == Some(3),
+    );
     assert!(
         rows.iter().any(|r| r.modality == "KO"),
         "{:?}",

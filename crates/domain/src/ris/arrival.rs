@@ -83,16 +83,17 @@ fn identity_disagreement(
     Ok(None)
 }
 
-/// Matches a newly arrived study to its order, or queues it for reconciliation.
+/// Journals images that arrived (every batch: the screens listing the study read again) and
+/// matches a newly arrived study to its order, or queues it for reconciliation.
 pub fn images_arrived(store: &mut Store, arrival: &Arrival) -> Result<ArrivalOutcome, RisError> {
-    if !store.note_study_arrival(&arrival.study_uid)? {
-        return Ok(ArrivalOutcome::AlreadySeen);
-    }
     let actor = Actor {
         login: format!("dicom:{}", arrival.sender),
         role: access::Role::Interface,
         origin: arrival.sender.clone(),
     };
+    let first = store.note_study_arrival(&arrival.study_uid)?;
+    // Every batch of images is a change the screens listing the study read again (a second
+    // series, a key image document saved at a workstation); only the first is matched.
     crate::changes::record(
         store,
         &actor,
@@ -100,6 +101,9 @@ pub fn images_arrived(store: &mut Store, arrival: &Arrival) -> Result<ArrivalOut
             study_uid: arrival.study_uid.clone(),
         },
     )?;
+    if !first {
+        return Ok(ArrivalOutcome::AlreadySeen);
+    }
     let by_uid = store.order_by_study_uid(&arrival.study_uid)?;
     let order = match by_uid {
         Some(o) => Some(o),
