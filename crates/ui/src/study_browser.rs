@@ -114,6 +114,9 @@ pub struct StudyBrowser {
     associations: VecDeque<AssociationLine>,
     /// A study the user asked to open in the viewer (the shell takes it).
     open_request: Option<String>,
+    /// Whether the screen draws its own status line (alone in a window); inside the shell,
+    /// the shell's status bar shows it once.
+    own_status_line: bool,
 }
 
 const MAX_ASSOCIATION_LINES: usize = 200;
@@ -131,7 +134,14 @@ impl StudyBrowser {
             studies: Vec::new(),
             error: None,
             associations: VecDeque::new(),
+            own_status_line: true,
         }
+    }
+
+    /// The screen inside the shell, whose status bar already shows the status line.
+    pub fn in_shell(mut self) -> StudyBrowser {
+        self.own_status_line = false;
+        self
     }
 
     /// Takes the service events that arrived (called every frame, whatever screen is shown).
@@ -233,9 +243,11 @@ impl StudyBrowser {
     pub fn show(&mut self, ui: &mut egui::Ui, actor: &Actor) {
         self.drain_events();
         self.refresh_studies(actor);
-        egui::Panel::bottom("status").show(ui, |ui| {
-            ui.label(&self.status);
-        });
+        if self.own_status_line {
+            egui::Panel::bottom("status").show(ui, |ui| {
+                ui.label(&self.status);
+            });
+        }
         egui::Panel::right("associations")
             .default_size(360.0)
             .show(ui, |ui| {

@@ -229,7 +229,7 @@ impl LightboxApp {
             },
             screen: Screen::Patients,
             practice_name: name,
-            studies: StudyBrowser::new(studies_practice, events, status),
+            studies: StudyBrowser::new(studies_practice, events, status).in_shell(),
             patients: PatientsScreen::default(),
             orders: OrdersScreen::default(),
             schedule: ScheduleScreen::default(),
