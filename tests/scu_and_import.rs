@@ -490,44 +490,20 @@ fn priors_on_another_pacs_are_fetched_for_an_exam_and_for_tomorrows_patients() {
 #[test]
 fn prior_fetch_for_an_opened_exam_outside_any_runtime_archives_the_prior() {
     let dir = tempfile::tempdir().unwrap();
-    let remote = dir.path().join("remote");
-    std::fs::create_dir_all(&remote).unwrap();
-    std::fs::copy(
-        corpus_dicom().join("CT_small.dcm"),
-        remote.join("CT_small.dcm"),
-    )
-    .unwrap();
-    let index = peer(&[
-        "corpus_index",
-        remote.join("CT_small.dcm").to_str().unwrap(),
-    ]);
-    let outside_id = index[0]["patient_id"].as_str().unwrap().to_string();
-    let prior_study = index[0]["study"].as_str().unwrap().to_string();
-    let qr = start_pyqr(&remote, &[]);
+    let (qr, outside_id, prior_study) = pacs_with_a_prior(dir.path());
     let data = lightbox::app::DataFolder::resolve(Some(dir.path())).unwrap();
     let mut store = lightbox_store::Store::open(&data.database()).unwrap();
     lightbox::ris::seed_starter_data(&store).unwrap();
     let admin =
         lightbox::access::create_first_administrator(&store, "admin", "A", "long enough pw")
             .unwrap();
-    let patient = lightbox::his::register(
+    let patient = patient_with_priors_elsewhere(
         &mut store,
         &admin,
-        &lightbox::his::Registration {
-            patient: lightbox_store::his::PatientRecord {
-                family_name: "ÖZTÜRK".into(),
-                given_name: "ÇAĞLA".into(),
-                birth_date: "1950-01-01".into(),
-                ..Default::default()
-            },
-            identifiers: vec![lightbox_store::his::PatientIdentifier {
-                value: outside_id,
-                issuer: "OLDPACS".into(),
-            }],
-            confirmed_new: true,
-        },
-    )
-    .unwrap();
+        ("ÖZTÜRK", "ÇAĞLA"),
+        &outside_id,
+        qr.port,
+    );
     let now = chrono::NaiveDate::from_ymd_opt(2026, 11, 25)
         .unwrap()
         .and_hms_opt(8, 0, 0)
@@ -541,17 +517,6 @@ fn prior_fetch_for_an_opened_exam_outside_any_runtime_archives_the_prior() {
     .unwrap()
     .order
     .accession;
-    store
-        .save_node(&lightbox_store::nodes::DicomNode::new(
-            "oldpacs",
-            "PYQR",
-            "127.0.0.1",
-            qr.port,
-        ))
-        .unwrap();
-    store
-        .set_setting(lightbox::dicom::priors::PRIOR_NODES_SETTING, "oldpacs")
-        .unwrap();
     let services = lightbox::app::ArchiveServices::start(&data).unwrap();
     let ingest = services.ingest.clone();
     let database = data.database();

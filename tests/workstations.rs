@@ -895,21 +895,7 @@ fn a_workstation_imports_a_cd_into_the_server_s_archive_and_saves_the_radiologis
 fn a_workstation_asks_the_server_to_fetch_an_exam_s_priors_from_another_pacs() {
     let dir = tempfile::tempdir().unwrap();
     // Another site's PACS (pynetdicom) holds an older CT of the patient.
-    let remote = dir.path().join("remote");
-    std::fs::create_dir_all(&remote).unwrap();
-    std::fs::copy(
-        common::corpus_dicom().join("CT_small.dcm"),
-        remote.join("CT_small.dcm"),
-    )
-    .unwrap();
-    let index = common::peer(&[
-        "corpus_index",
-        remote.join("CT_small.dcm").to_str().unwrap(),
-    ]);
-    let outside_id = index[0]["patient_id"].as_str().unwrap().to_string();
-    let prior_study = index[0]["study"].as_str().unwrap().to_string();
-    let qr = common::start_pyqr(&remote, &[]);
-
+    let (qr, outside_id, prior_study) = common::pacs_with_a_prior(dir.path());
     let mut store = common::store(dir.path());
     lightbox::ris::seed_starter_data(&store).unwrap();
     common::add_user(
@@ -920,36 +906,14 @@ fn a_workstation_asks_the_server_to_fetch_an_exam_s_priors_from_another_pacs() {
         PASSWORD,
     );
     let actor = Actor::system();
-    let patient = lightbox::his::register(
+    let patient = common::patient_with_priors_elsewhere(
         &mut store,
         &actor,
-        &lightbox::his::Registration {
-            patient: lightbox_store::his::PatientRecord {
-                family_name: "ÅSTRÖM".into(),
-                given_name: "BJÖRN".into(),
-                birth_date: "1950-01-01".into(),
-                ..Default::default()
-            },
-            identifiers: vec![lightbox_store::his::PatientIdentifier {
-                value: outside_id,
-                issuer: "OLDPACS".into(),
-            }],
-            confirmed_new: true,
-        },
-    )
-    .unwrap();
+        ("ÅSTRÖM", "BJÖRN"),
+        &outside_id,
+        qr.port,
+    );
     let accession = place_order(&mut store, &actor, patient.id);
-    store
-        .save_node(&lightbox_store::nodes::DicomNode::new(
-            "oldpacs",
-            "PYQR",
-            "127.0.0.1",
-            qr.port,
-        ))
-        .unwrap();
-    store
-        .set_setting(lightbox::dicom::priors::PRIOR_NODES_SETTING, "oldpacs")
-        .unwrap();
     drop(store);
     let server = Server::start_at(dir.path(), CLOCK);
 

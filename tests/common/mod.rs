@@ -565,3 +565,64 @@ pub fn start_pyqr(files: &Path, destinations: &[String]) -> PyQr {
     wait_for_port(port);
     PyQr { child, port }
 }
+
+/// Another site's PACS (pynetdicom) holding one older CT of a patient (the corpus's
+/// `CT_small.dcm`, copied under `dir/remote`): the running peer, the patient's ID there and
+/// the prior study's UID.
+pub fn pacs_with_a_prior(dir: &Path) -> (PyQr, String, String) {
+    let remote = dir.join("remote");
+    std::fs::create_dir_all(&remote).unwrap();
+    std::fs::copy(
+        corpus_dicom().join("CT_small.dcm"),
+        remote.join("CT_small.dcm"),
+    )
+    .unwrap();
+    let index = peer(&[
+        "corpus_index",
+        remote.join("CT_small.dcm").to_str().unwrap(),
+    ]);
+    let outside_id = index[0]["patient_id"].as_str().unwrap().to_string();
+    let prior_study = index[0]["study"].as_str().unwrap().to_string();
+    (start_pyqr(&remote, &[]), outside_id, prior_study)
+}
+
+/// Registers a patient also known at the other site as `outside_id` (issuer OLDPACS), and
+/// names that site's PACS (`qr_port`) the practice's prior node.
+pub fn patient_with_priors_elsewhere(
+    store: &mut lightbox_store::Store,
+    actor: &lightbox::access::Actor,
+    (family_name, given_name): (&str, &str),
+    outside_id: &str,
+    qr_port: u16,
+) -> lightbox_store::his::PatientRecord {
+    let patient = lightbox::his::register(
+        store,
+        actor,
+        &lightbox::his::Registration {
+            patient: lightbox_store::his::PatientRecord {
+                family_name: family_name.into(),
+                given_name: given_name.into(),
+                birth_date: "1950-01-01".into(),
+                ..Default::default()
+            },
+            identifiers: vec![lightbox_store::his::PatientIdentifier {
+                value: outside_id.into(),
+                issuer: "OLDPACS".into(),
+            }],
+            confirmed_new: true,
+        },
+    )
+    .unwrap();
+    store
+        .save_node(&lightbox_store::nodes::DicomNode::new(
+            "oldpacs",
+            "PYQR",
+            "127.0.0.1",
+            qr_port,
+        ))
+        .unwrap();
+    store
+        .set_setting(lightbox::dicom::priors::PRIOR_NODES_SETTING, "oldpacs")
+        .unwrap();
+    patient
+}

@@ -11,7 +11,7 @@ use lightbox_codec::tolerant::MetaFacts;
 use lightbox_domain::archive::received::{IngestError, Ingested, ObjectArchiver, ReceivedObject};
 use lightbox_domain::viewing::FetchSummary;
 
-use super::{ServerLink, Shared, describe};
+use super::{ServerLink, Shared, describe, error_sentence};
 use crate::archive::import::ImportDestination;
 
 /// The multipart boundary of an upload (never inside a DICOM file's first bytes by chance:
@@ -150,9 +150,7 @@ fn stow_outcome(
             Err(match reason {
                 Some(reason) => format!("the practice server refused it: {reason}"),
                 None => {
-                    let error = serde_json::from_str::<serde_json::Value>(answer)
-                        .ok()
-                        .and_then(|v| v.get("error")?.as_str().map(str::to_string));
+                    let error = error_sentence(answer);
                     format!(
                         "the practice server refused it ({})",
                         error.unwrap_or_else(|| format!("status {status}"))
@@ -228,10 +226,7 @@ impl ServerLink {
         {
             return summary;
         }
-        let error = serde_json::from_str::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| v.get("error")?.as_str().map(str::to_string))
-            .unwrap_or_else(|| format!("status {status}"));
+        let error = error_sentence(&body).unwrap_or_else(|| format!("status {status}"));
         problem(format!("the practice server did not fetch them: {error}"))
     }
 }

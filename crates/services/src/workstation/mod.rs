@@ -125,6 +125,13 @@ impl Drop for ServerLink {
     }
 }
 
+/// The sentence of a refusal's body (`{"error": …}`, as every API refusal has it).
+fn error_sentence(body: &str) -> Option<String> {
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("error")?.as_str().map(str::to_string))
+}
+
 /// A transport failure in words for the banner.
 fn describe(e: &ureq::Error) -> String {
     match e {
@@ -387,10 +394,7 @@ impl PracticeLink for ServerLink {
             .map_err(|e| RemoteFailure::Unreachable(e.to_string()))?;
         if status == 401 {
             // A wrong password, or a reason of its own (this workstation was revoked).
-            let why = serde_json::from_str::<serde_json::Value>(&body)
-                .ok()
-                .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
-                .filter(|why| why != crate::api::BAD_CREDENTIALS);
+            let why = error_sentence(&body).filter(|why| why != crate::api::BAD_CREDENTIALS);
             return Err(RemoteFailure::Refused(match why {
                 Some(message) => WireError::Invalid { message },
                 None => WireError::BadCredentials,
