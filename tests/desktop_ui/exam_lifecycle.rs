@@ -509,7 +509,7 @@ fn an_exam_goes_from_registration_to_a_delivered_oru_with_pynetdicom_mpps_and_dc
     click(&mut harness, "Save marks to archive");
     assert!(
         harness
-            .query_by_label_contains("1 key image document, 1 presentation states")
+            .query_by_label_contains("1 key image document, 1 presentation state.")
             .is_some()
     );
     let rows = store

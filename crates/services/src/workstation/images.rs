@@ -162,7 +162,7 @@ impl Shared {
         // JPEG-LS lossless on the wire; as stored when the server cannot (a lossy original).
         for syntax in [JPEG_LS_LOSSLESS, "*"] {
             let response = self
-                .agent
+                .stream_agent
                 .get(&url)
                 .header("Authorization", &format!("Bearer {token}"))
                 .header(

@@ -48,7 +48,10 @@ pub struct ServerLink {
 
 struct Shared {
     paired: PairedServer,
+    /// Calls: each bounded from start to end.
     agent: ureq::Agent,
+    /// The event stream, images and uploads: no bound on the whole (a large image over a
+    /// slow line takes minutes), only on each wait for the server.
     stream_agent: ureq::Agent,
     /// The session's bearer token, once someone signed in.
     token: Mutex<Option<String>>,

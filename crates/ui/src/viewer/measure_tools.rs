@@ -263,8 +263,9 @@ impl Pane {
                     Ok(done) => (
                         true,
                         format!(
-                            "Archived with the study: {} key image document, {} presentation states.",
-                            done.key_object_documents, done.presentation_states
+                            "Archived with the study: {}, {}.",
+                            counted(done.key_object_documents, "key image document"),
+                            counted(done.presentation_states, "presentation state")
                         ),
                     ),
                     Err(crate::viewing::ViewingError::Access(_)) => (
@@ -339,5 +340,14 @@ impl Pane {
             ));
         }
         lines.join("\n")
+    }
+}
+
+/// "1 presentation state", "2 presentation states", "0 presentation states".
+fn counted(n: usize, thing: &str) -> String {
+    if n == 1 {
+        format!("1 {thing}")
+    } else {
+        format!("{n} {thing}s")
     }
 }
