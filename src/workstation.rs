@@ -62,9 +62,10 @@ pub fn paired_server(
     }
 }
 
-/// A workstation's window services: what it imports and the marks its viewer saves go to the
-/// practice server (STOW-RS into the server's ingest, the same checks as a scanner's images);
-/// the network services themselves (echo, HL7, priors from other sites) run on the server.
+/// A workstation's window services: what it imports goes to the practice server (STOW-RS into
+/// the server's ingest, the same checks as a scanner's images; saved marks are made and
+/// archived by the server through the `Practice` call); the network services themselves
+/// (echo, HL7, priors from other sites) run on the server.
 pub struct WorkstationServices {
     link: Arc<ServerLink>,
     elsewhere: lightbox_ui::ServicesElsewhere,
@@ -126,7 +127,7 @@ impl WindowServices for WorkstationServices {
     }
 
     fn archiver(&self) -> Option<&dyn lightbox_domain::archive::received::ObjectArchiver> {
-        Some(self.link.as_ref())
+        None
     }
 
     fn workstation_api(&self) -> Result<lightbox_ui::WorkstationApi, String> {

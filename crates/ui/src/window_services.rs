@@ -38,7 +38,8 @@ pub trait WindowServices: Send + Sync {
     /// `progress` hears the number of files done.
     fn import(&self, paths: &[PathBuf], progress: &mut dyn FnMut(usize)) -> ImportSummary;
 
-    /// Archives objects the viewer makes (key image documents, presentation states).
+    /// Archives objects the viewer makes (key image documents, presentation states); none on
+    /// a workstation, whose `Practice` has the server make and archive them.
     fn archiver(&self) -> Option<&dyn ObjectArchiver>;
 
     /// The workstations' API this process runs, for pairing a workstation with it; why not,

@@ -75,10 +75,6 @@ pub enum IngestError {
     /// The ingest service stopped (shutdown).
     #[error("the archive is shutting down")]
     ShuttingDown,
-    /// A workstation's object was refused by the practice server's archive (its words), or
-    /// the server could not be reached.
-    #[error("the practice server did not archive it: {0}")]
-    Elsewhere(String),
 }
 
 /// What happened to an object that was accepted.

@@ -134,12 +134,7 @@ impl Practice {
         "set_key_image" (study_uid: String, sop_instance_uid: String, frame: u32, key: bool)
             => reply(p.set_key_image(actor, &study_uid, &sop_instance_uid, frame, key)),
         "export_marks" (study_uid: String, now: NaiveDateTime, window: Option<crate::imaging::Window>)
-            => match archiver {
-                Some(archiver) => reply(p.export_marks(archiver, actor, &study_uid, now, window)),
-                None => Err(WireError::Failed {
-                    message: "this server does not take images".into(),
-                }),
-            },
+            => reply(p.export_marks(archiver, actor, &study_uid, now, window)),
         "annotations" (study_uid: String) => reply(p.annotations(&study_uid)),
         "annotate" (
             study_uid: String,

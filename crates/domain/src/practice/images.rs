@@ -200,18 +200,20 @@ impl Practice {
     }
 
     /// Archives a study's marks with it: key images as a Key Object Selection, measurements as
-    /// presentation states, through `archiver` (the running archive's ingest). On a
-    /// workstation the server makes and archives them with its own ingest, where the marks
-    /// and the images they point at are.
+    /// presentation states, through `archiver` (the running archive's ingest; `None` where
+    /// none runs). On a workstation the server makes and archives them with its own ingest,
+    /// where the marks and the images they point at are.
     pub fn export_marks(
         &self,
-        archiver: &dyn ObjectArchiver,
+        archiver: Option<&dyn ObjectArchiver>,
         actor: &Actor,
         study_uid: &str,
         now: chrono::NaiveDateTime,
         window: Option<Window>,
     ) -> Result<ExportedMarks, ViewingError> {
         forward!(self, "export_marks", study_uid, now, window);
+        let archiver = archiver
+            .ok_or_else(|| ViewingError::Invalid("the archive services are not running".into()))?;
         viewing::export_to_archive(
             &self.store,
             archiver,

@@ -1,14 +1,14 @@
 //! Into the practice server's archive, from a workstation: what it imports (files, folders,
-//! DICOMDIRs) and the objects its viewer makes travel as STOW-RS, one instance per request,
-//! into the server's ingest with the same checks as a scanner's images; the server's answer
-//! (stored, already there, refused and why) comes back into the import's summary. Priors from
-//! other sites are retrieved by the server at the workstation's asking.
+//! DICOMDIRs) travels as STOW-RS, one instance per request, into the server's ingest with the
+//! same checks as a scanner's images; the server's answer (stored, already there, refused and
+//! why) comes back into the import's summary. Priors from other sites are retrieved by the
+//! server at the workstation's asking.
 
 use std::io::Read;
 use std::path::Path;
 
 use lightbox_codec::tolerant::MetaFacts;
-use lightbox_domain::archive::received::{IngestError, Ingested, ObjectArchiver, ReceivedObject};
+use lightbox_domain::archive::received::{Ingested, ReceivedObject};
 use lightbox_domain::viewing::FetchSummary;
 
 use super::{ServerLink, Shared, describe, error_sentence};
@@ -246,14 +246,6 @@ impl ImportDestination for Shared {
             .map_err(|e| format!("cannot read: {e}"))
             .and_then(|mut file| self.store_part10(&meta.sop_instance, &mut file));
         Some(result)
-    }
-}
-
-impl ObjectArchiver for ServerLink {
-    fn archive_object(&self, object: ReceivedObject) -> Result<Ingested, IngestError> {
-        self.shared
-            .store_dataset(&object, None)
-            .map_err(IngestError::Elsewhere)
     }
 }
 

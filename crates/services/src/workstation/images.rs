@@ -9,6 +9,9 @@ use std::sync::{Arc, Mutex};
 
 use lightbox_domain::imaging::arrival::ARRIVING_MARKER;
 use lightbox_domain::practice::remote::{Arrival, CachedImage, RemoteFailure};
+use lightbox_domain::viewing::{
+    DEFAULT_WORKSTATION_CACHE_MIB as DEFAULT_CACHE_MIB, WORKSTATION_CACHE_SETTING as CACHE_SETTING,
+};
 
 use super::{Shared, describe};
 
@@ -22,10 +25,6 @@ const PARALLEL_FETCHES: usize = 8;
 
 /// Largest instance a workstation reads (a long multi-frame ultrasound clip fits).
 const MAX_INSTANCE_BYTES: u64 = 1024 * 1024 * 1024;
-
-use lightbox_domain::viewing::{
-    DEFAULT_WORKSTATION_CACHE_MIB as DEFAULT_CACHE_MIB, WORKSTATION_CACHE_SETTING as CACHE_SETTING,
-};
 
 /// A study being filled: the images left, and how many are still due in each folder (the
 /// folder's arrival marker goes when its count reaches zero).

@@ -248,13 +248,13 @@ impl Pane {
             .clicked()
             && let (Some(study), Some(services)) = (self.study_uid.clone(), self.services.clone())
         {
-            self.message = Some(match services.archiver() {
-                None => (
+            self.message = Some(match services.archive_running() {
+                false => (
                     false,
                     "Saving marks needs the archive services, which are not running.".into(),
                 ),
-                Some(archiver) => match practice.export_marks(
-                    archiver,
+                true => match practice.export_marks(
+                    services.archiver(),
                     actor,
                     &study,
                     chrono::Local::now().naive_local(),
