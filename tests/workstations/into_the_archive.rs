@@ -18,6 +18,25 @@ fn server_instances(data: &Path, study_uid: &str) -> Vec<lightbox_store::index::
         .unwrap()
 }
 
+/// How many `.dcm` files are under `folder` (a workstation's cache of one study).
+fn dicom_files_under(folder: &Path) -> usize {
+    std::fs::read_dir(folder)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .map(|p| {
+                    if p.is_dir() {
+                        dicom_files_under(&p)
+                    } else {
+                        usize::from(p.extension().is_some_and(|x| x == "dcm"))
+                    }
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
 /// Imports `folder` from the workstation's viewer menu (typed path) and waits for the end.
 fn import_from_viewer(harness: &mut Harness<'_, LightboxApp>, folder: &Path) {
     harness.get_by_label_contains("Import images").click();
@@ -150,7 +169,7 @@ fn a_workstation_imports_a_cd_into_the_server_s_archive_and_saves_the_radiologis
     // a click (each batch of arriving images is a change on the event stream, not only a
     // study's first).
     let other_link = paired_link(&server, "Front desk");
-    let mut desk = workstation(other_link, &dir.path().join("ws-desk"));
+    let mut desk = workstation(other_link.clone(), &dir.path().join("ws-desk"));
     common::add_user(
         dir.path(),
         "rad2",
@@ -179,6 +198,30 @@ fn a_workstation_imports_a_cd_into_the_server_s_archive_and_saves_the_radiologis
         Duration::from_secs(10),
         "the new series listed",
         |h| series_of(h) == Some(3),
+    );
+    // Regression: the study opens on the other workstation, key image documents and all (they
+    // have no pixels to send compressed: the server used to stop the study mid-way).
+    let desk_practice = Practice::remote(other_link, &dir.path().join("ws-desk")).unwrap();
+    click(&mut desk, "Viewer");
+    desk.state_mut()
+        .viewer()
+        .open(&desk_practice, &outside.study_uid);
+    frames_until(
+        &mut desk,
+        Duration::from_secs(30),
+        "the study shown on the other workstation",
+        |h| h.state_mut().viewer().shown_size() == Some([64, 64]),
+    );
+    let cached = dir
+        .path()
+        .join("ws-desk")
+        .join("archive")
+        .join(&outside.study_uid);
+    frames_until(
+        &mut desk,
+        Duration::from_secs(30),
+        "every instance in the other workstation's cache",
+        |_| dicom_files_under(&cached) == 8,
     );
     assert!(
         rows.iter().any(|r| r.modality == "KO"),

@@ -207,20 +207,33 @@ fn parse_part10(bytes: &[u8]) -> Result<dicom_object::DefaultDicomObject, String
         .map_err(|e| e.to_string())
 }
 
-/// The instance in `syntax` (transcoded unless it is already in it).
-fn transcoded(bytes: Vec<u8>, stored: &str, syntax: &str) -> Result<Vec<u8>, String> {
+/// The instance in `syntax` (transcoded unless it is already in it), and the syntax it is
+/// in. An object without pixels (a key image document, a presentation state, a report) has
+/// nothing to compress: asked for a compressed syntax it comes in Explicit VR Little Endian,
+/// and its part says so.
+fn transcoded(bytes: Vec<u8>, stored: &str, syntax: &str) -> Result<(String, Vec<u8>), String> {
     use dicom_pixeldata::Transcode as _;
     if stored == syntax {
-        return Ok(bytes);
+        return Ok((stored.to_string(), bytes));
     }
     let mut obj = parse_part10(&bytes)?;
     let ts = dicom_transfer_syntax_registry::TransferSyntaxRegistry
         .get(syntax)
         .ok_or_else(|| format!("unknown transfer syntax {syntax}"))?;
+    let ts = if ts.is_encapsulated_pixel_data() && obj.element(tags::PIXEL_DATA).is_err() {
+        if stored == EXPLICIT_LE {
+            return Ok((stored.to_string(), bytes));
+        }
+        dicom_transfer_syntax_registry::TransferSyntaxRegistry
+            .get(EXPLICIT_LE)
+            .ok_or("no Explicit VR Little Endian")?
+    } else {
+        ts
+    };
     obj.transcode(ts).map_err(|e| e.to_string())?;
     let mut out = Vec::with_capacity(bytes.len());
     obj.write_all(&mut out).map_err(|e| e.to_string())?;
-    Ok(out)
+    Ok((ts.uid().to_string(), out))
 }
 
 use dicom_transfer_syntax_registry::TransferSyntaxIndex as _;
@@ -281,9 +294,7 @@ async fn retrieve_instances(
                 .map_err(|ApiError(_, why)| why)
                 .and_then(|bytes| match &wanted {
                     None => Ok((row.transfer_syntax.clone(), bytes)),
-                    Some(syntax) => {
-                        transcoded(bytes, &row.transfer_syntax, syntax).map(|b| (syntax.clone(), b))
-                    }
+                    Some(syntax) => transcoded(bytes, &row.transfer_syntax, syntax),
                 });
             let chunk = match part {
                 Ok((syntax, bytes)) => {
@@ -480,7 +491,7 @@ fn frame_parts(
             format!("the instance's pixels cannot be sent this way: {e}"),
         )
     };
-    let bytes = transcoded(bytes, stored, target).map_err(not_pixels)?;
+    let (_, bytes) = transcoded(bytes, stored, target).map_err(not_pixels)?;
     let obj = parse_part10(&bytes).map_err(not_pixels)?;
     let pixel_data = obj
         .element(tags::PIXEL_DATA)
@@ -624,6 +635,54 @@ mod tests {
             Err(ApiError(StatusCode::NOT_ACCEPTABLE, _))
         ));
         assert!(instance_syntax(&accept("image/png")).is_err());
+    }
+
+    /// Regression: a study holding a key image document could not be opened on a workstation
+    /// (asked in JPEG-LS, the document has no pixels to compress: the server stopped the study
+    /// mid-way).
+    #[test]
+    fn an_object_without_pixels_asked_compressed_comes_as_explicit_little_endian() {
+        use dicom_dictionary_std::uids;
+        use dicom_object::meta::FileMetaTableBuilder;
+        let mut ko = dicom_object::InMemDicomObject::new_empty();
+        ko.put(dicom_object::mem::InMemElement::new(
+            tags::SOP_CLASS_UID,
+            dicom_core::VR::UI,
+            dicom_core::PrimitiveValue::from(uids::KEY_OBJECT_SELECTION_DOCUMENT_STORAGE),
+        ));
+        ko.put(dicom_object::mem::InMemElement::new(
+            tags::SOP_INSTANCE_UID,
+            dicom_core::VR::UI,
+            dicom_core::PrimitiveValue::from("2.25.1"),
+        ));
+        let file = ko
+            .with_meta(
+                FileMetaTableBuilder::new()
+                    .media_storage_sop_class_uid(uids::KEY_OBJECT_SELECTION_DOCUMENT_STORAGE)
+                    .media_storage_sop_instance_uid("2.25.1")
+                    .transfer_syntax(uids::IMPLICIT_VR_LITTLE_ENDIAN),
+            )
+            .expect("meta");
+        let mut bytes = Vec::new();
+        file.write_all(&mut bytes).expect("written");
+        let (syntax, out) =
+            transcoded(bytes, uids::IMPLICIT_VR_LITTLE_ENDIAN, JPEG_LS_LOSSLESS).expect("sent");
+        assert_eq!(syntax, EXPLICIT_LE);
+        let back = parse_part10(&out).expect("readable");
+        assert_eq!(
+            back.meta().transfer_syntax().trim_end_matches('\0'),
+            EXPLICIT_LE
+        );
+        assert_eq!(
+            back.element(tags::SOP_INSTANCE_UID)
+                .ok()
+                .and_then(|e| e.to_str().ok())
+                .as_deref(),
+            Some("2.25.1")
+        );
+        // Already in Explicit VR Little Endian: sent untouched.
+        let (syntax, again) = transcoded(out.clone(), EXPLICIT_LE, JPEG_LS_LOSSLESS).expect("sent");
+        assert_eq!((syntax.as_str(), again), (EXPLICIT_LE, out));
     }
 
     #[test]
